@@ -1,0 +1,187 @@
+"""Every threshold of SPEC.md in one place, loadable from a TOML file.
+
+``Config()`` holds the defaults of SPEC.md; ``default_config.toml`` (shipped with the
+package, and printed by ``dosewatch config``) is the same values as a file a study can copy
+and edit. Unknown sections or keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class EpochConfig:
+    epoch_s: float = 60.0
+    """Length of one epoch in seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class LevelConfig:
+    """%HRR boundaries of the four intensity levels."""
+
+    light_from: float = 20.0
+    intermediate_from: float = 40.0
+    vigorous_from: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrendConfig:
+    """The *accelerating* rule."""
+
+    window_min: float = 10.0
+    """Length of the centred window for the Theil–Sen slope, minutes."""
+    accelerating_slope: float = 0.75
+    """Minimum Theil–Sen slope of intensity over the window's non-rest part, %HRR/min."""
+    min_nonrest_fraction: float = 0.5
+    """At least this fraction of the window must be non-rest."""
+    half_slope_fraction: float = 0.5
+    """Each half of the window must rise at this fraction of ``accelerating_slope`` too, so a
+    single change of pace is not a ramp (see the README, 'Where the code reads the SPEC')."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoutConfig:
+    qualifying_from: float = 40.0
+    """Epochs at or above this %HRR qualify for a bout."""
+    max_break_min: float = 2.0
+    """No single break in a bout may be longer than this, minutes."""
+    max_break_fraction: float = 0.2
+    """Breaks may add up to at most this fraction of the bout's length."""
+    dose_min: float = 30.0
+    """A bout meets the dose with at least this many qualifying minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateConfig:
+    hr_rest_default: float = 60.0
+    hr_max_default: float = 190.0
+    tanaka_intercept: float = 208.0
+    tanaka_slope: float = 0.7
+    hr_max_raise_s: float = 30.0
+    """HR_max is raised to a heart rate held for at least this long (artefacts removed)."""
+    valid_min_bpm: float = 30.0
+    valid_max_bpm: float = 230.0
+    max_jump_bpm_per_s: float = 15.0
+    """Sample-to-sample changes faster than this are artefacts, not physiology."""
+    cadence_lock_tolerance_spm: float = 4.0
+    """A wrist heart rate within this of the step cadence (or half of it) is cadence lock."""
+    lag_s: float = 30.0
+    """Heart rate follows a change of workload with this delay; batch analysis reads each
+    epoch's heart rate this much later. 0 disables the compensation."""
+    rest_min_minutes: float = 3.0
+    """A resting stretch for estimating HR_rest lasts at least this long."""
+    rest_max_bpm: float = 100.0
+    """Heart rates above this are never taken for resting ones."""
+    rest_max_sd_bpm: float = 4.0
+    """Within a resting stretch each minute's heart rate varies by at most this (SD)."""
+    rest_max_slope_bpm_min: float = 1.5
+    """...and the stretch's level changes by at most this per minute (flat, not recovering)."""
+    still_enmo_g: float = 0.02
+    """With acceleration, a resting minute has a mean ENMO below this (the body is still)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccelerationConfig:
+    """Acceleration-only intensity: ENMO (g) at which %HRR reaches 20, 40 and 60, per
+    placement; intensity is interpolated linearly between the points."""
+
+    wrist_enmo_g: tuple[float, float, float] = (0.045, 0.20, 0.45)
+    chest_enmo_g: tuple[float, float, float] = (0.035, 0.15, 0.38)
+    hip_enmo_g: tuple[float, float, float] = (0.035, 0.15, 0.38)
+    default_placement: str = "wrist"
+    min_coverage: float = 0.5
+    """An epoch needs this fraction of its samples to get a value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    epochs: EpochConfig = field(default_factory=EpochConfig)
+    levels: LevelConfig = field(default_factory=LevelConfig)
+    trend: TrendConfig = field(default_factory=TrendConfig)
+    bouts: BoutConfig = field(default_factory=BoutConfig)
+    heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
+    acceleration: AccelerationConfig = field(default_factory=AccelerationConfig)
+
+    @property
+    def epoch_min(self) -> float:
+        return self.epochs.epoch_s / 60.0
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        """Defaults overridden by the sections and keys of a TOML file."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("configuration file not found", source=path) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"not valid TOML ({exc})", source=path) from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> Config:
+        config = cls()
+        sections = {f.name: f for f in fields(cls)}
+        for name, values in data.items():
+            if name not in sections or not isinstance(values, dict):
+                raise ConfigError(
+                    f"unknown section [{name}]",
+                    source=source,
+                    hint="known sections: " + ", ".join(sections),
+                )
+            current = getattr(config, name)
+            known = {f.name: f for f in fields(current)}
+            for key, value in values.items():
+                if key not in known:
+                    raise ConfigError(
+                        f"unknown key {key!r} in [{name}]",
+                        source=source,
+                        hint="known keys: " + ", ".join(known),
+                    )
+                default = getattr(current, key)
+                if isinstance(default, tuple):
+                    value = tuple(float(v) for v in value)
+                elif isinstance(default, float):
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        raise ConfigError(f"[{name}] {key} must be a number", source=source)
+                    value = float(value)
+                elif not isinstance(value, type(default)):
+                    raise ConfigError(
+                        f"[{name}] {key} must be {type(default).__name__}", source=source
+                    )
+                current = replace(current, **{key: value})
+            config = replace(config, **{name: current})
+        config.check(source)
+        return config
+
+    def check(self, source: str = "<config>") -> None:
+        lv = self.levels
+        if not 0 < lv.light_from < lv.intermediate_from < lv.vigorous_from <= 100:
+            raise ConfigError("levels must rise: 0 < light < intermediate < vigorous <= 100",
+                              source=source)
+        if self.epochs.epoch_s <= 0 or 3600 % self.epochs.epoch_s and 60 % self.epochs.epoch_s:
+            raise ConfigError("epoch_s must divide a minute or an hour evenly", source=source)
+        for placement in ("wrist", "chest", "hip"):
+            knots = getattr(self.acceleration, f"{placement}_enmo_g")
+            if len(knots) != 3 or not 0 < knots[0] < knots[1] < knots[2]:
+                raise ConfigError(f"[acceleration] {placement}_enmo_g must be 3 rising numbers",
+                                  source=source)
+
+    def to_toml(self) -> str:
+        lines = ["# dosewatch configuration: the defaults of SPEC.md. Copy, edit, pass --config."]
+        for section, values in asdict(self).items():
+            lines.append(f"\n[{section}]")
+            for key, value in values.items():
+                if isinstance(value, str):
+                    lines.append(f'{key} = "{value}"')
+                elif isinstance(value, tuple | list):
+                    lines.append(f"{key} = [{', '.join(repr(float(v)) for v in value)}]")
+                else:
+                    lines.append(f"{key} = {value!r}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Live streaming from Bluetooth Low Energy wearables (not yet built)."""

@@ -1,0 +1,1 @@
+"""Epoch features, vectorised over windows."""

@@ -1,0 +1,1 @@
+"""Readers of recorded sessions: the interchange layout (CSV, gzip CSV, Parquet)."""

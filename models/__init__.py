@@ -1,0 +1,1 @@
+"""Classifiers, SPEC labels, bouts and the dose."""
