@@ -1,0 +1,150 @@
+"""Session in, verdict out: features → classifier → labels → bouts → dose.
+
+:func:`analyze_session` is the one function the command line, the batch runner, the demo
+and the evaluation all call. Its :class:`SessionResult` is the single result object from
+which ``summary.json``, ``epochs.csv``, ``sessions.csv`` and the picture are all written,
+so no number is computed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import __version__
+from .config import Config
+from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
+from .models.bouts import Bout, find_bouts
+from .models.classifier import SOURCE_NAMES, Classifier, EpochPrediction, RuleClassifier
+from .models.labels import Label, label_names, levels, session_class
+from .session import Session
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """Everything known about one analysed session (the session's samples are not kept)."""
+
+    name: str
+    source: str
+    format: str
+    start_time: str | None
+    duration_s: float
+    features: EpochFeatures
+    info: FeatureInfo
+    prediction: EpochPrediction
+    bouts: list[Bout]
+    session_class: str
+    classifier: str
+    config: Config
+    repairs: tuple[str, ...]
+
+    @property
+    def dose_met(self) -> bool:
+        return any(b.dose_met for b in self.bouts)
+
+    @property
+    def dose_met_at_s(self) -> float | None:
+        times = [b.dose_met_at_s for b in self.bouts if b.dose_met_at_s is not None]
+        return min(times) if times else None
+
+    @property
+    def intensity_source(self) -> str:
+        """``heart_rate`` when heart rate gave most epochs' intensity, else ``acceleration``."""
+        src = self.prediction.source
+        n_hr = int((src == 1).sum())
+        n_acc = int((src == 2).sum())
+        if n_hr == 0 and n_acc == 0:
+            return "heart_rate" if self.info.has_hr else "acceleration"
+        return "heart_rate" if n_hr >= n_acc else "acceleration"
+
+    @property
+    def minutes(self) -> dict[str, float]:
+        epoch_min = self.config.epoch_min
+        labels = self.prediction.labels
+        return {
+            label.name.lower(): float(np.sum(labels == label) * epoch_min) for label in Label
+        }
+
+    @property
+    def warnings(self) -> list[str]:
+        out = list(self.info.warnings)
+        if self.intensity_source == "acceleration":
+            out.append("intensity estimated from acceleration alone (no heart rate)")
+        elif self.info.has_acc and (self.prediction.source == 2).any():
+            n = int((self.prediction.source == 2).sum())
+            out.append(f"{n} epochs without usable heart rate: intensity from acceleration")
+        for reason, seconds in self.info.hr_removed.items():
+            out.append(f"heart rate: {seconds} s removed as artefact ({reason})")
+        return out
+
+    def summary(self) -> dict[str, object]:
+        """The content of ``summary.json``."""
+        hp = self.info.hr_params
+        longest = max((b.qualifying_minutes for b in self.bouts), default=0.0)
+        return {
+            "session": self.name,
+            "source": self.source,
+            "format": self.format,
+            "start_time": self.start_time,
+            "session_class": self.session_class,
+            "dose_met": self.dose_met,
+            "dose_met_at_s": self.dose_met_at_s,
+            "duration_s": round(self.duration_s, 3),
+            "intensity_source": self.intensity_source,
+            "hr_rest": None if hp is None else round(hp.hr_rest, 1),
+            "hr_rest_source": None if hp is None else hp.hr_rest_source,
+            "hr_max": None if hp is None else round(hp.hr_max, 1),
+            "hr_max_source": None if hp is None else hp.hr_max_source,
+            "placement": self.info.placement,
+            "placement_source": self.info.placement_source,
+            "epoch_s": self.config.epochs.epoch_s,
+            "minutes": self.minutes,
+            "longest_bout_qualifying_minutes": longest,
+            "bouts": [b.as_dict() for b in self.bouts],
+            "warnings": self.warnings,
+            "repairs": list(self.repairs),
+            "classifier": self.classifier,
+            "dosewatch_version": __version__,
+        }
+
+    def epoch_columns(self) -> dict[str, np.ndarray]:
+        """The columns of ``epochs.csv``, in order."""
+        p = self.prediction
+        columns: dict[str, np.ndarray] = {
+            "start_s": self.features.start_s,
+            "label": label_names(p.labels),
+            "level": levels(p.intensity, self.config),
+            "pct_hrr": p.intensity,
+            "intensity_source": SOURCE_NAMES[p.source],
+        }
+        for name in FEATURE_NAMES:
+            columns[name] = self.features.values[name]
+        return columns
+
+
+def analyze_session(
+    session: Session, config: Config | None = None, classifier: Classifier | None = None
+) -> SessionResult:
+    """Analyse one session per SPEC.md."""
+    config = config or Config()
+    classifier = classifier or RuleClassifier()
+    features, info = extract(session, config)
+    prediction = classifier.predict(features, info, config)
+    bouts = find_bouts(prediction.intensity, prediction.labels, config)
+    start = session.provenance.start_time
+    return SessionResult(
+        name=session.name,
+        source=session.provenance.source,
+        format=session.provenance.format,
+        start_time=None if start is None else start.isoformat(),
+        duration_s=session.duration_s,
+        features=features,
+        info=info,
+        prediction=prediction,
+        bouts=bouts,
+        session_class=session_class(prediction.labels),
+        classifier=classifier.name,
+        config=config,
+        repairs=session.provenance.repairs,
+    )

@@ -1,0 +1,262 @@
+"""Heart rate: a clean 1 Hz series, HR_rest and HR_max, and %HRR.
+
+Cleaning, in order, all as array operations on a 1 Hz grid:
+
+1. samples are put on the grid by linear interpolation across gaps of at most
+   ``max_gap_s``; longer gaps stay missing (a dropout is a gap, not data);
+2. values outside ``valid_min_bpm``–``valid_max_bpm`` are removed;
+3. spikes (more than 20 bpm from the 15-s running median) and jumps faster than
+   ``max_jump_bpm_per_s`` are removed;
+4. with acceleration at the wrist, *cadence lock* is removed: a stretch where the reading
+   sits within ``cadence_lock_tolerance_spm`` of the step cadence (or half of it) and
+   jumped there from a level well away from it. A heart rate that truly equals the cadence,
+   reached without a jump, is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import median_filter
+
+from ..config import Config
+from ..session import HeartRate, Profile
+from .trend import theil_sen
+
+MAX_GAP_S = 10.0
+SPIKE_BPM = 20.0
+LOCK_JUMP_BPM = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class CleanHeartRate:
+    """Heart rate on a 1 Hz grid from 0: ``bpm[i]`` is the rate at second ``i`` (NaN =
+    missing). ``artefact`` marks seconds removed by cleaning (not gaps in the input)."""
+
+    bpm: NDArray[np.float64]
+    artefact: NDArray[np.bool_]
+    n_removed: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateParams:
+    """HR_rest and HR_max used for %HRR, and where each came from.
+
+    ``hr_rest_source``: ``profile`` | ``estimated`` (a resting stretch in the data) |
+    ``default``. ``hr_max_source``: ``profile`` | ``age`` (Tanaka) | ``default`` |
+    ``observed`` (raised to a rate the session held).
+    """
+
+    hr_rest: float
+    hr_rest_source: str
+    hr_max: float
+    hr_max_source: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDArray[np.float64]:
+    """Heart rate at each whole second, interpolated across gaps up to ``max_gap_s``."""
+    grid = np.arange(n_seconds, dtype=np.float64)
+    t, v = hr.t, hr.bpm
+    if t.size == 0:
+        return np.full(n_seconds, np.nan)
+    out = np.interp(grid, t, v)
+    right = np.searchsorted(t, grid, side="left")
+    left = right - 1
+    exact = (right < t.size) & (t[np.minimum(right, t.size - 1)] == grid)
+    has_left = left >= 0
+    has_right = right < t.size
+    span = np.where(
+        has_left & has_right,
+        t[np.minimum(right, t.size - 1)] - t[np.maximum(left, 0)],
+        np.inf,
+    )
+    ok = exact | (span <= max_gap_s)
+    # Half a sample period beyond the ends still belongs to the first/last sample.
+    edge = 0.5 / max(hr.fs, 1e-9) + 0.5
+    ok |= (~has_left) & (t[0] - grid <= edge)
+    ok |= (~has_right) & (grid - t[-1] <= edge)
+    out[~ok] = np.nan
+    return out
+
+
+def _fill_nan(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Linear fill of NaN for filtering; all-NaN stays NaN."""
+    finite = np.isfinite(x)
+    if finite.all() or not finite.any():
+        return x.copy()
+    idx = np.arange(x.size)
+    return np.interp(idx, idx[finite], x[finite])
+
+
+def _runs(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
+    m = np.concatenate([[False], mask, [False]])
+    return np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
+
+
+def clean(
+    hr: HeartRate,
+    n_seconds: int,
+    config: Config,
+    cadence_spm: NDArray[np.float64] | None = None,
+) -> CleanHeartRate:
+    """The cleaned 1 Hz heart rate (see the module text). ``cadence_spm`` is the step
+    cadence at each second (0 when not stepping), when acceleration is available."""
+    cfg = config.heart_rate
+    bpm = to_grid(hr, n_seconds)
+    artefact = np.zeros(n_seconds, dtype=bool)
+    removed: dict[str, int] = {}
+
+    def drop(mask: NDArray[np.bool_], why: str) -> None:
+        mask = mask & np.isfinite(bpm)
+        if mask.any():
+            removed[why] = removed.get(why, 0) + int(mask.sum())
+            bpm[mask] = np.nan
+            artefact[mask] = True
+
+    with np.errstate(invalid="ignore"):
+        drop((bpm < cfg.valid_min_bpm) | (bpm > cfg.valid_max_bpm), "out of range")
+        filled = _fill_nan(bpm)
+        if np.isfinite(filled).any():
+            smooth = median_filter(filled, size=15, mode="nearest")
+            jump = np.zeros(n_seconds, dtype=bool)
+            jump[1:] = np.abs(np.diff(filled)) > cfg.max_jump_bpm_per_s
+            drop((np.abs(bpm - smooth) > SPIKE_BPM) | (jump & (np.abs(bpm - smooth) > 5)), "spike")
+
+        if cadence_spm is not None and np.isfinite(bpm).any():
+            cad = cadence_spm[:n_seconds]
+            tol = cfg.cadence_lock_tolerance_spm
+            near = (cad > 0) & (
+                (np.abs(bpm - cad) <= tol) | (np.abs(bpm - cad / 2) <= tol)
+            )
+            runs = _runs(near)
+            if runs.size:
+                filled = _fill_nan(bpm)
+                # The level on each side of a run: 5-20 s before it and after it.
+                before = np.clip(runs[:, 0] - 10, 0, n_seconds - 1)
+                after = np.clip(runs[:, 1] + 10, 0, n_seconds - 1)
+                mid = (runs[:, 0] + runs[:, 1] - 1) // 2
+                outside = 0.5 * (filled[before] + filled[after])
+                jumped = np.abs(filled[mid] - outside) > LOCK_JUMP_BPM
+                # Mark locked runs with a cumulative-sum trick: +1 at start, -1 at end.
+                marks = np.zeros(n_seconds + 1, dtype=np.int32)
+                np.add.at(marks, runs[jumped, 0], 1)
+                np.add.at(marks, runs[jumped, 1], -1)
+                lock = np.cumsum(marks[:-1]) > 0
+                drop(lock, "cadence lock")
+    return CleanHeartRate(bpm=bpm, artefact=artefact, n_removed=removed)
+
+
+def minute_stats(bpm: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
+    """Per whole minute of a 1 Hz series: median, SD and coverage (fraction finite)."""
+    n_min = bpm.size // 60
+    m = bpm[: n_min * 60].reshape(n_min, 60)
+    coverage = np.isfinite(m).mean(axis=1)
+    with np.errstate(invalid="ignore"), _quiet():
+        median = np.nanmedian(m, axis=1)
+        sd = np.nanstd(m, axis=1)
+    return median, sd, coverage
+
+
+class _quiet:
+    """Silence numpy's 'All-NaN slice' warnings inside a block (NaN is the right answer)."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def estimate_hr_rest(
+    bpm: NDArray[np.float64],
+    config: Config,
+    still_minutes: NDArray[np.bool_] | None = None,
+) -> float | None:
+    """HR_rest from the lowest plausible resting stretch, or None when there is none.
+
+    A resting stretch is ``rest_min_minutes`` consecutive minutes, each well covered, with
+    low variability, a median at most ``rest_max_bpm``, the body still (when acceleration
+    says so), and a flat level (Theil–Sen slope within ``rest_max_slope_bpm_min``), which
+    excludes the recovery after exercise. The estimate is the stretch's mean minute median.
+    Files that start mid-run have no such stretch, so their lowest heart rate is not used.
+    """
+    cfg = config.heart_rate
+    median, sd, coverage = minute_stats(bpm)
+    k = max(2, int(round(cfg.rest_min_minutes)))
+    if median.size < k:
+        return None
+    calm = (coverage >= 0.8) & (sd <= cfg.rest_max_sd_bpm) & (median <= cfg.rest_max_bpm)
+    calm &= median >= cfg.valid_min_bpm
+    if still_minutes is not None:
+        n = min(calm.size, still_minutes.size)
+        calm[:n] &= still_minutes[:n]
+        calm[n:] = False
+    windows = np.lib.stride_tricks.sliding_window_view(median, k)
+    all_calm = np.lib.stride_tricks.sliding_window_view(calm, k).all(axis=1)
+    if not all_calm.any():
+        return None
+    slopes = theil_sen(windows[all_calm], np.arange(k, dtype=np.float64))
+    flat = np.abs(slopes) <= cfg.rest_max_slope_bpm_min
+    if not flat.any():
+        return None
+    levels = windows[all_calm][flat].mean(axis=1)
+    return float(levels.min())
+
+
+def resolve_params(
+    bpm: NDArray[np.float64] | None,
+    profile: Profile,
+    config: Config,
+    still_minutes: NDArray[np.bool_] | None = None,
+) -> HeartRateParams:
+    """HR_rest and HR_max per SPEC 'Relative intensity', with their sources and warnings."""
+    cfg = config.heart_rate
+    warnings: list[str] = []
+    if profile.hr_max is not None:
+        hr_max, max_source = float(profile.hr_max), "profile"
+    elif profile.age is not None:
+        hr_max, max_source = cfg.tanaka_intercept - cfg.tanaka_slope * profile.age, "age"
+    else:
+        hr_max, max_source = cfg.hr_max_default, "default"
+
+    if profile.hr_rest is not None:
+        hr_rest, rest_source = float(profile.hr_rest), "profile"
+    else:
+        estimate = None if bpm is None else estimate_hr_rest(bpm, config, still_minutes)
+        if estimate is not None:
+            hr_rest, rest_source = estimate, "estimated"
+        else:
+            hr_rest, rest_source = cfg.hr_rest_default, "default"
+            warnings.append(
+                f"no resting stretch in the data and no hr_rest in the profile: "
+                f"HR_rest = {hr_rest:g} bpm (default); give hr_rest for accurate %HRR"
+            )
+
+    if bpm is not None:
+        hold = max(1, int(round(cfg.hr_max_raise_s)))
+        if bpm.size >= hold:
+            held = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(bpm, nan=-1.0), hold)
+            sustained = float(held.min(axis=1).max())
+            if sustained > hr_max:
+                warnings.append(
+                    f"heart rate held {sustained:.0f} bpm for {hold} s, above HR_max "
+                    f"{hr_max:.0f} ({max_source}): HR_max raised to {sustained:.0f}"
+                )
+                hr_max, max_source = sustained, "observed"
+    if hr_rest >= hr_max - 20:
+        warnings.append(
+            f"HR_rest {hr_rest:.0f} is within 20 bpm of HR_max {hr_max:.0f}: %HRR is unreliable"
+        )
+    return HeartRateParams(hr_rest, rest_source, hr_max, max_source, tuple(warnings))
+
+
+def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.float64]:
+    """Karvonen: 100 × (HR − HR_rest) / (HR_max − HR_rest)."""
+    return 100.0 * (bpm - params.hr_rest) / max(params.hr_max - params.hr_rest, 1.0)

@@ -1,0 +1,128 @@
+"""Classifiers: epoch features in, per-epoch intensity and SPEC labels out.
+
+Every classifier implements :class:`Classifier`: ``predict(features, info, config)``
+returns an :class:`EpochPrediction`. The rule classifier below is the transparent
+baseline; a learned model (ONNX, run with onnxruntime) plugs in through the same method.
+
+Intensity is what bouts are built from (``>= 40 %HRR`` qualifies), labels are what the
+session class is counted from, so a classifier provides both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..features.epochs import EpochFeatures, FeatureInfo
+from .labels import label_epochs
+
+SOURCE_NONE, SOURCE_HR, SOURCE_ACC = 0, 1, 2
+SOURCE_NAMES = np.array(["", "heart_rate", "acceleration"])
+
+
+@dataclass(frozen=True, slots=True)
+class EpochPrediction:
+    """A classifier's answer for every epoch.
+
+    Attributes:
+        intensity: estimated %HRR (NaN where no stream covers the epoch).
+        labels: :class:`~dosewatch.models.labels.Label` codes.
+        source: per epoch, 1 = from heart rate, 2 = from acceleration, 0 = none.
+        probabilities: ``(n, 4)`` label probabilities (rest, constant, intermediate,
+            accelerating) for models that have them, else None.
+    """
+
+    intensity: NDArray[np.float64]
+    labels: NDArray[np.int8]
+    source: NDArray[np.int8]
+    probabilities: NDArray[np.float32] | None = None
+
+
+class Classifier(Protocol):
+    name: str
+
+    def predict(
+        self, features: EpochFeatures, info: FeatureInfo, config: Config
+    ) -> EpochPrediction: ...
+
+
+def acceleration_intensity(
+    enmo_g: NDArray[np.float64], placement: str, config: Config
+) -> NDArray[np.float64]:
+    """%HRR estimated from ENMO with the placement's cut-points (SPEC: intensity from
+    acceleration when there is no heart rate). Linear between (0 g, 0 %), the three
+    cut-points (20, 40, 60 %) and beyond the last one with the last segment's slope."""
+    knots = np.array(getattr(config.acceleration, f"{placement}_enmo_g"), dtype=np.float64)
+    lv = config.levels
+    xs = np.concatenate([[0.0], knots])
+    ys = np.array([0.0, lv.light_from, lv.intermediate_from, lv.vigorous_from])
+    out = np.interp(enmo_g, xs, ys)
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    above = enmo_g > xs[-1]
+    out[above] = ys[-1] + slope * (enmo_g[above] - xs[-1])
+    return np.clip(out, 0.0, 100.0)
+
+
+def fill_short_gaps(x: NDArray[np.float64], max_gap: int) -> NDArray[np.float64]:
+    """Linearly fill NaN runs of at most ``max_gap`` samples that have data on both sides."""
+    x = np.asarray(x, dtype=np.float64).copy()
+    finite = np.isfinite(x)
+    if finite.all() or not finite.any():
+        return x
+    idx = np.arange(x.size)
+    filled = np.interp(idx, idx[finite], x[finite])
+    # Length of the NaN run each NaN sits in, and whether it is bounded on both sides.
+    m = np.concatenate([[False], ~finite, [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
+    lengths = edges[:, 1] - edges[:, 0]
+    inner = (edges[:, 0] > 0) & (edges[:, 1] < x.size)
+    for_fill = edges[(lengths <= max_gap) & inner]
+    mask = np.zeros(x.size + 1, dtype=np.int32)
+    np.add.at(mask, for_fill[:, 0], 1)
+    np.add.at(mask, for_fill[:, 1], -1)
+    fill = np.cumsum(mask[:-1]) > 0
+    x[fill] = filled[fill]
+    return x
+
+
+@dataclass(frozen=True)
+class RuleClassifier:
+    """Transparent baseline: %HRR from heart rate where it is clean, acceleration
+    cut-points elsewhere, then the SPEC rules.
+
+    Short heart-rate dropouts (up to ``fill_epochs`` epochs) are bridged by interpolation
+    before acceleration is used, so an optical dropout does not switch source mid-run.
+    """
+
+    fill_epochs: int = 2
+    name: str = "rules"
+
+    def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
+        v = features.values
+        intensity = np.full(features.n, np.nan)
+        source = np.zeros(features.n, dtype=np.int8)
+        if info.has_hr:
+            hr_i = fill_short_gaps(v["pct_hrr"], self.fill_epochs)
+            ok = np.isfinite(hr_i)
+            intensity[ok] = hr_i[ok]
+            source[ok] = SOURCE_HR
+        if info.has_acc:
+            acc_i = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement, config)
+            use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
+            intensity[use] = acc_i[use]
+            source[use] = SOURCE_ACC
+        labels = label_epochs(intensity, config)
+        return EpochPrediction(intensity=intensity, labels=labels, source=source)
+
+
+def get_classifier(name: str) -> Classifier:
+    """The classifier called ``name`` (``rules``)."""
+    if name == "rules":
+        return RuleClassifier()
+    from ..errors import ConfigError
+
+    raise ConfigError(f"unknown classifier {name!r}", hint="choose one of: rules")
