@@ -75,7 +75,7 @@ def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDAr
     )
     ok = exact | (span <= max_gap_s)
     # Half a sample period beyond the ends still belongs to the first/last sample.
-    edge = 0.5 / max(hr.fs, 1e-9) + 0.5
+    edge = 0.5 / max(hr.fs, 1e-9)
     ok |= (~has_left) & (t[0] - grid <= edge)
     ok |= (~has_right) & (grid - t[-1] <= edge)
     out[~ok] = np.nan

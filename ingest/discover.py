@@ -1,0 +1,55 @@
+"""Which sessions a list of command-line paths stands for.
+
+A path that is a session folder (it holds ``hr`` or ``acc`` in a supported format) is one
+session; any other folder stands for every session folder below it; a file is taken as
+it is (the reader decides whether it can read it). Order is stable (sorted), so output
+names and tables are the same from run to run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import InputError
+
+STREAM_FILES = tuple(
+    f"{stream}.{ext}" for stream in ("hr", "acc") for ext in ("csv", "csv.gz", "parquet")
+)
+
+
+def is_session_folder(path: Path) -> bool:
+    return path.is_dir() and any((path / name).is_file() for name in STREAM_FILES)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand command-line paths into session inputs (see the module text).
+
+    Raises:
+        InputError: a path does not exist, or a folder holds no session at all.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError("no such file or folder", source=path,
+                             hint="check the path; quote it if it holds spaces")
+        if path.is_file() or is_session_folder(path):
+            found.append(path)
+            continue
+        below = []
+        for root, dirs, _files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            here = Path(root)
+            if here != path and is_session_folder(here):
+                below.append(here)
+                dirs[:] = []  # a session folder's subfolders are not sessions
+        if not below:
+            raise InputError(
+                "folder holds no session",
+                source=path,
+                hint="a session folder needs hr.csv or acc.csv (or .csv.gz / .parquet)",
+            )
+        found.extend(sorted(below))
+    return found

@@ -1,0 +1,281 @@
+"""Feature functions against slow, obvious reference implementations."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dosewatch.config import Config
+from dosewatch.features import hr as hrmod
+from dosewatch.features.acc import magnitude, window_features, window_features_from_matrix
+from dosewatch.features.epochs import FEATURE_NAMES, epoch_count, extract
+from dosewatch.features.trend import centred_windows, nan_median_rows, theil_sen
+from dosewatch.session import Acceleration, HeartRate, Profile, build_session
+
+CFG = Config()
+
+
+# ----------------------------------------------------------------------------- trend
+
+
+def test_theil_sen_matches_scipy_row_by_row():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(40, 11)).cumsum(axis=1)
+    y[rng.random(y.shape) < 0.2] = np.nan
+    x = np.arange(11.0) * 0.5
+    fast = theil_sen(y, x)
+    for row, value in zip(y, fast, strict=True):
+        ok = np.isfinite(row)
+        if ok.sum() < 2:
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(stats.theilslopes(row[ok], x[ok])[0], abs=1e-12)
+
+
+def test_nan_median_rows_matches_nanmedian():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(50, 9))
+    a[rng.random(a.shape) < 0.3] = np.nan
+    a[0] = np.nan
+    fast = nan_median_rows(a)
+    assert np.isnan(fast[0])
+    for row, value in zip(a[1:], fast[1:], strict=True):
+        assert value == pytest.approx(np.median(row[np.isfinite(row)]))
+
+
+def test_centred_windows():
+    w = centred_windows(np.arange(5.0), 2)
+    assert w.shape == (5, 5)
+    assert np.array_equal(w[2], [0, 1, 2, 3, 4])
+    assert np.isnan(w[0, :2]).all() and np.array_equal(w[0, 2:], [0, 1, 2])
+
+
+# ----------------------------------------------------------------------- acceleration
+
+
+def slow_window_features(row: np.ndarray, fs: float) -> dict[str, float]:
+    row = row.astype(np.float64)
+    enmo = float(np.mean([max(v - 1.0, 0.0) for v in row]))
+    mad = float(np.mean(np.abs(row - row.mean())))
+    n_fft = len(np.fft.rfftfreq(len(row)))  # not used: reference spectrum below
+    del n_fft
+    import scipy.fft
+
+    n = scipy.fft.next_fast_len(len(row), real=True)
+    spec = np.abs(np.fft.rfft(row - row.mean(), n=n)) ** 2
+    freqs = np.fft.rfftfreq(n, d=1 / fs)
+    move = (freqs >= 0.3) & (freqs <= 10)
+    step = (freqs >= 1.3) & (freqs <= 4)
+    total = spec[move].sum()
+    step_power = spec[step].sum() / total if total > 0 else 0.0
+    peak = freqs[step][np.argmax(spec[step])]
+    cadence = 60 * peak if (mad >= 0.01 and step_power >= 0.3) else 0.0
+    return {"enmo_g": enmo, "mad_g": mad, "cadence_spm": cadence, "step_power": step_power}
+
+
+@pytest.mark.parametrize("fs", [25.0, 50.0, 100.0, 200.0])
+@pytest.mark.parametrize("seconds", [5.0, 10.0])
+def test_window_features_match_reference(fs, seconds):
+    rng = np.random.default_rng(int(fs + seconds))
+    n = int(fs * seconds)
+    t = np.arange(n) / fs
+    rows = []
+    for k in range(6):
+        f = [0, 1.6, 2.0, 2.6, 3.0, 0.9][k]
+        amp = [0.0, 0.2, 0.4, 0.9, 1.2, 0.3][k]
+        rows.append(1 + amp * np.sin(2 * np.pi * f * t) + rng.normal(0, 0.01, n))
+    matrix = np.array(rows, dtype=np.float32)
+    fast = window_features_from_matrix(matrix, fs)
+    for i, row in enumerate(matrix):
+        ref = slow_window_features(row, fs)
+        for name, value in ref.items():
+            assert fast[name][i] == pytest.approx(value, rel=1e-4, abs=1e-5), (name, i)
+
+
+def test_cadence_is_the_step_frequency():
+    fs = 50.0
+    t = np.arange(int(60 * fs)) / fs
+    xyz = np.zeros((t.size, 3), np.float32)
+    xyz[:, 2] = 1 + 0.9 * np.sin(2 * np.pi * 2.75 * t)  # 165 steps/min
+    xyz[:, 0] = 0.3 * np.sin(2 * np.pi * 1.375 * t)  # stride frequency sway
+    wf = window_features(Acceleration(t=t, xyz=xyz, fs=fs), 60.0)
+    assert np.allclose(wf.values["cadence_spm"], 165, atol=6)
+
+
+def test_window_with_gap_is_missing():
+    fs = 50.0
+    t = np.arange(int(60 * fs)) / fs
+    keep = (t < 22) | (t >= 25)  # a 3-s gap in the third 10-s window
+    xyz = np.zeros((t.size, 3), np.float32)
+    xyz[:, 2] = 1.0
+    acc = Acceleration(t=t[keep], xyz=xyz[keep], fs=fs)
+    wf = window_features(acc, 60.0)
+    assert np.isnan(wf.values["enmo_g"][2])
+    assert np.isfinite(np.delete(wf.values["enmo_g"], 2)).all()
+
+
+def test_window_features_chunking_does_not_change_results():
+    rng = np.random.default_rng(3)
+    fs = 25.0
+    t = np.arange(int(600 * fs)) / fs
+    xyz = rng.normal(0, 0.3, (t.size, 3)).astype(np.float32)
+    acc = Acceleration(t=t, xyz=xyz, fs=fs)
+    one = window_features(acc, 600.0, chunk_windows=1000)
+    many = window_features(acc, 600.0, chunk_windows=7)
+    for name in one.values:
+        assert np.array_equal(one.values[name], many.values[name], equal_nan=True)
+
+
+def test_magnitude():
+    xyz = np.array([[3, 4, 0], [0, 0, 1]], np.float32)
+    assert magnitude(xyz).tolist() == [5.0, 1.0]
+
+
+# ------------------------------------------------------------------------ heart rate
+
+
+def test_to_grid_matches_slow_reference():
+    t = np.array([0.0, 1.0, 2.0, 5.0, 30.0, 31.0])
+    v = np.array([60.0, 62, 64, 70, 100, 101])
+    grid = hrmod.to_grid(HeartRate(t=t, bpm=v, rr_ms=None, fs=1.0), 35)
+    for second in range(35):
+        left = t[t <= second]
+        right = t[t >= second]
+        if second in t:
+            expected = v[t == second][0]
+        elif left.size and right.size and right[0] - left[-1] <= hrmod.MAX_GAP_S:
+            expected = np.interp(second, t, v)
+        elif not right.size and second - t[-1] <= 0.5:
+            expected = v[-1]
+        else:
+            expected = np.nan
+        assert grid[second] == pytest.approx(expected, nan_ok=True), second
+
+
+def test_cleaning_removes_spikes_and_out_of_range():
+    t = np.arange(300.0)
+    bpm = 120 + 0.02 * t
+    bpm[100] = 190  # spike
+    bpm[200:203] = 250  # impossible
+    cleaned = hrmod.clean(HeartRate(t=t, bpm=bpm, rr_ms=None, fs=1.0), 300, CFG)
+    assert np.isnan(cleaned.bpm[100]) and np.isnan(cleaned.bpm[200:203]).all()
+    assert np.isfinite(np.delete(cleaned.bpm, [100, 200, 201, 202])).all()
+    assert cleaned.n_removed["out of range"] == 3
+
+
+def test_cadence_lock_is_removed_but_true_equal_rate_kept():
+    t = np.arange(600.0)
+    cadence = np.full(600, 170.0)
+    bpm = np.full(600, 150.0)
+    bpm[200:290] = 170.0  # locked on cadence: a jump of 20 bpm
+    cleaned = hrmod.clean(HeartRate(t=t, bpm=bpm, rr_ms=None, fs=1.0), 600, CFG, cadence)
+    assert np.isnan(cleaned.bpm[200:290]).all()
+    assert np.isfinite(cleaned.bpm[:195]).all()
+    # A heart rate that climbs smoothly to the cadence is physiology, not lock.
+    smooth = np.linspace(140, 172, 600)
+    kept = hrmod.clean(HeartRate(t=t, bpm=smooth, rr_ms=None, fs=1.0), 600, CFG, cadence)
+    assert np.isfinite(kept.bpm).all()
+
+
+def rest_then_run(rest_min: float, hr_rest: float = 58.0) -> np.ndarray:
+    rng = np.random.default_rng(4)
+    t = np.arange(int((rest_min + 20) * 60))
+    bpm = np.where(t < rest_min * 60, hr_rest, 150.0) + rng.normal(0, 1.0, t.size)
+    return bpm
+
+
+def test_hr_rest_estimated_from_a_resting_stretch():
+    est = hrmod.estimate_hr_rest(rest_then_run(5), CFG)
+    assert est == pytest.approx(58.0, abs=1.0)
+
+
+def test_no_resting_stretch_in_a_file_that_starts_mid_run():
+    bpm = rest_then_run(0)
+    assert hrmod.estimate_hr_rest(bpm, CFG) is None
+    params = hrmod.resolve_params(bpm, Profile(age=40), CFG)
+    assert params.hr_rest_source == "default" and params.hr_rest == 60
+    assert any("no resting stretch" in w for w in params.warnings)
+
+
+def test_recovery_is_not_rest():
+    # Heart rate falling after exercise: low but not flat.
+    bpm = np.linspace(110, 80, 600)
+    assert hrmod.estimate_hr_rest(bpm, CFG) is None
+
+
+def test_hr_rest_needs_stillness_when_acceleration_says_so():
+    bpm = rest_then_run(5)
+    moving = np.zeros(bpm.size // 60, dtype=bool)
+    assert hrmod.estimate_hr_rest(bpm, CFG, still_minutes=moving) is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "hr_max", "source"),
+    [(Profile(hr_max=185), 185, "profile"), (Profile(age=40), 180, "age"),
+     (Profile(), 190, "default")],
+)
+def test_hr_max_sources(profile, hr_max, source):
+    params = hrmod.resolve_params(np.full(600, 100.0), profile, CFG)
+    assert params.hr_max == pytest.approx(hr_max) and params.hr_max_source == source
+
+
+def test_hr_max_raised_when_held_for_30_s():
+    bpm = np.full(600, 120.0)
+    bpm[100:135] = 196.0
+    params = hrmod.resolve_params(bpm, Profile(age=40), CFG)
+    assert params.hr_max == 196 and params.hr_max_source == "observed"
+    assert any("raised" in w for w in params.warnings)
+    bpm[100:125] = 196.0
+    bpm[125:135] = 120.0  # only 25 s: not raised
+    assert hrmod.resolve_params(bpm, Profile(age=40), CFG).hr_max == 180
+
+
+# ---------------------------------------------------------------------- epoch table
+
+
+def test_epoch_count():
+    assert epoch_count(3600, 60) == 60
+    assert epoch_count(3629, 60) == 60
+    assert epoch_count(3630, 60) == 61
+    assert epoch_count(5, 60) == 1
+
+
+@pytest.mark.parametrize("fs", [25.0, 100.0])
+def test_epoch_features_match_slow_loop(fs):
+    rng = np.random.default_rng(5)
+    minutes = 12
+    t_hr = np.arange(minutes * 60.0)
+    hr = 70 + 5 * np.sin(t_hr / 50) + rng.normal(0, 1, t_hr.size)
+    t_acc = np.arange(int(minutes * 60 * fs)) / fs
+    xyz = np.column_stack([
+        rng.normal(0, 0.05, t_acc.size),
+        rng.normal(0, 0.05, t_acc.size),
+        1 + 0.5 * np.sin(2 * np.pi * 2.5 * t_acc) * (t_acc > 300),
+    ]).astype(np.float32)
+    session = build_session("s", hr=(t_hr, hr), acc=(t_acc, xyz),
+                            profile=Profile(hr_rest=60, hr_max=180, placement="chest"))
+    features, info = extract(session, CFG)
+    assert features.n == minutes
+    assert set(features.values) == set(FEATURE_NAMES)
+    lag = int(CFG.heart_rate.lag_s)
+    r = magnitude(xyz)
+    for e in range(minutes):
+        in_epoch = (t_acc >= e * 60) & (t_acc < (e + 1) * 60)
+        enmo = np.maximum(r[in_epoch] - 1, 0).mean()
+        assert features.values["enmo_g"][e] == pytest.approx(enmo, rel=1e-4, abs=1e-6)
+        later = (t_hr >= e * 60 + lag) & (t_hr < (e + 1) * 60 + lag)
+        window = hr[later] if later.sum() >= 30 else hr[(t_hr >= e * 60) & (t_hr < (e + 1) * 60)]
+        assert features.values["hr_bpm"][e] == pytest.approx(np.median(window), abs=1e-9)
+        expected_pct = 100 * (np.median(window) - 60) / 120
+        assert features.values["pct_hrr"][e] == pytest.approx(expected_pct, abs=1e-9)
+    assert (features.values["cadence_spm"][6:] == pytest.approx(150, abs=6))
+    assert (features.values["cadence_spm"][:5] == 0).all()
+    assert info.hr_params.hr_rest_source == "profile"
+
+
+def test_epoch_features_without_streams_are_nan():
+    t = np.arange(600.0)
+    session = build_session("hr only", hr=(t, np.full(600, 100.0)))
+    features, info = extract(session, CFG)
+    assert np.isnan(features.values["enmo_g"]).all()
+    assert (features.values["acc_coverage"] == 0).all()
+    assert not info.has_acc and info.has_hr
