@@ -1,0 +1,145 @@
+"""The command line, run as a user would: the installed ``dosewatch`` on real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dosewatch.config import Config
+
+pytestmark = pytest.mark.slow
+
+EXE = Path(sys.executable).with_name("dosewatch")
+
+
+def dosewatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "dosewatch"]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    done = dosewatch("simulate", "--out", out, "--protocol", "steady_intermediate",
+                     "--protocol", "ramp", "--placement", "wrist", "--placement", "chest",
+                     "--seed", "11", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_simulate_writes_session_folders(simulated):
+    folders = sorted(p for p in simulated.iterdir() if p.is_dir())
+    assert len(folders) == 4
+    for folder in folders:
+        assert (folder / "hr.csv").is_file() and (folder / "acc.csv").is_file()
+        truth = json.loads((folder / "truth.json").read_text())
+        assert truth["protocol"] in ("steady_intermediate", "ramp")
+
+
+def test_analyze_a_folder_of_sessions(simulated, tmp_path):
+    out = tmp_path / "results"
+    done = dosewatch("analyze", simulated, "--out", out, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    rows = read_table(out / "sessions.csv")
+    assert len(rows) == 4
+    assert json.loads((out / "failures.json").read_text()) == []
+    for row in rows:
+        folder = Path(row["output"])
+        summary = json.loads((folder / "summary.json").read_text())
+        for key in ("session", "session_class", "duration_s", "intensity_source", "hr_rest",
+                    "hr_rest_source", "hr_max", "hr_max_source", "minutes", "bouts",
+                    "dose_met", "warnings"):
+            assert key in summary, key
+        assert summary["session_class"] == row["session_class"]
+        assert str(summary["dose_met"]) == row["dose_met"]
+        truth = json.loads((simulated / folder.name / "truth.json").read_text())
+        assert summary["session_class"] == truth["session_class"], folder.name
+        epochs = read_table(folder / "epochs.csv")
+        assert {"start_s", "label", "level", "pct_hrr"} <= set(epochs[0])
+        assert len(epochs) == round(summary["duration_s"] / 60)
+        png = (folder / "session.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    # Nothing half-written or temporary is left behind.
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_bad_input_does_not_stop_the_batch(simulated, tmp_path):
+    inputs = tmp_path / "inputs"
+    shutil.copytree(simulated, inputs)
+    broken = inputs / "broken"
+    broken.mkdir()
+    (broken / "hr.csv").write_text("time,bpm\n0,60\n")
+    out = tmp_path / "results"
+    done = dosewatch("analyze", inputs, "--out", out)
+    assert done.returncode == 1
+    assert "broken" in done.stderr and "column 'hr'" in done.stderr
+    failures = json.loads((out / "failures.json").read_text())
+    assert [Path(f["input"]).name for f in failures] == ["broken"]
+    assert "hr" in failures[0]["reason"]
+    assert len(read_table(out / "sessions.csv")) == 4
+    assert not (out / "broken").exists()
+
+
+def test_inputs_sharing_a_name_get_distinct_folders(simulated, tmp_path):
+    source = next(p for p in sorted(simulated.iterdir()) if p.is_dir())
+    for parent in ("a", "b"):
+        shutil.copytree(source, tmp_path / parent / "run")
+    out = tmp_path / "results"
+    done = dosewatch("analyze", tmp_path / "a" / "run", tmp_path / "b" / "run", "--out", out,
+                     "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    outputs = sorted(Path(r["output"]).name for r in read_table(out / "sessions.csv"))
+    assert len(set(outputs)) == 2 and all(name.startswith("run-") for name in outputs)
+    # A rerun replaces the outputs in place: same names, still two.
+    assert dosewatch("analyze", tmp_path / "a" / "run", tmp_path / "b" / "run", "--out", out,
+                     "--no-pictures").returncode == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == outputs
+
+
+def test_profile_override_from_the_command_line(simulated, tmp_path):
+    source = next(p for p in sorted(simulated.iterdir()) if p.is_dir())
+    out = tmp_path / "results"
+    done = dosewatch("analyze", source, "--out", out, "--profile", "hr_rest=51,hr_max=199",
+                     "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(next(out.glob("*/summary.json")).read_text())
+    assert (summary["hr_rest"], summary["hr_rest_source"]) == (51, "profile")
+    assert (summary["hr_max"], summary["hr_max_source"]) == (199, "profile")
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    done = dosewatch("analyze", tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert done.returncode == 3
+    assert "nowhere" in done.stderr and "no such file or folder" in done.stderr
+
+
+def test_config_round_trip_and_errors(tmp_path):
+    done = dosewatch("config")
+    assert done.returncode == 0
+    path = tmp_path / "study.toml"
+    path.write_text(done.stdout)
+    assert Config.load(path) == Config()
+    path.write_text("[bouts]\ndose_minutes = 20\n")
+    bad = dosewatch("analyze", tmp_path, "--out", tmp_path / "o", "--config", path)
+    assert bad.returncode == 2 and "dose_minutes" in bad.stderr
+
+
+def test_study_config_changes_the_dose(simulated, tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text("[bouts]\ndose_min = 500.0\n")
+    out = tmp_path / "results"
+    done = dosewatch("analyze", simulated, "--out", out, "--config", path, "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    assert {r["dose_met"] for r in read_table(out / "sessions.csv")} == {"False"}
