@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from .analysis import SessionResult  # noqa: E402
@@ -93,8 +94,10 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
                   va="center", color="#777777")
         ax_a.set_yticks([])
 
-    colours = np.array([LABEL_COLOURS[Label(c)] for c in p.labels])
-    ax_l.bar(edges[:-1], 1, width=np.diff(edges), align="edge", color=colours, linewidth=0)
+    # One image for the whole strip: a week has 10,080 epochs, far too many patches.
+    palette = np.array([to_rgb(LABEL_COLOURS[Label(c)]) for c in range(-1, 4)])
+    ax_l.imshow(palette[p.labels.astype(int) + 1][None, :, :], aspect="auto",
+                interpolation="nearest", extent=(edges[0], edges[-1], 0, 1))
     ax_l.set_yticks([])
     ax_l.set_ylim(0, 1)
     ax_l.set_xlim(edges[0], edges[-1])

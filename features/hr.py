@@ -126,7 +126,9 @@ def clean(
             drop((np.abs(bpm - smooth) > SPIKE_BPM) | (jump & (np.abs(bpm - smooth) > 5)), "spike")
 
         if cadence_spm is not None and np.isfinite(bpm).any():
-            cad = cadence_spm[:n_seconds]
+            cad = np.zeros(n_seconds)
+            take = min(n_seconds, cadence_spm.size)
+            cad[:take] = np.nan_to_num(cadence_spm[:take], nan=0.0)
             tol = cfg.cadence_lock_tolerance_spm
             near = (cad > 0) & (
                 (np.abs(bpm - cad) <= tol) | (np.abs(bpm - cad / 2) <= tol)
