@@ -89,11 +89,13 @@ class HeartRateConfig:
 @dataclass(frozen=True, slots=True)
 class AccelerationConfig:
     """Acceleration-only intensity: ENMO (g) at which %HRR reaches 20, 40 and 60, per
-    placement; intensity is interpolated linearly between the points."""
+    placement; intensity is interpolated linearly between the points. The defaults come from
+    ``scripts/calibrate_acc.py`` (simulated people, development seed 123, 25 people); the
+    hip uses the chest's (both on the trunk)."""
 
-    wrist_enmo_g: tuple[float, float, float] = (0.045, 0.20, 0.45)
-    chest_enmo_g: tuple[float, float, float] = (0.035, 0.15, 0.38)
-    hip_enmo_g: tuple[float, float, float] = (0.035, 0.15, 0.38)
+    wrist_enmo_g: tuple[float, float, float] = (0.060, 0.107, 0.293)
+    chest_enmo_g: tuple[float, float, float] = (0.050, 0.083, 0.209)
+    hip_enmo_g: tuple[float, float, float] = (0.050, 0.083, 0.209)
     default_placement: str = "wrist"
     min_coverage: float = 0.5
     """An epoch needs this fraction of its samples to get a value."""

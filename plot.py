@@ -59,8 +59,8 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
     )
     for lo, hi, colour, name in bands:
         ax_i.axhspan(lo, hi, color=colour, zorder=0)
-        ax_i.text(edges[-1], (lo + min(hi, 100)) / 2, f" {name}", va="center", fontsize=8,
-                  color="#555555", clip_on=False)
+        ax_i.text(0.004, (lo + min(hi, 100)) / 2, name, va="center", fontsize=7.5,
+                  color="#555555", transform=ax_i.get_yaxis_transform(), zorder=1)
     ax_i.step(t, p.intensity, where="mid", color="black", lw=1.4, label="intensity (%HRR)")
     if result.info.has_hr:
         ax_hr = ax_i.twinx()
