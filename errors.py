@@ -44,6 +44,13 @@ class ConfigError(DosewatchError):
     exit_code = 2
 
 
+class OutputError(DosewatchError):
+    """An output cannot be written where asked (the path is a file, or a folder that
+    holds something and may not be overwritten)."""
+
+    exit_code = 5
+
+
 class ModelError(DosewatchError):
     """A classifier cannot run: missing model file, version or feature-list mismatch."""
 

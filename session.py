@@ -24,7 +24,7 @@ from .errors import InputError, ProfileError
 PLACEMENTS = ("wrist", "chest", "hip")
 
 # Times above this are taken as Unix-epoch seconds (1973-03-03); below, as seconds from start.
-_UNIX_EPOCH_THRESHOLD = 1.0e8
+UNIX_EPOCH_THRESHOLD = 1.0e8
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +294,15 @@ def build_session(
         )
 
     t0 = min(float(t[0]) for t, _ in cleaned.values())
-    if start_time is None and t0 > _UNIX_EPOCH_THRESHOLD:
-        start_time = datetime.fromtimestamp(t0, UTC)
+    if start_time is None and t0 > UNIX_EPOCH_THRESHOLD:
+        try:
+            start_time = datetime.fromtimestamp(t0, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InputError(
+                f"first time {t0:.6g} s is not a date a clock can show (beyond year 9999)",
+                source=source,
+                hint="times must be seconds; divide milliseconds by 1000",
+            ) from None
     if t0 != 0.0:
         # A new array: the cleaned times may still be the caller's own (no copy was needed).
         cleaned = {k: (t - t0, values) for k, (t, values) in cleaned.items()}

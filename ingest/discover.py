@@ -13,14 +13,20 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
+from .interchange import FORMATS
 
-STREAM_FILES = tuple(
-    f"{stream}.{ext}" for stream in ("hr", "acc") for ext in ("csv", "csv.gz", "parquet")
-)
+# The streams that make a folder a session (speed alone does not), named as the reader
+# names them: any case.
+SESSION_FILES = frozenset(f"{stream}.{fmt}" for stream in ("hr", "acc") for fmt in FORMATS)
 
 
 def is_session_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / name).is_file() for name in STREAM_FILES)
+    try:
+        return path.is_dir() and any(
+            p.name.lower() in SESSION_FILES and p.is_file() for p in path.iterdir()
+        )
+    except OSError:
+        return False
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:

@@ -112,17 +112,20 @@ def read_profile(path: str | Path) -> Profile:
         ) from None
     except OSError as exc:
         raise ProfileError(
-            f"cannot read the profile file ({exc.strerror or exc})", source=source,
+            f"cannot read the profile file ({exc.strerror or exc})",
+            source=source,
             hint="check the file's permissions",
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(
-            f"not valid TOML ({exc})", source=source,
+            f"not valid TOML ({exc})",
+            source=source,
             hint="write one 'key = value' per line, text in double quotes",
         ) from None
     except UnicodeDecodeError:
         raise ProfileError(
-            "not valid TOML (the file is not UTF-8 text)", source=source,
+            "not valid TOML (the file is not UTF-8 text)",
+            source=source,
             hint="save the file as UTF-8 text",
         ) from None
     for key, value in data.items():
@@ -158,12 +161,14 @@ def parse_profile_options(mapping: Mapping[str, object], source: str = "--profil
                 number = float(raw.strip())
             except ValueError:
                 raise ProfileError(
-                    f"profile option {key}={raw!r} is not a number", source=source,
+                    f"profile option {key}={raw!r} is not a number",
+                    source=source,
                     hint=f"give a number, e.g. {key}=60",
                 ) from None
             if not math.isfinite(number):
                 raise ProfileError(
-                    f"profile option {key}={raw!r} is not a finite number", source=source,
+                    f"profile option {key}={raw!r} is not a finite number",
+                    source=source,
                     hint=f"give a number, e.g. {key}=60",
                 )
             values[key] = number
@@ -187,7 +192,8 @@ def parse_profile_string(text: str, source: str = "--profile") -> Profile:
         key = key.strip().lower()
         if not sep or not key:
             raise ProfileError(
-                f"profile option {item.strip()!r} is not key=value", source=source,
+                f"profile option {item.strip()!r} is not key=value",
+                source=source,
                 hint="write e.g. age=34,hr_rest=55",
             )
         if key in mapping:

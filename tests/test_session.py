@@ -101,3 +101,22 @@ def test_config_toml_round_trip(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(Config().to_toml())
     assert Config.load(path) == Config()
+
+
+def test_times_beyond_year_9999_are_an_input_error():
+    with pytest.raises(InputError, match="beyond year 9999"):
+        build_session("x", hr=(np.array([1e15, 1e15 + 1]), np.array([60.0, 61.0])), source="hr.csv")
+
+
+def test_discovery_ignores_case_and_finds_nested_sessions(tmp_path):
+    from dosewatch.ingest.discover import discover
+
+    (tmp_path / "study" / "p1" / "monday").mkdir(parents=True)
+    (tmp_path / "study" / "p1" / "monday" / "HR.csv").write_text("time,hr\n0,60\n")
+    (tmp_path / "study" / "p2").mkdir()
+    (tmp_path / "study" / "p2" / "acc.parquet").write_bytes(b"")
+    (tmp_path / "study" / "notes").mkdir()
+    found = discover([tmp_path / "study"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["study/p1/monday", "study/p2"]
+    with pytest.raises(InputError, match="holds no session"):
+        discover([tmp_path / "study" / "notes"])
