@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .analysis import SessionResult
 
@@ -102,14 +104,18 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def epochs_csv(result: SessionResult) -> str:
-    columns = result.epoch_columns()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    rows = zip(*(col.tolist() for col in columns.values()), strict=True)
-    writer.writerows([_fmt(v) for v in row] for row in rows)
-    return buffer.getvalue()
+def write_epochs_csv(result: SessionResult, path: Path) -> None:
+    """``epochs.csv``: written by Arrow's CSV writer (a week of minutes is 10,080 rows x 22
+    columns; formatting cell by cell in Python took most of a second). Floats are rounded
+    to 6 decimals; a missing value is an empty cell. Labels never need quoting."""
+    arrays = {}
+    for name, column in result.epoch_columns().items():
+        if column.dtype.kind == "f":
+            arrays[name] = pa.array(np.round(column, 6), mask=~np.isfinite(column))
+        else:
+            arrays[name] = pa.array(column.tolist(), type=pa.string())
+    pacsv.write_csv(pa.table(arrays), str(path),
+                    pacsv.WriteOptions(quoting_style="none"))
 
 
 def session_row(result: SessionResult, output: str) -> dict[str, object]:
@@ -148,7 +154,7 @@ def write_session(result: SessionResult, out_dir: Path, name: str, picture: bool
     tmp.mkdir()
     try:
         (tmp / "summary.json").write_text(to_json(result.summary()), encoding="utf-8")
-        (tmp / "epochs.csv").write_text(epochs_csv(result), encoding="utf-8")
+        write_epochs_csv(result, tmp / "epochs.csv")
         if picture:
             from .plot import plot_session
 

@@ -20,6 +20,7 @@ A window with a gap (fewer samples than its length needs) is NaN throughout.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,9 @@ def magnitude(xyz: NDArray[np.floating]) -> NDArray[np.float32]:
     return np.sqrt(np.einsum("...i,...i->...", xyz, xyz))
 
 
-def window_features_from_matrix(r: NDArray[np.floating], fs: float) -> dict[str, NDArray]:
+def window_features_from_matrix(
+    r: NDArray[np.floating], fs: float, fft_workers: int = -1
+) -> dict[str, NDArray]:
     """Features of each row of ``r`` (shape ``(n_windows, n_samples)``, magnitude in g).
 
     Rows containing NaN give NaN features.
@@ -61,12 +64,16 @@ def window_features_from_matrix(r: NDArray[np.floating], fs: float) -> dict[str,
     r = np.asarray(r, dtype=np.float32)
     n = r.shape[1]
     mean = r.mean(axis=1, dtype=np.float64)
-    centred = r - mean[:, None].astype(np.float32)
-    enmo = np.maximum(r - 1.0, 0.0).mean(axis=1, dtype=np.float64)
-    mad = np.abs(centred).mean(axis=1, dtype=np.float64)
+    work = np.subtract(r, np.float32(1.0))  # one scratch array, reused below
+    np.maximum(work, 0.0, out=work)
+    enmo = work.mean(axis=1, dtype=np.float64)
+    centred = np.subtract(r, mean[:, None].astype(np.float32))
+    np.abs(centred, out=work)
+    mad = work.mean(axis=1, dtype=np.float64)
+    del work
 
     n_fft = scipy.fft.next_fast_len(n, real=True)
-    spectrum = scipy.fft.rfft(centred, n=n_fft, axis=1, workers=-1)
+    spectrum = scipy.fft.rfft(centred, n=n_fft, axis=1, workers=fft_workers)
     power = spectrum.real**2 + spectrum.imag**2
     freqs = scipy.fft.rfftfreq(n_fft, d=1.0 / fs)
     movement = (freqs >= MOVEMENT_BAND_HZ[0]) & (freqs <= MOVEMENT_BAND_HZ[1])
@@ -101,12 +108,14 @@ def window_features(
     duration_s: float,
     window_s: float = 10.0,
     chunk_windows: int = 8640,
+    threads: int = 2,
 ) -> WindowFeatures:
     """Features of every ``window_s`` window from 0 to ``duration_s``.
 
     Each window takes ``round(fs * window_s)`` consecutive samples from the first sample at
     or after its start; it is valid when those samples all fall inside the window (no gap).
-    Processing goes ``chunk_windows`` windows at a time (a day of 10-s windows).
+    Work goes ``chunk_windows`` windows at a time (a day of 10-s windows), chunks on
+    ``threads`` threads (NumPy and the FFT release the GIL; chunks write disjoint slices).
     """
     fs = acc.fs
     length = max(4, int(round(fs * window_s)))
@@ -116,7 +125,8 @@ def window_features(
     t = acc.t
     first = np.searchsorted(t, starts_s - 0.25 / fs)
     offsets = np.arange(length)
-    for lo in range(0, n_windows, chunk_windows):
+
+    def chunk(lo: int) -> None:
         hi = min(n_windows, lo + chunk_windows)
         idx0 = first[lo:hi]
         last = idx0 + length - 1
@@ -125,12 +135,23 @@ def window_features(
         valid = inside & (last_t < starts_s[lo:hi] + window_s - 0.25 / fs)
         rows = np.flatnonzero(valid)
         if rows.size == 0:
-            continue
-        # Only the samples this chunk needs: magnitude of a contiguous slice, then gather.
-        s0, s1 = int(idx0[rows[0]]), int(last[rows[-1]]) + 1
+            return
+        starts = idx0[rows]
+        s0, s1 = int(starts[0]), int(starts[-1]) + length
         r = magnitude(acc.xyz[s0:s1])
-        matrix = r[(idx0[rows] - s0)[:, None] + offsets[None, :]]
-        feats = window_features_from_matrix(matrix, fs)
+        if rows.size * length == s1 - s0 and (np.diff(starts) == length).all():
+            matrix = r.reshape(rows.size, length)  # back-to-back windows: a view, no copy
+        else:
+            matrix = r[(starts - s0)[:, None] + offsets[None, :]]
+        feats = window_features_from_matrix(matrix, fs, fft_workers=1 if threads > 1 else -1)
         for name in WINDOW_FEATURES:
             out[name][lo + rows] = feats[name]
+
+    chunk_starts = range(0, n_windows, chunk_windows)
+    if threads > 1 and len(chunk_starts) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(chunk, chunk_starts))
+    else:
+        for lo in chunk_starts:
+            chunk(lo)
     return WindowFeatures(start_s=starts_s, window_s=window_s, values=out)
