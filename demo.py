@@ -95,7 +95,7 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
             f"{true_bout:.0f}/{float(found['longest_bout_qualifying_minutes']):.0f}",
         ))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     print()
     print(line.format(*header))
     print(line.format(*("-" * w for w in widths)))

@@ -89,6 +89,23 @@ def fill_short_gaps(x: NDArray[np.float64], max_gap: int) -> NDArray[np.float64]
     return x
 
 
+def onset_masked(intensity: NDArray[np.float64], light_from: float, onset: int) -> NDArray:
+    """``intensity`` with the first ``onset`` exercise epochs after rest (or no data) set
+    to NaN: while heart rate is still catching up with a new effort, its rise says nothing
+    about the workload's trend (SPEC: starting to exercise is not a ramp)."""
+    out = np.asarray(intensity, dtype=np.float64).copy()
+    if onset <= 0 or out.size == 0:
+        return out
+    with np.errstate(invalid="ignore"):
+        active = np.isfinite(out) & (out >= light_from)
+    # Epochs since the run of activity began: reset at every inactive epoch.
+    index = np.arange(out.size)
+    last_inactive = np.maximum.accumulate(np.where(~active, index, -1))
+    since = index - last_inactive  # 1 for the first active epoch
+    out[active & (since <= onset) & (last_inactive >= 0)] = np.nan
+    return out
+
+
 @dataclass(frozen=True)
 class RuleClassifier:
     """Transparent baseline: %HRR from heart rate where it is clean, acceleration
@@ -96,9 +113,12 @@ class RuleClassifier:
 
     Short heart-rate dropouts (up to ``fill_epochs`` epochs) are bridged by interpolation
     before acceleration is used, so an optical dropout does not switch source mid-run.
+    The first ``onset_epochs`` of exercise after rest are left out of the trend window,
+    because heart rate is still rising to meet the effort there.
     """
 
     fill_epochs: int = 2
+    onset_epochs: int = 2
     name: str = "rules"
 
     def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
@@ -115,7 +135,8 @@ class RuleClassifier:
             use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
             intensity[use] = acc_i[use]
             source[use] = SOURCE_ACC
-        labels = label_epochs(intensity, config)
+        trend = onset_masked(intensity, config.levels.light_from, self.onset_epochs)
+        labels = label_epochs(intensity, config, trend_intensity=trend)
         return EpochPrediction(intensity=intensity, labels=labels, source=source)
 
 

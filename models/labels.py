@@ -52,7 +52,11 @@ def trend_half_width(config: Config) -> int:
     return max(1, int(round(config.trend.window_min / config.epoch_min / 2)))
 
 
-def accelerating_mask(intensity: NDArray[np.floating], config: Config) -> NDArray[np.bool_]:
+def accelerating_mask(
+    intensity: NDArray[np.floating],
+    config: Config,
+    trend_intensity: NDArray[np.floating] | None = None,
+) -> NDArray[np.bool_]:
     """Where the workload is ramping up, per SPEC plus the half-window condition.
 
     The window holds the epoch and ``h`` epochs either side. Over its non-rest part, the
@@ -60,12 +64,19 @@ def accelerating_mask(intensity: NDArray[np.floating], config: Config) -> NDArra
     the window must be non-rest; the epoch itself must be non-rest; and each half of the
     window (centre included) must rise at ``half_slope_fraction`` of the threshold, which
     keeps a single change of pace from reading as a ramp.
+
+    ``trend_intensity``, when given, is what the window's slopes are computed from (NaN =
+    leave the epoch out of the trend); a classifier uses it to leave out epochs it knows
+    to be unreliable for a trend. The epoch's own rest/non-rest comes from ``intensity``.
     """
     intensity = np.asarray(intensity, dtype=np.float64)
     trend = config.trend
     nonrest = np.isfinite(intensity) & (intensity >= config.levels.light_from)
+    source = intensity if trend_intensity is None else np.asarray(trend_intensity, np.float64)
     h = trend_half_width(config)
-    windows = centred_windows(np.where(nonrest, intensity, np.nan), h)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(source) & (source >= config.levels.light_from)
+    windows = centred_windows(np.where(usable, source, np.nan), h)
     x = np.arange(-h, h + 1) * config.epoch_min
     full = theil_sen(windows, x)
     left = theil_sen(windows[:, : h + 1], x[: h + 1])
@@ -82,8 +93,13 @@ def accelerating_mask(intensity: NDArray[np.floating], config: Config) -> NDArra
         )
 
 
-def label_epochs(intensity: NDArray[np.floating], config: Config) -> NDArray[np.int8]:
-    """SPEC labels of a series of epoch intensities (%HRR; NaN = no data)."""
+def label_epochs(
+    intensity: NDArray[np.floating],
+    config: Config,
+    trend_intensity: NDArray[np.floating] | None = None,
+) -> NDArray[np.int8]:
+    """SPEC labels of a series of epoch intensities (%HRR; NaN = no data).
+    ``trend_intensity``: see :func:`accelerating_mask` (the reference labels never use it)."""
     intensity = np.asarray(intensity, dtype=np.float64)
     lv = config.levels
     labels = np.full(intensity.size, Label.MISSING, dtype=np.int8)
@@ -93,7 +109,7 @@ def label_epochs(intensity: NDArray[np.floating], config: Config) -> NDArray[np.
     labels[finite & (intensity >= lv.intermediate_from) & (intensity < lv.vigorous_from)] = (
         Label.INTERMEDIATE
     )
-    labels[accelerating_mask(intensity, config)] = Label.ACCELERATING
+    labels[accelerating_mask(intensity, config, trend_intensity)] = Label.ACCELERATING
     return labels
 
 

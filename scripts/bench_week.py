@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from dosewatch.config import Config
 from dosewatch.ingest import ParquetSessionWriter
 from dosewatch.models.bouts import find_bouts
@@ -77,7 +75,7 @@ def write_week(path: Path, days: int, seed: int) -> tuple[np.ndarray, dict[str, 
         for day in range(days):
             work = build_workload(day_segments(day, rng), person)
             cad = cadence_spm(work.gait, work.speed_mps, person)
-            t_hr, bpm, rr = synth_heart_rate(work.intensity, cad, person, "wrist", rng)
+            t_hr, bpm, _ = synth_heart_rate(work.intensity, cad, person, "wrist", rng)
             t_acc, xyz = synth_acceleration(work.gait, work.speed_mps, person, "wrist", 100.0, rng)
             # Each sensor keeps its own clock across midnight: the band's runs a few ppm
             # fast, so its day continues from where the last one ended rather than at a

@@ -22,7 +22,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
 from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
 from dosewatch.ingest import read_session, write_session_folder
@@ -107,11 +106,11 @@ def confusion(records: list[dict], modality: str) -> np.ndarray:
 
 def markdown(rows: list[dict], records: list[dict], seed: int, classifier: str) -> str:
     lines = [
-        f"Classifier `{classifier}`, held-out seed {seed}, "
-        f"{len(records) // len(MODALITIES)} simulated sessions × {len(MODALITIES)} modalities.",
+        (f"Classifier `{classifier}`, held-out seed {seed}, "
+         f"{len(records) // len(MODALITIES)} simulated sessions × {len(MODALITIES)} modalities."),
         "",
-        "| modality | placement | sessions | session class | dose flag | epoch label "
-        "| median abs. error, longest bout (min) |",
+        ("| modality | placement | sessions | session class | dose flag | epoch label "
+         "| median abs. error, longest bout (min) |"),
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:

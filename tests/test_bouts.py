@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from dosewatch.config import Config
 from dosewatch.models.bouts import bout_spans, find_bouts, qualifying_runs
 from dosewatch.models.labels import label_epochs

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from dosewatch.config import Config
 
 pytestmark = pytest.mark.slow
@@ -21,7 +20,7 @@ EXE = Path(sys.executable).with_name("dosewatch")
 def dosewatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "dosewatch"]
     return subprocess.run([*command, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+                          cwd=cwd, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")

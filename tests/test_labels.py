@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from dosewatch.config import Config
 from dosewatch.models.labels import Label, label_epochs, label_names, levels, session_class
 
@@ -126,3 +125,26 @@ def test_epoch_length_is_configurable():
     intensity = trace((25, 75, 80))
     labels = label_epochs(intensity, cfg)
     assert (labels[25:55] == Label.ACCELERATING).all()
+
+
+def test_trend_intensity_leaves_epochs_out_of_the_slope():
+    # A rise over the first minutes of exercise (heart rate catching up) reads as a ramp...
+    intensity = np.r_[np.full(5, 5.0), [25, 30, 33, 35], np.full(20, 36.0)]
+    assert (label_epochs(intensity, CFG) == Label.ACCELERATING).any()
+    # ...unless those epochs are left out of the trend; their own labels stay as they are.
+    trend = intensity.copy()
+    trend[5:7] = np.nan
+    labels = label_epochs(intensity, CFG, trend_intensity=trend)
+    assert not (labels == Label.ACCELERATING).any()
+    assert (labels[5:] == Label.CONSTANT).all()
+
+
+def test_onset_masking():
+    from dosewatch.models.classifier import onset_masked
+
+    x = np.array([5, 30, 31, 32, 33, 5, np.nan, 40, 41, 42, 10.0])
+    out = onset_masked(x, 20.0, 2)
+    assert np.isnan(out[[1, 2, 6, 7, 8]]).all()
+    assert out[[0, 3, 4, 5, 9, 10]].tolist() == [5, 32, 33, 5, 42, 10]
+    # A session that starts mid-run has no onset inside it: nothing is masked.
+    assert np.array_equal(onset_masked(np.array([50.0, 51, 52]), 20.0, 2), [50, 51, 52])
