@@ -7,6 +7,8 @@ and edit. Unknown sections or keys are errors, never silently ignored.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -26,8 +28,11 @@ class LevelConfig:
     """%HRR boundaries of the four intensity levels."""
 
     light_from: float = 20.0
+    """Below this %HRR an epoch is rest."""
     intermediate_from: float = 40.0
+    """From here to ``vigorous_from`` is the intermediate band."""
     vigorous_from: float = 60.0
+    """At or above this %HRR an epoch is vigorous."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +65,19 @@ class BoutConfig:
 @dataclass(frozen=True, slots=True)
 class HeartRateConfig:
     hr_rest_default: float = 60.0
+    """HR_rest when neither the profile nor a resting stretch in the data gives one."""
     hr_max_default: float = 190.0
+    """HR_max when the profile gives neither hr_max nor age."""
     tanaka_intercept: float = 208.0
+    """HR_max from age: tanaka_intercept - tanaka_slope * age (Tanaka et al. 2001)."""
     tanaka_slope: float = 0.7
+    """See tanaka_intercept."""
     hr_max_raise_s: float = 30.0
     """HR_max is raised to a heart rate held for at least this long (artefacts removed)."""
     valid_min_bpm: float = 30.0
+    """Heart rates below this are sensor errors and removed."""
     valid_max_bpm: float = 230.0
+    """Heart rates above this are sensor errors and removed."""
     max_jump_bpm_per_s: float = 15.0
     """Sample-to-sample changes faster than this are artefacts, not physiology."""
     cadence_lock_tolerance_spm: float = 4.0
@@ -94,9 +105,13 @@ class AccelerationConfig:
     hip uses the chest's (both on the trunk)."""
 
     wrist_enmo_g: tuple[float, float, float] = (0.060, 0.107, 0.293)
+    """ENMO (g) at 20, 40 and 60 %HRR for a wrist-worn sensor."""
     chest_enmo_g: tuple[float, float, float] = (0.050, 0.083, 0.209)
+    """ENMO (g) at 20, 40 and 60 %HRR for a chest-worn sensor."""
     hip_enmo_g: tuple[float, float, float] = (0.050, 0.083, 0.209)
+    """ENMO (g) at 20, 40 and 60 %HRR for a hip-worn sensor."""
     default_placement: str = "wrist"
+    """Placement assumed when the profile does not give one (a warning says so)."""
     min_coverage: float = 0.5
     """An epoch needs this fraction of its samples to get a value."""
 
@@ -176,10 +191,14 @@ class Config:
                                   source=source)
 
     def to_toml(self) -> str:
+        """The configuration as TOML, each key with its documentation as a comment."""
+        docs = _attribute_docs()
         lines = ["# dosewatch configuration: the defaults of SPEC.md. Copy, edit, pass --config."]
         for section, values in asdict(self).items():
             lines.append(f"\n[{section}]")
             for key, value in values.items():
+                for doc_line in docs.get(key, "").splitlines():
+                    lines.append(f"# {doc_line.strip()}")
                 if isinstance(value, str):
                     lines.append(f'{key} = "{value}"')
                 elif isinstance(value, tuple | list):
@@ -187,3 +206,19 @@ class Config:
                 else:
                     lines.append(f"{key} = {value!r}")
         return "\n".join(lines) + "\n"
+
+
+def _attribute_docs() -> dict[str, str]:
+    """``{key: docstring}`` of the attributes above, read from this module's source, so the
+    TOML's comments and the code's documentation are one text."""
+    docs: dict[str, str] = {}
+    tree = ast.parse(inspect.getsource(inspect.getmodule(_attribute_docs)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            body = node.body
+            for stmt, after in zip(body, body[1:], strict=False):
+                if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+                        and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                        and isinstance(after.value.value, str)):
+                    docs[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return docs

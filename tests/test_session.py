@@ -119,3 +119,10 @@ def test_discovery_ignores_case_and_finds_nested_sessions(tmp_path):
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["study/p1/monday", "study/p2"]
     with pytest.raises(InputError, match="holds no session"):
         discover([tmp_path / "study" / "notes"])
+
+
+def test_shipped_default_config_equals_the_code_defaults():
+    from importlib.resources import files
+
+    shipped = files("dosewatch") / "default_config.toml"
+    assert Config.from_dict(__import__("tomllib").loads(shipped.read_text())) == Config()
