@@ -13,7 +13,7 @@ When the input used Unix-epoch times, the absolute start is kept in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -149,7 +149,6 @@ class Session:
     hr: HeartRate | None = None
     acc: Acceleration | None = None
     speed: Speed | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def duration_s(self) -> float:

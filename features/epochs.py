@@ -201,10 +201,10 @@ def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatur
         level[coverage < 0.5] = np.nan
         values["hr_bpm"] = level
         values["hr_coverage"] = coverage
-        values["hr_artefact"] = _per_epoch(cleaned.artefact.astype(np.float64), per_s, n_epochs)[
-            :, :per_s
-        ].mean(axis=1)
-        with np.errstate(invalid="ignore"), hrmod._quiet():
+        values["hr_artefact"] = _row_mean(
+            _per_epoch(cleaned.artefact.astype(np.float64), per_s, n_epochs)
+        )
+        with np.errstate(invalid="ignore"), hrmod.quiet_nan_warnings():
             values["hr_sd_bpm"] = np.where(coverage >= 0.5, np.nanstd(chosen, axis=1), np.nan)
         values["pct_hrr"] = hrmod.pct_hrr(level, hr_params)
     else:

@@ -156,13 +156,13 @@ def minute_stats(bpm: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
     n_min = bpm.size // 60
     m = bpm[: n_min * 60].reshape(n_min, 60)
     coverage = np.isfinite(m).mean(axis=1)
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         median = np.nanmedian(m, axis=1)
         sd = np.nanstd(m, axis=1)
     return median, sd, coverage
 
 
-class _quiet:
+class quiet_nan_warnings:
     """Silence numpy's 'All-NaN slice' warnings inside a block (NaN is the right answer)."""
 
     def __enter__(self) -> None:
