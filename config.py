@@ -212,7 +212,10 @@ def _attribute_docs() -> dict[str, str]:
     """``{key: docstring}`` of the attributes above, read from this module's source, so the
     TOML's comments and the code's documentation are one text."""
     docs: dict[str, str] = {}
-    tree = ast.parse(inspect.getsource(inspect.getmodule(_attribute_docs)))
+    try:
+        tree = ast.parse(inspect.getsource(inspect.getmodule(_attribute_docs)))
+    except (OSError, TypeError):  # installed without sources: keys without comments
+        return docs
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             body = node.body
