@@ -110,5 +110,5 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
     return 0
 
 
-def _yes(flag: object) -> str:
-    return "yes" if flag in (True, "True", "true") else "no"
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

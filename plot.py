@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .analysis import SessionResult
-from .models.labels import Label
+from .models.labels import LEVEL_NAMES, Label
 
 LABEL_COLOURS = {
     Label.MISSING: "#FFFFFF",
@@ -24,12 +24,7 @@ LABEL_COLOURS = {
     Label.INTERMEDIATE: "#E69F00",
     Label.ACCELERATING: "#8B2A00",
 }
-LEVEL_BANDS = (  # (from %HRR, to %HRR, colour, name)
-    (0, 20, "#F7F7F7", "rest"),
-    (20, 40, "#E8F1F8", "light"),
-    (40, 60, "#FBEBD0", "intermediate"),
-    (60, 100, "#F3D9CF", "vigorous"),
-)
+LEVEL_COLOURS = ("#F7F7F7", "#E8F1F8", "#FBEBD0", "#F3D9CF")  # rest, light, intermediate, vigorous
 
 
 def _hours_or_minutes(duration_s: float) -> tuple[float, str]:
@@ -44,12 +39,8 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
     t = (f.start_s + f.epoch_s / 2) / scale
     edges = np.append(f.start_s, f.start_s[-1] + f.epoch_s) / scale
     lv = result.config.levels
-    bands = (
-        (0, lv.light_from, LEVEL_BANDS[0][2], "rest"),
-        (lv.light_from, lv.intermediate_from, LEVEL_BANDS[1][2], "light"),
-        (lv.intermediate_from, lv.vigorous_from, LEVEL_BANDS[2][2], "intermediate"),
-        (lv.vigorous_from, 110, LEVEL_BANDS[3][2], "vigorous"),
-    )
+    edges_pct = (0, lv.light_from, lv.intermediate_from, lv.vigorous_from, 110)
+    bands = zip(edges_pct[:-1], edges_pct[1:], LEVEL_COLOURS, LEVEL_NAMES, strict=True)
 
     # The Figure API, not pyplot: no global state, safe in worker processes and threads,
     # and it saves the ~1 s import of pyplot.

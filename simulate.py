@@ -133,6 +133,7 @@ from scipy import signal
 from scipy.spatial.transform import Rotation
 
 from .config import Config
+from .features.epochs import epoch_count
 from .models.bouts import Bout, find_bouts
 from .models.labels import label_epochs, label_names, session_class
 from .session import Profile, Session, build_session
@@ -965,13 +966,9 @@ def epoch_means(intensity: ArrayLike, epoch_s: float) -> NDArray[np.float64]:
     if epoch_s < 1.0:
         raise ValueError(f"epoch_s must be at least 1 s for a 1-Hz series, got {epoch_s}")
     index = np.floor(np.arange(x.size) / epoch_s + 1e-9).astype(np.intp)
-    sums = np.bincount(index, weights=x)
-    counts = np.bincount(index)
-    means = sums / counts
-    last_len = x.size - (means.size - 1) * epoch_s
-    if last_len < epoch_s / 2.0 - 1e-9:
-        means = means[:-1]
-    return means
+    means = np.bincount(index, weights=x) / np.bincount(index)
+    # Which epochs count is the product's own rule, so truth and analysis share the grid.
+    return means[: epoch_count(x.size, epoch_s)]
 
 
 @dataclass(frozen=True, eq=False)

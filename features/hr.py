@@ -23,6 +23,7 @@ from scipy.ndimage import median_filter
 
 from ..config import Config
 from ..session import HeartRate, Profile
+from .runs import runs, spans_mask
 from .trend import theil_sen
 
 MAX_GAP_S = 10.0
@@ -91,11 +92,6 @@ def _fill_nan(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.interp(idx, idx[finite], x[finite])
 
 
-def _runs(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
-    m = np.concatenate([[False], mask, [False]])
-    return np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
-
-
 def clean(
     hr: HeartRate,
     n_seconds: int,
@@ -133,21 +129,16 @@ def clean(
             near = (cad > 0) & (
                 (np.abs(bpm - cad) <= tol) | (np.abs(bpm - cad / 2) <= tol)
             )
-            runs = _runs(near)
-            if runs.size:
+            stretches = runs(near)
+            if stretches.size:
                 filled = _fill_nan(bpm)
-                # The level on each side of a run: 5-20 s before it and after it.
-                before = np.clip(runs[:, 0] - 10, 0, n_seconds - 1)
-                after = np.clip(runs[:, 1] + 10, 0, n_seconds - 1)
-                mid = (runs[:, 0] + runs[:, 1] - 1) // 2
+                # The level on each side of a stretch: 10 s before it and after it.
+                before = np.clip(stretches[:, 0] - 10, 0, n_seconds - 1)
+                after = np.clip(stretches[:, 1] + 10, 0, n_seconds - 1)
+                mid = (stretches[:, 0] + stretches[:, 1] - 1) // 2
                 outside = 0.5 * (filled[before] + filled[after])
                 jumped = np.abs(filled[mid] - outside) > LOCK_JUMP_BPM
-                # Mark locked runs with a cumulative-sum trick: +1 at start, -1 at end.
-                marks = np.zeros(n_seconds + 1, dtype=np.int32)
-                np.add.at(marks, runs[jumped, 0], 1)
-                np.add.at(marks, runs[jumped, 1], -1)
-                lock = np.cumsum(marks[:-1]) > 0
-                drop(lock, "cadence lock")
+                drop(spans_mask(stretches[jumped], n_seconds), "cadence lock")
     return CleanHeartRate(bpm=bpm, artefact=artefact, n_removed=removed)
 
 

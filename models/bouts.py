@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
+from ..features.runs import runs
 from .labels import Label
 
 
@@ -52,20 +53,13 @@ class Bout:
         }
 
 
-def qualifying_runs(qualifying: NDArray[np.bool_]) -> NDArray[np.intp]:
-    """``(n_runs, 2)`` start and end (exclusive) of each run of True."""
-    q = np.concatenate([[False], np.asarray(qualifying, dtype=bool), [False]])
-    edges = np.flatnonzero(q[1:] != q[:-1])
-    return edges.reshape(-1, 2)
-
-
 def bout_spans(qualifying: NDArray[np.bool_], config: Config) -> list[tuple[int, int]]:
     """Half-open epoch spans of the bouts in a qualifying mask, by the greedy SPEC rule."""
     max_gap = int(np.floor(config.bouts.max_break_min / config.epoch_min + 1e-9))
     max_fraction = config.bouts.max_break_fraction
     spans: list[tuple[int, int]] = []
     start = end = breaks = -1
-    for run_start, run_end in qualifying_runs(qualifying).tolist():
+    for run_start, run_end in runs(qualifying).tolist():
         gap = run_start - end
         if start >= 0 and gap <= max_gap and breaks + gap <= max_fraction * (run_end - start):
             end, breaks = run_end, breaks + gap

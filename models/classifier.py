@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
+from ..features.runs import runs, spans_mask
 from .labels import label_epochs
 
 SOURCE_NONE, SOURCE_HR, SOURCE_ACC = 0, 1, 2
@@ -75,16 +76,11 @@ def fill_short_gaps(x: NDArray[np.float64], max_gap: int) -> NDArray[np.float64]
         return x
     idx = np.arange(x.size)
     filled = np.interp(idx, idx[finite], x[finite])
-    # Length of the NaN run each NaN sits in, and whether it is bounded on both sides.
-    m = np.concatenate([[False], ~finite, [False]])
-    edges = np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
-    lengths = edges[:, 1] - edges[:, 0]
-    inner = (edges[:, 0] > 0) & (edges[:, 1] < x.size)
-    for_fill = edges[(lengths <= max_gap) & inner]
-    mask = np.zeros(x.size + 1, dtype=np.int32)
-    np.add.at(mask, for_fill[:, 0], 1)
-    np.add.at(mask, for_fill[:, 1], -1)
-    fill = np.cumsum(mask[:-1]) > 0
+    # Runs of NaN that are short and bounded by data on both sides.
+    gaps = runs(~finite)
+    lengths = gaps[:, 1] - gaps[:, 0]
+    inner = (gaps[:, 0] > 0) & (gaps[:, 1] < x.size)
+    fill = spans_mask(gaps[(lengths <= max_gap) & inner], x.size)
     x[fill] = filled[fill]
     return x
 

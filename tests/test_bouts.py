@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 from dosewatch.config import Config
-from dosewatch.models.bouts import bout_spans, find_bouts, qualifying_runs
+from dosewatch.features.runs import runs, spans_mask
+from dosewatch.models.bouts import bout_spans, find_bouts
 from dosewatch.models.labels import label_epochs
 
 CFG = Config()
@@ -17,11 +18,12 @@ def spans(*runs):
     return bout_spans(mask(*runs), CFG)
 
 
-def test_runs():
-    assert qualifying_runs(mask((False, 2), (True, 3), (False, 1), (True, 2))).tolist() == [
-        [2, 5], [6, 8]
-    ]
-    assert qualifying_runs(np.zeros(5, bool)).size == 0
+def test_runs_and_back():
+    m = mask((False, 2), (True, 3), (False, 1), (True, 2))
+    assert runs(m).tolist() == [[2, 5], [6, 8]]
+    assert runs(np.zeros(5, bool)).size == 0
+    assert np.array_equal(spans_mask(runs(m), m.size), m)
+    assert not spans_mask(np.empty((0, 2), int), 4).any()
 
 
 def test_two_minute_break_joins():

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session
 
