@@ -8,6 +8,7 @@ stopped the command; 4 a model error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -20,6 +21,12 @@ from .errors import ConfigError, DosewatchError
 from .session import Profile
 
 log = logging.getLogger("dosewatch")
+
+# Modules (relative to the package) whose ``register(subparsers)`` adds their commands.
+# They must import heavy dependencies (Bleak, Bumble, ...) inside the command, not at the
+# top, so that `dosewatch analyze` starts fast.
+COMMAND_MODULES: tuple[str, ...] = (
+)  # end of COMMAND_MODULES
 
 
 def _config(path: str | None) -> Config:
@@ -148,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the configuration (defaults, or --config merged)")
     p.add_argument("--config", help="TOML configuration to merge over the defaults")
     p.set_defaults(func=cmd_config)
+
+    # Subsystems that own their commands register them; each module has register(sub).
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{module}").register(sub)
     return parser
 
 

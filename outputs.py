@@ -88,7 +88,8 @@ def output_names(inputs: Sequence[Path]) -> list[str]:
 
 def _stem(path: Path) -> str:
     name = Path(path).resolve().name or "session"
-    for suffix in (".csv.gz", ".tcx.gz", ".gz", ".fit", ".tcx", ".gpx", ".sqlite", ".db"):
+    for suffix in (".csv.gz", ".fit.gz", ".tcx.gz", ".gpx.gz", ".gz", ".fit", ".tcx", ".gpx",
+                   ".dwrec", ".sqlite", ".db"):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
             break
@@ -144,9 +145,18 @@ def session_row(result: SessionResult, output: str) -> dict[str, object]:
     }
 
 
-def write_session(result: SessionResult, out_dir: Path, name: str, picture: bool = True) -> Path:
+def write_session(
+    result: SessionResult,
+    out_dir: Path,
+    name: str,
+    picture: bool = True,
+    extra: dict[str, str] | None = None,
+) -> Path:
     """Write ``summary.json``, ``epochs.csv`` and ``session.png`` into ``out_dir/name``,
-    assembled under a temporary name and swapped in whole."""
+    assembled under a temporary name and swapped in whole.
+
+    ``extra`` maps further file names to text written into the same folder before the
+    swap (a batch's record of the input it analysed, for resuming)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / name
@@ -159,6 +169,8 @@ def write_session(result: SessionResult, out_dir: Path, name: str, picture: bool
             from .plot import plot_session
 
             plot_session(result, tmp / "session.png")
+        for file_name, text in (extra or {}).items():
+            (tmp / file_name).write_text(text, encoding="utf-8")
         if final.exists():
             old = out_dir / f".{name}.{uuid.uuid4().hex[:8]}.old"
             os.replace(final, old)

@@ -123,6 +123,17 @@ class Speed:
 
 
 @dataclass(frozen=True, slots=True)
+class Series:
+    """Another scalar channel an activity file carries: cadence (steps or revolutions per
+    minute, as the device counts them) or power (W). Kept for the outputs and for
+    reading the workload; the classifier does not use them."""
+
+    t: NDArray[np.float64]
+    values: NDArray[np.float64]
+    fs: float
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a session came from and what normalising it changed.
 
@@ -131,12 +142,14 @@ class Provenance:
         format: ``csv``, ``csv.gz``, ``parquet``, ``simulated``, ...
         start_time: absolute UTC start when the input had Unix-epoch times, else None.
         repairs: one human-readable line per repair (rows sorted, duplicates dropped, ...).
+        sport: the activity's sport as the file names it (``running``, ``cycling``...).
     """
 
     source: str
     format: str
     start_time: datetime | None = None
     repairs: tuple[str, ...] = ()
+    sport: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +162,14 @@ class Session:
     hr: HeartRate | None = None
     acc: Acceleration | None = None
     speed: Speed | None = None
+    cadence: Series | None = None
+    power: Series | None = None
 
     @property
     def duration_s(self) -> float:
         """From the session start to the end of the last sample of any stream."""
-        ends = [s.t[-1] + 1.0 / s.fs for s in (self.hr, self.acc, self.speed) if s is not None]
+        streams = (self.hr, self.acc, self.speed, self.cadence, self.power)
+        ends = [s.t[-1] + 1.0 / s.fs for s in streams if s is not None]
         return float(max(ends)) if ends else 0.0
 
 
@@ -212,11 +228,14 @@ def build_session(
     hr: tuple[ArrayLike, ArrayLike] | tuple[ArrayLike, ArrayLike, ArrayLike | None] | None = None,
     acc: tuple[ArrayLike, ArrayLike] | None = None,
     speed: tuple[ArrayLike, ArrayLike] | None = None,
+    cadence: tuple[ArrayLike, ArrayLike] | None = None,
+    power: tuple[ArrayLike, ArrayLike] | None = None,
     profile: Profile | None = None,
     source: str = "<memory>",
     format: str = "memory",
     start_time: datetime | None = None,
     repairs: tuple[str, ...] = (),
+    sport: str | None = None,
 ) -> Session:
     """Normalise raw streams into a :class:`Session`.
 
@@ -225,10 +244,12 @@ def build_session(
         hr: ``(time_s, bpm)`` or ``(time_s, bpm, rr_ms)``.
         acc: ``(time_s, xyz)`` with ``xyz`` of shape ``(n, 3)`` in g.
         speed: ``(time_s, speed_mps)``.
+        cadence, power: ``(time_s, values)``: steps (or revolutions) per minute, watts.
         profile: the participant; validated here.
         source, format: provenance.
         start_time: absolute start, when known from elsewhere (e.g. a file header).
         repairs: repairs a reader already made, to keep with the session.
+        sport: the activity's sport, when the file names one.
 
     Times may be unsorted, duplicated and gappy, in Unix-epoch seconds or from the start.
     Rows with a non-finite time are dropped; rows with a non-finite value are dropped from
@@ -250,8 +271,9 @@ def build_session(
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise InputError(f"acceleration must have 3 columns, got shape {xyz.shape}", source=source)
         raw["acc"] = (_as_float(acc[0]), (xyz,))
-    if speed is not None:
-        raw["speed"] = (_as_float(speed[0]), (_as_float(speed[1]),))
+    for stream, given in (("speed", speed), ("cadence", cadence), ("power", power)):
+        if given is not None:
+            raw[stream] = (_as_float(given[0]), (_as_float(given[1]),))
 
     for stream, (t, values) in raw.items():
         for v in values:
@@ -281,7 +303,7 @@ def build_session(
 
     if not cleaned:
         raise InputError(
-            "no usable heart-rate, acceleration or speed samples",
+            "no usable heart-rate, acceleration, speed, cadence or power samples",
             source=source,
             hint="a session needs heart rate or acceleration with at least one valid row",
         )
@@ -316,8 +338,13 @@ def build_session(
     if "speed" in cleaned:
         t, (mps,) = cleaned["speed"]
         streams["speed"] = Speed(t=t, mps=mps, fs=_rate(t))
+    for stream in ("cadence", "power"):
+        if stream in cleaned:
+            t, (values,) = cleaned[stream]
+            streams[stream] = Series(t=t, values=values, fs=_rate(t))
 
     provenance = Provenance(
-        source=source, format=format, start_time=start_time, repairs=tuple(notes)
+        source=source, format=format, start_time=start_time, repairs=tuple(notes),
+        sport=sport,
     )
     return Session(name=name, profile=profile, provenance=provenance, **streams)

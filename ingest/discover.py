@@ -1,8 +1,9 @@
 """Which sessions a list of command-line paths stands for.
 
 A path that is a session folder (it holds ``hr`` or ``acc`` in a supported format) is one
-session; any other folder stands for every session folder below it; a file is taken as
-it is (the reader decides whether it can read it). Order is stable (sorted), so output
+session; any other folder stands for every session folder and every activity file or
+recording (by name: ``.fit``, ``.tcx``, ``.gpx``, ``.dwrec``, see ``FILE_READERS``) below
+it; a file given by name is taken as it is (the reader decides whether it can read it). Order is stable (sorted), so output
 names and tables are the same from run to run.
 """
 
@@ -18,6 +19,13 @@ from .interchange import FORMATS
 # The streams that make a folder a session (speed alone does not), named as the reader
 # names them: any case.
 SESSION_FILES = frozenset(f"{stream}.{fmt}" for stream in ("hr", "acc") for fmt in FORMATS)
+
+
+def _is_session_file(name: str) -> bool:
+    from . import FILE_READERS
+
+    lower = name.lower()
+    return any(lower.endswith(suffix) for suffix in FILE_READERS)
 
 
 def is_session_folder(path: Path) -> bool:
@@ -45,17 +53,22 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
             found.append(path)
             continue
         below = []
-        for root, dirs, _files in os.walk(path):
+        for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             here = Path(root)
             if here != path and is_session_folder(here):
                 below.append(here)
                 dirs[:] = []  # a session folder's subfolders are not sessions
+                continue
+            below.extend(
+                here / f for f in files if not f.startswith(".") and _is_session_file(f)
+            )
         if not below:
             raise InputError(
                 "folder holds no session",
                 source=path,
-                hint="a session folder needs hr.csv or acc.csv (or .csv.gz / .parquet)",
+                hint="a session folder needs hr.csv or acc.csv (or .csv.gz / .parquet); "
+                "activity files end in .fit, .tcx or .gpx, recordings in .dwrec",
             )
         found.extend(sorted(below))
     return found

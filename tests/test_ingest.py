@@ -266,11 +266,11 @@ def test_not_a_folder(tmp_path: Path) -> None:
 
 
 def test_unsupported_inputs(tmp_path: Path) -> None:
-    fit = write_text(tmp_path / "ride.fit", "x")
+    notes = write_text(tmp_path / "notes.txt", "x")
     with pytest.raises(InputError) as err:
-        read_session(fit)
-    assert "ride.fit: unsupported input" in str(err.value)
-    assert "FIT/TCX/GPX and recordings come later" in str(err.value)
+        read_session(notes)
+    assert "notes.txt: unsupported input" in str(err.value)
+    assert ".fit, .tcx, .gpx" in str(err.value)
     hr = write_text(tmp_path / "hr.csv", HR_OK)
     with pytest.raises(InputError, match="pass the folder that holds it"):
         read_session(hr)
