@@ -26,8 +26,10 @@ class SessionResult:
     """Everything known about one analysed session (the session's samples are not kept)."""
 
     name: str
+    participant: str | None
     source: str
     format: str
+    sport: str | None
     start_time: str | None
     duration_s: float
     features: EpochFeatures
@@ -84,8 +86,10 @@ class SessionResult:
         longest = max((b.qualifying_minutes for b in self.bouts), default=0.0)
         return {
             "session": self.name,
+            "participant": self.participant,
             "source": self.source,
             "format": self.format,
+            "sport": self.sport,
             "start_time": self.start_time,
             "session_class": self.session_class,
             "dose_met": self.dose_met,
@@ -135,8 +139,10 @@ def analyze_session(
     start = session.provenance.start_time
     return SessionResult(
         name=session.name,
+        participant=session.profile.id,
         source=session.provenance.source,
         format=session.provenance.format,
+        sport=session.provenance.sport,
         start_time=None if start is None else start.isoformat(),
         duration_s=session.duration_s,
         features=features,

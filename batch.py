@@ -12,7 +12,7 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -22,7 +22,7 @@ from .config import Config
 from .errors import DosewatchError
 from .models.classifier import get_classifier
 from .outputs import output_names, session_row, write_failures, write_session, write_sessions_table
-from .session import Profile
+from .session import Profile, Session
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,24 @@ class BatchReport:
         return not self.failures
 
 
+def with_participant(session: Session, input_path: Path) -> Session:
+    """Sessions are grouped by participant: the profile's ``id``, or else the name of the
+    folder that holds the input (``study/P01/run.fit`` and ``study/P01/day1/`` both
+    belong to ``P01``)."""
+    if session.profile.id is not None:
+        return session
+    parent = Path(input_path).resolve().parent.name
+    if not parent:
+        return session
+    return replace(session, profile=replace(session.profile, id=parent))
+
+
 def run_task(task: Task) -> tuple[str, dict]:
     """Analyse one input. Never raises: failures come back as ``("failed", reason)``."""
     from .ingest import read_session
 
     try:
-        session = read_session(task.input, profile=task.profile)
+        session = with_participant(read_session(task.input, profile=task.profile), task.input)
         result = analyze_session(session, task.config, get_classifier(task.classifier))
         folder = write_session(result, task.out_dir, task.name, picture=task.pictures)
         return "ok", session_row(result, str(folder))

@@ -27,7 +27,9 @@ from .analysis import SessionResult
 
 SESSION_COLUMNS = (
     "session",
+    "participant",
     "source",
+    "sport",
     "start_time",
     "duration_s",
     "session_class",
@@ -125,7 +127,9 @@ def session_row(result: SessionResult, output: str) -> dict[str, object]:
     minutes = s["minutes"]
     return {
         "session": s["session"],
+        "participant": s["participant"] or "",
         "source": s["source"],
+        "sport": s["sport"] or "",
         "start_time": s["start_time"] or "",
         "duration_s": s["duration_s"],
         "session_class": s["session_class"],
