@@ -1,0 +1,713 @@
+"""The recording file: one SQLite database per live session (``*.dwrec``).
+
+Every notification is kept exactly as it arrived (malformed ones too), next to the samples
+decoded from it, so a recording can be decoded again by a better decoder later and an
+analysis never depends on what the live path happened to get right.
+
+Durability. The database runs in WAL mode and :class:`RecordingWriter` commits at most
+every ``commit_interval_s`` (0.5 s by default), so after ``kill -9`` the file opens and
+holds everything up to the last commit; the uncommitted tail is lost. The default
+``synchronous=FULL`` makes each commit durable against a power cut too: it costs one
+fsync of the WAL per commit (≈4 ms on the development VM's disk, so under 1 % of the
+event loop at two commits a second). ``synchronous="NORMAL"`` skips that fsync (commits
+take ≈0.1 ms) and still survives a killed process, but a power cut may then roll back the
+commits since the last checkpoint; choose it for storage with very slow fsync (SD cards).
+Either way the file is never corrupted. A cleanly closed recording is checkpointed and
+switched back to a rollback journal, so it is one self-contained file that also opens
+from read-only media.
+
+Schema (format version :data:`FORMAT_VERSION`, in ``PRAGMA user_version``; the file is
+marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
+
+    meta(key, value)                     format_version, dosewatch_version, created_unix_s,
+                                         created_utc, host_clock, host_monotonic_s,
+                                         profile (TOML), closed_unix_s (on close), any
+                                         caller keys
+    devices(id, address, name, services, role, added_s, clock_offset_s, clock_info)
+                                         services: JSON list of service UUIDs
+    notifications(id, device_id, char_uuid, t, payload, status)
+                                         t: host arrival time, Unix s; payload: the raw
+                                         bytes; status: 'ok' or the malformed kind
+    hr(id, t, bpm, rr_ms, seq, device_id, notification_id)
+                                         one row per RR interval; seq numbers the RR
+                                         intervals of one heart-rate value from 0, and a
+                                         value without RR has one row with rr_ms NULL, so
+                                         values are the rows with seq = 0
+    acc(id, t, x, y, z, device_id, notification_id)
+                                         g; t: sample time mapped to host Unix s
+    speed(id, t, mps, cadence_spm, device_id, notification_id)
+    events(id, t, device_id, kind, detail)
+                                         connect, disconnect, gap, stream started, ...
+
+Times are host Unix seconds (``time.time()``) throughout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from itertools import repeat
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import __version__
+from ..errors import InputError, OutputError
+from ..ingest import RECORDING_SUFFIX
+from ..ingest.profile import profile_to_toml
+from ..session import Profile
+
+__all__ = [
+    "APPLICATION_ID",
+    "FORMAT_VERSION",
+    "RECORDING_SUFFIX",
+    "TABLES",
+    "RecordingWriter",
+    "open_recording",
+    "read_recording_tables",
+    "wal_missing",
+]
+
+FORMAT_VERSION = 1
+APPLICATION_ID = 0x44577263  # "DWrc"
+TABLES = ("devices", "notifications", "hr", "acc", "speed", "events")
+RESERVED_META = frozenset({
+    "format_version", "dosewatch_version", "created_unix_s", "created_utc", "host_clock",
+    "host_monotonic_s", "profile", "closed_unix_s",
+})
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = f"""
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {FORMAT_VERSION};
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE devices (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    name TEXT,
+    services TEXT NOT NULL,
+    role TEXT NOT NULL,
+    added_s REAL NOT NULL,
+    clock_offset_s REAL,
+    clock_info TEXT
+);
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES devices (id),
+    char_uuid TEXT NOT NULL,
+    t REAL NOT NULL,
+    payload BLOB NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE hr (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    bpm REAL,
+    rr_ms REAL,
+    seq INTEGER NOT NULL,
+    device_id INTEGER NOT NULL REFERENCES devices (id),
+    notification_id INTEGER REFERENCES notifications (id)
+);
+CREATE TABLE acc (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    x REAL,
+    y REAL,
+    z REAL,
+    device_id INTEGER NOT NULL REFERENCES devices (id),
+    notification_id INTEGER REFERENCES notifications (id)
+);
+CREATE TABLE speed (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    mps REAL,
+    cadence_spm REAL,
+    device_id INTEGER NOT NULL REFERENCES devices (id),
+    notification_id INTEGER REFERENCES notifications (id)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    device_id INTEGER REFERENCES devices (id),
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+_INSERT = {
+    "devices": "INSERT INTO devices (id, address, name, services, role, added_s) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
+    "notifications": "INSERT INTO notifications (id, device_id, char_uuid, t, payload, status) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+    "hr": "INSERT INTO hr (t, bpm, rr_ms, seq, device_id, notification_id) "
+          "VALUES (?, ?, ?, ?, ?, ?)",
+    "acc": "INSERT INTO acc (t, x, y, z, device_id, notification_id) VALUES (?, ?, ?, ?, ?, ?)",
+    "speed": "INSERT INTO speed (t, mps, cadence_spm, device_id, notification_id) "
+             "VALUES (?, ?, ?, ?, ?)",
+    "events": "INSERT INTO events (t, device_id, kind, detail) VALUES (?, ?, ?, ?)",
+}
+_SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
+_SET_CLOCK = "UPDATE devices SET clock_offset_s = ?, clock_info = ? WHERE id = ?"
+
+
+def _finite(value: float, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
+def _optional(value: float | None) -> float | None:
+    """A value for a nullable column: None and NaN become NULL."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+class RecordingWriter:
+    """Writes one live session to a new recording file.
+
+    Calls only append to in-memory buffers (microseconds); :meth:`maybe_commit`, called
+    often from the consumer task, writes them in one transaction when
+    ``commit_interval_s`` has passed. Calls may come from any thread, one at a time or
+    concurrently (a lock serialises them), so a commit can also be pushed to a worker
+    thread.
+
+    Args:
+        path: the file to create (by convention ending in ``.dwrec``).
+        profile: the participant, stored as TOML in ``meta``.
+        meta: further ``meta`` entries (text); the keys of :data:`RESERVED_META` are the
+            writer's own.
+        commit_interval_s: the longest time data stays only in memory.
+        overwrite: replace an existing file (and its ``-wal``/``-shm``).
+        synchronous: ``"FULL"`` (commits survive a power cut) or ``"NORMAL"`` (they
+            survive a killed process); see the module docstring.
+
+    Raises:
+        OutputError: the file exists and ``overwrite`` is false, its folder does not
+            exist, or it cannot be created as a WAL database there.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        profile: Profile | None = None,
+        meta: dict[str, str] | None = None,
+        commit_interval_s: float = 0.5,
+        overwrite: bool = False,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ):
+        if not commit_interval_s > 0:
+            raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s!r}")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
+        extra = dict(meta or {})
+        clash = sorted(RESERVED_META & set(extra))
+        if clash:
+            raise ValueError(f"meta keys {clash} are the writer's own")
+        self.path = Path(path)
+        self.commit_interval_s = float(commit_interval_s)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._create_file(overwrite)
+        try:
+            self._conn = self._connect(synchronous)
+            now = time.time()
+            entries = {
+                "format_version": str(FORMAT_VERSION),
+                "dosewatch_version": __version__,
+                "created_unix_s": repr(now),
+                "created_utc": datetime.fromtimestamp(now, UTC).isoformat(),
+                "host_clock": "time.time() (Unix seconds, UTC)",
+                "host_monotonic_s": repr(time.monotonic()),
+                "profile": profile_to_toml(profile) if profile is not None else "",
+            } | {str(k): str(v) for k, v in extra.items()}
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.executemany(_SET_META, entries.items())
+            # Put the schema into the main file now, so that even the file alone, copied
+            # without its -wal, is a (still empty) recording.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            raise
+        self._rows: dict[str, list[tuple[Any, ...]]] = {
+            name: [] for name in _INSERT if name != "acc"
+        }
+        self._acc: list[tuple[np.ndarray, np.ndarray, int, int | None]] = []
+        self._acc_pending = 0
+        self._updates: list[tuple[str, tuple[Any, ...]]] = []
+        self._next_id = {"devices": 1, "notifications": 1}
+        self._committed = dict.fromkeys(TABLES, 0)
+        self._last_commit = time.monotonic()
+        self._closed = False
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _create_file(self, overwrite: bool) -> None:
+        if not self.path.parent.is_dir():
+            raise OutputError(
+                "cannot create the recording: its folder does not exist",
+                source=self.path,
+                hint="create the folder first or choose another path",
+            )
+        if overwrite:
+            if self.path.is_dir():
+                raise OutputError("is a folder, not a recording file", source=self.path,
+                                  hint="choose a file name ending in " + RECORDING_SUFFIX)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        try:
+            # O_EXCL: never overwrite a recording another recorder created a moment ago.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise OutputError(
+                "a recording already exists here",
+                source=self.path,
+                hint="choose another file name, or pass overwrite=True to replace it",
+            ) from None
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create the recording ({exc.strerror or exc})",
+                source=self.path,
+                hint="check the folder's permissions and free space",
+            ) from None
+        os.close(fd)
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.close()
+                raise OutputError(
+                    f"the file system does not support SQLite's WAL mode (got {mode})",
+                    source=self.path,
+                    hint="record to a local disk, not a network share",
+                )
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("PRAGMA busy_timeout = 2000")
+        except sqlite3.Error as exc:
+            raise OutputError(
+                f"cannot open the recording as a database ({exc})",
+                source=self.path,
+                hint="record to a local disk with free space",
+            ) from None
+        return conn
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path}: the recording is closed")
+
+    def add_device(self, address: str, name: str | None, services: list[str], role: str) -> int:
+        """Register a device; returns its id for the other calls."""
+        with self._lock:
+            self._check_open()
+            device_id = self._next_id["devices"]
+            self._next_id["devices"] += 1
+            self._rows["devices"].append(
+                (device_id, str(address), name, json.dumps(list(services)), str(role),
+                 time.time())
+            )
+            return device_id
+
+    def set_device_clock(self, device_id: int, offset_s: float, info: str = "") -> None:
+        """Record how a device's own clock maps to host time: host Unix s = sensor s +
+        ``offset_s`` (for Polar PMD sensor time, sensor s counts from 2000-01-01)."""
+        with self._lock:
+            self._check_open()
+            self._updates.append((_SET_CLOCK, (_finite(offset_s, "offset_s"), info, device_id)))
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Add or replace one ``meta`` entry (not one of :data:`RESERVED_META`)."""
+        if key in RESERVED_META:
+            raise ValueError(f"meta key {key!r} is the writer's own")
+        with self._lock:
+            self._check_open()
+            self._updates.append((_SET_META, (str(key), str(value))))
+
+    def add_notification(
+        self, device_id: int, char_uuid: str, arrival_s: float, payload: bytes,
+        status: str = "ok",
+    ) -> int:
+        """Keep one notification's raw bytes; returns its id for the decoded samples.
+
+        Args:
+            device_id: from :meth:`add_device`.
+            char_uuid: the characteristic's UUID.
+            arrival_s: host arrival time, Unix seconds.
+            payload: the bytes exactly as received.
+            status: ``"ok"``, or the malformed kind (``ProtocolError.kind``).
+        """
+        with self._lock:
+            self._check_open()
+            nid = self._next_id["notifications"]
+            self._next_id["notifications"] += 1
+            self._rows["notifications"].append(
+                (nid, device_id, char_uuid, _finite(arrival_s, "arrival_s"), bytes(payload),
+                 str(status))
+            )
+            return nid
+
+    def add_hr(
+        self, device_id: int, notification_id: int | None, t: float, bpm: float,
+        rr_ms: Sequence[float] = (),
+    ) -> None:
+        """One heart-rate value and the RR intervals (ms, oldest first) sent with it."""
+        t = _finite(t, "t")
+        bpm_value = _optional(bpm)
+        with self._lock:
+            self._check_open()
+            rows = self._rows["hr"]
+            if len(rr_ms) == 0:
+                rows.append((t, bpm_value, None, 0, device_id, notification_id))
+            else:
+                rows.extend(
+                    (t, bpm_value, _optional(rr), seq, device_id, notification_id)
+                    for seq, rr in enumerate(rr_ms)
+                )
+
+    def add_acc(
+        self, device_id: int, notification_id: int | None, t: ArrayLike, xyz_g: ArrayLike
+    ) -> None:
+        """Acceleration samples: times (host Unix s) ``(n,)`` and values in g ``(n, 3)``."""
+        times = np.asarray(t, dtype=np.float64).reshape(-1)
+        xyz = np.asarray(xyz_g, dtype=np.float64)
+        if xyz.shape != (times.size, 3):
+            raise ValueError(f"xyz_g must have shape ({times.size}, 3), got {xyz.shape}")
+        if not np.isfinite(times).all():
+            raise ValueError("acceleration times must be finite")
+        if times.size == 0:
+            return
+        with self._lock:
+            self._check_open()
+            self._acc.append((times.copy(), xyz.copy(), device_id, notification_id))
+            self._acc_pending += times.size
+
+    def add_speed(
+        self, device_id: int, notification_id: int | None, t: float, mps: float,
+        cadence_spm: float | None = None,
+    ) -> None:
+        """One speed value (m/s) and, when known, the cadence (steps per minute)."""
+        t = _finite(t, "t")
+        with self._lock:
+            self._check_open()
+            self._rows["speed"].append(
+                (t, _optional(mps), _optional(cadence_spm), device_id, notification_id)
+            )
+
+    def add_event(self, t: float, kind: str, detail: str = "", device_id: int | None = None
+                  ) -> None:
+        """Something that happened: connect, disconnect, reconnect, gap, stream started,
+        malformed notifications, ... (``kind`` is a short word, ``detail`` free text)."""
+        t = _finite(t, "t")
+        with self._lock:
+            self._check_open()
+            self._rows["events"].append((t, device_id, str(kind), str(detail)))
+
+    # -- committing -------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Rows held in memory, not yet committed."""
+        with self._lock:
+            return sum(map(len, self._rows.values())) + self._acc_pending + len(self._updates)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Committed rows per table (``hr`` counts one row per RR interval)."""
+        with self._lock:
+            return dict(self._committed)
+
+    def maybe_commit(self) -> bool:
+        """Commit when ``commit_interval_s`` has passed since the last commit; returns
+        whether rows were written."""
+        if time.monotonic() - self._last_commit < self.commit_interval_s:
+            return False
+        return self._flush()
+
+    def _acc_rows(self) -> Iterable[tuple[Any, ...]]:
+        # A NaN value is stored as NULL by SQLite: a gap, as the reader takes it.
+        for times, xyz, device_id, nid in self._acc:
+            x, y, z = (c.tolist() for c in xyz.T)
+            yield from zip(times.tolist(), x, y, z, repeat(device_id), repeat(nid), strict=False)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def commit(self) -> None:
+        """Write every buffered row in one transaction.
+
+        Raises:
+            OutputError: the write failed (disk full, file removed...). Nothing buffered
+                is dropped: the rows stay in memory for the next attempt.
+        """
+        self._flush()
+
+    def _flush(self) -> bool:
+        with self._lock:
+            self._last_commit = time.monotonic()
+            if self._closed or self.pending == 0:
+                return False
+            added = {name: len(rows) for name, rows in self._rows.items()}
+            added["acc"] = self._acc_pending
+            with self._transaction():
+                conn = self._require_conn()
+                for name, rows in self._rows.items():
+                    if rows:
+                        conn.executemany(_INSERT[name], rows)
+                if self._acc:
+                    conn.executemany(_INSERT["acc"], self._acc_rows())
+                for sql, params in self._updates:
+                    conn.execute(sql, params)
+            for name, n in added.items():
+                self._committed[name] += n
+            for rows in self._rows.values():
+                rows.clear()
+            self._acc.clear()
+            self._acc_pending = 0
+            self._updates.clear()
+            return True
+
+    def _require_conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError(f"{self.path}: the recording is not open")
+        return self._conn
+
+    def close(self) -> None:
+        """Commit, mark the recording as closed, checkpoint the WAL into the file and
+        switch it to a rollback journal so that it is one self-contained file."""
+        with self._lock:
+            if self._closed:
+                return
+            conn = self._require_conn()
+            try:
+                self._updates.append((_SET_META, ("closed_unix_s", repr(time.time()))))
+                self.commit()
+            finally:
+                self._closed = True
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    # Fails while a reader has the file open; it then stays in WAL mode.
+                    conn.execute("PRAGMA journal_mode = DELETE")
+                except sqlite3.Error:
+                    pass
+                conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back and turned into OutputError on a
+    database error."""
+
+    def __init__(self, writer: RecordingWriter):
+        self.writer = writer
+
+    def __enter__(self) -> None:
+        try:
+            self.writer._require_conn().execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self.writer._require_conn()
+        if exc is None:
+            try:
+                conn.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        if isinstance(exc, sqlite3.Error):
+            raise self._error(exc) from None
+
+    def _error(self, exc: sqlite3.Error) -> OutputError:
+        return OutputError(
+            f"cannot write the recording ({exc})",
+            source=self.writer.path,
+            hint="free disk space or check the file; data since the last commit is kept "
+                 "in memory for the next commit",
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def _bad(path: Path, message: str, hint: str) -> InputError:
+    return InputError(message, source=path, hint=hint)
+
+
+def _corrupt(path: Path, exc: Exception) -> InputError:
+    return _bad(path, f"the recording is damaged or truncated ({exc})",
+                "recover what SQLite can with 'sqlite3 FILE .recover', or use a backup")
+
+
+def wal_missing(path: str | os.PathLike[str]) -> bool:
+    """True when a recording is in WAL mode (never closed cleanly) but its ``-wal`` file,
+    which holds everything since the last checkpoint, is not next to it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except OSError:
+        return False
+    return len(head) == 20 and head[18] == 2 and not Path(f"{path}-wal").exists()
+
+
+def _connect_ro(uri: str, *, immutable: bool) -> sqlite3.Connection:
+    """A read-only connection that has read the schema (so a bad file fails here)."""
+    query = "mode=ro&immutable=1" if immutable else "mode=ro"
+    conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open a recording read-only and check that it is one this version can read.
+
+    A recording still being written can be opened (it shows the last commit), and so can
+    one left behind by a killed recorder (SQLite replays its ``-wal``; nothing else is
+    changed). Close the connection when done.
+
+    Raises:
+        InputError: missing or empty file, not an SQLite database, an SQLite database
+            that is not a dosewatch recording, a newer format, or a damaged file.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise _bad(p, "no such file", "check the path") from None
+    except IsADirectoryError:
+        raise _bad(p, "is a folder, not a recording", "pass the .dwrec file") from None
+    except OSError as exc:
+        raise _bad(p, f"cannot read the file ({exc.strerror or exc})",
+                   "check the file's permissions") from None
+    if not head:
+        raise _bad(p, "the recording is empty (0 bytes)",
+                   "the recorder stopped before it wrote anything; record again")
+    if head != _SQLITE_MAGIC:
+        raise _bad(p, "not a dosewatch recording (not an SQLite database)",
+                   "pass a .dwrec file written by 'dosewatch record'")
+    uri = p.resolve().as_uri()
+    try:
+        # Without its -wal a WAL-mode file has no writer; reading it as immutable keeps
+        # SQLite from creating empty -wal and -shm files next to it.
+        conn = _connect_ro(uri, immutable=wal_missing(p))
+    except sqlite3.OperationalError as exc:
+        if "unable to open" in str(exc):
+            raise _bad(p, f"cannot open the recording ({exc})",
+                       "if its folder is read-only, copy the recording with its -wal file "
+                       "to a writable folder") from None
+        raise _corrupt(p, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise _corrupt(p, exc) from None
+    try:
+        tables = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        missing = [t for t in ("meta", *TABLES) if t not in tables]
+        if app_id != APPLICATION_ID or missing:
+            shown = ", ".join(sorted(tables)[:6]) or "none"
+            raise _bad(p, f"not a dosewatch recording (an SQLite database with tables: {shown})",
+                       "pass a .dwrec file written by 'dosewatch record'")
+        if version > FORMAT_VERSION:
+            raise _bad(
+                p, f"recording format {version} is newer than this dosewatch reads "
+                   f"(up to {FORMAT_VERSION})",
+                "upgrade dosewatch",
+            )
+        if version < 1:
+            raise _bad(p, f"recording format {version} is not valid",
+                       "the file was not written by 'dosewatch record'")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _corrupt(p, exc) from None
+    except InputError:
+        conn.close()
+        raise
+    return conn
+
+
+def read_recording_tables(
+    path: str | os.PathLike[str], *, notifications: bool = True
+) -> dict[str, Any]:
+    """What a recording holds, for tools and tests.
+
+    Returns:
+        A dict with ``format_version`` (int), ``meta`` (dict), ``devices`` (list of dicts,
+        ``services`` decoded), ``counts`` (rows per table), ``malformed`` (notification
+        status → count, for statuses other than ``ok``), ``events`` (list of dicts) and,
+        when ``notifications``, ``notifications`` (list of dicts, ``payload`` as bytes).
+
+    Raises:
+        InputError: as :func:`open_recording`.
+    """
+    p = Path(path)
+    conn = open_recording(p)
+    try:
+        def rows(sql: str) -> list[dict[str, Any]]:
+            cur = conn.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+        devices = rows("SELECT * FROM devices ORDER BY id")
+        for d in devices:
+            d["services"] = json.loads(d["services"])
+        result: dict[str, Any] = {
+            "format_version": conn.execute("PRAGMA user_version").fetchone()[0],
+            "meta": dict(conn.execute("SELECT key, value FROM meta").fetchall()),
+            "devices": devices,
+            "counts": {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                       for t in TABLES},
+            "malformed": dict(conn.execute(
+                "SELECT status, count(*) FROM notifications WHERE status != 'ok' "
+                "GROUP BY status ORDER BY status").fetchall()),
+            "events": rows("SELECT * FROM events ORDER BY id"),
+        }
+        if notifications:
+            result["notifications"] = rows("SELECT * FROM notifications ORDER BY id")
+        return result
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise _corrupt(p, exc) from None
+    finally:
+        conn.close()
