@@ -73,13 +73,24 @@ def bout_spans(qualifying: NDArray[np.bool_], config: Config) -> list[tuple[int,
 
 
 def find_bouts(
-    intensity: NDArray[np.floating], labels: NDArray[np.integer], config: Config
+    intensity: NDArray[np.floating],
+    labels: NDArray[np.integer],
+    config: Config,
+    qualifying: NDArray[np.bool_] | None = None,
 ) -> list[Bout]:
-    """Bouts of a session from its epoch intensities (%HRR) and labels."""
+    """Bouts of a session from its epoch intensities (%HRR) and labels.
+
+    ``qualifying`` marks the epochs that count towards a bout when a classifier decides
+    it; by default an epoch qualifies when its intensity is at least
+    ``bouts.qualifying_from`` (SPEC).
+    """
     intensity = np.asarray(intensity, dtype=np.float64)
     labels = np.asarray(labels)
-    with np.errstate(invalid="ignore"):
-        qualifying = np.isfinite(intensity) & (intensity >= config.bouts.qualifying_from)
+    if qualifying is None:
+        with np.errstate(invalid="ignore"):
+            qualifying = np.isfinite(intensity) & (intensity >= config.bouts.qualifying_from)
+    else:
+        qualifying = np.asarray(qualifying, dtype=bool)
     epoch_s, epoch_min = config.epochs.epoch_s, config.epoch_min
     dose_epochs = int(np.ceil(config.bouts.dose_min / epoch_min - 1e-9))
     bouts = []

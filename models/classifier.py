@@ -35,12 +35,17 @@ class EpochPrediction:
         source: per epoch, 1 = from heart rate, 2 = from acceleration, 0 = none.
         probabilities: ``(n, 4)`` label probabilities (rest, constant, intermediate,
             accelerating) for models that have them, else None.
+        qualifying: which epochs count towards a bout, when the classifier decides it;
+            None means ``intensity >= bouts.qualifying_from`` (the SPEC rule).
+        notes: what the classifier wants the reader of the output to know.
     """
 
     intensity: NDArray[np.float64]
     labels: NDArray[np.int8]
     source: NDArray[np.int8]
     probabilities: NDArray[np.float32] | None = None
+    qualifying: NDArray[np.bool_] | None = None
+    notes: tuple[str, ...] = ()
 
 
 class Classifier(Protocol):
@@ -102,6 +107,29 @@ def onset_masked(intensity: NDArray[np.float64], light_from: float, onset: int) 
     return out
 
 
+def measured_intensity(
+    features: EpochFeatures, info: FeatureInfo, config: Config, fill_epochs: int = 2
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """%HRR as measured, and its source per epoch: heart rate where it is clean (short
+    dropouts of up to ``fill_epochs`` bridged, so an optical dropout does not switch
+    source mid-run), acceleration cut-points elsewhere, NaN where neither stream covers
+    the epoch."""
+    v = features.values
+    intensity = np.full(features.n, np.nan)
+    source = np.zeros(features.n, dtype=np.int8)
+    if info.has_hr:
+        hr_i = fill_short_gaps(v["pct_hrr"], fill_epochs)
+        ok = np.isfinite(hr_i)
+        intensity[ok] = hr_i[ok]
+        source[ok] = SOURCE_HR
+    if info.has_acc:
+        acc_i = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement, config)
+        use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
+        intensity[use] = acc_i[use]
+        source[use] = SOURCE_ACC
+    return intensity, source
+
+
 @dataclass(frozen=True)
 class RuleClassifier:
     """Transparent baseline: %HRR from heart rate where it is clean, acceleration
@@ -118,28 +146,25 @@ class RuleClassifier:
     name: str = "rules"
 
     def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
-        v = features.values
-        intensity = np.full(features.n, np.nan)
-        source = np.zeros(features.n, dtype=np.int8)
-        if info.has_hr:
-            hr_i = fill_short_gaps(v["pct_hrr"], self.fill_epochs)
-            ok = np.isfinite(hr_i)
-            intensity[ok] = hr_i[ok]
-            source[ok] = SOURCE_HR
-        if info.has_acc:
-            acc_i = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement, config)
-            use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
-            intensity[use] = acc_i[use]
-            source[use] = SOURCE_ACC
+        intensity, source = measured_intensity(features, info, config, self.fill_epochs)
         trend = onset_masked(intensity, config.levels.light_from, self.onset_epochs)
         labels = label_epochs(intensity, config, trend_intensity=trend)
         return EpochPrediction(intensity=intensity, labels=labels, source=source)
 
 
-def get_classifier(name: str) -> Classifier:
-    """The classifier called ``name`` (``rules``)."""
+CLASSIFIERS = ("learned", "rules")
+DEFAULT_CLASSIFIER = "learned"
+
+
+def get_classifier(name: str = DEFAULT_CLASSIFIER) -> Classifier:
+    """The classifier called ``name``: ``learned`` (the default: the shipped ONNX model,
+    see :mod:`dosewatch.models.learned`) or ``rules`` (the transparent baseline)."""
     if name == "rules":
         return RuleClassifier()
+    if name == "learned":
+        from .learned import LearnedClassifier
+
+        return LearnedClassifier()
     from ..errors import ConfigError
 
-    raise ConfigError(f"unknown classifier {name!r}", hint="choose one of: rules")
+    raise ConfigError(f"unknown classifier {name!r}", hint=f"choose one of: {', '.join(CLASSIFIERS)}")

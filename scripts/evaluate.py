@@ -1,14 +1,19 @@
-"""Accuracy of dosewatch against the simulator's reference labels.
+"""Accuracy of dosewatch's classifiers against the simulator's reference labels.
 
-Simulates sessions with a seed that was never used during development (every protocol,
-wrist and chest, half with a full profile and half with age only so that HR_rest must be
-estimated), analyses each one three times — heart rate and acceleration, heart rate only,
-acceleration only — and reports, per modality and placement: session-class accuracy,
-dose-flag accuracy, epoch-label accuracy, and the error of the longest bout's qualifying
-minutes. Sessions go through the interchange layout on disk and back, exactly as a user's
-files would.
+Simulates sessions for people never used in training or development (seed 90210: every
+protocol, wrist and chest, 25-100 Hz, half with a full profile and half with age only so
+that HR_rest must be estimated) and analyses each one in four modalities — heart rate and
+acceleration, heart rate only, acceleration only, and acceleration only without a speed
+stream — with the learned model and with the rule classifier, side by side. Sessions go
+through the interchange layout on disk and back, exactly as a user's files would.
 
-    python scripts/evaluate.py [--seed 90210] [--per-cell 2] [--classifier rules] [--out DIR]
+Reports per modality and placement: session-class accuracy, dose-flag accuracy,
+epoch-label accuracy, the error of the longest bout's qualifying minutes, per-class
+precision and recall, confusion matrices, and epoch accuracy per person.
+
+    python scripts/evaluate.py [--seed 90210] [--per-cell 3] [--out DIR] [--card FILE]
+
+``--card models/MODEL_CARD.md`` regenerates the model card from these figures.
 """
 
 from __future__ import annotations
@@ -19,24 +24,29 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
+from dosewatch.features.epochs import FEATURE_NAMES
 from dosewatch.ingest import read_session, write_session_folder
 from dosewatch.models.classifier import get_classifier
+from dosewatch.models.inputs import CONTEXT_OFFSETS, CONTEXT_SIGNALS, INPUT_NAMES
 from dosewatch.models.labels import Label
+from dosewatch.models.learned import load_model
 from dosewatch.simulate import PROTOCOLS, random_person, simulate
 
-HELD_OUT_SEED = 90210  # never used while developing; do not tune against it
-MODALITIES = ("hr+acc", "hr", "acc")
+HELD_OUT_SEED = 90210  # never used while developing or training; do not tune against it
+MODALITIES = ("hr+acc", "hr", "acc", "acc, no speed")
+CLASSIFIERS = ("learned", "rules")
 LABEL_ORDER = [Label.REST, Label.CONSTANT, Label.INTERMEDIATE, Label.ACCELERATING]
 
 
-def evaluate(seed: int, per_cell: int, classifier_name: str, workdir: Path) -> dict:
+def evaluate(seed: int, per_cell: int, workdir: Path) -> list[dict]:
     config = Config()
-    classifier = get_classifier(classifier_name)
+    classifiers = {name: get_classifier(name) for name in CLASSIFIERS}
     rng = np.random.default_rng(seed)
     records = []
     k = 0
@@ -50,109 +60,242 @@ def evaluate(seed: int, per_cell: int, classifier_name: str, workdir: Path) -> d
                 k += 1
                 for modality in MODALITIES:
                     sim = simulate(protocol, person, placement=placement, acc_fs=acc_fs,
-                                   modality=modality, profile=profile, seed=sim_seed)
-                    folder = write_session_folder(
-                        sim.session, workdir / sim.session.name, format="parquet",
-                        overwrite=True)
-                    result = analyze_session(read_session(folder), config, classifier)
+                                   modality=modality.split(",")[0], profile=profile,
+                                   seed=sim_seed)
+                    session = sim.session
+                    if modality.endswith("no speed"):
+                        session = replace(session, speed=None,
+                                          name=session.name + "-nospeed")
+                    folder = write_session_folder(session, workdir / session.name,
+                                                  format="parquet", overwrite=True)
+                    loaded = read_session(folder)
                     truth = sim.truth
-                    n = min(truth.labels.size, result.prediction.labels.size)
-                    found_longest = max((b.qualifying_minutes for b in result.bouts), default=0.0)
                     true_longest = max((b.qualifying_minutes for b in truth.bouts), default=0.0)
-                    records.append({
-                        "protocol": protocol, "placement": placement, "modality": modality,
-                        "profile": profile, "session": sim.session.name,
-                        "true_class": truth.session_class, "found_class": result.session_class,
-                        "true_dose": bool(truth.dose_met), "found_dose": result.dose_met,
-                        "true_labels": truth.labels[:n].tolist(),
-                        "found_labels": result.prediction.labels[:n].tolist(),
-                        "bout_error_min": found_longest - true_longest,
-                        "hr_rest_source": result.summary()["hr_rest_source"],
-                    })
-    return {"seed": seed, "classifier": classifier_name, "records": records}
+                    for name, classifier in classifiers.items():
+                        result = analyze_session(loaded, config, classifier)
+                        n = min(truth.labels.size, result.prediction.labels.size)
+                        found_longest = max((b.qualifying_minutes for b in result.bouts),
+                                            default=0.0)
+                        records.append({
+                            "classifier": name, "protocol": protocol, "placement": placement,
+                            "modality": modality, "profile": profile, "person": person.id,
+                            "session": session.name,
+                            "true_class": truth.session_class,
+                            "found_class": result.session_class,
+                            "true_dose": bool(truth.dose_met), "found_dose": result.dose_met,
+                            "true_labels": truth.labels[:n].tolist(),
+                            "found_labels": result.prediction.labels[:n].tolist(),
+                            "bout_error_min": found_longest - true_longest,
+                        })
+    return records
+
+
+def _accuracy(rs: list[dict]) -> dict[str, float]:
+    true_l = np.concatenate([r["true_labels"] for r in rs])
+    found_l = np.concatenate([r["found_labels"] for r in rs])
+    return {
+        "sessions": len(rs),
+        "session_class": float(np.mean([r["true_class"] == r["found_class"] for r in rs])),
+        "dose_flag": float(np.mean([r["true_dose"] == r["found_dose"] for r in rs])),
+        "epoch": float(np.mean(true_l == found_l)),
+        "epochs": int(true_l.size),
+        "bout_err_median": float(np.median(np.abs([r["bout_error_min"] for r in rs]))),
+    }
 
 
 def summarise(records: list[dict]) -> list[dict]:
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in records:
-        groups[(r["modality"], r["placement"])].append(r)
-        groups[(r["modality"], "all")].append(r)
+        for placement in (r["placement"], "all"):
+            groups[(r["modality"], placement, r["classifier"])].append(r)
     rows = []
-    for (modality, placement), rs in sorted(groups.items(), key=lambda kv: (
-            MODALITIES.index(kv[0][0]), kv[0][1] != "all", kv[0][1])):
-        true_l = np.concatenate([r["true_labels"] for r in rs])
-        found_l = np.concatenate([r["found_labels"] for r in rs])
-        errors = np.abs([r["bout_error_min"] for r in rs])
-        rows.append({
-            "modality": modality, "placement": placement, "sessions": len(rs),
-            "session_class": np.mean([r["true_class"] == r["found_class"] for r in rs]),
-            "dose_flag": np.mean([r["true_dose"] == r["found_dose"] for r in rs]),
-            "epoch": float(np.mean(true_l == found_l)), "epochs": int(true_l.size),
-            "bout_err_median": float(np.median(errors)),
-        })
+    for (modality, placement, classifier), rs in groups.items():
+        rows.append({"modality": modality, "placement": placement,
+                     "classifier": classifier, **_accuracy(rs)})
+    rows.sort(key=lambda r: (MODALITIES.index(r["modality"]), r["placement"] != "all",
+                             r["placement"], CLASSIFIERS.index(r["classifier"])))
     return rows
 
 
-def confusion(records: list[dict], modality: str) -> np.ndarray:
-    m = np.zeros((4, 5), dtype=int)  # rows: true label; columns: found (+ missing)
+def confusion(records: list[dict], modality: str, classifier: str) -> np.ndarray:
+    m = np.zeros((4, 5), dtype=int)  # rows: reference label; columns: found (+ missing)
     for r in records:
-        if r["modality"] != modality:
+        if r["modality"] != modality or r["classifier"] != classifier:
             continue
-        for t, f in zip(r["true_labels"], r["found_labels"], strict=True):
-            col = 4 if f == Label.MISSING else LABEL_ORDER.index(Label(f))
-            m[LABEL_ORDER.index(Label(t)), col] += 1
+        t = np.asarray(r["true_labels"])
+        f = np.asarray(r["found_labels"])
+        for i, label in enumerate(LABEL_ORDER):
+            sel = t == label
+            for j, found in enumerate(LABEL_ORDER):
+                m[i, j] += int(np.sum(f[sel] == found))
+            m[i, 4] += int(np.sum(f[sel] == Label.MISSING))
     return m
 
 
-def markdown(rows: list[dict], records: list[dict], seed: int, classifier: str) -> str:
+def precision_recall(m: np.ndarray) -> list[tuple[str, float, float]]:
+    out = []
+    for i, label in enumerate(LABEL_ORDER):
+        found = m[:, i].sum()
+        true = m[i, :].sum()
+        out.append((label.name.lower(), m[i, i] / found if found else float("nan"),
+                    m[i, i] / true if true else float("nan")))
+    return out
+
+
+def per_person(records: list[dict], modality: str, classifier: str) -> dict[str, float]:
+    by: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r["modality"] == modality and r["classifier"] == classifier:
+            by[r["person"]].append(r)
+    acc = np.array([_accuracy(rs)["epoch"] for rs in by.values()])
+    sessions = np.array([np.mean(np.asarray(r["true_labels"]) == np.asarray(r["found_labels"]))
+                         for rs in by.values() for r in rs])
+    return {"people": len(by), "person_median": float(np.median(acc)),
+            "person_min": float(acc.min()), "session_p10": float(np.percentile(sessions, 10)),
+            "session_min": float(sessions.min())}
+
+
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.1f} %"
+
+
+def markdown(rows: list[dict], records: list[dict], seed: int) -> str:
+    n_sessions = len({(r["session"]) for r in records})
     lines = [
-        (f"Classifier `{classifier}`, held-out seed {seed}, "
-         f"{len(records) // len(MODALITIES)} simulated sessions × {len(MODALITIES)} modalities."),
+        f"Held-out seed {seed}: {len({r['person'] for r in records})} simulated people never "
+        f"used in training, {n_sessions // len(MODALITIES)} sessions × {len(MODALITIES)} "
+        "modalities, each analysed by both classifiers.",
         "",
-        ("| modality | placement | sessions | session class | dose flag | epoch label "
-         "| median abs. error, longest bout (min) |"),
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| modality | placement | classifier | sessions | session class | dose flag "
+        "| epoch label | longest bout, median abs. error (min) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
-            f"| {r['modality']} | {r['placement']} | {r['sessions']} | "
-            f"{100 * r['session_class']:.1f} % | {100 * r['dose_flag']:.1f} % | "
-            f"{100 * r['epoch']:.1f} % ({r['epochs']}) | {r['bout_err_median']:.1f} |"
-        )
+            f"| {r['modality']} | {r['placement']} | {r['classifier']} | {r['sessions']} | "
+            f"{_pct(r['session_class'])} | {_pct(r['dose_flag'])} | "
+            f"{_pct(r['epoch'])} | {r['bout_err_median']:.1f} |")
+    lines += ["", "Epoch accuracy by person and by session (all placements):", "",
+              "| modality | classifier | people | median person | worst person "
+              "| 10th-percentile session | worst session |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for modality in MODALITIES:
-        m = confusion(records, modality)
-        lines += ["", f"Epoch confusion, {modality} (rows: reference; columns: found)", "",
-                  "| | rest | constant | intermediate | accelerating | missing |",
+        for classifier in CLASSIFIERS:
+            p = per_person(records, modality, classifier)
+            lines.append(f"| {modality} | {classifier} | {p['people']} | "
+                         f"{_pct(p['person_median'])} | {_pct(p['person_min'])} | "
+                         f"{_pct(p['session_p10'])} | {_pct(p['session_min'])} |")
+    lines += ["", "Per-class precision / recall of the epoch labels:", "",
+              "| modality | classifier | rest | constant | intermediate | accelerating |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for modality in MODALITIES:
+        for classifier in CLASSIFIERS:
+            pr = precision_recall(confusion(records, modality, classifier))
+            cells = " | ".join(f"{_pct(p)} / {_pct(r)}" for _, p, r in pr)
+            lines.append(f"| {modality} | {classifier} | {cells} |")
+    for modality in MODALITIES:
+        m = confusion(records, modality, "learned")
+        lines += ["", f"Confusion, learned model, {modality} (rows: reference; columns: found)",
+                  "", "| | rest | constant | intermediate | accelerating | missing |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for label, row in zip(LABEL_ORDER, m, strict=True):
             lines.append(f"| {label.name.lower()} | " + " | ".join(map(str, row)) + " |")
-    misses = [r for r in records if r["modality"] == "hr+acc" and r["true_class"] != r["found_class"]]
-    if misses:
-        lines += ["", "Session-class misses with heart rate and acceleration:", ""]
-        lines += [f"- {r['session']}: true {r['true_class']}, found {r['found_class']}"
-                  for r in misses]
     return "\n".join(lines) + "\n"
+
+
+CARD = """# Model card: dosewatch epoch model
+
+Generated by `scripts/evaluate.py --card models/MODEL_CARD.md`; do not edit by hand.
+
+## What it does
+
+Sorts each epoch (1 minute) of a session into the SPEC's labels — rest, constant,
+intermediate, accelerating — and estimates the true relative intensity (%HRR) that
+decides which epochs count towards a bout and the 30-minute dose. Two tree ensembles
+(`models/learned/labels.onnx`, `models/learned/intensity.onnx`), run with onnxruntime;
+the label probabilities are smoothed over time by a hidden Markov model (Viterbi) whose
+transition matrix is counted on the training labels. The same code runs in batch and live.
+
+- Model: {model_version}; {estimators}.
+- Files: {files}.
+
+## Training data
+
+Simulated with `dosewatch.simulate` (no real labelled data exists for these classes):
+{people} people (seed {train_seed}), every protocol ({protocols}), chest or wrist,
+25-100 Hz acceleration, each in three modalities (heart rate and acceleration, heart rate
+only, acceleration only) with the speed stream dropped from half of the sessions; the
+profile gives away everything, the age only, or nothing. {sessions} sessions, {epochs}
+epochs. Reference labels are the SPEC rules applied to the simulator's true intensity.
+
+## Inputs
+
+{n_inputs} numbers per epoch (`dosewatch.models.inputs.INPUT_NAMES`): the {n_features}
+epoch features of `dosewatch.features.epochs` ({features}); {context_signals} of the
+epochs at offsets {offsets} (so a live label is final {lookahead} epochs after its epoch
+ends); which streams the session has; HR_rest, HR_max and where they came from. The
+ONNX files and the manifest carry this list; a model built for another list is refused.
+
+## Evaluation on people never used in training
+
+{evaluation}
+
+## Known limits
+
+- **Acceleration only** cannot see effort relative to a person's fitness, nor treadmill
+  grade: ENMO and cadence show speed, not %HRR. Session class and epoch labels are far
+  below the heart-rate figures; use acceleration-only verdicts as rough guides.
+- **Simulated training data.** The simulator models heart-rate kinetics, drift, optical
+  artefacts and dropouts, but real people and devices differ; the real-data check in the
+  README lists where the model and a session's speed profile disagree.
+- **Label definitions.** The labels were learned for the default definitions. A study
+  that changes levels, the trend window or slope, gets the SPEC rules applied to the
+  learned intensity (and a warning); epoch lengths other than 60 s need
+  `--classifier rules`.
+- Constant-vs-accelerating is decided over a 10-minute window; sessions whose ramp and
+  steady parts are close in length (steady_then_ramp) are the most frequent class errors.
+"""
+
+
+def card(rows: list[dict], records: list[dict], seed: int) -> str:
+    model = load_model()
+    m = model.manifest
+    t = m["training"]
+    return CARD.format(
+        model_version=model.version,
+        estimators=", ".join(f"{k} {v}" for k, v in t["estimator"].items()),
+        files=", ".join(f"`{f['file']}` (sha256 {f['sha256'][:12]}…)"
+                        for f in m["files"].values()),
+        people=t["people"], train_seed=t["seed"], sessions=t["sessions"], epochs=t["epochs"],
+        protocols=", ".join(PROTOCOLS), n_inputs=len(INPUT_NAMES),
+        n_features=len(FEATURE_NAMES), features=", ".join(FEATURE_NAMES),
+        context_signals=", ".join(CONTEXT_SIGNALS), offsets=", ".join(map(str, CONTEXT_OFFSETS)),
+        lookahead=max(CONTEXT_OFFSETS), evaluation=markdown(rows, records, seed),
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
-    parser.add_argument("--per-cell", type=int, default=2,
-                        help="sessions per protocol and placement (default 2: 40 sessions)")
-    parser.add_argument("--classifier", default="rules")
+    parser.add_argument("--per-cell", type=int, default=3,
+                        help="sessions per protocol and placement (default 3: 60 sessions)")
     parser.add_argument("--out", type=Path, help="also write evaluation.json and .md here")
+    parser.add_argument("--card", type=Path, help="write the model card here")
     args = parser.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dosewatch-eval-") as tmp:
-        result = evaluate(args.seed, args.per_cell, args.classifier, Path(tmp))
-    rows = summarise(result["records"])
-    text = markdown(rows, result["records"], args.seed, args.classifier)
+        records = evaluate(args.seed, args.per_cell, Path(tmp))
+    rows = summarise(records)
+    text = markdown(rows, records, args.seed)
     print(text)
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "evaluation.md").write_text(text)
-        (args.out / "evaluation.json").write_text(json.dumps({"rows": rows, **result}))
+        (args.out / "evaluation.json").write_text(json.dumps({"rows": rows, "records": records}))
+    if args.card:
+        args.card.write_text(card(rows, records, args.seed), encoding="utf-8")
+        print(f"model card written to {args.card}", file=sys.stderr)
     return 0
 
 

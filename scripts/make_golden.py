@@ -1,10 +1,12 @@
-"""Regenerate the golden session in tests/golden/ and the analysis it is expected to give.
+"""Regenerate the analyses the golden sessions in tests/golden/ are expected to give.
 
-The session (simulated once, seed fixed) is committed, so the golden test does not depend
-on the simulator; the expected analysis is what the current code finds. Rerun this only
-when a change of results is intended, and say why in the commit.
+The sessions (simulated once, seed fixed) are committed, so the golden test does not
+depend on the simulator; the expected analysis, one file per classifier
+(``expected-rules.json``, ``expected-learned.json``), is what the current code finds.
+Rerun this only when a change of results is intended (a retrained model, a changed
+rule), and say why in the commit. ``--resimulate`` also rewrites the sessions.
 
-    python scripts/make_golden.py
+    python scripts/make_golden.py [--resimulate]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session, write_session_folder
+from dosewatch.models.classifier import get_classifier
 from dosewatch.simulate import random_person, simulate
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
@@ -26,8 +29,11 @@ CASES = {
 }
 
 
-def expected(folder: Path) -> dict:
-    result = analyze_session(read_session(folder))
+CLASSIFIERS = ("rules", "learned")
+
+
+def expected(folder: Path, classifier: str) -> dict:
+    result = analyze_session(read_session(folder), classifier=get_classifier(classifier))
     summary = result.summary()
     return {
         "session_class": summary["session_class"],
@@ -43,14 +49,19 @@ def expected(folder: Path) -> dict:
 
 
 def main() -> int:
+    resimulate = "--resimulate" in sys.argv[1:]
     rng = np.random.default_rng(20261122)
     for name, (protocol, placement, modality, profile) in CASES.items():
         person = random_person(rng, id=name)
-        sim = simulate(protocol, person, placement=placement, acc_fs=25.0, modality=modality,
-                       profile=profile, seed=int(rng.integers(2**31)))
-        folder = write_session_folder(sim.session, GOLDEN / name, format="parquet",
-                                      overwrite=True)
-        (folder / "expected.json").write_text(json.dumps(expected(folder), indent=1) + "\n")
+        seed = int(rng.integers(2**31))
+        folder = GOLDEN / name
+        if resimulate or not folder.exists():
+            sim = simulate(protocol, person, placement=placement, acc_fs=25.0,
+                           modality=modality, profile=profile, seed=seed)
+            write_session_folder(sim.session, folder, format="parquet", overwrite=True)
+        for classifier in CLASSIFIERS:
+            text = json.dumps(expected(folder, classifier), indent=1) + "\n"
+            (folder / f"expected-{classifier}.json").write_text(text)
         print(folder, sum(p.stat().st_size for p in folder.iterdir()) // 1024, "KiB")
     return 0
 

@@ -1,0 +1,256 @@
+"""The learned classifier: two ONNX tree ensembles run with onnxruntime, then an HMM.
+
+The files ship in ``models/learned/`` and are written by :mod:`dosewatch.models.train`:
+
+- ``labels.onnx`` gives, per epoch, the probability of rest, constant, intermediate and
+  accelerating;
+- ``intensity.onnx`` estimates the true relative intensity (%HRR);
+- ``learned.json`` (the manifest) holds each file's SHA-256, the input names the model
+  expects, the label transition matrix and the configuration its labels were made with.
+
+At run time only onnxruntime is needed (scikit-learn trains, it does not analyse).
+Loading checks everything the manifest promises; any mismatch is a :class:`ModelError`
+that says what to do, never a silent wrong answer.
+
+Per session:
+
+1. inputs from the epoch features (:func:`dosewatch.models.inputs.model_inputs`);
+2. label probabilities and intensity from the two ONNX graphs;
+3. temporal smoothing (:func:`smooth_labels`): the most likely label sequence given the
+   probabilities and the transition matrix (Viterbi), so that a lone minute does not flip
+   between labels. The same function runs in batch and live;
+4. bouts qualify where the smoothed label is intermediate, or constant/accelerating with
+   an estimated intensity of at least ``bouts.qualifying_from``.
+
+The labels were learned for the configuration in the manifest. When a study changes the
+label definitions (levels, trend window or slope, epoch length) the learned labels would
+no longer mean what the configuration says, so the SPEC rules are applied to the learned
+intensity instead, and the output says so in its warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..errors import ModelError
+from ..features.epochs import EpochFeatures, FeatureInfo
+from .classifier import EpochPrediction, measured_intensity
+from .inputs import INPUT_NAMES, model_inputs
+from .labels import Label, label_epochs
+
+DEFAULT_MODEL_DIR = Path(__file__).with_name("learned")
+MANIFEST_NAME = "learned.json"
+MODEL_KIND = "dosewatch-epochs"
+MODEL_FORMAT = 1  # bump when the meaning of the files changes
+LABEL_CODES = (int(Label.REST), int(Label.CONSTANT), int(Label.INTERMEDIATE),
+               int(Label.ACCELERATING))
+SMOOTHING_WEIGHT = 2.0
+
+
+def reference_config(config: Config) -> dict[str, object]:
+    """The part of a configuration that defines the epoch labels."""
+    return {
+        "epoch_s": config.epochs.epoch_s,
+        "levels": asdict(config.levels),
+        "trend": asdict(config.trend),
+    }
+
+
+def smooth_labels(
+    proba: NDArray[np.floating],
+    transitions: NDArray[np.floating],
+    prior: NDArray[np.floating],
+    weight: float = SMOOTHING_WEIGHT,
+) -> NDArray[np.int8]:
+    """Viterbi path of a hidden Markov model over the epochs' labels.
+
+    Emissions are the classifier's probabilities divided by the label prior (a scaled
+    likelihood); ``weight`` scales the log transition probabilities (0 = no smoothing).
+    The recursion is sequential by nature, so it is one short loop over epochs on four
+    states in plain floats (a week of epochs in a few tens of milliseconds).
+
+    Returns:
+        Row indices into the label order of ``proba`` (0 .. k-1) as int8.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    n, k = proba.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int8)
+    log_prior = np.log(np.clip(prior, 1e-12, 1.0))
+    emit = (np.log(np.clip(proba, 1e-6, 1.0)) - log_prior).tolist()
+    trans = (weight * np.log(np.clip(transitions, 1e-12, 1.0))).tolist()
+    states = range(k)
+    score = [e + p for e, p in zip(emit[0], log_prior.tolist(), strict=True)]
+    back = [[0] * k for _ in range(n)]
+    for i in range(1, n):
+        row = emit[i]
+        new = [0.0] * k
+        ptr = back[i]
+        for j in states:
+            best, arg = -math.inf, 0
+            for s in states:
+                v = score[s] + trans[s][j]
+                if v > best:
+                    best, arg = v, s
+            new[j] = best + row[j]
+            ptr[j] = arg
+        score = new
+    path = np.empty(n, dtype=np.int8)
+    state = max(states, key=score.__getitem__)
+    for i in range(n - 1, -1, -1):
+        path[i] = state
+        state = back[i][state]
+    return path
+
+
+@dataclass(frozen=True)
+class LearnedModel:
+    """The loaded model: two onnxruntime sessions and the manifest's numbers."""
+
+    folder: Path
+    manifest: dict
+    labels_session: object
+    intensity_session: object
+    transitions: NDArray[np.float64] = field(repr=False)
+    prior: NDArray[np.float64] = field(repr=False)
+
+    @property
+    def version(self) -> str:
+        t = self.manifest.get("training", {})
+        return f"format {self.manifest['format']}, trained {t.get('trained_at', '?')}"
+
+    def run(self, x: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Label probabilities ``(n, 4)`` and intensity ``(n,)`` for an input matrix."""
+        if x.shape[0] == 0:
+            return np.zeros((0, len(LABEL_CODES)), np.float32), np.zeros(0, np.float32)
+        proba = self.labels_session.run(["probabilities"], {"inputs": x})[0]
+        intensity = self.intensity_session.run(None, {"inputs": x})[0]
+        return np.asarray(proba, np.float32), np.asarray(intensity, np.float32).reshape(-1)
+
+
+def _bad(folder: Path, message: str) -> ModelError:
+    return ModelError(message, source=folder,
+                      hint="reinstall dosewatch, or retrain with `python -m "
+                      "dosewatch.models.train --out FOLDER` and pass --model FOLDER")
+
+
+def load_model(folder: str | Path = DEFAULT_MODEL_DIR) -> LearnedModel:
+    """Load and check the model in ``folder`` (see the module text).
+
+    Raises:
+        ModelError: a file is missing, damaged or changed since training, or the model
+            expects other inputs than this version of dosewatch computes.
+    """
+    folder = Path(folder)
+    return _load(folder.resolve())
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path) -> LearnedModel:
+    import onnxruntime as ort
+
+    manifest_path = folder / MANIFEST_NAME
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _bad(folder, f"no {MANIFEST_NAME}: not a dosewatch model folder") from None
+    except (OSError, ValueError) as exc:
+        raise _bad(folder, f"{MANIFEST_NAME} cannot be read ({exc})") from None
+    if manifest.get("dosewatch_model") != MODEL_KIND:
+        raise _bad(folder, f"{MANIFEST_NAME} does not describe a dosewatch epoch model")
+    if str(manifest.get("format")) != str(MODEL_FORMAT):
+        raise _bad(folder, f"model format {manifest.get('format')} is not the format "
+                   f"{MODEL_FORMAT} this dosewatch reads")
+    if list(manifest.get("input_names", [])) != list(INPUT_NAMES):
+        raise _bad(folder, "the model expects other inputs than this dosewatch computes "
+                   "(its feature list differs)")
+    sessions = {}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    for role in ("labels", "intensity"):
+        entry = manifest.get("files", {}).get(role, {})
+        path = folder / str(entry.get("file", f"{role}.onnx"))
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise _bad(folder, f"{path.name} is missing") from None
+        if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+            raise _bad(folder, f"{path.name} does not match its checksum in {MANIFEST_NAME} "
+                       "(damaged, or replaced without retraining)")
+        try:
+            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+            raise _bad(folder, f"{path.name} cannot be loaded by onnxruntime ({exc})") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        if json.loads(meta.get("input_names", "[]")) != list(INPUT_NAMES):
+            raise _bad(folder, f"{path.name} was built for other inputs than {MANIFEST_NAME} "
+                       "lists")
+        sessions[role] = session
+    transitions = np.asarray(manifest["transitions"], dtype=np.float64)
+    prior = np.asarray(manifest["prior"], dtype=np.float64)
+    return LearnedModel(folder, manifest, sessions["labels"], sessions["intensity"],
+                        transitions, prior)
+
+
+@dataclass(frozen=True)
+class LearnedClassifier:
+    """The default classifier (see the module text). ``model_dir`` selects another
+    trained model folder."""
+
+    model_dir: Path = DEFAULT_MODEL_DIR
+    smoothing_weight: float | None = None
+    name: str = "learned"
+
+    def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
+        model = load_model(self.model_dir)
+        if config.epochs.epoch_s != model.manifest["reference_config"]["epoch_s"]:
+            raise ModelError(
+                f"the learned model works on {model.manifest['reference_config']['epoch_s']:g}-s "
+                f"epochs, the configuration asks for {config.epochs.epoch_s:g}-s epochs",
+                hint="use --classifier rules for other epoch lengths",
+            )
+        # Which stream gives each epoch its intensity, and where there is none at all,
+        # is the baseline's decision: the learned model does not invent data.
+        baseline, source = measured_intensity(features, info, config)
+        available = np.isfinite(baseline)
+        proba, intensity = model.run(model_inputs(features, info))
+        intensity = np.where(available, np.clip(intensity, 0.0, 100.0), np.nan)
+        labels = np.full(features.n, Label.MISSING, dtype=np.int8)
+        notes: tuple[str, ...] = ()
+        if reference_config(config) == model.manifest["reference_config"]:
+            codes = np.asarray(LABEL_CODES, dtype=np.int8)
+            weight = model.manifest["smoothing_weight"] if self.smoothing_weight is None \
+                else self.smoothing_weight
+            # Smooth each stretch of epochs with data on its own: a gap breaks the chain.
+            for start, end in _stretches(available):
+                path = smooth_labels(proba[start:end], model.transitions, model.prior, weight)
+                labels[start:end] = codes[path]
+        else:
+            labels = label_epochs(intensity, config)
+            notes = ("the configuration changes the label definitions the learned model was "
+                     "trained on: labels are the SPEC rules applied to the learned intensity",)
+        with np.errstate(invalid="ignore"):
+            strong = intensity >= config.bouts.qualifying_from
+        qualifying = (labels == Label.INTERMEDIATE) | (
+            strong & ((labels == Label.CONSTANT) | (labels == Label.ACCELERATING)))
+        return EpochPrediction(
+            intensity=intensity, labels=labels, source=source,
+            probabilities=np.where(available[:, None], proba, np.nan).astype(np.float32),
+            qualifying=qualifying, notes=notes,
+        )
+
+
+def _stretches(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    from ..features.runs import runs
+
+    return [(int(a), int(b)) for a, b in runs(mask)]

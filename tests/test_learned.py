@@ -1,0 +1,208 @@
+"""The learned model: ONNX equals scikit-learn, the shipped files are checked when loaded,
+the HMM smoothing is a true Viterbi path, and the classifier plugs into the analysis."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dosewatch.analysis import analyze_session
+from dosewatch.config import Config
+from dosewatch.errors import ModelError
+from dosewatch.models import learned
+from dosewatch.models.inputs import INPUT_NAMES, MISSING, model_inputs, shifted
+from dosewatch.models.labels import Label
+from dosewatch.models.learned import (
+    DEFAULT_MODEL_DIR,
+    LearnedClassifier,
+    load_model,
+    smooth_labels,
+)
+from dosewatch.simulate import random_person, simulate
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory):
+    """A small model trained here (3 people), exported to ONNX, plus its training data."""
+    from dosewatch.models import train
+
+    data = train.simulate_training_set(3, seed=5, progress=False)
+    classifier, regressor = train.fit(data, seed=1, n_estimators=5, max_leaf_nodes=200)
+    matrix, prior = train.transitions(data)
+    folder = tmp_path_factory.mktemp("model")
+    train.export_onnx(classifier, regressor, folder, {
+        "training": {"people": 3, "seed": 5},
+        "label_codes": list(learned.LABEL_CODES),
+        "transitions": matrix.tolist(),
+        "prior": prior.tolist(),
+        "smoothing_weight": 2.0,
+        "reference_config": learned.reference_config(Config()),
+    })
+    return folder, classifier, regressor, data
+
+
+def test_onnx_matches_scikit_learn(small_model) -> None:
+    folder, classifier, regressor, data = small_model
+    model = load_model(folder)
+    rng = np.random.default_rng(0)
+    x = data.x[rng.choice(data.n, size=min(2000, data.n), replace=False)]
+    proba, intensity = model.run(x)
+    np.testing.assert_allclose(proba, classifier.predict_proba(x), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(intensity, regressor.predict(x), atol=1e-4, rtol=1e-6)
+    np.testing.assert_array_equal(classifier.classes_[proba.argmax(axis=1)],
+                                  classifier.predict(x))
+
+
+def test_manifest_and_onnx_carry_the_inputs(small_model) -> None:
+    folder = small_model[0]
+    manifest = json.loads((folder / "learned.json").read_text())
+    assert manifest["input_names"] == list(INPUT_NAMES)
+    model = load_model(folder)
+    meta = model.labels_session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["input_names"]) == list(INPUT_NAMES)
+    assert meta["dosewatch_model"] == learned.MODEL_KIND
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(folder, target)
+    return target
+
+
+def test_changed_file_is_refused(small_model, tmp_path: Path) -> None:
+    folder = _copy(small_model[0], tmp_path)
+    with open(folder / "labels.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="does not match its checksum"):
+        load_model(folder)
+
+
+def test_other_feature_list_is_refused(small_model, tmp_path: Path) -> None:
+    folder = _copy(small_model[0], tmp_path)
+    manifest = json.loads((folder / "learned.json").read_text())
+    manifest["input_names"] = manifest["input_names"][:-1] + ["something_else"]
+    (folder / "learned.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="other inputs"):
+        load_model(folder)
+
+
+def test_missing_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a dosewatch model folder"):
+        load_model(tmp_path)
+    err = None
+    try:
+        load_model(tmp_path)
+    except ModelError as exc:
+        err = exc
+    assert err is not None and err.hint and "retrain" in err.hint
+
+
+def test_shipped_model_loads_and_matches_this_code() -> None:
+    model = load_model(DEFAULT_MODEL_DIR)
+    assert model.manifest["reference_config"] == learned.reference_config(Config())
+    assert model.transitions.shape == (4, 4)
+    np.testing.assert_allclose(model.transitions.sum(axis=1), 1.0, atol=1e-4)
+
+
+def _brute_force(proba: np.ndarray, transitions: np.ndarray, prior: np.ndarray,
+                 weight: float) -> tuple[int, ...]:
+    emit = np.log(np.clip(proba, 1e-6, 1)) - np.log(prior)
+    best, arg = -np.inf, None
+    for path in itertools.product(range(proba.shape[1]), repeat=proba.shape[0]):
+        score = np.log(prior[path[0]]) + emit[0, path[0]]
+        for i in range(1, len(path)):
+            score += weight * np.log(transitions[path[i - 1], path[i]]) + emit[i, path[i]]
+        if score > best:
+            best, arg = score, path
+    return arg
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_smoothing_is_the_viterbi_path(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, k = 6, 4
+    proba = rng.dirichlet(np.ones(k), size=n)
+    transitions = rng.dirichlet(np.ones(k) * 2, size=k) + np.eye(k)
+    transitions /= transitions.sum(axis=1, keepdims=True)
+    prior = rng.dirichlet(np.ones(k))
+    path = smooth_labels(proba, transitions, prior, weight=1.5)
+    assert tuple(path.tolist()) == _brute_force(proba, transitions, prior, 1.5)
+
+
+def test_smoothing_removes_a_lone_flip_and_weight_zero_keeps_argmax() -> None:
+    transitions = np.full((4, 4), 0.02) + np.eye(4) * 0.92
+    prior = np.full(4, 0.25)
+    proba = np.tile([0.05, 0.8, 0.1, 0.05], (9, 1))
+    proba[4] = [0.05, 0.35, 0.55, 0.05]  # one minute looks intermediate
+    assert smooth_labels(proba, transitions, prior).tolist() == [1] * 9
+    assert smooth_labels(proba, transitions, prior, weight=0.0)[4] == 2
+    assert smooth_labels(np.zeros((0, 4)), transitions, prior).size == 0
+
+
+def test_shifted_and_inputs_shape() -> None:
+    v = np.arange(5.0)
+    np.testing.assert_array_equal(shifted(v, 2), [2, 3, 4, np.nan, np.nan])
+    np.testing.assert_array_equal(shifted(v, -1), [np.nan, 0, 1, 2, 3])
+    person = random_person(np.random.default_rng(3), id="p")
+    sim = simulate("steady_intermediate", person, modality="acc", seed=2)
+    from dosewatch.features.epochs import extract
+
+    features, info = extract(sim.session, Config())
+    x = model_inputs(features, info)
+    assert x.shape == (features.n, len(INPUT_NAMES)) and x.dtype == np.float32
+    assert np.isfinite(x).all()
+    assert (x[:, INPUT_NAMES.index("pct_hrr")] == MISSING).all()  # no heart rate
+    assert (x[:, INPUT_NAMES.index("has_hr")] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def steady_session():
+    person = random_person(np.random.default_rng(11), id="p11")
+    return simulate("steady_intermediate", person, placement="chest", seed=21)
+
+
+def test_learned_classifier_on_a_clear_session(steady_session) -> None:
+    result = analyze_session(steady_session.session)
+    assert result.classifier == "learned"
+    p = result.prediction
+    assert p.probabilities is not None and p.probabilities.shape == (p.labels.size, 4)
+    assert result.session_class == steady_session.truth.session_class == "intermediate"
+    n = min(p.labels.size, steady_session.truth.labels.size)
+    assert np.mean(p.labels[:n] == steady_session.truth.labels[:n]) > 0.85
+    assert result.dose_met == steady_session.truth.dose_met
+
+
+def test_changed_label_definitions_use_rules_on_learned_intensity(steady_session) -> None:
+    config = Config.from_dict({"levels": {"intermediate_from": 35.0}})
+    result = analyze_session(steady_session.session, config, LearnedClassifier())
+    assert any("SPEC rules applied to the learned intensity" in w for w in result.warnings)
+    from dosewatch.models.labels import label_epochs
+
+    np.testing.assert_array_equal(result.prediction.labels,
+                                  label_epochs(result.prediction.intensity, config))
+
+
+def test_other_epoch_length_is_a_clear_error(steady_session) -> None:
+    config = Config.from_dict({"epochs": {"epoch_s": 30.0}})
+    with pytest.raises(ModelError, match="60-s epochs"):
+        analyze_session(steady_session.session, config, LearnedClassifier())
+
+
+def test_epochs_without_data_stay_missing(steady_session) -> None:
+    s = steady_session.session
+    keep = (s.hr.t < 600) | (s.hr.t > 1500)
+    hr = replace(s.hr, t=s.hr.t[keep], bpm=s.hr.bpm[keep],
+                 rr_ms=None if s.hr.rr_ms is None else s.hr.rr_ms[keep])
+    keep_acc = (s.acc.t < 600) | (s.acc.t > 1500)
+    acc = replace(s.acc, t=s.acc.t[keep_acc], xyz=s.acc.xyz[keep_acc])
+    result = analyze_session(replace(s, hr=hr, acc=acc, speed=None))
+    labels = result.prediction.labels
+    assert (labels[11:24] == Label.MISSING).all()
+    assert np.isnan(result.prediction.intensity[11:24]).all()
+    assert (labels[:9] != Label.MISSING).all()
