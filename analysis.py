@@ -16,8 +16,8 @@ from . import __version__
 from .config import Config
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
 from .models.bouts import Bout, find_bouts
-from .models.classifier import SOURCE_NAMES, Classifier, EpochPrediction, RuleClassifier
-from .models.labels import Label, label_names, levels, session_class
+from .models.classifier import SOURCE_NAMES, Classifier, EpochPrediction, get_classifier
+from .models.labels import LEVEL_NAMES, Label, label_names, levels, session_class
 from .session import Session
 
 
@@ -69,8 +69,23 @@ class SessionResult:
         }
 
     @property
+    def minutes_by_level(self) -> dict[str, float]:
+        """Minutes at each intensity level (rest, light, intermediate, vigorous), from the
+        same per-epoch levels as the ``level`` column of ``epochs.csv``; epochs without an
+        intensity are in no level."""
+        epoch_min = self.config.epoch_min
+        epoch_levels = levels(self.prediction.intensity, self.config)
+        return {name: float(np.sum(epoch_levels == name) * epoch_min) for name in LEVEL_NAMES}
+
+    @property
+    def minutes_at_or_above_intermediate(self) -> float:
+        """Minutes at the intermediate or vigorous level (what weekly adherence adds up)."""
+        by_level = self.minutes_by_level
+        return by_level["intermediate"] + by_level["vigorous"]
+
+    @property
     def warnings(self) -> list[str]:
-        out = list(self.info.warnings)
+        out = list(self.info.warnings) + list(self.prediction.notes)
         if self.intensity_source == "acceleration":
             out.append("intensity estimated from acceleration alone (no heart rate)")
         elif self.info.has_acc and (self.prediction.source == 2).any():
@@ -110,6 +125,8 @@ class SessionResult:
             "repairs": list(self.repairs),
             "classifier": self.classifier,
             "dosewatch_version": __version__,
+            "minutes_by_level": self.minutes_by_level,
+            "minutes_at_or_above_intermediate": self.minutes_at_or_above_intermediate,
         }
 
     def epoch_columns(self) -> dict[str, np.ndarray]:
@@ -130,12 +147,13 @@ class SessionResult:
 def analyze_session(
     session: Session, config: Config | None = None, classifier: Classifier | None = None
 ) -> SessionResult:
-    """Analyse one session per SPEC.md."""
+    """Analyse one session per SPEC.md, with the default (learned) classifier unless
+    another is given."""
     config = config or Config()
-    classifier = classifier or RuleClassifier()
+    classifier = classifier or get_classifier()
     features, info = extract(session, config)
     prediction = classifier.predict(features, info, config)
-    bouts = find_bouts(prediction.intensity, prediction.labels, config)
+    bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)
     start = session.provenance.start_time
     return SessionResult(
         name=session.name,

@@ -1,14 +1,29 @@
-"""Many sessions: read, analyse and write each one, in a process pool, past bad inputs.
+"""Many sessions: read, analyse and write each one, in parallel, past bad inputs.
 
 Each input is handled whole inside one worker (read → analyse → write its folder), and
 only a small summary row travels back, so memory stays bounded however many sessions
-there are. A failing input becomes a row of ``failures.json`` with its reason; the batch
-goes on. ``sessions.csv`` and ``failures.json`` are rewritten atomically at the end.
+there are; a bounded number of tasks is in flight at any time. A failing input becomes a
+row of ``failures.json`` with its reason; the batch goes on. ``sessions.csv`` and
+``failures.json`` are rewritten atomically at the end.
+
+Where the work runs: one process (``workers=1``), a local process pool (``workers=N``),
+or a Dask distributed cluster (``scheduler="tcp://host:8786"``): the same
+:func:`run_task` runs everywhere, so the outputs are the same.
+
+Resuming: every session folder is written whole (temporary name, then rename) together
+with ``run.json``, which records the input's fingerprint (sizes and modification times
+of its files), the configuration, classifier, model and options, and the row the session
+gave in ``sessions.csv``. A rerun skips a session whose folder is complete and whose
+``run.json`` matches, unless ``force``; so a batch killed half-way and run again ends
+with the same outputs as one clean run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
+import shutil
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -20,9 +35,18 @@ from tqdm import tqdm
 from .analysis import analyze_session
 from .config import Config
 from .errors import DosewatchError
-from .models.classifier import get_classifier
-from .outputs import output_names, session_row, write_failures, write_session, write_sessions_table
+from .models.classifier import DEFAULT_CLASSIFIER, get_classifier
+from .outputs import (
+    output_names,
+    session_row,
+    to_json,
+    write_failures,
+    write_session,
+    write_sessions_table,
+)
 from .session import Profile, Session
+
+RUN_FILE = "run.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,61 @@ class Task:
     classifier: str
     profile: Profile | None
     pictures: bool
+    fingerprint: dict[str, object] = field(default_factory=dict)
+
+
+def input_fingerprint(path: Path) -> list[list[object]]:
+    """Names, sizes and modification times of an input's files (a folder's own files,
+    not hidden ones). Cheap, and changes whenever a file is rewritten."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) \
+        if path.is_dir() else [path]
+    out = []
+    for f in files:
+        st = f.stat()
+        out.append([f.name, st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _model_id(classifier: str) -> str:
+    if classifier != "learned":
+        return classifier
+    from .models.learned import load_model
+
+    # Loading checks the model before any work starts: a broken install fails once,
+    # clearly, not once per session.
+    files = load_model().manifest["files"]
+    digest = hashlib.sha256("".join(f["sha256"] for f in files.values()).encode())
+    return "learned:" + digest.hexdigest()[:16]
+
+
+def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
+    """What a session's outputs depend on (see the module text)."""
+    from . import __version__
+
+    profile = None if task.profile is None else repr(task.profile)
+    return {
+        "input": str(task.input.resolve()),
+        "files": input_fingerprint(task.input),
+        "config": hashlib.sha256(task.config.to_toml().encode()).hexdigest()[:16],
+        "model": model_id,
+        "profile": profile,
+        "pictures": task.pictures,
+        "dosewatch_version": __version__,
+    }
+
+
+def completed_row(task: Task) -> dict | None:
+    """The stored ``sessions.csv`` row when ``task``'s outputs are complete and current."""
+    try:
+        stored = json.loads((task.out_dir / task.name / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if stored.get("fingerprint") != json.loads(json.dumps(task.fingerprint)):
+        return None
+    if not (task.out_dir / task.name / "summary.json").is_file():
+        return None
+    return stored.get("row")
 
 
 @dataclass
@@ -42,10 +121,20 @@ class BatchReport:
 
     rows: list[dict[str, object]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
+    skipped: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Remove temporary session folders a killed batch left behind (``.name.*.partial``
+    and ``.name.*.old``): they are never outputs, and a rerun redoes their sessions."""
+    for entry in out_dir.iterdir():
+        if entry.name.startswith(".") and entry.name.endswith((".partial", ".old")) \
+                and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def with_participant(session: Session, input_path: Path) -> Session:
@@ -67,8 +156,12 @@ def run_task(task: Task) -> tuple[str, dict]:
     try:
         session = with_participant(read_session(task.input, profile=task.profile), task.input)
         result = analyze_session(session, task.config, get_classifier(task.classifier))
-        folder = write_session(result, task.out_dir, task.name, picture=task.pictures)
-        return "ok", session_row(result, str(folder))
+        folder = task.out_dir / task.name
+        row = session_row(result, str(folder))
+        run = to_json({"fingerprint": task.fingerprint, "row": row})
+        write_session(result, task.out_dir, task.name, picture=task.pictures,
+                      extra={RUN_FILE: run})
+        return "ok", row
     except DosewatchError as exc:
         return "failed", {
             "input": str(task.input),
@@ -93,7 +186,40 @@ def run_task(task: Task) -> tuple[str, dict]:
         }
 
 
-def _results(tasks: Sequence[Task], workers: int) -> Iterator[tuple[str, dict]]:
+def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, dict]]:
+    """Run the tasks on a Dask distributed cluster, a bounded number at a time."""
+    from .errors import ConfigError
+
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - a dependency of dosewatch
+        raise ConfigError("--scheduler needs dask.distributed",
+                          hint="pip install 'dask[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
+                          hint="check the address (tcp://host:8786) and that it is running"
+                          ) from None
+    with client:
+        slots = max(2, 2 * sum(client.nthreads().values()))
+        queue = iter(tasks)
+        # pure=False: the same task run twice (a rerun) must run, not come from a cache.
+        first = [client.submit(run_task, t, pure=False) for _, t in zip(range(slots), queue)]
+        pending = as_completed(first)
+        for future in pending:
+            yield future.result()
+            future.release()
+            task = next(queue, None)
+            if task is not None:
+                pending.add(client.submit(run_task, task, pure=False))
+
+
+def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
+             ) -> Iterator[tuple[str, dict]]:
+    if scheduler:
+        yield from _dask_results(tasks, scheduler)
+        return
     if workers <= 1 or len(tasks) <= 1:
         yield from map(run_task, tasks)
         return
@@ -120,27 +246,52 @@ def run_batch(
     out_dir: Path,
     *,
     config: Config | None = None,
-    classifier: str = "rules",
+    classifier: str = DEFAULT_CLASSIFIER,
     profile: Profile | None = None,
     workers: int = 1,
     pictures: bool = True,
     progress: bool | None = None,
     on_result: Callable[[str, dict], None] | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
 ) -> BatchReport:
-    """Analyse every input into ``out_dir``; see the module text."""
+    """Analyse every input into ``out_dir``; see the module text.
+
+    Args:
+        workers: local processes (ignored with ``scheduler``).
+        scheduler: address of a Dask distributed scheduler to run the tasks on.
+        force: analyse every input again, even when its outputs are complete and current.
+    """
     config = config or Config()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_dir)
     names = output_names(inputs)
-    tasks = [
-        Task(Path(p), n, out_dir, config, classifier, profile, pictures)
-        for p, n in zip(inputs, names, strict=True)
-    ]
+    model_id = _model_id(classifier)
+    tasks = []
+    for p, n in zip(inputs, names, strict=True):
+        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures)
+        try:
+            fingerprint = run_fingerprint(task, model_id)
+        except OSError:
+            fingerprint = {}  # unreadable input: run_task reports it
+        tasks.append(replace(task, fingerprint=fingerprint))
     report = BatchReport()
+    todo = []
+    for task in tasks:
+        row = None if force or not task.fingerprint else completed_row(task)
+        if row is None:
+            todo.append(task)
+        else:
+            report.rows.append(row)
+            report.skipped += 1
     # progress=None: a bar on a terminal, none in logs (tqdm's own test of the stream).
-    bar = tqdm(total=len(tasks), unit="session", desc="analysing",
+    bar = tqdm(total=len(todo), unit="session", desc="analysing",
                disable=None if progress is None else not progress)
-    for status, payload in _results(tasks, workers):
+    if report.skipped:
+        bar.write(f"{report.skipped} sessions already analysed with the same input and "
+                  "settings: skipped (use --force to redo them)")
+    for status, payload in _results(todo, workers, scheduler):
         if status == "ok":
             report.rows.append(payload)
         else:

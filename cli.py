@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config
 from .errors import ConfigError, DosewatchError
+from .models.classifier import CLASSIFIERS, DEFAULT_CLASSIFIER
 from .session import Profile
 
 log = logging.getLogger("dosewatch")
@@ -26,6 +27,8 @@ log = logging.getLogger("dosewatch")
 # They must import heavy dependencies (Bleak, Bumble, ...) inside the command, not at the
 # top, so that `dosewatch analyze` starts fast.
 COMMAND_MODULES: tuple[str, ...] = (
+    "report",
+    "device.commands",
 )  # end of COMMAND_MODULES
 
 
@@ -66,9 +69,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         workers=args.workers,
         pictures=not args.no_pictures,
         progress=False if args.quiet else None,
+        scheduler=args.scheduler,
+        force=args.force,
     )
     out = Path(args.out)
-    print(f"{len(report.rows)} sessions analysed, {len(report.failures)} failed")
+    skipped = f" ({report.skipped} unchanged, skipped)" if report.skipped else ""
+    print(f"{len(report.rows)} sessions analysed{skipped}, {len(report.failures)} failed")
     print(f"table: {out / 'sessions.csv'}")
     if report.failures:
         print(f"failures: {out / 'failures.json'}", file=sys.stderr)
@@ -118,12 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="analyse recorded sessions into an output folder")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="session folders, or folders holding session folders")
+                   help="session folders, activity files (.fit, .tcx, .gpx), recordings "
+                   "(.dwrec), or folders holding any of these")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1,
                    help="processes to use (default 1; try the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(instead of local processes)")
+    p.add_argument("--force", action="store_true",
+                   help="redo sessions whose outputs are complete and whose input has not "
+                   "changed (by default a rerun skips them)")
     p.add_argument("--config", help="TOML configuration (see `dosewatch config`)")
-    p.add_argument("--classifier", default="rules", help="classifier (default: rules)")
+    p.add_argument("--classifier", default=DEFAULT_CLASSIFIER, choices=CLASSIFIERS,
+                   help="learned: the shipped ONNX model (default); rules: the transparent "
+                   "baseline of SPEC rules on measured heart rate")
     p.add_argument("--profile", help="profile.toml, or key=value pairs: age=34,hr_rest=55 "
                    "(overrides each session's own profile)")
     p.add_argument("--no-pictures", action="store_true", help="skip the PNG per session")
