@@ -252,6 +252,11 @@ ONNX files and the manifest carry this list; a model built for another list is r
   that changes levels, the trend window or slope, gets the SPEC rules applied to the
   learned intensity (and a warning); epoch lengths other than 60 s need
   `--classifier rules`.
+- **HR_max from age.** When the profile gives only the age, HR_max comes from Tanaka's
+  formula; a person whose true maximum is well below it has vigorous running read as
+  intermediate with heart rate alone (the worst held-out session, steady_vigorous with an
+  age-only profile: 27 % of epochs right with heart rate only, 100 % class right once
+  acceleration is added). Give `hr_max` in the profile when it is known.
 - Constant-vs-accelerating is decided over a 10-minute window; sessions whose ramp and
   steady parts are close in length (steady_then_ramp) are the most frequent class errors.
 """
