@@ -17,7 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/dosewatch demo --out demo-output
 
-test: $(STAMP)
+# The study-report test renders the report in a real headless Chromium. On a fresh
+# Debian machine the browser is installed from the distribution (needs root or sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium as $(CHROMIUM): the report test needs it" >&2; exit 1; }
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+	test -x $(CHROMIUM)
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 evaluate: $(STAMP)

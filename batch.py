@@ -37,6 +37,7 @@ from .config import Config
 from .errors import DosewatchError
 from .models.classifier import DEFAULT_CLASSIFIER, get_classifier
 from .outputs import (
+    atomic_write_text,
     output_names,
     session_row,
     to_json,
@@ -306,4 +307,6 @@ def run_batch(
     report.failures.sort(key=lambda f: order.get(f["input"], 0))
     write_sessions_table(report.rows, out_dir / "sessions.csv")
     write_failures(report.failures, out_dir / "failures.json")
+    # The report shows the configuration the tables were made with.
+    atomic_write_text(out_dir / "config.toml", config.to_toml())
     return report

@@ -117,6 +117,19 @@ class AccelerationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AdherenceConfig:
+    """Weekly adherence across sessions (SPEC: 3-4 sessions a week with the dose met, for
+    at least 6 weeks)."""
+
+    dose_sessions_per_week: int = 3
+    """Sessions with the dose met that an ISO week needs to meet the recommendation."""
+    target_weeks: int = 6
+    """Consecutive weeks meeting it that the recommendation asks for."""
+    count_same_day_once: bool = False
+    """Count two dose sessions on one day once (count dose days instead of sessions)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     epochs: EpochConfig = field(default_factory=EpochConfig)
     levels: LevelConfig = field(default_factory=LevelConfig)
@@ -124,6 +137,7 @@ class Config:
     bouts: BoutConfig = field(default_factory=BoutConfig)
     heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
     acceleration: AccelerationConfig = field(default_factory=AccelerationConfig)
+    adherence: AdherenceConfig = field(default_factory=AdherenceConfig)
 
     @property
     def epoch_min(self) -> float:
@@ -184,6 +198,10 @@ class Config:
                               source=source)
         if self.epochs.epoch_s <= 0 or 3600 % self.epochs.epoch_s and 60 % self.epochs.epoch_s:
             raise ConfigError("epoch_s must divide a minute or an hour evenly", source=source)
+        ad = self.adherence
+        if ad.dose_sessions_per_week < 1 or ad.target_weeks < 1:
+            raise ConfigError("[adherence] dose_sessions_per_week and target_weeks must be at "
+                              "least 1", source=source)
         for placement in ("wrist", "chest", "hip"):
             knots = getattr(self.acceleration, f"{placement}_enmo_g")
             if len(knots) != 3 or not 0 < knots[0] < knots[1] < knots[2]:
@@ -199,7 +217,9 @@ class Config:
             for key, value in values.items():
                 for doc_line in docs.get(key, "").splitlines():
                     lines.append(f"# {doc_line.strip()}")
-                if isinstance(value, str):
+                if isinstance(value, bool):
+                    lines.append(f"{key} = {'true' if value else 'false'}")
+                elif isinstance(value, str):
                     lines.append(f'{key} = "{value}"')
                 elif isinstance(value, tuple | list):
                     lines.append(f"{key} = [{', '.join(repr(float(v)) for v in value)}]")

@@ -49,6 +49,7 @@ SESSION_COLUMNS = (
     "minutes_accelerating",
     "minutes_missing",
     "n_warnings",
+    "minutes_at_or_above_intermediate",
     "output",
 )
 
@@ -145,6 +146,7 @@ def session_row(result: SessionResult, output: str) -> dict[str, object]:
         "placement": s["placement"],
         **{f"minutes_{k}": v for k, v in minutes.items()},
         "n_warnings": len(s["warnings"]),
+        "minutes_at_or_above_intermediate": s["minutes_at_or_above_intermediate"],
         "output": output,
     }
 

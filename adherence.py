@@ -1,0 +1,469 @@
+"""Weekly adherence: how close each participant comes to the exercise-for-mood dose.
+
+Reviews of exercise against low mood recommend 3–4 sessions a week of 30–60 minutes for at
+least 6 weeks. dosewatch counts, per participant and ISO week, the sessions in which the
+30-minute dose was met, and whether the week reached the recommended number; then, per
+participant, the longest run of consecutive weeks that did, against the 6-week target.
+
+Everything here is read from the rows of ``sessions.csv`` (or the equivalent
+:func:`~dosewatch.outputs.session_row` dicts): each session's participant, start time,
+``dose_met`` and ``minutes_at_or_above_intermediate`` are taken as the analysis wrote
+them, never recomputed.
+
+The rules, and where they need a choice:
+
+- A session belongs to the ISO week (Monday to Sunday) of its start time, read in the
+  time zone the start time carries (UTC for recordings with Unix-epoch times).
+- Sessions without a start time cannot be placed in a week: they are left out of the
+  weekly table and counted and named per participant (``undated_sessions``, ``undated``).
+- A participant's weeks run from the week of their first dated session to the week of
+  their last; a week in between without any session is a week that did not meet the
+  recommendation (it appears in the table with zeros).
+- A week meets the recommendation when its sessions with the dose met reach
+  ``dose_sessions_per_week`` (the issue's and the guidelines' wording: sessions). The
+  weekly table also gives ``dose_days``: a study that wants two doses on one calendar day
+  to count once sets ``count_same_day_once = true`` in ``[adherence]``.
+- A streak is a run of consecutive ISO weeks that each met the recommendation (the year
+  turn is no break: 2026-W53 is followed by 2027-W01). The longest streak is compared with
+  ``target_weeks``.
+
+Outputs (next to ``sessions.csv``): ``adherence.csv`` / ``adherence.parquet`` (one row per
+participant and week) and ``participants.csv`` / ``participants.parquet`` (one row per
+participant). Column meanings are in :data:`WEEKLY_COLUMNS` and :data:`PARTICIPANT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import InputError
+from .outputs import atomic_write_text
+
+DOSE_SESSIONS_PER_WEEK = 3
+"""Sessions (dose days) a week that meet the recommendation (reviews: 3–4 a week)."""
+TARGET_WEEKS = 6
+"""Consecutive weeks meeting the recommendation that the reviews ask for (at least 6)."""
+UNASSIGNED = "unassigned"
+"""The participant name of sessions whose participant is unknown."""
+
+WEEKLY_COLUMNS: dict[str, str] = {
+    "participant": "participant identifier",
+    "week": "ISO week, e.g. 2026-W37",
+    "iso_year": "ISO year of the week (differs from the calendar year around New Year)",
+    "iso_week": "ISO week number, 1–53",
+    "week_start": "the week's Monday (ISO date)",
+    "sessions": "dated sessions that started in the week",
+    "dose_sessions": "of those, sessions in which the dose was met",
+    "dose_days": "distinct days with a session that met the dose",
+    "minutes_at_or_above_intermediate": "minutes at intermediate or vigorous intensity, "
+                                        "summed over the week's sessions (empty if unknown)",
+    "week_met": "the week reached the recommended dose sessions (see the module text)",
+}
+"""Columns of ``adherence.csv`` and their meaning."""
+
+PARTICIPANT_COLUMNS: dict[str, str] = {
+    "participant": "participant identifier",
+    "sessions": "all analysed sessions of the participant",
+    "dated_sessions": "sessions with a start time (in the weekly table)",
+    "undated_sessions": "sessions without a start time (not in the weekly table)",
+    "dose_sessions": "dated sessions in which the dose was met",
+    "first_week": "ISO week of the first dated session",
+    "last_week": "ISO week of the last dated session",
+    "weeks": "weeks from first_week to last_week, inclusive",
+    "weeks_met": "weeks that reached the recommended dose sessions",
+    "longest_streak_weeks": "longest run of consecutive weeks that each met it",
+    "longest_streak_from": "first week of that run (the earliest, on a tie)",
+    "longest_streak_to": "last week of that run",
+    "target_weeks": "the run the recommendation asks for",
+    "target_met": "longest_streak_weeks >= target_weeks",
+    "undated": "names of the undated sessions, separated by ';' (a list in Parquet)",
+}
+"""Columns of ``participants.csv`` and their meaning."""
+
+
+@dataclass(frozen=True)
+class AdherenceRules:
+    """The thresholds of the adherence tables.
+
+    Attributes:
+        dose_sessions_per_week: dose days (or sessions) a week that meet the recommendation.
+        target_weeks: consecutive weeks meeting it that the recommendation asks for.
+        count_same_day_once: count dose *days* (True) or dose sessions (False).
+    """
+
+    dose_sessions_per_week: int = DOSE_SESSIONS_PER_WEEK
+    target_weeks: int = TARGET_WEEKS
+    count_same_day_once: bool = False
+
+    @classmethod
+    def from_config(cls, config: object | None) -> AdherenceRules:
+        """The rules of a configuration's ``[adherence]`` section when it has one (keys
+        named as the attributes here), else the defaults."""
+        section = getattr(config, "adherence", None)
+        if section is None:
+            return cls()
+        values = {}
+        for name in ("dose_sessions_per_week", "target_weeks", "count_same_day_once"):
+            if hasattr(section, name):
+                values[name] = getattr(section, name)
+        for name in ("dose_sessions_per_week", "target_weeks"):
+            if name in values:
+                values[name] = int(values[name])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    """One participant's week (see :data:`WEEKLY_COLUMNS`)."""
+
+    participant: str
+    iso_year: int
+    iso_week: int
+    week_start: date
+    sessions: int
+    dose_sessions: int
+    dose_days: int
+    minutes_at_or_above_intermediate: float | None
+    week_met: bool
+
+    @property
+    def week(self) -> str:
+        return f"{self.iso_year}-W{self.iso_week:02d}"
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """One participant (see :data:`PARTICIPANT_COLUMNS`)."""
+
+    participant: str
+    sessions: int
+    dated_sessions: int
+    undated_sessions: int
+    dose_sessions: int
+    first_week: str | None
+    last_week: str | None
+    weeks: int
+    weeks_met: int
+    longest_streak_weeks: int
+    longest_streak_from: str | None
+    longest_streak_to: str | None
+    target_weeks: int
+    target_met: bool
+    undated: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """The adherence tables of a set of sessions.
+
+    Attributes:
+        weeks: one row per participant and week, participants in order, weeks in order.
+        participants: one row per participant, sorted by participant.
+        rules: the thresholds used.
+        session_weeks: the ISO week (``2026-W37``) of each input row, in the order the rows
+            were given; None for an undated session.
+    """
+
+    weeks: tuple[WeekRow, ...]
+    participants: tuple[ParticipantRow, ...]
+    rules: AdherenceRules
+    session_weeks: tuple[str | None, ...] = field(default=())
+
+    def weeks_of(self, participant: str) -> list[WeekRow]:
+        return [w for w in self.weeks if w.participant == participant]
+
+    def weekly_columns(self) -> dict[str, list[object]]:
+        """The weekly table as columns (the content of ``adherence.csv``)."""
+        return {
+            "participant": [w.participant for w in self.weeks],
+            "week": [w.week for w in self.weeks],
+            "iso_year": [w.iso_year for w in self.weeks],
+            "iso_week": [w.iso_week for w in self.weeks],
+            "week_start": [w.week_start for w in self.weeks],
+            "sessions": [w.sessions for w in self.weeks],
+            "dose_sessions": [w.dose_sessions for w in self.weeks],
+            "dose_days": [w.dose_days for w in self.weeks],
+            "minutes_at_or_above_intermediate": [
+                w.minutes_at_or_above_intermediate for w in self.weeks
+            ],
+            "week_met": [w.week_met for w in self.weeks],
+        }
+
+    def participant_columns(self) -> dict[str, list[object]]:
+        """The participants table as columns (the content of ``participants.csv``)."""
+        return {name: [getattr(p, name) for p in self.participants]
+                for name in PARTICIPANT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class _Session:
+    name: str
+    participant: str
+    start: datetime | None
+    dose_met: bool
+    minutes: float | None
+
+
+def _parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
+def _parse_minutes(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) else None
+
+
+def _parse_start(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).strip())
+
+
+def _sessions(rows: Iterable[Mapping[str, object]], source: str) -> list[_Session]:
+    out = []
+    for i, row in enumerate(rows, start=1):
+        name = str(row.get("session") or f"row {i}")
+        try:
+            session = _Session(
+                name=name,
+                participant=str(row.get("participant") or "").strip() or UNASSIGNED,
+                start=_parse_start(row.get("start_time")),
+                dose_met=_parse_bool(row.get("dose_met", False)),
+                minutes=_parse_minutes(row.get("minutes_at_or_above_intermediate")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"session {name!r} (row {i}): {exc}", source=source,
+                hint="sessions.csv should be as `dosewatch analyze` wrote it; re-run it",
+            ) from None
+        out.append(session)
+    return out
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _longest_streak(weeks: Sequence[WeekRow]) -> tuple[int, str | None, str | None]:
+    best, best_from, best_to = 0, None, None
+    run = 0
+    for i, week in enumerate(weeks):
+        run = run + 1 if week.week_met else 0
+        if run > best:
+            best, best_from, best_to = run, weeks[i - run + 1].week, week.week
+    return best, best_from, best_to
+
+
+def compute_adherence(
+    rows: Iterable[Mapping[str, object]],
+    rules: AdherenceRules | None = None,
+    *,
+    source: str = "sessions",
+) -> Adherence:
+    """The weekly and per-participant adherence tables of a set of sessions.
+
+    Args:
+        rows: one mapping per session with ``session``, ``participant``, ``start_time``
+            (ISO 8601 or empty), ``dose_met`` and ``minutes_at_or_above_intermediate``
+            (as in ``sessions.csv``; strings or typed values).
+        rules: thresholds (default :class:`AdherenceRules`).
+        source: named in error messages.
+
+    Raises:
+        InputError: a row holds a value that cannot be read (a malformed start time).
+    """
+    rules = rules or AdherenceRules()
+    sessions = _sessions(rows, source)
+    by_participant: dict[str, list[_Session]] = {}
+    for s in sessions:
+        by_participant.setdefault(s.participant, []).append(s)
+
+    weeks_out: list[WeekRow] = []
+    participants_out: list[ParticipantRow] = []
+    for participant in sorted(by_participant):
+        mine = by_participant[participant]
+        dated = [(s, s.start.date()) for s in mine if s.start is not None]
+        undated = tuple(s.name for s in mine if s.start is None)
+        weeks: list[WeekRow] = []
+        if dated:
+            by_week: dict[date, list[tuple[_Session, date]]] = {}
+            for s, day in dated:
+                by_week.setdefault(_monday(day), []).append((s, day))
+            monday, last = min(by_week), max(by_week)
+            while monday <= last:
+                in_week = by_week.get(monday, [])
+                doses = [day for s, day in in_week if s.dose_met]
+                dose_days = len(set(doses))
+                minutes = [s.minutes for s, _ in in_week]
+                known = [m for m in minutes if m is not None]
+                count = dose_days if rules.count_same_day_once else len(doses)
+                year, number, _ = monday.isocalendar()
+                weeks.append(WeekRow(
+                    participant=participant,
+                    iso_year=year,
+                    iso_week=number,
+                    week_start=monday,
+                    sessions=len(in_week),
+                    dose_sessions=len(doses),
+                    dose_days=dose_days,
+                    minutes_at_or_above_intermediate=(
+                        float(sum(known)) if len(known) == len(minutes) else None
+                    ),
+                    week_met=count >= rules.dose_sessions_per_week,
+                ))
+                monday += timedelta(days=7)
+        streak, streak_from, streak_to = _longest_streak(weeks)
+        participants_out.append(ParticipantRow(
+            participant=participant,
+            sessions=len(mine),
+            dated_sessions=len(dated),
+            undated_sessions=len(undated),
+            dose_sessions=sum(s.dose_met for s, _ in dated),
+            first_week=weeks[0].week if weeks else None,
+            last_week=weeks[-1].week if weeks else None,
+            weeks=len(weeks),
+            weeks_met=sum(w.week_met for w in weeks),
+            longest_streak_weeks=streak,
+            longest_streak_from=streak_from,
+            longest_streak_to=streak_to,
+            target_weeks=rules.target_weeks,
+            target_met=streak >= rules.target_weeks,
+            undated=undated,
+        ))
+        weeks_out.extend(weeks)
+    session_weeks = tuple(
+        None if s.start is None else _week_label(_monday(s.start.date())) for s in sessions
+    )
+    return Adherence(tuple(weeks_out), tuple(participants_out), rules, session_weeks)
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+
+def format_cell(value: object) -> str:
+    """How a value is written in the adherence CSVs (and shown in the report)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def _csv_text(columns: Mapping[str, Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    n = len(next(iter(columns.values()), []))
+    for i in range(n):
+        writer.writerow([format_cell(column[i]) for column in columns.values()])
+    return buffer.getvalue()
+
+
+_WEEKLY_TYPES = {
+    "participant": pa.string(), "week": pa.string(), "iso_year": pa.int32(),
+    "iso_week": pa.int32(), "week_start": pa.date32(), "sessions": pa.int32(),
+    "dose_sessions": pa.int32(), "dose_days": pa.int32(),
+    "minutes_at_or_above_intermediate": pa.float64(), "week_met": pa.bool_(),
+}
+_PARTICIPANT_TYPES = {
+    "participant": pa.string(), "sessions": pa.int32(), "dated_sessions": pa.int32(),
+    "undated_sessions": pa.int32(), "dose_sessions": pa.int32(), "first_week": pa.string(),
+    "last_week": pa.string(), "weeks": pa.int32(), "weeks_met": pa.int32(),
+    "longest_streak_weeks": pa.int32(), "longest_streak_from": pa.string(),
+    "longest_streak_to": pa.string(), "target_weeks": pa.int32(), "target_met": pa.bool_(),
+    "undated": pa.list_(pa.string()),
+}
+
+
+def _write_parquet(columns: Mapping[str, Sequence[object]], types: Mapping[str, pa.DataType],
+                   path: Path) -> None:
+    table = pa.table({name: pa.array([list(v) if isinstance(v, tuple) else v for v in values],
+                                     type=types[name])
+                      for name, values in columns.items()})
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pq.write_table(table, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_adherence(adherence: Adherence, out_dir: Path) -> dict[str, Path]:
+    """Write ``adherence.csv``/``.parquet`` and ``participants.csv``/``.parquet`` into
+    ``out_dir``, each atomically. Returns the paths by file name."""
+    out_dir = Path(out_dir)
+    weekly, people = adherence.weekly_columns(), adherence.participant_columns()
+    paths = {name: out_dir / name for name in ("adherence.csv", "adherence.parquet",
+                                               "participants.csv", "participants.parquet")}
+    atomic_write_text(paths["adherence.csv"], _csv_text(weekly))
+    _write_parquet(weekly, _WEEKLY_TYPES, paths["adherence.parquet"])
+    atomic_write_text(paths["participants.csv"], _csv_text(people))
+    _write_parquet(people, _PARTICIPANT_TYPES, paths["participants.parquet"])
+    return paths
+
+
+def read_sessions_table(path: Path) -> list[dict[str, str]]:
+    """The rows of a ``sessions.csv`` as dicts of strings.
+
+    Raises:
+        InputError: the file is missing or has no header.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = reader.fieldnames
+    except FileNotFoundError:
+        raise InputError("no sessions table here", source=path,
+                         hint="run `dosewatch analyze INPUT... --out DIR` first") from None
+    if not header:
+        raise InputError("sessions table is empty (no header row)", source=path,
+                         hint="re-run `dosewatch analyze`")
+    missing = [c for c in ("session", "participant", "start_time", "dose_met") if c not in header]
+    if missing:
+        raise InputError(f"sessions table lacks column(s) {', '.join(missing)}", source=path,
+                         hint="re-run `dosewatch analyze` with this version of dosewatch")
+    return rows
+
+
+def adherence_for(out_dir: Path, rules: AdherenceRules | None = None) -> Adherence:
+    """Read ``out_dir/sessions.csv``, compute the adherence tables and write them beside
+    it. Returns what was written."""
+    out_dir = Path(out_dir)
+    table = out_dir / "sessions.csv"
+    adherence = compute_adherence(read_sessions_table(table), rules, source=str(table))
+    write_adherence(adherence, out_dir)
+    return adherence
