@@ -3,8 +3,8 @@
 A path that is a session folder (it holds ``hr`` or ``acc`` in a supported format) is one
 session; any other folder stands for every session folder and every activity file or
 recording (by name: ``.fit``, ``.tcx``, ``.gpx``, ``.dwrec``, see ``FILE_READERS``) below
-it; a file given by name is taken as it is (the reader decides whether it can read it). Order is stable (sorted), so output
-names and tables are the same from run to run.
+it; a file given by name is taken as it is (the reader decides whether it can read it).
+Order is stable (sorted), so output names and tables are the same from run to run.
 """
 
 from __future__ import annotations

@@ -1,0 +1,153 @@
+"""A study folder with good sessions among broken files, through the batch runner and the
+real command: every broken file becomes one entry of ``failures.json`` with a reason that
+names its problem, the good sessions are analysed completely, the exit status is 1, and
+nothing half-written is left behind."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dosewatch.batch import run_batch
+from dosewatch.ingest import write_session_folder
+from dosewatch.ingest.discover import discover
+from dosewatch.simulate import random_person, simulate
+from test_activity_files import REAL, gpx_text, points, tcx_text
+
+REAL_FIT = REAL / "GoldenCheetah__GoldenCheetah/Move_2020_01_15_19_27_16_Running.fit"
+REAL_TCX_GZ = REAL / "lwaldron__ConconiAnaerobicThresholdTest/2023-01-16.tcx.gz"
+GOOD = {"Move_2020_01_15_19_27_16_Running", "2023-01-16", "simulated"}
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]>'
+    "<gpx><trk><name>&lol2;</name></trk></gpx>"
+)
+
+
+def _broken_files(folder: Path) -> dict[str, str]:
+    """Write the broken files; returns file name -> the start of its expected reason."""
+    fit = REAL_FIT.read_bytes()
+    tcx = gzip.decompress(REAL_TCX_GZ.read_bytes())
+    flipped = bytearray(fit)
+    flipped[len(fit) // 2] ^= 0x10
+    bad_gzip = bytearray(REAL_TCX_GZ.read_bytes())
+    bad_gzip[2] = 9  # compression method: not deflate
+    lines = tcx.split(b"\n")
+    lines[len(lines) // 2] = b"<Trackpoint><Time>oops</Trackpoint>"
+    no_hr = [{k: v for k, v in p.items() if k != "hr"} for p in points(100)]
+    zero_hr = [dict(p, hr=0) for p in points(100)]
+    course = (tcx_text([points(20)]).replace("<Activities>", "<Courses>")
+              .replace("</Activities>", "</Courses>")
+              .replace('<Activity Sport="Running">', "<Course>")
+              .replace("</Activity>", "</Course>"))
+    files: dict[str, tuple[bytes, str]] = {
+        "empty.fit": (b"", "the file is empty (0 bytes)"),
+        "header-only.fit": (fit[:10], "the file is truncated: 10 bytes, shorter than a FIT"),
+        "flipped-byte.fit": (bytes(flipped), "the FIT file is damaged: its checksum does not"),
+        "tcx-inside.fit": (tcx, "not a FIT file: the content is a TCX file"),
+        "fit-inside.tcx": (fit, "not a TCX file: the content is a FIT file"),
+        "billion-laughs.gpx": (BILLION_LAUGHS.encode(),
+                               "the XML declares a DOCTYPE or entities"),
+        "no-heart-rate.gpx": (gpx_text([no_hr], style="gpxdata").encode(),
+                              "no heart rate in this file (it has distance, positions only)"),
+        "zero-heart-rate.tcx": (tcx_text([zero_hr]).encode(),
+                                "no usable heart rate: every heart-rate value is 0 bpm"),
+        "malformed.tcx": (b"\n".join(lines), "malformed XML at line"),
+        "plain-text.tcx.gz": (tcx, "the file is named .gz but is not gzip-compressed"),
+        "bad-gzip.tcx.gz": (bytes(bad_gzip), "the gzip data is corrupt"),
+        "random-bytes.gpx": (np.random.default_rng(1).bytes(3000), "not a GPX file"),
+        "course.tcx": (course.encode(), "the file holds a course"),
+        "random-bytes.fit": (np.random.default_rng(2).bytes(3000), "not a FIT file"),
+    }
+    for name, (data, _) in files.items():
+        (folder / name).write_bytes(data)
+    return {name: reason for name, (_, reason) in files.items()}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path_factory.mktemp("study") / "P01"
+    folder.mkdir()
+    # Good: a real FIT and a real TCX (copied into the temporary study, not the repo)
+    # and a simulated session folder.
+    (folder / REAL_FIT.name).write_bytes(REAL_FIT.read_bytes())
+    (folder / REAL_TCX_GZ.name).write_bytes(REAL_TCX_GZ.read_bytes())
+    person = random_person(np.random.default_rng(5), id="P01")
+    sim = simulate("steady_intermediate", person, placement="wrist", modality="hr", seed=3)
+    write_session_folder(sim.session, folder / "simulated")
+    return folder, _broken_files(folder)
+
+
+def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
+    folder, expected = study
+    failures = json.loads((out / "failures.json").read_text())
+    by_name = {Path(f["input"]).name: f for f in failures}
+    assert len(failures) == len(by_name) == len(expected)  # one entry per bad file
+    assert set(by_name) == set(expected)
+    for name, reason in expected.items():
+        entry = by_name[name]
+        assert entry["error"] == "InputError", entry
+        assert entry["reason"].startswith(reason), (name, entry["reason"])
+        assert entry["hint"], entry
+        assert Path(entry["input"]) == folder / name
+    with open(out / "sessions.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {row["session"] for row in rows} == GOOD
+    for row in rows:
+        session_dir = Path(row["output"])
+        assert session_dir.parent == out
+        summary = json.loads((session_dir / "summary.json").read_text())
+        assert summary["session"] == row["session"]
+        assert summary["session_class"] in ("constant", "accelerating", "intermediate", "none")
+        epochs = (session_dir / "epochs.csv").read_text().splitlines()
+        assert next(csv.reader(epochs[:1]))[:4] == ["start_s", "label", "level", "pct_hrr"]
+        assert len(epochs) > 10
+    fit_row = next(r for r in rows if r["session"] == "Move_2020_01_15_19_27_16_Running")
+    assert fit_row["sport"] == "running"
+    assert fit_row["start_time"].startswith("2020-01-15T18:27:24")
+    assert {p.name for p in out.iterdir() if p.is_dir()} == GOOD
+    for root, dirs, files in os.walk(out):
+        for name in dirs + files:
+            assert not name.startswith("."), Path(root) / name
+            assert not name.endswith((".partial", ".tmp", ".old")), Path(root) / name
+
+
+@pytest.mark.slow
+def test_batch_runner_reports_each_bad_file(study: tuple[Path, dict[str, str]],
+                                            tmp_path: Path) -> None:
+    folder, expected = study
+    inputs = discover([folder])
+    assert len(inputs) == len(expected) + len(GOOD)
+    out = tmp_path / "out"
+    report = run_batch(inputs, out, workers=1, pictures=False,
+                       progress=False)
+    assert not report.ok and len(report.failures) == len(expected)
+    assert len(report.rows) == len(GOOD)
+    _check_outputs(out, study)
+
+
+@pytest.mark.slow
+def test_the_command_reports_each_bad_file(study: tuple[Path, dict[str, str]],
+                                           tmp_path: Path) -> None:
+    folder, expected = study
+    out = tmp_path / "out"
+    # The rule classifier: this test is about inputs, not about the shipped model.
+    done = subprocess.run(
+        [sys.executable, "-m", "dosewatch", "analyze", str(folder), "--out", str(out), "-q",
+         "--no-pictures"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"{len(GOOD)} sessions analysed, {len(expected)} failed" in done.stdout
+    assert "Traceback" not in done.stderr
+    for name in expected:
+        assert name in done.stderr
+    _check_outputs(out, study)
