@@ -32,7 +32,7 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 evaluate: $(STAMP)
-	$(BIN)/python scripts/evaluate.py
+	$(BIN)/python scripts/evaluate.py --card models/MODEL_CARD.md
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_week.py
