@@ -48,6 +48,7 @@ from .outputs import (
 from .session import Profile, Session
 
 RUN_FILE = "run.json"
+SCHEDULER_TIMEOUT_S = 20.0  # how long to try reaching a Dask scheduler before giving up
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
         raise ConfigError("--scheduler needs dask.distributed",
                           hint="pip install 'dask[distributed]'") from None
     try:
-        client = Client(scheduler, timeout="20s")
+        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
                           hint="check the address (tcp://host:8786) and that it is running"

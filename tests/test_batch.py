@@ -129,9 +129,13 @@ def test_dask_cluster_equals_serial_run(inputs: list[Path], tmp_path: Path) -> N
     _same_outputs(serial, tmp_path / "dask")
 
 
-def test_unreachable_scheduler_is_a_clear_error(inputs: list[Path], tmp_path: Path) -> None:
+def test_unreachable_scheduler_is_a_clear_error(
+    inputs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dosewatch import batch
     from dosewatch.errors import ConfigError
 
+    monkeypatch.setattr(batch, "SCHEDULER_TIMEOUT_S", 2.0)
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         run_batch(inputs[:1], tmp_path / "o", progress=False,
                   scheduler="tcp://127.0.0.1:9")
