@@ -28,7 +28,6 @@ log = logging.getLogger("dosewatch")
 # top, so that `dosewatch analyze` starts fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "report",
-    "device.commands",
 )  # end of COMMAND_MODULES
 
 
