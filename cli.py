@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 some inputs failed (the others were analysed, and the failures
 are listed in ``failures.json``); 2 usage or configuration error; 3 an input error that
-stopped the command; 4 a model error.
+stopped the command; 4 a model error; 5 an output cannot be written; 6 a Bluetooth device
+cannot be used.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger("dosewatch")
 # top, so that `dosewatch analyze` starts fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "report",
+    "device.commands",
 )  # end of COMMAND_MODULES
 
 

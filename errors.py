@@ -55,3 +55,10 @@ class ModelError(DosewatchError):
     """A classifier cannot run: missing model file, version or feature-list mismatch."""
 
     exit_code = 4
+
+
+class DeviceError(DosewatchError):
+    """A Bluetooth device cannot be used: no adapter, not found, or it refused what the
+    recorder asked."""
+
+    exit_code = 6

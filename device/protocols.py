@@ -992,7 +992,6 @@ def encode_pmd_frame(
     if not np.issubdtype(s.dtype, np.integer):
         raise ValueError(f"samples must be integers, got {s.dtype}")
     s = s.astype(np.int64)
-    channels = s.shape[1]
     head = bytes([_check_uint(mtype, 6, "mtype")])
     head += _check_uint(timestamp_ns, 64, "timestamp_ns").to_bytes(8, "little")
     head += bytes([_check_uint(frame_type, 7, "frame_type") | (PMD_COMPRESSED_BIT * compressed)])

@@ -909,6 +909,10 @@ class VirtualBand:
                          self._acc_next_t())
             if now_s >= self._end_s and next_t == math.inf:
                 self.finished.set()
+            if next_t == math.inf and not self.finished.is_set():
+                # Nothing more is due, but the session has not reached its end yet: wake
+                # at the end, or the band would never say it finished.
+                next_t = self._end_s
             wake = self._wake = loop.create_future()
             handle = None
             if next_t != math.inf:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import re
 import struct
 import time
@@ -28,7 +29,17 @@ from dosewatch.ingest.tcx import parse_tcx, read_tcx
 from dosewatch.session import Profile, Session
 from fitdecode.utils import compute_crc
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+def _real_data() -> Path:
+    """The shared real sessions: ``$DOSEWATCH_REAL_DATA``, else ``../shared/data/real``
+    beside the repository, else the workplace's ``/work/shared/data/real``."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "data" / "real",
+                  Path("/work/shared/data/real")]
+    if os.environ.get("DOSEWATCH_REAL_DATA"):
+        candidates.insert(0, Path(os.environ["DOSEWATCH_REAL_DATA"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+REAL = _real_data()
 ACTIVITY_SUFFIXES = (".fit", ".fit.gz", ".tcx", ".tcx.gz", ".gpx", ".gpx.gz")
 FIT_EPOCH_UNIX = 631_065_600
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC

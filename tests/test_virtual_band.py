@@ -456,3 +456,19 @@ def test_band_arguments_are_checked() -> None:
                 {"battery": 101}, {"advertising_interval_ms": 1}, {"address": "C0:DE"}):
         with pytest.raises(ValueError):
             VirtualBand(radio, session, **bad)
+
+
+@pytest.mark.asyncio
+async def test_band_finishes_when_nothing_is_due_before_the_end() -> None:
+    # Heart rate stops at 9 s; acceleration runs to 20 s but nobody streams it, so after
+    # 9 s nothing is due: the band must still say it finished at the session's end.
+    t_hr = np.arange(10.0)
+    t_acc = np.arange(0.0, 20.0, 0.04)
+    session = build_session("ends-quietly", hr=(t_hr, np.full(t_hr.size, 90.0)),
+                            acc=(t_acc, np.tile([0.0, 0.0, 1.0], (t_acc.size, 1))))
+    async with VirtualRadio() as radio:
+        band = VirtualBand(radio, session, speed=40.0)
+        await band.start()
+        await asyncio.wait_for(band.finished.wait(), timeout=5.0)
+        assert band.session_time() >= session.duration_s - 0.5
+        await band.close()

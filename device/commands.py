@@ -1,0 +1,389 @@
+"""The ``scan`` and ``record`` commands (registered by :mod:`dosewatch.cli`).
+
+Bleak, Bumble, NumPy and the analysis are imported inside the commands, never at the top,
+so that building the parser (every ``dosewatch`` call) stays fast.
+
+``dosewatch scan`` lists nearby devices and the supported services they advertise.
+``dosewatch record`` records one or more devices to a ``.dwrec`` file with a live view;
+``--virtual`` records a simulated wearable (a Bumble peripheral in-process, reached through
+the same Bleak calls as a real one) so that everything can be tried without hardware::
+
+    dosewatch record --virtual --protocol bout_30plus --speed 60 --out run.dwrec
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, OutputError
+
+if TYPE_CHECKING:
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+    from ..session import Profile, Session
+    from .recorder import Recorder
+
+__all__ = ["register"]
+
+DEFAULT_PROTOCOL = "bout_30plus"
+DEFAULT_SPEED = 60.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``scan`` and ``record`` to the command line."""
+    from ..models.classifier import CLASSIFIERS, DEFAULT_CLASSIFIER
+
+    p = subparsers.add_parser(
+        "scan", help="list nearby Bluetooth LE wearables and the supported services they offer")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to scan (default 5)")
+    p.add_argument("--all", action="store_true",
+                   help="also list devices that advertise no supported service")
+    p.add_argument("--virtual", action="store_true",
+                   help="scan a virtual world of simulated wearables (no hardware needed)")
+    p.set_defaults(func=cmd_scan)
+
+    p = subparsers.add_parser(
+        "record", help="record wearables live to a .dwrec file, classifying as it goes")
+    p.add_argument("devices", nargs="*", metavar="DEVICE",
+                   help="address or advertised name of each device to record (default: the "
+                   "nearest one offering heart rate or Polar acceleration)")
+    p.add_argument("--out", required=True, metavar="FILE.dwrec", help="the recording to write")
+    p.add_argument("--force", action="store_true", help="replace an existing recording")
+    p.add_argument("--profile", help="profile.toml, or key=value pairs: age=34,hr_rest=55 "
+                   "(stored in the recording)")
+    p.add_argument("--config", help="TOML configuration (see `dosewatch config`)")
+    p.add_argument("--classifier", default=DEFAULT_CLASSIFIER, choices=CLASSIFIERS,
+                   help="classifier of the live analysis (default: %(default)s)")
+    p.add_argument("--plain", action="store_true",
+                   help="print one line per update (for logs) instead of a status line")
+    p.add_argument("--minutes", type=float,
+                   help="stop after this many minutes (default: until Ctrl-C, or the end of "
+                   "the simulated session with --virtual)")
+    p.add_argument("--acc-hz", type=float, default=200.0,
+                   help="highest acceleration rate to ask a sensor for (default 200)")
+    p.add_argument("--scan-timeout", type=float, default=10.0,
+                   help="seconds to look for the devices (default 10)")
+    v = p.add_argument_group("virtual wearable (no hardware)")
+    v.add_argument("--virtual", action="store_true",
+                   help="record a simulated chest strap (heart rate, RR, 200 Hz acceleration, "
+                   "running speed) played over an in-process virtual radio")
+    v.add_argument("--protocol", default=DEFAULT_PROTOCOL,
+                   help=f"simulated protocol (default {DEFAULT_PROTOCOL}; see `dosewatch "
+                   "simulate --help`)")
+    v.add_argument("--speed", type=float, default=DEFAULT_SPEED,
+                   help=f"playback speed (default {DEFAULT_SPEED:g}: a minute per second)")
+    v.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    p.set_defaults(func=cmd_record)
+
+
+# ---------------------------------------------------------------------------------------
+# scan
+
+
+@contextlib.asynccontextmanager
+async def _bluetooth() -> AsyncIterator[None]:
+    """Turn the platform's "no Bluetooth here" failures into one clear DeviceError."""
+    from bleak.exc import BleakError
+
+    from .recorder import DeviceError
+
+    try:
+        yield
+    except (BleakError, OSError) as exc:
+        raise DeviceError(
+            f"cannot use the Bluetooth adapter ({type(exc).__name__}: {exc})",
+            hint="check that Bluetooth is on (on Linux: the bluetooth service runs and the "
+                 "adapter is up); without hardware, try --virtual",
+        ) from None
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """``dosewatch scan``."""
+    if not args.timeout > 0:
+        raise ConfigError(f"--timeout must be positive, got {args.timeout:g}")
+    found = asyncio.run(_scan(args.timeout, args.virtual))
+    from .recorder import supported_services
+
+    rows = []
+    for device, adv in found:
+        kinds = supported_services(adv.service_uuids)
+        if kinds or args.all:
+            rows.append((device.address, device.name or adv.local_name or "",
+                         adv.rssi, ", ".join(kinds) or "-"))
+    if not rows:
+        print(f"no supported device found in {args.timeout:g} s "
+              "(is it awake and not connected to another app?)")
+        return 0
+    rows.sort(key=lambda r: -(r[2] if r[2] is not None else -999))
+    width = max(len(r[1]) for r in rows) + 2
+    print(f"{'ADDRESS':<19}{'NAME':<{width}}{'RSSI':>5}  SERVICES")
+    for address, name, rssi, kinds in rows:
+        print(f"{address:<19}{name:<{width}}{rssi if rssi is not None else '':>5}  {kinds}")
+    print("(services as advertised; a device may offer more once connected)")
+    return 0
+
+
+async def _scan(timeout: float, virtual: bool) -> list[tuple[BLEDevice, AdvertisementData]]:
+    from bleak import BleakScanner
+
+    if not virtual:
+        async with _bluetooth():
+            found = await BleakScanner.discover(timeout, return_adv=True)
+        return list(found.values())
+    from .bumble_backend import BumbleBleakScanner, VirtualRadio
+    from .virtual_band import start_bands
+
+    sessions = [_simulated("steady_light", 1, "chest", "hr+acc", acc_fs=25.0)[0],
+                _simulated("steady_light", 2, "wrist", "acc", acc_fs=25.0)[0]]
+    async with VirtualRadio() as radio:
+        await start_bands(radio, sessions[:1])
+        await start_bands(radio, sessions[1:], acc_format="delta", rsc=False)
+        found = await BleakScanner.discover(timeout, return_adv=True,
+                                            backend=BumbleBleakScanner, radio=radio)
+        return list(found.values())
+
+
+# ---------------------------------------------------------------------------------------
+# record
+
+
+def _simulated(protocol: str, seed: int, placement: str = "chest", modality: str = "hr+acc",
+               minutes: float | None = None, acc_fs: float = 200.0) -> tuple[Session, Profile]:
+    import numpy as np
+
+    from ..session import build_session
+    from ..simulate import PROTOCOLS, random_person, simulate
+
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {protocol!r}",
+                          hint=f"choose one of: {', '.join(PROTOCOLS)}")
+    person = random_person(np.random.default_rng(seed), id=f"virtual-{seed}")
+    session = simulate(protocol, person, placement=placement, acc_fs=acc_fs, modality=modality,
+                       seed=seed).session
+    if minutes is not None and minutes * 60.0 < session.duration_s:
+        end = minutes * 60.0
+
+        def cut(stream: Any, *values: str) -> tuple[Any, ...] | None:
+            if stream is None:
+                return None
+            keep = stream.t < end
+            return (stream.t[keep], *(getattr(stream, v)[keep] for v in values))
+
+        hr = session.hr
+        hr_values = ("bpm",) if hr is None or hr.rr_ms is None else ("bpm", "rr_ms")
+        session = build_session(
+            session.name, hr=cut(hr, *hr_values), acc=cut(session.acc, "xyz"),
+            speed=cut(session.speed, "mps"), cadence=cut(session.cadence, "values"),
+            profile=session.profile, source=session.provenance.source, format="simulated")
+    return session, session.profile
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """``dosewatch record``."""
+    from ..cli import _config, _profile
+
+    if args.virtual and args.devices:
+        raise ConfigError("give either DEVICE names or --virtual, not both")
+    if not args.speed > 0:
+        raise ConfigError(f"--speed must be positive, got {args.speed:g}")
+    if args.minutes is not None and not args.minutes > 0:
+        raise ConfigError(f"--minutes must be positive, got {args.minutes:g}")
+    if not args.acc_hz > 0:
+        raise ConfigError(f"--acc-hz must be positive, got {args.acc_hz:g}")
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise OutputError("a recording already exists here", source=out,
+                          hint="choose another --out, or pass --force to replace it")
+    config = _config(args.config)
+    profile = _profile(args.profile)
+    from ..models.classifier import get_classifier
+
+    classifier = get_classifier(args.classifier)
+    if args.classifier == "learned":
+        from ..models.learned import load_model
+
+        load_model()  # a missing or damaged model fails now, not after connecting
+    try:
+        return asyncio.run(_record(args, out, config, profile, classifier))
+    except asyncio.CancelledError:  # a second Ctrl-C cut the clean stop short
+        raise KeyboardInterrupt from None
+
+
+async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
+                  classifier: Any) -> int:
+    from .live import LiveAnalysis
+    from .store import RecordingWriter
+    from .view import LiveView, format_summary
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        if stop.is_set() and main is not None:
+            main.cancel()  # a second Ctrl-C: stop waiting for a clean end
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # not on this platform / thread
+            pass
+
+    view = LiveView(plain=True if args.plain else None)
+    virtual = None
+    devices: list[BLEDevice] = []
+    meta = {"recorded_with": "dosewatch record"}
+    if args.virtual:
+        session, sim_profile = _simulated(args.protocol, args.seed, minutes=args.minutes)
+        profile = sim_profile.merged(profile) if profile is not None else sim_profile
+        meta["virtual"] = (f"simulated {args.protocol} (seed {args.seed}) played at "
+                           f"{args.speed:g}x over a virtual radio")
+        virtual = session
+    else:
+        # Find the devices first: no empty recording is left behind when they are not there.
+        devices = await _find_devices(list(args.devices), args.scan_timeout)
+    writer = RecordingWriter(out, profile=profile, meta=meta, overwrite=args.force)
+    view.saved = lambda: writer.counts
+    live = LiveAnalysis(profile=profile, config=config, classifier=classifier,
+                        name=out.name.removesuffix(".dwrec"))
+    live.subscribe(view.status)
+    recorder: Recorder | None = None
+    try:
+        if virtual is not None:
+            recorder = await _record_virtual(args, virtual, writer, live, view, stop)
+        else:
+            recorder = await _record_devices(args, devices, writer, live, view, stop)
+    except BaseException:
+        live.close()
+        raise
+    finally:
+        if recorder is None:
+            writer.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+    try:
+        final = await live.finish()  # shown as the last status line
+    finally:
+        view.close()
+    sys.stdout.write(format_summary(final, recorder.devices, path=str(out),
+                                    saved=writer.counts))
+    return 0
+
+
+async def _until(stop: asyncio.Event, done: Callable[[], bool]) -> None:
+    """Wait for ``stop`` or until ``done()`` (checked five times a second)."""
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        while not done():
+            finished, _ = await asyncio.wait([waiter], timeout=0.2)
+            if finished:
+                return
+    finally:
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+
+
+async def _record_virtual(args: argparse.Namespace, session: Session, writer: Any, live: Any,
+                          view: Any, stop: asyncio.Event) -> Recorder:
+    from bleak import BleakScanner
+
+    from .bumble_backend import BumbleBleakClient, BumbleBleakScanner, VirtualRadio
+    from .recorder import DeviceError, Recorder
+    from .virtual_band import VirtualBand
+
+    async with VirtualRadio() as radio:
+        band = VirtualBand(radio, session, speed=args.speed)
+        await band.start()
+        device = await BleakScanner.find_device_by_address(
+            band.address, timeout=5.0, backend=BumbleBleakScanner, radio=radio)
+        if device is None:
+            raise DeviceError("the virtual band did not advertise", source=band.address)
+        view.message(f"Recording {band.name} (virtual: {args.protocol}, "
+                     f"{session.duration_s / 60:.0f} min at {args.speed:g}x) to {writer.path}; "
+                     "Ctrl-C stops.")
+        recorder = Recorder(writer, [device], live=live, clock=band.now, max_acc_hz=args.acc_hz,
+                            client_kwargs={"backend": BumbleBleakClient, "radio": radio},
+                            on_event=view.event)
+        try:
+            await recorder.start()
+            # The end of playback (checked on the clock too: VirtualBand.finished can miss
+            # an end that falls between two of its wake-ups).
+            end_s = session.duration_s
+            await _until(stop, lambda: band.finished.is_set() or band.session_time() >= end_s)
+            await asyncio.sleep(0.05)  # what was sent last arrives
+        finally:
+            await recorder.stop()
+    return recorder
+
+
+async def _find_devices(names: list[str], timeout: float) -> list[BLEDevice]:
+    from bleak import BleakScanner
+
+    from .recorder import DeviceError, supported_services
+
+    wanted = {n.lower(): n for n in names}
+    found: dict[str, BLEDevice] = {}
+    best: tuple[int, BLEDevice] | None = None
+    done = asyncio.Event()
+
+    def seen(device: BLEDevice, adv: AdvertisementData) -> None:
+        nonlocal best
+        keys = {device.address.lower(), (device.name or adv.local_name or "").lower()}
+        for key in keys & set(wanted):
+            found.setdefault(wanted[key], device)
+        if not names and {"heart_rate", "acc"} & set(supported_services(adv.service_uuids)):
+            rssi = adv.rssi if adv.rssi is not None else -999
+            if best is None or rssi > best[0]:
+                best = (rssi, device)
+        if names and len(found) == len(names):
+            done.set()
+
+    async with _bluetooth(), BleakScanner(detection_callback=seen):
+        try:
+            async with asyncio.timeout(timeout):
+                await done.wait()
+        except TimeoutError:
+            pass
+    if not names:
+        if best is None:
+            raise DeviceError(f"no device offering heart rate or Polar acceleration found in "
+                              f"{timeout:g} s", hint="wake the strap (wet the electrodes), "
+                              "check `dosewatch scan`, or name the device")
+        return [best[1]]
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise DeviceError(f"not found in {timeout:g} s: {', '.join(missing)}",
+                          hint="check the address or name with `dosewatch scan`; a device "
+                          "connected to another app does not advertise")
+    return [found[n] for n in names]
+
+
+async def _record_devices(args: argparse.Namespace, devices: list[BLEDevice], writer: Any,
+                          live: Any, view: Any, stop: asyncio.Event) -> Recorder:
+    import math
+    import time
+
+    from .recorder import Recorder
+
+    names = ", ".join(d.name or d.address for d in devices)
+    view.message(f"Recording {names} to {writer.path}; Ctrl-C stops.")
+    recorder = Recorder(writer, devices, live=live, max_acc_hz=args.acc_hz, on_event=view.event)
+    try:
+        await recorder.start()
+        end = math.inf if args.minutes is None else time.time() + 60.0 * args.minutes
+        await _until(stop, lambda: time.time() >= end)
+    finally:
+        await recorder.stop()
+    return recorder

@@ -1,0 +1,197 @@
+"""Live classification: the batch analysis on the samples so far.
+
+The live session must be the very session the batch reader builds from the recording, so
+that the live verdict at the end is the batch one, and the dose moment announced live is
+the batch one within an epoch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dosewatch.analysis import analyze_session
+from dosewatch.device.live import LiveAnalysis, LiveStatus, current_bout
+from dosewatch.device.store import RecordingWriter
+from dosewatch.ingest.recording import read_recording
+from dosewatch.models.classifier import get_classifier
+from dosewatch.session import Profile, Session
+from dosewatch.simulate import random_person, simulate
+
+T0 = 1_800_000_000.0  # host Unix time of the session start
+
+
+def assert_same_session(a: Session, b: Session) -> None:
+    for stream in ("hr", "acc", "speed", "cadence"):
+        sa, sb = getattr(a, stream), getattr(b, stream)
+        assert (sa is None) == (sb is None), stream
+        if sa is None:
+            continue
+        for name in sa.__dataclass_fields__:
+            va, vb = getattr(sa, name), getattr(sb, name)
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype, (stream, name)
+                np.testing.assert_array_equal(va, vb, err_msg=f"{stream}.{name}")
+            else:
+                assert va == vb, (stream, name)
+    assert a.provenance.start_time == b.provenance.start_time
+    assert a.profile == b.profile
+
+
+def test_live_session_is_the_recordings_session(tmp_path: Path) -> None:
+    """The same samples given to the writer and to the live analysis make the same Session
+    (device choice per stream, RR, NaN, speed without cadence, unsorted arrivals)."""
+    rng = np.random.default_rng(0)
+    profile = Profile(age=40, hr_rest=55, placement="wrist")
+    path = tmp_path / "same.dwrec"
+    writer = RecordingWriter(path, profile=profile)
+    live = LiveAnalysis(profile=profile, classifier="rules")
+    strap = writer.add_device("AA", "strap", [], "heart_rate,acc")
+    watch = writer.add_device("BB", "watch", [], "heart_rate,treadmill")
+    pod = writer.add_device("CC", "pod", [], "rsc")
+    # The strap has fewer HR values than the watch: the watch's are used.
+    for i in range(30):
+        t = T0 + i + rng.uniform(0, 0.05)
+        rr = [] if i % 4 == 0 else [float(rng.integers(600, 900)) * 1000 / 1024]
+        writer.add_hr(strap, None, t, 120.0 + i, rr)
+        live.add_hr(strap, t, 120.0 + i, rr[-1] if rr else None)
+    for i in range(40):
+        t = T0 + 0.5 * i
+        writer.add_hr(watch, None, t, 100.0 + i, [])
+        live.add_hr(watch, t, 100.0 + i, None)
+    t_acc = T0 + np.arange(2000) / 50.0
+    t_acc[100:110] = t_acc[100:110][::-1].copy()  # arrives out of order
+    xyz = rng.normal(0, 0.3, (2000, 3))
+    xyz[500] = np.nan
+    for a in range(0, 2000, 37):
+        writer.add_acc(strap, None, t_acc[a:a + 37], xyz[a:a + 37])
+        live.add_acc(strap, t_acc[a:a + 37], xyz[a:a + 37])
+    for i in range(25):
+        writer.add_speed(pod, None, T0 + i, 2.0 + 0.01 * i, 150.0 + i)
+        live.add_speed(pod, T0 + i, 2.0 + 0.01 * i, 150.0 + i)
+    for i in range(10):
+        writer.add_speed(watch, None, T0 + i, 3.0, None)
+        live.add_speed(watch, T0 + i, 3.0, None)
+    writer.close()
+
+    batch = read_recording(path)
+    got = live.session()
+    assert got is not None
+    assert_same_session(got, batch)
+    assert got.hr is not None and got.hr.rr_ms is None  # the watch sent no RR
+    assert got.cadence is not None  # the pod's cadence
+
+
+def feed(live: LiveAnalysis, session: Session, until_s: float, since_s: float) -> None:
+    """Give the live analysis the session's samples in (since, until], as a recorder would."""
+    hr, acc, speed = session.hr, session.acc, session.speed
+    assert hr is not None and acc is not None
+    for i in np.flatnonzero((hr.t > since_s) & (hr.t <= until_s)):
+        rr = None if hr.rr_ms is None else float(hr.rr_ms[i])
+        live.add_hr(1, T0 + float(hr.t[i]), float(hr.bpm[i]), rr)
+    keep = (acc.t > since_s) & (acc.t <= until_s)
+    live.add_acc(1, T0 + acc.t[keep], acc.xyz[keep])
+    if speed is not None:
+        for i in np.flatnonzero((speed.t > since_s) & (speed.t <= until_s)):
+            live.add_speed(1, T0 + float(speed.t[i]), float(speed.mps[i]), None)
+
+
+@pytest.mark.parametrize("classifier", ["rules", None])
+@pytest.mark.asyncio
+async def test_live_dose_moment_matches_batch(classifier: str | None) -> None:
+    """Fed minute by minute, the live analysis announces the dose within one epoch of the
+    batch analysis of the whole session, counts the bout up to it, and ends on exactly the
+    batch verdict. ``None``: the default (learned) classifier."""
+    sim = simulate("bout_30plus", random_person(np.random.default_rng(11)), placement="chest",
+                   acc_fs=25, seed=11)
+    session = sim.session
+    live = LiveAnalysis(profile=session.profile, classifier=classifier, interval_s=60.0)
+    statuses: list[LiveStatus] = []
+    live.subscribe(statuses.append)
+    step = 60.0
+    t = 0.0
+    while t < session.duration_s:
+        feed(live, session, t + step, t)
+        t += step
+        assert live.due(T0 + t)
+        await live.update(T0 + t)
+    final = await live.finish()
+    assert final is not None and final.final
+
+    whole = live.session()
+    assert whole is not None
+    batch = analyze_session(whole, classifier=get_classifier(classifier or "learned"))
+    assert batch.dose_met and sim.truth.dose_met
+    assert final.session_class == batch.session_class
+    assert final.dose_met_at_s == batch.dose_met_at_s
+    np.testing.assert_array_equal(final.result.prediction.labels, batch.prediction.labels)
+
+    assert live.dose_met_at_s is not None
+    assert abs(live.dose_met_at_s - batch.dose_met_at_s) <= 60.0
+    announced = [s for s in statuses if s.dose_announced]
+    assert len(announced) == 1
+    first = announced[0]
+    assert first.bout_minutes >= 30.0
+    # Announced soon after it happened (the look-ahead of the heart rate and the model),
+    # or, as batch would on a file ending there, while its last epoch is over half full.
+    assert -30.0 <= first.elapsed_s - first.dose_met_at_s <= 5 * 60.0
+    # The bout counted up to the dose: before the announcement its minutes rise.
+    before = [s.bout_minutes for s in statuses[: statuses.index(first)]]
+    assert before[0] == 0.0 and max(before) >= 20.0
+    assert all(s.dose_met for s in statuses[statuses.index(first):])
+    # Status values: the newest heart rate and its %HRR with the profile's HR_rest/HR_max.
+    last = statuses[-2]
+    hp = last.result.info.hr_params
+    assert hp is not None and hp.hr_rest_source == "profile"
+    assert last.hr_bpm is not None and last.pct_hrr is not None
+    assert math.isclose(last.pct_hrr, 100 * (last.hr_bpm - hp.hr_rest) / (hp.hr_max - hp.hr_rest))
+    assert math.isclose(last.start_unix_s, T0)
+
+
+@pytest.mark.asyncio
+async def test_poke_runs_one_update_per_interval() -> None:
+    sim = simulate("steady_light", random_person(np.random.default_rng(2)), placement="chest",
+                   acc_fs=25, seed=2)
+    live = LiveAnalysis(profile=sim.session.profile, classifier="rules", interval_s=10.0)
+    statuses: list[LiveStatus] = []
+    live.subscribe(statuses.append)
+    assert not live.due(T0)  # nothing to analyse yet
+    live.poke(T0)
+    assert live._task is None
+    feed(live, sim.session, 120.0, -1.0)
+    live.poke(T0 + 120.0)
+    live.poke(T0 + 121.0)  # one update at a time
+    await asyncio.sleep(0)
+    await live._wait_running()
+    assert len(statuses) == 1 and statuses[0].now == T0 + 120.0
+    live.poke(T0 + 125.0)  # not due: 10 s since the last one have not passed
+    assert live._task is None
+    live.poke(T0 + 130.0)
+    await live._wait_running()
+    assert len(statuses) == 2
+    assert statuses[1].update == 2 and not statuses[1].final
+    assert math.isclose(statuses[1].elapsed_s, 130.0, abs_tol=1.0)
+    assert live.compute_times and all(c > 0 for c in live.compute_times)
+    live.close()
+
+
+@pytest.mark.asyncio
+async def test_current_bout_ends_after_a_long_break() -> None:
+    sim = simulate("bout_just_short", random_person(np.random.default_rng(4)),
+                   placement="chest", acc_fs=25, seed=4)
+    result = analyze_session(sim.session, classifier=get_classifier("rules"))
+    assert result.bouts
+    last = result.bouts[-1]
+    # The session ends with a cool-down longer than the tolerated break: no current bout.
+    assert result.features.n - last.end_epoch > 2
+    assert current_bout(result) is None
+    live = LiveAnalysis(profile=sim.session.profile, classifier="rules")
+    end_s = (last.end_epoch - 1) * 60.0 + 30.0  # in the bout's last epoch
+    feed(live, sim.session, end_s, -1.0)
+    status = await live.update(T0 + end_s)
+    assert status is not None and status.bout_minutes > 0
+    live.close()
