@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The live part first: a virtual chest strap streamed over an in-process Bluetooth radio
+# (Bumble) and recorded through Bleak, at 240x speed; then the batch demo and the study
+# report, whose path is the last thing printed.
 demo: $(STAMP)
+	mkdir -p demo-output
+	$(BIN)/dosewatch record --virtual --protocol bout_30plus --speed 240 --force \
+		--out demo-output/live-session.dwrec
 	$(BIN)/dosewatch demo --out demo-output
 
 # The study-report test renders the report in a real headless Chromium. On a fresh
