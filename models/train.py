@@ -184,6 +184,11 @@ def fit(data: TrainingSet, seed: int = 0, **params) -> tuple[object, object]:
     classifier, regressor = make_estimators(seed, **params)
     labelled = data.labels >= 0
     classifier.fit(data.x[labelled], data.labels[labelled])
+    if list(classifier.classes_) != list(LABEL_CODES):
+        # The ONNX output's columns must be the labels in LABEL_CODES order.
+        raise ModelError(
+            f"the training data holds labels {list(classifier.classes_)}, not all of "
+            f"{list(LABEL_CODES)}", hint="simulate more people (--people)")
     known = np.isfinite(data.intensity)
     regressor.fit(data.x[known], data.intensity[known])
     return classifier, regressor
@@ -199,17 +204,18 @@ def cross_validate(data: TrainingSet, folds: int = 4, **params) -> dict[str, dic
 
     proba = np.zeros((data.n, len(LABEL_CODES)))
     intensity = np.full(data.n, np.nan)
+    smoothed = np.empty(data.n, dtype=np.int8)
+    out: dict[str, dict[str, float]] = {}
     for train, test in GroupKFold(n_splits=folds).split(data.x, groups=data.person):
         part = _subset(data, train)
         classifier, regressor = fit(part, **params)
         proba[test] = classifier.predict_proba(data.x[test])
         intensity[test] = regressor.predict(data.x[test])
+        # Transitions from the training people only: the held-out labels stay unseen.
         matrix, prior = transitions(part)
-    out: dict[str, dict[str, float]] = {}
-    smoothed = np.empty(data.n, dtype=np.int8)
-    for s in np.unique(data.session):
-        idx = np.flatnonzero(data.session == s)
-        smoothed[idx] = smooth_labels(proba[idx], matrix, prior)
+        for s in np.unique(data.session[test]):
+            idx = np.flatnonzero(data.session == s)
+            smoothed[idx] = smooth_labels(proba[idx], matrix, prior)
     for m, name in enumerate(MODALITIES):
         sel = (data.modality == m) & (data.labels >= 0)
         err = np.abs(intensity[sel] - data.intensity[sel])
