@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import shutil
 import traceback
@@ -46,6 +47,8 @@ from .outputs import (
     write_sessions_table,
 )
 from .session import Profile, Session
+
+log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 SCHEDULER_TIMEOUT_S = 20.0  # how long to try reaching a Dask scheduler before giving up
@@ -291,8 +294,8 @@ def run_batch(
     bar = tqdm(total=len(todo), unit="session", desc="analysing",
                disable=None if progress is None else not progress)
     if report.skipped:
-        bar.write(f"{report.skipped} sessions already analysed with the same input and "
-                  "settings: skipped (use --force to redo them)")
+        log.info("%d sessions already analysed with the same input and settings: skipped "
+                 "(force=True redoes them)", report.skipped)
     for status, payload in _results(todo, workers, scheduler):
         if status == "ok":
             report.rows.append(payload)
