@@ -13,7 +13,9 @@ them, never recomputed.
 The rules, and where they need a choice:
 
 - A session belongs to the ISO week (Monday to Sunday) of its start time, read in the
-  time zone the start time carries (UTC for recordings with Unix-epoch times).
+  study's time zone (``[adherence] timezone``, e.g. ``"Europe/Berlin"``) or, when none is
+  set, in the zone the start time carries: UTC for most watch exports and recordings, so
+  a late-evening session west of Greenwich lands on the next day unless the zone is set.
 - Sessions without a start time cannot be placed in a week: they are left out of the
   weekly table and counted and named per participant (``undated_sessions``, ``undated``).
 - A participant's weeks run from the week of their first dated session to the week of
@@ -41,8 +43,9 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -100,11 +103,25 @@ class AdherenceRules:
         dose_sessions_per_week: dose days (or sessions) a week that meet the recommendation.
         target_weeks: consecutive weeks meeting it that the recommendation asks for.
         count_same_day_once: count dose *days* (True) or dose sessions (False).
+        timezone: IANA zone in which days and weeks are read ("" = as recorded).
     """
 
     dose_sessions_per_week: int = DOSE_SESSIONS_PER_WEEK
     target_weeks: int = TARGET_WEEKS
     count_same_day_once: bool = False
+    timezone: str = ""
+
+    def __post_init__(self) -> None:
+        if self.dose_sessions_per_week < 1 or self.target_weeks < 1:
+            raise ValueError("dose_sessions_per_week and target_weeks must be at least 1")
+
+    def local(self, start: datetime) -> datetime:
+        """``start`` in the study's time zone (naive times are taken as UTC)."""
+        if not self.timezone:
+            return start
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return start.astimezone(ZoneInfo(self.timezone))
 
     @classmethod
     def from_config(cls, config: object | None) -> AdherenceRules:
@@ -114,7 +131,8 @@ class AdherenceRules:
         if section is None:
             return cls()
         values = {}
-        for name in ("dose_sessions_per_week", "target_weeks", "count_same_day_once"):
+        for name in ("dose_sessions_per_week", "target_weeks", "count_same_day_once",
+                     "timezone"):
             if hasattr(section, name):
                 values[name] = getattr(section, name)
         for name in ("dose_sessions_per_week", "target_weeks"):
@@ -309,7 +327,7 @@ def compute_adherence(
     participants_out: list[ParticipantRow] = []
     for participant in sorted(by_participant):
         mine = by_participant[participant]
-        dated = [(s, s.start.date()) for s in mine if s.start is not None]
+        dated = [(s, rules.local(s.start).date()) for s in mine if s.start is not None]
         undated = tuple(s.name for s in mine if s.start is None)
         weeks: list[WeekRow] = []
         if dated:

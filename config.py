@@ -12,6 +12,7 @@ import inspect
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
 from .errors import ConfigError
@@ -127,6 +128,9 @@ class AdherenceConfig:
     """Consecutive weeks meeting it that the recommendation asks for."""
     count_same_day_once: bool = False
     """Count two dose sessions on one day once (count dose days instead of sessions)."""
+    timezone: str = ""
+    """IANA time zone (e.g. "Europe/London") in which a session's day and ISO week are read;
+    empty: as its start time is recorded (UTC for most watch exports and recordings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,13 @@ class Config:
         if ad.dose_sessions_per_week < 1 or ad.target_weeks < 1:
             raise ConfigError("[adherence] dose_sessions_per_week and target_weeks must be at "
                               "least 1", source=source)
+        if ad.timezone:
+            try:
+                ZoneInfo(ad.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"[adherence] timezone {ad.timezone!r} is not a known time "
+                                  "zone", source=source,
+                                  hint='use an IANA name such as "Europe/Berlin"') from None
         for placement in ("wrist", "chest", "hip"):
             knots = getattr(self.acceleration, f"{placement}_enmo_g")
             if len(knots) != 3 or not 0 < knots[0] < knots[1] < knots[2]:

@@ -156,8 +156,10 @@ def demo_study_plan(first_monday: date = STUDY_START) -> list[PlannedSession]:
     - P01 meets the dose on 3 days every week (one week 4): six weeks in a row, target met;
     - P02 starts with three good weeks, then fades to one dose a week;
     - P03 is away in week 3 (no session at all), which breaks the run;
-    - P04 exercises often but mostly falls short of 30 minutes; in week 3 two doses on one
-      day count as one dose day; and one recording has no start time (undated).
+    - P04 exercises often but mostly falls short of 30 minutes; in week 3 two doses fall on
+      one day (3 dose sessions, 2 dose days: the week is met when sessions are counted, as
+      by default, and not with ``count_same_day_once``); one recording has no start time
+      (undated).
     """
     plan: list[PlannedSession] = []
 

@@ -6,8 +6,8 @@ computes the adherence tables with :mod:`dosewatch.adherence` and writes them be
 ``sessions.csv``, then writes ``DIR/report.html``:
 
 - key figures (sessions, participants, doses, failures);
-- adherence per participant as small multiples (dose days per ISO week against the
-  recommended number, and the longest run of weeks against the target), the participants
+- adherence per participant as small multiples (dose sessions, or dose days with
+  ``count_same_day_once``, per ISO week against the recommended number, and the longest run of weeks against the target), the participants
   table and the weekly table;
 - the distribution of session classes;
 - the sessions table (sortable: click a column heading, or open the page with
@@ -655,8 +655,9 @@ Report written {now} by dosewatch {escape(__version__)}.</p>
 {notes}
 <section id="adherence" aria-labelledby="h-adherence">
 <h2 id="h-adherence">Adherence per participant</h2>
-<p>The reviews behind the dose recommend {rules.dose_sessions_per_week}–4 sessions a week
-of 30–60 minutes for at least {rules.target_weeks} weeks. Each bar is one ISO week
+<p>The reviews behind the dose recommend 3–4 sessions a week of 30–60 minutes for at
+least 6 weeks; this study counts {rules.dose_sessions_per_week} a week over
+{rules.target_weeks} weeks. Each bar is one ISO week
 (Monday–Sunday) of a participant, from their first to their last dated session; its height
 is the number of {count_desc}. A week
 <em>meets</em> the recommendation with at least {rules.dose_sessions_per_week}

@@ -83,8 +83,13 @@ FOOT_SPORTS = frozenset(
     {"running", "walking", "hiking", "mountaineering", "snowshoeing", "trail_running",
      "treadmill", "run", "walk", "hike"}
 )
-# Median below this (per minute) means the device counted strides, not steps.
+# Median below this (per minute) means the device counted strides, not steps: running
+# steps are 150-200 a minute, so a running median under 120 is strides; walking steps are
+# 90-130 a minute, so for walking only a median under 80 is.
 _STRIDE_MEDIAN_LIMIT = 120.0
+_WALK_STRIDE_MEDIAN_LIMIT = 80.0
+_WALKING_SPORTS = frozenset({"walking", "hiking", "mountaineering", "snowshoeing", "walk",
+                             "hike"})
 _SUFFIXES = (".fit", ".tcx", ".gpx")
 _SPORT_NAMES = {"biking": "cycling", "bike": "cycling", "ride": "cycling", "run": "running"}
 _EARTH_RADIUS_M = 6_371_008.8
@@ -855,7 +860,8 @@ def _steps_per_minute(data: ActivityData) -> NDArray[np.float64] | None:
     if cadence is None or data.sport not in FOOT_SPORTS:
         return cadence
     positive = cadence[np.isfinite(cadence) & (cadence > 0)]
-    if positive.size and float(np.median(positive)) < _STRIDE_MEDIAN_LIMIT:
+    limit = _WALK_STRIDE_MEDIAN_LIMIT if data.sport in _WALKING_SPORTS else _STRIDE_MEDIAN_LIMIT
+    if positive.size and float(np.median(positive)) < limit:
         data.repairs.append(
             "cadence: the device counts strides per minute; doubled to steps per minute"
         )

@@ -180,6 +180,23 @@ def _check_structure(data: bytes, path: Path, repairs: list[str]) -> tuple[int, 
     return n, False
 
 
+def _dev_power_rank(name: object, units: object) -> int:
+    """How surely a developer field is the rider's or runner's power (0: not power).
+
+    Power meters and pods (Stryd) write several fields in watts: "Power" itself beside
+    "Form Power" and "Air Power", which are parts of it. A field named just power (with or
+    without a vendor prefix such as ``RP_``) wins; other powers in watts come next, except
+    the known components, which never count.
+    """
+    name = name.lower() if isinstance(name, str) else ""
+    units = units.lower() if isinstance(units, str) else ""
+    if "power" not in name or units not in ("w", "watts", "watt"):
+        return 0
+    if "form" in name or "air" in name:
+        return 0
+    return 2 if name == "power" or (name.endswith("_power") and " " not in name) else 1
+
+
 class _FastFitReader(fitdecode.FitReader):
     """fitdecode's reader with one read and one ``struct`` unpack per data message instead
     of one per field (about 40 % faster; the values are the same, which a test checks on
@@ -301,13 +318,13 @@ class _Collector:
     def record(self, frame: fitdecode.FitDataMessage) -> None:
         values: dict[str, object] = {}
         dev_power = math.nan
+        dev_rank = 0
         for fd in frame.fields:
             definition = fd.field_def
             if definition is not None and definition.is_dev:
-                name = (fd.name or "").lower() if isinstance(fd.name, str) else ""
-                units = (fd.units or "").lower() if isinstance(fd.units, str) else ""
-                if "power" in name and units in ("w", "watts", "watt"):
-                    dev_power = _number(fd.value)
+                rank = _dev_power_rank(fd.name, fd.units)
+                if rank > dev_rank:
+                    dev_power, dev_rank = _number(fd.value), rank
                 continue
             name = fd.name
             if name in _RECORD_FIELDS:

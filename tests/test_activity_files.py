@@ -378,6 +378,11 @@ def test_real_channels_units_and_sources() -> None:
     assert fr955.provenance.sport == "running"
     assert 150 < np.median(fr955.cadence.values) < 190  # strides doubled to steps/min
     assert any("developer field" in r for r in fr955.provenance.repairs)  # Stryd power
+    # Stryd writes Power, Form Power and Air Power in watts: the reader takes Power.
+    assert 300 < np.median(fr955.power.values) < 420
+    for name, low in (("GoldenCheetah__GoldenCheetah/3386684871.fit", 250),
+                      ("Runalyze__Runalyze/support-001885-rs-pronation.fit", 150)):
+        assert np.median(load(name).power.values) > low, name
     ride = load("firefly-cpp__sport-activities-features/11.tcx")
     assert ride.provenance.sport == "cycling"
     assert 60 < np.median(ride.cadence.values) < 110  # rpm, kept as recorded
@@ -874,3 +879,18 @@ def test_a_one_sample_session_loads_in_every_reader(tmp_path: Path) -> None:
     for path in write_all(tmp_path, points(1), "one"):
         session = read_session(path)
         assert session.hr.t.size == 1 and session.duration_s == 1.0
+
+
+@pytest.mark.parametrize(("sport", "recorded", "expected"), [
+    ("walking", 110, 110),   # walking steps: 90-130 a minute, kept
+    ("walking", 55, 110),    # walking strides: doubled
+    ("running", 85, 170),    # running strides: doubled
+    ("running", 170, 170),   # running steps: kept
+])
+def test_foot_cadence_becomes_steps_per_minute(
+    tmp_path: Path, sport: str, recorded: float, expected: float
+) -> None:
+    path = tmp_path / "walk.gpx"
+    path.write_text(gpx_text([points(120, cadence=recorded)], sport=sport))
+    session = read_gpx(path)
+    assert np.median(session.cadence.values) == expected

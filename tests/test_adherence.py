@@ -15,7 +15,8 @@ from dosewatch.adherence import (
     compute_adherence,
     write_adherence,
 )
-from dosewatch.errors import InputError
+from dosewatch.config import Config
+from dosewatch.errors import ConfigError, InputError
 
 
 def row(session, start, dose=True, participant="P01", minutes=35.0):
@@ -51,6 +52,18 @@ def test_a_week_is_read_in_the_start_times_own_zone():
     # 23:30 on Sunday in New York is Monday in UTC; the participant's Sunday counts.
     a = compute_adherence([row("late", "2026-09-13T23:30:00-04:00")])
     assert [w.week for w in a.weeks] == ["2026-W37"]
+
+
+def test_the_study_time_zone_decides_the_day_and_week():
+    # Sunday 22:30 in New York, recorded in UTC (as watch exports are): Monday in UTC.
+    rows = [row("late", "2026-09-14T02:30:00+00:00")]
+    assert [w.week for w in compute_adherence(rows).weeks] == ["2026-W38"]
+    local = compute_adherence(rows, AdherenceRules(timezone="America/New_York"))
+    assert [w.week for w in local.weeks] == ["2026-W37"]
+    config = Config.from_dict({"adherence": {"timezone": "America/New_York"}})
+    assert AdherenceRules.from_config(config).timezone == "America/New_York"
+    with pytest.raises(ConfigError, match="not a known time zone"):
+        Config.from_dict({"adherence": {"timezone": "Mars/Olympus"}})
 
 
 def test_undated_sessions_are_counted_and_named_but_not_placed():
