@@ -85,7 +85,11 @@ class _Column:
         self.n += 1
 
     def view(self) -> NDArray[Any]:
-        return self._data[: self.n]
+        """The filled rows, read-only: the analysis gets them without a copy and must
+        never write into the live buffers."""
+        out = self._data[: self.n]
+        out.flags.writeable = False
+        return out
 
 
 class _HrBuffer:

@@ -684,7 +684,11 @@ class Recorder:
                 item = queue.get_nowait()
             self._commit(final=stop)
             if self.live is not None and newest > -math.inf:
-                self.live.poke(newest)
+                try:
+                    self.live.poke(newest)
+                except Exception:  # the live view must never stop the recording
+                    self.internal_errors += 1
+                    logger.exception("recorder: live update failed")
 
     def _commit(self, final: bool) -> None:
         try:
@@ -696,6 +700,9 @@ class Recorder:
             self.commit_errors += 1
             if self.commit_errors == 1 or final:
                 logger.error("%s", exc)
+        except Exception:  # counted and logged: the recording goes on
+            self.commit_errors += 1
+            logger.exception("recorder: commit failed")
 
     def _event(self, t: float, link: _Link | None, kind: str, detail: str) -> None:
         device_id = None if link is None else link.device_id

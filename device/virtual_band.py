@@ -417,6 +417,7 @@ class VirtualBand:
         self._chars: dict[str, gatt.Characteristic] = {}
         self._device: Device | None = None
         self._controller: VirtualController | None = None
+        self._dropping = False
         self._adv_set: AdvertisingSet | None = None
         self._connection: Connection | None = None
         self._paused = False
@@ -683,7 +684,11 @@ class VirtualBand:
         connection = self._connection
         if connection is None:
             return
-        await connection.disconnect(reason)
+        self._dropping = True  # nothing more goes out on this link
+        try:
+            await connection.disconnect(reason)
+        finally:
+            self._dropping = False
 
     async def pause_advertising(self) -> None:
         """Stop advertising (also after a disconnection) until :meth:`resume_advertising`."""
@@ -719,7 +724,14 @@ class VirtualBand:
     def _subscribed(self, characteristic: gatt.Characteristic, bit: int) -> Connection | None:
         connection = self._connection
         device = self._device
-        if connection is None or device is None:
+        if connection is None or device is None or self._dropping:
+            return None
+        controller = self._controller
+        if controller is not None and \
+                controller.find_le_connection_by_handle(connection.handle) is None:
+            # The controller has already taken the link down; the host hears of it one loop
+            # step later. Sending now would lose the PDU ("no connection for handle"), and
+            # the log must hold only what went on air.
             return None
         cccd = device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle)
         if not cccd or not cccd[0] & bit:

@@ -65,9 +65,12 @@ def _fetch(conn: sqlite3.Connection, sql: str, params: tuple, columns: int) -> N
 def _pick_device(
     conn: sqlite3.Connection, table: str, devices: dict[int, str], notes: list[str]
 ) -> int | None:
+    # Heart rate has one row per RR interval (seq 0, 1, ...): count values, not rows, as
+    # the live analysis does, so that live and batch choose the same device.
+    where = " WHERE seq = 0" if table == "hr" else ""
     counts = conn.execute(
-        f"SELECT device_id, count(*) AS n FROM {table} GROUP BY device_id ORDER BY n DESC, "
-        "device_id"
+        f"SELECT device_id, count(*) AS n FROM {table}{where} GROUP BY device_id "
+        "ORDER BY n DESC, device_id"
     ).fetchall()
     if not counts:
         return None

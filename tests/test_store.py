@@ -377,3 +377,21 @@ def test_truncated_file_is_an_input_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="damaged or truncated"):
         read_recording(path)
+
+
+def test_heart_rate_device_is_chosen_by_values_not_rr_rows(tmp_path: Path) -> None:
+    # A strap sends 30 values with 2 RR intervals each (60 rows); a watch 40 values with
+    # none (40 rows). The watch has more heart-rate values: it is the one read, as the
+    # live analysis chooses it.
+    path = tmp_path / "two.dwrec"
+    with RecordingWriter(path) as writer:
+        strap = writer.add_device("AA:00", "strap", [], "heart_rate")
+        watch = writer.add_device("BB:00", "watch", [], "heart_rate")
+        for i in range(30):
+            n = writer.add_notification(strap, "2a37", 1000.0 + i, b"\x10\x50")
+            writer.add_hr(strap, n, 1000.0 + i, 80.0, [750.0, 760.0])
+        for i in range(40):
+            n = writer.add_notification(watch, "2a37", 1000.0 + i, b"\x00\x5a")
+            writer.add_hr(watch, n, 1000.0 + i, 90.0, [])
+    session = read_recording(path)
+    assert session.hr.bpm.size == 40 and np.all(session.hr.bpm == 90.0)
