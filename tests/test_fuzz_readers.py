@@ -243,6 +243,19 @@ def test_generated_fit_files(scratch: Path, case: tuple, sport: int | None) -> N
     check(put(scratch, ".fit", data))
 
 
+def test_the_contract_check_passes_plain_files_through(scratch: Path) -> None:
+    # check() accepts a refusal; the generators above must not be refusing everything.
+    records = [{"t": T0 + i, "hr": 120 + i % 7, "enhanced_speed": 3.0} for i in range(600)]
+    assert check(put(scratch, ".fit", fit_activity(records, sport=1))) == "analysed"
+    pts = [{"t": 0.0, "time": iso(T0 + i), "hr": str(130)} for i in range(600)]
+    for kind in ("gpxtpx", "gpxdata", "plain"):
+        assert check(put(scratch, ".gpx", gpx_text([pts], style=kind).encode())) == "analysed"
+    body = ("<TrainingCenterDatabase><Activities><Activity Sport='Running'><Lap><Track>"
+            + "".join(tcx_trackpoint(p) for p in pts)
+            + "</Track></Lap></Activity></Activities></TrainingCenterDatabase>")
+    assert check(put(scratch, ".tcx", body.encode())) == "analysed"
+
+
 @st.composite
 def xml_points(draw: st.DrawFn) -> list[dict[str, str]]:
     n = draw(st.integers(0, 120))
