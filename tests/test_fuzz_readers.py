@@ -58,7 +58,6 @@ MAX_DURATION_S = 15 * 86_400.0
 # The analysis uses the default classifier (the shipped learned model), as a user's
 # batch would: whatever a reader lets through must not crash it.
 CLASSIFIER = get_classifier()  # the default: the shipped learned model
-OUTCOMES: dict[str, int] = {}
 
 
 def check(path: Path) -> str:
@@ -85,7 +84,6 @@ def check(path: Path) -> str:
         else:
             assert result.duration_s == session.duration_s
             outcome = "analysed"
-    OUTCOMES[outcome] = OUTCOMES.get(outcome, 0) + 1
     return outcome
 
 
