@@ -125,6 +125,8 @@ SERVICE_KINDS: dict[str, str] = {
 _PMD_ACC = 2
 _PMD_GET, _PMD_START, _PMD_STOP = 1, 2, 3
 _PMD_ALREADY = 6
+_PMD_MAX_SKEW_S = 60.0  # a frame's sensor time may differ this much from its arrival
+_PMD_REANCHOR_AFTER = 5  # frames in a row beyond that before the clock is anchored again
 _PMD_MAX_GAP_S = 0.5
 _MIN_PMD_MTU = 100  # the H10's 27-byte settings answer and 200 Hz frames need more than 23
 
@@ -249,6 +251,7 @@ class _PmdStream:
     timeline: PmdTimeline
     base_ns: int | None = None  # sensor time of the anchor sample
     base_host: float = 0.0  # its host time
+    implausible: int = 0  # frames in a row whose time is far from their arrival
 
 
 @dataclass(slots=True)
@@ -829,6 +832,22 @@ class Recorder:
         frame = decode_pmd_frame(data, channels=stream.choice.channels or 3,
                                  resolution=stream.choice.resolution)
         g = pmd_samples_to_g(frame, stream.factor)
+        if stream.base_ns is not None:
+            # A frame whose sensor time is far from its arrival is garbage that happened to
+            # parse: refuse it before it moves the timeline. Many in a row mean the anchor
+            # itself was wrong (a garbage first frame, a clock reset): anchor again.
+            predicted = stream.base_host + (frame.timestamp_ns - stream.base_ns) * 1e-9
+            if abs(predicted - t) > _PMD_MAX_SKEW_S:
+                stream.implausible += 1
+                if stream.implausible < _PMD_REANCHOR_AFTER:
+                    raise ProtocolError(
+                        f"PMD frame time {predicted - t:+.1f} s from its arrival",
+                        kind="pmd/implausible-time")
+                stream.timeline.reset()
+                stream.base_ns = None
+                self._event(t, link, "clock", f"acc: {stream.implausible} frames in a row "
+                            "far from their arrival times: clock anchored again")
+            stream.implausible = 0
         times_ns = stream.timeline.sample_times_ns(frame.timestamp_ns, g.shape[0])
         if stream.base_ns is None:
             base_ns, base_host = self._anchor(t, link, device_id, stream, times_ns)

@@ -291,17 +291,28 @@ async def test_malformed_notifications_are_counted_and_skipped(
             # A repeat of a frame already sent: its time goes backwards, so it is skipped.
             repeat = band.sent("acc")[-1].payload
             assert band.inject(PMD_DATA, repeat)
+            await asyncio.sleep(0.02)
+            # A frame that parses but claims to be a day ahead: refused, and it must not
+            # push the clock ahead so that every real frame after it looks backwards.
+            future = bytearray(repeat)
+            future[1:9] = (int.from_bytes(repeat[1:9], "little") + 86_400 * 10**9
+                           ).to_bytes(8, "little")
+            future = bytes(future)
+            assert band.inject(PMD_DATA, future)
             n_hr = len(band.sent("hr"))
             await wait_until(lambda: len(band.sent("hr")) > n_hr + 20)  # the session goes on
             await recorder.stop()
 
-    expected = Counter(kind for _, _, kind in bad) + Counter({"pmd/time-backwards": 1})
+    expected = Counter(kind for _, _, kind in bad) + Counter(
+        {"pmd/time-backwards": 1, "pmd/implausible-time": 1})
     assert recorder.devices[0].malformed == expected
     tables = read_recording_tables(path)
     assert tables["malformed"] == dict(expected)
     stored = Counter((n["char_uuid"], n["payload"], n["status"])
                      for n in tables["notifications"] if n["status"] != "ok")
-    assert stored == Counter(bad) + Counter([(PMD_DATA, repeat, "pmd/time-backwards")])  # raw bytes kept, kind as status
+    assert stored == Counter(bad) + Counter([(PMD_DATA, repeat, "pmd/time-backwards"),
+                                             (PMD_DATA, future, "pmd/implausible-time")])
+    # (raw bytes kept, the kind as their status)
     # Logged once per kind; one event per kind.
     warned = [r for r in caplog.records if "malformed" in r.getMessage()]
     assert len(warned) == len(expected)
