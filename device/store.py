@@ -493,7 +493,13 @@ class RecordingWriter:
 
     def close(self) -> None:
         """Commit, mark the recording as closed, checkpoint the WAL into the file and
-        switch it to a rollback journal so that it is one self-contained file."""
+        switch it to a rollback journal so that it is one self-contained file.
+
+        Raises:
+            OutputError: the final commit failed (a full disk, say). The file still holds
+                everything committed before; the rows of that last second are lost, since
+                the writer closes either way.
+        """
         with self._lock:
             if self._closed:
                 return
