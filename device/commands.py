@@ -318,10 +318,8 @@ async def _record_virtual(args: argparse.Namespace, session: Session, writer: An
                             on_event=view.event)
         try:
             await recorder.start()
-            # The end of playback (checked on the clock too: VirtualBand.finished can miss
-            # an end that falls between two of its wake-ups).
-            end_s = session.duration_s
-            await _until(stop, lambda: band.finished.is_set() or band.session_time() >= end_s)
+            # The end of playback, or Ctrl-C.
+            await _until(stop, band.finished.is_set)
             await asyncio.sleep(0.05)  # what was sent last arrives
         finally:
             await recorder.stop()

@@ -66,10 +66,8 @@ async def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT) ->
 
 
 async def played(band: VirtualBand) -> None:
-    """Wait until the band has played its whole session. (Not ``band.finished``: it can
-    miss an end that falls between two of the band's wake-ups.)"""
-    end_s = band.session.duration_s
-    await wait_until(lambda: band.finished.is_set() or band.session_time() >= end_s)
+    """Wait until the band has played its whole session."""
+    await wait_until(band.finished.is_set)
     await asyncio.sleep(0.05)  # what was sent last arrives
 
 
