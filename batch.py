@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
@@ -210,7 +211,7 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
         slots = max(2, 2 * sum(client.nthreads().values()))
         queue = iter(tasks)
         # pure=False: the same task run twice (a rerun) must run, not come from a cache.
-        first = [client.submit(run_task, t, pure=False) for _, t in zip(range(slots), queue)]
+        first = [client.submit(run_task, t, pure=False) for t in islice(queue, slots)]
         pending = as_completed(first)
         for future in pending:
             yield future.result()

@@ -290,8 +290,8 @@ def train(people: int, seed: int, out: Path, workers: int = 2, folds: int = 0,
     """Simulate, (optionally) cross-validate by person, fit, export to the folder
     ``out``. Returns a report."""
     try:
-        import sklearn  # noqa: F401
         import skl2onnx  # noqa: F401
+        import sklearn  # noqa: F401
     except ImportError as exc:
         raise ModelError(
             f"training needs scikit-learn and skl2onnx ({exc.name} is missing)",

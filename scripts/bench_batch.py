@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+
 from dosewatch.ingest import write_session_folder
 from dosewatch.session import build_session
 from dosewatch.simulate import PROTOCOLS, random_person, simulate

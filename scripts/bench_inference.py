@@ -16,6 +16,7 @@ import statistics
 import time
 
 import numpy as np
+
 from dosewatch.config import Config
 from dosewatch.features.epochs import EpochFeatures, extract
 from dosewatch.models.inputs import model_inputs

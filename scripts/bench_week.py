@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from dosewatch.config import Config
 from dosewatch.ingest import ParquetSessionWriter
 from dosewatch.models.bouts import find_bouts

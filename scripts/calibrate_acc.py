@@ -15,6 +15,7 @@ import argparse
 import sys
 
 import numpy as np
+
 from dosewatch.config import Config
 from dosewatch.features.epochs import extract
 from dosewatch.simulate import PROTOCOLS, random_person, simulate

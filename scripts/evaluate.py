@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
 from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
 from dosewatch.features.epochs import FEATURE_NAMES

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session, write_session_folder
 from dosewatch.models.classifier import get_classifier

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
 from dosewatch.errors import DosewatchError

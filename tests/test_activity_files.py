@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fitdecode.utils import compute_crc
+
 from dosewatch.errors import InputError, ProfileError
 from dosewatch.ingest import read_session
 from dosewatch.ingest.activity import choose_speed, default_name
@@ -27,7 +29,7 @@ from dosewatch.ingest.fit import fit_crc, parse_fit, read_fit
 from dosewatch.ingest.gpx import parse_gpx, read_gpx
 from dosewatch.ingest.tcx import parse_tcx, read_tcx
 from dosewatch.session import Profile, Session
-from fitdecode.utils import compute_crc
+
 
 def _real_data() -> Path:
     """The shared real sessions: ``$DOSEWATCH_REAL_DATA``, else ``../shared/data/real``

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pyarrow.parquet as pq
 import pytest
+
 from dosewatch.adherence import (
     PARTICIPANT_COLUMNS,
     WEEKLY_COLUMNS,

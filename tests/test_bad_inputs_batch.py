@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_activity_files import REAL, gpx_text, points, tcx_text
+
 from dosewatch.batch import run_batch
 from dosewatch.ingest import write_session_folder
 from dosewatch.ingest.discover import discover
 from dosewatch.simulate import random_person, simulate
-from test_activity_files import REAL, gpx_text, points, tcx_text
 
 REAL_FIT = REAL / "GoldenCheetah__GoldenCheetah/Move_2020_01_15_19_27_16_Running.fit"
 REAL_TCX_GZ = REAL / "lwaldron__ConconiAnaerobicThresholdTest/2023-01-16.tcx.gz"

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from dosewatch.config import Config
 from dosewatch.features.runs import runs, spans_mask
 from dosewatch.models.bouts import bout_spans, find_bouts

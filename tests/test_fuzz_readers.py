@@ -20,15 +20,11 @@ import itertools
 import re
 import struct
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pytest
-from dosewatch.analysis import analyze_session
-from dosewatch.errors import DosewatchError, InputError
-from dosewatch.ingest import read_session
-from dosewatch.models.classifier import get_classifier
 from fitdecode.utils import compute_crc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +38,11 @@ from test_activity_files import (
     tcx_text,
     tcx_trackpoint,
 )
+
+from dosewatch.analysis import analyze_session
+from dosewatch.errors import DosewatchError, InputError
+from dosewatch.ingest import read_session
+from dosewatch.models.classifier import get_classifier
 
 # Examples per property test; their sum plus the fixed cases is TOTAL_CASES.
 EXAMPLES = {

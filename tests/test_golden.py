@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session
 from dosewatch.models.classifier import get_classifier

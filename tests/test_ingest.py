@@ -12,6 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from dosewatch.errors import InputError, OutputError, ProfileError
 from dosewatch.ingest import (
     ParquetSessionWriter,
@@ -24,8 +27,6 @@ from dosewatch.ingest import (
     write_session_folder,
 )
 from dosewatch.session import Profile, Session, build_session
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FORMATS = ["csv", "csv.gz", "parquet"]
 T_UNIX = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

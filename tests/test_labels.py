@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from dosewatch.config import Config
 from dosewatch.models.labels import Label, label_epochs, label_names, levels, session_class
 

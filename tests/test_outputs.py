@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dosewatch import outputs
 from dosewatch.analysis import analyze_session
 from dosewatch.outputs import output_names, write_session

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
 from dosewatch.analysis import analyze_session
 from dosewatch.models.classifier import RuleClassifier
 from dosewatch.models.labels import Label
@@ -24,8 +27,6 @@ from dosewatch.plot import (
 )
 from dosewatch.session import Profile, build_session
 from dosewatch.simulate import random_person, simulate
-from matplotlib.figure import Figure
-from PIL import Image
 
 START = datetime(2026, 9, 7, 7, 30, tzinfo=UTC)
 

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from dosewatch.demo import PlannedSession, simulate_study
 from dosewatch.report import write_report
 

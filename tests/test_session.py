@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+
 from dosewatch.config import Config
 from dosewatch.errors import ConfigError, InputError, ProfileError
 from dosewatch.session import Profile, build_session

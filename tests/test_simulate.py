@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+
 from dosewatch.config import Config
 from dosewatch.features.trend import theil_sen
 from dosewatch.models.labels import Label
