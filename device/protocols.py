@@ -102,7 +102,7 @@ class ProtocolError(DosewatchError):
 # ---------------------------------------------------------------------------------------
 # UUIDs
 
-_SIG_BASE = "-0000-1000-8000-00805f9b34fb"
+SIG_UUID_SUFFIX = "-0000-1000-8000-00805f9b34fb"
 
 
 def uuid16(n: int) -> str:
@@ -110,7 +110,7 @@ def uuid16(n: int) -> str:
     ``"00002a37-0000-1000-8000-00805f9b34fb"``."""
     if not 0 <= n <= 0xFFFF:
         raise ValueError(f"a 16-bit UUID must be 0..0xFFFF, got {n!r}")
-    return f"0000{n:04x}{_SIG_BASE}"
+    return f"0000{n:04x}{SIG_UUID_SUFFIX}"
 
 
 HRS_SERVICE = uuid16(0x180D)

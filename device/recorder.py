@@ -73,7 +73,11 @@ from .protocols import (
     PMD_CONTROL,
     PMD_DATA,
     PMD_EPOCH_UNIX_S,
+    PMD_OP_GET_SETTINGS,
+    PMD_OP_START,
+    PMD_OP_STOP,
     PMD_SERVICE,
+    PMD_TYPE_ACC,
     RSC_MEASUREMENT,
     RSC_SERVICE,
     TREADMILL_DATA,
@@ -122,8 +126,6 @@ SERVICE_KINDS: dict[str, str] = {
 }
 """Supported service UUID → short name, in the order they are listed."""
 
-_PMD_ACC = 2
-_PMD_GET, _PMD_START, _PMD_STOP = 1, 2, 3
 _PMD_ALREADY = 6
 _PMD_MAX_SKEW_S = 60.0  # a frame's sensor time may differ this much from its arrival
 _PMD_REANCHOR_AFTER = 5  # frames in a row beyond that before the clock is anchored again
@@ -593,21 +595,21 @@ class Recorder:
         try:
             features = pmd_features(await client.read_gatt_char(PMD_CONTROL))
         except ProtocolError:
-            features = {_PMD_ACC}  # some firmware answers oddly; ask for settings anyway
-        if _PMD_ACC not in features:
+            features = {PMD_TYPE_ACC}  # some firmware answers oddly; ask for settings anyway
+        if PMD_TYPE_ACC not in features:
             self._control(link, "stream-failed", "the PMD service offers no acceleration")
             return
-        answer = await self._pmd_command(link, client, encode_pmd_command(_PMD_GET, _PMD_ACC))
+        answer = await self._pmd_command(link, client, encode_pmd_command(PMD_OP_GET_SETTINGS, PMD_TYPE_ACC))
         if not answer.ok:
             self._control(link, "stream-failed", f"ACC settings refused: {answer.status_text}")
             return
         choice = choose_pmd_settings(answer.settings(), max_rate_hz=self.max_acc_hz,
                                      range_g=self.acc_range_g)
         link.pmd_requested = choice
-        start = encode_pmd_command(_PMD_START, _PMD_ACC, choice.settings())
+        start = encode_pmd_command(PMD_OP_START, PMD_TYPE_ACC, choice.settings())
         answer = await self._pmd_command(link, client, start)
         if answer.status == _PMD_ALREADY:  # left running by an earlier session
-            await self._pmd_command(link, client, encode_pmd_command(_PMD_STOP, _PMD_ACC))
+            await self._pmd_command(link, client, encode_pmd_command(PMD_OP_STOP, PMD_TYPE_ACC))
             answer = await self._pmd_command(link, client, start)
         if not answer.ok:
             self._control(link, "stream-failed", f"ACC start refused: {answer.status_text}")
@@ -646,7 +648,7 @@ class Recorder:
             return
         if link.pmd_started:
             try:
-                await self._pmd_command(link, client, encode_pmd_command(_PMD_STOP, _PMD_ACC))
+                await self._pmd_command(link, client, encode_pmd_command(PMD_OP_STOP, PMD_TYPE_ACC))
                 link.pmd_started = False
             except (BleakError, DeviceError, TimeoutError, OSError) as exc:
                 logger.info("%s: stopping the ACC stream failed: %s", link.label, exc)
@@ -800,7 +802,7 @@ class Recorder:
         if data[:1] == b"\x01":
             stopped = decode_pmd_stop_notice(data)
             self.writer.add_notification(device_id, PMD_CONTROL, t, data)
-            if _PMD_ACC in stopped:
+            if PMD_TYPE_ACC in stopped:
                 link.pmd = None
             self._event(t, link, "stream", f"the device stopped measurement types "
                         f"{sorted(stopped)} by itself")
@@ -813,12 +815,12 @@ class Recorder:
             link.pmd_partial = answer
             return
         link.pmd_partial = None
-        if answer.op == _PMD_START and answer.mtype == _PMD_ACC and answer.ok:
+        if answer.op == PMD_OP_START and answer.mtype == PMD_TYPE_ACC and answer.ok:
             choice = link.pmd_requested
             if choice is not None:
                 link.pmd = _PmdStream(choice, answer.factor(),
                                       PmdTimeline(choice.rate_hz, max_gap_s=_PMD_MAX_GAP_S))
-        elif answer.op == _PMD_STOP and answer.mtype == _PMD_ACC and answer.ok:
+        elif answer.op == PMD_OP_STOP and answer.mtype == PMD_TYPE_ACC and answer.ok:
             link.pmd = None
         pending = link.pmd_pending
         if pending is not None and pending[0] == answer.op and not pending[1].done():

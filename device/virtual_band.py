@@ -108,10 +108,15 @@ from .protocols import (
     PMD_CONTROL,
     PMD_DATA,
     PMD_EPOCH_UNIX_S,
+    PMD_OP_GET_SETTINGS,
+    PMD_OP_START,
+    PMD_OP_STOP,
     PMD_SERVICE,
+    PMD_TYPE_ACC,
     RSC_FEATURE,
     RSC_MEASUREMENT,
     RSC_SERVICE,
+    SIG_UUID_SUFFIX,
     TREADMILL_DATA,
     HeartRateMeasurement,
     ProtocolError,
@@ -135,8 +140,6 @@ PMD_RESOLUTION = 16
 DELTA_FACTOR = 1.0 / 4096.0
 """g per count of delta-compressed frames (exact in float32; Verity reports ≈ 1/4098)."""
 
-_OP_GET_SETTINGS, _OP_START, _OP_STOP = 1, 2, 3
-_ACC = 2
 _ST_OK, _ST_BAD_OP, _ST_NOT_SUPPORTED, _ST_BAD_LENGTH, _ST_BAD_PARAMETER = 0, 1, 3, 4, 5
 _ST_ALREADY, _ST_BAD_RESOLUTION, _ST_BAD_RATE, _ST_BAD_RANGE = 6, 7, 8, 9
 _FRAME_HEADER = 10
@@ -237,12 +240,9 @@ class _Plan:
         return float(self.t[self.cursor]) if self.cursor < self.t.size else math.inf
 
 
-_SIG_SUFFIX = "-0000-1000-8000-00805f9b34fb"
-
-
 def _bumble_uuid(uuid: str) -> UUID:
     """A Bleak-style UUID as Bumble's, 16-bit for SIG-assigned ones (as real devices do)."""
-    if uuid.startswith("0000") and uuid.endswith(_SIG_SUFFIX):
+    if uuid.startswith("0000") and uuid.endswith(SIG_UUID_SUFFIX):
         return UUID.from_16_bits(int(uuid[4:8], 16))
     return UUID(uuid)
 
@@ -490,6 +490,7 @@ class VirtualBand:
         for plan in self._plans:
             plan.cursor = int(np.searchsorted(plan.t, self.start_s, side="left"))
         self._player = asyncio.create_task(self._play(), name=f"band {self.address}")
+        self._player.add_done_callback(_log_failure)  # a crash must not pass in silence
 
     async def close(self) -> None:
         """Stop playback, drop the link, stop advertising and leave the radio."""
@@ -620,7 +621,7 @@ class VirtualBand:
             services.append(gatt.Service(_bumble_uuid(PMD_SERVICE), [
                 self._char(PMD_CONTROL, p.READ | p.WRITE | p.INDICATE,
                            gatt.CharacteristicValue(
-                               read=lambda _connection: encode_pmd_features({_ACC}),
+                               read=lambda _connection: encode_pmd_features({PMD_TYPE_ACC}),
                                write=self._on_pmd_command),
                            writable=True),
                 self._char(PMD_DATA, p.NOTIFY, b""),
@@ -783,14 +784,14 @@ class VirtualBand:
             self._answer(op, mtype, _ST_BAD_LENGTH if err.kind == "pmd/truncated"
                          else _ST_BAD_PARAMETER)
             return
-        if op not in (_OP_GET_SETTINGS, _OP_START, _OP_STOP):
+        if op not in (PMD_OP_GET_SETTINGS, PMD_OP_START, PMD_OP_STOP):
             self._answer(op, mtype, _ST_BAD_OP)
-        elif mtype != _ACC or acc is None:
+        elif mtype != PMD_TYPE_ACC or acc is None:
             self._answer(op, mtype, _ST_NOT_SUPPORTED)
-        elif op == _OP_GET_SETTINGS:
+        elif op == PMD_OP_GET_SETTINGS:
             self._answer(op, mtype, _ST_OK, encode_pmd_settings({
                 0: PMD_RATES_HZ, 1: (PMD_RESOLUTION,), 2: PMD_RANGES_G}))
-        elif op == _OP_STOP:
+        elif op == PMD_OP_STOP:
             self._acc = None
             self._answer(op, mtype, _ST_OK)
         else:
