@@ -42,7 +42,7 @@ import math
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,13 +50,11 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .config import AdherenceConfig, Config
 from .errors import InputError
 from .outputs import atomic_write_text
 
-DOSE_SESSIONS_PER_WEEK = 3
-"""Sessions (dose days) a week that meet the recommendation (reviews: 3–4 a week)."""
-TARGET_WEEKS = 6
-"""Consecutive weeks meeting the recommendation that the reviews ask for (at least 6)."""
+_DEFAULTS = AdherenceConfig()  # the defaults live in one place: config.py
 UNASSIGNED = "unassigned"
 """The participant name of sessions whose participant is unknown."""
 
@@ -106,10 +104,10 @@ class AdherenceRules:
         timezone: IANA zone in which days and weeks are read ("" = as recorded).
     """
 
-    dose_sessions_per_week: int = DOSE_SESSIONS_PER_WEEK
-    target_weeks: int = TARGET_WEEKS
-    count_same_day_once: bool = False
-    timezone: str = ""
+    dose_sessions_per_week: int = _DEFAULTS.dose_sessions_per_week
+    target_weeks: int = _DEFAULTS.target_weeks
+    count_same_day_once: bool = _DEFAULTS.count_same_day_once
+    timezone: str = _DEFAULTS.timezone
 
     def __post_init__(self) -> None:
         if self.dose_sessions_per_week < 1 or self.target_weeks < 1:
@@ -124,21 +122,9 @@ class AdherenceRules:
         return start.astimezone(ZoneInfo(self.timezone))
 
     @classmethod
-    def from_config(cls, config: object | None) -> AdherenceRules:
-        """The rules of a configuration's ``[adherence]`` section when it has one (keys
-        named as the attributes here), else the defaults."""
-        section = getattr(config, "adherence", None)
-        if section is None:
-            return cls()
-        values = {}
-        for name in ("dose_sessions_per_week", "target_weeks", "count_same_day_once",
-                     "timezone"):
-            if hasattr(section, name):
-                values[name] = getattr(section, name)
-        for name in ("dose_sessions_per_week", "target_weeks"):
-            if name in values:
-                values[name] = int(values[name])
-        return cls(**values)
+    def from_config(cls, config: Config | None) -> AdherenceRules:
+        """The rules of a configuration's ``[adherence]`` section (defaults without one)."""
+        return cls(**asdict((config or Config()).adherence))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ class SessionResult:
         return any(b.dose_met for b in self.bouts)
 
     @property
+    def longest_bout_qualifying_minutes(self) -> float:
+        """Qualifying minutes of the longest bout (0 without bouts)."""
+        return max((b.qualifying_minutes for b in self.bouts), default=0.0)
+
+    @property
     def dose_met_at_s(self) -> float | None:
         times = [b.dose_met_at_s for b in self.bouts if b.dose_met_at_s is not None]
         return min(times) if times else None
@@ -98,7 +103,6 @@ class SessionResult:
     def summary(self) -> dict[str, object]:
         """The content of ``summary.json``."""
         hp = self.info.hr_params
-        longest = max((b.qualifying_minutes for b in self.bouts), default=0.0)
         return {
             "session": self.name,
             "participant": self.participant,
@@ -119,7 +123,7 @@ class SessionResult:
             "placement_source": self.info.placement_source,
             "epoch_s": self.config.epochs.epoch_s,
             "minutes": self.minutes,
-            "longest_bout_qualifying_minutes": longest,
+            "longest_bout_qualifying_minutes": self.longest_bout_qualifying_minutes,
             "bouts": [b.as_dict() for b in self.bouts],
             "warnings": self.warnings,
             "repairs": list(self.repairs),

@@ -105,7 +105,7 @@ def header_text(result: SessionResult) -> str:
         parts.append("date unknown")
     parts.append(_minutes(result.duration_s))
     parts.append(f"class: {result.session_class}")
-    longest = max((b.qualifying_minutes for b in result.bouts), default=0.0)
+    longest = result.longest_bout_qualifying_minutes
     dose_min = result.config.bouts.dose_min
     at = result.dose_met_at_s
     if at is not None:

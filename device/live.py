@@ -468,7 +468,7 @@ class LiveAnalysis:
             label=label,
             level=level,
             bout_minutes=0.0 if bout is None else float(bout.qualifying_minutes),
-            longest_bout_minutes=max((b.qualifying_minutes for b in result.bouts), default=0.0),
+            longest_bout_minutes=result.longest_bout_qualifying_minutes,
             dose_minutes=self.config.bouts.dose_min,
             dose_met=result.dose_met if final else dose_at is not None,
             dose_met_at_s=dose_at if (not final or result.dose_met) else None,

@@ -175,7 +175,7 @@ def format_summary(
         result = final.result
         row("duration", format_clock(result.duration_s))
         row("class", result.session_class)
-        longest = max((b.qualifying_minutes for b in result.bouts), default=0.0)
+        longest = result.longest_bout_qualifying_minutes
         if result.dose_met_at_s is not None:
             row("dose", f"met at {format_clock(result.dose_met_at_s)} "
                 f"({result.dose_met_at_s:.0f} s)")

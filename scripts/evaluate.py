@@ -71,12 +71,11 @@ def evaluate(seed: int, per_cell: int, workdir: Path) -> list[dict]:
                                                   format="parquet", overwrite=True)
                     loaded = read_session(folder)
                     truth = sim.truth
-                    true_longest = max((b.qualifying_minutes for b in truth.bouts), default=0.0)
+                    true_longest = truth.qualifying_minutes
                     for name, classifier in classifiers.items():
                         result = analyze_session(loaded, config, classifier)
                         n = min(truth.labels.size, result.prediction.labels.size)
-                        found_longest = max((b.qualifying_minutes for b in result.bouts),
-                                            default=0.0)
+                        found_longest = result.longest_bout_qualifying_minutes
                         records.append({
                             "classifier": name, "protocol": protocol, "placement": placement,
                             "modality": modality, "profile": profile, "person": person.id,

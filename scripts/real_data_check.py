@@ -109,7 +109,7 @@ def main() -> int:
         a = analyze_session(session, config, learned)
         b = analyze_session(session, config, rules)
         channel, profile = workload_profile(session)
-        longest = max((x.qualifying_minutes for x in a.bouts), default=0.0)
+        longest = a.longest_bout_qualifying_minutes
         kind = profile.split(" ")[0]
         agree = "–" if channel == "none" or kind in ("too", "no") else (
             "yes" if a.session_class in expected(kind) else "**no**")

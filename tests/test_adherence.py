@@ -151,17 +151,17 @@ def test_participants_are_kept_apart_and_unknown_ones_grouped():
     assert [w.week for w in a.weeks_of("P02")] == ["2026-W32"]
 
 
-def test_rules_come_from_a_configuration_section_when_there_is_one():
-    class Section:
-        dose_sessions_per_week = 4
-        target_weeks = 8.0
-
-    class Config:
-        adherence = Section()
-
-    rules = AdherenceRules.from_config(Config())
-    assert (rules.dose_sessions_per_week, rules.target_weeks) == (4, 8)
-    assert AdherenceRules.from_config(object()) == AdherenceRules()
+def test_rules_come_from_the_configuration(tmp_path):
+    toml = tmp_path / "study.toml"
+    toml.write_text("[adherence]\ndose_sessions_per_week = 4\ntarget_weeks = 8\n"
+                    "count_same_day_once = true\n")
+    rules = AdherenceRules.from_config(Config.load(toml))
+    assert (rules.dose_sessions_per_week, rules.target_weeks, rules.count_same_day_once) == \
+        (4, 8, True)
+    assert AdherenceRules.from_config(None) == AdherenceRules() == \
+        AdherenceRules.from_config(Config())
+    with pytest.raises(ValueError, match="at least 1"):
+        AdherenceRules(dose_sessions_per_week=0)
 
 
 def test_a_malformed_start_time_is_an_input_error():
