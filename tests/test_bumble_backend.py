@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from _ble import TIMEOUT, Inbox, assert_delivered
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakCharacteristicNotFoundError, BleakDeviceNotFoundError, BleakError
 from bumble import gatt
@@ -34,8 +35,6 @@ from dosewatch.device.protocols import (
 from dosewatch.device.virtual_band import VirtualBand, start_bands
 from dosewatch.session import Profile, Session, build_session
 
-TIMEOUT = 5.0  # generous: the doc measured stalls of up to 0.4 s on a loaded machine
-
 
 def make_session(duration: float = 120.0, placement: str = "chest") -> Session:
     """Heart rate with RR (1 Hz), 200 Hz acceleration and speed: a small steady run."""
@@ -47,36 +46,6 @@ def make_session(duration: float = 120.0, placement: str = "chest") -> Session:
                     1.0 + 0.4 * np.sin(2 * np.pi * 2.8 * t_acc)], axis=1)
     return build_session("virtual", hr=(t, bpm, rr), acc=(t_acc, xyz), speed=(t, 3.0 + 0 * t),
                          profile=Profile(placement=placement))
-
-
-class Inbox:
-    """A thin notification sink, as STYLE.md asks: stamp, store, return."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[float, bytes]] = []
-        self.arrived = asyncio.Event()
-
-    def __call__(self, _sender: object, data: bytearray | str) -> None:
-        self.items.append((time.perf_counter(), data.encode() if isinstance(data, str)
-                           else bytes(data)))
-        self.arrived.set()
-
-    async def wait_for(self, n: int, timeout: float = TIMEOUT) -> None:
-        async with asyncio.timeout(timeout):
-            while len(self.items) < n:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    @property
-    def payloads(self) -> list[bytes]:
-        return [p for _, p in self.items]
-
-
-def assert_delivered(received: list[bytes], sent: list[bytes], in_flight: int = 2) -> None:
-    """Each sent notification arrived once, in order; only the last ``in_flight`` may still
-    have been on the way when the client unsubscribed or the check ran."""
-    assert received == sent[: len(received)]
-    assert len(sent) - len(received) <= in_flight
 
 
 def leftover_tasks() -> list[asyncio.Task]:

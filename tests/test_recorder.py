@@ -8,13 +8,14 @@ speed, and checks the file against the band's exact log of what it sent.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import struct
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
+import _ble
 import numpy as np
 import pytest
 
@@ -41,6 +42,7 @@ from dosewatch.device.virtual_band import VirtualBand
 from dosewatch.session import Profile, Session, build_session
 
 TIMEOUT = 30.0
+wait_until = functools.partial(_ble.wait_until, timeout=TIMEOUT)
 HR_KIND = {HR_MEASUREMENT: "hr", PMD_DATA: "acc", RSC_MEASUREMENT: "rsc", PMD_CONTROL: "pmd"}
 
 
@@ -57,12 +59,6 @@ def make_session(duration_s: float, seed: int = 0) -> Session:
     return build_session("virtual", hr=(t, bpm, rr), acc=(t_acc, xyz),
                          speed=(t, 2.5 + 0.8 * np.sin(t / 60.0)),
                          profile=Profile(placement="chest", hr_rest=60, hr_max=185))
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def played(band: VirtualBand) -> None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from _ble import TIMEOUT, Inbox, assert_delivered, wait_until
 from bleak import BleakClient
 from bleak.exc import BleakDeviceNotFoundError
 
@@ -39,7 +39,6 @@ from dosewatch.device.virtual_band import DELTA_FACTOR, AccFrame, VirtualBand
 from dosewatch.session import Profile, Session, build_session
 from dosewatch.simulate import random_person, simulate
 
-TIMEOUT = 5.0  # generous: the doc measured stalls of up to 0.4 s on a loaded machine
 START_ACC_200 = encode_pmd_command(2, 2, {0: 200, 1: 16, 2: 8})
 
 
@@ -57,42 +56,6 @@ def make_session(duration: float = 120.0, start_time: datetime | None = None) ->
     return build_session("virtual", hr=(t, bpm, rr), acc=(t_acc, xyz),
                          speed=(t, 2.5 + 1.0 * np.sin(t / 30.0)),
                          profile=Profile(placement="chest"))
-
-
-class Inbox:
-    """A thin notification sink, as STYLE.md asks: stamp, store, return."""
-
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.clock = clock
-        self.items: list[tuple[float, bytes]] = []
-        self.arrived = asyncio.Event()
-
-    def __call__(self, _sender: object, data: bytearray) -> None:
-        self.items.append((self.clock(), bytes(data)))
-        self.arrived.set()
-
-    async def wait_for(self, n: int, timeout: float = TIMEOUT) -> None:
-        async with asyncio.timeout(timeout):
-            while len(self.items) < n:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    @property
-    def payloads(self) -> list[bytes]:
-        return [p for _, p in self.items]
-
-
-def assert_delivered(received: list[bytes], sent: list[bytes], in_flight: int = 2) -> None:
-    """Each sent notification arrived once, in order; only the last ``in_flight`` may still
-    have been on the way when the client unsubscribed (as with any BLE stack)."""
-    assert received == sent[: len(received)]
-    assert len(sent) - len(received) <= in_flight
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 async def command(client: BleakClient, answers: Inbox, data: bytes):
