@@ -5,10 +5,10 @@ least 6 weeks. dosewatch counts, per participant and ISO week, the sessions in w
 30-minute dose was met, and whether the week reached the recommended number; then, per
 participant, the longest run of consecutive weeks that did, against the 6-week target.
 
-Everything here is read from the rows of ``sessions.csv`` (or the equivalent
-:func:`~dosewatch.outputs.session_row` dicts): each session's participant, start time,
-``dose_met`` and ``minutes_at_or_above_intermediate`` are taken as the analysis wrote
-them, never recomputed.
+Everything here is read from the typed session rows (:class:`~dosewatch.rows.SessionRow`,
+the rows of ``sessions.csv``): each session's participant, start time, ``dose_met`` and
+``minutes_at_or_above_intermediate`` are taken as the analysis wrote them, never
+recomputed.
 
 The rules, and where they need a choice:
 
@@ -51,8 +51,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import AdherenceConfig, Config
-from .errors import InputError
 from .outputs import atomic_write_text
+from .rows import SessionRow, read_rows
 
 _DEFAULTS = AdherenceConfig()  # the defaults live in one place: config.py
 UNASSIGNED = "unassigned"
@@ -210,60 +210,8 @@ class Adherence:
                 for name in PARTICIPANT_COLUMNS}
 
 
-@dataclass(frozen=True)
-class _Session:
-    name: str
-    participant: str
-    start: datetime | None
-    dose_met: bool
-    minutes: float | None
-
-
-def _parse_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no", ""):
-        return False
-    raise ValueError(f"not a yes/no value: {value!r}")
-
-
-def _parse_minutes(value: object) -> float | None:
-    if value is None or value == "":
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else None
-
-
-def _parse_start(value: object) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).strip())
-
-
-def _sessions(rows: Iterable[Mapping[str, object]], source: str) -> list[_Session]:
-    out = []
-    for i, row in enumerate(rows, start=1):
-        name = str(row.get("session") or f"row {i}")
-        try:
-            session = _Session(
-                name=name,
-                participant=str(row.get("participant") or "").strip() or UNASSIGNED,
-                start=_parse_start(row.get("start_time")),
-                dose_met=_parse_bool(row.get("dose_met", False)),
-                minutes=_parse_minutes(row.get("minutes_at_or_above_intermediate")),
-            )
-        except (TypeError, ValueError) as exc:
-            raise InputError(
-                f"session {name!r} (row {i}): {exc}", source=source,
-                hint="sessions.csv should be as `dosewatch analyze` wrote it; re-run it",
-            ) from None
-        out.append(session)
-    return out
+def _participant(row: SessionRow) -> str:
+    return (row.participant or "").strip() or UNASSIGNED
 
 
 def _monday(day: date) -> date:
@@ -286,38 +234,32 @@ def _longest_streak(weeks: Sequence[WeekRow]) -> tuple[int, str | None, str | No
 
 
 def compute_adherence(
-    rows: Iterable[Mapping[str, object]],
+    rows: Iterable[SessionRow],
     rules: AdherenceRules | None = None,
-    *,
-    source: str = "sessions",
 ) -> Adherence:
-    """The weekly and per-participant adherence tables of a set of sessions.
+    """The weekly and per-participant adherence tables of a set of analysed sessions.
 
     Args:
-        rows: one mapping per session with ``session``, ``participant``, ``start_time``
-            (ISO 8601 or empty), ``dose_met`` and ``minutes_at_or_above_intermediate``
-            (as in ``sessions.csv``; strings or typed values).
+        rows: the sessions' rows (as ``run_batch`` returns them, or
+            :func:`~dosewatch.rows.read_rows` reads them from an analysis folder).
         rules: thresholds (default :class:`AdherenceRules`).
-        source: named in error messages.
-
-    Raises:
-        InputError: a row holds a value that cannot be read (a malformed start time).
     """
     rules = rules or AdherenceRules()
-    sessions = _sessions(rows, source)
-    by_participant: dict[str, list[_Session]] = {}
+    sessions = list(rows)
+    by_participant: dict[str, list[SessionRow]] = {}
     for s in sessions:
-        by_participant.setdefault(s.participant, []).append(s)
+        by_participant.setdefault(_participant(s), []).append(s)
 
     weeks_out: list[WeekRow] = []
     participants_out: list[ParticipantRow] = []
     for participant in sorted(by_participant):
         mine = by_participant[participant]
-        dated = [(s, rules.local(s.start).date()) for s in mine if s.start is not None]
-        undated = tuple(s.name for s in mine if s.start is None)
+        dated = [(s, rules.local(s.start_time).date()) for s in mine
+                 if s.start_time is not None]
+        undated = tuple(s.session for s in mine if s.start_time is None)
         weeks: list[WeekRow] = []
         if dated:
-            by_week: dict[date, list[tuple[_Session, date]]] = {}
+            by_week: dict[date, list[tuple[SessionRow, date]]] = {}
             for s, day in dated:
                 by_week.setdefault(_monday(day), []).append((s, day))
             monday, last = min(by_week), max(by_week)
@@ -325,7 +267,7 @@ def compute_adherence(
                 in_week = by_week.get(monday, [])
                 doses = [day for s, day in in_week if s.dose_met]
                 dose_days = len(set(doses))
-                minutes = [s.minutes for s, _ in in_week]
+                minutes = [s.minutes_at_or_above_intermediate for s, _ in in_week]
                 known = [m for m in minutes if m is not None]
                 count = dose_days if rules.count_same_day_once else len(doses)
                 year, number, _ = monday.isocalendar()
@@ -363,7 +305,8 @@ def compute_adherence(
         ))
         weeks_out.extend(weeks)
     session_weeks = tuple(
-        None if s.start is None else _week_label(_monday(s.start.date())) for s in sessions
+        None if s.start_time is None else _week_label(_monday(rules.local(s.start_time).date()))
+        for s in sessions
     )
     return Adherence(tuple(weeks_out), tuple(participants_out), rules, session_weeks)
 
@@ -438,36 +381,10 @@ def write_adherence(adherence: Adherence, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def read_sessions_table(path: Path) -> list[dict[str, str]]:
-    """The rows of a ``sessions.csv`` as dicts of strings.
-
-    Raises:
-        InputError: the file is missing or has no header.
-    """
-    path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = reader.fieldnames
-    except FileNotFoundError:
-        raise InputError("no sessions table here", source=path,
-                         hint="run `dosewatch analyze INPUT... --out DIR` first") from None
-    if not header:
-        raise InputError("sessions table is empty (no header row)", source=path,
-                         hint="re-run `dosewatch analyze`")
-    missing = [c for c in ("session", "participant", "start_time", "dose_met") if c not in header]
-    if missing:
-        raise InputError(f"sessions table lacks column(s) {', '.join(missing)}", source=path,
-                         hint="re-run `dosewatch analyze` with this version of dosewatch")
-    return rows
-
-
 def adherence_for(out_dir: Path, rules: AdherenceRules | None = None) -> Adherence:
     """Read ``out_dir/sessions.csv``, compute the adherence tables and write them beside
     it. Returns what was written."""
     out_dir = Path(out_dir)
-    table = out_dir / "sessions.csv"
-    adherence = compute_adherence(read_sessions_table(table), rules, source=str(table))
+    adherence = compute_adherence(read_rows(out_dir), rules)
     write_adherence(adherence, out_dir)
     return adherence

@@ -15,9 +15,10 @@ import numpy as np
 from . import __version__
 from .config import Config
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
-from .models.bouts import Bout, find_bouts
-from .models.classifier import SOURCE_NAMES, Classifier, EpochPrediction, get_classifier
-from .models.labels import LEVEL_NAMES, Label, label_names, levels, session_class
+from .spec.bouts import Bout, find_bouts
+from .models.base import SOURCE_NAMES, Classifier, EpochPrediction
+from .models.registry import get_classifier
+from .spec.labels import LEVEL_NAMES, Label, label_names, levels, session_class
 from .session import Session
 
 
@@ -149,12 +150,13 @@ class SessionResult:
 
 
 def analyze_session(
-    session: Session, config: Config | None = None, classifier: Classifier | None = None
+    session: Session, config: Config | None = None, classifier: Classifier | str | None = None
 ) -> SessionResult:
-    """Analyse one session per SPEC.md, with the default (learned) classifier unless
-    another is given."""
+    """Analyse one session per SPEC.md, with the default classifier unless another is
+    given (an instance, or anything :func:`~dosewatch.models.registry.get_classifier`
+    accepts)."""
     config = config or Config()
-    classifier = classifier or get_classifier()
+    classifier = get_classifier(classifier)
     features, info = extract(session, config)
     prediction = classifier.predict(features, info, config)
     bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)

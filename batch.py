@@ -37,16 +37,18 @@ from tqdm import tqdm
 from .analysis import analyze_session
 from .config import Config
 from .errors import DosewatchError
-from .models.classifier import DEFAULT_CLASSIFIER, get_classifier
+from .models.base import Classifier
+from .models.registry import classifier_identity, get_classifier
+from .ingest.discover import Inventory
 from .outputs import (
     atomic_write_text,
     output_names,
-    session_row,
     to_json,
     write_failures,
+    write_rows,
     write_session,
-    write_sessions_table,
 )
+from .rows import SessionRow
 from .session import Profile, Session
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ class Task:
     name: str
     out_dir: Path
     config: Config
-    classifier: str
+    classifier: Classifier
     profile: Profile | None
     pictures: bool
     fingerprint: dict[str, object] = field(default_factory=dict)
@@ -80,18 +82,6 @@ def input_fingerprint(path: Path) -> list[list[object]]:
     return out
 
 
-def _model_id(classifier: str) -> str:
-    if classifier != "learned":
-        return classifier
-    from .models.learned import load_model
-
-    # Loading checks the model before any work starts: a broken install fails once,
-    # clearly, not once per session.
-    files = load_model().manifest["files"]
-    digest = hashlib.sha256("".join(f["sha256"] for f in files.values()).encode())
-    return "learned:" + digest.hexdigest()[:16]
-
-
 def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
     """What a session's outputs depend on (see the module text)."""
     from . import __version__
@@ -108,25 +98,42 @@ def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
     }
 
 
-def completed_row(task: Task) -> dict | None:
-    """The stored ``sessions.csv`` row when ``task``'s outputs are complete and current."""
+def _stored_run(folder: Path) -> dict | None:
     try:
-        stored = json.loads((task.out_dir / task.name / RUN_FILE).read_text(encoding="utf-8"))
+        return json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if stored.get("fingerprint") != json.loads(json.dumps(task.fingerprint)):
+
+
+def completed_rows(task: Task) -> list[SessionRow] | None:
+    """The stored rows of ``task``'s sessions when their outputs are complete and
+    current (every session folder the input gave, with the same fingerprint)."""
+    first = _stored_run(task.out_dir / task.name) or _stored_run(
+        task.out_dir / f"{task.name}-1")
+    if first is None:
         return None
-    if not (task.out_dir / task.name / "summary.json").is_file():
-        return None
-    return stored.get("row")
+    want = json.loads(json.dumps(task.fingerprint))
+    rows = []
+    for name in first.get("outputs") or [task.name]:
+        folder = task.out_dir / str(name)
+        stored = _stored_run(folder)
+        if (stored is None or stored.get("fingerprint") != want
+                or not (folder / "summary.json").is_file()):
+            return None
+        try:
+            rows.append(SessionRow.from_record(stored["row"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+    return rows
 
 
 @dataclass
 class BatchReport:
     """What a batch produced: one row per analysed session, one entry per failed input."""
 
-    rows: list[dict[str, object]] = field(default_factory=list)
+    rows: list[SessionRow] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
+    unsupported: list[dict[str, str]] = field(default_factory=list)
     skipped: int = 0
 
     @property
@@ -155,19 +162,26 @@ def with_participant(session: Session, input_path: Path) -> Session:
     return replace(session, profile=replace(session.profile, id=parent))
 
 
-def run_task(task: Task) -> tuple[str, dict]:
-    """Analyse one input. Never raises: failures come back as ``("failed", reason)``."""
-    from .ingest import read_session
+def run_task(task: Task) -> tuple[str, list[SessionRow] | dict]:
+    """Analyse one input (every session it holds). Never raises: failures come back as
+    ``("failed", reason)``."""
+    from .ingest.registry import ReadOptions, read_all
 
     try:
-        session = with_participant(read_session(task.input, profile=task.profile), task.input)
-        result = analyze_session(session, task.config, get_classifier(task.classifier))
-        folder = task.out_dir / task.name
-        row = session_row(result, str(folder))
-        run = to_json({"fingerprint": task.fingerprint, "row": row})
-        write_session(result, task.out_dir, task.name, picture=task.pictures,
-                      extra={RUN_FILE: run})
-        return "ok", row
+        sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name))
+        results = [analyze_session(with_participant(s, task.input), task.config,
+                                   task.classifier) for s in sessions]
+        names = [s.name for s in sessions]
+        rows = []
+        for result in results:
+            folder = task.out_dir / result.name
+            row = SessionRow.from_result(result, str(folder))
+            run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
+                           "outputs": names})
+            write_session(result, task.out_dir, result.name, picture=task.pictures,
+                          extra={RUN_FILE: run})
+            rows.append(row)
+        return "ok", rows
     except DosewatchError as exc:
         return "failed", {
             "input": str(task.input),
@@ -192,7 +206,7 @@ def run_task(task: Task) -> tuple[str, dict]:
         }
 
 
-def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, dict]]:
+def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, object]]:
     """Run the tasks on a Dask distributed cluster, a bounded number at a time."""
     from .errors import ConfigError
 
@@ -222,7 +236,7 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
 
 
 def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
-             ) -> Iterator[tuple[str, dict]]:
+             ) -> Iterator[tuple[str, object]]:
     if scheduler:
         yield from _dask_results(tasks, scheduler)
         return
@@ -248,32 +262,41 @@ def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
 
 
 def run_batch(
-    inputs: Sequence[Path],
+    inputs: Sequence[Path] | Inventory,
     out_dir: Path,
     *,
     config: Config | None = None,
-    classifier: str = DEFAULT_CLASSIFIER,
+    classifier: str | Classifier | None = None,
     profile: Profile | None = None,
     workers: int = 1,
     pictures: bool = True,
     progress: bool | None = None,
-    on_result: Callable[[str, dict], None] | None = None,
+    on_result: Callable[[str, object], None] | None = None,
     scheduler: str | None = None,
     force: bool = False,
 ) -> BatchReport:
     """Analyse every input into ``out_dir``; see the module text.
 
     Args:
+        inputs: input paths, or the :class:`~dosewatch.ingest.discover.Inventory` of
+            command-line paths (its failed and skipped entries are listed in
+            ``failures.json`` beside the batch's own failures).
+        classifier: a classifier, or what :func:`~dosewatch.models.registry.get_classifier`
+            accepts (a name, a model folder, ``module:Class``); the object itself travels
+            to the workers.
         workers: local processes (ignored with ``scheduler``).
         scheduler: address of a Dask distributed scheduler to run the tasks on.
         force: analyse every input again, even when its outputs are complete and current.
     """
     config = config or Config()
+    inventory = inputs if isinstance(inputs, Inventory) else Inventory(inputs=list(inputs))
+    inputs = inventory.inputs
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out_dir)
     names = output_names(inputs)
-    model_id = _model_id(classifier)
+    classifier = get_classifier(classifier)
+    model_id = classifier_identity(classifier)
     tasks = []
     for p, n in zip(inputs, names, strict=True):
         task = Task(Path(p), n, out_dir, config, classifier, profile, pictures)
@@ -284,12 +307,17 @@ def run_batch(
         tasks.append(replace(task, fingerprint=fingerprint))
     report = BatchReport()
     todo = []
+    report.failures.extend(
+        {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
+        for f in inventory.failed)
+    report.unsupported.extend(
+        {"input": s.path, "reason": s.reason, "hint": s.hint} for s in inventory.skipped)
     for task in tasks:
-        row = None if force or not task.fingerprint else completed_row(task)
-        if row is None:
+        rows = None if force or not task.fingerprint else completed_rows(task)
+        if rows is None:
             todo.append(task)
         else:
-            report.rows.append(row)
+            report.rows.extend(rows)
             report.skipped += 1
     # progress=None: a bar on a terminal, none in logs (tqdm's own test of the stream).
     bar = tqdm(total=len(todo), unit="session", desc="analysing",
@@ -299,19 +327,19 @@ def run_batch(
                  "(force=True redoes them)", report.skipped)
     for status, payload in _results(todo, workers, scheduler):
         if status == "ok":
-            report.rows.append(payload)
+            report.rows.extend(payload)  # type: ignore[arg-type]
         else:
-            report.failures.append(payload)
+            report.failures.append(payload)  # type: ignore[arg-type]
         if on_result is not None:
             on_result(status, payload)
         bar.update()
         bar.set_postfix(failed=len(report.failures))
     bar.close()
     order = {str(t.input): i for i, t in enumerate(tasks)}
-    report.rows.sort(key=lambda r: r["output"])
-    report.failures.sort(key=lambda f: order.get(f["input"], 0))
-    write_sessions_table(report.rows, out_dir / "sessions.csv")
-    write_failures(report.failures, out_dir / "failures.json")
+    report.rows.sort(key=lambda r: r.output)
+    report.failures.sort(key=lambda f: order.get(f["input"], -1))
+    write_rows(report.rows, out_dir)
+    write_failures(report.failures, report.unsupported, out_dir / "failures.json")
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())
     return report

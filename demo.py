@@ -86,7 +86,7 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
                                        seed=seed + i, fmt="csv.gz", first_id=i + 1)
     print(f"Analysing {len(folders)} sessions into {results_dir} ...")
     report = run_batch(folders, results_dir, workers=workers)
-    by_output = {Path(r["output"]).name: r for r in report.rows}
+    by_output = {Path(r.output).name: r for r in report.rows}
 
     header = ("session", "placement", "true class", "found class", "true dose", "found dose",
               "bout min (true/found)")
@@ -100,12 +100,12 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
             rows.append((folder.name, truth["placement"], truth["session_class"], "FAILED",
                          _yes(truth["dose_met"]), "-", f"{true_bout:.0f}/-"))
             continue
-        agree_class += found["session_class"] == truth["session_class"]
-        agree_dose += bool(found["dose_met"]) == bool(truth["dose_met"])
+        agree_class += found.session_class == truth["session_class"]
+        agree_dose += found.dose_met == bool(truth["dose_met"])
         rows.append((
             truth["protocol"], truth["placement"], truth["session_class"],
-            found["session_class"], _yes(truth["dose_met"]), _yes(found["dose_met"]),
-            f"{true_bout:.0f}/{float(found['longest_bout_qualifying_minutes']):.0f}",
+            found.session_class, _yes(truth["dose_met"]), _yes(found.dose_met),
+            f"{true_bout:.0f}/{found.longest_bout_qualifying_minutes:.0f}",
         ))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(f"{{:<{w}}}" for w in widths)

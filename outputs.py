@@ -1,4 +1,5 @@
-"""Writing results: per-session folders, the sessions table, the failures list.
+"""Writing results: per-session folders, the sessions table (``sessions.csv`` and
+``sessions.parquet``, see :mod:`dosewatch.rows`), the failures list.
 
 Everything is written atomically: files go to a temporary name in the same folder and are
 renamed into place, and a session's folder is assembled under a temporary name and then
@@ -7,16 +8,13 @@ swapped in, so an interrupted run never leaves a half-written output behind.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import math
 import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,35 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .analysis import SessionResult
-
-SESSION_COLUMNS = (
-    "session",
-    "participant",
-    "source",
-    "sport",
-    "start_time",
-    "duration_s",
-    "session_class",
-    "dose_met",
-    "dose_met_at_s",
-    "longest_bout_qualifying_minutes",
-    "n_bouts",
-    "intensity_source",
-    "hr_rest",
-    "hr_rest_source",
-    "hr_max",
-    "hr_max_source",
-    "placement",
-    "minutes_rest",
-    "minutes_constant",
-    "minutes_intermediate",
-    "minutes_accelerating",
-    "minutes_missing",
-    "n_warnings",
-    "minutes_at_or_above_intermediate",
-    "output",
-)
-
+from .rows import ROWS_CSV, ROWS_PARQUET, SessionRow, rows_csv_text, rows_table
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary sibling and a rename."""
@@ -76,13 +46,18 @@ def to_json(data: object) -> str:
 
 
 def output_names(inputs: Sequence[Path]) -> list[str]:
-    """An output folder name per input: the input's name (without extension), made unique
-    with a short hash of its absolute path when two inputs share a name. Stable across runs."""
+    """An output folder name per input: the input's name without the ending its format
+    claims, made unique with a short hash of its absolute path when two inputs share a
+    name (or when one input's name is another's with ``-N`` appended, which is how the
+    sessions of a multi-session input are named). Stable across runs."""
     stems = [_stem(p) for p in inputs]
     counts = Counter(stems)
+    taken = set(stems)
     names = []
     for path, stem in zip(inputs, stems, strict=True):
-        if counts[stem] > 1:
+        base, _, number = stem.rpartition("-")
+        clash = number.isdigit() and base in taken
+        if counts[stem] > 1 or clash:
             digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
             stem = f"{stem}-{digest}"
         names.append(stem)
@@ -90,22 +65,11 @@ def output_names(inputs: Sequence[Path]) -> list[str]:
 
 
 def _stem(path: Path) -> str:
-    name = Path(path).resolve().name or "session"
-    for suffix in (".csv.gz", ".fit.gz", ".tcx.gz", ".gpx.gz", ".gz", ".fit", ".tcx", ".gpx",
-                   ".dwrec", ".sqlite", ".db"):
-        if name.lower().endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-            break
+    from .ingest.registry import input_stem
+
+    name = input_stem(Path(path).resolve()) or "session"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return safe.strip(".") or "session"
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return ""
-        return f"{value:.6g}"
-    return str(value)
 
 
 def write_epochs_csv(result: SessionResult, path: Path) -> None:
@@ -120,35 +84,6 @@ def write_epochs_csv(result: SessionResult, path: Path) -> None:
             arrays[name] = pa.array(column.tolist(), type=pa.string())
     pacsv.write_csv(pa.table(arrays), str(path),
                     pacsv.WriteOptions(quoting_style="none"))
-
-
-def session_row(result: SessionResult, output: str) -> dict[str, object]:
-    """One row of ``sessions.csv``, taken from the same summary as ``summary.json``."""
-    s = result.summary()
-    minutes = s["minutes"]
-    return {
-        "session": s["session"],
-        "participant": s["participant"] or "",
-        "source": s["source"],
-        "sport": s["sport"] or "",
-        "start_time": s["start_time"] or "",
-        "duration_s": s["duration_s"],
-        "session_class": s["session_class"],
-        "dose_met": s["dose_met"],
-        "dose_met_at_s": "" if s["dose_met_at_s"] is None else s["dose_met_at_s"],
-        "longest_bout_qualifying_minutes": s["longest_bout_qualifying_minutes"],
-        "n_bouts": len(s["bouts"]),
-        "intensity_source": s["intensity_source"],
-        "hr_rest": "" if s["hr_rest"] is None else s["hr_rest"],
-        "hr_rest_source": s["hr_rest_source"] or "",
-        "hr_max": "" if s["hr_max"] is None else s["hr_max"],
-        "hr_max_source": s["hr_max_source"] or "",
-        "placement": s["placement"],
-        **{f"minutes_{k}": v for k, v in minutes.items()},
-        "n_warnings": len(s["warnings"]),
-        "minutes_at_or_above_intermediate": s["minutes_at_or_above_intermediate"],
-        "output": output,
-    }
 
 
 def write_session(
@@ -190,14 +125,26 @@ def write_session(
     return final
 
 
-def write_sessions_table(rows: Iterable[dict[str, object]], path: Path) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SESSION_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _fmt(v) for k, v in row.items()})
-    atomic_write_text(path, buffer.getvalue())
+def write_rows(rows: Sequence[SessionRow], out_dir: Path) -> None:
+    """``sessions.csv`` and ``sessions.parquet``: the same typed rows, written atomically."""
+    import pyarrow.parquet as pq
+
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / ROWS_CSV, rows_csv_text(rows))
+    target = out_dir / ROWS_PARQUET
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pq.write_table(rows_table(rows), tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def write_failures(failures: Sequence[dict[str, str]], path: Path) -> None:
-    atomic_write_text(path, to_json(list(failures)))
+def write_failures(failures: Sequence[dict[str, str]], unsupported: Sequence[dict[str, str]],
+                   path: Path) -> None:
+    """``failures.json``: every input that failed (``status: failed``) and every file
+    that was skipped as not a session input (``status: skipped``), each with its reason
+    and what to do."""
+    entries = [{"status": "failed", **f} for f in failures]
+    entries += [{"status": "skipped", **s} for s in unsupported]
+    atomic_write_text(path, to_json(entries))

@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .analysis import SessionResult
-from .models.labels import LEVEL_NAMES, Label
+from .spec.labels import LEVEL_NAMES, Label
 
 LABEL_COLOURS = {
     Label.MISSING: "#FFFFFF",

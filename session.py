@@ -143,6 +143,8 @@ class Provenance:
         start_time: absolute UTC start when the input had Unix-epoch times, else None.
         repairs: one human-readable line per repair (rows sorted, duplicates dropped, ...).
         sport: the activity's sport as the file names it (``running``, ``cycling``...).
+        time_origin_s: the input's time that became 0 (the earliest sample), in the
+            input's own time base (Unix seconds, or seconds from some start).
     """
 
     source: str
@@ -150,6 +152,7 @@ class Provenance:
     start_time: datetime | None = None
     repairs: tuple[str, ...] = ()
     sport: str | None = None
+    time_origin_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +348,6 @@ def build_session(
 
     provenance = Provenance(
         source=source, format=format, start_time=start_time, repairs=tuple(notes),
-        sport=sport,
+        sport=sport, time_origin_s=t0,
     )
     return Session(name=name, profile=profile, provenance=provenance, **streams)

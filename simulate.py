@@ -134,8 +134,8 @@ from scipy.spatial.transform import Rotation
 
 from .config import Config
 from .features.epochs import epoch_count
-from .models.bouts import Bout, find_bouts
-from .models.labels import label_epochs, label_names, session_class
+from .spec.bouts import Bout, find_bouts
+from .spec.labels import label_epochs, label_names, session_class
 from .session import Profile, Session, build_session
 
 __all__ = [
@@ -983,7 +983,7 @@ class Truth:
             2 run; grade a fraction; cadence 0 at rest).
         epoch_s: epoch length used.
         epoch_intensity: mean intensity per epoch (last partial epoch if at least half full).
-        labels: reference epoch labels (``dosewatch.models.labels.label_epochs``).
+        labels: reference epoch labels (``dosewatch.spec.labels.label_epochs``).
         session_class: ``constant``, ``accelerating``, ``intermediate`` or ``none``.
         bouts: reference bouts; ``dose_met`` whether any meets the dose.
         hr_bpm: the physiological heart rate per second, before the sensor.

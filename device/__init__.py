@@ -3,12 +3,14 @@
 - :mod:`dosewatch.device.protocols`: byte-level codecs of the characteristics read (heart
   rate, Polar PMD acceleration, running speed and cadence, FTMS treadmill, battery), pure
   functions without a radio.
-- :mod:`dosewatch.device.store`: the recording file (``*.dwrec``, SQLite in WAL mode) that
+- :mod:`dosewatch.recording`: the recording file (``*.dwrec``, SQLite in WAL mode) that
   keeps every notification as received, plus the decoded samples, safe against a crash.
-- :mod:`dosewatch.device.bumble_backend`: a Bleak backend that drives an in-process
-  Bumble radio, so code written against ``BleakClient`` runs against virtual devices.
-- :mod:`dosewatch.device.virtual_band`: a virtual wearable (HRS, battery, RSC, Polar PMD
-  acceleration, FTMS) on that radio, played from a session in real time or faster.
+- :mod:`dosewatch.device.recorder`: connects, subscribes, decodes and records.
+- :mod:`dosewatch.device.live`: the live analysis (the batch analysis of the samples so
+  far) and :mod:`dosewatch.device.view`, what the participant sees.
+- :mod:`dosewatch.device.virtual`: virtual hardware (a Bumble radio behind Bleak, and
+  virtual wearables played from simulated sessions) for ``record --virtual``, the demo
+  and the tests.
 
 Nothing is imported here, so ``import dosewatch.device`` stays cheap and never loads
 Bleak or Bumble; import the submodule you need.

@@ -39,7 +39,7 @@ DEFAULT_SPEED = 60.0
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``scan`` and ``record`` to the command line."""
-    from ..models.classifier import CLASSIFIERS, DEFAULT_CLASSIFIER
+    from ..cli.options import add_classifier_options, add_config_option, add_profile_option
 
     p = subparsers.add_parser(
         "scan", help="list nearby Bluetooth LE wearables and the supported services they offer")
@@ -57,11 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "nearest one offering heart rate or Polar acceleration)")
     p.add_argument("--out", required=True, metavar="FILE.dwrec", help="the recording to write")
     p.add_argument("--force", action="store_true", help="replace an existing recording")
-    p.add_argument("--profile", help="profile.toml, or key=value pairs: age=34,hr_rest=55 "
-                   "(stored in the recording)")
-    p.add_argument("--config", help="TOML configuration (see `dosewatch config`)")
-    p.add_argument("--classifier", default=DEFAULT_CLASSIFIER, choices=CLASSIFIERS,
-                   help="classifier of the live analysis (default: %(default)s)")
+    add_profile_option(p, "stored in the recording")
+    add_config_option(p)
+    add_classifier_options(p)
     p.add_argument("--plain", action="store_true",
                    help="print one line per update (for logs) instead of a status line")
     p.add_argument("--minutes", type=float,
@@ -138,8 +136,8 @@ async def _scan(timeout: float, virtual: bool) -> list[tuple[BLEDevice, Advertis
         async with _bluetooth():
             found = await BleakScanner.discover(timeout, return_adv=True)
         return list(found.values())
-    from .bumble_backend import BumbleBleakScanner, VirtualRadio
-    from .virtual_band import start_bands
+    from .virtual.backend import BumbleBleakScanner, VirtualRadio
+    from .virtual.band import start_bands
 
     sessions = [_simulated("steady_light", 1, "chest", "hr+acc", acc_fs=25.0)[0],
                 _simulated("steady_light", 2, "wrist", "acc", acc_fs=25.0)[0]]
@@ -188,7 +186,7 @@ def _simulated(protocol: str, seed: int, placement: str = "chest", modality: str
 
 def cmd_record(args: argparse.Namespace) -> int:
     """``dosewatch record``."""
-    from ..cli import _config, _profile
+    from ..cli.options import classifier_from, config_from, profile_from
 
     if args.virtual and args.devices:
         raise ConfigError("give either DEVICE names or --virtual, not both")
@@ -202,15 +200,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise OutputError("a recording already exists here", source=out,
                           hint="choose another --out, or pass --force to replace it")
-    config = _config(args.config)
-    profile = _profile(args.profile)
-    from ..models.classifier import get_classifier
-
-    classifier = get_classifier(args.classifier)
-    if args.classifier == "learned":
-        from ..models.learned import load_model
-
-        load_model()  # a missing or damaged model fails now, not after connecting
+    config = config_from(args)
+    profile = profile_from(args)
+    # A missing or damaged model fails now, not after connecting.
+    classifier = classifier_from(args)
     try:
         return asyncio.run(_record(args, out, config, profile, classifier))
     except asyncio.CancelledError:  # a second Ctrl-C cut the clean stop short
@@ -220,7 +213,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
                   classifier: Any) -> int:
     from .live import LiveAnalysis
-    from .store import RecordingWriter
+    from ..recording import RecordingWriter
     from .view import LiveView, format_summary
 
     loop = asyncio.get_running_loop()
@@ -299,9 +292,9 @@ async def _record_virtual(args: argparse.Namespace, session: Session, writer: An
                           view: Any, stop: asyncio.Event) -> Recorder:
     from bleak import BleakScanner
 
-    from .bumble_backend import BumbleBleakClient, BumbleBleakScanner, VirtualRadio
+    from .virtual.backend import BumbleBleakClient, BumbleBleakScanner, VirtualRadio
     from .recorder import DeviceError, Recorder
-    from .virtual_band import VirtualBand
+    from .virtual.band import VirtualBand
 
     async with VirtualRadio() as radio:
         band = VirtualBand(radio, session, speed=args.speed)

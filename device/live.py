@@ -3,7 +3,8 @@
 :class:`LiveAnalysis` keeps every decoded sample the recorder writes to the recording (the
 same values, times and device choice), and every ``interval_s`` of session time it builds
 a :class:`~dosewatch.session.Session` from them exactly as
-:func:`dosewatch.ingest.recording.read_recording` would build it from the file, and runs
+:func:`dosewatch.recording.read_recording` builds it from the file (both through
+:mod:`dosewatch.recording.streams`), and runs
 :func:`dosewatch.analysis.analyze_session` on it with the same configuration and
 classifier. So the live labels, bouts and dose are the batch ones on the data so far, and
 once the session ends they are identical: there is one analysis, not a live approximation
@@ -42,9 +43,11 @@ from ..analysis import SessionResult, analyze_session
 from ..config import Config
 from ..errors import DosewatchError
 from ..features import hr as hrmod
-from ..models.classifier import Classifier, get_classifier
-from ..models.labels import label_names, levels
-from ..session import Profile, Session, build_session
+from ..models.base import Classifier
+from ..models.registry import get_classifier
+from ..spec.labels import label_names, levels
+from ..recording.streams import RecordedSamples, session_from_samples
+from ..session import Profile, Session
 
 __all__ = ["LiveAnalysis", "LiveStatus", "current_bout"]
 
@@ -95,7 +98,6 @@ class _Column:
 class _HrBuffer:
     def __init__(self) -> None:
         self.t, self.bpm, self.rr = _Column(), _Column(), _Column()
-        self.any_rr = False
 
     @property
     def n(self) -> int:
@@ -125,11 +127,7 @@ class _SpeedBuffer:
 class _Snapshot:
     """The samples of one update: read-only views, taken in the event loop."""
 
-    hr: tuple[NDArray, ...] | None
-    acc: tuple[NDArray, NDArray] | None
-    speed: tuple[NDArray, NDArray] | None
-    cadence: tuple[NDArray, NDArray] | None
-    latest_hr: tuple[float, float] | None
+    samples: RecordedSamples
     now: float
 
 
@@ -260,10 +258,7 @@ class LiveAnalysis:
             buf = self._hr[device_id] = _HrBuffer()
         buf.t.append(t)
         buf.bpm.append(bpm)
-        rr = math.nan if rr_ms is None else float(rr_ms)
-        buf.rr.append(rr)
-        if not buf.any_rr and math.isfinite(rr):
-            buf.any_rr = True
+        buf.rr.append(math.nan if rr_ms is None else float(rr_ms))
 
     def add_acc(self, device_id: int, t: ArrayLike, xyz_g: ArrayLike) -> None:
         """Acceleration samples: host times ``(n,)`` and values in g ``(n, 3)``."""
@@ -290,42 +285,20 @@ class LiveAnalysis:
 
     # -- sessions ---------------------------------------------------------------------
 
-    @staticmethod
-    def _pick(buffers: dict[int, Any]) -> Any:
-        """The device with the most samples, the lowest id on a tie (as the reader does)."""
-        best = None
-        for device_id in sorted(buffers):
-            buf = buffers[device_id]
-            if buf.n and (best is None or buf.n > best.n):
-                best = buf
-        return best
-
     def _snapshot(self, now: float) -> _Snapshot:
-        hr = acc = speed = cadence = None
-        latest = None
-        hb = self._pick(self._hr)
-        if hb is not None:
-            t, bpm = hb.t.view(), hb.bpm.view()
-            hr = (t, bpm, hb.rr.view()) if hb.any_rr else (t, bpm)
-            latest = (float(t[-1]), float(bpm[-1]))
-        ab = self._pick(self._acc)
-        if ab is not None:
-            acc = (ab.t.view(), ab.xyz.view())
-        sb = self._pick(self._speed)
-        if sb is not None:
-            t, mps, cad = sb.t.view(), sb.mps.view(), sb.cadence.view()
-            if np.isfinite(mps).any():
-                speed = (t, mps)
-            keep = np.isfinite(cad)
-            if keep.any():
-                cadence = (t[keep], cad[keep])
-        return _Snapshot(hr, acc, speed, cadence, latest, now)
+        """Read-only views of every buffer (taken in the event loop), as the samples a
+        recording holds; :mod:`dosewatch.recording.streams` turns them into the session
+        exactly as batch reading does."""
+        samples = RecordedSamples(
+            hr={d: (b.t.view(), b.bpm.view(), b.rr.view()) for d, b in self._hr.items()},
+            acc={d: (b.t.view(), b.xyz.view()) for d, b in self._acc.items()},
+            speed={d: (b.t.view(), b.mps.view(), b.cadence.view())
+                   for d, b in self._speed.items()},
+        )
+        return _Snapshot(samples, now)
 
     def _build(self, snap: _Snapshot) -> Session:
-        return build_session(
-            self.name, hr=snap.hr, acc=snap.acc, speed=snap.speed, cadence=snap.cadence,
-            profile=self.profile, source="live", format="dwrec",
-        )
+        return session_from_samples(snap.samples, name=self.name, profile=self.profile)
 
     def session(self) -> Session | None:
         """A Session of every sample so far (None before heart rate or acceleration)."""
@@ -407,7 +380,8 @@ class LiveAnalysis:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live")
         loop = asyncio.get_running_loop()
         try:
-            result, compute_s = await loop.run_in_executor(self._executor, self._analyse, snap)
+            result, session, compute_s = await loop.run_in_executor(
+                self._executor, self._analyse, snap)
         except DosewatchError as exc:
             # Too little data yet, or a model problem: the recording goes on regardless.
             message = str(exc)
@@ -417,7 +391,7 @@ class LiveAnalysis:
                 logger.warning("live analysis: %s", message)
             return None
         self.last_error = None
-        status = self._status(snap, result, compute_s, final)
+        status = self._status(snap, session, result, compute_s, final)
         self.status = status
         for listener in list(self._listeners):
             try:
@@ -426,17 +400,18 @@ class LiveAnalysis:
                 logger.exception("live status listener failed")
         return status
 
-    def _analyse(self, snap: _Snapshot) -> tuple[SessionResult, float]:
+    def _analyse(self, snap: _Snapshot) -> tuple[SessionResult, Session, float]:
         start = time.perf_counter()
-        result = analyze_session(self._build(snap), self.config, self.classifier)
+        session = self._build(snap)
+        result = analyze_session(session, self.config, self.classifier)
         compute_s = time.perf_counter() - start
         self.compute_times.append(compute_s)
-        return result, compute_s
+        return result, session, compute_s
 
-    def _status(self, snap: _Snapshot, result: SessionResult, compute_s: float,
-                final: bool) -> LiveStatus:
+    def _status(self, snap: _Snapshot, session: Session, result: SessionResult,
+                compute_s: float, final: bool) -> LiveStatus:
         self._updates += 1
-        start = _session_start(snap)
+        start = session.provenance.time_origin_s
         now = snap.now if math.isfinite(snap.now) else start + result.duration_s
         elapsed = max(now - start, 0.0)
         labels = result.prediction.labels
@@ -444,8 +419,8 @@ class LiveAnalysis:
         label = str(label_names(labels[-1:])[0]) if labels.size else "missing"
         level = str(levels(intensity[-1:], self.config)[0]) if intensity.size else ""
         hr_bpm = pct = None
-        if snap.latest_hr is not None:
-            hr_bpm = snap.latest_hr[1]
+        if session.hr is not None:
+            hr_bpm = float(session.hr.bpm[-1])
             params = result.info.hr_params
             if params is not None and math.isfinite(hr_bpm):
                 pct = float(hrmod.pct_hrr(np.array([hr_bpm]), params)[0])
@@ -480,15 +455,3 @@ class LiveAnalysis:
             final=final,
             result=result,
         )
-
-
-def _session_start(snap: _Snapshot) -> float:
-    """Host time of the earliest sample, as build_session takes the start."""
-    firsts = []
-    for stream in (snap.hr, snap.acc, snap.speed, snap.cadence):
-        if stream is not None:
-            t = stream[0]
-            finite = t[np.isfinite(t)]
-            if finite.size:
-                firsts.append(float(finite.min()))
-    return min(firsts) if firsts else math.nan

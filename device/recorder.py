@@ -2,7 +2,7 @@
 
 :class:`Recorder` connects to one or more devices through :class:`bleak.BleakClient` (any
 backend: the platform's, or the in-process virtual radio of
-:mod:`dosewatch.device.bumble_backend` given through ``client_kwargs``), finds which of the
+:mod:`dosewatch.device.virtual.backend` given through ``client_kwargs``), finds which of the
 supported services each offers, and streams them:
 
 =================  ==============================================================
@@ -18,7 +18,7 @@ battery            one read per connection (an event in the recording)
 Data path (STYLE.md): each notification callback only stamps the arrival time with
 ``clock`` and puts ``(time, link, characteristic, bytes)`` on one asyncio queue. One
 consumer task decodes, writes the raw notification and its decoded samples to the
-:class:`~dosewatch.device.store.RecordingWriter` (committed at least every
+:class:`~dosewatch.recording.RecordingWriter` (committed at least every
 ``commit_interval_s``), and feeds the :class:`~dosewatch.device.live.LiveAnalysis`.
 Connection events travel through the same queue, so the consumer sees a disconnection
 after every notification that arrived before it.
@@ -28,7 +28,7 @@ default, a virtual band's accelerated clock in tests): heart rate, speed and con
 answers at their arrival time; PMD samples at their sensor times (Polar's rule, see
 :class:`~dosewatch.device.protocols.PmdTimeline`) mapped to host time by an offset fixed
 at the stream's first frame (host arrival minus the sensor time of that frame's last
-sample), stored with :meth:`~dosewatch.device.store.RecordingWriter.set_device_clock`.
+sample), stored with :meth:`~dosewatch.recording.RecordingWriter.set_device_clock`.
 After a reconnect the stream restarts and the offset is fixed again from its first
 frame; if that would place a sample at or before one already recorded (a shorter
 arrival delay than the first time), the offset is raised just enough, so samples are
@@ -96,7 +96,7 @@ from .protocols import (
     pmd_features,
     pmd_samples_to_g,
 )
-from .store import RecordingWriter
+from ..recording import RecordingWriter
 
 if TYPE_CHECKING:
     from bleak import BleakClient

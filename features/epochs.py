@@ -35,11 +35,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..models.labels import trend_half_width
+from ..spec.labels import trend_half_width
 from ..session import Session
 from . import hr as hrmod
 from .acc import window_features
-from .trend import centred_windows, nan_median_rows, theil_sen
+from ..spec.trend import centred_windows, nan_median_rows, theil_sen
 
 BASE_FEATURES = (
     "hr_bpm",

@@ -23,8 +23,8 @@ from scipy.ndimage import median_filter
 
 from ..config import Config
 from ..session import HeartRate, Profile
-from .runs import runs, spans_mask
-from .trend import theil_sen
+from ..spec.runs import runs, spans_mask
+from ..spec.trend import theil_sen
 
 MAX_GAP_S = 10.0
 SPIKE_BPM = 20.0

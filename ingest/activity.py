@@ -90,7 +90,6 @@ _STRIDE_MEDIAN_LIMIT = 120.0
 _WALK_STRIDE_MEDIAN_LIMIT = 80.0
 _WALKING_SPORTS = frozenset({"walking", "hiking", "mountaineering", "snowshoeing", "walk",
                              "hike"})
-_SUFFIXES = (".fit", ".tcx", ".gpx")
 _SPORT_NAMES = {"biking": "cycling", "bike": "cycling", "ride": "cycling", "run": "running"}
 _EARTH_RADIUS_M = 6_371_008.8
 
@@ -153,15 +152,10 @@ class SpeedChoice:
 
 
 def default_name(path: Path) -> str:
-    """The file name without its activity suffixes: ``run.fit.gz`` -> ``run``."""
-    name = path.name
-    lower = name.lower()
-    if lower.endswith(".gz"):
-        name, lower = name[:-3], lower[:-3]
-    for suffix in _SUFFIXES:
-        if lower.endswith(suffix):
-            return name[: -len(suffix)] or name
-    return name
+    """The file name without the ending its format claims: ``run.fit.gz`` -> ``run``."""
+    from .registry import input_stem
+
+    return input_stem(path)
 
 
 def sniff(head: bytes) -> str | None:

@@ -43,9 +43,10 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..errors import ModelError
 from ..features.epochs import EpochFeatures, FeatureInfo
-from .classifier import EpochPrediction, measured_intensity
+from .base import EpochPrediction
+from .rules import measured_intensity
 from .inputs import INPUT_NAMES, model_inputs
-from .labels import Label, label_epochs
+from ..spec.labels import Label, label_epochs
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("learned")
 MANIFEST_NAME = "learned.json"
@@ -211,6 +212,14 @@ class LearnedClassifier:
     smoothing_weight: float | None = None
     name: str = "learned"
 
+    @property
+    def identity(self) -> str:
+        """The model's files, by checksum (what a batch's resume check compares)."""
+        files = load_model(self.model_dir).manifest["files"]
+        digest = hashlib.sha256("".join(f["sha256"] for f in files.values()).encode())
+        weight = "" if self.smoothing_weight is None else f",w={self.smoothing_weight:g}"
+        return f"learned:{digest.hexdigest()[:16]}{weight}"
+
     def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
         model = load_model(self.model_dir)
         if config.epochs.epoch_s != model.manifest["reference_config"]["epoch_s"]:
@@ -251,6 +260,6 @@ class LearnedClassifier:
 
 
 def _stretches(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    from ..features.runs import runs
+    from ..spec.runs import runs
 
     return [(int(a), int(b)) for a, b in runs(mask)]

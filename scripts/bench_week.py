@@ -31,8 +31,8 @@ import numpy as np
 
 from dosewatch.config import Config
 from dosewatch.ingest import ParquetSessionWriter
-from dosewatch.models.bouts import find_bouts
-from dosewatch.models.labels import label_epochs
+from dosewatch.spec.bouts import find_bouts
+from dosewatch.spec.labels import label_epochs
 from dosewatch.session import Profile
 from dosewatch.simulate import (
     Segment,

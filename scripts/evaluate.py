@@ -33,9 +33,9 @@ from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
 from dosewatch.features.epochs import FEATURE_NAMES
 from dosewatch.ingest import read_session, write_session_folder
-from dosewatch.models.classifier import get_classifier
+from dosewatch.models.registry import get_classifier
 from dosewatch.models.inputs import CONTEXT_OFFSETS, CONTEXT_SIGNALS, INPUT_NAMES
-from dosewatch.models.labels import Label
+from dosewatch.spec.labels import Label
 from dosewatch.models.learned import load_model
 from dosewatch.simulate import PROTOCOLS, random_person, simulate
 

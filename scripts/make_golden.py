@@ -19,7 +19,7 @@ import numpy as np
 
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session, write_session_folder
-from dosewatch.models.classifier import get_classifier
+from dosewatch.models.registry import get_classifier
 from dosewatch.simulate import random_person, simulate
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from dosewatch.device.store import RecordingWriter
+from dosewatch.recording import RecordingWriter
 from dosewatch.session import Profile
 
 T0 = 1_700_000_000.0

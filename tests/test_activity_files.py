@@ -23,11 +23,11 @@ import pytest
 from fitdecode.utils import compute_crc
 
 from dosewatch.errors import InputError, ProfileError
-from dosewatch.ingest import read_session
+from dosewatch.ingest import read_session, read_sessions
 from dosewatch.ingest.activity import choose_speed, default_name
-from dosewatch.ingest.fit import fit_crc, parse_fit, read_fit
-from dosewatch.ingest.gpx import parse_gpx, read_gpx
-from dosewatch.ingest.tcx import parse_tcx, read_tcx
+from dosewatch.ingest.formats.fit import fit_crc, parse_fit, read_fit
+from dosewatch.ingest.formats.gpx import parse_gpx, read_gpx
+from dosewatch.ingest.formats.tcx import parse_tcx, read_tcx
 from dosewatch.session import Profile, Session
 
 
@@ -272,7 +272,8 @@ def sources_table() -> dict[str, tuple[float, frozenset[str]]]:
 
 @functools.cache
 def load(local: str) -> Session:
-    return read_session(REAL / local)
+    """The (first) session of a real file."""
+    return read_sessions(REAL / local)[0]
 
 
 REAL_FILES = [p.relative_to(REAL).as_posix() for p in real_files()]
@@ -408,12 +409,17 @@ def test_real_channels_units_and_sources() -> None:
     assert amazfit.provenance.sport == "running"
 
 
-def test_real_multiple_activities_reads_the_first() -> None:
-    session = load("Runalyze__Runalyze/Multiple-Trainings.tcx")
-    assert session.hr.t.size == 1054
-    note = next(r for r in session.provenance.repairs if "activities" in r)
-    assert note.startswith("the file holds 3 activities; read the first, 2012-01-22 14:10")
-    assert "2012-01-20 09:21 UTC (541 trackpoints)" in note
+def test_real_multiple_activities_are_one_session_each() -> None:
+    sessions = read_sessions(REAL / "Runalyze__Runalyze/Multiple-Trainings.tcx")
+    assert [s.name for s in sessions] == [f"Multiple-Trainings-{k}" for k in (1, 2, 3)]
+    first = sessions[0]
+    assert first.hr.t.size == 1054
+    note = next(r for r in first.provenance.repairs if "activity" in r)
+    assert note == "activity 1 of 3 in the file, started 2012-01-22 14:10 UTC"
+    assert any(s.provenance.start_time.strftime("%Y-%m-%d %H:%M") == "2012-01-20 09:21"
+               and s.hr.t.size <= 541 for s in sessions[1:])
+    with pytest.raises(InputError, match="holds 3 sessions"):
+        read_session(REAL / "Runalyze__Runalyze/Multiple-Trainings.tcx")
 
 
 def test_real_file_names_and_gzip() -> None:
@@ -699,11 +705,12 @@ def test_tcx_tracks_are_segments_and_gaps_stay_gaps(tmp_path: Path) -> None:
 
 
 def test_tcx_several_activities_and_courses(tmp_path: Path) -> None:
-    session = read_tcx(write(tmp_path / "many.tcx", tcx_text([points(50)], activities=3)))
+    many = read_sessions(write(tmp_path / "many.tcx", tcx_text([points(50)], activities=3)))
+    assert [s.name for s in many] == ["many-1", "many-2", "many-3"]
+    session = many[0]
     assert session.hr.t.size == 50
     assert session.provenance.start_time == datetime.fromtimestamp(T0, UTC)
-    assert any(r.startswith("the file holds 3 activities; read the first")
-               for r in session.provenance.repairs)
+    assert any(r.startswith("activity 1 of 3 in the file") for r in session.provenance.repairs)
     course = tcx_text([points(20)]).replace("<Activities>", "<Courses>").replace(
         "</Activities>", "</Courses>").replace('<Activity Sport="Running">', "<Course>").replace(
         "</Activity>", "</Course>")
@@ -774,7 +781,7 @@ def test_size_limits_refuse_bombs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     """A gzip stream that inflates beyond the limit is refused, not unpacked to the end
     (the limits are 512 MiB of XML and 256 MiB of FIT; lowered here to keep it quick)."""
     import dosewatch.ingest.activity as activity
-    import dosewatch.ingest.fit as fit
+    import dosewatch.ingest.formats.fit as fit
 
     monkeypatch.setattr(activity, "MAX_DECOMPRESSED_BYTES", 100_000)
     monkeypatch.setattr(fit, "MAX_FIT_BYTES", 100_000)

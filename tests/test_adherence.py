@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pyarrow.parquet as pq
@@ -18,12 +19,20 @@ from dosewatch.adherence import (
 )
 from dosewatch.config import Config
 from dosewatch.errors import ConfigError, InputError
+from dosewatch.rows import SessionRow, rows_csv_text, rows_from_records
 
 
 def row(session, start, dose=True, participant="P01", minutes=35.0):
-    """A sessions.csv row as the CSV reader gives it (all strings)."""
-    return {"session": session, "participant": participant, "start_time": start,
-            "dose_met": str(dose), "minutes_at_or_above_intermediate": str(minutes)}
+    """A session row as sessions.csv would give it (built from text, as it is read)."""
+    record = {"session": session, "participant": participant, "start_time": start,
+              "dose_met": str(dose), "minutes_at_or_above_intermediate": str(minutes),
+              "source": f"{session}.fit", "duration_s": "3000", "session_class": "constant",
+              "longest_bout_qualifying_minutes": "35", "n_bouts": "1",
+              "intensity_source": "heart_rate", "placement": "wrist", "minutes_rest": "5",
+              "minutes_constant": "35", "minutes_intermediate": "0",
+              "minutes_accelerating": "0", "minutes_missing": "0", "n_warnings": "0",
+              "output": session}
+    return SessionRow.from_record(record)
 
 
 def week_table(adherence, participant="P01"):
@@ -137,7 +146,7 @@ def test_minutes_add_up_and_unknown_minutes_stay_unknown():
     rows = three_doses(MONDAYS[0])
     (week,) = compute_adherence(rows).weeks
     assert week.minutes_at_or_above_intermediate == pytest.approx(40 + 42 + 44)
-    rows[1]["minutes_at_or_above_intermediate"] = ""
+    rows[1] = replace(rows[1], minutes_at_or_above_intermediate=None)
     (week,) = compute_adherence(rows).weeks
     assert week.minutes_at_or_above_intermediate is None
 
@@ -165,8 +174,9 @@ def test_rules_come_from_the_configuration(tmp_path):
 
 
 def test_a_malformed_start_time_is_an_input_error():
+    good = row("bad", "2026-09-14T08:00:00+00:00").to_record()
     with pytest.raises(InputError, match="'bad'"):
-        compute_adherence([row("bad", "last tuesday")])
+        rows_from_records([dict(good, start_time="last tuesday")], "sessions.csv")
 
 
 def test_tables_are_written_as_csv_and_parquet_with_the_same_numbers(tmp_path):
@@ -196,9 +206,6 @@ def test_adherence_for_reads_the_sessions_table(tmp_path):
     with pytest.raises(InputError, match="no sessions table"):
         adherence_for(tmp_path)
     rows = three_doses(MONDAYS[0])
-    with (tmp_path / "sessions.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    (tmp_path / "sessions.csv").write_text(rows_csv_text(rows), encoding="utf-8")
     a = adherence_for(tmp_path)
     assert a.weeks[0].week_met and (tmp_path / "participants.parquet").is_file()

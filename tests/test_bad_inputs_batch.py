@@ -126,7 +126,7 @@ def test_batch_runner_reports_each_bad_file(study: tuple[Path, dict[str, str]],
                                             tmp_path: Path) -> None:
     folder, expected = study
     inputs = discover([folder])
-    assert len(inputs) == len(expected) + len(GOOD)
+    assert len(inputs.inputs) == len(expected) + len(GOOD)
     out = tmp_path / "out"
     report = run_batch(inputs, out, workers=1, pictures=False,
                        progress=False)
@@ -147,7 +147,7 @@ def test_the_command_reports_each_bad_file(study: tuple[Path, dict[str, str]],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 1, done.stderr
-    assert f"{len(GOOD)} sessions analysed, {len(expected)} failed" in done.stdout
+    assert f"{len(GOOD)} sessions analysed, {len(expected)} inputs failed" in done.stdout
     assert "Traceback" not in done.stderr
     for name in expected:
         assert name in done.stderr

@@ -14,7 +14,7 @@ from bumble import gatt
 from bumble.core import UUID
 from bumble.device import Device
 
-from dosewatch.device.bumble_backend import (
+from dosewatch.device.virtual.backend import (
     BumbleBleakClient,
     BumbleBleakScanner,
     VirtualRadio,
@@ -32,7 +32,7 @@ from dosewatch.device.protocols import (
     RSC_SERVICE,
     decode_heart_rate,
 )
-from dosewatch.device.virtual_band import VirtualBand, start_bands
+from dosewatch.device.virtual.band import VirtualBand, start_bands
 from dosewatch.session import Profile, Session, build_session
 
 

@@ -119,10 +119,14 @@ def test_profile_override_from_the_command_line(simulated, tmp_path):
     assert (summary["hr_max"], summary["hr_max_source"]) == (199, "profile")
 
 
-def test_missing_input_is_a_clear_error(tmp_path):
+def test_missing_input_is_one_more_failure(tmp_path):
+    # A missing path is a failure of its own, listed where the user sees it; it does not
+    # stop the batch (exit 1: some inputs failed).
     done = dosewatch("analyze", tmp_path / "nowhere", "--out", tmp_path / "out")
-    assert done.returncode == 3
+    assert done.returncode == 1
     assert "nowhere" in done.stderr and "no such file or folder" in done.stderr
+    failures = json.loads((tmp_path / "out" / "failures.json").read_text())
+    assert [(f["status"], Path(f["input"]).name) for f in failures] == [("failed", "nowhere")]
 
 
 def test_config_round_trip_and_errors(tmp_path):

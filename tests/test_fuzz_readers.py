@@ -42,7 +42,7 @@ from test_activity_files import (
 from dosewatch.analysis import analyze_session
 from dosewatch.errors import DosewatchError, InputError
 from dosewatch.ingest import read_session
-from dosewatch.models.classifier import get_classifier
+from dosewatch.models.registry import get_classifier
 
 # Examples per property test; their sum plus the fixed cases is TOTAL_CASES.
 EXAMPLES = {

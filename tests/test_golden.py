@@ -14,7 +14,7 @@ import pytest
 
 from dosewatch.analysis import analyze_session
 from dosewatch.ingest import read_session
-from dosewatch.models.classifier import get_classifier
+from dosewatch.models.registry import get_classifier
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from dosewatch.errors import InputError, OutputError, ProfileError
 from dosewatch.ingest import (
     ParquetSessionWriter,
-    interchange,
     parse_profile_options,
     parse_profile_string,
     read_profile,
@@ -26,6 +25,7 @@ from dosewatch.ingest import (
     read_session_folder,
     write_session_folder,
 )
+from dosewatch.ingest.formats import interchange
 from dosewatch.session import Profile, Session, build_session
 
 FORMATS = ["csv", "csv.gz", "parquet"]
@@ -270,8 +270,9 @@ def test_unsupported_inputs(tmp_path: Path) -> None:
     notes = write_text(tmp_path / "notes.txt", "x")
     with pytest.raises(InputError) as err:
         read_session(notes)
-    assert "notes.txt: unsupported input" in str(err.value)
-    assert ".fit, .tcx, .gpx" in str(err.value)
+    assert "notes.txt: not a kind of input dosewatch reads" in str(err.value)
+    assert ".fit" in str(err.value) and ".tcx" in str(err.value) and "session folders" in str(
+        err.value)
     hr = write_text(tmp_path / "hr.csv", HR_OK)
     with pytest.raises(InputError, match="pass the folder that holds it"):
         read_session(hr)
@@ -286,7 +287,7 @@ def test_folder_without_hr_or_acc(tmp_path: Path) -> None:
         read_session(folder)
     message = str(err.value)
     assert str(folder) in message
-    assert "no heart-rate or acceleration file" in message
+    assert "no session in the folder" in message
     assert "found: notes.txt, speed.csv" in message
     assert "hr.csv" in message and "acc.csv" in message
 

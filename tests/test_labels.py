@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dosewatch.config import Config
-from dosewatch.models.labels import Label, label_epochs, label_names, levels, session_class
+from dosewatch.spec.labels import Label, label_epochs, label_names, levels, session_class
 
 CFG = Config()
 
@@ -141,7 +141,7 @@ def test_trend_intensity_leaves_epochs_out_of_the_slope():
 
 
 def test_onset_masking():
-    from dosewatch.models.classifier import onset_masked
+    from dosewatch.models.rules import onset_masked
 
     x = np.array([5, 30, 31, 32, 33, 5, np.nan, 40, 41, 42, 10.0])
     out = onset_masked(x, 20.0, 2)

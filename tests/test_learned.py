@@ -17,7 +17,7 @@ from dosewatch.config import Config
 from dosewatch.errors import ModelError
 from dosewatch.models import learned
 from dosewatch.models.inputs import INPUT_NAMES, MISSING, model_inputs, shifted
-from dosewatch.models.labels import Label
+from dosewatch.spec.labels import Label
 from dosewatch.models.learned import (
     DEFAULT_MODEL_DIR,
     LearnedClassifier,
@@ -196,7 +196,7 @@ def test_changed_label_definitions_use_rules_on_learned_intensity(steady_session
     config = Config.from_dict({"levels": {"intermediate_from": 35.0}})
     result = analyze_session(steady_session.session, config, LearnedClassifier())
     assert any("SPEC rules applied to the learned intensity" in w for w in result.warnings)
-    from dosewatch.models.labels import label_epochs
+    from dosewatch.spec.labels import label_epochs
 
     np.testing.assert_array_equal(result.prediction.labels,
                                   label_epochs(result.prediction.intensity, config))

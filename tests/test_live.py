@@ -16,9 +16,9 @@ import pytest
 
 from dosewatch.analysis import analyze_session
 from dosewatch.device.live import LiveAnalysis, LiveStatus, current_bout
-from dosewatch.device.store import RecordingWriter
-from dosewatch.ingest.recording import read_recording
-from dosewatch.models.classifier import get_classifier
+from dosewatch.recording import RecordingWriter
+from dosewatch.recording import read_recording
+from dosewatch.models.registry import get_classifier
 from dosewatch.session import Profile, Session
 from dosewatch.simulate import random_person, simulate
 

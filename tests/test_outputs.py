@@ -75,9 +75,13 @@ def test_tiny_sessions_are_analysed(tmp_path, streams):
 
 
 def test_output_names_are_unique_and_stable(tmp_path):
-    paths = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c" / "walk.csv.gz"]
+    paths = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c" / "walk.tcx.gz"]
     names = output_names(paths)
     assert names[2] == "walk"
     assert names[0] != names[1] and all(n.startswith("run-") for n in names[:2])
     assert output_names(paths) == names
     assert output_names([Path("odd name!")]) == ["odd_name_"]
+    # A name that a multi-session input's sessions could take (run-1, run-2...) is made
+    # unique, so the two can never share a folder.
+    clash = output_names([tmp_path / "a" / "run.tcx", tmp_path / "b" / "run-1.fit"])
+    assert clash[0] == "run" and clash[1].startswith("run-1-")

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from dosewatch.analysis import analyze_session
-from dosewatch.models.classifier import RuleClassifier
-from dosewatch.models.labels import Label
+from dosewatch.models.rules import RuleClassifier
+from dosewatch.spec.labels import Label
 from dosewatch.plot import (
     _HATCH_COLOURS,
     LABEL_COLOURS,

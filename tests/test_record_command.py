@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from dosewatch.cli import main
-from dosewatch.device.store import open_recording, read_recording_tables
+from dosewatch.recording import open_recording, read_recording_tables
 from dosewatch.device.view import LiveView, format_clock, format_plain
-from dosewatch.ingest.recording import read_recording
+from dosewatch.recording import read_recording
 
 SAVED = re.compile(r"saved hr=(\d+) acc=(\d+) speed=(\d+)")
 PLAIN = re.compile(r"^\[[\d:]+\] hr=\S+ pct_hrr=\S+ label=\w+ bout=[\d.]+/30 dose=(no|met@\d+s)")

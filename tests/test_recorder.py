@@ -1,7 +1,7 @@
 """The recorder, end to end: Bleak (Bumble backend) → virtual bands → the recording file.
 
 Every test records through the real ``bleak.BleakClient`` with the Bumble backend against
-:class:`~dosewatch.device.virtual_band.VirtualBand` peripherals playing at accelerated
+:class:`~dosewatch.device.virtual.band.VirtualBand` peripherals playing at accelerated
 speed, and checks the file against the band's exact log of what it sent.
 """
 
@@ -19,7 +19,7 @@ import _ble
 import numpy as np
 import pytest
 
-from dosewatch.device.bumble_backend import BumbleBleakClient, VirtualRadio
+from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.protocols import (
     HR_MEASUREMENT,
     PMD_CONTROL,
@@ -37,8 +37,8 @@ from dosewatch.device.recorder import (
     choose_pmd_settings,
     supported_services,
 )
-from dosewatch.device.store import RecordingWriter, open_recording, read_recording_tables
-from dosewatch.device.virtual_band import VirtualBand
+from dosewatch.recording import RecordingWriter, open_recording, read_recording_tables
+from dosewatch.device.virtual.band import VirtualBand
 from dosewatch.session import Profile, Session, build_session
 
 TIMEOUT = 30.0

@@ -117,9 +117,12 @@ def test_discovery_ignores_case_and_finds_nested_sessions(tmp_path):
     (tmp_path / "study" / "p2" / "acc.parquet").write_bytes(b"")
     (tmp_path / "study" / "notes").mkdir()
     found = discover([tmp_path / "study"])
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["study/p1/monday", "study/p2"]
-    with pytest.raises(InputError, match="holds no session"):
-        discover([tmp_path / "study" / "notes"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found.inputs] == [
+        "study/p1/monday", "study/p2"]
+    assert found.failed == [] and found.skipped == []
+    empty = discover([tmp_path / "study" / "notes"])
+    assert empty.inputs == [] and len(empty.failed) == 1
+    assert "holds no session" in empty.failed[0].reason
 
 
 def test_shipped_default_config_equals_the_code_defaults():

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from dosewatch.config import Config
-from dosewatch.features.trend import theil_sen
-from dosewatch.models.labels import Label
+from dosewatch.spec.trend import theil_sen
+from dosewatch.spec.labels import Label
 from dosewatch.simulate import (
     PROTOCOLS,
     RUN,
@@ -210,7 +210,7 @@ def test_protocol_gives_its_session_class(protocol):
 def test_protocol_classes_hold_over_many_people():
     """The same through the protocol functions alone, over many more people and draws."""
     config = Config()
-    from dosewatch.models.labels import label_epochs, session_class
+    from dosewatch.spec.labels import label_epochs, session_class
 
     for k, p in enumerate(people(60, seed=77)):
         for protocol, expected in EXPECTED_CLASS.items():

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dosewatch.analysis import analyze_session
-from dosewatch.device.store import (
+from dosewatch.recording import (
     APPLICATION_ID,
     FORMAT_VERSION,
     RecordingWriter,
@@ -24,8 +24,8 @@ from dosewatch.device.store import (
 )
 from dosewatch.errors import InputError, OutputError, ProfileError
 from dosewatch.ingest import read_session
-from dosewatch.ingest.recording import read_recording
-from dosewatch.models.classifier import RuleClassifier
+from dosewatch.recording import read_recording
+from dosewatch.models.rules import RuleClassifier
 from dosewatch.session import Profile
 
 T0 = 1_700_000_000.0

@@ -15,7 +15,7 @@ from _ble import TIMEOUT, Inbox, assert_delivered, wait_until
 from bleak import BleakClient
 from bleak.exc import BleakDeviceNotFoundError
 
-from dosewatch.device.bumble_backend import BumbleBleakClient, VirtualRadio
+from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.protocols import (
     HR_MEASUREMENT,
     PMD_CONTROL,
@@ -34,8 +34,8 @@ from dosewatch.device.protocols import (
     pmd_features,
     pmd_samples_to_g,
 )
-from dosewatch.device.virtual import virtual_world
-from dosewatch.device.virtual_band import DELTA_FACTOR, AccFrame, VirtualBand
+from dosewatch.device.virtual.world import virtual_world
+from dosewatch.device.virtual.band import DELTA_FACTOR, AccFrame, VirtualBand
 from dosewatch.session import Profile, Session, build_session
 from dosewatch.simulate import random_person, simulate
 

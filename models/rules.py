@@ -1,59 +1,23 @@
-"""Classifiers: epoch features in, per-epoch intensity and SPEC labels out.
+"""The rule classifier: the transparent baseline.
 
-Every classifier implements :class:`Classifier`: ``predict(features, info, config)``
-returns an :class:`EpochPrediction`. The rule classifier below is the transparent
-baseline; a learned model (ONNX, run with onnxruntime) plugs in through the same method.
-
-Intensity is what bouts are built from (``>= 40 %HRR`` qualifies), labels are what the
-session class is counted from, so a classifier provides both.
+%HRR as measured (heart rate where it is clean, short dropouts bridged; acceleration
+cut-points where there is no heart rate), then the SPEC rules of :mod:`dosewatch.spec`.
+The helpers that read the measured intensity are shared with the learned model, which
+takes the same decision of which stream gives an epoch its intensity.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
-from ..features.runs import runs, spans_mask
-from .labels import label_epochs
-
-SOURCE_NONE, SOURCE_HR, SOURCE_ACC = 0, 1, 2
-SOURCE_NAMES = np.array(["", "heart_rate", "acceleration"])
-
-
-@dataclass(frozen=True, slots=True)
-class EpochPrediction:
-    """A classifier's answer for every epoch.
-
-    Attributes:
-        intensity: estimated %HRR (NaN where no stream covers the epoch).
-        labels: :class:`~dosewatch.models.labels.Label` codes.
-        source: per epoch, 1 = from heart rate, 2 = from acceleration, 0 = none.
-        probabilities: ``(n, 4)`` label probabilities (rest, constant, intermediate,
-            accelerating) for models that have them, else None.
-        qualifying: which epochs count towards a bout, when the classifier decides it;
-            None means ``intensity >= bouts.qualifying_from`` (the SPEC rule).
-        notes: what the classifier wants the reader of the output to know.
-    """
-
-    intensity: NDArray[np.float64]
-    labels: NDArray[np.int8]
-    source: NDArray[np.int8]
-    probabilities: NDArray[np.float32] | None = None
-    qualifying: NDArray[np.bool_] | None = None
-    notes: tuple[str, ...] = ()
-
-
-class Classifier(Protocol):
-    name: str
-
-    def predict(
-        self, features: EpochFeatures, info: FeatureInfo, config: Config
-    ) -> EpochPrediction: ...
+from ..spec.labels import label_epochs
+from ..spec.runs import runs, spans_mask
+from .base import SOURCE_ACC, SOURCE_HR, EpochPrediction
 
 
 def acceleration_intensity(
@@ -145,26 +109,13 @@ class RuleClassifier:
     onset_epochs: int = 2
     name: str = "rules"
 
+    @property
+    def identity(self) -> str:
+        """What its outputs depend on (a batch's resume check compares it)."""
+        return f"rules(fill_epochs={self.fill_epochs}, onset_epochs={self.onset_epochs})"
+
     def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
         intensity, source = measured_intensity(features, info, config, self.fill_epochs)
         trend = onset_masked(intensity, config.levels.light_from, self.onset_epochs)
         labels = label_epochs(intensity, config, trend_intensity=trend)
         return EpochPrediction(intensity=intensity, labels=labels, source=source)
-
-
-CLASSIFIERS = ("learned", "rules")
-DEFAULT_CLASSIFIER = "learned"
-
-
-def get_classifier(name: str = DEFAULT_CLASSIFIER) -> Classifier:
-    """The classifier called ``name``: ``learned`` (the default: the shipped ONNX model,
-    see :mod:`dosewatch.models.learned`) or ``rules`` (the transparent baseline)."""
-    if name == "rules":
-        return RuleClassifier()
-    if name == "learned":
-        from .learned import LearnedClassifier
-
-        return LearnedClassifier()
-    from ..errors import ConfigError
-
-    raise ConfigError(f"unknown classifier {name!r}", hint=f"choose one of: {', '.join(CLASSIFIERS)}")

@@ -6,7 +6,7 @@ To run it with no Bluetooth hardware, tests hand Bleak this backend and a
 every keyword it does not know to the backend class)::
 
     async with VirtualRadio() as radio:
-        band = VirtualBand(radio, session)          # dosewatch.device.virtual_band
+        band = VirtualBand(radio, session)          # dosewatch.device.virtual.band
         await band.start()
         device = await BleakScanner.find_device_by_address(
             band.address, backend=BumbleBleakScanner, radio=radio)

@@ -23,7 +23,6 @@ the only links are relative ones to the session pictures and tables in ``DIR``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -33,8 +32,8 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from . import __version__
-from .adherence import (
+from .. import __version__
+from ..adherence import (
     PARTICIPANT_COLUMNS,
     WEEKLY_COLUMNS,
     Adherence,
@@ -43,12 +42,12 @@ from .adherence import (
     WeekRow,
     compute_adherence,
     format_cell,
-    read_sessions_table,
     write_adherence,
 )
-from .config import Config
-from .errors import InputError
-from .outputs import atomic_write_text
+from ..config import Config
+from ..errors import InputError
+from ..outputs import atomic_write_text
+from ..rows import SessionRow, read_rows
 
 CLASSES = ("accelerating", "intermediate", "constant", "none")
 # Okabe–Ito colours, as in the session picture (dosewatch.plot); repeated here so that the
@@ -64,7 +63,7 @@ class StudyData:
 
     Attributes:
         out_dir: the analysis folder.
-        rows: the rows of ``sessions.csv`` (strings, as written).
+        rows: the typed session rows (``sessions.parquet`` / ``sessions.csv``).
         summaries: each row's ``summary.json`` (None where it could not be read).
         failures: the entries of ``failures.json``.
         adherence: the adherence tables computed from ``rows``.
@@ -74,7 +73,7 @@ class StudyData:
     """
 
     out_dir: Path
-    rows: list[dict[str, str]]
+    rows: list[SessionRow]
     summaries: list[dict | None]
     failures: list[dict]
     adherence: Adherence
@@ -83,9 +82,8 @@ class StudyData:
     notes: list[str] = field(default_factory=list)
 
 
-def _session_folder(out_dir: Path, row: dict[str, str]) -> Path:
-    name = Path(row.get("output") or row.get("session") or "").name
-    return out_dir / name
+def _session_folder(out_dir: Path, row: SessionRow) -> Path:
+    return out_dir / Path(row.output or row.session).name
 
 
 def load_study(out_dir: Path, config: Config | str | Path | None = None,
@@ -106,7 +104,7 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
         raise InputError("no such folder", source=out_dir,
                          hint="pass the --out folder of `dosewatch analyze`")
     notes: list[str] = []
-    rows = read_sessions_table(out_dir / "sessions.csv")
+    rows = read_rows(out_dir)
 
     summaries: list[dict | None] = []
     for row in rows:
@@ -144,7 +142,7 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
                        f"of dosewatch {__version__}, which the analysis used unless it was "
                        "given --config")
     rules = rules or AdherenceRules.from_config(config)
-    adherence = compute_adherence(rows, rules, source=str(out_dir / "sessions.csv"))
+    adherence = compute_adherence(rows, rules)
     write_adherence(adherence, out_dir)
     return StudyData(out_dir=out_dir, rows=rows, summaries=summaries, failures=failures,
                      adherence=adherence, config_text=config.to_toml(),
@@ -168,8 +166,9 @@ def _fmt_number(text: object, scale: float = 1.0, digits: int = 0) -> str:
     return "" if value is None else f"{value / scale:.{digits}f}"
 
 
-def _yes(text: object) -> bool:
-    return str(text).strip().lower() in ("true", "1", "yes")
+def _cell(value: float | None) -> str:
+    """A number as the data-value the page sorts by (as sessions.csv writes it)."""
+    return "" if value is None else f"{value:.6g}"
 
 
 def _td(text: str, value: object | None = None, col: str | None = None,
@@ -365,35 +364,34 @@ def _sessions_table(data: StudyData, report_dir: Path) -> str:
         summary = data.summaries[i] or {}
         folder = _session_folder(data.out_dir, row)
         picture = folder / "session.png"
-        name = escape(row.get("session", ""))
+        name = escape(row.session)
         if picture.is_file():
             href = escape(Path(os.path.relpath(picture, report_dir)).as_posix())
             name = f'<a href="{href}">{name}</a>'
-        start = row.get("start_time", "")
+        start = "" if row.start_time is None else row.start_time.isoformat()
         week = data.adherence.session_weeks[i] or ""
-        dose = _yes(row.get("dose_met"))
+        dose = row.dose_met
         warnings = summary.get("warnings") or []
         cells = [
-            _td(escape(row.get("participant", "")), col="participant"),
-            _td(name, row.get("session", ""), col="session"),
+            _td(escape(row.participant or ""), col="participant"),
+            _td(name, row.session, col="session"),
             _td(escape(start[:16].replace("T", " ")) if start else "<i>undated</i>",
                 start, col="start_time"),
             _td(escape(week), week, col="week"),
-            _td(_fmt_number(row.get("duration_s"), 60), row.get("duration_s"), "duration_s"),
-            _td(_class_badge(row.get("session_class", "")), row.get("session_class"),
-                "session_class"),
+            _td(_fmt_number(row.duration_s, 60), _cell(row.duration_s), "duration_s"),
+            _td(_class_badge(row.session_class), row.session_class, "session_class"),
             _td("yes" if dose else "no", int(dose), "dose_met", "ok" if dose else "no"),
-            _td(_fmt_number(row.get("dose_met_at_s"), 60), row.get("dose_met_at_s"),
+            _td(_fmt_number(row.dose_met_at_s, 60), _cell(row.dose_met_at_s),
                 "dose_met_at_s"),
-            _td(_fmt_number(row.get("longest_bout_qualifying_minutes")),
-                row.get("longest_bout_qualifying_minutes"), "longest_bout_qualifying_minutes"),
-            _td(_fmt_number(row.get("minutes_at_or_above_intermediate")),
-                row.get("minutes_at_or_above_intermediate", ""),
+            _td(_fmt_number(row.longest_bout_qualifying_minutes),
+                _cell(row.longest_bout_qualifying_minutes), "longest_bout_qualifying_minutes"),
+            _td(_fmt_number(row.minutes_at_or_above_intermediate),
+                _cell(row.minutes_at_or_above_intermediate),
                 "minutes_at_or_above_intermediate"),
-            _td(escape(row.get("n_bouts", "")), row.get("n_bouts"), "n_bouts"),
-            _td(escape(row.get("intensity_source", "").replace("_", " ")),
-                row.get("intensity_source"), "intensity_source"),
-            _td(escape(row.get("n_warnings", "")), row.get("n_warnings"), "n_warnings",
+            _td(str(row.n_bouts), row.n_bouts, "n_bouts"),
+            _td(escape(row.intensity_source.replace("_", " ")), row.intensity_source,
+                "intensity_source"),
+            _td(str(row.n_warnings), row.n_warnings, "n_warnings",
                 title="\n".join(str(w) for w in warnings) or None),
         ]
         body.append(f'<tr data-output="{escape(folder.name)}">{"".join(cells)}</tr>')
@@ -578,14 +576,15 @@ def render_report(data: StudyData, report_path: Path, title: str | None = None) 
     rules = a.rules
     title = title or f"Study report: {data.out_dir.resolve().name}"
     n = len(data.rows)
-    dose_rows = sum(_yes(r.get("dose_met")) for r in data.rows)
-    dated = [r.get("start_time", "") for r in data.rows if r.get("start_time")]
-    span = f", {min(dated)[:10]} to {max(dated)[:10]}" if dated else ""
+    dose_rows = sum(r.dose_met for r in data.rows)
+    dated = [r.start_time for r in data.rows if r.start_time is not None]
+    span = (f", {min(dated).date().isoformat()} to {max(dated).date().isoformat()}"
+            if dated else "")
     undated = sum(p.undated_sessions for p in a.participants)
     on_target = sum(p.target_met for p in a.participants)
     versions = sorted({str(s.get("dosewatch_version")) for s in data.summaries
                        if s and s.get("dosewatch_version")})
-    counts = Counter(r.get("session_class", "") for r in data.rows)
+    counts = Counter(r.session_class for r in data.rows)
     count_name = "dose days" if rules.count_same_day_once else "dose sessions"
     count_desc = ("dose days (days with at least one session that met the dose: two doses on "
                   "one day count once)" if rules.count_same_day_once
@@ -741,27 +740,4 @@ def write_report(
     return path
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    path = write_report(Path(args.dir), Path(args.out) if args.out else None,
-                        config=args.config, title=args.title)
-    print(f"report: {path}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``dosewatch report`` to the command line."""
-    p = subparsers.add_parser(
-        "report", help="write the study report (one HTML page) of an analysis folder",
-        description="Write one self-contained HTML page (sessions, classes, weekly adherence, "
-                    "failures, configuration) for the --out folder of `dosewatch analyze`, "
-                    "and the adherence tables (adherence.csv/.parquet, participants.csv/"
-                    ".parquet) beside its sessions.csv.")
-    p.add_argument("dir", metavar="DIR", help="the --out folder of `dosewatch analyze`")
-    p.add_argument("--out", help="HTML file to write (default DIR/report.html)")
-    p.add_argument("--config", help="the TOML configuration the analysis used (default: "
-                                    "DIR/config.toml if present, else the defaults)")
-    p.add_argument("--title", help="page title (default: from the folder's name)")
-    p.set_defaults(func=_cmd_report)
-
-
-__all__ = ["StudyData", "load_study", "register", "render_report", "write_report"]
+__all__ = ["StudyData", "load_study", "render_report", "write_report"]

@@ -24,8 +24,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import ProfileError
-from ..session import PLACEMENTS, Profile
+from .errors import ProfileError
+from .session import PLACEMENTS, Profile
 
 NUMBER_FIELDS = ("age", "hr_rest", "hr_max", "weight_kg")
 TEXT_FIELDS = ("id", "placement", "sex")

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..features.runs import runs
+from .runs import runs
 from .labels import Label
 
 

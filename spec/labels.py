@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..features.trend import centred_windows, theil_sen
+from .trend import centred_windows, theil_sen
 
 
 class Label(IntEnum):

@@ -15,11 +15,9 @@ each ``Track`` (and ``Lap``) starts a new segment, so no speed is derived across
 between tracks.
 
 **Several activities in one file** (Garmin's "history" exports, e.g. Runalyze's
-``Multiple-Trainings.tcx``): the first ``Activity`` in document order that has
-trackpoints is read, all its laps and tracks together; the others are listed in the
-session's repairs (start and number of trackpoints) with the advice to split the file.
-Trackpoints outside any ``Activity`` (a ``Course``: a planned route) are not a recording
-and are not read.
+``Multiple-Trainings.tcx``): every ``Activity`` that has trackpoints becomes a session of
+its own (all its laps and tracks together), in document order. Trackpoints outside any
+``Activity`` (a ``Course``: a planned route) are not a recording and are not read.
 
 The sport is the ``Activity``'s ``Sport`` attribute (``Running``, ``Biking`` -> ``cycling``,
 ``Other`` -> none).
@@ -32,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..session import Profile, Session
-from .activity import (
+from ...errors import InputError
+from ...session import Profile, Session
+from ..registry import SNIFF_BYTES, Reader, ReadOptions
+from ..activity import (
     ActivityData,
     XmlSpec,
     normalise_sport,
@@ -43,7 +42,7 @@ from .activity import (
     to_session,
 )
 
-__all__ = ["TCX", "parse_tcx", "read_tcx"]
+__all__ = ["READER", "TCX", "parse_tcx", "parse_tcx_activities", "read_tcx"]
 
 TCX = XmlSpec(
     kind="TCX",
@@ -77,16 +76,16 @@ def _when(t: np.ndarray) -> str:
         return "an unreadable time"
 
 
-def parse_tcx(path: str | Path) -> ActivityData:
-    """Decode a TCX file into per-trackpoint arrays (see the module text).
+def parse_tcx_activities(path: str | Path) -> list[ActivityData]:
+    """Decode a TCX file into per-trackpoint arrays, one :class:`ActivityData` per
+    activity with trackpoints, in document order (see the module text).
 
     Raises:
         InputError: not a TCX file, malformed or hostile XML, no activity with trackpoints.
     """
     path = Path(path)
     points = read_xml_points(path, TCX)
-    repairs: list[str] = []
-    groups = [g for g in np.unique(points.group) if g >= 0]
+    groups = [int(g) for g in np.unique(points.group) if g >= 0]
     if not groups:
         if points.group.size:
             raise InputError(
@@ -100,19 +99,16 @@ def parse_tcx(path: str | Path) -> ActivityData:
         raise InputError("the file holds no trackpoints", source=path,
                          hint="it may be a workout or a lap summary; export the recorded "
                          "activity with its track")
-    chosen = int(groups[0])
-    if len(groups) > 1:
-        others = []
-        for g in groups[1:]:
-            rows = points.group == g
-            others.append(f"{_when(points.columns['t'][rows])} ({int(rows.sum())} trackpoints)")
-        first_rows = points.group == chosen
-        repairs.append(
-            f"the file holds {len(groups)} activities; read the first, "
-            f"{_when(points.columns['t'][first_rows])} ({int(first_rows.sum())} "
-            f"trackpoints); not read: {', '.join(others)} — split the file to analyse them"
-        )
+    return [_activity(path, points, g, len(groups)) for g in groups]
+
+
+def _activity(path: Path, points, chosen: int, n_groups: int) -> ActivityData:  # noqa: ANN001
+    """The rows of one activity of the file."""
+    repairs: list[str] = []
     rows = points.group == chosen
+    if n_groups > 1:
+        repairs.append(f"activity {chosen + 1} of {n_groups} in the file, started "
+                       f"{_when(points.columns['t'][rows])}")
     note_xml_repairs(points, "trackpoint", repairs)
     c = points.columns
 
@@ -140,10 +136,16 @@ def parse_tcx(path: str | Path) -> ActivityData:
     )
 
 
+def parse_tcx(path: str | Path) -> ActivityData:
+    """The first activity of a TCX file (see :func:`parse_tcx_activities`)."""
+    return parse_tcx_activities(path)[0]
+
+
 def read_tcx(
     path: str | Path, *, profile: Profile | None = None, name: str | None = None
 ) -> Session:
-    """Read a TCX activity file (``.tcx`` or ``.tcx.gz``) into a Session.
+    """Read the first activity of a TCX file (``.tcx`` or ``.tcx.gz``) into a Session
+    (:data:`READER` reads every activity, one session each).
 
     Args:
         path: the file.
@@ -155,3 +157,19 @@ def read_tcx(
             says why.
     """
     return to_session(parse_tcx(path), profile=profile, name=name, what_rows="trackpoint")
+
+
+def _read(path: Path, options: ReadOptions) -> list[Session]:
+    activities = parse_tcx_activities(path)
+    return [to_session(a, profile=options.profile, name=options.name, what_rows="trackpoint")
+            for a in activities]
+
+
+READER = Reader(
+    name="tcx",
+    title="Garmin Training Center XML activity file",
+    read=_read,
+    suffixes=(".tcx", ".tcx.gz"),
+    sniff=lambda head: b"<TrainingCenterDatabase" in head[:SNIFF_BYTES],
+    hint="export the activity as TCX",
+)

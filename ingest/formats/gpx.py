@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..session import Profile, Session
-from .activity import (
+from ...errors import InputError
+from ...session import Profile, Session
+from ..registry import SNIFF_BYTES, Reader, ReadOptions
+from ..activity import (
     ActivityData,
     XmlSpec,
     normalise_sport,
@@ -125,3 +126,17 @@ def read_gpx(
             says why.
     """
     return to_session(parse_gpx(path), profile=profile, name=name, what_rows="track point")
+
+
+def _read(path: Path, options: ReadOptions) -> list[Session]:
+    return [read_gpx(path, profile=options.profile, name=options.name)]
+
+
+READER = Reader(
+    name="gpx",
+    title="GPX track with heart-rate extensions",
+    read=_read,
+    suffixes=(".gpx", ".gpx.gz"),
+    sniff=lambda head: b"<gpx" in head[:SNIFF_BYTES],
+    hint="export the activity as GPX with heart rate (Garmin TrackPointExtension)",
+)

@@ -1,46 +1,5 @@
-"""The recording file: one SQLite database per live session (``*.dwrec``).
-
-Every notification is kept exactly as it arrived (malformed ones too), next to the samples
-decoded from it, so a recording can be decoded again by a better decoder later and an
-analysis never depends on what the live path happened to get right.
-
-Durability. The database runs in WAL mode and :class:`RecordingWriter` commits at most
-every ``commit_interval_s`` (0.5 s by default), so after ``kill -9`` the file opens and
-holds everything up to the last commit; the uncommitted tail is lost. The default
-``synchronous=FULL`` makes each commit durable against a power cut too: it costs one
-fsync of the WAL per commit (≈4 ms on the development VM's disk, so under 1 % of the
-event loop at two commits a second). ``synchronous="NORMAL"`` skips that fsync (commits
-take ≈0.1 ms) and still survives a killed process, but a power cut may then roll back the
-commits since the last checkpoint; choose it for storage with very slow fsync (SD cards).
-Either way the file is never corrupted. A cleanly closed recording is checkpointed and
-switched back to a rollback journal, so it is one self-contained file that also opens
-from read-only media.
-
-Schema (format version :data:`FORMAT_VERSION`, in ``PRAGMA user_version``; the file is
-marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
-
-    meta(key, value)                     format_version, dosewatch_version, created_unix_s,
-                                         created_utc, host_clock, host_monotonic_s,
-                                         profile (TOML), closed_unix_s (on close), any
-                                         caller keys
-    devices(id, address, name, services, role, added_s, clock_offset_s, clock_info)
-                                         services: JSON list of service UUIDs
-    notifications(id, device_id, char_uuid, t, payload, status)
-                                         t: host arrival time, Unix s; payload: the raw
-                                         bytes; status: 'ok' or the malformed kind
-    hr(id, t, bpm, rr_ms, seq, device_id, notification_id)
-                                         one row per RR interval; seq numbers the RR
-                                         intervals of one heart-rate value from 0, and a
-                                         value without RR has one row with rr_ms NULL, so
-                                         values are the rows with seq = 0
-    acc(id, t, x, y, z, device_id, notification_id)
-                                         g; t: sample time mapped to host Unix s
-    speed(id, t, mps, cadence_spm, device_id, notification_id)
-    events(id, t, device_id, kind, detail)
-                                         connect, disconnect, gap, stream started, ...
-
-Times are host Unix seconds (``time.time()``) throughout.
-"""
+"""Writing a recording: :class:`RecordingWriter` (see :mod:`dosewatch.recording.schema`
+for the file format and its durability)."""
 
 from __future__ import annotations
 
@@ -60,102 +19,21 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import __version__
-from ..errors import InputError, OutputError
-from ..ingest import RECORDING_SUFFIX
-from ..ingest.profile import profile_to_toml
+from ..errors import OutputError
+from ..profile import profile_to_toml
 from ..session import Profile
+from .schema import (
+    FORMAT_VERSION,
+    INSERT,
+    RECORDING_SUFFIX,
+    RESERVED_META,
+    SCHEMA,
+    SET_CLOCK,
+    SET_META,
+    TABLES,
+)
 
-__all__ = [
-    "APPLICATION_ID",
-    "FORMAT_VERSION",
-    "RECORDING_SUFFIX",
-    "TABLES",
-    "RecordingWriter",
-    "open_recording",
-    "read_recording_tables",
-    "wal_missing",
-]
-
-FORMAT_VERSION = 1
-APPLICATION_ID = 0x44577263  # "DWrc"
-TABLES = ("devices", "notifications", "hr", "acc", "speed", "events")
-RESERVED_META = frozenset({
-    "format_version", "dosewatch_version", "created_unix_s", "created_utc", "host_clock",
-    "host_monotonic_s", "profile", "closed_unix_s",
-})
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-_SCHEMA = f"""
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {FORMAT_VERSION};
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE devices (
-    id INTEGER PRIMARY KEY,
-    address TEXT NOT NULL,
-    name TEXT,
-    services TEXT NOT NULL,
-    role TEXT NOT NULL,
-    added_s REAL NOT NULL,
-    clock_offset_s REAL,
-    clock_info TEXT
-);
-CREATE TABLE notifications (
-    id INTEGER PRIMARY KEY,
-    device_id INTEGER NOT NULL REFERENCES devices (id),
-    char_uuid TEXT NOT NULL,
-    t REAL NOT NULL,
-    payload BLOB NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE TABLE hr (
-    id INTEGER PRIMARY KEY,
-    t REAL NOT NULL,
-    bpm REAL,
-    rr_ms REAL,
-    seq INTEGER NOT NULL,
-    device_id INTEGER NOT NULL REFERENCES devices (id),
-    notification_id INTEGER REFERENCES notifications (id)
-);
-CREATE TABLE acc (
-    id INTEGER PRIMARY KEY,
-    t REAL NOT NULL,
-    x REAL,
-    y REAL,
-    z REAL,
-    device_id INTEGER NOT NULL REFERENCES devices (id),
-    notification_id INTEGER REFERENCES notifications (id)
-);
-CREATE TABLE speed (
-    id INTEGER PRIMARY KEY,
-    t REAL NOT NULL,
-    mps REAL,
-    cadence_spm REAL,
-    device_id INTEGER NOT NULL REFERENCES devices (id),
-    notification_id INTEGER REFERENCES notifications (id)
-);
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
-    t REAL NOT NULL,
-    device_id INTEGER REFERENCES devices (id),
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-"""
-
-_INSERT = {
-    "devices": "INSERT INTO devices (id, address, name, services, role, added_s) "
-               "VALUES (?, ?, ?, ?, ?, ?)",
-    "notifications": "INSERT INTO notifications (id, device_id, char_uuid, t, payload, status) "
-                     "VALUES (?, ?, ?, ?, ?, ?)",
-    "hr": "INSERT INTO hr (t, bpm, rr_ms, seq, device_id, notification_id) "
-          "VALUES (?, ?, ?, ?, ?, ?)",
-    "acc": "INSERT INTO acc (t, x, y, z, device_id, notification_id) VALUES (?, ?, ?, ?, ?, ?)",
-    "speed": "INSERT INTO speed (t, mps, cadence_spm, device_id, notification_id) "
-             "VALUES (?, ?, ?, ?, ?)",
-    "events": "INSERT INTO events (t, device_id, kind, detail) VALUES (?, ?, ?, ?)",
-}
-_SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
-_SET_CLOCK = "UPDATE devices SET clock_offset_s = ?, clock_info = ? WHERE id = ?"
+__all__ = ["RecordingWriter"]
 
 
 def _finite(value: float, name: str) -> float:
@@ -233,10 +111,10 @@ class RecordingWriter:
                 "profile": profile_to_toml(profile) if profile is not None else "",
             } | {str(k): str(v) for k, v in extra.items()}
             with self._transaction():
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
-                self._conn.executemany(_SET_META, entries.items())
+                self._conn.executemany(SET_META, entries.items())
             # Put the schema into the main file now, so that even the file alone, copied
             # without its -wal, is a (still empty) recording.
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -247,7 +125,7 @@ class RecordingWriter:
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             raise
         self._rows: dict[str, list[tuple[Any, ...]]] = {
-            name: [] for name in _INSERT if name != "acc"
+            name: [] for name in INSERT if name != "acc"
         }
         self._acc: list[tuple[np.ndarray, np.ndarray, int, int | None]] = []
         self._acc_pending = 0
@@ -333,7 +211,7 @@ class RecordingWriter:
         ``offset_s`` (for Polar PMD sensor time, sensor s counts from 2000-01-01)."""
         with self._lock:
             self._check_open()
-            self._updates.append((_SET_CLOCK, (_finite(offset_s, "offset_s"), info, device_id)))
+            self._updates.append((SET_CLOCK, (_finite(offset_s, "offset_s"), info, device_id)))
 
     def set_meta(self, key: str, value: str) -> None:
         """Add or replace one ``meta`` entry (not one of :data:`RESERVED_META`)."""
@@ -341,7 +219,7 @@ class RecordingWriter:
             raise ValueError(f"meta key {key!r} is the writer's own")
         with self._lock:
             self._check_open()
-            self._updates.append((_SET_META, (str(key), str(value))))
+            self._updates.append((SET_META, (str(key), str(value))))
 
     def add_notification(
         self, device_id: int, char_uuid: str, arrival_s: float, payload: bytes,
@@ -472,9 +350,9 @@ class RecordingWriter:
                 conn = self._require_conn()
                 for name, rows in self._rows.items():
                     if rows:
-                        conn.executemany(_INSERT[name], rows)
+                        conn.executemany(INSERT[name], rows)
                 if self._acc:
-                    conn.executemany(_INSERT["acc"], self._acc_rows())
+                    conn.executemany(INSERT["acc"], self._acc_rows())
                 for sql, params in self._updates:
                     conn.execute(sql, params)
             for name, n in added.items():
@@ -505,7 +383,7 @@ class RecordingWriter:
                 return
             conn = self._require_conn()
             try:
-                self._updates.append((_SET_META, ("closed_unix_s", repr(time.time()))))
+                self._updates.append((SET_META, ("closed_unix_s", repr(time.time()))))
                 self.commit()
             finally:
                 self._closed = True
@@ -566,154 +444,3 @@ class _Transaction:
             hint="free disk space or check the file; data since the last commit is kept "
                  "in memory for the next commit",
         )
-
-
-# ---------------------------------------------------------------------------------------
-# Reading
-
-
-def _bad(path: Path, message: str, hint: str) -> InputError:
-    return InputError(message, source=path, hint=hint)
-
-
-def _corrupt(path: Path, exc: Exception) -> InputError:
-    return _bad(path, f"the recording is damaged or truncated ({exc})",
-                "recover what SQLite can with 'sqlite3 FILE .recover', or use a backup")
-
-
-def wal_missing(path: str | os.PathLike[str]) -> bool:
-    """True when a recording is in WAL mode (never closed cleanly) but its ``-wal`` file,
-    which holds everything since the last checkpoint, is not next to it."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(20)
-    except OSError:
-        return False
-    return len(head) == 20 and head[18] == 2 and not Path(f"{path}-wal").exists()
-
-
-def _connect_ro(uri: str, *, immutable: bool) -> sqlite3.Connection:
-    """A read-only connection that has read the schema (so a bad file fails here)."""
-    query = "mode=ro&immutable=1" if immutable else "mode=ro"
-    conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """Open a recording read-only and check that it is one this version can read.
-
-    A recording still being written can be opened (it shows the last commit), and so can
-    one left behind by a killed recorder (SQLite replays its ``-wal``; nothing else is
-    changed). Close the connection when done.
-
-    Raises:
-        InputError: missing or empty file, not an SQLite database, an SQLite database
-            that is not a dosewatch recording, a newer format, or a damaged file.
-    """
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except FileNotFoundError:
-        raise _bad(p, "no such file", "check the path") from None
-    except IsADirectoryError:
-        raise _bad(p, "is a folder, not a recording", "pass the .dwrec file") from None
-    except OSError as exc:
-        raise _bad(p, f"cannot read the file ({exc.strerror or exc})",
-                   "check the file's permissions") from None
-    if not head:
-        raise _bad(p, "the recording is empty (0 bytes)",
-                   "the recorder stopped before it wrote anything; record again")
-    if head != _SQLITE_MAGIC:
-        raise _bad(p, "not a dosewatch recording (not an SQLite database)",
-                   "pass a .dwrec file written by 'dosewatch record'")
-    uri = p.resolve().as_uri()
-    try:
-        # Without its -wal a WAL-mode file has no writer; reading it as immutable keeps
-        # SQLite from creating empty -wal and -shm files next to it.
-        conn = _connect_ro(uri, immutable=wal_missing(p))
-    except sqlite3.OperationalError as exc:
-        if "unable to open" in str(exc):
-            raise _bad(p, f"cannot open the recording ({exc})",
-                       "if its folder is read-only, copy the recording with its -wal file "
-                       "to a writable folder") from None
-        raise _corrupt(p, exc) from None
-    except sqlite3.DatabaseError as exc:
-        raise _corrupt(p, exc) from None
-    try:
-        tables = {row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        missing = [t for t in ("meta", *TABLES) if t not in tables]
-        if app_id != APPLICATION_ID or missing:
-            shown = ", ".join(sorted(tables)[:6]) or "none"
-            raise _bad(p, f"not a dosewatch recording (an SQLite database with tables: {shown})",
-                       "pass a .dwrec file written by 'dosewatch record'")
-        if version > FORMAT_VERSION:
-            raise _bad(
-                p, f"recording format {version} is newer than this dosewatch reads "
-                   f"(up to {FORMAT_VERSION})",
-                "upgrade dosewatch",
-            )
-        if version < 1:
-            raise _bad(p, f"recording format {version} is not valid",
-                       "the file was not written by 'dosewatch record'")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise _corrupt(p, exc) from None
-    except InputError:
-        conn.close()
-        raise
-    return conn
-
-
-def read_recording_tables(
-    path: str | os.PathLike[str], *, notifications: bool = True
-) -> dict[str, Any]:
-    """What a recording holds, for tools and tests.
-
-    Returns:
-        A dict with ``format_version`` (int), ``meta`` (dict), ``devices`` (list of dicts,
-        ``services`` decoded), ``counts`` (rows per table), ``malformed`` (notification
-        status → count, for statuses other than ``ok``), ``events`` (list of dicts) and,
-        when ``notifications``, ``notifications`` (list of dicts, ``payload`` as bytes).
-
-    Raises:
-        InputError: as :func:`open_recording`.
-    """
-    p = Path(path)
-    conn = open_recording(p)
-    try:
-        def rows(sql: str) -> list[dict[str, Any]]:
-            cur = conn.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-        devices = rows("SELECT * FROM devices ORDER BY id")
-        for d in devices:
-            d["services"] = json.loads(d["services"])
-        result: dict[str, Any] = {
-            "format_version": conn.execute("PRAGMA user_version").fetchone()[0],
-            "meta": dict(conn.execute("SELECT key, value FROM meta").fetchall()),
-            "devices": devices,
-            "counts": {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                       for t in TABLES},
-            "malformed": dict(conn.execute(
-                "SELECT status, count(*) FROM notifications WHERE status != 'ok' "
-                "GROUP BY status ORDER BY status").fetchall()),
-            "events": rows("SELECT * FROM events ORDER BY id"),
-        }
-        if notifications:
-            result["notifications"] = rows("SELECT * FROM notifications ORDER BY id")
-        return result
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise _corrupt(p, exc) from None
-    finally:
-        conn.close()

@@ -58,9 +58,10 @@ import fitdecode
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InputError
-from ..session import Profile, Session
-from .activity import (
+from ...errors import InputError
+from ...session import Profile, Session
+from ..registry import Reader, ReadOptions
+from ..activity import (
     ActivityData,
     lenient_profile,
     normalise_sport,
@@ -593,3 +594,17 @@ def read_fit(
             says why (not FIT, damaged, no records, no heart rate...).
     """
     return to_session(parse_fit(path), profile=profile, name=name, what_rows="record")
+
+
+def _read(path: Path, options: ReadOptions) -> list[Session]:
+    return [read_fit(path, profile=options.profile, name=options.name)]
+
+
+READER = Reader(
+    name="fit",
+    title="Garmin FIT activity file",
+    read=_read,
+    suffixes=(".fit", ".fit.gz"),
+    sniff=lambda head: len(head) >= 12 and head[8:12] == b".FIT",
+    hint="export the activity from the watch or its app as a FIT file",
+)

@@ -7,8 +7,8 @@
             ...
 
 The radio, its central and every band are closed (links dropped, advertising stopped, tasks
-ended) when the block exits, even on an error. See :mod:`dosewatch.device.bumble_backend`
-and :mod:`dosewatch.device.virtual_band` for what they do.
+ended) when the block exits, even on an error. See :mod:`dosewatch.device.virtual.backend`
+and :mod:`dosewatch.device.virtual.band` for what they do.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from ..session import Session
-from .bumble_backend import DEFAULT_MTU, VirtualRadio
-from .virtual_band import VirtualBand, start_bands
+from ...session import Session
+from .backend import DEFAULT_MTU, VirtualRadio
+from .band import VirtualBand, start_bands
 
 
 @asynccontextmanager

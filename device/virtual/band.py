@@ -96,9 +96,9 @@ from bumble.device import (
 )
 from numpy.typing import NDArray
 
-from ..session import Acceleration, Session
-from .bumble_backend import VirtualController, VirtualRadio, parse_address
-from .protocols import (
+from ...session import Acceleration, Session
+from .backend import VirtualController, VirtualRadio, parse_address
+from ..protocols import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
     BODY_SENSOR_LOCATION,

@@ -5,7 +5,7 @@ A session folder holds (SPEC, "Inputs")::
     hr.csv      time, hr[, rr_ms]     bpm; rr_ms one RR interval per row where known
     acc.csv     time, x, y, z         acceleration in g
     speed.csv   time, speed_mps       optional
-    profile.toml                      optional, see :mod:`dosewatch.ingest.profile`
+    profile.toml                      optional, see :mod:`dosewatch.profile`
 
 Each stream may be ``.csv``, ``.csv.gz`` or ``.parquet`` (one format per stream; streams
 may differ; file names are matched ignoring case). ``time`` is seconds, from the session
@@ -48,12 +48,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import InputError, OutputError
-from ..session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
-from .profile import profile_to_toml, read_profile
+from ...errors import InputError, OutputError
+from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
+from ...profile import profile_to_toml, read_profile
+from ..registry import Reader, ReadOptions
 
 __all__ = [
     "FORMATS",
+    "READER",
     "STREAMS",
     "ParquetSessionWriter",
     "read_session_folder",
@@ -1081,3 +1083,37 @@ class ParquetSessionWriter:
             self.close()
         else:
             self.abort()
+
+
+# The streams that make a folder a session (speed alone does not), any case.
+SESSION_FILES = frozenset(f"{stream}.{fmt}" for stream in ("hr", "acc") for fmt in FORMATS)
+
+
+def is_session_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder in the interchange layout (holds hr or acc)."""
+    try:
+        return path.is_dir() and any(
+            p.name.lower() in SESSION_FILES and p.is_file() for p in path.iterdir())
+    except OSError:
+        return False
+
+
+def _read(path: Path, options: ReadOptions) -> list[Session]:
+    return [read_session_folder(path, profile=options.profile, name=options.name)]
+
+
+def _explain(path: Path) -> str | None:
+    if path.name.lower() in {f"{s}.{fmt}" for s in STREAMS for fmt in FORMATS}:
+        return "it is one stream of a session folder: pass the folder that holds it"
+    return None
+
+
+READER = Reader(
+    name="interchange",
+    title="session folder (hr/acc/speed as .csv, .csv.gz or .parquet)",
+    read=_read,
+    claims_folder=is_session_folder,
+    explain=_explain,
+    hint="a session folder needs hr.csv and/or acc.csv (or .csv.gz, .parquet)",
+    priority=-10,  # the most generic folder: specific folder formats go first
+)

@@ -1,0 +1,68 @@
+"""The ``dosewatch`` command: a thin layer over the Python API.
+
+Each command lives in a module with a ``register(subparsers)`` function that adds its
+parser and points it at a function calling the library; :data:`COMMAND_MODULES` lists
+them. Modules import heavy dependencies (Bleak, Bumble, Dask, ...) inside the command,
+not at the top, so that ``dosewatch analyze`` starts fast.
+
+Exit status: 0 success; 1 some inputs failed (the others were analysed, and the failures
+are listed in ``failures.json``); 2 usage or configuration error; 3 an input error that
+stopped the command; 4 a model error; 5 an output cannot be written; 6 a Bluetooth device
+cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import DosewatchError
+
+log = logging.getLogger("dosewatch")
+
+# Modules (absolute within the package) whose ``register(subparsers)`` adds commands,
+# in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli.analyze",
+    "cli.simulate",
+    "cli.demo",
+    "cli.show_config",
+    "report.command",
+    "device.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dosewatch",
+        description="Exercise class, bouts and the 30-minute dose from wearable sensor data.",
+    )
+    parser.add_argument("--version", action="version", version=f"dosewatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"dosewatch.{module}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except DosewatchError as exc:
+        print(f"dosewatch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dosewatch: interrupted; outputs written so far are complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

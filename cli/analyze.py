@@ -1,0 +1,79 @@
+"""``dosewatch analyze``: recorded sessions in, one folder of verdicts out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .options import (
+    add_classifier_options,
+    add_config_option,
+    add_profile_option,
+    classifier_from,
+    config_from,
+    profile_from,
+)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from ..batch import run_batch
+    from ..ingest.discover import discover
+
+    config = config_from(args)
+    inputs = discover(args.inputs)
+    report = run_batch(
+        inputs,
+        Path(args.out),
+        config=config,
+        classifier=classifier_from(args),
+        profile=profile_from(args),
+        workers=args.workers,
+        pictures=not args.no_pictures,
+        progress=False if args.quiet else None,
+        scheduler=args.scheduler,
+        force=args.force,
+    )
+    out = Path(args.out)
+    resumed = f" ({report.skipped} unchanged since the last run)" if report.skipped else ""
+    print(f"{len(report.rows)} sessions analysed{resumed}, {len(report.failures)} inputs "
+          f"failed, {len(report.unsupported)} files skipped as not session inputs")
+    print(f"table: {out / 'sessions.csv'}")
+    if report.unsupported:
+        print("skipped:", file=sys.stderr)
+        for f in report.unsupported:
+            print(f"  {f['input']}: {f['reason']}" + (f" — {f['hint']}" if f["hint"] else ""),
+                  file=sys.stderr)
+    if report.failures:
+        print("failed:", file=sys.stderr)
+        for f in report.failures:
+            print(f"  {f['input']}: {f['reason']}" + (f" — {f['hint']}" if f["hint"] else ""),
+                  file=sys.stderr)
+    if report.failures or report.unsupported:
+        print(f"(all listed in {out / 'failures.json'})", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..ingest.registry import describe
+
+    p = sub.add_parser("analyze", help="analyse recorded sessions into an output folder",
+                       description="Inputs dosewatch reads: " + describe())
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="session files or folders, or folders holding them (searched "
+                   "recursively)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes to use (default 1; try the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(instead of local processes)")
+    p.add_argument("--force", action="store_true",
+                   help="redo sessions whose outputs are complete and whose input has not "
+                   "changed (by default a rerun skips them)")
+    add_config_option(p)
+    add_classifier_options(p)
+    add_profile_option(p, "overrides each session's own profile")
+    p.add_argument("--no-pictures", action="store_true", help="skip the PNG per session")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_analyze)
