@@ -12,24 +12,21 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from dosewatch.batch import RUN_FILE, run_batch, with_participant
 from dosewatch.ingest import read_session, write_session_folder
-from dosewatch.simulate import random_person, simulate
 
 PROTOCOLS = ("ramp", "rest_only", "steady_intermediate", "step_test")
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def inputs(tmp_path_factory: pytest.TempPathFactory, simulated) -> list[Path]:
     root = tmp_path_factory.mktemp("inputs")
-    rng = np.random.default_rng(8)
     folders = []
     for i, protocol in enumerate(PROTOCOLS):
-        person = random_person(rng, id=f"P{i % 2}")
-        sim = simulate(protocol, person, placement="wrist", acc_fs=25, seed=i)
+        sim = simulated(protocol, person_seed=8 + i, person_id=f"P{i % 2}", placement="wrist",
+                        acc_fs=25, seed=i)
         folders.append(write_session_folder(sim.session, root / f"P{i % 2}" / protocol))
     return folders
 
@@ -89,7 +86,7 @@ def test_damaged_output_folder_is_redone(inputs: list[Path], tmp_path: Path) -> 
     assert (out / inputs[2].name / "summary.json").is_file()
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_killed_batch_rerun_equals_one_clean_run(inputs: list[Path], tmp_path: Path) -> None:
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     command = [sys.executable, "-m", "dosewatch", "analyze", *map(str, inputs), "-q"]
@@ -115,7 +112,7 @@ def test_killed_batch_rerun_equals_one_clean_run(inputs: list[Path], tmp_path: P
     assert not [p for p in killed.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_dask_cluster_equals_serial_run(inputs: list[Path], tmp_path: Path) -> None:
     from distributed import LocalCluster
 

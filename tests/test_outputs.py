@@ -13,18 +13,12 @@ from dosewatch import outputs
 from dosewatch.analysis import analyze_session
 from dosewatch.outputs import output_names, write_session
 from dosewatch.session import Profile, build_session
-from dosewatch.simulate import random_person, simulate
-
-
-@pytest.fixture(scope="module")
-def person():
-    return random_person(np.random.default_rng(31), id="out")
 
 
 @pytest.mark.parametrize("modality", ["hr+acc", "hr", "acc"])
-def test_every_modality_is_written_and_drawn(person, tmp_path, modality):
-    sim = simulate("walk_then_run", person, placement="wrist", acc_fs=25.0, modality=modality,
-                   seed=3)
+def test_every_modality_is_written_and_drawn(simulated, tmp_path, modality):
+    sim = simulated("walk_then_run", person_seed=31, person_id="out", placement="wrist",
+                    acc_fs=25.0, modality=modality, seed=3)
     result = analyze_session(sim.session)
     folder = write_session(result, tmp_path, "s")
     summary = json.loads((folder / "summary.json").read_text())
@@ -39,8 +33,10 @@ def test_every_modality_is_written_and_drawn(person, tmp_path, modality):
     assert (folder / "session.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_failure_mid_write_leaves_the_previous_output_intact(person, tmp_path, monkeypatch):
-    sim = simulate("steady_light", person, placement="chest", acc_fs=25.0, seed=4)
+def test_a_failure_mid_write_leaves_the_previous_output_intact(simulated, tmp_path,
+                                                                monkeypatch):
+    sim = simulated("steady_light", person_seed=31, person_id="out", placement="chest",
+                    acc_fs=25.0, seed=4)
     result = analyze_session(sim.session)
     folder = write_session(result, tmp_path, "s")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}

@@ -15,7 +15,6 @@ from PIL import Image
 
 from dosewatch.analysis import analyze_session
 from dosewatch.models.rules import RuleClassifier
-from dosewatch.spec.labels import Label
 from dosewatch.plot import (
     _HATCH_COLOURS,
     LABEL_COLOURS,
@@ -26,17 +25,16 @@ from dosewatch.plot import (
     plot_session,
 )
 from dosewatch.session import Profile, build_session
-from dosewatch.simulate import random_person, simulate
+from dosewatch.spec.labels import Label
 
 START = datetime(2026, 9, 7, 7, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def result():
+def result(simulated):
     """A dated ramp that meets the dose, at the wrist, with heart rate and acceleration."""
-    person = random_person(np.random.default_rng(7), id="P01")
-    session = simulate("steady_then_ramp", person, placement="wrist", acc_fs=25.0,
-                       seed=11).session
+    session = simulated("steady_then_ramp", person_seed=7, person_id="P01", placement="wrist",
+                        acc_fs=25.0, seed=11).session
     session = replace(session, provenance=replace(session.provenance, start_time=START))
     return analyze_session(session, classifier=RuleClassifier())
 

@@ -16,11 +16,9 @@ import pytest
 
 from dosewatch.analysis import analyze_session
 from dosewatch.device.live import LiveAnalysis, LiveStatus, current_bout
-from dosewatch.recording import RecordingWriter
-from dosewatch.recording import read_recording
 from dosewatch.models.registry import get_classifier
+from dosewatch.recording import RecordingWriter, read_recording
 from dosewatch.session import Profile, Session
-from dosewatch.simulate import random_person, simulate
 
 T0 = 1_800_000_000.0  # host Unix time of the session start
 
@@ -102,12 +100,11 @@ def feed(live: LiveAnalysis, session: Session, until_s: float, since_s: float) -
 
 @pytest.mark.parametrize("classifier", ["rules", None])
 @pytest.mark.asyncio
-async def test_live_dose_moment_matches_batch(classifier: str | None) -> None:
+async def test_live_dose_moment_matches_batch(classifier: str | None, simulated) -> None:
     """Fed minute by minute, the live analysis announces the dose within one epoch of the
     batch analysis of the whole session, counts the bout up to it, and ends on exactly the
     batch verdict. ``None``: the default (learned) classifier."""
-    sim = simulate("bout_30plus", random_person(np.random.default_rng(11)), placement="chest",
-                   acc_fs=25, seed=11)
+    sim = simulated("bout_30plus", person_seed=11, placement="chest", acc_fs=25, seed=11)
     session = sim.session
     live = LiveAnalysis(profile=session.profile, classifier=classifier, interval_s=60.0)
     statuses: list[LiveStatus] = []
@@ -153,9 +150,8 @@ async def test_live_dose_moment_matches_batch(classifier: str | None) -> None:
 
 
 @pytest.mark.asyncio
-async def test_poke_runs_one_update_per_interval() -> None:
-    sim = simulate("steady_light", random_person(np.random.default_rng(2)), placement="chest",
-                   acc_fs=25, seed=2)
+async def test_poke_runs_one_update_per_interval(simulated) -> None:
+    sim = simulated("steady_light", person_seed=2, placement="chest", acc_fs=25, seed=2)
     live = LiveAnalysis(profile=sim.session.profile, classifier="rules", interval_s=10.0)
     statuses: list[LiveStatus] = []
     live.subscribe(statuses.append)
@@ -180,9 +176,8 @@ async def test_poke_runs_one_update_per_interval() -> None:
 
 
 @pytest.mark.asyncio
-async def test_current_bout_ends_after_a_long_break() -> None:
-    sim = simulate("bout_just_short", random_person(np.random.default_rng(4)),
-                   placement="chest", acc_fs=25, seed=4)
+async def test_current_bout_ends_after_a_long_break(simulated) -> None:
+    sim = simulated("bout_just_short", person_seed=4, placement="chest", acc_fs=25, seed=4)
     result = analyze_session(sim.session, classifier=get_classifier("rules"))
     assert result.bouts
     last = result.bouts[-1]

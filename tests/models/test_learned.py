@@ -17,14 +17,13 @@ from dosewatch.config import Config
 from dosewatch.errors import ModelError
 from dosewatch.models import learned
 from dosewatch.models.inputs import INPUT_NAMES, MISSING, model_inputs, shifted
-from dosewatch.spec.labels import Label
 from dosewatch.models.learned import (
     DEFAULT_MODEL_DIR,
     LearnedClassifier,
     load_model,
     smooth_labels,
 )
-from dosewatch.simulate import random_person, simulate
+from dosewatch.spec.labels import Label
 
 
 @pytest.fixture(scope="module")
@@ -159,12 +158,11 @@ def test_smoothing_removes_a_lone_flip_and_weight_zero_keeps_argmax() -> None:
     assert smooth_labels(np.zeros((0, 4)), transitions, prior).size == 0
 
 
-def test_shifted_and_inputs_shape() -> None:
+def test_shifted_and_inputs_shape(simulated) -> None:
     v = np.arange(5.0)
     np.testing.assert_array_equal(shifted(v, 2), [2, 3, 4, np.nan, np.nan])
     np.testing.assert_array_equal(shifted(v, -1), [np.nan, 0, 1, 2, 3])
-    person = random_person(np.random.default_rng(3), id="p")
-    sim = simulate("steady_intermediate", person, modality="acc", seed=2)
+    sim = simulated("steady_intermediate", person_seed=3, modality="acc", seed=2)
     from dosewatch.features.epochs import extract
 
     features, info = extract(sim.session, Config())
@@ -176,9 +174,9 @@ def test_shifted_and_inputs_shape() -> None:
 
 
 @pytest.fixture(scope="module")
-def steady_session():
-    person = random_person(np.random.default_rng(11), id="p11")
-    return simulate("steady_intermediate", person, placement="chest", seed=21)
+def steady_session(simulated):
+    return simulated("steady_intermediate", person_seed=11, person_id="p11", placement="chest",
+                     seed=21)
 
 
 def test_learned_classifier_on_a_clear_session(steady_session) -> None:

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 from dosewatch.config import Config
-from dosewatch.spec.trend import theil_sen
-from dosewatch.spec.labels import Label
 from dosewatch.simulate import (
     PROTOCOLS,
     RUN,
@@ -31,6 +29,8 @@ from dosewatch.simulate import (
     synth_heart_rate,
     workload_intensity,
 )
+from dosewatch.spec.labels import Label
+from dosewatch.spec.trend import theil_sen
 
 # A fit runner: can run at intermediate and vigorous intensity, so the gait is running.
 RUNNER = Person(

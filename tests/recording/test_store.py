@@ -14,23 +14,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.paths import REPO
 
 from dosewatch.analysis import analyze_session
+from dosewatch.errors import InputError, OutputError, ProfileError
+from dosewatch.ingest import read_session
+from dosewatch.models.rules import RuleClassifier
 from dosewatch.recording import (
     APPLICATION_ID,
     FORMAT_VERSION,
     RecordingWriter,
+    read_recording,
     read_recording_tables,
 )
-from dosewatch.errors import InputError, OutputError, ProfileError
-from dosewatch.ingest import read_session
-from dosewatch.recording import read_recording
-from dosewatch.models.rules import RuleClassifier
 from dosewatch.session import Profile
 
 T0 = 1_700_000_000.0
-CHILD = Path(__file__).with_name("_recording_writer_child.py")
-ROOT = Path(__file__).resolve().parents[1]
+CHILD = REPO / "tests" / "support" / "recording_writer_child.py"
+ROOT = REPO / "tests"
 
 
 def _write_example(path: Path, **kwargs) -> dict:
@@ -246,7 +247,7 @@ def _read_line(proc: subprocess.Popen, deadline: float) -> str:
     raise AssertionError(f"the writer child printed nothing in time; stderr: {err}")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_kill_9_keeps_every_committed_sample(tmp_path):
     path = tmp_path / "killed.dwrec"
     proc = subprocess.Popen(

@@ -7,20 +7,13 @@ import time
 
 import numpy as np
 import pytest
-from _ble import TIMEOUT, Inbox, assert_delivered
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakCharacteristicNotFoundError, BleakDeviceNotFoundError, BleakError
 from bumble import gatt
 from bumble.core import UUID
 from bumble.device import Device
+from support.ble import TIMEOUT, Inbox, assert_delivered
 
-from dosewatch.device.virtual.backend import (
-    BumbleBleakClient,
-    BumbleBleakScanner,
-    VirtualRadio,
-    bleak_uuid,
-    parse_address,
-)
 from dosewatch.device.protocols import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
@@ -31,6 +24,13 @@ from dosewatch.device.protocols import (
     PMD_SERVICE,
     RSC_SERVICE,
     decode_heart_rate,
+)
+from dosewatch.device.virtual.backend import (
+    BumbleBleakClient,
+    BumbleBleakScanner,
+    VirtualRadio,
+    bleak_uuid,
+    parse_address,
 )
 from dosewatch.device.virtual.band import VirtualBand, start_bands
 from dosewatch.session import Profile, Session, build_session

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from dosewatch.config import Config
-from dosewatch.spec.runs import runs, spans_mask
 from dosewatch.spec.bouts import bout_spans, find_bouts
 from dosewatch.spec.labels import label_epochs
+from dosewatch.spec.runs import runs, spans_mask
 
 CFG = Config()
 

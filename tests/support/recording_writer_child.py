@@ -1,6 +1,6 @@
 """Child process for the kill test of tests/test_store.py: records until it is killed.
 
-Usage: ``python _recording_writer_child.py PATH``. Each step writes one heart-rate
+Usage: ``python recording_writer_child.py PATH``. Each step writes one heart-rate
 notification (10 Hz of data time) and one 10-sample acceleration frame (100 Hz), with
 values that give away order, gaps and duplicates: heart-rate value ``i`` has
 ``bpm = 40 + i % 150`` and time ``T0 + i / 10``; acceleration sample ``k`` has

@@ -28,8 +28,7 @@ import pytest
 from fitdecode.utils import compute_crc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_activity_files import (
-    REAL,
+from support.activity_files import (
     T0,
     fit_activity,
     gpx_text,
@@ -38,6 +37,7 @@ from test_activity_files import (
     tcx_text,
     tcx_trackpoint,
 )
+from support.paths import REAL
 
 from dosewatch.analysis import analyze_session
 from dosewatch.errors import DosewatchError, InputError

@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from _ble import TIMEOUT, Inbox, assert_delivered, wait_until
 from bleak import BleakClient
 from bleak.exc import BleakDeviceNotFoundError
+from support.ble import TIMEOUT, Inbox, assert_delivered, wait_until
 
-from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.protocols import (
     HR_MEASUREMENT,
     PMD_CONTROL,
@@ -34,8 +33,9 @@ from dosewatch.device.protocols import (
     pmd_features,
     pmd_samples_to_g,
 )
-from dosewatch.device.virtual.world import virtual_world
+from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.virtual.band import DELTA_FACTOR, AccFrame, VirtualBand
+from dosewatch.device.virtual.world import virtual_world
 from dosewatch.session import Profile, Session, build_session
 from dosewatch.simulate import random_person, simulate
 
@@ -156,7 +156,7 @@ async def test_delta_frames_at_a_resampled_rate() -> None:
         assert max(len(s.value.samples) for s in band.sent("acc")) > 39
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.asyncio
 async def test_accelerated_playback_delivers_every_frame() -> None:
     """60 s of session (200 Hz ACC + HR) at speed 60: complete, in order, exactly once."""

@@ -15,11 +15,10 @@ import struct
 from collections import Counter
 from pathlib import Path
 
-import _ble
 import numpy as np
 import pytest
+from support import ble as _ble
 
-from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.protocols import (
     HR_MEASUREMENT,
     PMD_CONTROL,
@@ -37,8 +36,9 @@ from dosewatch.device.recorder import (
     choose_pmd_settings,
     supported_services,
 )
-from dosewatch.recording import RecordingWriter, open_recording, read_recording_tables
+from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.virtual.band import VirtualBand
+from dosewatch.recording import RecordingWriter, open_recording, read_recording_tables
 from dosewatch.session import Profile, Session, build_session
 
 TIMEOUT = 30.0
@@ -208,7 +208,7 @@ def test_reconnect_reanchors_without_reordering(tmp_path: Path) -> None:
 # End to end through Bleak and the virtual radio
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.asyncio
 async def test_ten_minutes_with_a_forced_disconnect(tmp_path: Path) -> None:
     """10 min of session at 60x: every notification sent is recorded exactly once with

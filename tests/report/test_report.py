@@ -130,7 +130,7 @@ def rendered_dom(page: Path, fragment: str, tmp_path: Path) -> str:
     return run.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_browser_shows_one_row_per_session_and_the_csvs_numbers(study, tmp_path):
     dom = rendered_dom(study / "report.html", "#sort=-sessions.duration_s", tmp_path)
     page = Tables()

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_activity_files import REAL, gpx_text, points, tcx_text
+from support.activity_files import gpx_text, points, tcx_text
+from support.paths import REAL
+from support.simulated import simulate_cached
 
 from dosewatch.batch import run_batch
 from dosewatch.ingest import write_session_folder
 from dosewatch.ingest.discover import discover
-from dosewatch.simulate import random_person, simulate
 
 REAL_FIT = REAL / "GoldenCheetah__GoldenCheetah/Move_2020_01_15_19_27_16_Running.fit"
 REAL_TCX_GZ = REAL / "lwaldron__ConconiAnaerobicThresholdTest/2023-01-16.tcx.gz"
@@ -81,8 +82,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     # and a simulated session folder.
     (folder / REAL_FIT.name).write_bytes(REAL_FIT.read_bytes())
     (folder / REAL_TCX_GZ.name).write_bytes(REAL_TCX_GZ.read_bytes())
-    person = random_person(np.random.default_rng(5), id="P01")
-    sim = simulate("steady_intermediate", person, placement="wrist", modality="hr", seed=3)
+    sim = simulate_cached("steady_intermediate", person_seed=5, person_id="P01",
+                          placement="wrist", modality="hr", seed=3)
     write_session_folder(sim.session, folder / "simulated")
     return folder, _broken_files(folder)
 
@@ -121,7 +122,7 @@ def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
             assert not name.endswith((".partial", ".tmp", ".old")), Path(root) / name
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_batch_runner_reports_each_bad_file(study: tuple[Path, dict[str, str]],
                                             tmp_path: Path) -> None:
     folder, expected = study
@@ -135,7 +136,7 @@ def test_batch_runner_reports_each_bad_file(study: tuple[Path, dict[str, str]],
     _check_outputs(out, study)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_command_reports_each_bad_file(study: tuple[Path, dict[str, str]],
                                            tmp_path: Path) -> None:
     folder, expected = study

@@ -8,8 +8,8 @@ from dosewatch.config import Config
 from dosewatch.features import hr as hrmod
 from dosewatch.features.acc import magnitude, window_features, window_features_from_matrix
 from dosewatch.features.epochs import FEATURE_NAMES, epoch_count, extract
-from dosewatch.spec.trend import centred_windows, nan_median_rows, theil_sen
 from dosewatch.session import Acceleration, HeartRate, Profile, build_session
+from dosewatch.spec.trend import centred_windows, nan_median_rows, theil_sen
 
 CFG = Config()
 

@@ -13,7 +13,7 @@ import pytest
 
 from dosewatch.config import Config
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 EXE = Path(sys.executable).with_name("dosewatch")
 

@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 
 from dosewatch.cli import main
-from dosewatch.recording import open_recording, read_recording_tables
 from dosewatch.device.view import LiveView, format_clock, format_plain
-from dosewatch.recording import read_recording
+from dosewatch.recording import open_recording, read_recording, read_recording_tables
 
 SAVED = re.compile(r"saved hr=(\d+) acc=(\d+) speed=(\d+)")
 PLAIN = re.compile(r"^\[[\d:]+\] hr=\S+ pct_hrr=\S+ label=\w+ bout=[\d.]+/30 dose=(no|met@\d+s)")
@@ -122,7 +121,7 @@ def test_view_plain_and_terminal(tmp_path: Path) -> None:
     assert "12.0/30 min" in text and "142 bpm" in text
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_record_virtual_then_analyze(tmp_path: Path) -> None:
     """The demo, as a user runs it, then `dosewatch analyze` on the recording: the live
     dose moment equals the batch one within an epoch, and the end-of-session summary
@@ -157,7 +156,7 @@ def test_record_virtual_then_analyze(tmp_path: Path) -> None:
     assert batch["format"] == "dwrec" and batch["intensity_source"] == "heart_rate"
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_sigkill_keeps_every_committed_sample(tmp_path: Path) -> None:
     out = tmp_path / "killed.dwrec"
     proc = start(record_command(out, "--protocol", "steady_intermediate", "--speed", "60",
@@ -189,7 +188,7 @@ def test_sigkill_keeps_every_committed_sample(tmp_path: Path) -> None:
     assert any("not closed cleanly" in r for r in session.provenance.repairs)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_ctrl_c_ends_cleanly(tmp_path: Path) -> None:
     out = tmp_path / "stopped.dwrec"
     proc = start(record_command(out, "--protocol", "steady_intermediate", "--speed", "60",

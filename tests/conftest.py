@@ -1,0 +1,34 @@
+"""What the tests share.
+
+- Every test under ``tests/e2e/`` is marked ``e2e`` (end to end: the real command in a
+  subprocess, BLE playback through Bumble, Chromium, Dask); other folders mirror the
+  package, one per subpackage. ``pytest -m "not e2e"`` runs the fast part; CI runs all.
+- :func:`simulated` makes (and caches, per test session; see
+  ``support/simulated.py``) a simulated session with its truth, so a test asks for "a steady run at the wrist" in one line instead of building
+  a person, a protocol and a seed itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from support.simulated import simulate_cached
+
+from dosewatch.simulate import SimulatedSession
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def simulated() -> Callable[..., SimulatedSession]:
+    """``simulated(protocol, person_seed=0, placement=..., modality=..., acc_fs=...,
+    seed=...)``: see :func:`simulate_cached`."""
+    return simulate_cached
