@@ -9,6 +9,8 @@ so no number is computed twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -134,25 +136,57 @@ class SessionResult:
             "minutes_at_or_above_intermediate": self.minutes_at_or_above_intermediate,
         }
 
+    def epoch_times(self) -> np.ndarray | None:
+        """Wall-clock start of each epoch (``datetime64[ms]``, UTC), or None when the
+        session's absolute start is unknown."""
+        if self.start_time is None:
+            return None
+        start = datetime.fromisoformat(self.start_time).astimezone(UTC).replace(tzinfo=None)
+        offsets = np.round(self.features.start_s * 1000.0).astype("timedelta64[ms]")
+        return np.datetime64(start, "ms") + offsets
+
     def epoch_columns(self) -> dict[str, np.ndarray]:
-        """The columns of ``epochs.csv``, in order."""
+        """The columns of ``epochs.csv``, in order: ``start_s`` (seconds from the start),
+        ``time`` (wall clock, UTC, ISO 8601; empty when unknown), ``label``, ``level`` (of
+        ``intensity``), ``intensity`` (the classifier's estimate of the true relative
+        intensity, from which ``level``, the label and the bouts follow),
+        ``intensity_source``, then every feature (``pct_hrr`` is the %HRR measured from
+        heart rate)."""
         p = self.prediction
+        times = self.epoch_times()
+        time_text = (np.full(self.features.n, "", dtype=object) if times is None
+                     else np.char.add(np.datetime_as_string(times, unit="s"), "Z"))
         columns: dict[str, np.ndarray] = {
             "start_s": self.features.start_s,
+            "time": np.asarray(time_text, dtype=str),
             "label": label_names(p.labels),
             "level": levels(p.intensity, self.config),
-            "pct_hrr": p.intensity,
+            "intensity": p.intensity,
             "intensity_source": SOURCE_NAMES[p.source],
         }
         for name in FEATURE_NAMES:
             columns[name] = self.features.values[name]
         return columns
 
+    def epochs(self) -> Any:
+        """The epochs as a pandas DataFrame, one row per epoch: ``time`` (wall clock,
+        UTC, ``NaT`` when the start is unknown) as the index, then the columns of
+        ``epochs.csv``."""
+        import pandas as pd
+
+        times = self.epoch_times()
+        if times is None:
+            index = pd.DatetimeIndex([pd.NaT] * self.features.n, tz="UTC", name="time")
+        else:
+            index = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
+        data = {k: v for k, v in self.epoch_columns().items() if k != "time"}
+        return pd.DataFrame(data, index=index)
+
 
 def analyze_session(
     session: Session, config: Config | None = None, classifier: Classifier | str | None = None
 ) -> SessionResult:
-    """Analyse one session per SPEC.md, with the default classifier unless another is
+    """Analyse one session by the definitions (docs/definitions.md), with the default classifier unless another is
     given (an instance, or anything :func:`~dosewatch.models.registry.get_classifier`
     accepts)."""
     config = config or Config()

@@ -26,7 +26,7 @@ import logging
 import multiprocessing
 import shutil
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -66,6 +66,7 @@ class Task:
     classifier: Classifier
     profile: Profile | None
     pictures: bool
+    columns: tuple[tuple[str, str], ...] = ()
     fingerprint: dict[str, object] = field(default_factory=dict)
 
 
@@ -93,6 +94,7 @@ def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
         "config": hashlib.sha256(task.config.to_toml().encode()).hexdigest()[:16],
         "model": model_id,
         "profile": profile,
+        "columns": [list(c) for c in task.columns],
         "pictures": task.pictures,
         "dosewatch_version": __version__,
     }
@@ -168,7 +170,8 @@ def run_task(task: Task) -> tuple[str, list[SessionRow] | dict]:
     from .ingest.registry import ReadOptions, read_all
 
     try:
-        sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name))
+        sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
+                                                    columns=dict(task.columns)))
         results = [analyze_session(with_participant(s, task.input), task.config,
                                    task.classifier) for s in sessions]
         names = [s.name for s in sessions]
@@ -268,6 +271,7 @@ def run_batch(
     config: Config | None = None,
     classifier: str | Classifier | None = None,
     profile: Profile | None = None,
+    columns: Mapping[str, str] | None = None,
     workers: int = 1,
     pictures: bool = True,
     progress: bool | None = None,
@@ -284,6 +288,8 @@ def run_batch(
         classifier: a classifier, or what :func:`~dosewatch.models.registry.get_classifier`
             accepts (a name, a model folder, ``module:Class``); the object itself travels
             to the workers.
+        columns: for tables whose headers dosewatch does not recognise, which column
+            holds what (passed to every reader).
         workers: local processes (ignored with ``scheduler``).
         scheduler: address of a Dask distributed scheduler to run the tasks on.
         force: analyse every input again, even when its outputs are complete and current.
@@ -299,7 +305,8 @@ def run_batch(
     model_id = classifier_identity(classifier)
     tasks = []
     for p, n in zip(inputs, names, strict=True):
-        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures)
+        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures,
+                    tuple(sorted((columns or {}).items())))
         try:
             fingerprint = run_fingerprint(task, model_id)
         except OSError:

@@ -1,6 +1,7 @@
-"""Every threshold of SPEC.md in one place, loadable from a TOML file.
+"""Every threshold of the definitions (docs/definitions.md) in one place, loadable from
+a TOML file.
 
-``Config()`` holds the defaults of SPEC.md; ``default_config.toml`` (shipped with the
+``Config()`` holds the defaults of the definitions; ``default_config.toml`` (shipped with the
 package, and printed by ``dosewatch config``) is the same values as a file a study can copy
 and edit. Unknown sections or keys are errors, never silently ignored.
 """
@@ -222,7 +223,7 @@ class Config:
     def to_toml(self) -> str:
         """The configuration as TOML, each key with its documentation as a comment."""
         docs = _attribute_docs()
-        lines = ["# dosewatch configuration: the defaults of SPEC.md. Copy, edit, pass --config."]
+        lines = ["# dosewatch configuration: the defaults of docs/definitions.md. Copy, edit, pass --config."]
         for section, values in asdict(self).items():
             lines.append(f"\n[{section}]")
             for key, value in values.items():

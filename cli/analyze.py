@@ -17,15 +17,12 @@ from .options import (
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from ..batch import run_batch
-    from ..ingest.discover import discover
+    from ..api import analyze_batch
 
-    config = config_from(args)
-    inputs = discover(args.inputs)
-    report = run_batch(
-        inputs,
+    report = analyze_batch(
+        args.inputs,
         Path(args.out),
-        config=config,
+        config=config_from(args),
         classifier=classifier_from(args),
         profile=profile_from(args),
         workers=args.workers,

@@ -27,7 +27,10 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from ..session import Acceleration
+from ..config import Config
+from ..session import Acceleration, Session
+from ..spec.trend import nan_median_rows
+from .base import EpochGrid, FeatureContext, StreamFeatures, per_epoch, row_mean
 
 STEP_BAND_HZ = (1.3, 4.0)
 MOVEMENT_BAND_HZ = (0.3, 10.0)
@@ -155,3 +158,47 @@ def window_features(
         for lo in chunk_starts:
             chunk(lo)
     return WindowFeatures(start_s=starts_s, window_s=window_s, values=out)
+
+
+ACC_COLUMNS = ("enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
+               "acc_coverage")
+
+
+def acc_epoch_features(acc: Acceleration, session: Session, grid: EpochGrid, config: Config,
+                       ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
+    """Per epoch: mean ENMO and MAD, median cadence of the stepping sub-windows (0 when
+    none), the fraction of sub-windows stepping, mean step- and low-band power shares,
+    and coverage. An epoch with less than ``acceleration.min_coverage`` of its
+    sub-windows complete has no value. Leaves the 1 Hz cadence and the still minutes in
+    ``ctx`` for the heart-rate features."""
+    epoch_s = grid.epoch_s
+    window_s = 10.0 if epoch_s % 10 == 0 else epoch_s
+    wf = window_features(acc, grid.span_s, window_s=window_s)
+    per = int(round(epoch_s / window_s))
+    w = {name: per_epoch(v, per, grid.n) for name, v in wf.values.items()}
+    valid = np.isfinite(w["enmo_g"])
+    coverage = valid.mean(axis=1)
+    enough = coverage >= config.acceleration.min_coverage
+    stepping = valid & (w["cadence_spm"] > 0)
+    cadence = nan_median_rows(np.where(stepping, w["cadence_spm"], np.nan))
+    values = {
+        "enmo_g": np.where(enough, row_mean(w["enmo_g"]), np.nan),
+        "mad_g": np.where(enough, row_mean(w["mad_g"]), np.nan),
+        "cadence_spm": np.where(enough, np.nan_to_num(cadence, nan=0.0), np.nan),
+        "step_fraction": np.where(
+            enough, stepping.sum(axis=1) / np.maximum(valid.sum(axis=1), 1), np.nan),
+        "step_power": np.where(enough, row_mean(w["step_power"]), np.nan),
+        "low_power": np.where(enough, row_mean(w["low_power"]), np.nan),
+        "acc_coverage": coverage,
+    }
+    ctx.cadence_1hz = np.repeat(np.nan_to_num(wf.values["cadence_spm"], nan=0.0),
+                                int(round(window_s)))
+    per_minute = max(1, int(round(60.0 / window_s)))
+    n_min = wf.values["enmo_g"].size // per_minute
+    enmo_min = row_mean(wf.values["enmo_g"][: n_min * per_minute].reshape(n_min, per_minute))
+    ctx.still_minutes = enmo_min < config.heart_rate.still_enmo_g
+    return values
+
+
+ACC_FEATURES = StreamFeatures("acc", ACC_COLUMNS, acc_epoch_features,
+                              fill={"acc_coverage": 0.0})

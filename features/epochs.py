@@ -35,26 +35,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..spec.labels import trend_half_width
 from ..session import Session
+from ..spec.labels import trend_half_width
+from ..spec.trend import centred_windows, theil_sen
 from . import hr as hrmod
-from .acc import window_features
-from ..spec.trend import centred_windows, nan_median_rows, theil_sen
+from .acc import ACC_FEATURES
+from .base import EpochGrid, FeatureContext, StreamFeatures
+from .hr import HR_FEATURES
+from .workload import SPEED_FEATURES
 
-BASE_FEATURES = (
-    "hr_bpm",
-    "hr_coverage",
-    "hr_artefact",
-    "hr_sd_bpm",
-    "pct_hrr",
-    "enmo_g",
-    "mad_g",
-    "cadence_spm",
-    "step_fraction",
-    "step_power",
-    "low_power",
-    "acc_coverage",
-    "speed_mps",
+# The feature functions, one per stream, in the order they run (acceleration first: it
+# leaves the cadence and the still minutes that heart-rate cleaning uses).
+STREAM_FEATURES: tuple[StreamFeatures, ...] = (ACC_FEATURES, HR_FEATURES, SPEED_FEATURES)
+
+BASE_FEATURES: tuple[str, ...] = (
+    "hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",
+    "enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
+    "acc_coverage", "speed_mps",
 )
 TREND_OF = ("pct_hrr", "enmo_g", "cadence_spm", "speed_mps")
 FEATURE_NAMES = BASE_FEATURES + tuple(f"{name}_slope" for name in TREND_OF)
@@ -105,133 +102,53 @@ def epoch_count(duration_s: float, epoch_s: float) -> int:
     return max(1, int(np.floor(duration_s / epoch_s + 0.5)))
 
 
-def _per_epoch(series: NDArray[np.float64], per: int, n_epochs: int) -> NDArray[np.float64]:
-    """Reshape a regular series into ``(n_epochs, per)``, NaN-padding the end."""
-    need = n_epochs * per
-    out = np.full(need, np.nan)
-    take = min(need, series.size)
-    out[:take] = series[:take]
-    return out.reshape(n_epochs, per)
-
-
-def _row_mean(m: NDArray[np.float64]) -> NDArray[np.float64]:
-    count = np.isfinite(m).sum(axis=1)
-    total = np.where(np.isfinite(m), m, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
 def _trend(values: NDArray[np.float64], config: Config) -> NDArray[np.float64]:
     h = trend_half_width(config)
     x = np.arange(-h, h + 1) * config.epoch_min
     return theil_sen(centred_windows(values, h), x)
 
 
-def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatures, FeatureInfo]:
-    """Epoch features of a session (see the module text)."""
-    config = config or Config()
-    epoch_s = config.epochs.epoch_s
-    n_epochs = epoch_count(session.duration_s, epoch_s)
-    span_s = n_epochs * epoch_s
-    per_s = int(round(epoch_s))
-    values = {name: np.full(n_epochs, np.nan) for name in BASE_FEATURES}
-    warnings: list[str] = []
-
-    placement = session.profile.placement
-    placement_source = "profile"
-    if placement is None:
-        placement, placement_source = config.acceleration.default_placement, "default"
-        if session.acc is not None:
-            warnings.append(
-                f"accelerometer placement unknown: assumed {placement}; set placement in the profile"
-            )
-
-    cadence_1hz = None
-    still_minutes = None
+def _placement(session: Session, config: Config, warnings: list[str]) -> tuple[str, str]:
+    if session.profile.placement is not None:
+        return session.profile.placement, "profile"
+    placement = config.acceleration.default_placement
     if session.acc is not None:
-        window_s = 10.0 if epoch_s % 10 == 0 else epoch_s
-        wf = window_features(session.acc, span_s, window_s=window_s)
-        per = int(round(epoch_s / window_s))
-        w = {name: _per_epoch(v, per, n_epochs) for name, v in wf.values.items()}
-        valid = np.isfinite(w["enmo_g"])
-        coverage = valid.mean(axis=1)
-        enough = coverage >= config.acceleration.min_coverage
-        stepping = valid & (w["cadence_spm"] > 0)
-        cadence = nan_median_rows(np.where(stepping, w["cadence_spm"], np.nan))
-        values["enmo_g"] = np.where(enough, _row_mean(w["enmo_g"]), np.nan)
-        values["mad_g"] = np.where(enough, _row_mean(w["mad_g"]), np.nan)
-        values["cadence_spm"] = np.where(enough, np.nan_to_num(cadence, nan=0.0), np.nan)
-        values["step_fraction"] = np.where(
-            enough, stepping.sum(axis=1) / np.maximum(valid.sum(axis=1), 1), np.nan
-        )
-        values["step_power"] = np.where(enough, _row_mean(w["step_power"]), np.nan)
-        values["low_power"] = np.where(enough, _row_mean(w["low_power"]), np.nan)
-        values["acc_coverage"] = coverage
-        repeat = int(round(window_s))
-        cadence_1hz = np.repeat(np.nan_to_num(wf.values["cadence_spm"], nan=0.0), repeat)
-        per_minute = max(1, int(round(60.0 / window_s)))
-        n_min = wf.values["enmo_g"].size // per_minute
-        enmo_min = _row_mean(wf.values["enmo_g"][: n_min * per_minute].reshape(n_min, per_minute))
-        still_minutes = enmo_min < config.heart_rate.still_enmo_g
-    else:
-        values["acc_coverage"] = np.zeros(n_epochs)
+        warnings.append(f"accelerometer placement unknown: assumed {placement}; "
+                        "set placement in the profile")
+    return placement, "default"
 
-    hr_params = None
-    removed: dict[str, int] = {}
-    if session.hr is not None:
-        lag = max(0, int(round(config.heart_rate.lag_s)))
-        n_seconds = int(np.ceil(session.duration_s)) + lag
-        wrist_acc = session.acc is not None and placement == "wrist"
-        cleaned = hrmod.clean(
-            session.hr, n_seconds, config, cadence_spm=cadence_1hz if wrist_acc else None
-        )
-        removed = cleaned.n_removed
-        bpm = cleaned.bpm
-        hr_params = hrmod.resolve_params(bpm, session.profile, config, still_minutes)
-        warnings.extend(hr_params.warnings)
-        now = _per_epoch(bpm, per_s, n_epochs)
-        later = _per_epoch(bpm[lag:], per_s, n_epochs)
-        cover_now = np.isfinite(now).mean(axis=1)
-        cover_later = np.isfinite(later).mean(axis=1)
-        # Read the epoch's heart rate lag_s later; at the end of the data, fall back to now.
-        use_later = cover_later >= 0.5
-        chosen = np.where(use_later[:, None], later, now)
-        coverage = np.where(use_later, cover_later, cover_now)
-        level = nan_median_rows(chosen)
-        level[coverage < 0.5] = np.nan
-        values["hr_bpm"] = level
-        values["hr_coverage"] = coverage
-        values["hr_artefact"] = _row_mean(
-            _per_epoch(cleaned.artefact.astype(np.float64), per_s, n_epochs)
-        )
-        with np.errstate(invalid="ignore"), hrmod.quiet_nan_warnings():
-            values["hr_sd_bpm"] = np.where(coverage >= 0.5, np.nanstd(chosen, axis=1), np.nan)
-        values["pct_hrr"] = hrmod.pct_hrr(level, hr_params)
-    else:
-        values["hr_coverage"] = np.zeros(n_epochs)
-        values["hr_artefact"] = np.zeros(n_epochs)
 
-    if session.speed is not None:
-        index = np.minimum((session.speed.t // epoch_s).astype(np.int64), n_epochs - 1)
-        counts = np.bincount(index, minlength=n_epochs)
-        sums = np.bincount(index, weights=session.speed.mps, minlength=n_epochs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values["speed_mps"] = np.where(counts > 0, sums / counts, np.nan)
-
+def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatures, FeatureInfo]:
+    """Epoch features of a session (see the module text): every stream's registered
+    feature function (:data:`STREAM_FEATURES`) on one epoch grid, then the trends."""
+    config = config or Config()
+    grid = EpochGrid(epoch_count(session.duration_s, config.epochs.epoch_s),
+                     config.epochs.epoch_s)
+    warnings: list[str] = []
+    placement, placement_source = _placement(session, config, warnings)
+    ctx = FeatureContext(placement=placement, placement_source=placement_source,
+                         warnings=warnings)
+    values: dict[str, NDArray[np.float64]] = {}
+    for features in STREAM_FEATURES:
+        stream = getattr(session, features.stream)
+        if stream is None:
+            for name in features.columns:
+                values[name] = np.full(grid.n, features.fill.get(name, np.nan))
+        else:
+            values.update(features.compute(stream, session, grid, config, ctx))
     for name in TREND_OF:
         values[f"{name}_slope"] = _trend(values[name], config)
-
-    features = EpochFeatures(
-        start_s=np.arange(n_epochs) * epoch_s, epoch_s=epoch_s, values=values
-    )
+    features_out = EpochFeatures(start_s=np.arange(grid.n) * grid.epoch_s,
+                                 epoch_s=grid.epoch_s,
+                                 values={name: values[name] for name in FEATURE_NAMES})
     info = FeatureInfo(
-        hr_params=hr_params,
+        hr_params=ctx.hr_params,
         placement=placement,
         placement_source=placement_source,
         has_hr=session.hr is not None,
         has_acc=session.acc is not None,
         has_speed=session.speed is not None,
-        hr_removed=removed,
-        warnings=tuple(warnings),
+        hr_removed=ctx.hr_removed,
+        warnings=tuple(ctx.warnings),
     )
-    return features, info
+    return features_out, info

@@ -22,9 +22,10 @@ from numpy.typing import NDArray
 from scipy.ndimage import median_filter
 
 from ..config import Config
-from ..session import HeartRate, Profile
+from ..session import HeartRate, Profile, Session
 from ..spec.runs import runs, spans_mask
-from ..spec.trend import theil_sen
+from ..spec.trend import nan_median_rows, theil_sen
+from .base import EpochGrid, FeatureContext, StreamFeatures, per_epoch, row_mean
 
 MAX_GAP_S = 10.0
 SPIKE_BPM = 20.0
@@ -253,3 +254,46 @@ def resolve_params(
 def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.float64]:
     """Karvonen: 100 × (HR − HR_rest) / (HR_max − HR_rest)."""
     return 100.0 * (bpm - params.hr_rest) / max(params.hr_max - params.hr_rest, 1.0)
+
+
+HR_COLUMNS = ("hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr")
+
+
+def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: Config,
+                      ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
+    """Per epoch: the median clean heart rate read ``lag_s`` later (heart rate lags
+    effort; at the end of the data, the epoch's own), its coverage, the share removed as
+    artefact, its SD, and %HRR with HR_rest/HR_max resolved as SPEC says (left in
+    ``ctx``)."""
+    lag = max(0, int(round(config.heart_rate.lag_s)))
+    n_seconds = int(np.ceil(session.duration_s)) + lag
+    wrist_acc = ctx.cadence_1hz is not None and ctx.placement == "wrist"
+    cleaned = clean(hr, n_seconds, config, cadence_spm=ctx.cadence_1hz if wrist_acc else None)
+    ctx.hr_removed = cleaned.n_removed
+    bpm = cleaned.bpm
+    params = resolve_params(bpm, session.profile, config, ctx.still_minutes)
+    ctx.hr_params = params
+    ctx.warnings.extend(params.warnings)
+    per_s, n = grid.per_s, grid.n
+    now = per_epoch(bpm, per_s, n)
+    later = per_epoch(bpm[lag:], per_s, n)
+    cover_now = np.isfinite(now).mean(axis=1)
+    cover_later = np.isfinite(later).mean(axis=1)
+    use_later = cover_later >= 0.5
+    chosen = np.where(use_later[:, None], later, now)
+    coverage = np.where(use_later, cover_later, cover_now)
+    level = nan_median_rows(chosen)
+    level[coverage < 0.5] = np.nan
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
+        sd = np.where(coverage >= 0.5, np.nanstd(chosen, axis=1), np.nan)
+    return {
+        "hr_bpm": level,
+        "hr_coverage": coverage,
+        "hr_artefact": row_mean(per_epoch(cleaned.artefact.astype(np.float64), per_s, n)),
+        "hr_sd_bpm": sd,
+        "pct_hrr": pct_hrr(level, params),
+    }
+
+
+HR_FEATURES = StreamFeatures("hr", HR_COLUMNS, hr_epoch_features,
+                             fill={"hr_coverage": 0.0, "hr_artefact": 0.0})

@@ -675,7 +675,7 @@ run</p>
 </section>
 <section id="classes" aria-labelledby="h-classes">
 <h2 id="h-classes">Session classes</h2>
-<p>The most frequent non-rest label of each session (SPEC.md); <em>none</em> when the
+<p>The most frequent non-rest label of each session (see docs/definitions.md in dosewatch); <em>none</em> when the
 session was all rest.</p>
 {_class_figure(counts, n)}
 <table class="data" id="class-counts" style="max-width:22rem"><caption>Sessions per class

@@ -110,7 +110,8 @@ def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
         assert summary["session"] == row["session"]
         assert summary["session_class"] in ("constant", "accelerating", "intermediate", "none")
         epochs = (session_dir / "epochs.csv").read_text().splitlines()
-        assert next(csv.reader(epochs[:1]))[:4] == ["start_s", "label", "level", "pct_hrr"]
+        assert next(csv.reader(epochs[:1]))[:5] == ["start_s", "time", "label", "level",
+                                                       "intensity"]
         assert len(epochs) > 10
     fit_row = next(r for r in rows if r["session"] == "Move_2020_01_15_19_27_16_Running")
     assert fit_row["sport"] == "running"

@@ -67,7 +67,7 @@ def test_analyze_a_folder_of_sessions(simulated, tmp_path):
         truth = json.loads((simulated / folder.name / "truth.json").read_text())
         assert summary["session_class"] == truth["session_class"], folder.name
         epochs = read_table(folder / "epochs.csv")
-        assert {"start_s", "label", "level", "pct_hrr"} <= set(epochs[0])
+        assert {"start_s", "time", "label", "level", "intensity", "pct_hrr"} <= set(epochs[0])
         assert len(epochs) == round(summary["duration_s"] / 60)
         png = (folder / "session.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000

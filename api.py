@@ -1,0 +1,193 @@
+"""The Python API: what a notebook or a script calls. The command line is a thin layer
+over these functions.
+
+    import dosewatch
+    result = dosewatch.analyze("run.fit", profile={"age": 34})
+    epochs = result.epochs()          # a pandas DataFrame, one row per minute
+
+- :func:`read` / :func:`read_all`: a session (or every session an input holds) from any
+  input dosewatch reads;
+- :func:`analyze`: the verdict of one session (a path or a :class:`Session`);
+- :func:`analyze_batch`: what ``dosewatch analyze`` does: every input under some paths,
+  analysed into an output folder (in parallel, or on a Dask cluster), past bad inputs.
+
+A profile may be given as a :class:`~dosewatch.session.Profile`, a dict
+(``{"age": 34, "hr_rest": 55}``) or keywords (``age=34``); a configuration as a
+:class:`~dosewatch.config.Config`, a TOML path or a dict of sections; a classifier as a
+name (``"rules"``), a trained model folder, ``"module:Class"`` or an instance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .errors import ConfigError, InputError
+from .session import Profile, Session
+
+if TYPE_CHECKING:
+    from .analysis import SessionResult
+    from .batch import BatchReport
+
+PathLike = str | os.PathLike[str]
+ProfileLike = Profile | Mapping[str, object] | None
+ConfigLike = Config | PathLike | Mapping[str, Any] | None
+
+__all__ = ["analyze", "analyze_batch", "as_config", "as_profile", "read", "read_all"]
+
+
+def as_profile(profile: ProfileLike = None, **fields: object) -> Profile | None:
+    """A validated :class:`Profile` from a Profile, a dict or keywords (or None).
+
+    Raises:
+        ProfileError: an unknown field or an impossible value.
+    """
+    from .profile import parse_profile_options
+
+    if isinstance(profile, Profile):
+        if fields:
+            return profile.merged(parse_profile_options(fields, source="profile"))
+        return profile.validate("profile")
+    if profile is not None and not isinstance(profile, Mapping):
+        raise ConfigError(f"profile must be a Profile, a dict or keywords, not "
+                          f"{type(profile).__name__}", hint='e.g. profile={"age": 34}')
+    merged = {**(profile or {}), **fields}
+    if not merged:
+        return None
+    return parse_profile_options(merged, source="profile")
+
+
+def as_config(config: ConfigLike = None) -> Config:
+    """A :class:`Config` from a Config, a TOML path, a dict of sections, or the defaults.
+
+    Raises:
+        ConfigError: an unknown section or key, or a value of the wrong kind.
+    """
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, Mapping):
+        return Config.from_dict(dict(config), source="config")
+    return Config.load(Path(config))
+
+
+def read(path: PathLike, profile: ProfileLike = None, *, name: str | None = None,
+         columns: Mapping[str, str] | None = None, **profile_fields: object) -> Session:
+    """The one session an input holds (a watch export, a recording, a session folder...).
+
+    Args:
+        path: the file or folder.
+        profile: the participant (Profile, dict, or give fields as keywords: ``age=34``);
+            overrides what the input says about them.
+        name: the session's name (default: the input's name).
+        columns: for tables whose headers dosewatch does not recognise, which column
+            holds what (``{"time": "Zeit", "hr": "Puls"}``).
+
+    Raises:
+        InputError: the input cannot be read (the message says why and what to do), or it
+            holds several sessions (use :func:`read_all`).
+        ProfileError: an invalid profile.
+    """
+    from .ingest.registry import ReadOptions, read_one
+
+    options = ReadOptions(profile=as_profile(profile, **profile_fields), name=name,
+                          columns=dict(columns or {}))
+    return read_one(Path(path), options)
+
+
+def read_all(path: PathLike, profile: ProfileLike = None, *, name: str | None = None,
+             columns: Mapping[str, str] | None = None,
+             **profile_fields: object) -> list[Session]:
+    """Every session an input holds (a TCX history or a bulk export holds several),
+    named ``NAME-1``, ``NAME-2``, ... when there are several. Arguments as :func:`read`."""
+    from .ingest.registry import ReadOptions, read_all as registry_read_all
+
+    options = ReadOptions(profile=as_profile(profile, **profile_fields), name=name,
+                          columns=dict(columns or {}))
+    return registry_read_all(Path(path), options)
+
+
+def analyze(source: PathLike | Session, config: ConfigLike = None,
+            classifier: Any = None, profile: ProfileLike = None,
+            **profile_fields: object) -> SessionResult:
+    """The verdict of one session: class, labels per epoch, bouts, the dose.
+
+    Args:
+        source: a path (read with :func:`read`) or a :class:`Session`.
+        config: a Config, a TOML path or a dict of sections (default: the SPEC's values).
+        classifier: a name (``"rules"``), a trained model folder, ``"module:Class"`` or a
+            classifier instance (default: the shipped default).
+        profile: the participant, for a path (Profile, dict or keywords).
+
+    Returns:
+        A :class:`~dosewatch.analysis.SessionResult`: ``.epochs()`` is a DataFrame of
+        the epochs with wall-clock times, ``.summary()`` what ``summary.json`` holds,
+        ``.bouts``, ``.session_class``, ``.dose_met``.
+
+    Raises:
+        InputError, ProfileError, ConfigError, ModelError: with what to do.
+    """
+    from .analysis import analyze_session
+
+    if isinstance(source, Session):
+        session = source
+        wanted = as_profile(profile, **profile_fields)
+        if wanted is not None:
+            from dataclasses import replace
+
+            session = replace(session, profile=session.profile.merged(wanted))
+    elif isinstance(source, str | os.PathLike):
+        session = read(source, profile, **profile_fields)
+    else:
+        raise InputError(f"cannot analyse a {type(source).__name__}",
+                         hint="pass a path or a dosewatch Session")
+    return analyze_session(session, as_config(config), classifier)
+
+
+def analyze_batch(
+    inputs: PathLike | Iterable[PathLike],
+    out: PathLike,
+    *,
+    config: ConfigLike = None,
+    classifier: Any = None,
+    profile: ProfileLike = None,
+    columns: Mapping[str, str] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    pictures: bool = True,
+    force: bool = False,
+    progress: bool | None = None,
+    on_result: Callable[[str, object], None] | None = None,
+) -> BatchReport:
+    """Analyse every input below ``inputs`` into the folder ``out``, as
+    ``dosewatch analyze`` does: one folder per session, ``sessions.csv``/``.parquet``,
+    ``failures.json`` (every input that failed and every file skipped, with reasons),
+    ``config.toml``. A bad input never stops the batch; a rerun resumes.
+
+    Args:
+        inputs: a path or several: files, session folders, folders holding them.
+        out: the output folder.
+        workers: local processes; ``scheduler``: a Dask scheduler address instead.
+        pictures: draw ``session.png`` per session.
+        force: redo sessions whose outputs are complete and current.
+        progress: a progress bar (None: when writing to a terminal).
+        on_result: called with ``(status, payload)`` as each input finishes.
+
+    Returns:
+        A :class:`~dosewatch.batch.BatchReport` with the typed rows, the failures and the
+        skipped files.
+    """
+    from .batch import run_batch
+    from .ingest.discover import discover
+
+    paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    return run_batch(
+        discover(paths), Path(out), config=as_config(config), classifier=classifier,
+        profile=as_profile(profile), columns=dict(columns or {}), workers=workers,
+        scheduler=scheduler, pictures=pictures, force=force, progress=progress,
+        on_result=on_result,
+    )
