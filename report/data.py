@@ -1,0 +1,124 @@
+"""What the study report shows, read from an analysis folder.
+
+:func:`load_study` reads the typed session rows (:func:`dosewatch.rows.read_rows`), each
+session's ``summary.json``, ``failures.json`` and the configuration, and computes the
+adherence tables from the rows. It only reads: writing the adherence tables beside
+``sessions.csv`` is a step of its own in :func:`dosewatch.report.write_report`, so that
+loading a folder (in a notebook, say) never changes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..adherence import Adherence, AdherenceRules, compute_adherence
+from ..config import Config
+from ..errors import InputError
+from ..rows import SessionRow, read_rows
+
+
+@dataclass
+class StudyData:
+    """What the report shows, read from an analysis folder.
+
+    Attributes:
+        out_dir: the analysis folder.
+        rows: the typed session rows (``sessions.parquet`` / ``sessions.csv``).
+        summaries: each row's ``summary.json`` (None where it could not be read).
+        failures: the entries of ``failures.json``.
+        adherence: the adherence tables computed from ``rows``.
+        config_text: the configuration as TOML.
+        config_note: where the configuration came from.
+        notes: problems met while reading (shown on the page).
+    """
+
+    out_dir: Path
+    rows: list[SessionRow]
+    summaries: list[dict | None]
+    failures: list[dict]
+    adherence: Adherence
+    config_text: str
+    config_note: str
+    notes: list[str] = field(default_factory=list)
+
+
+def session_folder(out_dir: Path, row: SessionRow) -> Path:
+    """The output folder of a session row (where its summary and picture are)."""
+    return out_dir / Path(row.output or row.session).name
+
+
+def load_study(out_dir: Path, config: Config | str | Path | None = None,
+               rules: AdherenceRules | None = None) -> StudyData:
+    """Read an analysis folder and compute its adherence tables (without writing them).
+
+    Args:
+        out_dir: the ``--out`` folder of ``dosewatch analyze``.
+        config: the configuration the analysis used (a Config or a TOML path); default
+            ``out_dir/config.toml`` when there is one, else the defaults (the page says so).
+        rules: adherence thresholds; default from the configuration.
+
+    Raises:
+        InputError: ``out_dir`` has no readable ``sessions.csv``.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError("no such folder", source=out_dir,
+                         hint="pass the --out folder of `dosewatch analyze`")
+    notes: list[str] = []
+    rows = read_rows(out_dir)
+    summaries = _read_summaries(out_dir, rows, notes)
+    failures = _read_failures(out_dir / "failures.json", notes)
+    config, config_note = _resolve_config(out_dir, config)
+    adherence = compute_adherence(rows, rules or AdherenceRules.from_config(config))
+    return StudyData(out_dir=out_dir, rows=rows, summaries=summaries, failures=failures,
+                     adherence=adherence, config_text=config.to_toml(),
+                     config_note=config_note, notes=notes)
+
+
+def _read_summaries(out_dir: Path, rows: list[SessionRow], notes: list[str]
+                    ) -> list[dict | None]:
+    """Each row's ``summary.json``; None (and a note) where it cannot be read."""
+    summaries: list[dict | None] = []
+    for row in rows:
+        path = session_folder(out_dir, row) / "summary.json"
+        try:
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            summaries.append(None)
+            notes.append(f"{path}: not readable ({type(exc).__name__}); the session's row "
+                         "in sessions.csv is shown without its details")
+    return summaries
+
+
+def _read_failures(path: Path, notes: list[str]) -> list[dict]:
+    """The entries of ``failures.json``; none (and a note) when it is missing or broken."""
+    if not path.is_file():
+        notes.append(f"{path}: missing; failures not shown")
+        return []
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        notes.append(f"{path}: not valid JSON ({exc}); failures not shown")
+        return []
+    if not isinstance(loaded, list):
+        notes.append(f"{path}: not a list of entries; failures not shown")
+        return []
+    return [f for f in loaded if isinstance(f, dict)]
+
+
+def _resolve_config(out_dir: Path, config: Config | str | Path | None) -> tuple[Config, str]:
+    """The configuration to show and use, and a note saying where it came from."""
+    if isinstance(config, str | Path):
+        config_path = Path(config)
+        return Config.load(config_path), f"from {config_path} (given to the report)"
+    if config is not None:
+        return config, "as given to the report"
+    if (out_dir / "config.toml").is_file():
+        return (Config.load(out_dir / "config.toml"),
+                f"recorded by the analysis in {out_dir / 'config.toml'}")
+    return Config(), ("not recorded in this folder (no config.toml): these are the defaults "
+                      f"of dosewatch {__version__}, which the analysis used unless it was "
+                      "given --config")

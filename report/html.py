@@ -1,0 +1,230 @@
+"""The report page: one self-contained HTML file, assembled section by section.
+
+The styles and the sorting script are real files beside this module
+(``assets/report.css``, ``assets/report.js``), read when a page is rendered and inlined,
+so the page needs no network and no other file to look right and to sort; the only links
+are relative ones to the session pictures and tables in the analysis folder.
+
+Each section is one function of the loaded :class:`~dosewatch.report.data.StudyData`.
+A number a section shows is a cell of the tables or of ``summary.json``, or a count of
+their rows; nothing about a session is computed again here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from html import escape
+from importlib.resources import files
+from pathlib import Path
+
+from .. import __version__
+from .data import StudyData
+from .figures import PATTERNS, class_figure, participant_figure
+from .markup import relative_href
+from .tables import (
+    class_rows,
+    failures_list,
+    participants_table,
+    sessions_table,
+    weekly_table,
+)
+
+ASSETS = ("report.css", "report.js")
+"""The files in ``assets/`` every page inlines."""
+
+_TABLE_FILES = ("sessions.csv", "adherence.csv", "adherence.parquet", "participants.csv",
+                "participants.parquet", "failures.json")
+
+
+def asset(name: str) -> str:
+    """The text of ``assets/NAME``, read now (so an edited asset shows on the next page)."""
+    return (files(__package__) / "assets" / name).read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# Sections, top to bottom
+
+
+def _head(title: str) -> str:
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="dosewatch {escape(__version__)}">
+<title>{escape(title)}</title>
+<style>
+{asset("report.css")}</style>
+</head>"""
+
+
+def _header(data: StudyData, title: str) -> str:
+    """The title, what the folder holds, when the page was written, and the sections."""
+    dated = [r.start_time for r in data.rows if r.start_time is not None]
+    span = (f", {min(dated).date().isoformat()} to {max(dated).date().isoformat()}"
+            if dated else "")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    n, people = len(data.rows), len(data.adherence.participants)
+    return f"""<header>
+<h1>{escape(title)}</h1>
+<p class="meta">{n} sessions from {people} participants{escape(span)};
+{len(data.failures)} failed inputs. Folder <code>{escape(str(data.out_dir))}</code>.
+Report written {now} by dosewatch {escape(__version__)}.</p>
+<nav aria-label="sections"><a href="#adherence">Adherence</a><a href="#classes">Classes</a>
+<a href="#sessions-section">Sessions</a><a href="#failures">Failures</a>
+<a href="#configuration">Configuration</a></nav>
+</header>"""
+
+
+def _cards(data: StudyData) -> str:
+    """Key figures: sessions, participants, doses met, failed inputs."""
+    a = data.adherence
+    n = len(data.rows)
+    undated = sum(p.undated_sessions for p in a.participants)
+    on_target = sum(p.target_met for p in a.participants)
+    cards = [
+        ("sessions", f"{n}", f"{n - undated} dated, {undated} undated"),
+        ("participants", f"{len(a.participants)}",
+         f"{on_target} reached the {a.rules.target_weeks}-week target"),
+        ("dose met", f"{sum(r.dose_met for r in data.rows)}",
+         "sessions with a bout of at least the dose"),
+        ("failed inputs", f"{len(data.failures)}", "listed below"),
+    ]
+    html = "".join(f'<div class="card" id="card-{key.replace(" ", "-")}">{escape(key)}'
+                   f"<b>{value}</b><small>{escape(note)}</small></div>"
+                   for key, value, note in cards)
+    return f'<div class="cards">{html}</div>'
+
+
+def _notes(data: StudyData) -> str:
+    """Problems met while reading the folder (empty when there were none)."""
+    if not data.notes:
+        return ""
+    return ('<div class="notes"><p>Problems met while reading the folder:</p><ul>'
+            + "".join(f"<li>{escape(x)}</li>" for x in data.notes) + "</ul></div>")
+
+
+def _adherence_section(data: StudyData) -> str:
+    """What the small multiples show, the multiples, and the two adherence tables."""
+    a = data.adherence
+    rules = a.rules
+    count_desc = ("dose days (days with at least one session that met the dose: two doses on "
+                  "one day count once)" if rules.count_same_day_once
+                  else "sessions that met the dose")
+    multiples = "".join(participant_figure(p, a.weeks_of(p.participant), rules)
+                        for p in a.participants)
+    return f"""<section id="adherence" aria-labelledby="h-adherence">
+<h2 id="h-adherence">Adherence per participant</h2>
+<p>The reviews behind the dose recommend 3–4 sessions a week of 30–60 minutes for at
+least 6 weeks; this study counts {rules.dose_sessions_per_week} a week over
+{rules.target_weeks} weeks. Each bar is one ISO week
+(Monday–Sunday) of a participant, from their first to their last dated session; its height
+is the number of {count_desc}. A week
+<em>meets</em> the recommendation with at least {rules.dose_sessions_per_week}
+(dashed line). The green line under the bars is the longest run of weeks in a row that met
+it, against the {rules.target_weeks}-week target. Weeks without a session are weeks not
+met; sessions without a start time cannot be placed in a week and are counted as undated.</p>
+<p class="legend" aria-hidden="true"><span class="key key-met"></span>week met
+<span class="key key-notmet"></span>week not met <span class="key key-streak"></span>longest
+run</p>
+<div class="multiples">{multiples}</div>
+<h3>Participants</h3>
+{participants_table(a)}
+<details open><summary>Weekly table ({len(a.weeks)} participant-weeks)</summary>
+{weekly_table(a)}
+</details>
+</section>"""
+
+
+def _classes_section(data: StudyData) -> str:
+    """Sessions per class, as a figure and as a table."""
+    counts = Counter(r.session_class for r in data.rows)
+    return f"""<section id="classes" aria-labelledby="h-classes">
+<h2 id="h-classes">Session classes</h2>
+<p>The most frequent non-rest label of each session (see docs/definitions.md in dosewatch);
+<em>none</em> when the session was all rest.</p>
+{class_figure(counts, len(data.rows))}
+<table class="data" id="class-counts" style="max-width:22rem"><caption>Sessions per class
+</caption><thead><tr><th scope="col">Class</th><th scope="col">Sessions</th></tr></thead>
+<tbody>{class_rows(counts)}</tbody></table>
+</section>"""
+
+
+def _sessions_section(data: StudyData, report_dir: Path) -> str:
+    return f"""<section id="sessions-section" aria-labelledby="h-sessions">
+<h2 id="h-sessions">Sessions</h2>
+<p>Click a column heading to sort. A session's name opens its picture.</p>
+{sessions_table(data, report_dir)}
+</section>"""
+
+
+def _failures_section(data: StudyData) -> str:
+    return f"""<section id="failures" aria-labelledby="h-failures">
+<h2 id="h-failures">Failed inputs</h2>
+{failures_list(data.failures)}
+</section>"""
+
+
+def _table_links(data: StudyData, report_dir: Path) -> str:
+    """Links to the tables that exist in the folder, relative to the page."""
+    links = [f'<a href="{relative_href(data.out_dir / name, report_dir)}">{escape(name)}</a>'
+             for name in _TABLE_FILES if (data.out_dir / name).exists()]
+    return " · ".join(links)
+
+
+def _configuration_section(data: StudyData, report_dir: Path) -> str:
+    """Versions and classifier of the analysis, the adherence rules, the configuration."""
+    rules = data.adherence.rules
+    count_name = "dose days" if rules.count_same_day_once else "dose sessions"
+    versions = sorted({str(s.get("dosewatch_version")) for s in data.summaries
+                       if s and s.get("dosewatch_version")})
+    versions_text = ", ".join(versions) if versions else "unknown (no summary.json read)"
+    classifiers = sorted({str(s.get("classifier")) for s in data.summaries
+                          if s and s.get("classifier")})
+    classifiers_text = ", ".join(classifiers) if classifiers else "unknown"
+    return f"""<section id="configuration" aria-labelledby="h-configuration">
+<h2 id="h-configuration">Configuration and version</h2>
+<p>Sessions analysed with dosewatch {escape(versions_text)}, classifier
+{escape(classifiers_text)}; this report written with dosewatch {escape(__version__)}.
+Adherence rules: {rules.dose_sessions_per_week} {count_name} a week, target
+{rules.target_weeks} weeks in a row.</p>
+<p>Configuration {escape(data.config_note)}:</p>
+<pre id="config">{escape(data.config_text)}</pre>
+<p>Tables: {_table_links(data, report_dir)}</p>
+</section>"""
+
+
+# ---------------------------------------------------------------------------------------
+# The page
+
+
+def render_report(data: StudyData, report_path: Path, title: str | None = None) -> str:
+    """The report page as HTML text (see :mod:`dosewatch.report`).
+
+    Args:
+        data: the loaded analysis folder.
+        report_path: where the page will be written (links are made relative to it).
+        title: the page title (default from the folder's name).
+    """
+    report_dir = Path(report_path).resolve().parent
+    title = title or f"Study report: {data.out_dir.resolve().name}"
+    sections = [
+        _head(title),
+        "<body>",
+        PATTERNS,
+        _header(data, title),
+        "<main>",
+        _cards(data),
+        _notes(data),
+        _adherence_section(data),
+        _classes_section(data),
+        _sessions_section(data, report_dir),
+        _failures_section(data),
+        _configuration_section(data, report_dir),
+        "</main>",
+        f"<script>\n{asset('report.js')}</script>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(sections) + "\n"
