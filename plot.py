@@ -15,19 +15,29 @@ wherever a run is wide enough, so the picture reads in greyscale and when printe
 
 ``plot_session(result, "x.png")`` writes a PNG, ``"x.svg"`` an SVG (text kept as text);
 ``draw_session(result)`` returns the Figure.
+
+The picture is a stack of :class:`Panel` s on one time axis (:data:`PANELS`): each is a
+name, a height and a function that draws into its axes and returns its legend entries.
+A panel for another channel (speed, power) is one such function and one line in
+:data:`PANELS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .analysis import SessionResult
+from .config import LevelConfig
+from .spec.bouts import Bout
 from .spec.labels import LEVEL_NAMES, Label
 
 LABEL_COLOURS = {
@@ -85,7 +95,7 @@ def _minutes(seconds: float) -> str:
     """``45 s``, ``54 min``, ``2 h 05 min``."""
     if seconds < 60:
         return f"{seconds:.0f} s"
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     if minutes < 120:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
@@ -130,150 +140,306 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
     return path
 
 
-def draw_session(result: SessionResult) -> Figure:
-    """The session picture as a matplotlib Figure (axes labelled ``intensity``,
-    ``acceleration`` and ``labels``)."""
-    f = result.features
-    p = result.prediction
-    scale, unit = _time_scale(result.duration_s)
-    t = (f.start_s + f.epoch_s / 2) / scale
-    x_end = (f.start_s[-1] + f.epoch_s) / scale
-    lv = result.config.levels
-    intensity = np.asarray(p.intensity, dtype=np.float64)
+# ---------------------------------------------------------------------------------------
+# The layout: panels stacked on one time axis
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The time axis every panel shares, in the picture's unit (minutes, or hours for
+    long recordings).
+
+    Attributes:
+        scale: seconds per unit.
+        unit: ``"minutes"`` or ``"hours"``.
+        t: the epochs' centres, in units from the session start.
+        start_s: the epochs' starts, in seconds.
+        epoch_s: the epoch length, in seconds.
+        end: the end of the last epoch, in units.
+    """
+
+    scale: float
+    unit: str
+    t: np.ndarray
+    start_s: np.ndarray
+    epoch_s: float
+    end: float
+
+    @classmethod
+    def of(cls, result: SessionResult) -> Timeline:
+        f = result.features
+        scale, unit = _time_scale(result.duration_s)
+        return cls(scale=scale, unit=unit, t=(f.start_s + f.epoch_s / 2) / scale,
+                   start_s=f.start_s, epoch_s=f.epoch_s,
+                   end=(f.start_s[-1] + f.epoch_s) / scale)
+
+    def run(self, start: int, end: int) -> tuple[float, float]:
+        """``(x, width)`` of the epochs ``start:end``, in units."""
+        x0 = self.start_s[start] / self.scale
+        return x0, (self.start_s[end - 1] + self.epoch_s - self.start_s[start]) / self.scale
+
+    def share(self, width: float) -> float:
+        """``width`` as a share of the whole session (to decide what text fits)."""
+        return width / max(self.end, 1e-9)
+
+
+LegendHandle = Line2D | Patch
+PanelDraw = Callable[[Axes, SessionResult, Timeline], list[LegendHandle]]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One row of the session picture.
+
+    Attributes:
+        name: the axes' label (``fig.axes`` can be found by it; tests do).
+        height: its height relative to the other panels.
+        draw: draws the panel into its axes and returns its legend entries, in order.
+    """
+
+    name: str
+    height: float
+    draw: PanelDraw
+
+
+# ---------------------------------------------------------------------------------------
+# Intensity: the levels, %HRR, heart rate, bouts and the dose
+
+
+def _intensity_range(intensity: np.ndarray) -> tuple[float, float]:
+    """``(bottom, top)`` of the %HRR axis: room above 100 % for the bout brackets."""
     finite = intensity[np.isfinite(intensity)]
-    y_top = float(np.clip(np.ceil(finite.max()) + 8, 110, 140)) if finite.size else 110.0
-    y_bottom = float(np.clip(np.floor(finite.min()) - 3, -30, 0)) if finite.size else 0.0
+    if not finite.size:
+        return 0.0, 110.0
+    return (float(np.clip(np.floor(finite.min()) - 3, -30, 0)),
+            float(np.clip(np.ceil(finite.max()) + 8, 110, 140)))
 
-    # The Figure API, not pyplot: no global state, safe in worker processes and threads.
-    # Fixed margins instead of tight_layout: the same layout for every session, and faster.
-    fig = Figure(figsize=(11, 6.8))
-    grid = fig.add_gridspec(3, 1, height_ratios=[3.0, 1.15, 0.55], left=0.062, right=0.925,
-                            top=0.885, bottom=0.135, hspace=0.1)
-    ax_i = fig.add_subplot(grid[0])
-    ax_a = fig.add_subplot(grid[1], sharex=ax_i)
-    ax_l = fig.add_subplot(grid[2], sharex=ax_i)
-    for ax, name in ((ax_i, "intensity"), (ax_a, "acceleration"), (ax_l, "labels")):
-        ax.set_label(name)
-    for ax in (ax_i, ax_a):
-        ax.tick_params(labelbottom=False)
 
-    # Intensity levels as bands, named at the left edge.
-    edges = (y_bottom, lv.light_from, lv.intermediate_from, lv.vigorous_from, y_top)
+def _draw_level_bands(ax: Axes, levels: LevelConfig, y_bottom: float, y_top: float) -> None:
+    """The intensity levels as background bands, named at the left edge."""
+    edges = (y_bottom, levels.light_from, levels.intermediate_from, levels.vigorous_from, y_top)
     for lo, hi, colour, name in zip(edges[:-1], edges[1:], LEVEL_COLOURS, LEVEL_NAMES,
                                     strict=True):
-        ax_i.axhspan(lo, hi, color=colour, zorder=0, lw=0)
+        ax.axhspan(lo, hi, color=colour, zorder=0, lw=0)
         if lo > y_bottom:
-            ax_i.axhline(lo, color="#BBBBBB", lw=0.6, zorder=0.5)
-        ax_i.text(0.006, (max(lo, 0) + min(hi, 100)) / 2, name, va="center", fontsize=8,
-                  color="#444444", transform=ax_i.get_yaxis_transform(), zorder=1)
-    ax_i.step(t, intensity, where="mid", color="black", lw=1.5, zorder=3)
-    hp = result.info.hr_params
-    if result.info.has_hr and hp is not None:
-        ax_hr = ax_i.twinx()
-        ax_hr.plot(t, f.values["hr_bpm"], color=HR_COLOUR, lw=1.0, ls=(0, (4, 2)), zorder=2)
-        ax_hr.set_ylabel("heart rate (bpm)", color=HR_COLOUR)
-        ax_hr.tick_params(axis="y", colors=HR_COLOUR)
-        # The bpm axis is the %HRR axis through Karvonen, so both read off the same height.
-        reserve = hp.hr_max - hp.hr_rest
-        ax_hr.set_ylim(hp.hr_rest + y_bottom / 100 * reserve, hp.hr_rest + y_top / 100 * reserve)
-    ax_i.set_ylim(y_bottom, y_top)
-    ax_i.set_ylabel("intensity (%HRR)")
+            ax.axhline(lo, color="#BBBBBB", lw=0.6, zorder=0.5)
+        ax.text(0.006, (max(lo, 0) + min(hi, 100)) / 2, name, va="center", fontsize=8,
+                color="#444444", transform=ax.get_yaxis_transform(), zorder=1)
 
-    # Bouts: a bracket with the qualifying minutes; the dose tick where it was reached.
+
+def _draw_heart_rate(ax: Axes, result: SessionResult, time: Timeline, y_bottom: float,
+                     y_top: float) -> list[LegendHandle]:
+    """Heart rate, dashed, on a bpm axis aligned with the %HRR axis (none without HR)."""
+    hp = result.info.hr_params
+    if not result.info.has_hr or hp is None:
+        return []
+    ax_hr = ax.twinx()
+    ax_hr.plot(time.t, result.features.values["hr_bpm"], color=HR_COLOUR, lw=1.0,
+               ls=(0, (4, 2)), zorder=2)
+    ax_hr.set_ylabel("heart rate (bpm)", color=HR_COLOUR)
+    ax_hr.tick_params(axis="y", colors=HR_COLOUR)
+    # The bpm axis is the %HRR axis through Karvonen, so both read off the same height.
+    reserve = hp.hr_max - hp.hr_rest
+    ax_hr.set_ylim(hp.hr_rest + y_bottom / 100 * reserve, hp.hr_rest + y_top / 100 * reserve)
+    return [Line2D([], [], color=HR_COLOUR, lw=1.0, ls=(0, (4, 2)), label="heart rate")]
+
+
+def _draw_bout(ax: Axes, bout: Bout, time: Timeline, y_bracket: float) -> None:
+    """A bracket over the bout with its qualifying minutes (shorter text when narrow)."""
+    x0, x1 = bout.start_s / time.scale, bout.end_s / time.scale
+    ax.annotate("", xy=(x0, y_bracket), xytext=(x1, y_bracket), zorder=4,
+                arrowprops={"arrowstyle": "|-|,widthA=0.35,widthB=0.35",
+                            "color": BOUT_COLOUR, "lw": 1.6, "shrinkA": 0, "shrinkB": 0})
+    text = (f"bout: {bout.qualifying_minutes:.0f} qualifying min"
+            if time.share(x1 - x0) > 0.12 else f"{bout.qualifying_minutes:.0f} min")
+    ax.text((x0 + x1) / 2, y_bracket - 2.5, text, ha="center", va="top", fontsize=8,
+            color=BOUT_COLOUR, zorder=5,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
+def _draw_dose_mark(ax: Axes, at_s: float, time: Timeline, y_bracket: float,
+                    y_bottom: float) -> None:
+    """Where the dose was reached: a dotted line, a tick on the bracket, the time."""
+    xd = at_s / time.scale
+    ax.axvline(xd, color=BOUT_COLOUR, lw=1.2, ls=":", zorder=2)
+    ax.plot([xd], [y_bracket], marker="v", ms=9, color=BOUT_COLOUR, mec="white", mew=0.8,
+            zorder=6, clip_on=False)
+    ax.text(xd, y_bottom + 2, f" dose met ({_minutes(at_s)})", color=BOUT_COLOUR, fontsize=8,
+            rotation=90, va="bottom", ha="right", zorder=5)
+
+
+def _draw_bouts(ax: Axes, result: SessionResult, time: Timeline, y_bottom: float,
+                y_top: float) -> list[LegendHandle]:
+    """Every bout's bracket and, in the bout that reached it, the dose mark."""
     y_bracket = y_top - 4
     for bout in result.bouts:
-        x0, x1 = bout.start_s / scale, bout.end_s / scale
-        ax_i.annotate("", xy=(x0, y_bracket), xytext=(x1, y_bracket), zorder=4,
-                      arrowprops={"arrowstyle": "|-|,widthA=0.35,widthB=0.35",
-                                  "color": BOUT_COLOUR, "lw": 1.6, "shrinkA": 0, "shrinkB": 0})
-        wide = (x1 - x0) / max(x_end, 1e-9) > 0.12
-        text = (f"bout: {bout.qualifying_minutes:.0f} qualifying min" if wide
-                else f"{bout.qualifying_minutes:.0f} min")
-        ax_i.text((x0 + x1) / 2, y_bracket - 2.5, text, ha="center", va="top", fontsize=8,
-                  color=BOUT_COLOUR, zorder=5,
-                  bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        _draw_bout(ax, bout, time, y_bracket)
         if bout.dose_met_at_s is not None:
-            xd = bout.dose_met_at_s / scale
-            ax_i.axvline(xd, color=BOUT_COLOUR, lw=1.2, ls=":", zorder=2)
-            ax_i.plot([xd], [y_bracket], marker="v", ms=9, color=BOUT_COLOUR, mec="white",
-                      mew=0.8, zorder=6, clip_on=False)
-            ax_i.text(xd, y_bottom + 2, f" dose met ({_minutes(bout.dose_met_at_s)})",
-                      color=BOUT_COLOUR, fontsize=8, rotation=90, va="bottom", ha="right",
-                      zorder=5)
-
-    # Acceleration intensity (ENMO) with step cadence.
-    if result.info.has_acc:
-        enmo_mg = f.values["enmo_g"] * 1000
-        ax_a.fill_between(t, enmo_mg, step="mid", color="#56B4E9", alpha=0.45, lw=0)
-        ax_a.step(t, enmo_mg, where="mid", color=ENMO_COLOUR, lw=1.0)
-        ax_a.set_ylabel("ENMO (mg)")
-        ax_a.set_ylim(bottom=0)
-        cad = ax_a.twinx()
-        cad.plot(t, f.values["cadence_spm"], color="#555555", lw=0.9, ls=":")
-        cad.set_ylabel("steps/min", color="#555555")
-        cad.set_ylim(bottom=0)
-    else:
-        ax_a.text(0.5, 0.5, "no acceleration in this session", transform=ax_a.transAxes,
-                  ha="center", va="center", color="#555555")
-        ax_a.set_yticks([])
-
-    # Labels: one hatched collection per label (runs, not epochs: a week is 10,080 epochs).
-    start_s, epoch_s = f.start_s, f.epoch_s
-    runs = _runs(np.asarray(p.labels, dtype=np.int64))
-    present = set()
-    for label in Label:
-        spans = [(start_s[s] / scale, (start_s[e - 1] + epoch_s - start_s[s]) / scale)
-                 for code, s, e in runs if code == label]
-        if not spans:
-            continue
-        present.add(label)
-        ax_l.broken_barh(spans, (0, 1), facecolors=LABEL_COLOURS[label], edgecolor="none",
-                         hatch=LABEL_HATCHES[label] or None,
-                         hatchcolor=_HATCH_COLOURS[label], lw=0)
-    for code, s, e in runs:
-        x0 = start_s[s] / scale
-        width = (start_s[e - 1] + epoch_s - start_s[s]) / scale
-        if width / max(x_end, 1e-9) >= 0.07:
-            label = Label(code)
-            ax_l.text(x0 + width / 2, 0.5, label.name.lower(), ha="center", va="center",
-                      fontsize=7.5, color=_TEXT_COLOURS[label],
-                      bbox={"boxstyle": "round,pad=0.25", "fc": LABEL_COLOURS[label],
-                            "ec": "none"})
-    ax_l.set_yticks([0.5], ["labels"])
-    ax_l.tick_params(axis="y", length=0)
-    ax_l.set_ylim(0, 1)
-    ax_l.set_xlim(f.start_s[0] / scale, x_end)
-    ax_l.set_xlabel(f"time ({unit} from start)")
-
-    handles: list[Line2D | Patch] = [
-        Line2D([], [], color="black", lw=1.5, label="intensity (%HRR)"),
-    ]
-    if result.info.has_hr and hp is not None:
-        handles.append(Line2D([], [], color=HR_COLOUR, lw=1.0, ls=(0, (4, 2)),
-                              label="heart rate"))
+            _draw_dose_mark(ax, bout.dose_met_at_s, time, y_bracket, y_bottom)
+    handles: list[LegendHandle] = []
     if result.bouts:
         handles.append(Line2D([], [], color=BOUT_COLOUR, lw=1.6, marker="|", ms=8,
                               label="bout"))
     if result.dose_met:
         handles.append(Line2D([], [], color=BOUT_COLOUR, lw=0, marker="v", ms=8,
                               label="dose met"))
-    legend_labels = [label for label in Label if label is not Label.MISSING]
+    return handles
+
+
+def draw_intensity_panel(ax: Axes, result: SessionResult, time: Timeline
+                         ) -> list[LegendHandle]:
+    """Relative intensity (%HRR) over the level bands, heart rate, bouts and the dose."""
+    intensity = np.asarray(result.prediction.intensity, dtype=np.float64)
+    y_bottom, y_top = _intensity_range(intensity)
+    _draw_level_bands(ax, result.config.levels, y_bottom, y_top)
+    ax.step(time.t, intensity, where="mid", color="black", lw=1.5, zorder=3)
+    handles: list[LegendHandle] = [Line2D([], [], color="black", lw=1.5,
+                                          label="intensity (%HRR)")]
+    handles += _draw_heart_rate(ax, result, time, y_bottom, y_top)
+    ax.set_ylim(y_bottom, y_top)
+    ax.set_ylabel("intensity (%HRR)")
+    return handles + _draw_bouts(ax, result, time, y_bottom, y_top)
+
+
+# ---------------------------------------------------------------------------------------
+# Acceleration
+
+
+def draw_acceleration_panel(ax: Axes, result: SessionResult, time: Timeline
+                            ) -> list[LegendHandle]:
+    """Acceleration intensity (ENMO, filled) with step cadence (dotted, right axis); a
+    note when the session has no acceleration."""
+    if not result.info.has_acc:
+        ax.text(0.5, 0.5, "no acceleration in this session", transform=ax.transAxes,
+                ha="center", va="center", color="#555555")
+        ax.set_yticks([])
+        return []
+    values = result.features.values
+    enmo_mg = values["enmo_g"] * 1000
+    ax.fill_between(time.t, enmo_mg, step="mid", color="#56B4E9", alpha=0.45, lw=0)
+    ax.step(time.t, enmo_mg, where="mid", color=ENMO_COLOUR, lw=1.0)
+    ax.set_ylabel("ENMO (mg)")
+    ax.set_ylim(bottom=0)
+    cad = ax.twinx()
+    cad.plot(time.t, values["cadence_spm"], color="#555555", lw=0.9, ls=":")
+    cad.set_ylabel("steps/min", color="#555555")
+    cad.set_ylim(bottom=0)
+    return []
+
+
+# ---------------------------------------------------------------------------------------
+# Labels
+
+
+def _fill_label_runs(ax: Axes, runs: list[tuple[int, int, int]], time: Timeline
+                     ) -> set[Label]:
+    """One hatched collection per label (runs, not epochs: a week is 10,080 epochs);
+    returns the labels drawn."""
+    present = set()
+    for label in Label:
+        spans = [time.run(s, e) for code, s, e in runs if code == label]
+        if not spans:
+            continue
+        present.add(label)
+        ax.broken_barh(spans, (0, 1), facecolors=LABEL_COLOURS[label], edgecolor="none",
+                       hatch=LABEL_HATCHES[label] or None, hatchcolor=_HATCH_COLOURS[label],
+                       lw=0)
+    return present
+
+
+def _name_label_runs(ax: Axes, runs: list[tuple[int, int, int]], time: Timeline) -> None:
+    """The label's name across every run wide enough to hold it."""
+    for code, s, e in runs:
+        x0, width = time.run(s, e)
+        if time.share(width) >= 0.07:
+            label = Label(code)
+            ax.text(x0 + width / 2, 0.5, label.name.lower(), ha="center", va="center",
+                    fontsize=7.5, color=_TEXT_COLOURS[label],
+                    bbox={"boxstyle": "round,pad=0.25", "fc": LABEL_COLOURS[label],
+                          "ec": "none"})
+
+
+def _label_handles(present: set[Label]) -> list[LegendHandle]:
+    """A legend patch per label (``missing`` only when the session has missing epochs)."""
+    labels = [label for label in Label if label is not Label.MISSING]
     if Label.MISSING in present:
-        legend_labels.append(Label.MISSING)
-    for label in legend_labels:
-        handles.append(Patch(facecolor=LABEL_COLOURS[label], hatch=LABEL_HATCHES[label],
-                             edgecolor="#777777", lw=0.6, label=label.name.lower(),
-                             hatchcolor=_HATCH_COLOURS[label]))
+        labels.append(Label.MISSING)
+    return [Patch(facecolor=LABEL_COLOURS[label], hatch=LABEL_HATCHES[label],
+                  edgecolor="#777777", lw=0.6, label=label.name.lower(),
+                  hatchcolor=_HATCH_COLOURS[label]) for label in labels]
+
+
+def draw_label_panel(ax: Axes, result: SessionResult, time: Timeline) -> list[LegendHandle]:
+    """The epoch labels as a strip, named where a run is wide enough."""
+    runs = _runs(np.asarray(result.prediction.labels, dtype=np.int64))
+    present = _fill_label_runs(ax, runs, time)
+    _name_label_runs(ax, runs, time)
+    ax.set_yticks([0.5], ["labels"])
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(0, 1)
+    return _label_handles(present)
+
+
+# ---------------------------------------------------------------------------------------
+# The figure
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("intensity", 3.0, draw_intensity_panel),
+    Panel("acceleration", 1.15, draw_acceleration_panel),
+    Panel("labels", 0.55, draw_label_panel),
+)
+"""The panels of the session picture, top to bottom. A new channel (speed, power) is one
+more :class:`Panel` here; the layout keeps the figure's size, so give it a small height."""
+
+
+def _panel_axes(fig: Figure, panels: Sequence[Panel]) -> list[Axes]:
+    """One axes per panel, stacked, sharing the time axis (labelled on the bottom one)."""
+    # Fixed margins instead of tight_layout: the same layout for every session, and faster.
+    grid = fig.add_gridspec(len(panels), 1, height_ratios=[p.height for p in panels],
+                            left=0.062, right=0.925, top=0.885, bottom=0.135, hspace=0.1)
+    axes: list[Axes] = []
+    for i, panel in enumerate(panels):
+        ax = fig.add_subplot(grid[i], sharex=axes[0] if axes else None)
+        ax.set_label(panel.name)
+        axes.append(ax)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    return axes
+
+
+def _draw_legend(fig: Figure, handles: list[LegendHandle]) -> None:
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005),
                ncol=len(handles), fontsize=8, frameon=False, handlelength=2.2,
                columnspacing=1.4)
 
+
+def _draw_header(fig: Figure, result: SessionResult) -> None:
+    """The header line, and under it the session's name and where intensity came from."""
     fig.text(0.012, 0.965, header_text(result), fontsize=10.5, fontweight="bold",
              ha="left", va="center")
     source = result.intensity_source.replace("_", " ")
     detail = f"{result.name}  ·  intensity from {source}"
+    hp = result.info.hr_params
     if hp is not None:
         detail += (f"  ·  HR rest {hp.hr_rest:.0f} bpm ({hp.hr_rest_source}), "
                    f"HR max {hp.hr_max:.0f} bpm ({hp.hr_max_source})")
     fig.text(0.012, 0.928, detail, fontsize=8, color="#444444", ha="left", va="center")
+
+
+def draw_session(result: SessionResult, panels: Sequence[Panel] = PANELS) -> Figure:
+    """The session picture as a matplotlib Figure: the header, then ``panels`` top to
+    bottom on one time axis (axes labelled by the panels' names: ``intensity``,
+    ``acceleration`` and ``labels`` by default), then the legend."""
+    time = Timeline.of(result)
+    # The Figure API, not pyplot: no global state, safe in worker processes and threads.
+    fig = Figure(figsize=(11, 6.8))
+    axes = _panel_axes(fig, panels)
+    handles: list[LegendHandle] = []
+    for panel, ax in zip(panels, axes, strict=True):
+        handles += panel.draw(ax, result, time)
+    axes[-1].set_xlim(time.start_s[0] / time.scale, time.end)
+    axes[-1].set_xlabel(f"time ({time.unit} from start)")
+    _draw_legend(fig, handles)
+    _draw_header(fig, result)
     return fig
