@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from PIL import Image
 
 from dosewatch.analysis import analyze_session
@@ -19,6 +20,8 @@ from dosewatch.plot import (
     _HATCH_COLOURS,
     LABEL_COLOURS,
     LABEL_HATCHES,
+    PANELS,
+    Panel,
     _runs,
     draw_session,
     header_text,
@@ -130,3 +133,29 @@ def test_long_recordings_are_drawn_in_hours_and_tiny_ones_at_all(tmp_path):
     result = analyze_session(tiny, classifier=RuleClassifier())
     assert "5 s" in header_text(result)
     assert plot_session(result, tmp_path / "tiny.png").stat().st_size > 10_000
+
+
+def test_a_new_channel_is_one_more_panel(result):
+    """A workload panel (speed, power) plugs in as one Panel: stacked on the shared time
+    axis, which moves to the bottom, with its own legend entry after the others."""
+
+    def speed_panel(ax, result, time):
+        ax.plot(time.t, result.features.values["cadence_spm"] / 60, color="#009E73")
+        ax.set_ylabel("speed (m/s)")
+        return [Line2D([], [], color="#009E73", label="speed")]
+
+    plain = draw_session(result)
+    fig = draw_session(result, panels=(*PANELS, Panel("speed", 0.8, speed_panel)))
+    named = {a.get_label(): a for a in fig.axes if a.get_label()}
+    assert [a.get_label() for a in plain.axes if a.get_label()] == [
+        "intensity", "acceleration", "labels"]
+    assert list(named) == ["intensity", "acceleration", "labels", "speed"]
+    speed, labels = named["speed"], named["labels"]
+    assert speed.get_position().y1 <= labels.get_position().y0  # below the others
+    assert speed.get_xlabel() == "time (minutes from start)" and labels.get_xlabel() == ""
+    assert speed.get_xlim() == labels.get_xlim() == plain.axes[2].get_xlim()
+    fig.draw_without_rendering()
+    assert not any(t.get_visible() and t.get_text() for t in labels.get_xticklabels())
+    assert any(t.get_visible() and t.get_text() for t in speed.get_xticklabels())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [t.get_text() for t in plain.legends[0].get_texts()] + ["speed"]
