@@ -5,14 +5,14 @@ into ``DIR`` — ``sessions.csv``, ``failures.json`` and each session's ``summar
 computes the adherence tables with :mod:`dosewatch.adherence` and writes them beside
 ``sessions.csv``, then writes ``DIR/report.html``:
 
-- key figures (sessions, participants, doses, failures);
+- key figures (sessions, participants, doses, failed inputs, skipped files);
 - adherence per participant as small multiples (dose sessions, or dose days with
   ``count_same_day_once``, per ISO week against the recommended number, and the longest
   run of weeks against the target), the participants table and the weekly table;
 - the distribution of session classes;
 - the sessions table (sortable: click a column heading, or open the page with
   ``#sort=sessions.duration_s``, ``#sort=-sessions.duration_s`` for descending);
-- the inputs that failed, with their reasons;
+- the inputs that failed and the files skipped as not session inputs, with their reasons;
 - the configuration (TOML) and the dosewatch version.
 
 Every number on the page is a cell of ``sessions.csv``, ``adherence.csv`` or

@@ -1,8 +1,9 @@
 """What the study report shows, read from an analysis folder.
 
 :func:`load_study` reads the typed session rows (:func:`dosewatch.rows.read_rows`), each
-session's ``summary.json``, ``failures.json`` and the configuration, and computes the
-adherence tables from the rows. It only reads: writing the adherence tables beside
+session's ``summary.json``, ``failures.json`` (the inputs that failed and the files
+skipped as not session inputs) and the configuration, and computes the adherence tables
+from the rows. It only reads: writing the adherence tables beside
 ``sessions.csv`` is a step of its own in :func:`dosewatch.report.write_report`, so that
 loading a folder (in a notebook, say) never changes it.
 """
@@ -28,7 +29,8 @@ class StudyData:
         out_dir: the analysis folder.
         rows: the typed session rows (``sessions.parquet`` / ``sessions.csv``).
         summaries: each row's ``summary.json`` (None where it could not be read).
-        failures: the entries of ``failures.json``.
+        failures: the inputs that failed (entries of ``failures.json`` with ``status``
+            ``failed``, or none, as older folders wrote them).
         adherence: the adherence tables computed from ``rows``.
         config_text: the configuration as TOML.
         config_note: where the configuration came from.
@@ -43,6 +45,8 @@ class StudyData:
     config_text: str
     config_note: str
     notes: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    """The files skipped as not session inputs (``status: skipped`` in failures.json)."""
 
 
 def session_folder(out_dir: Path, row: SessionRow) -> Path:
@@ -70,12 +74,14 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
     notes: list[str] = []
     rows = read_rows(out_dir)
     summaries = _read_summaries(out_dir, rows, notes)
-    failures = _read_failures(out_dir / "failures.json", notes)
+    entries = _read_failures(out_dir / "failures.json", notes)
     config, config_note = _resolve_config(out_dir, config)
     adherence = compute_adherence(rows, rules or AdherenceRules.from_config(config))
-    return StudyData(out_dir=out_dir, rows=rows, summaries=summaries, failures=failures,
+    return StudyData(out_dir=out_dir, rows=rows, summaries=summaries,
+                     failures=[e for e in entries if e.get("status") != "skipped"],
                      adherence=adherence, config_text=config.to_toml(),
-                     config_note=config_note, notes=notes)
+                     config_note=config_note, notes=notes,
+                     skipped=[e for e in entries if e.get("status") == "skipped"])
 
 
 def _read_summaries(out_dir: Path, rows: list[SessionRow], notes: list[str]

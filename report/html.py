@@ -27,6 +27,7 @@ from .tables import (
     failures_list,
     participants_table,
     sessions_table,
+    skipped_list,
     weekly_table,
 )
 
@@ -69,7 +70,7 @@ def _header(data: StudyData, title: str) -> str:
     return f"""<header>
 <h1>{escape(title)}</h1>
 <p class="meta">{n} sessions from {people} participants{escape(span)};
-{len(data.failures)} failed inputs. Folder <code>{escape(str(data.out_dir))}</code>.
+{len(data.failures)} failed inputs, {len(data.skipped)} files skipped. Folder <code>{escape(str(data.out_dir))}</code>.
 Report written {now} by dosewatch {escape(__version__)}.</p>
 <nav aria-label="sections"><a href="#adherence">Adherence</a><a href="#classes">Classes</a>
 <a href="#sessions-section">Sessions</a><a href="#failures">Failures</a>
@@ -78,7 +79,7 @@ Report written {now} by dosewatch {escape(__version__)}.</p>
 
 
 def _cards(data: StudyData) -> str:
-    """Key figures: sessions, participants, doses met, failed inputs."""
+    """Key figures: sessions, participants, doses met, failed inputs, skipped files."""
     a = data.adherence
     n = len(data.rows)
     undated = sum(p.undated_sessions for p in a.participants)
@@ -90,6 +91,7 @@ def _cards(data: StudyData) -> str:
         ("dose met", f"{sum(r.dose_met for r in data.rows)}",
          "sessions with a bout of at least the dose"),
         ("failed inputs", f"{len(data.failures)}", "listed below"),
+        ("skipped files", f"{len(data.skipped)}", "not session inputs; listed below"),
     ]
     html = "".join(f'<div class="card" id="card-{key.replace(" ", "-")}">{escape(key)}'
                    f"<b>{value}</b><small>{escape(note)}</small></div>"
@@ -160,9 +162,14 @@ def _sessions_section(data: StudyData, report_dir: Path) -> str:
 
 
 def _failures_section(data: StudyData) -> str:
+    """The inputs that failed, then the files that are not session inputs: every file
+    of the input folders is a session above, a failure or a skipped file here."""
     return f"""<section id="failures" aria-labelledby="h-failures">
 <h2 id="h-failures">Failed inputs</h2>
 {failures_list(data.failures)}
+<h3 id="h-skipped">Skipped files</h3>
+<p>Files met in the input folders that are not a kind of input dosewatch reads.</p>
+{skipped_list(data.skipped)}
 </section>"""
 
 

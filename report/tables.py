@@ -1,6 +1,6 @@
 """The report's tables and lists: sessions (one row per row of ``sessions.csv``), the
 adherence tables (one row per row of ``participants.csv`` and ``adherence.csv``), the
-session classes, and the inputs that failed.
+session classes, the inputs that failed and the files skipped.
 
 Every cell carries its column (``data-col``) and the table's own value (``data-value``),
 which is what the page sorts by and what the tests compare with the CSVs.
@@ -167,19 +167,28 @@ def class_rows(counts: Counter[str]) -> str:
     return rows
 
 
-def failures_list(failures: list[dict]) -> str:
-    """The entries of ``failures.json``: input, error, reason and (shortened) hint."""
-    if not failures:
-        return '<p id="failures-list">No input failed.</p>'
-    items = []
-    for f in failures:
-        hint = f.get("hint") or ""
-        if len(hint) > 400:
-            hint = hint[:400] + " …"
-        items.append(
-            f"<li><code>{escape(str(f.get('input', '')))}</code> — "
-            f"<strong>{escape(str(f.get('error', '')))}</strong>: "
-            f"{escape(str(f.get('reason', '')))}"
+def _entry(f: dict) -> str:
+    """One entry of ``failures.json``: input, error (if any), reason, shortened hint."""
+    hint = str(f.get("hint") or "")
+    if len(hint) > 400:
+        hint = hint[:400] + " …"
+    error = f.get("error")
+    return (f"<li><code>{escape(str(f.get('input', '')))}</code> — "
+            + (f"<strong>{escape(str(error))}</strong>: " if error else "")
+            + escape(str(f.get("reason", "")))
             + (f'<br><span class="hint">{escape(hint)}</span>' if hint else "")
             + "</li>")
-    return f'<ul id="failures-list">{"".join(items)}</ul>'
+
+
+def failures_list(failures: list[dict]) -> str:
+    """The inputs that failed, with their error, reason and what to do."""
+    if not failures:
+        return '<p id="failures-list">No input failed.</p>'
+    return f'<ul id="failures-list">{"".join(_entry(f) for f in failures)}</ul>'
+
+
+def skipped_list(skipped: list[dict]) -> str:
+    """The files skipped as not session inputs, with the reason and what to do."""
+    if not skipped:
+        return '<p id="skipped-list">No file was skipped.</p>'
+    return f'<ul id="skipped-list">{"".join(_entry(f) for f in skipped)}</ul>'

@@ -36,9 +36,12 @@ def rows(make_row):
 
 
 def test_load_reads_the_typed_rows_summaries_and_failures(study_folder, rows):
-    failures = [{"status": "failed", "input": "a.fit", "error": "InputError", "reason": "r"}]
-    out = study_folder(rows, failures=failures + ["not an entry"])
+    failures = [{"status": "failed", "input": "a.fit", "error": "InputError", "reason": "r"},
+                {"input": "b.fit", "error": "InputError", "reason": "before statuses"}]
+    skipped = [{"status": "skipped", "input": "notes.txt", "reason": "not an input"}]
+    out = study_folder(rows, failures=[failures[0], *skipped, "not an entry", failures[1]])
     data = load_study(out)
+    assert data.skipped == skipped
     assert data.rows == read_rows(out) == rows
     assert [s["warnings"] for s in data.summaries] == [
         [f"warning {k} of {r.session}" for k in range(r.n_warnings)] for r in rows]

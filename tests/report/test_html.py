@@ -133,8 +133,26 @@ def test_nothing_points_outside_the_page_or_the_folder(study_folder, make_row):
 def test_the_cards_count_rows_of_the_tables(study_folder, make_row):
     rows = [make_row(0, "P01", datetime(2026, 9, 7, tzinfo=UTC)),
             make_row(1, "P01", None, dose=False), make_row(2, "P02", None)]
-    out = study_folder(rows, failures=[{"input": "x", "reason": "y"}])
+    failures = [{"input": "x", "reason": "y"}, {"status": "skipped", "input": "a.txt",
+                                                  "reason": "not an input"}]
+    out = study_folder(rows, failures=failures)
     cards = Parsed(page._cards(load_study(out)))
-    numbers = [t for t in cards.text if t.isdigit()]
-    assert numbers == ["3", "2", "2", "1"]  # sessions, participants, dose met, failures
+    # Sessions, participants, doses met, failed inputs, skipped files.
+    assert [t for t in cards.text if t.isdigit()] == ["3", "2", "2", "1", "1"]
     assert cards.shows("1 dated, 2 undated")
+
+
+def test_failed_inputs_and_skipped_files_are_listed_apart(study_folder, make_row):
+    failures = [{"status": "failed", "input": "bad.fit", "error": "InputError",
+                 "reason": "truncated", "hint": "h" * 500},
+                {"status": "skipped", "input": "notes.txt", "reason": "not an input",
+                 "hint": "convert it"}]
+    data = load_study(study_folder([make_row(0)], failures=failures))
+    html = page._failures_section(data)
+    failed, skipped = html.split('id="skipped-list"')
+    assert "bad.fit" in failed and "notes.txt" not in failed
+    assert "<strong>InputError</strong>: truncated" in failed and "h" * 400 + " …" in failed
+    assert "<code>notes.txt</code> — not an input<br>" in skipped and "<strong>" not in skipped
+    assert "1 failed inputs, 1 files skipped" in page._header(data, "t")
+    empty = page._failures_section(load_study(study_folder([make_row(0)], [], name="none")))
+    assert "No input failed." in empty and "No file was skipped." in empty

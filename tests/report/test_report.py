@@ -53,6 +53,7 @@ def study(tmp_path_factory):
     broken = inputs / "P02" / "broken"
     broken.mkdir()
     (broken / "hr.csv").write_text("time,bpm\n0,70\n1,71\n")
+    (inputs / "P01" / "notes.txt").write_text("not a session\n")  # skipped, and listed
     run = dosewatch("analyze", str(inputs), "--out", str(results), "--classifier", "rules")
     assert run.returncode == 1, run.stderr  # the broken input is reported, the rest analysed
     run = dosewatch("report", str(results))
@@ -175,8 +176,11 @@ def test_the_browser_shows_one_row_per_session_and_the_csvs_numbers(study, tmp_p
     p02 = people[1]
     assert (p02["undated_sessions"], p02["dated_sessions"]) == ("1", "2")
 
-    # The failure is listed with its reason; the class counts add up to the sessions.
-    assert "broken" in dom and "column" in dom
+    # The failure is listed with its reason, the skipped file apart; the class counts add
+    # up to the sessions.
+    failed, skipped = dom.split('id="skipped-list"')
+    assert "broken" in failed and "column" in failed and "notes.txt" not in failed
+    assert "notes.txt" in skipped and "broken" not in skipped
     counts = [int(r["cells"]["count"][1]) for r in page.tables["class-counts"]]
     assert sum(counts) == len(sessions)
 
