@@ -60,13 +60,13 @@ class SessionResult:
 
     @property
     def intensity_source(self) -> str:
-        """``heart_rate`` when heart rate gave most epochs' intensity, else ``acceleration``."""
-        src = self.prediction.source
-        n_hr = int((src == 1).sum())
-        n_acc = int((src == 2).sum())
-        if n_hr == 0 and n_acc == 0:
+        """Where most epochs' intensity came from: ``heart_rate``, ``workload`` (the
+        workload through its relation to heart rate) or ``acceleration``."""
+        counts = np.bincount(self.prediction.source.astype(np.int64), minlength=4)
+        if counts[1:].sum() == 0:
             return "heart_rate" if self.info.has_hr else "acceleration"
-        return "heart_rate" if n_hr >= n_acc else "acceleration"
+        # Ties go to heart rate, then the workload (the order of SOURCE_NAMES).
+        return str(SOURCE_NAMES[1 + int(np.argmax(counts[1:]))])
 
     @property
     def minutes(self) -> dict[str, float]:

@@ -85,8 +85,17 @@ class HeartRateConfig:
     cadence_lock_tolerance_spm: float = 4.0
     """A wrist heart rate within this of the step cadence (or half of it) is cadence lock."""
     lag_s: float = 30.0
-    """Heart rate follows a change of workload with this delay; batch analysis reads each
-    epoch's heart rate this much later. 0 disables the compensation."""
+    """Heart rate follows a change of workload with this delay; the ``hr_bpm`` feature
+    reads each epoch's heart rate this much later. 0 disables the compensation."""
+    tau_on_s: float = 35.0
+    """Time constant of heart rate rising to meet a higher workload (first-order kinetics);
+    the demand estimate inverts it."""
+    tau_off_s: float = 70.0
+    """Time constant of heart rate falling after the workload drops (slower than the
+    rise); the demand estimate inverts it."""
+    demand_window_s: float = 61.0
+    """Seconds of heart rate smoothed (Savitzky–Golay, quadratic) for the demand estimate
+    and its derivative."""
     rest_min_minutes: float = 3.0
     """A resting stretch for estimating HR_rest lasts at least this long."""
     rest_max_bpm: float = 100.0

@@ -124,9 +124,10 @@ class Speed:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """Another scalar channel an activity file carries: cadence (steps or revolutions per
-    minute, as the device counts them) or power (W). Kept for the outputs and for
-    reading the workload; the classifier does not use them."""
+    """Another scalar channel: cadence (steps or revolutions per minute, as the device
+    counts them), power (W), altitude (m) or grade (rise over run, a treadmill's
+    incline). Workload channels: the classifier reads the trend of the workload from
+    them."""
 
     t: NDArray[np.float64]
     values: NDArray[np.float64]
@@ -167,11 +168,14 @@ class Session:
     speed: Speed | None = None
     cadence: Series | None = None
     power: Series | None = None
+    altitude: Series | None = None
+    grade: Series | None = None
 
     @property
     def duration_s(self) -> float:
         """From the session start to the end of the last sample of any stream."""
-        streams = (self.hr, self.acc, self.speed, self.cadence, self.power)
+        streams = (self.hr, self.acc, self.speed, self.cadence, self.power, self.altitude,
+                   self.grade)
         ends = [s.t[-1] + 1.0 / s.fs for s in streams if s is not None]
         return float(max(ends)) if ends else 0.0
 
@@ -233,6 +237,8 @@ def build_session(
     speed: tuple[ArrayLike, ArrayLike] | None = None,
     cadence: tuple[ArrayLike, ArrayLike] | None = None,
     power: tuple[ArrayLike, ArrayLike] | None = None,
+    altitude: tuple[ArrayLike, ArrayLike] | None = None,
+    grade: tuple[ArrayLike, ArrayLike] | None = None,
     profile: Profile | None = None,
     source: str = "<memory>",
     format: str = "memory",
@@ -248,6 +254,7 @@ def build_session(
         acc: ``(time_s, xyz)`` with ``xyz`` of shape ``(n, 3)`` in g.
         speed: ``(time_s, speed_mps)``.
         cadence, power: ``(time_s, values)``: steps (or revolutions) per minute, watts.
+        altitude, grade: ``(time_s, values)``: metres; rise over run (0.05 = 5 %).
         profile: the participant; validated here.
         source, format: provenance.
         start_time: absolute start, when known from elsewhere (e.g. a file header).
@@ -274,7 +281,8 @@ def build_session(
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise InputError(f"acceleration must have 3 columns, got shape {xyz.shape}", source=source)
         raw["acc"] = (_as_float(acc[0]), (xyz,))
-    for stream, given in (("speed", speed), ("cadence", cadence), ("power", power)):
+    for stream, given in (("speed", speed), ("cadence", cadence), ("power", power),
+                          ("altitude", altitude), ("grade", grade)):
         if given is not None:
             raw[stream] = (_as_float(given[0]), (_as_float(given[1]),))
 
@@ -341,7 +349,7 @@ def build_session(
     if "speed" in cleaned:
         t, (mps,) = cleaned["speed"]
         streams["speed"] = Speed(t=t, mps=mps, fs=_rate(t))
-    for stream in ("cadence", "power"):
+    for stream in ("cadence", "power", "altitude", "grade"):
         if stream in cleaned:
             t, (values,) = cleaned[stream]
             streams[stream] = Series(t=t, values=values, fs=_rate(t))

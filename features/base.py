@@ -72,7 +72,8 @@ class StreamFeatures:
     """One stream's epoch features.
 
     Attributes:
-        stream: the session attribute it reads (``acc``, ``hr``, ``speed``, ...).
+        stream: the session attribute it reads (``acc``, ``hr``, ``speed``, ...), or
+            several (it runs when the session has any of them, and gets the first).
         columns: the feature columns it fills, in output order.
         compute: ``compute(stream, session, grid, config, context) -> {column: (n,)
             array}``, called only when the session has the stream (``stream`` is it).
@@ -80,10 +81,15 @@ class StreamFeatures:
             given: coverages are 0, not unknown).
     """
 
-    stream: str
+    stream: str | tuple[str, ...]
     columns: tuple[str, ...]
     compute: Compute
     fill: Mapping[str, float] = field(default_factory=dict)
+
+    def present(self, session: Session) -> object | None:
+        """The session's stream this function reads (the first present), or None."""
+        names = (self.stream,) if isinstance(self.stream, str) else self.stream
+        return next((s for s in (getattr(session, n) for n in names) if s is not None), None)
 
 
 def per_epoch(series: NDArray[np.float64], per: int, n_epochs: int) -> NDArray[np.float64]:

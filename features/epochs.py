@@ -42,16 +42,19 @@ from . import hr as hrmod
 from .acc import ACC_FEATURES
 from .base import EpochGrid, FeatureContext, StreamFeatures
 from .hr import HR_FEATURES
-from .workload import SPEED_FEATURES
+from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, WorkloadRelation, relate
 
 # The feature functions, one per stream, in the order they run (acceleration first: it
 # leaves the cadence and the still minutes that heart-rate cleaning uses).
-STREAM_FEATURES: tuple[StreamFeatures, ...] = (ACC_FEATURES, HR_FEATURES, SPEED_FEATURES)
+STREAM_FEATURES: tuple[StreamFeatures, ...] = (ACC_FEATURES, HR_FEATURES, SPEED_FEATURES,
+                                               WORKLOAD_FEATURES)
 
 BASE_FEATURES: tuple[str, ...] = (
     "hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",
     "enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
     "acc_coverage", "speed_mps",
+    "hr_demand_bpm", "pct_hrr_demand", "grade", "power_w", "workload_ref", "moving",
+    "pct_hrr_workload",
 )
 TREND_OF = ("pct_hrr", "enmo_g", "cadence_spm", "speed_mps")
 FEATURE_NAMES = BASE_FEATURES + tuple(f"{name}_slope" for name in TREND_OF)
@@ -66,6 +69,8 @@ class FeatureInfo:
         placement: accelerometer placement used for acceleration cut-points.
         placement_source: ``profile`` or ``default``.
         has_hr, has_acc, has_speed: which streams the session had.
+        has_workload: whether it had a workload channel (speed or power) with movement.
+        relation: how heart rate followed the workload (None without both).
         hr_removed: seconds of heart rate removed by cleaning, per reason.
         warnings: degradations a reader of the results should know about.
     """
@@ -76,6 +81,8 @@ class FeatureInfo:
     has_hr: bool
     has_acc: bool
     has_speed: bool
+    has_workload: bool = False
+    relation: WorkloadRelation | None = None
     hr_removed: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -130,12 +137,17 @@ def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatur
                          warnings=warnings)
     values: dict[str, NDArray[np.float64]] = {}
     for features in STREAM_FEATURES:
-        stream = getattr(session, features.stream)
+        stream = features.present(session)
         if stream is None:
             for name in features.columns:
                 values[name] = np.full(grid.n, features.fill.get(name, np.nan))
         else:
             values.update(features.compute(stream, session, grid, config, ctx))
+    has_workload = bool(np.nansum(values["moving"]) > 0)
+    relation = None if not has_workload else relate(
+        values["pct_hrr_demand"], values["workload_ref"], values["moving"], config.epoch_min)
+    values["pct_hrr_workload"] = (np.full(grid.n, np.nan) if relation is None
+                                  else relation.intensity(values["workload_ref"]))
     for name in TREND_OF:
         values[f"{name}_slope"] = _trend(values[name], config)
     features_out = EpochFeatures(start_s=np.arange(grid.n) * grid.epoch_s,
@@ -148,6 +160,8 @@ def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatur
         has_hr=session.hr is not None,
         has_acc=session.acc is not None,
         has_speed=session.speed is not None,
+        has_workload=has_workload,
+        relation=relation,
         hr_removed=ctx.hr_removed,
         warnings=tuple(ctx.warnings),
     )

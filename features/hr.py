@@ -256,7 +256,31 @@ def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.flo
     return 100.0 * (bpm - params.hr_rest) / max(params.hr_max - params.hr_rest, 1.0)
 
 
-HR_COLUMNS = ("hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr")
+def demand(bpm: NDArray[np.float64], config: Config) -> NDArray[np.float64]:
+    """The heart rate the current workload demands, second by second: first-order HR
+    kinetics inverted, ``D = HR + τ · dHR/dt`` (τ = ``tau_on_s`` while heart rate rises,
+    ``tau_off_s`` while it falls), on heart rate smoothed over ``demand_window_s``
+    (Savitzky–Golay). A step of workload is seen within seconds instead of after the
+    heart rate's lag, and the minutes of recovery after the workload drops read as the
+    lower demand they are, not as the still-high heart rate. NaN where ``bpm`` is."""
+    from scipy.signal import savgol_filter
+
+    cfg = config.heart_rate
+    finite = np.isfinite(bpm)
+    window = max(5, int(round(cfg.demand_window_s)) | 1)
+    if finite.sum() < window:
+        return np.full(bpm.size, np.nan)
+    filled = _fill_nan(bpm)
+    smooth = savgol_filter(filled, window, 2, mode="interp")
+    slope = savgol_filter(filled, window, 2, deriv=1, mode="interp")
+    tau = np.where(slope > 0, cfg.tau_on_s, cfg.tau_off_s)
+    out = smooth + tau * slope
+    out[~finite] = np.nan
+    return out
+
+
+HR_COLUMNS = ("hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",
+              "hr_demand_bpm", "pct_hrr_demand")
 
 
 def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: Config,
@@ -286,12 +310,17 @@ def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: 
     level[coverage < 0.5] = np.nan
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         sd = np.where(coverage >= 0.5, np.nanstd(chosen, axis=1), np.nan)
+    demand_now = per_epoch(demand(bpm, config), per_s, n)
+    demand_bpm = nan_median_rows(demand_now)
+    demand_bpm[cover_now < 0.5] = np.nan
     return {
         "hr_bpm": level,
         "hr_coverage": coverage,
         "hr_artefact": row_mean(per_epoch(cleaned.artefact.astype(np.float64), per_s, n)),
         "hr_sd_bpm": sd,
         "pct_hrr": pct_hrr(level, params),
+        "hr_demand_bpm": demand_bpm,
+        "pct_hrr_demand": pct_hrr(demand_bpm, params),
     }
 
 

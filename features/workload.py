@@ -1,25 +1,259 @@
-"""Workload channels: the speed (treadmill, footpod or GPS) a session carries."""
+"""Workload channels — speed (treadmill, footpod or GPS), grade (from altitude, or a
+treadmill's incline), power (bike or running power) — and the relation that ties the
+workload to heart rate in one session.
+
+Per epoch the workload is expressed as a **reference intensity** ``workload_ref``: the
+%VO2 reserve that the workload would demand of a reference person (VO2max 50 ml/kg/min
+running; a rider whose maximal aerobic power is 300 W). So one scale serves runners and
+riders, and a person's own intensity is that times a factor for their fitness:
+
+- on foot (speed ``S`` m/min, grade ``G``): the ACSM metabolic equations, net VO2 =
+  ``0.2 S + 0.9 S G`` running and ``0.1 S + 1.8 S G`` walking (ml/kg/min), running when
+  stepping at 140 a minute or more (else at 2.0 m/s or faster), over a VO2 reserve of
+  46.5; downhill, where the ACSM equations say nothing, the flat cost scaled by the ratio
+  of the energy cost of running or walking on that slope to the flat one (Minetti et al.,
+  J Appl Physiol 2002), which falls to about half at −20 %;
+- on a bike: power over 300 W; without a power meter, the power of a reference rider
+  (84 kg with the bike, rolling resistance 0.005, CdA 0.35 m², still air) at the speed
+  and grade.
+
+:func:`relate` then fits, per session, the heart-rate demand (``pct_hrr_demand``) against
+the workload: ``pct_hrr_demand ≈ k · workload_ref + c · t_moving``, where ``k`` is the
+person's fitness factor and ``t_moving`` counts the minutes of movement so far (cardiac
+drift grows with exercise, not with the clock; ``0 ≤ c ≤`` :data:`MAX_DRIFT`). The
+session's **workload intensity** ``pct_hrr_workload = k · workload_ref`` is what the
+workload demands of *this* person, without drift: its trend is the evidence for
+*accelerating*, and it drops the moment the workload drops (no heart-rate lag, no recovery
+minutes counted).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..session import Session, Speed
+from ..session import Series, Session, Speed
 from .base import EpochGrid, FeatureContext, StreamFeatures
 
+RUN_VO2_RESERVE = 46.5
+RIDE_MAX_POWER_W = 300.0
+RUN_FROM_MPS = 2.0
+RUN_FROM_SPM = 140.0
+MOVING_MPS = 0.5
+MOVING_W = 10.0
+MAX_GRADE = 0.3
+MAX_DRIFT = 1.0  # %HRR per minute of movement: about 1 bpm/min, heat at its worst
+DRIFT_PRIOR = 0.1  # %HRR per minute: typical cardiac drift in temperate conditions
+DRIFT_PRIOR_WEIGHT = 20.0
+
 SPEED_COLUMNS = ("speed_mps",)
+WORKLOAD_COLUMNS = ("grade", "power_w", "workload_ref", "moving")
 
 
 def speed_epoch_features(speed: Speed, session: Session, grid: EpochGrid, config: Config,
                          ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
     """Per epoch: the mean speed of the samples in it (NaN where there are none)."""
-    index = np.minimum((speed.t // grid.epoch_s).astype(np.int64), grid.n - 1)
-    counts = np.bincount(index, minlength=grid.n)
-    sums = np.bincount(index, weights=speed.mps, minlength=grid.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {"speed_mps": np.where(counts > 0, sums / counts, np.nan)}
+    return {"speed_mps": epoch_mean(speed.t, speed.mps, grid)}
 
 
 SPEED_FEATURES = StreamFeatures("speed", SPEED_COLUMNS, speed_epoch_features)
+
+
+MAX_SAMPLE_SPAN_S = 10.0  # a sample stands for at most this long (as heart rate's gaps)
+
+
+def epoch_mean(t: NDArray[np.float64], v: NDArray[np.float64],
+               grid: EpochGrid, min_coverage: float = 0.5) -> NDArray[np.float64]:
+    """Mean of the finite samples in each epoch; NaN where the samples cover less than
+    ``min_coverage`` of the epoch (each sample stands for the time to the next one, at
+    most :data:`MAX_SAMPLE_SPAN_S`: a longer gap is a pause, as for heart rate)."""
+    ok = np.isfinite(v)
+    t, v = t[ok], v[ok]
+    if t.size == 0:
+        return np.full(grid.n, np.nan)
+    span = np.minimum(np.diff(t, append=t[-1] + 1.0), MAX_SAMPLE_SPAN_S)
+    index = np.minimum((t // grid.epoch_s).astype(np.int64), grid.n - 1)
+    covered = np.bincount(index, weights=span, minlength=grid.n)
+    counts = np.bincount(index, minlength=grid.n)
+    sums = np.bincount(index, weights=v, minlength=grid.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(covered >= min_coverage * grid.epoch_s,
+                        sums / np.maximum(counts, 1), np.nan)
+
+
+def minetti_run(i: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Energy cost of running on slope ``i`` (J/kg/m), Minetti et al. 2002."""
+    return 155.4 * i**5 - 30.4 * i**4 - 43.3 * i**3 + 46.3 * i**2 + 19.5 * i + 3.6
+
+
+def minetti_walk(i: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Energy cost of walking on slope ``i`` (J/kg/m), Minetti et al. 2002."""
+    return 280.5 * i**5 - 58.7 * i**4 - 76.8 * i**3 + 51.9 * i**2 + 19.6 * i + 2.5
+
+
+def foot_vo2(speed_mps: NDArray[np.float64], grade: NDArray[np.float64],
+             running: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Net VO2 (ml/kg/min) of running or walking at ``speed_mps`` on ``grade`` (see the
+    module text)."""
+    s = speed_mps * 60.0
+    up = np.clip(grade, 0.0, None)
+    flat_cost = np.where(running, 0.2, 0.1)
+    climb = np.where(running, 0.9, 1.8)
+    down = np.clip(grade, None, 0.0)
+    ratio = np.where(running, minetti_run(down) / minetti_run(np.zeros(1)),
+                     minetti_walk(down) / minetti_walk(np.zeros(1)))
+    return s * (flat_cost * np.clip(ratio, 0.3, 1.0) + climb * up)
+
+
+def _grade(session: Session, speed: NDArray[np.float64], grid: EpochGrid
+           ) -> NDArray[np.float64]:
+    """Rise over run per epoch: the incline stream where there is one, else the change of
+    the epoch-mean altitude (centred) over the distance covered; 0 where unknown."""
+    if session.grade is not None:
+        g = epoch_mean(session.grade.t, session.grade.values, grid)
+    elif session.altitude is not None:
+        alt = epoch_mean(session.altitude.t, session.altitude.values, grid)
+        rise = np.full(grid.n, np.nan)
+        if grid.n >= 3:
+            rise[1:-1] = 0.5 * (alt[2:] - alt[:-2])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = rise / (speed * grid.epoch_s)
+        g = np.where(speed >= MOVING_MPS, g, np.nan)
+    else:
+        return np.zeros(grid.n)
+    return np.clip(np.nan_to_num(g, nan=0.0), -MAX_GRADE, MAX_GRADE)
+
+
+def _cycling(session: Session, speed: NDArray[np.float64]) -> bool:
+    sport = session.provenance.sport
+    if sport is not None:
+        return sport == "cycling"
+    return bool(np.nanmedian(speed) > 6.0) if np.isfinite(speed).any() else \
+        session.power is not None
+
+
+def workload_features(session: Session, grid: EpochGrid, config: Config,
+                      ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
+    """Per epoch: grade, power, the reference intensity of the workload and whether the
+    person moved (see the module text). All NaN (``moving`` 0) without a workload."""
+    nan = np.full(grid.n, np.nan)
+    speed = nan if session.speed is None else epoch_mean(session.speed.t, session.speed.mps,
+                                                         grid)
+    power = nan if session.power is None else epoch_mean(session.power.t,
+                                                         session.power.values, grid)
+    grade = _grade(session, speed, grid)
+    has_power = bool(np.nanmax(power, initial=0.0) > MOVING_W)
+    has_speed = bool(np.nanmax(speed, initial=0.0) >= MOVING_MPS)
+    if _cycling(session, speed) and has_power:
+        ref, moving = 100.0 * power / RIDE_MAX_POWER_W, power >= MOVING_W
+    elif _cycling(session, speed) and has_speed:
+        watts = 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
+        ref, moving = 100.0 * np.clip(watts, 0.0, None) / RIDE_MAX_POWER_W, speed >= MOVING_MPS
+    elif has_speed:
+        running = speed >= RUN_FROM_MPS
+        if session.cadence is not None:
+            cadence = epoch_mean(session.cadence.t, session.cadence.values, grid)
+            running = np.where(np.isfinite(cadence) & (cadence > 0), cadence >= RUN_FROM_SPM,
+                               running)
+        net_vo2 = foot_vo2(speed, grade, running)
+        ref, moving = 100.0 * net_vo2 / RUN_VO2_RESERVE, speed >= MOVING_MPS
+    else:
+        return {"grade": grade, "power_w": power, "workload_ref": nan,
+                "moving": np.zeros(grid.n)}
+    with np.errstate(invalid="ignore"):
+        moving = np.where(np.isfinite(ref), moving, False)
+    ref = np.where(moving, ref, np.where(np.isfinite(ref), 0.0, np.nan))
+    return {"grade": grade, "power_w": power, "workload_ref": ref,
+            "moving": moving.astype(np.float64)}
+
+
+def _workload_compute(_: object, session: Session, grid: EpochGrid, config: Config,
+                      ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
+    return workload_features(session, grid, config, ctx)
+
+
+WORKLOAD_FEATURES = StreamFeatures(("speed", "power"), WORKLOAD_COLUMNS, _workload_compute,
+                                   fill={"moving": 0.0, "grade": 0.0})
+
+
+def has_workload(session: Session) -> bool:
+    """Whether the session carries a workload channel (speed or power)."""
+    return session.speed is not None or session.power is not None
+
+
+# --------------------------------------------------------------------------- relation
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRelation:
+    """How heart rate followed the workload in one session (see :func:`relate`).
+
+    Attributes:
+        k: the person's fitness factor: %HRR per unit of reference intensity.
+        drift: %HRR gained per minute of movement at a constant workload.
+        n: epochs the fit used.
+        r2: the share of the heart-rate demand's variance the relation explains.
+        source: ``session`` (fitted here) or ``calibration`` (the participant's).
+    """
+
+    k: float
+    drift: float
+    n: int
+    r2: float
+    source: str = "session"
+
+    def intensity(self, workload_ref: NDArray[np.float64]) -> NDArray[np.float64]:
+        """%HRR the workload demands of this person, without drift (0 when still)."""
+        return self.k * workload_ref
+
+    def drift_at(self, moving: NDArray[np.float64], epoch_min: float) -> NDArray[np.float64]:
+        """%HRR of drift accumulated at each epoch."""
+        return self.drift * moving_minutes(moving, epoch_min)
+
+
+def moving_minutes(moving: NDArray[np.float64], epoch_min: float) -> NDArray[np.float64]:
+    """Minutes of movement before each epoch (the drift clock)."""
+    done = np.cumsum(np.nan_to_num(moving)) * epoch_min
+    return np.concatenate([[0.0], done[:-1]]) if done.size else done
+
+
+def relate(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
+           moving: NDArray[np.float64], epoch_min: float,
+           min_epochs: int = 8) -> WorkloadRelation | None:
+    """Fit ``pct_hrr_demand ≈ k · workload_ref + c · t_moving`` over the moving epochs
+    that have heart rate, robustly (soft-L1 loss: a GPS glitch or a heart-rate artefact
+    does not pull the fit), with ``0.4 ≤ k ≤ 2.5`` and ``0 ≤ c ≤ MAX_DRIFT``, ``c`` drawn
+    towards a typical drift (:data:`DRIFT_PRIOR`). There is no
+    intercept: %HRR tracks %VO2 reserve (Swain), and ``workload_ref`` is a %VO2 reserve.
+    The first two moving epochs of each stretch are left out (heart rate still rising to
+    meet the workload). None with fewer than ``min_epochs`` usable epochs."""
+    from scipy.optimize import least_squares
+
+    on = np.nan_to_num(moving) > 0
+    settled = on & np.concatenate([[False, False], on[1:-1] & on[:-2]]) if on.size > 2 else on
+    use = settled & np.isfinite(pct_hrr_demand) & np.isfinite(workload_ref) & (
+        workload_ref > 0)
+    n = int(use.sum())
+    if n < min_epochs:
+        return None
+    w, y = workload_ref[use], pct_hrr_demand[use]
+    t = moving_minutes(moving, epoch_min)[use]
+    k0 = float(np.clip(np.median(y / w), 0.4, 2.5))
+    # Drift and a workload that rises over the session explain a rising heart rate
+    # equally well; a prior on typical drift (DRIFT_PRIOR, weighed as DRIFT_PRIOR_EPOCHS
+    # epochs' worth of evidence) lets the steady stretches, not the ramps, decide it.
+    weight = DRIFT_PRIOR_WEIGHT * np.sqrt(n)
+
+    def residuals(p: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.append(p[0] * w + p[1] * t - y, weight * (p[1] - DRIFT_PRIOR))
+
+    fit = least_squares(residuals, x0=[k0, DRIFT_PRIOR], loss="soft_l1", f_scale=5.0,
+                        bounds=([0.4, 0.0], [2.5, MAX_DRIFT]))
+    k, c = (float(v) for v in fit.x)
+    residual = y - (k * w + c * t)
+    var = float(np.var(y))
+    r2 = 1.0 - float(np.var(residual)) / var if var > 1e-9 else 0.0
+    return WorkloadRelation(k=k, drift=c, n=n, r2=r2)

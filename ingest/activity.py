@@ -103,9 +103,10 @@ class ActivityData:
         format: ``fit``, ``tcx`` or ``gpx``.
         t: row times in seconds (Unix epoch, or from an unknown origin when the file has
             no real dates); NaN for rows without a readable time.
-        hr, speed, cadence, power, distance, lat, lon: per-row values, NaN where the row
-            has none; None when the file never carries the channel. ``speed`` is the
-            device's own field (m/s), ``distance`` is cumulative metres.
+        hr, speed, cadence, power, distance, altitude, lat, lon: per-row values, NaN where
+            the row has none; None when the file never carries the channel. ``speed`` is
+            the device's own field (m/s), ``distance`` is cumulative metres, ``altitude``
+            metres above sea level (barometric or GPS, as the device recorded it).
         segment: per-row segment number; rows of different segments are separated by a
             pause, so no speed is derived between them.
         rr_ms: per-row RR interval (FIT only, see :mod:`dosewatch.ingest.fit`), or None.
@@ -124,6 +125,7 @@ class ActivityData:
     cadence: NDArray[np.float64] | None = None
     power: NDArray[np.float64] | None = None
     distance: NDArray[np.float64] | None = None
+    altitude: NDArray[np.float64] | None = None
     lat: NDArray[np.float64] | None = None
     lon: NDArray[np.float64] | None = None
     rr_ms: NDArray[np.float64] | None = None
@@ -799,7 +801,8 @@ def _drop_far_times(data: ActivityData) -> None:
 
 # Magnitudes no measurement of the channel reaches (a damaged or hand-edited file can
 # hold 1e308); beyond them a value is a gap, so no later arithmetic overflows.
-_ABSURD = {"hr": 1e6, "speed": 1e6, "cadence": 1e6, "power": 1e6, "distance": 1e10}
+_ABSURD = {"hr": 1e6, "speed": 1e6, "cadence": 1e6, "power": 1e6, "distance": 1e10,
+           "altitude": 2e4}
 
 
 def _drop_absurd(data: ActivityData) -> None:
@@ -921,6 +924,7 @@ def to_session(
         speed=None if speed is None else (speed.t, speed.mps),
         cadence=_stream(t, cadence),
         power=_stream(t, data.power),
+        altitude=_stream(t, data.altitude),
         profile=merged,
         source=str(data.source),
         format=data.format,

@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
 
-SOURCE_NONE, SOURCE_HR, SOURCE_ACC = 0, 1, 2
-SOURCE_NAMES = np.array(["", "heart_rate", "acceleration"])
+SOURCE_NONE, SOURCE_HR, SOURCE_ACC, SOURCE_WORKLOAD = 0, 1, 2, 3
+SOURCE_NAMES = np.array(["", "heart_rate", "acceleration", "workload"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,8 @@ class EpochPrediction:
     Attributes:
         intensity: estimated %HRR (NaN where no stream covers the epoch).
         labels: :class:`~dosewatch.spec.labels.Label` codes.
-        source: per epoch, 1 = from heart rate, 2 = from acceleration, 0 = none.
+        source: per epoch, 1 = from heart rate, 2 = from acceleration, 3 = from the
+            workload (through its relation to heart rate), 0 = none.
         probabilities: ``(n, 4)`` label probabilities (rest, constant, intermediate,
             accelerating) for models that have them, else None.
         qualifying: which epochs count towards a bout, when the classifier decides it;

@@ -8,7 +8,7 @@ refused when it is loaded.
 
 Per epoch the inputs are:
 
-- every epoch feature (``features.epochs.FEATURE_NAMES``);
+- the epoch features of :data:`MODEL_FEATURES`;
 - the main signals of the epochs just before and after (:data:`CONTEXT_OFFSETS`): heart
   rate needs a minute or two to meet a new workload, and the epochs after a change of
   pace show where it was going;
@@ -27,8 +27,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ..features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo
+from ..features.epochs import EpochFeatures, FeatureInfo
 
+# The epoch features the model reads (a fixed list: features added later do not change the
+# shipped model's inputs).
+MODEL_FEATURES: tuple[str, ...] = (
+    "hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",
+    "enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
+    "acc_coverage", "speed_mps",
+    "pct_hrr_slope", "enmo_g_slope", "cadence_spm_slope", "speed_mps_slope",
+)
 CONTEXT_SIGNALS = ("pct_hrr", "hr_bpm", "enmo_g", "cadence_spm", "speed_mps", "step_fraction")
 CONTEXT_OFFSETS = (-3, -2, -1, 1, 2)
 LOOKAHEAD = max(0, *CONTEXT_OFFSETS)
@@ -45,7 +53,7 @@ def _offset_name(signal: str, offset: int) -> str:
 
 
 INPUT_NAMES: tuple[str, ...] = (
-    FEATURE_NAMES
+    MODEL_FEATURES
     + tuple(_offset_name(s, o) for s in CONTEXT_SIGNALS for o in CONTEXT_OFFSETS)
     + ("has_hr", "has_acc", "has_speed", "hr_rest", "hr_max")
     + tuple(f"{p}_from_{src}" for p, sources in _SOURCES.items() for src in sources)
@@ -68,7 +76,7 @@ def model_inputs(features: EpochFeatures, info: FeatureInfo) -> NDArray[np.float
     """``(n_epochs, len(INPUT_NAMES))`` float32 inputs of the learned model."""
     n = features.n
     v = features.values
-    columns: list[NDArray[np.float64] | float] = [v[name] for name in FEATURE_NAMES]
+    columns: list[NDArray[np.float64] | float] = [v[name] for name in MODEL_FEATURES]
     for signal in CONTEXT_SIGNALS:
         columns.extend(shifted(v[signal], o) for o in CONTEXT_OFFSETS)
     hp = info.hr_params

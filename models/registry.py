@@ -38,6 +38,12 @@ def _rules() -> Classifier:
     return RuleClassifier()
 
 
+def _physio() -> Classifier:
+    from .physio import PhysioClassifier
+
+    return PhysioClassifier()
+
+
 def _learned() -> Classifier:
     from .learned import LearnedClassifier, load_model
 
@@ -49,6 +55,7 @@ def _learned() -> Classifier:
 BUILTIN: dict[str, tuple[Callable[[], Classifier], str]] = {
     "learned": (_learned, "the shipped ONNX model"),
     "rules": (_rules, "the transparent baseline: SPEC rules on measured heart rate"),
+    "physio": (_physio, "workload trend for accelerating, heart-rate demand for the level"),
 }
 
 

@@ -85,7 +85,7 @@ _USER_PROFILE, _ZONES_TARGET, _SPORT, _SESSION, _LAP, _RECORD, _EVENT, _HRV = (
 _STOPS = frozenset({"stop", "stop_all", "stop_disable", "stop_disable_all"})
 _RECORD_FIELDS = frozenset({
     "timestamp", "heart_rate", "enhanced_speed", "speed", "cadence", "fractional_cadence",
-    "power", "distance",
+    "power", "distance", "enhanced_altitude", "altitude",
 })
 
 
@@ -310,6 +310,7 @@ class _Collector:
         self.power: list[float] = []
         self.dev_power: list[float] = []
         self.distance: list[float] = []
+        self.altitude: list[float] = []
         self.no_time = 0
         self.events: list[tuple[float, str]] = []
         self.hrv: list[tuple[float, list[float]]] = []  # (time of last record, intervals)
@@ -349,6 +350,9 @@ class _Collector:
         self.power.append(_number(values.get("power")))
         self.dev_power.append(dev_power)
         self.distance.append(_number(values.get("distance")))
+        altitude = _number(values.get("enhanced_altitude"))
+        self.altitude.append(altitude if not math.isnan(altitude)
+                             else _number(values.get("altitude")))
 
     def message(self, frame: fitdecode.FitDataMessage) -> None:
         number = frame.global_mesg_num
@@ -567,6 +571,7 @@ def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
         cadence=kept(column(c.cadence)),
         power=kept(power),
         distance=kept(column(c.distance)),
+        altitude=kept(column(c.altitude)),
         rr_ms=kept(rr),
         speed_field=speed_field if speed is not None else None,
         sport=normalise_sport(sport),

@@ -1,0 +1,163 @@
+"""The physiological classifier: the workload's trend decides *accelerating*, heart rate
+sets the level, and nothing is learned from the simulator.
+
+Per epoch it chooses where the true intensity ``I`` is read from (see
+``docs/method.md`` for the reasoning and the figures behind each choice):
+
+1. **Workload and heart rate** (a speed or power channel, and heart rate): the session's
+   heart-rate–workload relation (:func:`dosewatch.features.workload.relate`) turns the
+   workload into this person's %HRR without drift (``pct_hrr_workload``): its trend is
+   the evidence for accelerating. Heart rate sets the level: the demand estimate less the
+   drift the relation found. When the person stands still the workload is zero at once:
+   the recovery minutes at a still-high heart rate are rest, not qualifying. A relation
+   that explains little of the heart rate (a broken speed channel) is not trusted: heart
+   rate alone is used, and the output says so.
+2. **Heart rate alone**: the demand estimate (``pct_hrr_demand``: heart rate with its
+   first-order lag inverted, so a step of workload is seen at once and falling heart
+   rate after a stop reads as the lower demand it is). Cardiac drift cannot be told from
+   a slow ramp by its rate alone (heat drift reaches about 1 bpm/min; the SPEC's ramp
+   threshold is 0.75 %HRR/min), so an HR-only trend counts as a ramp only when it is
+   steeper than drift can be (``drift_proof_slope``); a rise between the two is called
+   steady, and the output says the verdict is uncertain there.
+3. **Acceleration alone**: ENMO with the participant's own mapping when there is one,
+   else the placement's cut-points (uncertain).
+
+Then the SPEC's rules label the epochs (:func:`dosewatch.spec.labels.label_epochs`) and
+an epoch qualifies for a bout at 40 %HRR or more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..config import Config
+from ..features.epochs import EpochFeatures, FeatureInfo
+from ..spec.labels import Label, accelerating_mask, label_epochs
+from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
+from ..features.workload import WorkloadRelation
+from .rules import acceleration_intensity, fill_short_gaps, onset_masked
+
+# A relation that explains less of the heart rate's variance than this is not used.
+MIN_RELATION_R2 = 0.2
+
+
+@dataclass(frozen=True)
+class PhysioClassifier:
+    """See the module text.
+
+    Attributes:
+        fill_epochs: heart-rate dropouts of up to this many epochs are bridged.
+        onset_epochs: epochs after the start of exercise left out of an HR-only trend
+            (heart rate is still catching up with the workload there).
+        drift_proof_slope: %HRR/min an HR-only trend must reach to be a ramp.
+        name: as written in the outputs.
+    """
+
+    fill_epochs: int = 2
+    onset_epochs: int = 2
+    drift_proof_slope: float = 1.5
+    name: str = "physio"
+
+    @property
+    def identity(self) -> str:
+        return (f"physio(fill_epochs={self.fill_epochs}, onset_epochs={self.onset_epochs}, "
+                f"drift_proof_slope={self.drift_proof_slope:g})")
+
+    def predict(self, features: EpochFeatures, info: FeatureInfo,
+                config: Config) -> EpochPrediction:
+        v = features.values
+        intensity, source = self._measured(v, info, config)
+        notes: list[str] = []
+        relation = self._relation(info, notes)
+        if relation is not None:
+            level, trend, moving = self._with_workload(v, intensity, relation, config)
+            source = np.where(np.isfinite(trend) & ~np.isfinite(intensity),
+                              SOURCE_WORKLOAD, source).astype(np.int8)
+            labels = label_epochs(level, config, trend_intensity=trend)
+            with np.errstate(invalid="ignore"):
+                qualifying = np.isfinite(level) & (level >= config.bouts.qualifying_from) & (
+                    moving | ~np.isfinite(trend))
+            intensity = level
+        else:
+            labels = self._labels_from_measured(intensity, self._hr_trend(v, intensity),
+                                                source, config)
+            with np.errstate(invalid="ignore"):
+                qualifying = np.isfinite(intensity) & (
+                    intensity >= config.bouts.qualifying_from)
+        return EpochPrediction(intensity=intensity, labels=labels, source=source,
+                               qualifying=qualifying, notes=tuple(notes))
+
+    def _measured(self, v: dict[str, NDArray[np.float64]], info: FeatureInfo,
+                  config: Config) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+        """Heart-rate demand where there is heart rate, acceleration elsewhere."""
+        n = v["pct_hrr_demand"].size
+        intensity = np.full(n, np.nan)
+        source = np.zeros(n, dtype=np.int8)
+        if info.has_hr:
+            hr = fill_short_gaps(v["pct_hrr_demand"], self.fill_epochs)
+            ok = np.isfinite(hr)
+            intensity[ok], source[ok] = hr[ok], SOURCE_HR
+        if info.has_acc:
+            acc = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement,
+                                         config)
+            use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
+            intensity[use], source[use] = acc[use], SOURCE_ACC
+        return intensity, source
+
+    def _relation(self, info: FeatureInfo, notes: list[str]) -> WorkloadRelation | None:
+        """The session's heart-rate–workload relation, when it can be trusted."""
+        relation = info.relation
+        if relation is None:
+            return None
+        if relation.r2 < MIN_RELATION_R2:
+            notes.append(f"the workload channel explains little of the heart rate "
+                         f"(R² {relation.r2:.2f}): intensity and trend from heart rate")
+            return None
+        return relation
+
+    @staticmethod
+    def _with_workload(v: dict[str, NDArray[np.float64]], measured: NDArray[np.float64],
+                       relation: WorkloadRelation, config: Config
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Level: the heart-rate demand less the fitted drift (the workload's intensity
+        where there is no heart rate); rest while the person stands still. Trend: the
+        workload's intensity."""
+        moving_f = v["moving"]
+        trend = v["pct_hrr_workload"]
+        moving = np.nan_to_num(moving_f) > 0
+        level = measured - relation.drift_at(moving_f, config.epoch_min)
+        level = np.where(np.isfinite(level), level, trend)
+        known = np.isfinite(trend)
+        level = np.where(known & ~moving, np.minimum(level, trend), level)
+        return level, trend, moving
+
+    def _hr_trend(self, v: dict[str, NDArray[np.float64]],
+                  intensity: NDArray[np.float64]) -> NDArray[np.float64]:
+        """What an HR-only trend is read from: the lag-compensated %HRR (smoother than
+        the demand estimate, whose derivative adds noise), where there is one."""
+        smooth = fill_short_gaps(v["pct_hrr"], self.fill_epochs)
+        return np.where(np.isfinite(smooth), smooth, intensity)
+
+    def _labels_from_measured(self, intensity: NDArray[np.float64],
+                              trend_source: NDArray[np.float64],
+                              source: NDArray[np.int8], config: Config) -> NDArray[np.int8]:
+        """SPEC labels on heart-rate demand (or acceleration), with the HR-only trend held
+        to the drift-proof slope."""
+        trend = onset_masked(trend_source, config.levels.light_from, self.onset_epochs)
+        labels = label_epochs(intensity, config, trend_intensity=trend)
+        from_hr = source == SOURCE_HR
+        if from_hr.any() and self.drift_proof_slope > config.trend.accelerating_slope:
+            from dataclasses import replace
+
+            strict = replace(config, trend=replace(
+                config.trend, accelerating_slope=self.drift_proof_slope))
+            ramps = accelerating_mask(intensity, strict, trend_intensity=trend)
+            demote = from_hr & (labels == Label.ACCELERATING) & ~ramps
+            if demote.any():
+                steady = label_epochs(intensity, replace(config, trend=replace(
+                    config.trend, accelerating_slope=np.inf)))
+                labels = np.where(demote, steady, labels).astype(np.int8)
+        return labels
