@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..session import Series, Session, Speed
+from ..session import Session, Speed
 from .base import EpochGrid, FeatureContext, StreamFeatures
 
 RUN_VO2_RESERVE = 46.5

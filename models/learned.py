@@ -43,10 +43,10 @@ from numpy.typing import NDArray
 from ..config import Config
 from ..errors import ModelError
 from ..features.epochs import EpochFeatures, FeatureInfo
-from .base import EpochPrediction
-from .rules import measured_intensity
-from .inputs import INPUT_NAMES, model_inputs
 from ..spec.labels import Label, label_epochs
+from .base import EpochPrediction
+from .inputs import INPUT_NAMES, model_inputs
+from .rules import measured_intensity
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("learned")
 MANIFEST_NAME = "learned.json"

@@ -35,9 +35,9 @@ from numpy.typing import NDArray
 
 from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
+from ..features.workload import WorkloadRelation
 from ..spec.labels import Label, accelerating_mask, label_epochs
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
-from ..features.workload import WorkloadRelation
 from .rules import acceleration_intensity, fill_short_gaps, onset_masked
 
 # A relation that explains less of the heart rate's variance than this is not used.
