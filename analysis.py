@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .calibration import Calibration, Evidence
+from .certainty import Certainty, assess
 from .config import Config
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
 from .spec.bouts import Bout, find_bouts
@@ -103,6 +105,47 @@ class SessionResult:
             out.append(f"heart rate: {seconds} s removed as artefact ({reason})")
         return out
 
+    @property
+    def certainty(self) -> Certainty:
+        """How sure the verdict is, and why not (see :mod:`dosewatch.certainty`)."""
+        return assess(self.info, self.prediction, self.minutes,
+                      self.longest_bout_qualifying_minutes, self.config.bouts.dose_min)
+
+    def evidence(self) -> Evidence:
+        """What this session tells about its participant, for their calibration."""
+        hp = self.info.hr_params
+        relation = self.info.relation
+        v = self.features.values
+        both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"])
+        fitted = relation is not None and relation.source == "session"
+        return Evidence(
+            participant=self.participant,
+            session=self.name,
+            hr_held_max=None if hp is None else hp.held_max,
+            hr_max_prior=None if hp is None else hp.prior_max,
+            hr_rest_stretch=None if hp is None else hp.rest_stretch,
+            fitness_k=relation.k if fitted else None,
+            fitness_epochs=relation.n if fitted else 0,
+            placement=self.info.placement if self.info.has_acc else None,
+            demand_bpm=tuple(np.round(v["hr_demand_bpm"][both], 2).tolist()),
+            enmo_g=tuple(np.round(v["enmo_g"][both], 5).tolist()),
+        )
+
+    def _calibration_summary(self) -> dict[str, object] | None:
+        cal = self.info.calibration
+        relation = self.info.relation
+        out: dict[str, object] = {}
+        if cal is not None:
+            out.update(participant=cal.participant, sessions=cal.sessions,
+                       digest=cal.digest)
+        if relation is not None:
+            out["workload"] = {"fitness_k": round(relation.k, 3),
+                               "drift_pct_hrr_per_min": round(relation.drift, 3),
+                               "source": relation.source, "epochs": relation.n}
+        if self.info.acc_intensity_source is not None:
+            out["acceleration"] = self.info.acc_intensity_source
+        return out or None
+
     def summary(self) -> dict[str, object]:
         """The content of ``summary.json``."""
         hp = self.info.hr_params
@@ -134,6 +177,8 @@ class SessionResult:
             "dosewatch_version": __version__,
             "minutes_by_level": self.minutes_by_level,
             "minutes_at_or_above_intermediate": self.minutes_at_or_above_intermediate,
+            "certainty": self.certainty.as_dict(),
+            "calibration": self._calibration_summary(),
         }
 
     def epoch_times(self) -> np.ndarray | None:
@@ -184,14 +229,16 @@ class SessionResult:
 
 
 def analyze_session(
-    session: Session, config: Config | None = None, classifier: Classifier | str | None = None
+    session: Session, config: Config | None = None, classifier: Classifier | str | None = None,
+    calibration: Calibration | None = None,
 ) -> SessionResult:
-    """Analyse one session by the definitions (docs/definitions.md), with the default classifier unless another is
-    given (an instance, or anything :func:`~dosewatch.models.registry.get_classifier`
-    accepts)."""
+    """Analyse one session by the definitions (docs/definitions.md), with the default
+    classifier unless another is given (an instance, or anything
+    :func:`~dosewatch.models.registry.get_classifier` accepts). ``calibration``: the participant's (see :mod:`dosewatch.calibration`):
+    HR_max, HR_rest, fitness and movement mapping learned across their sessions."""
     config = config or Config()
     classifier = get_classifier(classifier)
-    features, info = extract(session, config)
+    features, info = extract(session, config, calibration)
     prediction = classifier.predict(features, info, config)
     bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)
     start = session.provenance.start_time

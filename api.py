@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .calibration import Calibration, read_calibration
 from .config import Config
 from .errors import ConfigError, InputError
 from .session import Profile, Session
@@ -104,7 +105,8 @@ def read_all(path: PathLike, profile: ProfileLike = None, *, name: str | None = 
              **profile_fields: object) -> list[Session]:
     """Every session an input holds (a TCX history or a bulk export holds several),
     named ``NAME-1``, ``NAME-2``, ... when there are several. Arguments as :func:`read`."""
-    from .ingest.registry import ReadOptions, read_all as registry_read_all
+    from .ingest.registry import ReadOptions
+    from .ingest.registry import read_all as registry_read_all
 
     options = ReadOptions(profile=as_profile(profile, **profile_fields), name=name,
                           columns=dict(columns or {}))
@@ -113,6 +115,7 @@ def read_all(path: PathLike, profile: ProfileLike = None, *, name: str | None = 
 
 def analyze(source: PathLike | Session, config: ConfigLike = None,
             classifier: Any = None, profile: ProfileLike = None,
+            calibration: Calibration | PathLike | None = None,
             **profile_fields: object) -> SessionResult:
     """The verdict of one session: class, labels per epoch, bouts, the dose.
 
@@ -122,6 +125,8 @@ def analyze(source: PathLike | Session, config: ConfigLike = None,
         classifier: a name (``"rules"``), a trained model folder, ``"module:Class"`` or a
             classifier instance (default: the shipped default).
         profile: the participant, for a path (Profile, dict or keywords).
+        calibration: the participant's calibration, or its file (see
+            :mod:`dosewatch.calibration`).
 
     Returns:
         A :class:`~dosewatch.analysis.SessionResult`: ``.epochs()`` is a DataFrame of
@@ -145,7 +150,9 @@ def analyze(source: PathLike | Session, config: ConfigLike = None,
     else:
         raise InputError(f"cannot analyse a {type(source).__name__}",
                          hint="pass a path or a dosewatch Session")
-    return analyze_session(session, as_config(config), classifier)
+    if calibration is not None and not isinstance(calibration, Calibration):
+        calibration = read_calibration(Path(calibration))
+    return analyze_session(session, as_config(config), classifier, calibration)
 
 
 def analyze_batch(
@@ -162,6 +169,8 @@ def analyze_batch(
     force: bool = False,
     progress: bool | None = None,
     on_result: Callable[[str, object], None] | None = None,
+    calibrate: bool = True,
+    calibration_dir: PathLike | None = None,
 ) -> BatchReport:
     """Analyse every input below ``inputs`` into the folder ``out``, as
     ``dosewatch analyze`` does: one folder per session, ``sessions.csv``/``.parquet``,
@@ -176,6 +185,9 @@ def analyze_batch(
         force: redo sessions whose outputs are complete and current.
         progress: a progress bar (None: when writing to a terminal).
         on_result: called with ``(status, payload)`` as each input finishes.
+        calibrate: learn each participant's calibration across their sessions and use it
+            (see :mod:`dosewatch.calibration`); ``calibration_dir`` is where the files
+            are read and written (default ``out/calibration``).
 
     Returns:
         A :class:`~dosewatch.batch.BatchReport` with the typed rows, the failures and the
@@ -189,5 +201,6 @@ def analyze_batch(
         discover(paths), Path(out), config=as_config(config), classifier=classifier,
         profile=as_profile(profile), columns=dict(columns or {}), workers=workers,
         scheduler=scheduler, pictures=pictures, force=force, progress=progress,
-        on_result=on_result,
+        on_result=on_result, calibrate=calibrate,
+        calibration_dir=None if calibration_dir is None else Path(calibration_dir),
     )

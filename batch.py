@@ -35,11 +35,19 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .analysis import analyze_session
+from .calibration import (
+    Calibration,
+    Evidence,
+    calibration_file,
+    calibration_toml,
+    learn,
+    read_calibrations,
+)
 from .config import Config
 from .errors import DosewatchError
+from .ingest.discover import Inventory
 from .models.base import Classifier
 from .models.registry import classifier_identity, get_classifier
-from .ingest.discover import Inventory
 from .outputs import (
     atomic_write_text,
     output_names,
@@ -54,6 +62,8 @@ from .session import Profile, Session
 log = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
+CALIBRATION_DIR = "calibration"
+MIN_CALIBRATION_SESSIONS = 2
 SCHEDULER_TIMEOUT_S = 20.0  # how long to try reaching a Dask scheduler before giving up
 
 
@@ -68,6 +78,17 @@ class Task:
     pictures: bool
     columns: tuple[tuple[str, str], ...] = ()
     fingerprint: dict[str, object] = field(default_factory=dict)
+    calibrations: Mapping[str, Calibration] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one input gave: the rows of its sessions, and what each tells about its
+    participant (for their calibration)."""
+
+    input: Path
+    rows: list[SessionRow]
+    evidence: list[Evidence]
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -107,15 +128,16 @@ def _stored_run(folder: Path) -> dict | None:
         return None
 
 
-def completed_rows(task: Task) -> list[SessionRow] | None:
-    """The stored rows of ``task``'s sessions when their outputs are complete and
-    current (every session folder the input gave, with the same fingerprint)."""
+def completed_rows(task: Task) -> Done | None:
+    """The stored rows (and evidence) of ``task``'s sessions when their outputs are
+    complete and current: every session folder the input gave, with the same fingerprint
+    and analysed with the participant's current calibration."""
     first = _stored_run(task.out_dir / task.name) or _stored_run(
         task.out_dir / f"{task.name}-1")
     if first is None:
         return None
     want = json.loads(json.dumps(task.fingerprint))
-    rows = []
+    rows, evidence = [], []
     for name in first.get("outputs") or [task.name]:
         folder = task.out_dir / str(name)
         stored = _stored_run(folder)
@@ -123,10 +145,16 @@ def completed_rows(task: Task) -> list[SessionRow] | None:
                 or not (folder / "summary.json").is_file()):
             return None
         try:
-            rows.append(SessionRow.from_record(stored["row"]))
+            row = SessionRow.from_record(stored["row"])
+            used = stored.get("calibration")
+            current = task.calibrations.get(row.participant or "")
+            if used != (None if current is None else current.digest):
+                return None  # the participant's calibration changed since
+            rows.append(row)
+            evidence.append(Evidence.from_json(stored["evidence"]))
         except (KeyError, TypeError, ValueError):
             return None
-    return rows
+    return Done(task.input, rows, evidence)
 
 
 @dataclass
@@ -164,27 +192,32 @@ def with_participant(session: Session, input_path: Path) -> Session:
     return replace(session, profile=replace(session.profile, id=parent))
 
 
-def run_task(task: Task) -> tuple[str, list[SessionRow] | dict]:
-    """Analyse one input (every session it holds). Never raises: failures come back as
+def run_task(task: Task) -> tuple[str, Done | dict]:
+    """Analyse one input (every session it holds), each session with its participant's
+    calibration when there is one. Never raises: failures come back as
     ``("failed", reason)``."""
     from .ingest.registry import ReadOptions, read_all
 
     try:
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
                                                     columns=dict(task.columns)))
-        results = [analyze_session(with_participant(s, task.input), task.config,
-                                   task.classifier) for s in sessions]
         names = [s.name for s in sessions]
-        rows = []
-        for result in results:
+        done = Done(task.input, [], [])
+        for session in sessions:
+            session = with_participant(session, task.input)
+            cal = task.calibrations.get(session.profile.id or "")
+            result = analyze_session(session, task.config, task.classifier, cal)
             folder = task.out_dir / result.name
             row = SessionRow.from_result(result, str(folder))
+            evidence = result.evidence()
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
-                           "outputs": names})
+                           "outputs": names, "evidence": evidence.to_json(),
+                           "calibration": None if cal is None else cal.digest})
             write_session(result, task.out_dir, result.name, picture=task.pictures,
                           extra={RUN_FILE: run})
-            rows.append(row)
-        return "ok", rows
+            done.rows.append(row)
+            done.evidence.append(evidence)
+        return "ok", done
     except DosewatchError as exc:
         return "failed", {
             "input": str(task.input),
@@ -278,6 +311,8 @@ def run_batch(
     on_result: Callable[[str, object], None] | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    calibrate: bool = True,
+    calibration_dir: Path | None = None,
 ) -> BatchReport:
     """Analyse every input into ``out_dir``; see the module text.
 
@@ -293,55 +328,129 @@ def run_batch(
         workers: local processes (ignored with ``scheduler``).
         scheduler: address of a Dask distributed scheduler to run the tasks on.
         force: analyse every input again, even when its outputs are complete and current.
+        calibrate: learn each participant's calibration from their sessions (see
+            :mod:`dosewatch.calibration`) and analyse their sessions with it.
+        calibration_dir: where calibration files are read from and written to (default
+            ``out_dir/calibration``); files a researcher edited there are used as written.
     """
     config = config or Config()
     inventory = inputs if isinstance(inputs, Inventory) else Inventory(inputs=list(inputs))
-    inputs = inventory.inputs
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(out_dir)
-    names = output_names(inputs)
-    classifier = get_classifier(classifier)
-    model_id = classifier_identity(classifier)
-    tasks = []
-    for p, n in zip(inputs, names, strict=True):
-        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures,
-                    tuple(sorted((columns or {}).items())))
-        try:
-            fingerprint = run_fingerprint(task, model_id)
-        except OSError:
-            fingerprint = {}  # unreadable input: run_task reports it
-        tasks.append(replace(task, fingerprint=fingerprint))
+    cal_dir = Path(calibration_dir) if calibration_dir is not None else out_dir / CALIBRATION_DIR
+    calibrations = read_calibrations(cal_dir) if calibrate else {}
+    tasks = _tasks(inventory.inputs, out_dir, config, get_classifier(classifier), profile,
+                   pictures, columns, calibrations)
     report = BatchReport()
-    todo = []
     report.failures.extend(
         {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
         for f in inventory.failed)
     report.unsupported.extend(
         {"input": s.path, "reason": s.reason, "hint": s.hint} for s in inventory.skipped)
-    for task in tasks:
-        rows = None if force or not task.fingerprint else completed_rows(task)
-        if rows is None:
-            todo.append(task)
-        else:
-            report.rows.extend(rows)
-            report.skipped += 1
-    # progress=None: a bar on a terminal, none in logs (tqdm's own test of the stream).
-    bar = tqdm(total=len(todo), unit="session", desc="analysing",
-               disable=None if progress is None else not progress)
-    if report.skipped:
-        log.info("%d sessions already analysed with the same input and settings: skipped "
-                 "(force=True redoes them)", report.skipped)
-    for status, payload in _results(todo, workers, scheduler):
-        if status == "ok":
-            report.rows.extend(payload)  # type: ignore[arg-type]
-        else:
-            report.failures.append(payload)  # type: ignore[arg-type]
-        if on_result is not None:
-            on_result(status, payload)
-        bar.update()
-        bar.set_postfix(failed=len(report.failures))
-    bar.close()
+    run = _Runner(workers, scheduler, progress, on_result)
+    done = run(tasks, report, force)
+    if calibrate:
+        redo = _calibration_round(done, calibrations, cal_dir)
+        if redo:
+            again = [replace(t, calibrations=calibrations) for t in tasks if t.input in redo]
+            log.info("%d inputs analysed again with their participants' calibration",
+                     len(again))
+            done.update(run(again, report, force=True, desc="calibrated"))
+    report.rows = [row for result in done.values() for row in result.rows]
+    _write_tables(report, tasks, out_dir, config)
+    return report
+
+
+def _tasks(inputs: Sequence[Path], out_dir: Path, config: Config, classifier: Classifier,
+           profile: Profile | None, pictures: bool, columns: Mapping[str, str] | None,
+           calibrations: Mapping[str, Calibration]) -> list[Task]:
+    """One task per input, with the fingerprint of what its outputs depend on."""
+    model_id = classifier_identity(classifier)
+    tasks = []
+    for p, n in zip(inputs, output_names(inputs), strict=True):
+        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures,
+                    tuple(sorted((columns or {}).items())), calibrations=calibrations)
+        try:
+            fingerprint = run_fingerprint(task, model_id)
+        except OSError:
+            fingerprint = {}  # unreadable input: run_task reports it
+        tasks.append(replace(task, fingerprint=fingerprint))
+    return tasks
+
+
+@dataclass
+class _Runner:
+    """Runs tasks where the batch was asked to (skipping those whose outputs are current
+    unless forced), with a progress bar; returns what each input gave and adds the
+    failures to the report."""
+
+    workers: int
+    scheduler: str | None
+    progress: bool | None
+    on_result: Callable[[str, object], None] | None
+
+    def __call__(self, tasks: Sequence[Task], report: BatchReport, force: bool,
+                 desc: str = "analysing") -> dict[Path, Done]:
+        done: dict[Path, Done] = {}
+        todo = []
+        for task in tasks:
+            stored = None if force or not task.fingerprint else completed_rows(task)
+            if stored is None:
+                todo.append(task)
+            else:
+                done[task.input] = stored
+                report.skipped += 1
+        if len(todo) < len(tasks):
+            log.info("%d inputs already analysed with the same input and settings: "
+                     "skipped (force=True redoes them)", len(tasks) - len(todo))
+        # progress=None: a bar on a terminal, none in logs (tqdm's own test of the stream).
+        bar = tqdm(total=len(todo), unit="input", desc=desc,
+                   disable=None if self.progress is None else not self.progress)
+        for status, payload in _results(todo, self.workers, self.scheduler):
+            if isinstance(payload, Done):
+                done[payload.input] = payload
+            else:
+                report.failures.append(payload)  # type: ignore[arg-type]
+            if self.on_result is not None:
+                self.on_result(status, payload)
+            bar.update()
+            bar.set_postfix(failed=len(report.failures))
+        bar.close()
+        return done
+
+
+def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],
+                       cal_dir: Path) -> set[Path]:
+    """Learn each participant's calibration from the evidence of their sessions; write
+    the calibrations that changed; return the inputs whose sessions must be analysed
+    again because their participant's calibration changed. A participant needs at least
+    :data:`MIN_CALIBRATION_SESSIONS` sessions (one session is its own evidence already).
+    Updates ``calibrations`` in place."""
+    by_participant: dict[str, list[Evidence]] = {}
+    inputs_of: dict[str, set[Path]] = {}
+    for task_input, result in done.items():
+        for evidence in result.evidence:
+            who = evidence.participant or ""
+            by_participant.setdefault(who, []).append(evidence)
+            inputs_of.setdefault(who, set()).add(task_input)
+    redo: set[Path] = set()
+    for who, evidence in sorted(by_participant.items()):
+        if not who or len(evidence) < MIN_CALIBRATION_SESSIONS:
+            continue
+        old = calibrations.get(who)
+        new = learn(who, evidence, previous=old)
+        if old is not None and new.digest == old.digest:
+            continue
+        cal_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(calibration_file(cal_dir, who), calibration_toml(new))
+        calibrations[who] = new
+        redo |= inputs_of[who]
+    return redo
+
+
+def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
+                  config: Config) -> None:
     order = {str(t.input): i for i, t in enumerate(tasks)}
     report.rows.sort(key=lambda r: r.output)
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
@@ -349,4 +458,3 @@ def run_batch(
     write_failures(report.failures, report.unsupported, out_dir / "failures.json")
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())
-    return report

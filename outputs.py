@@ -45,13 +45,20 @@ def to_json(data: object) -> str:
     return json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n"
 
 
+# Names of the batch's own files and folders in an output folder, which no session may
+# take (a session of that name gets a hash, as two inputs with one name do).
+RESERVED_NAMES = ("calibration", "sessions.csv", "sessions.parquet", "failures.json",
+                  "config.toml", "report.html", "adherence.csv", "adherence.parquet",
+                  "participants.csv", "participants.parquet")
+
+
 def output_names(inputs: Sequence[Path]) -> list[str]:
     """An output folder name per input: the input's name without the ending its format
     claims, made unique with a short hash of its absolute path when two inputs share a
     name (or when one input's name is another's with ``-N`` appended, which is how the
     sessions of a multi-session input are named). Stable across runs."""
     stems = [_stem(p) for p in inputs]
-    counts = Counter(stems)
+    counts = Counter(stems + list(RESERVED_NAMES))
     taken = set(stems)
     names = []
     for path, stem in zip(inputs, stems, strict=True):

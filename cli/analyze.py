@@ -30,6 +30,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
         scheduler=args.scheduler,
         force=args.force,
+        calibrate=not args.no_calibration,
+        calibration_dir=Path(args.calibration) if args.calibration else None,
     )
     out = Path(args.out)
     resumed = f" ({report.skipped} unchanged since the last run)" if report.skipped else ""
@@ -71,6 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(p)
     add_classifier_options(p)
     add_profile_option(p, "overrides each session's own profile")
+    p.add_argument("--calibration", metavar="DIR",
+                   help="folder of per-participant calibration files to use and update "
+                   "(default OUT/calibration; edit a file there to override a value)")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="analyse each session on its own, without learning or using "
+                   "participants' calibrations")
     p.add_argument("--no-pictures", action="store_true", help="skip the PNG per session")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)

@@ -160,8 +160,26 @@ def window_features(
     return WindowFeatures(start_s=starts_s, window_s=window_s, values=out)
 
 
+def acceleration_intensity(
+    enmo_g: NDArray[np.float64], placement: str, config: Config
+) -> NDArray[np.float64]:
+    """%HRR estimated from ENMO with the placement's cut-points (the definitions:
+    intensity from acceleration when there is no heart rate and no calibration). Linear between (0 g, 0 %), the three
+    cut-points (20, 40, 60 %) and beyond the last one with the last segment's slope."""
+    knots = np.array(getattr(config.acceleration, f"{placement}_enmo_g"), dtype=np.float64)
+    lv = config.levels
+    xs = np.concatenate([[0.0], knots])
+    ys = np.array([0.0, lv.light_from, lv.intermediate_from, lv.vigorous_from])
+    out = np.interp(enmo_g, xs, ys)
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    above = enmo_g > xs[-1]
+    out[above] = ys[-1] + slope * (enmo_g[above] - xs[-1])
+    return np.clip(out, 0.0, 100.0)
+
+
+
 ACC_COLUMNS = ("enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
-               "acc_coverage")
+               "acc_coverage", "pct_hrr_acc")
 
 
 def acc_epoch_features(acc: Acceleration, session: Session, grid: EpochGrid, config: Config,
@@ -197,6 +215,15 @@ def acc_epoch_features(acc: Acceleration, session: Session, grid: EpochGrid, con
     n_min = wf.values["enmo_g"].size // per_minute
     enmo_min = row_mean(wf.values["enmo_g"][: n_min * per_minute].reshape(n_min, per_minute))
     ctx.still_minutes = enmo_min < config.heart_rate.still_enmo_g
+    enmo = values["enmo_g"]
+    mapping = None if ctx.calibration is None else ctx.calibration.acc_map(ctx.placement)
+    if mapping is not None:
+        values["pct_hrr_acc"] = np.where(np.isfinite(enmo), mapping.intensity(enmo), np.nan)
+        ctx.acc_intensity_source = "calibration"
+    else:
+        cut = acceleration_intensity(np.nan_to_num(enmo, nan=0.0), ctx.placement, config)
+        values["pct_hrr_acc"] = np.where(np.isfinite(enmo), cut, np.nan)
+        ctx.acc_intensity_source = "cut-points"
     return values
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..calibration import Calibration
 from ..config import Config
 from ..session import Session
 
@@ -51,6 +52,9 @@ class FeatureContext:
         still_minutes: per whole minute, whether the body was still (from acceleration),
             for finding a resting heart rate.
         hr_params: HR_rest/HR_max and their sources (from the heart-rate features).
+        calibration: the participant's calibration, when there is one.
+        acc_intensity_source: how acceleration became %HRR: ``calibration`` (the
+            participant's own mapping) or ``cut-points`` (the placement's).
         hr_removed: seconds of heart rate removed by cleaning, per reason.
         warnings: degradations a reader of the results should know about.
     """
@@ -60,6 +64,8 @@ class FeatureContext:
     cadence_1hz: NDArray[np.float64] | None = None
     still_minutes: NDArray[np.bool_] | None = None
     hr_params: HeartRateParams | None = None
+    calibration: Calibration | None = None
+    acc_intensity_source: str | None = None
     hr_removed: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from ..calibration import Calibration
 from ..config import Config
 from ..session import Session
 from ..spec.labels import trend_half_width
@@ -42,7 +43,13 @@ from . import hr as hrmod
 from .acc import ACC_FEATURES
 from .base import EpochGrid, FeatureContext, StreamFeatures
 from .hr import HR_FEATURES
-from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, WorkloadRelation, relate
+from .workload import (
+    DRIFT_PRIOR,
+    SPEED_FEATURES,
+    WORKLOAD_FEATURES,
+    WorkloadRelation,
+    relate,
+)
 
 # The feature functions, one per stream, in the order they run (acceleration first: it
 # leaves the cadence and the still minutes that heart-rate cleaning uses).
@@ -54,7 +61,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
     "acc_coverage", "speed_mps",
     "hr_demand_bpm", "pct_hrr_demand", "grade", "power_w", "workload_ref", "moving",
-    "pct_hrr_workload",
+    "pct_hrr_workload", "pct_hrr_acc",
 )
 TREND_OF = ("pct_hrr", "enmo_g", "cadence_spm", "speed_mps")
 FEATURE_NAMES = BASE_FEATURES + tuple(f"{name}_slope" for name in TREND_OF)
@@ -70,7 +77,10 @@ class FeatureInfo:
         placement_source: ``profile`` or ``default``.
         has_hr, has_acc, has_speed: which streams the session had.
         has_workload: whether it had a workload channel (speed or power) with movement.
-        relation: how heart rate followed the workload (None without both).
+        relation: how heart rate followed the workload (see :func:`_relation`).
+        acc_intensity_source: how acceleration became %HRR (``calibration`` or
+            ``cut-points``); None without acceleration.
+        calibration: the participant's calibration the features used, if any.
         hr_removed: seconds of heart rate removed by cleaning, per reason.
         warnings: degradations a reader of the results should know about.
     """
@@ -83,6 +93,8 @@ class FeatureInfo:
     has_speed: bool
     has_workload: bool = False
     relation: WorkloadRelation | None = None
+    acc_intensity_source: str | None = None
+    calibration: Calibration | None = None
     hr_removed: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -125,16 +137,39 @@ def _placement(session: Session, config: Config, warnings: list[str]) -> tuple[s
     return placement, "default"
 
 
-def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatures, FeatureInfo]:
+def _relation(values: dict[str, NDArray[np.float64]], session: Session, config: Config,
+              calibration: Calibration | None) -> WorkloadRelation | None:
+    """The session's heart-rate–workload relation: fitted on the session when it has heart
+    rate and enough movement; else the participant's calibrated fitness; else, without
+    heart rate, the reference person's (``k = 1``, ``source = "population"``)."""
+    if not np.nansum(values["moving"]) > 0:
+        return None
+    fitted = relate(values["pct_hrr_demand"], values["workload_ref"], values["moving"],
+                    config.epoch_min)
+    if fitted is not None:
+        return fitted
+    if calibration is not None and calibration.fitness_k is not None:
+        return WorkloadRelation(k=calibration.fitness_k.value, drift=DRIFT_PRIOR, n=0,
+                                r2=float("nan"), source="calibration")
+    if session.hr is None:
+        return WorkloadRelation(k=1.0, drift=DRIFT_PRIOR, n=0, r2=float("nan"),
+                                source="population")
+    return None
+
+
+def extract(session: Session, config: Config | None = None,
+            calibration: Calibration | None = None) -> tuple[EpochFeatures, FeatureInfo]:
     """Epoch features of a session (see the module text): every stream's registered
-    feature function (:data:`STREAM_FEATURES`) on one epoch grid, then the trends."""
+    feature function (:data:`STREAM_FEATURES`) on one epoch grid, then the relation of
+    heart rate to the workload, then the trends. ``calibration``: the participant's (see
+    :mod:`dosewatch.calibration`), when there is one."""
     config = config or Config()
     grid = EpochGrid(epoch_count(session.duration_s, config.epochs.epoch_s),
                      config.epochs.epoch_s)
     warnings: list[str] = []
     placement, placement_source = _placement(session, config, warnings)
     ctx = FeatureContext(placement=placement, placement_source=placement_source,
-                         warnings=warnings)
+                         warnings=warnings, calibration=calibration)
     values: dict[str, NDArray[np.float64]] = {}
     for features in STREAM_FEATURES:
         stream = features.present(session)
@@ -144,8 +179,7 @@ def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatur
         else:
             values.update(features.compute(stream, session, grid, config, ctx))
     has_workload = bool(np.nansum(values["moving"]) > 0)
-    relation = None if not has_workload else relate(
-        values["pct_hrr_demand"], values["workload_ref"], values["moving"], config.epoch_min)
+    relation = _relation(values, session, config, calibration)
     values["pct_hrr_workload"] = (np.full(grid.n, np.nan) if relation is None
                                   else relation.intensity(values["workload_ref"]))
     for name in TREND_OF:
@@ -162,6 +196,8 @@ def extract(session: Session, config: Config | None = None) -> tuple[EpochFeatur
         has_speed=session.speed is not None,
         has_workload=has_workload,
         relation=relation,
+        acc_intensity_source=ctx.acc_intensity_source,
+        calibration=calibration,
         hr_removed=ctx.hr_removed,
         warnings=tuple(ctx.warnings),
     )

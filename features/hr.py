@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import median_filter
 
+from ..calibration import Calibration
 from ..config import Config
 from ..session import HeartRate, Profile, Session
 from ..spec.runs import runs, spans_mask
@@ -48,7 +49,13 @@ class HeartRateParams:
 
     ``hr_rest_source``: ``profile`` | ``estimated`` (a resting stretch in the data) |
     ``default``. ``hr_max_source``: ``profile`` | ``age`` (Tanaka) | ``default`` |
-    ``observed`` (raised to a rate the session held).
+    ``observed`` (raised to a rate the session held); both may be ``calibration`` (the
+    participant's, learned across their sessions).
+
+    ``held_max`` (the highest rate held for ``hr_max_raise_s``) and ``rest_stretch`` (the
+    level of a real resting stretch, if any) are what the session tells about the
+    participant, whatever values were used; ``prior_max`` is the HR_max that age (or the
+    default) predicts, for judging ``held_max``.
     """
 
     hr_rest: float
@@ -56,6 +63,9 @@ class HeartRateParams:
     hr_max: float
     hr_max_source: str
     warnings: tuple[str, ...] = field(default=())
+    held_max: float | None = None
+    rest_stretch: float | None = None
+    prior_max: float | None = None
 
 
 def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDArray[np.float64]:
@@ -209,12 +219,22 @@ def resolve_params(
     profile: Profile,
     config: Config,
     still_minutes: NDArray[np.bool_] | None = None,
+    calibration: Calibration | None = None,
 ) -> HeartRateParams:
-    """HR_rest and HR_max per SPEC 'Relative intensity', with their sources and warnings."""
+    """HR_rest and HR_max per the definitions ('Relative intensity'), with their sources
+    and warnings: HR_max from the profile, else the participant's calibration, else age,
+    else the default (then raised to a rate the session held); HR_rest from the profile,
+    else a resting stretch in the session, else the calibration, else the default."""
     cfg = config.heart_rate
     warnings: list[str] = []
+    cal_max = None if calibration is None else calibration.hr_max
+    cal_rest = None if calibration is None else calibration.hr_rest
+    prior_max = (cfg.tanaka_intercept - cfg.tanaka_slope * profile.age
+                 if profile.age is not None else cfg.hr_max_default)
     if profile.hr_max is not None:
         hr_max, max_source = float(profile.hr_max), "profile"
+    elif cal_max is not None:
+        hr_max, max_source = cal_max.value, "calibration"
     elif profile.age is not None:
         hr_max, max_source = cfg.tanaka_intercept - cfg.tanaka_slope * profile.age, "age"
     else:
@@ -226,6 +246,8 @@ def resolve_params(
         estimate = None if bpm is None else estimate_hr_rest(bpm, config, still_minutes)
         if estimate is not None:
             hr_rest, rest_source = estimate, "estimated"
+        elif cal_rest is not None:
+            hr_rest, rest_source = cal_rest.value, "calibration"
         else:
             hr_rest, rest_source = cfg.hr_rest_default, "default"
             warnings.append(
@@ -233,12 +255,14 @@ def resolve_params(
                 f"HR_rest = {hr_rest:g} bpm (default); give hr_rest for accurate %HRR"
             )
 
+    sustained = None
     if bpm is not None:
         hold = max(1, int(round(cfg.hr_max_raise_s)))
         if bpm.size >= hold:
             held = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(bpm, nan=-1.0), hold)
             sustained = float(held.min(axis=1).max())
-            if sustained > hr_max:
+            sustained = sustained if sustained >= cfg.valid_min_bpm else None
+            if sustained is not None and sustained > hr_max:
                 warnings.append(
                     f"heart rate held {sustained:.0f} bpm for {hold} s, above HR_max "
                     f"{hr_max:.0f} ({max_source}): HR_max raised to {sustained:.0f}"
@@ -248,7 +272,11 @@ def resolve_params(
         warnings.append(
             f"HR_rest {hr_rest:.0f} is within 20 bpm of HR_max {hr_max:.0f}: %HRR is unreliable"
         )
-    return HeartRateParams(hr_rest, rest_source, hr_max, max_source, tuple(warnings))
+    return HeartRateParams(hr_rest, rest_source, hr_max, max_source, tuple(warnings),
+                           held_max=sustained,
+                           rest_stretch=hr_rest if rest_source == "estimated" else None,
+                           prior_max=float(profile.hr_max) if profile.hr_max is not None
+                           else prior_max)
 
 
 def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.float64]:
@@ -295,7 +323,7 @@ def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: 
     cleaned = clean(hr, n_seconds, config, cadence_spm=ctx.cadence_1hz if wrist_acc else None)
     ctx.hr_removed = cleaned.n_removed
     bpm = cleaned.bpm
-    params = resolve_params(bpm, session.profile, config, ctx.still_minutes)
+    params = resolve_params(bpm, session.profile, config, ctx.still_minutes, ctx.calibration)
     ctx.hr_params = params
     ctx.warnings.extend(params.warnings)
     per_s, n = grid.per_s, grid.n

@@ -38,6 +38,8 @@ class EpochPrediction:
         qualifying: which epochs count towards a bout, when the classifier decides it;
             None means ``intensity >= bouts.qualifying_from`` (the SPEC rule).
         notes: what the classifier wants the reader of the output to know.
+        doubts: why the classifier is less than sure of this session's labels (they
+            lower the verdict's certainty; see :mod:`dosewatch.certainty`).
     """
 
     intensity: NDArray[np.float64]
@@ -46,6 +48,7 @@ class EpochPrediction:
     probabilities: NDArray[np.float32] | None = None
     qualifying: NDArray[np.bool_] | None = None
     notes: tuple[str, ...] = ()
+    doubts: tuple[str, ...] = ()
 
 
 @runtime_checkable

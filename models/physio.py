@@ -38,10 +38,12 @@ from ..features.epochs import EpochFeatures, FeatureInfo
 from ..features.workload import WorkloadRelation
 from ..spec.labels import Label, accelerating_mask, label_epochs
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
-from .rules import acceleration_intensity, fill_short_gaps, onset_masked
+from .rules import fill_short_gaps, onset_masked
 
 # A relation that explains less of the heart rate's variance than this is not used.
 MIN_RELATION_R2 = 0.2
+# An HR-only rise below this (%HRR/min) is within reach of drift, heat or hills.
+DRIFT_LIKE_SLOPE = 1.5
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,10 @@ class PhysioClassifier:
         v = features.values
         intensity, source = self._measured(v, info, config)
         notes: list[str] = []
+        doubts: tuple[str, ...] = ()
         relation = self._relation(info, notes)
         if relation is not None:
-            level, trend, moving = self._with_workload(v, intensity, relation, config)
+            level, trend, moving = self._with_workload(v, intensity, source, relation, config)
             source = np.where(np.isfinite(trend) & ~np.isfinite(intensity),
                               SOURCE_WORKLOAD, source).astype(np.int8)
             labels = label_epochs(level, config, trend_intensity=trend)
@@ -82,13 +85,14 @@ class PhysioClassifier:
                     moving | ~np.isfinite(trend))
             intensity = level
         else:
-            labels = self._labels_from_measured(intensity, self._hr_trend(v, intensity),
-                                                source, config)
+            trend = self._hr_trend(v, intensity)
+            labels = self._labels_from_measured(intensity, trend, source, config)
+            doubts = self._drift_doubt(trend, labels, source, config)
             with np.errstate(invalid="ignore"):
                 qualifying = np.isfinite(intensity) & (
                     intensity >= config.bouts.qualifying_from)
         return EpochPrediction(intensity=intensity, labels=labels, source=source,
-                               qualifying=qualifying, notes=tuple(notes))
+                               qualifying=qualifying, notes=tuple(notes), doubts=doubts)
 
     def _measured(self, v: dict[str, NDArray[np.float64]], info: FeatureInfo,
                   config: Config) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -101,8 +105,7 @@ class PhysioClassifier:
             ok = np.isfinite(hr)
             intensity[ok], source[ok] = hr[ok], SOURCE_HR
         if info.has_acc:
-            acc = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement,
-                                         config)
+            acc = v["pct_hrr_acc"]
             use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
             intensity[use], source[use] = acc[use], SOURCE_ACC
         return intensity, source
@@ -120,16 +123,18 @@ class PhysioClassifier:
 
     @staticmethod
     def _with_workload(v: dict[str, NDArray[np.float64]], measured: NDArray[np.float64],
-                       relation: WorkloadRelation, config: Config
+                       source: NDArray[np.int8], relation: WorkloadRelation, config: Config
                        ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        """Level: the heart-rate demand less the fitted drift (the workload's intensity
-        where there is no heart rate); rest while the person stands still. Trend: the
-        workload's intensity."""
+        """Level: the heart-rate demand less the fitted drift; where there is no heart
+        rate, the workload's intensity, then acceleration; rest while the person stands
+        still. Trend: the workload's intensity."""
         moving_f = v["moving"]
         trend = v["pct_hrr_workload"]
         moving = np.nan_to_num(moving_f) > 0
-        level = measured - relation.drift_at(moving_f, config.epoch_min)
+        from_hr = np.where(source == SOURCE_HR, measured, np.nan)
+        level = from_hr - relation.drift_at(moving_f, config.epoch_min)
         level = np.where(np.isfinite(level), level, trend)
+        level = np.where(np.isfinite(level), level, measured)
         known = np.isfinite(trend)
         level = np.where(known & ~moving, np.minimum(level, trend), level)
         return level, trend, moving
@@ -140,6 +145,29 @@ class PhysioClassifier:
         the demand estimate, whose derivative adds noise), where there is one."""
         smooth = fill_short_gaps(v["pct_hrr"], self.fill_epochs)
         return np.where(np.isfinite(smooth), smooth, intensity)
+
+    def _drift_doubt(self, trend: NDArray[np.float64], labels: NDArray[np.int8],
+                     source: NDArray[np.int8], config: Config) -> tuple[str, ...]:
+        """A doubt when heart rate alone rose, for a while, at a rate that cardiac drift,
+        heat or hills at a steady workload could also explain."""
+        from ..spec.labels import trend_half_width
+        from ..spec.trend import centred_windows, theil_sen
+
+        h = trend_half_width(config)
+        with np.errstate(invalid="ignore"):
+            usable = np.where(trend >= config.levels.light_from, trend, np.nan)
+        slope = theil_sen(centred_windows(usable, h), np.arange(-h, h + 1) * config.epoch_min)
+        exercise = (source == SOURCE_HR) & (labels > Label.REST)
+        with np.errstate(invalid="ignore"):
+            ambiguous = exercise & (slope >= 0.5 * config.trend.accelerating_slope) & (
+                slope < DRIFT_LIKE_SLOPE)
+        minutes = float(ambiguous.sum() * config.epoch_min)
+        if minutes < 5 or minutes < 0.2 * float(exercise.sum() * config.epoch_min):
+            return ()
+        return (f"heart rate alone rose slowly ({0.5 * config.trend.accelerating_slope:g}–"
+                f"{DRIFT_LIKE_SLOPE:g} %HRR/min) for {minutes:g} minutes: a slow ramp of "
+                "the workload, or cardiac drift, heat or hills at a steady one — heart rate "
+                "alone cannot tell them apart (a speed, power or footpod channel would)",)
 
     def _labels_from_measured(self, intensity: NDArray[np.float64],
                               trend_source: NDArray[np.float64],

@@ -20,23 +20,6 @@ from ..spec.runs import runs, spans_mask
 from .base import SOURCE_ACC, SOURCE_HR, EpochPrediction
 
 
-def acceleration_intensity(
-    enmo_g: NDArray[np.float64], placement: str, config: Config
-) -> NDArray[np.float64]:
-    """%HRR estimated from ENMO with the placement's cut-points (SPEC: intensity from
-    acceleration when there is no heart rate). Linear between (0 g, 0 %), the three
-    cut-points (20, 40, 60 %) and beyond the last one with the last segment's slope."""
-    knots = np.array(getattr(config.acceleration, f"{placement}_enmo_g"), dtype=np.float64)
-    lv = config.levels
-    xs = np.concatenate([[0.0], knots])
-    ys = np.array([0.0, lv.light_from, lv.intermediate_from, lv.vigorous_from])
-    out = np.interp(enmo_g, xs, ys)
-    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-    above = enmo_g > xs[-1]
-    out[above] = ys[-1] + slope * (enmo_g[above] - xs[-1])
-    return np.clip(out, 0.0, 100.0)
-
-
 def fill_short_gaps(x: NDArray[np.float64], max_gap: int) -> NDArray[np.float64]:
     """Linearly fill NaN runs of at most ``max_gap`` samples that have data on both sides."""
     x = np.asarray(x, dtype=np.float64).copy()
@@ -87,7 +70,7 @@ def measured_intensity(
         intensity[ok] = hr_i[ok]
         source[ok] = SOURCE_HR
     if info.has_acc:
-        acc_i = acceleration_intensity(np.nan_to_num(v["enmo_g"], nan=0.0), info.placement, config)
+        acc_i = v["pct_hrr_acc"]
         use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
         intensity[use] = acc_i[use]
         source[use] = SOURCE_ACC

@@ -1,0 +1,342 @@
+"""Per-participant calibration, learned across their sessions and kept as a readable file.
+
+One session alone often cannot say who the person is: a run recorded from the start line
+has no resting heart rate in it, HR_max comes from age or a default, and an
+acceleration-only session has only population cut-points to turn movement into effort.
+Several sessions of the same participant can say much more:
+
+- **HR_max**: the highest heart rate they held for 30 s or more in any session
+  (artefacts removed) — when it is at least what their age (or the default) predicts.
+  A lower one is only a lower bound: a participant whose sessions were all easy never
+  came near their maximum, and taking their highest held rate for it would inflate every
+  %HRR. The calibration file says so (``hr_max_held``);
+- **HR_rest**: the median of the real resting stretches found in their sessions;
+- **fitness**: how their heart rate follows the workload (``k``, %HRR per unit of the
+  reference intensity; see :mod:`dosewatch.features.workload`), from their sessions with
+  heart rate and a speed or power channel;
+- **movement**: how their acceleration (ENMO) maps to %HRR at each placement, from their
+  sessions with both heart rate and acceleration, applied to their sessions without heart
+  rate.
+
+Each analysed session leaves its :class:`Evidence` (small: a few numbers per minute);
+:func:`learn` turns a participant's evidence into a :class:`Calibration`, written as
+``<out>/calibration/<participant>.toml`` (:func:`write_calibration`). The next run reads
+it again, and a researcher may edit it: a value whose ``source`` is set to
+``"researcher"`` is kept as written, never relearned. Every session's ``summary.json``
+says which values it used and where they came from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InputError
+
+RESEARCHER = "researcher"
+LEARNED = "sessions"
+# The acceleration mapping: ENMO quantiles at which %HRR is read, and how many epochs a
+# placement needs before its mapping is used.
+MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
+MIN_MAP_EPOCHS = 30
+MIN_MAP_EXERCISE_EPOCHS = 10
+
+
+@dataclass(frozen=True)
+class Value:
+    """One calibrated number and where it came from (``sessions``: learned;
+    ``researcher``: written by hand, never relearned), with a line saying how."""
+
+    value: float
+    source: str = LEARNED
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AccMap:
+    """Acceleration to %HRR for one placement: piecewise linear through the knots
+    (``enmo_g`` rising, ``pct_hrr`` not falling), extended flat beyond the ends."""
+
+    enmo_g: tuple[float, ...]
+    pct_hrr: tuple[float, ...]
+    epochs: int = 0
+    sessions: int = 0
+    source: str = LEARNED
+
+    def intensity(self, enmo_g: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.interp(enmo_g, self.enmo_g, self.pct_hrr)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What is known of one participant across their sessions (see the module text)."""
+
+    participant: str
+    sessions: int = 0
+    hr_max: Value | None = None
+    hr_rest: Value | None = None
+    fitness_k: Value | None = None
+    acceleration: Mapping[str, AccMap] = field(default_factory=dict)
+    hr_max_held: Value | None = None
+
+    def acc_map(self, placement: str) -> AccMap | None:
+        return self.acceleration.get(placement)
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of the values (for the batch's resume check)."""
+        import hashlib
+
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one session tells about its participant (calibration-independent: heart
+    rates in bpm, not %HRR, so the evidence does not change when the calibration does).
+
+    Attributes:
+        participant, session: whose, and which.
+        hr_held_max: the highest heart rate held for 30 s (artefacts removed), bpm.
+        hr_max_prior: what HR_max would be without a calibration (age or default), bpm.
+        hr_rest_stretch: the resting heart rate of a real resting stretch, if any, bpm.
+        fitness_k, fitness_epochs: the session's heart-rate–workload factor and the
+            epochs it was fitted on (None without both heart rate and a workload).
+        placement: where the accelerometer was worn.
+        demand_bpm, enmo_g: per exercise-or-rest epoch with both heart rate and
+            acceleration: the heart-rate demand and the ENMO.
+    """
+
+    participant: str | None
+    session: str
+    hr_held_max: float | None = None
+    hr_max_prior: float | None = None
+    hr_rest_stretch: float | None = None
+    fitness_k: float | None = None
+    fitness_epochs: int = 0
+    placement: str | None = None
+    demand_bpm: tuple[float, ...] = ()
+    enmo_g: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Evidence:
+        values = dict(data)
+        for key in ("demand_bpm", "enmo_g"):
+            values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- learning
+
+
+def _learned_or_kept(old: Value | None, new: Value | None) -> Value | None:
+    """A researcher's value is kept; otherwise the newly learned one (or the old one when
+    nothing new was learned)."""
+    if old is not None and old.source == RESEARCHER:
+        return old
+    return new if new is not None else old
+
+
+def learn(participant: str, evidence: Iterable[Evidence],
+          previous: Calibration | None = None) -> Calibration:
+    """The participant's calibration from their sessions' evidence (see the module
+    text), keeping every value a researcher set in ``previous``."""
+    evidence = [e for e in evidence]
+    held = [(e.hr_held_max, e.session) for e in evidence if e.hr_held_max is not None]
+    rests = [e.hr_rest_stretch for e in evidence if e.hr_rest_stretch is not None]
+    fits = [(e.fitness_k, e.fitness_epochs) for e in evidence
+            if e.fitness_k is not None and e.fitness_epochs > 0]
+    hr_max = held_max = None
+    if held:
+        top, where = max(held)
+        priors = [e.hr_max_prior for e in evidence if e.hr_max_prior is not None]
+        prior = min(priors) if priors else None
+        text = f"highest rate held 30 s in {len(held)} sessions: {top:.0f} bpm (in {where})"
+        if prior is None or top >= prior:
+            hr_max = Value(float(round(top, 1)), LEARNED, text)
+        else:
+            held_max = Value(float(round(top, 1)), LEARNED,
+                             f"{text}; below the {prior:.0f} bpm that age or the default "
+                             "predicts, so only a lower bound of HR_max")
+    hr_rest = None
+    if rests:
+        hr_rest = Value(round(float(np.median(rests)), 1), LEARNED,
+                        f"median of the resting stretches of {len(rests)} sessions")
+    fitness = None
+    if fits:
+        ks, ns = np.array([k for k, _ in fits]), np.array([n for _, n in fits], float)
+        fitness = Value(round(float(np.average(ks, weights=ns)), 3), LEARNED,
+                        f"from {len(fits)} sessions with heart rate and a workload")
+    old = previous or Calibration(participant)
+    hr_max = _learned_or_kept(old.hr_max, hr_max)
+    hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
+    maps = dict(old.acceleration) if previous else {}
+    rest_bpm = hr_rest.value if hr_rest else None
+    max_bpm = hr_max.value if hr_max else None
+    if max_bpm is None:  # the acceleration mapping still needs a maximum: the prior one
+        priors = [e.hr_max_prior for e in evidence if e.hr_max_prior is not None]
+        max_bpm = min(priors) if priors else None
+    if rest_bpm is not None and max_bpm is not None:
+        for placement in sorted({e.placement for e in evidence if e.placement}):
+            kept = maps.get(placement)
+            if kept is not None and kept.source == RESEARCHER:
+                continue
+            learned = _acc_map([e for e in evidence if e.placement == placement],
+                               rest_bpm, max_bpm)
+            if learned is not None:
+                maps[placement] = learned
+    return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
+                       hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
+                       acceleration=maps, hr_max_held=held_max)
+
+
+def _acc_map(evidence: list[Evidence], hr_rest: float, hr_max: float) -> AccMap | None:
+    """ENMO -> %HRR knots: the median %HRR in ENMO bins at :data:`MAP_QUANTILES`, made
+    non-decreasing. None when there are too few epochs, or too few of them exercise."""
+    demand = np.concatenate([np.asarray(e.demand_bpm, float) for e in evidence]) \
+        if evidence else np.zeros(0)
+    enmo = np.concatenate([np.asarray(e.enmo_g, float) for e in evidence]) \
+        if evidence else np.zeros(0)
+    ok = np.isfinite(demand) & np.isfinite(enmo)
+    demand, enmo = demand[ok], enmo[ok]
+    pct = 100.0 * (demand - hr_rest) / max(hr_max - hr_rest, 1.0)
+    if enmo.size < MIN_MAP_EPOCHS or int((pct >= 20.0).sum()) < MIN_MAP_EXERCISE_EPOCHS:
+        return None
+    edges = np.quantile(enmo, np.linspace(0.0, 1.0, len(MAP_QUANTILES) + 1))
+    index = np.clip(np.searchsorted(edges, enmo, side="right") - 1, 0, len(MAP_QUANTILES) - 1)
+    xs, ys = [], []
+    for b in range(len(MAP_QUANTILES)):
+        inside = index == b
+        if inside.sum() >= 3:
+            xs.append(float(np.median(enmo[inside])))
+            ys.append(float(np.median(pct[inside])))
+    if len(xs) < 2:
+        return None
+    order = np.argsort(xs)
+    x = np.asarray(xs)[order]
+    y = np.maximum.accumulate(np.clip(np.asarray(ys)[order], 0.0, 100.0))
+    keep = np.concatenate([[True], np.diff(x) > 1e-6])
+    return AccMap(tuple(np.round(x[keep], 4)), tuple(np.round(y[keep], 1)),
+                  epochs=int(enmo.size), sessions=len(evidence))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def calibration_toml(cal: Calibration) -> str:
+    """The calibration as a commented TOML file a researcher can read and edit."""
+    lines = [
+        f"# dosewatch calibration of participant {cal.participant}, learned from "
+        f"{cal.sessions} sessions.",
+        "# To override a value, edit it and set its source to \"researcher\": dosewatch",
+        "# then keeps it as written. Delete a section to have it learned again.",
+        f"participant = {_toml_string(cal.participant)}",
+        f"sessions = {cal.sessions}",
+    ]
+    for name, value, what in (("hr_max", cal.hr_max, "bpm"),
+                              ("hr_max_held", cal.hr_max_held, "bpm, a lower bound only"),
+                              ("hr_rest", cal.hr_rest, "bpm"),
+                              ("fitness_k", cal.fitness_k,
+                               "%HRR per unit of reference intensity")):
+        if value is None:
+            continue
+        lines += ["", f"[{name}]  # {what}", f"value = {value.value!r}",
+                  f"source = {_toml_string(value.source)}",
+                  f"detail = {_toml_string(value.detail)}"]
+    for placement, m in sorted(cal.acceleration.items()):
+        lines += ["", f"[acceleration.{placement}]  # ENMO (g) to %HRR, piecewise linear",
+                  f"enmo_g = [{', '.join(repr(float(x)) for x in m.enmo_g)}]",
+                  f"pct_hrr = [{', '.join(repr(float(y)) for y in m.pct_hrr)}]",
+                  f"epochs = {m.epochs}", f"sessions = {m.sessions}",
+                  f"source = {_toml_string(m.source)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _value(data: object, name: str, source: str) -> Value | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("value"), int | float) or \
+            isinstance(data.get("value"), bool) or not math.isfinite(data["value"]):
+        raise InputError(f"[{name}] needs a number 'value'", source=source,
+                         hint="write e.g. value = 184.0, or delete the section")
+    return Value(float(data["value"]), str(data.get("source", RESEARCHER)),
+                 str(data.get("detail", "")))
+
+
+def read_calibration(path: str | Path) -> Calibration:
+    """A calibration file (see :func:`calibration_toml`).
+
+    Raises:
+        InputError: the file is not valid TOML or a value is not what it must be.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("calibration file not found", source=source) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"not a readable calibration file ({exc})", source=source,
+                         hint="fix the TOML, or delete the file to have it learned again"
+                         ) from None
+    participant = data.get("participant")
+    if not isinstance(participant, str) or not participant:
+        raise InputError("calibration file has no participant", source=source,
+                         hint='add participant = "P01"')
+    maps = {}
+    for placement, m in (data.get("acceleration") or {}).items():
+        try:
+            x = tuple(float(v) for v in m["enmo_g"])
+            y = tuple(float(v) for v in m["pct_hrr"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"[acceleration.{placement}] needs enmo_g and pct_hrr lists",
+                             source=source, hint="or delete the section") from None
+        if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in zip(x, x[1:])):
+            raise InputError(f"[acceleration.{placement}]: enmo_g must rise, with one "
+                             "pct_hrr each", source=source, hint="or delete the section")
+        maps[placement] = AccMap(x, y, int(m.get("epochs", 0)), int(m.get("sessions", 0)),
+                                 str(m.get("source", RESEARCHER)))
+    cal = Calibration(participant=participant, sessions=int(data.get("sessions", 0)),
+                      hr_max=_value(data.get("hr_max"), "hr_max", source),
+                      hr_rest=_value(data.get("hr_rest"), "hr_rest", source),
+                      fitness_k=_value(data.get("fitness_k"), "fitness_k", source),
+                      acceleration=maps,
+                      hr_max_held=_value(data.get("hr_max_held"), "hr_max_held", source))
+    if cal.hr_rest and cal.hr_max and cal.hr_rest.value >= cal.hr_max.value:
+        raise InputError("hr_rest is not below hr_max", source=source,
+                         hint="check that the two values are not swapped")
+    return cal
+
+
+def calibration_file(folder: Path, participant: str) -> Path:
+    """Where a participant's calibration lives in a calibration folder (the name made
+    safe for a file system)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in participant).strip(".")
+    return Path(folder) / f"{safe or 'participant'}.toml"
+
+
+def read_calibrations(folder: Path) -> dict[str, Calibration]:
+    """Every calibration file in a folder, by participant (an absent folder: none)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in sorted(folder.glob("*.toml")):
+        cal = read_calibration(path)
+        found[cal.participant] = cal
+    return found

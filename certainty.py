@@ -1,0 +1,80 @@
+"""How sure a verdict is, and why not, in words a participant or researcher can act on.
+
+Every analysed session gets a :class:`Certainty`: ``high``, ``medium`` or ``low``, and the
+reasons that lowered it. A reason names what was missing or ambiguous and what would
+settle it. The rules, weakest evidence first:
+
+- **low**: intensity from acceleration with the placement's population cut-points (the
+  participant's own mapping unknown: the same speed of movement is easy for one person and
+  hard for another);
+- **medium**:
+  - HR_max or HR_rest is a default (no profile, no calibration, nothing in the data), so
+    every level may be off by several %HRR;
+  - the classifier's own doubts (for example heart rate rising at a rate cardiac drift
+    can also explain, with no workload channel to tell them apart);
+  - the session class is a near tie between two labels;
+  - the longest bout is within 2 minutes of the dose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .features.epochs import FeatureInfo
+from .models.base import SOURCE_ACC, EpochPrediction
+
+LEVELS = ("high", "medium", "low")
+NEAR_TIE_FRACTION = 0.1
+DOSE_MARGIN_MIN = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Certainty:
+    """``level`` (high, medium, low) and the ``reasons`` that lowered it."""
+
+    level: str
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"level": self.level, "reasons": list(self.reasons)}
+
+
+def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str, float],
+           longest_bout_min: float, dose_min: float) -> Certainty:
+    """The certainty of a session's verdict (see the module text)."""
+    low: list[str] = []
+    medium: list[str] = []
+    n_acc = int((prediction.source == SOURCE_ACC).sum())
+    n_known = int((prediction.source > 0).sum())
+    if n_acc and n_acc >= n_known / 2 and info.acc_intensity_source != "calibration":
+        low.append("intensity comes from acceleration with population cut-points for the "
+                   f"{info.placement}: how hard a movement is for this participant is "
+                   "unknown (analyse their sessions with heart rate in the same batch, or "
+                   "give a calibration)")
+    hp = info.hr_params
+    if hp is not None and n_known > n_acc:
+        defaults = [name for name, source in (("HR_max", hp.hr_max_source),
+                                              ("HR_rest", hp.hr_rest_source))
+                    if source == "default"]
+        if defaults:
+            medium.append(f"{' and '.join(defaults)} {'are defaults' if len(defaults) > 1 else 'is a default'}"
+                          ": levels may be off by several %HRR (give them in the profile, "
+                          "or analyse several sessions of the participant together)")
+    medium.extend(prediction.doubts)
+    exercise = {k: v for k, v in minutes.items() if k in ("constant", "intermediate",
+                                                          "accelerating")}
+    total = sum(exercise.values())
+    ranked = sorted(exercise.items(), key=lambda kv: -kv[1])
+    if total > 0 and ranked[1][1] > 0 and \
+            ranked[0][1] - ranked[1][1] <= max(1.0, NEAR_TIE_FRACTION * total):
+        medium.append(f"the session class is a near tie: {ranked[0][1]:g} minutes "
+                      f"{ranked[0][0]}, {ranked[1][1]:g} minutes {ranked[1][0]}")
+    if abs(longest_bout_min - dose_min) <= DOSE_MARGIN_MIN:
+        medium.append(f"the longest bout holds {longest_bout_min:g} qualifying minutes, "
+                      f"within {DOSE_MARGIN_MIN:g} of the {dose_min:g}-minute dose")
+    if low:
+        return Certainty("low", tuple(low + medium))
+    if medium:
+        return Certainty("medium", tuple(medium))
+    return Certainty("high")

@@ -1,0 +1,152 @@
+"""Per-participant calibration: learning from evidence, the readable file a researcher can
+override, and a batch that learns it and analyses each participant's sessions with it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dosewatch.analysis import analyze_session
+from dosewatch.batch import run_batch
+from dosewatch.calibration import (
+    AccMap,
+    Calibration,
+    Evidence,
+    Value,
+    calibration_toml,
+    learn,
+    read_calibration,
+)
+from dosewatch.errors import InputError
+from dosewatch.ingest import write_session_folder
+
+
+def evidence(session: str, held: float | None = None, rest: float | None = None,
+             prior: float = 190.0, k: float | None = None, n: int = 0,
+             placement: str | None = None, pairs: list[tuple[float, float]] = ()
+             ) -> Evidence:
+    return Evidence(participant="P01", session=session, hr_held_max=held, hr_max_prior=prior,
+                    hr_rest_stretch=rest, fitness_k=k, fitness_epochs=n, placement=placement,
+                    demand_bpm=tuple(b for b, _ in pairs), enmo_g=tuple(e for _, e in pairs))
+
+
+def test_learning_takes_the_highest_held_rate_and_the_median_rest() -> None:
+    cal = learn("P01", [evidence("a", held=176, rest=55), evidence("b", held=193, rest=51),
+                        evidence("c", rest=58)])
+    assert cal.hr_max.value == 193 and "in b" in cal.hr_max.detail
+    assert cal.hr_rest.value == 55 and cal.sessions == 3
+
+
+def test_a_highest_rate_below_the_prior_is_only_a_lower_bound() -> None:
+    # Three easy sessions never came near the maximum that age predicts: taking 150 for
+    # HR_max would inflate every %HRR.
+    cal = learn("P01", [evidence(s, held=150, prior=185) for s in "abc"])
+    assert cal.hr_max is None
+    assert cal.hr_max_held.value == 150 and "lower bound" in cal.hr_max_held.detail
+
+
+def test_fitness_is_the_epoch_weighted_mean_of_the_sessions() -> None:
+    cal = learn("P01", [evidence("a", k=1.0, n=30), evidence("b", k=1.6, n=10),
+                        evidence("c")])
+    assert cal.fitness_k.value == pytest.approx((30 * 1.0 + 10 * 1.6) / 40)
+
+
+def test_acceleration_mapping_rises_with_movement() -> None:
+    rng = np.random.default_rng(0)
+    enmo = rng.uniform(0.0, 0.4, 300)
+    bpm = 55 + (185 - 55) * np.clip(enmo / 0.4, 0, 1) * 0.9 + rng.normal(0, 3, 300)
+    cal = learn("P01", [evidence("a", held=185, rest=55, prior=185, placement="wrist",
+                                 pairs=list(zip(bpm, enmo, strict=True)))])
+    m = cal.acc_map("wrist")
+    assert m is not None and m.epochs == 300
+    assert np.all(np.diff(m.pct_hrr) >= 0) and np.all(np.diff(m.enmo_g) > 0)
+    assert m.intensity(np.array([0.2]))[0] == pytest.approx(45, abs=6)
+    # Too few exercising epochs: no mapping rather than a guess.
+    still = learn("P01", [evidence("a", held=185, rest=55, prior=185, placement="wrist",
+                                   pairs=[(60.0, 0.01)] * 100)])
+    assert still.acc_map("wrist") is None
+
+
+def test_a_researchers_values_are_kept(tmp_path: Path) -> None:
+    mine = Calibration("P01", hr_max=Value(181.0, "researcher", "lab test 2026-09-01"),
+                       acceleration={"wrist": AccMap((0.0, 0.1, 0.3), (0.0, 40.0, 70.0),
+                                                     source="researcher")})
+    cal = learn("P01", [evidence("a", held=195, rest=50)], previous=mine)
+    assert cal.hr_max == mine.hr_max and cal.acc_map("wrist") == mine.acc_map("wrist")
+    assert cal.hr_rest.value == 50  # learned: nobody set it
+
+
+def test_the_file_round_trips_and_bad_files_are_clear(tmp_path: Path) -> None:
+    cal = learn("P 01/x", [evidence("a", held=190, rest=52, k=1.1, n=20)])
+    path = tmp_path / "P01.toml"
+    path.write_text(calibration_toml(cal), encoding="utf-8")
+    assert read_calibration(path) == cal
+    text = path.read_text()
+    assert "# dosewatch calibration of participant P 01/x" in text
+    path.write_text(text.replace("value = 190.0", 'value = "fast"'))
+    with pytest.raises(InputError, match=r"\[hr_max\] needs a number"):
+        read_calibration(path)
+    path.write_text("participant = 'P1'\n[hr_max]\nvalue = 50.0\n[hr_rest]\nvalue = 60.0\n")
+    with pytest.raises(InputError, match="not below hr_max"):
+        read_calibration(path)
+
+
+def test_calibration_is_used_in_the_order_the_definitions_give(simulated) -> None:
+    session = simulated("steady_intermediate", person_seed=5, modality="hr", seed=1,
+                        profile="none").session
+    cal = Calibration("p0", hr_max=Value(201.0), hr_rest=Value(44.0))
+    hp = analyze_session(session, classifier="physio", calibration=cal).info.hr_params
+    assert (hp.hr_max, hp.hr_max_source) == (201.0, "calibration")
+    # A resting stretch in the session itself comes before the calibration's HR_rest.
+    assert hp.hr_rest_source in ("estimated", "calibration")
+    given = replace(session, profile=replace(session.profile, hr_max=180.0, hr_rest=50.0))
+    hp = analyze_session(given, classifier="physio", calibration=cal).info.hr_params
+    assert (hp.hr_max_source, hp.hr_rest_source) == ("profile", "profile")
+
+
+def _study(root: Path, simulated) -> list[Path]:
+    """One participant: two sessions with heart rate and acceleration, one without."""
+    folders = []
+    for k, (protocol, modality) in enumerate((("ramp", "hr+acc"), ("walk_then_run", "hr+acc"),
+                                              ("steady_intermediate", "acc"))):
+        sim = simulated(protocol, person_seed=21, person_id="P07", placement="wrist",
+                        modality=modality, acc_fs=25.0, seed=k, profile="none")
+        folders.append(write_session_folder(sim.session, root / "P07" / f"s{k}"))
+    return folders
+
+
+@pytest.mark.e2e
+def test_a_batch_learns_the_calibration_and_uses_it(tmp_path: Path, simulated) -> None:
+    inputs = _study(tmp_path / "study", simulated)
+    out = tmp_path / "out"
+    report = run_batch(inputs, out, classifier="physio", pictures=False, progress=False)
+    assert not report.failures and len(report.rows) == 3
+    cal = read_calibration(out / "calibration" / "P07.toml")
+    assert cal.sessions == 3 and cal.acc_map("wrist") is not None
+    acc_only = json.loads((out / "s2" / "summary.json").read_text())
+    assert acc_only["calibration"]["participant"] == "P07"
+    assert acc_only["calibration"]["acceleration"] == "calibration"
+    assert acc_only["certainty"]["level"] != "low"  # no longer population cut-points
+    # A rerun with nothing changed redoes nothing; a researcher's edit is used as written.
+    again = run_batch(inputs, out, classifier="physio", pictures=False, progress=False)
+    assert again.skipped == 3
+    edited = calibration_toml(replace(cal, hr_max=Value(199.0, "researcher", "lab test")))
+    (out / "calibration" / "P07.toml").write_text(edited, encoding="utf-8")
+    third = run_batch(inputs, out, classifier="physio", pictures=False, progress=False)
+    assert third.skipped == 0
+    for k in (0, 1):
+        summary = json.loads((out / f"s{k}" / "summary.json").read_text())
+        assert (summary["hr_max"], summary["hr_max_source"]) == (199.0, "calibration")
+    assert read_calibration(out / "calibration" / "P07.toml").hr_max.value == 199.0
+
+
+def test_without_calibration_an_acceleration_only_verdict_says_it_is_unsure(simulated) -> None:
+    sim = simulated("steady_intermediate", person_seed=21, placement="wrist", modality="acc",
+                    acc_fs=25.0, seed=2)
+    result = analyze_session(replace(sim.session, speed=None), classifier="physio")
+    assert result.certainty.level == "low"
+    assert "population cut-points" in result.certainty.reasons[0]
