@@ -60,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_profile_option(p, "stored in the recording")
     add_config_option(p)
     add_classifier_options(p)
+    p.add_argument("--calibration", metavar="PATH",
+                   help="the participant's calibration: a file, or the calibration folder "
+                   "of a batch (the profile's id picks the file); a later `dosewatch "
+                   "analyze` with the same calibration gives the same verdict")
     p.add_argument("--plain", action="store_true",
                    help="print one line per update (for logs) instead of a status line")
     p.add_argument("--minutes", type=float,
@@ -184,6 +188,31 @@ def _simulated(protocol: str, seed: int, placement: str = "chest", modality: str
     return session, session.profile
 
 
+def calibration_for(path: str | None, profile: Profile | None) -> Any:
+    """The calibration ``--calibration`` names: a file, or a folder holding the file of
+    the profile's participant (None without the option).
+
+    Raises:
+        ConfigError: a folder but no participant id in the profile, or no file for them.
+    """
+    if not path:
+        return None
+    from ..calibration import calibration_file, read_calibration
+
+    given = Path(path)
+    if given.is_dir():
+        if profile is None or not profile.id:
+            raise ConfigError("--calibration names a folder, but the profile has no id",
+                              hint="give --profile id=P01,... or the calibration file itself")
+        file = calibration_file(given, profile.id)
+        if not file.is_file():
+            raise ConfigError(f"no calibration of participant {profile.id} in {given}",
+                              hint="analyse their sessions with dosewatch analyze first, or "
+                              "leave --calibration out")
+        return read_calibration(file)
+    return read_calibration(given)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """``dosewatch record``."""
     from ..cli.options import classifier_from, config_from, profile_from
@@ -247,7 +276,8 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
     writer = RecordingWriter(out, profile=profile, meta=meta, overwrite=args.force)
     view.saved = lambda: writer.counts
     live = LiveAnalysis(profile=profile, config=config, classifier=classifier,
-                        name=out.name.removesuffix(".dwrec"))
+                        name=out.name.removesuffix(".dwrec"),
+                        calibration=calibration_for(args.calibration, profile))
     live.subscribe(view.status)
     recorder: Recorder | None = None
     try:

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..analysis import SessionResult, analyze_session
+from ..calibration import Calibration
 from ..config import Config
 from ..errors import DosewatchError
 from ..features import hr as hrmod
@@ -208,6 +209,9 @@ class LiveAnalysis:
         classifier: a classifier, a classifier name, or None for the default (the
             learned model).
         interval_s: session seconds between updates (at least; see the module text).
+        calibration: the participant's calibration (see :mod:`dosewatch.calibration`):
+            the same file a batch analysis of the recording uses, so live and batch give
+            the same verdict.
         name: the session's name in the results.
     """
 
@@ -218,6 +222,7 @@ class LiveAnalysis:
         config: Config | None = None,
         classifier: Classifier | str | None = None,
         interval_s: float = 10.0,
+        calibration: Calibration | None = None,
         name: str = "live",
     ) -> None:
         if not interval_s > 0:
@@ -228,6 +233,7 @@ class LiveAnalysis:
             classifier = get_classifier() if classifier is None else get_classifier(classifier)
         self.classifier: Classifier = classifier
         self.interval_s = float(interval_s)
+        self.calibration = calibration
         self.name = name
         self._hr: dict[int, _HrBuffer] = {}
         self._acc: dict[int, _AccBuffer] = {}
@@ -403,7 +409,7 @@ class LiveAnalysis:
     def _analyse(self, snap: _Snapshot) -> tuple[SessionResult, Session, float]:
         start = time.perf_counter()
         session = self._build(snap)
-        result = analyze_session(session, self.config, self.classifier)
+        result = analyze_session(session, self.config, self.classifier, self.calibration)
         compute_s = time.perf_counter() - start
         self.compute_times.append(compute_s)
         return result, session, compute_s

@@ -87,10 +87,11 @@ def test_live_session_is_the_recordings_session(tmp_path: Path) -> None:
 def feed(live: LiveAnalysis, session: Session, until_s: float, since_s: float) -> None:
     """Give the live analysis the session's samples in (since, until], as a recorder would."""
     hr, acc, speed = session.hr, session.acc, session.speed
-    assert hr is not None and acc is not None
-    for i in np.flatnonzero((hr.t > since_s) & (hr.t <= until_s)):
-        rr = None if hr.rr_ms is None else float(hr.rr_ms[i])
-        live.add_hr(1, T0 + float(hr.t[i]), float(hr.bpm[i]), rr)
+    assert acc is not None
+    if hr is not None:
+        for i in np.flatnonzero((hr.t > since_s) & (hr.t <= until_s)):
+            rr = None if hr.rr_ms is None else float(hr.rr_ms[i])
+            live.add_hr(1, T0 + float(hr.t[i]), float(hr.bpm[i]), rr)
     keep = (acc.t > since_s) & (acc.t <= until_s)
     live.add_acc(1, T0 + acc.t[keep], acc.xyz[keep])
     if speed is not None:
@@ -190,3 +191,40 @@ async def test_current_bout_ends_after_a_long_break(simulated) -> None:
     status = await live.update(T0 + end_s)
     assert status is not None and status.bout_minutes > 0
     live.close()
+
+
+@pytest.mark.asyncio
+async def test_live_and_batch_use_the_same_calibration(tmp_path, simulated) -> None:
+    """Recorded live with the participant's calibration file, the final live verdict is the
+    batch verdict of the recording with the same file (acceleration only, so the
+    calibration's movement mapping decides the intensity)."""
+    from dataclasses import replace
+
+    from dosewatch.calibration import AccMap, Calibration, Value, calibration_toml
+    from dosewatch.device.commands import calibration_for
+    from dosewatch.session import Profile
+
+    sim = simulated("steady_intermediate", person_seed=8, placement="wrist", modality="acc",
+                    acc_fs=25, seed=3)
+    session = replace(sim.session, speed=None)
+    cal = Calibration("P09", sessions=3, hr_max=Value(185.0), hr_rest=Value(55.0),
+                      acceleration={"wrist": AccMap((0.0, 0.05, 0.12, 0.3),
+                                                    (0.0, 25.0, 50.0, 75.0))})
+    (tmp_path / "P09.toml").write_text(calibration_toml(cal), encoding="utf-8")
+    profile = Profile(id="P09", placement="wrist")
+    from_folder = calibration_for(str(tmp_path), profile)
+    assert from_folder == cal
+    live = LiveAnalysis(profile=profile, classifier="physio", interval_s=600.0,
+                        calibration=from_folder)
+    feed(live, session, session.duration_s + 1, -1.0)
+    final = await live.finish()
+    whole = live.session()
+    batch = analyze_session(whole, classifier="physio", calibration=cal)
+    uncalibrated = analyze_session(whole, classifier="physio")
+    assert final is not None and final.result.info.acc_intensity_source == "calibration"
+    np.testing.assert_array_equal(final.result.prediction.labels, batch.prediction.labels)
+    assert final.session_class == batch.session_class
+    assert final.result.certainty == batch.certainty
+    # The calibration changed the verdict's intensity (not a no-op).
+    assert not np.allclose(batch.prediction.intensity, uncalibrated.prediction.intensity,
+                           equal_nan=True)
