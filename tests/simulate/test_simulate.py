@@ -18,8 +18,6 @@ from dosewatch.simulate import (
     WALK,
     Person,
     Segment,
-    _asymmetric_lag,
-    _synth_acceleration,  # the kinetics' core, against a slow loop
     build_workload,
     cadence_spm,
     epoch_means,
@@ -29,6 +27,8 @@ from dosewatch.simulate import (
     synth_heart_rate,
     workload_intensity,
 )
+from dosewatch.simulate.acceleration import simulate_acceleration
+from dosewatch.simulate.signals import asymmetric_lag
 from dosewatch.spec.labels import Label
 from dosewatch.spec.trend import theil_sen
 
@@ -315,7 +315,7 @@ def test_asymmetric_lag_matches_a_slow_loop():
     rng = np.random.default_rng(0)
     u = np.repeat(rng.uniform(60, 180, 40), rng.integers(5, 300, 40)).astype(float)
     u[500:900] = np.linspace(u[500], u[500] + 50, 400)
-    fast = _asymmetric_lag(u, 70.0, 30.0, 60.0)
+    fast = asymmetric_lag(u, 70.0, 30.0, 60.0)
     x, slow = 70.0, np.empty_like(u)
     for i, target in enumerate(u):
         a = np.exp(-1 / (30.0 if target >= x else 60.0))
@@ -437,8 +437,8 @@ def test_chunks_join_without_a_seam():
     """Samples are made a chunk at a time: the gait must run on across chunk edges, so a
     tiny chunk gives the same signal as one chunk, up to the sensor noise."""
     gait, speed = np.repeat([WALK, RUN], 60), np.repeat([1.4, 3.0], 60)
-    _, whole = _synth_acceleration(gait, speed, RUNNER, "wrist", 50.0, np.random.default_rng(3))
-    _, small = _synth_acceleration(gait, speed, RUNNER, "wrist", 50.0, np.random.default_rng(3),
+    _, whole = simulate_acceleration(gait, speed, RUNNER, "wrist", 50.0, np.random.default_rng(3))
+    _, small = simulate_acceleration(gait, speed, RUNNER, "wrist", 50.0, np.random.default_rng(3),
                                    chunk=777)
     diff = (whole.astype(np.float64) - small)[50:-50]
     assert np.sqrt(np.mean(diff**2)) < 0.02 and np.abs(diff).max() < 0.1
