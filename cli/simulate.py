@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..demo import simulate_to_folders
+    from ..simulate.folders import simulate_to_folders
 
     written = simulate_to_folders(
         Path(args.out),

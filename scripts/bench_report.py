@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dosewatch.demo import random_study_plan, simulate_study
+from dosewatch.simulate import random_study_plan, simulate_study
 from dosewatch.report import write_report
 
 TARGET_S, TARGET_MB = 30.0, 5.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dosewatch.demo import PlannedSession, simulate_study
+from dosewatch.simulate import PlannedSession, simulate_study
 from dosewatch.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
