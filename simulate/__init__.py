@@ -4,12 +4,13 @@ from .acceleration import synth_acceleration
 from .folders import simulate_study, simulate_to_folders, write_simulated
 from .heart import synth_heart_rate
 from .options import MODALITIES, PLACEMENTS, PROFILES
+from .oracle import epoch_means
 from .people import Person, random_person
 from .protocols import PROTOCOLS
 from .sessions import SimulatedSession, simulate
 from .signals import Artefact
 from .study import PlannedSession, demo_study_plan, random_study_plan
-from .truth import Truth, epoch_means
+from .truth import Truth
 from .workload import (
     REST,
     RUN,

@@ -1,5 +1,6 @@
 """What the simulator knows about a session: the true intensity per second and the
-reference labels, session class and bouts computed from its epoch means."""
+reference labels, session class and bouts of its epoch means, from the independent
+:mod:`~dosewatch.simulate.oracle` (never from the product's ``dosewatch.spec``)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from ..config import Config
-from ..features.epochs import epoch_count
-from ..spec.bouts import Bout, find_bouts
-from ..spec.labels import label_epochs, label_names, session_class
+from . import oracle
+from .oracle import ReferenceBout, epoch_means
 from .people import Person
 from .signals import Artefact
 from .workload import Workload
-
-
-def epoch_means(intensity: ArrayLike, epoch_s: float) -> NDArray[np.float64]:
-    """Mean of a 1-Hz series over epochs starting at t = 0; the last partial epoch is kept
-    only when it is at least half full."""
-    x = np.asarray(intensity, dtype=np.float64)
-    if epoch_s < 1.0:
-        raise ValueError(f"epoch_s must be at least 1 s for a 1-Hz series, got {epoch_s}")
-    index = np.floor(np.arange(x.size) / epoch_s + 1e-9).astype(np.intp)
-    means = np.bincount(index, weights=x) / np.bincount(index)
-    # Which epochs count is the product's own rule, so truth and analysis share the grid.
-    return means[: epoch_count(x.size, epoch_s)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +30,8 @@ class Truth:
             2 run; grade a fraction; cadence 0 at rest).
         epoch_s: epoch length used.
         epoch_intensity: mean intensity per epoch (last partial epoch if at least half full).
-        labels: reference epoch labels (``dosewatch.spec.labels.label_epochs``).
+        labels: reference epoch labels (codes of ``dosewatch.spec.labels.Label``), from
+            :func:`dosewatch.simulate.oracle.label`.
         session_class: ``constant``, ``accelerating``, ``intermediate`` or ``none``.
         bouts: reference bouts; ``dose_met`` whether any meets the dose.
         hr_bpm: the physiological heart rate per second, before the sensor.
@@ -60,7 +49,7 @@ class Truth:
     epoch_intensity: NDArray[np.float64]
     labels: NDArray[np.int8]
     session_class: str
-    bouts: list[Bout]
+    bouts: list[ReferenceBout]
     dose_met: bool
     grade: NDArray[np.float64]
     cadence_spm: NDArray[np.float64]
@@ -85,7 +74,7 @@ class Truth:
             "session_class": self.session_class,
             "dose_met": bool(self.dose_met),
             "bouts": [b.as_dict() for b in self.bouts],
-            "labels": label_names(self.labels).tolist(),
+            "labels": [oracle.LABEL_NAMES[int(c)] for c in self.labels],
             "epoch_intensity": [round(float(x), 2) for x in self.epoch_intensity],
             "artefacts": [a.as_dict() for a in self.artefacts],
         }
@@ -95,9 +84,9 @@ def make_truth(protocol: str, person: Person, placement: str, modality: str, wor
                cadence: NDArray[np.float64], hr_bpm: NDArray[np.float64],
                artefacts: tuple[Artefact, ...], config: Config) -> Truth:
     """The truth of a simulated session: reference labels, class and bouts of ``work``."""
-    epoch_intensity = epoch_means(work.intensity, config.epochs.epoch_s)
-    labels = label_epochs(epoch_intensity, config)
-    bouts = find_bouts(epoch_intensity, labels, config)
+    definitions = oracle.Definitions.from_config(config)
+    ref = oracle.reference_for_epochs(epoch_means(work.intensity, definitions.epoch_s),
+                                      definitions)
     return Truth(
         protocol=protocol,
         person=person,
@@ -107,11 +96,11 @@ def make_truth(protocol: str, person: Person, placement: str, modality: str, wor
         intensity=work.intensity,
         speed_mps=work.speed_mps,
         gait=work.gait,
-        epoch_intensity=epoch_intensity,
-        labels=labels,
-        session_class=session_class(labels),
-        bouts=bouts,
-        dose_met=any(b.dose_met for b in bouts),
+        epoch_intensity=ref.epoch_intensity,
+        labels=ref.labels,
+        session_class=ref.session_class,
+        bouts=ref.bouts,
+        dose_met=ref.dose_met,
         grade=work.grade,
         cadence_spm=cadence,
         hr_bpm=hr_bpm,

@@ -11,7 +11,6 @@ import time
 import numpy as np
 import pytest
 
-from dosewatch.config import Config
 from dosewatch.simulate import (
     PROTOCOLS,
     RUN,
@@ -21,6 +20,7 @@ from dosewatch.simulate import (
     build_workload,
     cadence_spm,
     epoch_means,
+    oracle,
     random_person,
     simulate,
     synth_acceleration,
@@ -209,14 +209,10 @@ def test_protocol_gives_its_session_class(protocol):
 
 def test_protocol_classes_hold_over_many_people():
     """The same through the protocol functions alone, over many more people and draws."""
-    config = Config()
-    from dosewatch.spec.labels import label_epochs, session_class
-
     for k, p in enumerate(people(60, seed=77)):
         for protocol, expected in EXPECTED_CLASS.items():
             work = PROTOCOLS[protocol](p, np.random.default_rng(k))
-            labels = label_epochs(epoch_means(work.intensity, 60.0), config)
-            assert session_class(labels) == expected, (protocol, p, k)
+            assert oracle.reference(work.intensity).session_class == expected, (protocol, p, k)
 
 
 def test_walk_then_run_is_one_change_of_pace_not_a_ramp():
