@@ -1,17 +1,19 @@
-"""Simulated exercise sessions with exact ground truth (step 1: the split)."""
+"""Simulated exercise sessions with exact ground truth (placeholder docstring)."""
 
+from . import oracle
 from .acceleration import synth_acceleration
 from .folders import simulate_study, simulate_to_folders, write_simulated
 from .heart import synth_heart_rate
-from .options import MODALITIES, PLACEMENTS, PROFILES
+from .options import MODALITIES, PLACEMENTS, PROFILES, Options, Outdoor, random_day
 from .oracle import epoch_means
-from .people import Person, random_person
-from .protocols import PROTOCOLS
+from .people import POPULATIONS, Person, random_person
+from .protocols import ALL_PROTOCOLS, PROTOCOLS, WIDE_PROTOCOLS
 from .sessions import SimulatedSession, simulate
 from .signals import Artefact
-from .study import PlannedSession, demo_study_plan, random_study_plan
+from .study import PlannedSession, demo_study_plan, random_study_plan, simulate_participant
 from .truth import Truth
 from .workload import (
+    CYCLE,
     REST,
     RUN,
     WALK,
@@ -23,14 +25,20 @@ from .workload import (
 )
 
 __all__ = [
+    "ALL_PROTOCOLS",
+    "CYCLE",
     "MODALITIES",
     "PLACEMENTS",
+    "POPULATIONS",
     "PROFILES",
     "PROTOCOLS",
     "REST",
     "RUN",
     "WALK",
+    "WIDE_PROTOCOLS",
     "Artefact",
+    "Options",
+    "Outdoor",
     "Person",
     "PlannedSession",
     "Segment",
@@ -41,9 +49,12 @@ __all__ = [
     "cadence_spm",
     "demo_study_plan",
     "epoch_means",
+    "oracle",
+    "random_day",
     "random_person",
     "random_study_plan",
     "simulate",
+    "simulate_participant",
     "simulate_study",
     "simulate_to_folders",
     "synth_acceleration",

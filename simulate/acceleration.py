@@ -24,6 +24,14 @@ chest: a strap's orientation tilted by about 15 degrees), with per-axis gain err
 resolution, +-8 g range, a clock off by a few ppm and up to 5 % of a sample period of
 jitter. Resulting ENMO: rest below 0.01 g;
 walking 0.05-0.11 g at the chest, 0.05-0.23 g at the wrist; running 0.27-1.0 g.
+
+On a bike (gait 3) the body barely moves: the trunk leans forward (0.5-0.9 rad), rocks
+at the pedalling frequency (medio-lateral 0.01-0.04 g at the chest) and bobs at twice
+it (vertical 0.01-0.03 g), the wrist rests on the handlebar (forearm pitched 0.2-0.6 rad,
+rolled palm-down, no swing, a fifth of the chest's rocking), and the frame passes on a
+trainer's vibration (0.005-0.02 g of low-pass noise). ENMO stays near rest's, as real
+wrist and chest sensors show on a bike. These draws come after all others, so a session
+without a ride is made as before.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from scipy.spatial.transform import Rotation
 from .options import ACC_FS_RANGE, check_placement
 from .people import Person
 from .signals import ar1, events, smooth_seconds
-from .workload import REST, RUN, WALK, cadence_spm
+from .workload import CYCLE, REST, RUN, WALK, cadence_spm
 
 GRAVITY_MPS2 = 9.80665
 # Gait amplitudes (g): trunk vertical fundamental when running, ``RUN_V0 + RUN_V1 * v``;
@@ -89,20 +97,21 @@ class _Plan:
     columns: dict[str, NDArray[np.float64]]
     phases: NDArray[np.float64]
     fidgets: list[tuple[int, int]]
+    noise: bool
     wrist: bool
     mount: NDArray[np.float64]
     offset: NDArray[np.float64]
     clock: float
 
 
-def _gait_columns(gait: NDArray, v: NDArray[np.float64], person: Person, wrist: bool,
-                  rng: np.random.Generator
+def _gait_columns(gait: NDArray, v: NDArray[np.float64], cadence: NDArray[np.float64],
+                  person: Person, wrist: bool, rng: np.random.Generator
                   ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.float64]]:
     """Step frequency, phase jitter and the gait's harmonic amplitudes per second, and the
     eight random phases of the harmonics, arm swing and posture."""
     n_s = gait.size
     walk, run = gait == WALK, gait == RUN
-    f_step = cadence_spm(gait, v, person) / 60.0
+    f_step = cadence / 60.0
     jitter_phase = ar1(rng, n_s, 2.0, 0.12)  # smooth; leaves the mean cadence exact
     p = rng.uniform(0.0, 2.0 * np.pi, 8)
     wander = 1.0 + ar1(rng, n_s, 20.0, 0.06)  # slow stride-to-stride wander
@@ -163,10 +172,10 @@ def _chest_columns(columns: dict[str, NDArray[np.float64]], gait: NDArray,
     return canonical @ Rotation.from_rotvec(rng.normal(0.0, 0.17, 3)).as_matrix()
 
 
-def _plan(gait: NDArray, v: NDArray[np.float64], person: Person, wrist: bool,
-          rng: np.random.Generator) -> _Plan:
+def _plan(gait: NDArray, v: NDArray[np.float64], cadence: NDArray[np.float64], person: Person,
+          wrist: bool, rng: np.random.Generator) -> _Plan:
     """Per-second gait, rest fidgets and postures, orientation and sensor errors."""
-    columns, p = _gait_columns(gait, v, person, wrist, rng)
+    columns, p = _gait_columns(gait, v, cadence, person, wrist, rng)
     # Rest: fidgets (low-pass noise bursts) and, at the wrist, a new posture after each.
     fidgets = events(rng, gait == REST, (1.2 if wrist else 0.3) / 60.0, (1.0, 5.0))
     env = np.zeros(gait.size)
@@ -180,8 +189,30 @@ def _plan(gait: NDArray, v: NDArray[np.float64], person: Person, wrist: bool,
     mount = mount * rng.normal(1.0, 0.002, 3)  # per-axis gain error
     offset = rng.normal(0.0, 0.002, 3)
     clock = 1.0 + rng.normal(0.0, 20e-6)
-    return _Plan(columns=columns, phases=p, fidgets=fidgets, wrist=wrist, mount=mount,
-                 offset=offset, clock=clock)
+    riding = gait == CYCLE
+    if riding.any():
+        _cycling_columns(columns, riding, wrist, rng)
+    return _Plan(columns=columns, phases=p, fidgets=fidgets, noise=bool(fidgets) or riding.any(),
+                 wrist=wrist, mount=mount, offset=offset, clock=clock)
+
+
+def _cycling_columns(columns: dict[str, NDArray[np.float64]], riding: NDArray[np.bool_],
+                     wrist: bool, rng: np.random.Generator) -> None:
+    """On the bike (module docstring): pedal strokes at twice the cadence, a forward
+    lean, the hands on the bar, the trainer's vibration."""
+    rock, bob = rng.uniform(0.01, 0.04), rng.uniform(0.01, 0.03)
+    scale = 0.2 if wrist else 1.0
+    columns["f_step"] = np.where(riding, 2.0 * columns["f_step"], columns["f_step"])
+    for name, value in (("v1", bob * scale), ("v2", 0.2 * bob * scale), ("v3", 0.0),
+                        ("ap1", 0.3 * bob * scale), ("ap2", 0.0), ("ml1", rock * scale),
+                        ("ml3", 0.1 * rock * scale)):
+        columns[name] = np.where(riding, value, columns[name])
+    columns["fidget"] = np.where(riding, rng.uniform(0.005, 0.02), columns["fidget"])
+    if wrist:
+        columns["pitch"] = np.where(riding, rng.uniform(0.2, 0.6), columns["pitch"])
+        columns["roll"] = np.where(riding, rng.uniform(-1.6, -1.2), columns["roll"])
+    else:
+        columns["pitch"] = np.where(riding, rng.uniform(0.5, 0.9), columns["pitch"])
 
 
 def _body_force(up: Callable[[str], NDArray[np.float64]], phi: NDArray[np.float64],
@@ -227,7 +258,7 @@ def _render(plan: _Plan, n_s: int, fs: float, rng: np.random.Generator, chunk: i
         phase0 = float(step[-1])
         phi = step + up("jitter")
         f = _body_force(up, phi, p)
-        if plan.fidgets:
+        if plan.noise:
             noise, zi = signal.lfilter(bl, al, rng.standard_normal((m, 3)), axis=0, zi=zi)
             f += noise * up("fidget")[:, None]
         pitch = up("pitch")
@@ -249,18 +280,22 @@ def _render(plan: _Plan, n_s: int, fs: float, rng: np.random.Generator, chunk: i
 
 
 def simulate_acceleration(gait: ArrayLike, speed: ArrayLike, person: Person, placement: str,
-                          acc_fs: float, rng: np.random.Generator, chunk: int = 1 << 16
+                          acc_fs: float, rng: np.random.Generator, chunk: int = 1 << 16,
+                          cadence: ArrayLike | None = None
                           ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
     """Everything slow (amplitudes, postures, events) is set per second; the samples are
     then made ``chunk`` at a time, carrying the step phase and filter states across, so
-    memory stays bounded for day-long inputs."""
+    memory stays bounded for day-long inputs. ``cadence`` (steps or pedal revolutions per
+    minute, per second) defaults to :func:`~dosewatch.simulate.workload.cadence_spm`."""
     check_placement(placement)
     check_fs(acc_fs)
     gait = np.asarray(gait)
     v = np.asarray(speed, dtype=np.float64)
     if gait.ndim != 1 or v.shape != gait.shape or gait.size == 0:
         raise ValueError("gait and speed must be 1-D arrays of the same, non-zero length")
-    plan = _plan(gait, v, person, placement == "wrist", rng)
+    steps = (cadence_spm(gait, v, person) if cadence is None
+             else np.asarray(cadence, dtype=np.float64))
+    plan = _plan(gait, v, steps, person, placement == "wrist", rng)
     return _render(plan, gait.size, float(acc_fs), rng, chunk)
 
 
@@ -275,7 +310,7 @@ def synth_acceleration(
     """Triaxial acceleration as a device records it.
 
     Args:
-        gait_1hz: 0 rest, 1 walk, 2 run, one value per second from t = 0.
+        gait_1hz: 0 rest, 1 walk, 2 run, 3 cycle, one value per second from t = 0.
         speed_1hz: m/s per second (sets cadence and amplitude).
         person, placement (``wrist`` or ``chest``), acc_fs (25-200 Hz), rng.
 

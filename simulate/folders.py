@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import Options
 from .people import random_person
-from .protocols import PROTOCOLS
+from .protocols import ALL_PROTOCOLS, PROTOCOLS
 from .sessions import SimulatedSession, simulate
-from .study import PlannedSession
+from .study import PlannedSession, day_options
 
 
 def write_simulated(sim: SimulatedSession, folder: Path, fmt: str = "csv") -> Path:
@@ -38,17 +39,21 @@ def simulate_to_folders(
     count: int = 1,
     fmt: str = "csv",
     first_id: int = 0,
+    population: str = "typical",
+    options: Options | None = None,
 ) -> list[Path]:
     """Simulate ``count`` sessions per protocol and placement, each from a different
-    simulated person (``p<first_id>``, ``p<first_id + 1>``, ...), into session folders
-    with their ``truth.json``."""
+    simulated person (``p<first_id>``, ``p<first_id + 1>``, ...) of ``population``, into
+    session folders with their ``truth.json``. ``protocols`` defaults to
+    :data:`PROTOCOLS`; any of :data:`ALL_PROTOCOLS` may be named. Power, cadence,
+    altitude and grade have no file in the interchange layout yet and are not written."""
     protocols = list(protocols or PROTOCOLS)
-    unknown = [p for p in protocols if p not in PROTOCOLS]
+    unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
     if unknown:
         from ..errors import ConfigError
 
         raise ConfigError(f"unknown protocol {unknown[0]!r}",
-                          hint="choose from: " + ", ".join(PROTOCOLS))
+                          hint="choose from: " + ", ".join(ALL_PROTOCOLS))
     placements = list(placements or ["wrist"])
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -57,10 +62,10 @@ def simulate_to_folders(
     for protocol in protocols:
         for placement in placements:
             for _ in range(count):
-                person = random_person(rng, id=f"p{first_id + k:03d}")
+                person = random_person(rng, id=f"p{first_id + k:03d}", population=population)
                 sim = simulate(
                     protocol, person, placement=placement, acc_fs=acc_fs, modality=modality,
-                    profile=profile, seed=int(rng.integers(2**31)),
+                    profile=profile, seed=int(rng.integers(2**31)), options=options,
                 )
                 written.append(write_simulated(sim, out / sim.session.name, fmt))
                 k += 1
@@ -76,15 +81,20 @@ def simulate_study(
     modality: str = "hr+acc",
     acc_fs: float = 25.0,
     fmt: str = "parquet",
+    population: str = "typical",
+    day_variation: bool = False,
 ) -> list[Path]:
     """Write the sessions of ``plan`` as ``out/<participant>/<start>/`` session folders
     (``undated-<n>`` without a start time), each with its ``truth.json``. Every
-    participant is one simulated person (the same heart-rate reserve and gait in all
-    their sessions); times are written as Unix-epoch seconds so that the start time
-    travels with the data."""
+    participant is one simulated person of ``population`` (the same heart-rate reserve
+    and gait in all their sessions; with ``day_variation`` each session on a day of its
+    own, see :func:`~dosewatch.simulate.study.day_options`); a planned session's own
+    ``modality`` overrides the study's. Times are written as Unix-epoch seconds so that
+    the start time travels with the data."""
     out = Path(out)
     names = sorted({s.participant for s in plan})
-    people = {name: random_person(np.random.default_rng([seed, i]), id=name)
+    people = {name: random_person(np.random.default_rng([seed, i]), id=name,
+                                  population=population)
               for i, name in enumerate(names)}
     written = []
     for k, planned in enumerate(plan):
@@ -93,8 +103,9 @@ def simulate_study(
         else:
             folder_name = f"undated-{k}"
         sim = simulate(planned.protocol, people[planned.participant], placement=placement,
-                       acc_fs=acc_fs, modality=modality, seed=seed * 100_003 + k,
-                       name=folder_name)
+                       acc_fs=acc_fs, modality=planned.modality or modality,
+                       seed=seed * 100_003 + k, name=folder_name,
+                       options=day_options(None, seed, k) if day_variation else None)
         if planned.start is not None:
             session = sim.session
             session = replace(session,

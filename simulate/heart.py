@@ -8,7 +8,11 @@ direction). Drift is a slow first-order state whose target grows with intensity 
 constant, 45 min by default, and decays with 8 min at lower intensity). The person's own
 drift (0.1-0.3 bpm/min) gives 2-10 bpm over a 40-min run, well under the 0.75 %HRR/min of
 the accelerating rule; a heat-like drift (a rate up to 1 bpm/min with a 3-h time constant,
-nearly linear over a session) does not. HR variability: respiratory sinus arrhythmia
+nearly linear over a session) does not. After exhaustion (true intensity above
+86 %HRR, which only ``ramp_to_exhaustion`` reaches) a slow recovery component holds the
+heart rate up: 2 bpm per %HRR above 86 (up to 28 bpm), building with a 2-min and fading
+with a 5-min time constant, so the minutes after the test keep a high heart rate although
+the workload has dropped. HR variability: respiratory sinus arrhythmia
 (0.2-0.3 Hz, 1-3.5 bpm at rest falling with age, shrinking with intensity), a fast
 component (1.5 bpm, 4 s) and a slow wander (1.5 bpm, 90 s), both smaller at higher
 intensity. The HR is capped 2 bpm below ``hr_max``.
@@ -42,6 +46,8 @@ DRIFT_TAU_UP_S = 45 * 60.0
 """Time constant of the person's own drift while it rises."""
 DRIFT_TAU_DOWN_S = 8 * 60.0
 """Time constant of the drift's decay at lower intensity."""
+EXHAUSTION_FROM = 86.0
+"""%HRR above which the slow recovery component builds (no older protocol reaches it)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +74,9 @@ def true_heart_rate(intensity: NDArray[np.float64], person: Person, rng: np.rand
     rate = person.drift_bpm_per_min if drift_bpm_per_min is None else drift_bpm_per_min
     drift_target = rate * np.clip((intensity - 20.0) / 40.0, 0.0, 1.3) * (drift_tau_s / 60.0)
     drift = asymmetric_lag(drift_target, 0.0, drift_tau_s, DRIFT_TAU_DOWN_S, 0.01)
+    if np.any(intensity > EXHAUSTION_FROM):
+        slow = 2.0 * np.clip(intensity - EXHAUSTION_FROM, 0.0, 14.0)
+        drift = drift + asymmetric_lag(slow, 0.0, 120.0, 300.0, 0.01)
     target = np.minimum(person.hr_rest + intensity / 100.0 * reserve + drift, person.hr_max - 2.0)
     hr = asymmetric_lag(target, float(target[0]), person.tau_on_s, person.tau_off_s, 0.3)
     # Variability, all shrinking with intensity.

@@ -1,4 +1,9 @@
-"""The simulated participant: a :class:`Person` and how one is drawn at random."""
+"""The simulated participant: a :class:`Person` and how one is drawn at random.
+
+Two populations: ``typical`` (the default; age 18-70, VO2max 28-60, the people every
+existing seed means) and ``wide`` (age 18-75, VO2max 25-75: from people who walk
+everything to fast runners, HR_rest 40-90, wider heart-rate kinetics, drift and gait).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,9 @@ class Person:
         walk_max_mps: fastest comfortable walking speed; treadmill grade does the rest.
         trunk_bounce: multiplies the trunk's gait accelerations (about 0.75-1.3).
         arm_swing: multiplies the arm swing at the wrist (about 0.6-1.6).
+        cycling_cost: oxygen cost of cycling power relative to the ACSM equation (about
+            0.9-1.1: lower is more efficient).
+        pedal_rpm: preferred pedalling cadence at 150 W (75-95 rpm).
     """
 
     id: str
@@ -44,6 +52,8 @@ class Person:
     walk_max_mps: float = 1.85
     trunk_bounce: float = 1.0
     arm_swing: float = 1.0
+    cycling_cost: float = 1.0
+    pedal_rpm: float = 85.0
 
     def __post_init__(self) -> None:
         if not 0 < self.hr_rest < self.hr_max:
@@ -52,16 +62,30 @@ class Person:
         if self.vo2max <= VO2_REST:
             raise ValueError(f"person {self.id}: vo2max must exceed {VO2_REST} ml/kg/min")
         for name in ("tau_on_s", "tau_off_s", "height_m", "weight_kg", "walk_max_mps",
-                     "trunk_bounce", "arm_swing"):
+                     "trunk_bounce", "arm_swing", "cycling_cost", "pedal_rpm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"person {self.id}: {name} must be positive")
         if self.drift_bpm_per_min < 0:
             raise ValueError(f"person {self.id}: drift_bpm_per_min must not be negative")
 
 
-def random_person(rng: np.random.Generator, id: str = "p0") -> Person:
-    """A plausible adult: age 18-70, HR_max from Tanaka +- 7 bpm, VO2max from age and sex
-    (28-60), HR_rest 45-80 (lower when fitter), faster HR kinetics when fitter."""
+POPULATIONS = ("typical", "wide")
+
+
+def random_person(rng: np.random.Generator, id: str = "p0", *,
+                  population: str = "typical") -> Person:
+    """A plausible adult from a population (see the module docstring).
+
+    ``typical``: age 18-70, HR_max from Tanaka +- 7 bpm, VO2max from age and sex (28-60),
+    HR_rest 45-80 (lower when fitter), faster HR kinetics when fitter. It draws from
+    ``rng`` exactly as it always has, so a seed means the same person it always meant; the
+    cycling traits added later come from a generator seeded by the person's other values.
+    """
+    if population == "wide":
+        return _wide_person(rng, id)
+    if population != "typical":
+        raise ValueError(f"unknown population {population!r}; expected one of: "
+                         f"{', '.join(POPULATIONS)}")
     age = float(rng.uniform(18.0, 70.0))
     sex = "male" if rng.random() < 0.5 else "female"
     hr_max = 208.0 - 0.7 * age + float(np.clip(rng.normal(0.0, 7.0), -14.0, 14.0))
@@ -74,7 +98,7 @@ def random_person(rng: np.random.Generator, id: str = "p0") -> Person:
     tau_on = float(np.clip(45.0 - 0.5 * (vo2max - 28.0) + rng.normal(0.0, 4.0), 20.0, 45.0))
     tau_off = float(np.clip(tau_on + rng.uniform(15.0, 35.0), 40.0, 80.0))
     height = float(np.clip(height, 1.45, 2.05))
-    return Person(
+    traits = dict(
         id=id,
         age=round(age, 1),
         sex=sex,
@@ -90,4 +114,41 @@ def random_person(rng: np.random.Generator, id: str = "p0") -> Person:
         walk_max_mps=round(float(rng.uniform(1.7, 2.0)), 2),
         trunk_bounce=round(float(np.clip(rng.lognormal(0.0, 0.1), 0.85, 1.2)), 3),
         arm_swing=round(float(np.clip(rng.lognormal(0.0, 0.2), 0.7, 1.5)), 3),
+    )
+    later = np.random.default_rng([round(10 * traits[k]) for k in  # type: ignore[call-overload]
+                                   ("age", "hr_rest", "hr_max", "vo2max", "weight_kg")])
+    return Person(**traits, **_cycling_traits(later))  # type: ignore[arg-type]
+
+
+def _cycling_traits(rng: np.random.Generator) -> dict[str, float]:
+    return {"cycling_cost": round(float(np.clip(rng.normal(1.0, 0.05), 0.9, 1.1)), 3),
+            "pedal_rpm": round(float(rng.uniform(75.0, 95.0)), 1)}
+
+
+def _wide_person(rng: np.random.Generator, id: str) -> Person:
+    """The ``wide`` population: fitness from VO2max 25 (walks everything) to 75 (runs
+    4.5-5 m/s at vigorous intensity), and wider physiology and gait throughout."""
+    age = float(rng.uniform(18.0, 75.0))
+    sex = "male" if rng.random() < 0.5 else "female"
+    hr_max = 208.0 - 0.7 * age + float(np.clip(rng.normal(0.0, 8.0), -16.0, 16.0))
+    if sex == "male":
+        vo2_mean, height = 48.0 - 0.35 * (age - 25.0), rng.normal(1.77, 0.075)
+    else:
+        vo2_mean, height = 40.0 - 0.30 * (age - 25.0), rng.normal(1.64, 0.07)
+    vo2max = float(np.clip(vo2_mean + rng.normal(0.0, 10.0), 25.0, 75.0))
+    hr_rest = float(np.clip(84.0 - 0.7 * (vo2max - 25.0) + rng.normal(0.0, 6.0), 40.0, 90.0))
+    tau_on = float(np.clip(50.0 - 0.5 * (vo2max - 25.0) + rng.normal(0.0, 5.0), 15.0, 55.0))
+    tau_off = float(np.clip(tau_on + rng.uniform(15.0, 45.0), 35.0, 100.0))
+    height = float(np.clip(height, 1.45, 2.05))
+    return Person(
+        id=id, age=round(age, 1), sex=sex, hr_rest=round(hr_rest, 1), hr_max=round(hr_max, 1),
+        vo2max=round(vo2max, 1), tau_on_s=round(tau_on, 1), tau_off_s=round(tau_off, 1),
+        drift_bpm_per_min=round(float(rng.uniform(0.0, 0.4)), 3),
+        height_m=round(height, 3),
+        weight_kg=round(float(rng.uniform(18.5, 35.0)) * height**2, 1),
+        cadence_offset_spm=round(-60.0 * (height - 1.70) + float(rng.normal(0.0, 4.0)), 1),
+        walk_max_mps=round(float(rng.uniform(1.5, 2.1)), 2),
+        trunk_bounce=round(float(np.clip(rng.lognormal(0.0, 0.12), 0.75, 1.3)), 3),
+        arm_swing=round(float(np.clip(rng.lognormal(0.0, 0.25), 0.6, 1.6)), 3),
+        **_cycling_traits(rng),
     )

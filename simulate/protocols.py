@@ -16,14 +16,38 @@ vigorous level the person can run; ``bout_30plus`` and ``bout_just_short`` hold 
 26-29 whole qualifying minutes (>= 43 %HRR) in pieces of at least 5 min split by up to two
 (one) breaks of 1-2 min, with every change on a whole minute, so the qualifying minutes are
 exact.
+
+:data:`WIDE_PROTOCOLS` are the sessions a real study meets beyond those (every change on a
+whole minute where it matters for the truth):
+
+* ``intervals``: a 5-8-min warm-up walk, then 4-10 repeats of 1-4 min of hard running
+  (65-85 %HRR) and 1-3 min of recovery (a light walk, or standing), and a cool-down. The
+  workload goes up and down; it does not keep rising: never accelerating.
+* ``ramp_to_exhaustion``: a treadmill test: a 3-5-min warm-up walk, then a continuous ramp
+  or a staircase of 1- or 2-min steps from 30-40 to 95-100 %HRR at 2-4 %HRR/min, then a
+  slow walk (or standing, when even a slow walk is not easy for the person) and seated
+  rest. Heart rate stays high for minutes after exhaustion (see
+  :mod:`~dosewatch.simulate.heart`); the workload has dropped, so the recovery minutes
+  are rest or light in truth and never qualify.
+* ``outdoor_run``: standing, half the time a warm-up walk, 30-60 min of steady running at
+  46-54 or 66-75 %HRR (a brisk walk for people who cannot run that slowly), a walk and
+  rest; outdoors on rolling hills (steepest grade 2-6 %), paced by effort or (half the
+  time) by speed with the hills flattened to move the effort by at most 5 %HRR, 0-8 stops
+  an hour at crossings, and a heat-like cardiac drift of 0-1 bpm/min.
+* ``steady_ride``: a bike on an indoor trainer: seated rest, a 5-10-min warm-up spin at
+  25-33 %HRR, 30-50 min at 45-55 or 63-75 %HRR, a 3-5-min easy spin, rest; power and
+  cadence per :mod:`~dosewatch.simulate.workload`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
+from .options import Outdoor
+from .outdoor import take_outdoors
 from .people import Person
 from .workload import RUN, RUN_MIN_MPS, WALK, Segment, Workload, build_workload, workload_intensity
 
@@ -203,3 +227,97 @@ PROTOCOLS: dict[str, Callable[[Person, np.random.Generator], Workload]] = {
 }
 """Protocol name -> ``f(person, rng) -> Workload``. See the module docstring and README."""
 
+
+# ---------------------------------------------------------------------------------------
+# Sessions a real study meets
+
+
+def _protocol_intervals(person: Person, rng: np.random.Generator) -> Workload:
+    warmup = Segment(_secs(rng, 5, 8, whole=True), _u(rng, (23.0, 33.0)), mode="walk")
+    segments = [_rest(rng, whole=True), warmup]
+    work_s, recovery_s = 60 * int(rng.integers(1, 5)), 60 * int(rng.integers(1, 4))
+    hard = _u(rng, (65.0, 85.0))
+    walk_recovery = rng.random() < 0.5
+    for _ in range(int(rng.integers(4, 11))):
+        segments.append(Segment(work_s, hard, mode="run"))
+        if walk_recovery:
+            segments.append(Segment(recovery_s, _u(rng, (23.0, 33.0)), mode="walk"))
+        else:
+            segments.append(Segment(recovery_s, _u(rng, (3.0, 8.0))))
+    return build_workload(segments + _cooldown(person, rng, whole=True), person)
+
+
+def _protocol_ramp_to_exhaustion(person: Person, rng: np.random.Generator) -> Workload:
+    warmup = Segment(_secs(rng, 3, 5, whole=True), _u(rng, (23.0, 30.0)), mode="walk")
+    start, top, rate = _u(rng, (30.0, 40.0)), _u(rng, (95.0, 100.0)), _u(rng, (2.0, 4.0))
+    step_min = int(rng.choice([0, 1, 2]))  # 0: a continuous ramp
+    if step_min == 0:
+        test = [_ramp(start, top, rate)]
+    else:
+        n_steps = int(np.floor((top - start) / (rate * step_min))) + 1
+        test = [Segment(60 * step_min, start + k * rate * step_min, mode="run")
+                for k in range(n_steps)]
+    i_walk = _walk_at(person, float(rng.uniform(0.9, 1.2)))
+    after = (Segment(_secs(rng, 3, 6, whole=True), i_walk, mode="walk") if i_walk < 30.0
+             else Segment(_secs(rng, 3, 6, whole=True), _u(rng, (5.0, 10.0))))
+    segments = [_rest(rng, whole=True), warmup, *test, after, _rest(rng, 3, 6, whole=True)]
+    return build_workload(segments, person)
+
+
+def _outdoor_level(person: Person, rng: np.random.Generator) -> tuple[float, str]:
+    """A steady level and gait for a run outdoors: the middle of the intermediate or
+    vigorous band, as the person can run it, else the briskest walk they can keep."""
+    i_min = float(workload_intensity(RUN, RUN_MIN_MPS, 0.0, person))
+    bands = [b for b in ((46.0, 54.0), (66.0, 75.0)) if i_min <= b[1] - 1.0]
+    if bands:
+        lo, hi = bands[int(rng.integers(len(bands)))]
+        return float(rng.uniform(max(lo, i_min), hi)), "run"
+    brisk = _walk_at(person, person.walk_max_mps)
+    band = (46.0, min(54.0, brisk)) if brisk >= 47.0 else (23.0, min(35.0, brisk))
+    return float(rng.uniform(*band)), "walk"
+
+
+def _protocol_outdoor_run(person: Person, rng: np.random.Generator) -> Workload:
+    level, mode = _outdoor_level(person, rng)
+    segments = [Segment(_secs(rng, 2, 4), _u(rng, (4.0, 9.0)))]
+    if rng.random() < 0.5:
+        segments.append(Segment(_secs(rng, 3, 6), _u(rng, (23.0, 30.0)), mode="walk"))
+    segments.append(Segment(_secs(rng, 30, 60), level, mode=mode))
+    pacing = "speed" if rng.random() < 0.5 else "effort"
+    outdoor = Outdoor(hills=_u(rng, (0.02, 0.06)), pacing=pacing, max_effort_swing=5.0,
+                      stops_per_hour=_u(rng, (0.0, 8.0)))
+    drift = round(_u(rng, (0.0, 1.0)), 3)
+    rng_terrain, rng_stops = rng.spawn(2)
+    work = build_workload(segments + _cooldown(person, rng), person)
+    work = take_outdoors(work, person, outdoor, rng_terrain, rng_stops)
+    return replace(work, heat_drift_bpm_per_min=drift)
+
+
+def _protocol_steady_ride(person: Person, rng: np.random.Generator) -> Workload:
+    level = _u(rng, (45.0, 55.0)) if rng.random() < 0.5 else _u(rng, (63.0, 75.0))
+    segments = [
+        _rest(rng, whole=True),
+        Segment(_secs(rng, 5, 10, whole=True), _u(rng, (25.0, 33.0)), mode="ride"),
+        Segment(_secs(rng, 30, 50, whole=True), level, mode="ride"),
+        Segment(_secs(rng, 3, 5, whole=True), _u(rng, (23.0, 30.0)), mode="ride"),
+        _rest(rng, 2, 4, whole=True),
+    ]
+    return build_workload(segments, person)
+
+
+WIDE_PROTOCOLS: dict[str, Callable[[Person, np.random.Generator], Workload]] = {
+    "intervals": _protocol_intervals,
+    "ramp_to_exhaustion": _protocol_ramp_to_exhaustion,
+    "outdoor_run": _protocol_outdoor_run,
+    "steady_ride": _protocol_steady_ride,
+}
+"""The protocols added to widen the simulator (see the module docstring). They are kept
+out of :data:`PROTOCOLS`, which training, evaluation and the demo iterate over, so that
+those keep making the sessions they always made; :data:`ALL_PROTOCOLS` holds both."""
+
+ALL_PROTOCOLS = {**PROTOCOLS, **WIDE_PROTOCOLS}
+"""Every protocol :func:`~dosewatch.simulate.simulate` knows."""
+OUTDOOR_PROTOCOLS = frozenset({"outdoor_run"})
+"""Protocols that are outdoors already (they draw their own hills and stops)."""
+RIDE_PROTOCOLS = frozenset({"steady_ride"})
+"""Protocols on a bike."""

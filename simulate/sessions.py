@@ -1,40 +1,92 @@
-"""One simulated session: protocol -> workload -> heart rate and acceleration -> a
-:class:`~dosewatch.session.Session` and its :class:`~dosewatch.simulate.truth.Truth`."""
+"""One simulated session: protocol -> workload -> heart rate, acceleration and the
+workload channels -> a :class:`~dosewatch.session.Session` and its
+:class:`~dosewatch.simulate.truth.Truth`.
+
+Each step draws from its own random stream, spawned from the seed in a fixed order
+(protocol, heart rate, acceleration, terrain, stops, GPS, other sensors), so the truth
+depends only on protocol, person, seed and options, never on placement, modality or
+rate, and a stream added later leaves the earlier ones as they were.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..config import Config
-from ..session import Profile, Session, build_session
+from ..session import Profile, Provenance, Series, Session, Speed, build_session
 from .acceleration import check_fs, simulate_acceleration
-from .heart import simulate_heart_rate
-from .options import MODALITIES, PROFILES, check_allowed, check_placement
+from .heart import DRIFT_TAU_UP_S, simulate_heart_rate
+from .options import (
+    HEAT_TIME_CONSTANT_MIN,
+    MODALITIES,
+    PROFILES,
+    Options,
+    check_allowed,
+    check_placement,
+)
+from .outdoor import barometric_altitude, gps_speed, grade_from_altitude, take_outdoors
 from .people import Person
-from .protocols import PROTOCOLS
+from .protocols import ALL_PROTOCOLS, OUTDOOR_PROTOCOLS, RIDE_PROTOCOLS
+from .signals import Artefact, ar1
 from .truth import Truth, make_truth
-from .workload import cadence_spm
+from .workload import CYCLE, Workload, cadence_spm
+
+STREAMS = ("protocol", "hr", "acc", "terrain", "stops", "gps", "sensors")
+"""The random streams of a session, in the order they are spawned from its seed."""
 
 
 @dataclass(frozen=True, eq=False)
 class SimulatedSession:
-    """A simulated session and what the simulator knows about it."""
+    """A simulated session and what the simulator knows about it.
+
+    Attributes:
+        session: the streams as a device or export would give them.
+        truth: what was simulated (:class:`~dosewatch.simulate.truth.Truth`).
+        altitude: barometric altitude (m) once a second, outdoors; None otherwise.
+        grade: the grade channel: a treadmill's incline (as FTMS reports it, 0.1 %
+            steps) or, outdoors, the grade a watch derives from its altitude; None
+            without workload channels or on a bike. A ``Session`` has no field for these
+            two yet, so they travel here.
+    """
 
     session: Session
     truth: Truth
+    altitude: Series | None = None
+    grade: Series | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Channels:
+    """The workload channels as recorded, and the artefacts put into them."""
+
+    speed: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    power: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    cadence: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    altitude: Series | None = None
+    grade: Series | None = None
+    artefacts: tuple[Artefact, ...] = ()
 
 
 def _check_arguments(protocol: str, placement: str, modality: str, profile: str,
-                     acc_fs: float, seed: int) -> None:
-    check_allowed("protocol", protocol, tuple(PROTOCOLS))
+                     acc_fs: float, seed: int, options: Options) -> None:
+    check_allowed("protocol", protocol, tuple(ALL_PROTOCOLS))
     check_placement(placement)
     check_allowed("modality", modality, MODALITIES)
     check_allowed("profile", profile, PROFILES)
     check_fs(acc_fs)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(options, Options):
+        raise ValueError(f"options must be an Options, got {options!r}")
+    if options.outdoor is not None and protocol in OUTDOOR_PROTOCOLS | RIDE_PROTOCOLS:
+        raise ValueError(f"protocol {protocol!r} cannot take Options.outdoor: it is "
+                         + ("outdoors already" if protocol in OUTDOOR_PROTOCOLS else "on a bike"))
+    if not options.workload_channels and modality in ("hr+speed", "speed"):
+        raise ValueError(f"modality {modality!r} needs the workload channels "
+                         "(Options.workload_channels=False leaves them out)")
 
 
 def session_profile(person: Person, placement: str, profile: str) -> Profile:
@@ -45,6 +97,76 @@ def session_profile(person: Person, placement: str, profile: str) -> Profile:
     if profile == "age":
         return Profile(id=person.id, age=person.age, placement=placement)
     return Profile(placement=placement)
+
+
+def _drift(options: Options, work: Workload) -> tuple[float | None, float]:
+    """The drift rate (None: the person's) and its rising time constant (s)."""
+    rate = options.drift_bpm_per_min
+    if rate is None:
+        rate = work.heat_drift_bpm_per_min
+    if rate is None:
+        return None, DRIFT_TAU_UP_S
+    return rate, HEAT_TIME_CONSTANT_MIN * 60.0
+
+
+def _sensor_channels(work: Workload, cadence: NDArray[np.float64], rng: np.random.Generator
+                     ) -> tuple[tuple | None, tuple | None, Series | None, Series | None]:
+    """Power and cadence on a bike (a power meter: +-3 % wander, 3-W noise, whole watts
+    and rpm); altitude and grade outdoors; the treadmill's incline."""
+    t = np.arange(work.duration_s, dtype=np.float64)
+    power = rpm = altitude = grade = None
+    if work.power_w is not None:
+        riding = work.gait == CYCLE
+        meter = work.power_w * (1.0 + ar1(rng, t.size, 3.0, 0.03)) + rng.normal(0, 3.0, t.size)
+        power = (t, np.where(riding, np.round(np.maximum(meter, 0.0)), 0.0))
+        rpm = (t, np.where(riding, np.round(cadence + rng.normal(0.0, 1.0, t.size)), 0.0))
+    if work.altitude_m is not None:
+        recorded = barometric_altitude(work.altitude_m, rng)
+        altitude = Series(t=t, values=recorded, fs=1.0)
+        slope = grade_from_altitude(recorded, np.cumsum(work.speed_mps))
+        ok = np.isfinite(slope)
+        grade = Series(t=t[ok], values=np.round(slope[ok], 4), fs=1.0)
+    elif work.setting == "treadmill":
+        grade = Series(t=t, values=np.round(work.grade, 3), fs=1.0)
+    return power, rpm, altitude, grade
+
+
+def _workload_channels(work: Workload, cadence: NDArray[np.float64], modality: str,
+                       options: Options, rngs: dict[str, np.random.Generator]) -> _Channels:
+    """Speed, power, cadence, altitude and grade as the session's devices record them."""
+    whole = modality in ("hr+speed", "speed")
+    if not options.workload_channels or not (work.gait.any() or whole):
+        return _Channels()
+    gps = options.gps if options.gps is not None else work.setting == "outdoor"
+    artefacts: list[Artefact] = []
+    if gps:
+        t_v, v, artefacts = gps_speed(work.speed_mps, rngs["gps"])
+        speed = (t_v, v)
+    else:
+        speed = (np.arange(work.duration_s, dtype=np.float64), np.round(work.speed_mps, 3))
+    power, rpm, altitude, grade = _sensor_channels(work, cadence, rngs["sensors"])
+    return _Channels(speed=speed, power=power, cadence=rpm, altitude=altitude, grade=grade,
+                     artefacts=tuple(artefacts))
+
+
+def _assemble(name: str, hr: tuple | None, acc: tuple | None, channels: _Channels,
+              profile: Profile, source: str, sport: str | None) -> Session:
+    """The Session. With neither heart rate nor acceleration (modality ``speed``)
+    ``build_session`` refuses, as the SPEC has it for inputs, so the streams, clean
+    already, go into a Session directly."""
+    if hr is not None or acc is not None:
+        return build_session(name, hr=hr, acc=acc, speed=channels.speed,
+                             cadence=channels.cadence, power=channels.power, profile=profile,
+                             source=source, format="simulated", sport=sport)
+
+    def series(pair: tuple | None) -> Series | None:
+        return None if pair is None else Series(t=pair[0], values=pair[1], fs=1.0)
+
+    speed = channels.speed
+    return Session(name=name, profile=profile.validate(source),
+                   provenance=Provenance(source=source, format="simulated", sport=sport),
+                   speed=None if speed is None else Speed(t=speed[0], mps=speed[1], fs=1.0),
+                   cadence=series(channels.cadence), power=series(channels.power))
 
 
 def simulate(
@@ -58,50 +180,59 @@ def simulate(
     seed: int = 0,
     config: Config | None = None,
     name: str | None = None,
+    options: Options | None = None,
 ) -> SimulatedSession:
     """Simulate one session of ``protocol`` for ``person`` with its ground truth.
 
     Args:
-        protocol: a key of :data:`PROTOCOLS`.
+        protocol: a key of :data:`ALL_PROTOCOLS` (:data:`PROTOCOLS` and the wider ones).
         person: the participant (see :func:`random_person`).
         placement: ``wrist`` (optical HR, no RR) or ``chest`` (strap: HR and RR).
         acc_fs: accelerometer rate, 25-200 Hz.
-        modality: the streams the session holds: ``hr+acc``, ``hr`` or ``acc`` (a speed
-            stream is added whenever the protocol walks or runs).
+        modality: the streams the session holds (see :data:`MODALITIES`): ``hr+acc``,
+            ``hr``, ``acc`` (each with the workload channels when the protocol moves),
+            ``hr+speed`` or ``speed``.
         profile: what the session's profile tells: ``full`` (id, age, sex, hr_rest, hr_max,
             placement), ``age`` (id, age, placement) or ``none`` (placement).
         seed: the same seed gives the same session; the truth depends only on protocol,
-            person and seed, not on placement, modality or rate.
+            person, seed and options, not on placement, modality or rate.
         config: epoch length and label rules for the truth (default ``Config()``).
         name: session name; default ``{protocol}-{placement}-{modality}-s{seed}``.
+        options: drift, the day's HR_rest, outdoors, GPS, workload channels
+            (:class:`Options`; the default changes nothing).
 
     Raises:
-        ValueError: an unknown protocol, placement, modality or profile, or a bad rate/seed.
+        ValueError: an unknown protocol, placement, modality or profile, a bad rate or
+            seed, or options the protocol cannot take.
     """
-    _check_arguments(protocol, placement, modality, profile, acc_fs, seed)
-    config = config or Config()
-    rng_protocol, rng_hr, rng_acc = (np.random.default_rng(s)
-                                     for s in np.random.SeedSequence(int(seed)).spawn(3))
-
-    work = PROTOCOLS[protocol](person, rng_protocol)
-    cadence = cadence_spm(work.gait, work.speed_mps, person)
-    hr_sim = simulate_heart_rate(work.intensity, cadence, person, placement, rng_hr)
-    with_hr, with_acc = modality in ("hr+acc", "hr"), modality in ("hr+acc", "acc")
-    acc = (simulate_acceleration(work.gait, work.speed_mps, person, placement, acc_fs, rng_acc)
-           if with_acc else None)
-    t_s = np.arange(work.duration_s, dtype=np.float64)
-    speed = (t_s, np.round(work.speed_mps, 3)) if work.gait.any() else None
-    name = name or f"{protocol}-{placement}-{modality}-s{seed}".replace("+", "plus")
+    options = Options() if options is None else options
+    _check_arguments(protocol, placement, modality, profile, acc_fs, seed, options)
+    rngs = dict(zip(STREAMS, (np.random.default_rng(s) for s in
+                              np.random.SeedSequence(int(seed)).spawn(len(STREAMS))),
+                    strict=True))
+    work = ALL_PROTOCOLS[protocol](person, rngs["protocol"])
+    if options.outdoor is not None:
+        work = take_outdoors(work, person, options.outdoor, rngs["terrain"], rngs["stops"])
+    cadence = cadence_spm(work.gait, work.speed_mps, person, work.power_w)
+    drift, drift_tau_s = _drift(options, work)
+    day = (replace(person, hr_rest=person.hr_rest + options.hr_rest_shift_bpm)
+           if options.hr_rest_shift_bpm else person)
+    hr_sim = simulate_heart_rate(work.intensity, cadence, day, placement, rngs["hr"],
+                                 drift, drift_tau_s)
+    with_hr, with_acc = modality in ("hr+acc", "hr", "hr+speed"), modality in ("hr+acc", "acc")
+    acc = (simulate_acceleration(work.gait, work.speed_mps, person, placement, acc_fs,
+                                 rngs["acc"], cadence=cadence) if with_acc else None)
+    channels = _workload_channels(work, cadence, modality, options, rngs)
     hr = (hr_sim.t, hr_sim.bpm) if hr_sim.rr_ms is None else (hr_sim.t, hr_sim.bpm, hr_sim.rr_ms)
-    session = build_session(
-        name,
-        hr=hr if with_hr else None,
-        acc=acc,
-        speed=speed,
-        profile=session_profile(person, placement, profile),
-        source=f"simulated:{protocol}:seed{seed}",
-        format="simulated",
-    )
+    name = name or f"{protocol}-{placement}-{modality}-s{seed}".replace("+", "plus")
+    sport = ("cycling" if work.power_w is not None
+             else "running" if work.setting == "outdoor" else None)
+    session = _assemble(name, hr if with_hr else None, acc, channels,
+                        session_profile(person, placement, profile),
+                        f"simulated:{protocol}:seed{seed}", sport)
+    artefacts = (hr_sim.artefacts if with_hr else ()) + channels.artefacts
     truth = make_truth(protocol, person, placement, modality, work, cadence, hr_sim.true_bpm,
-                       hr_sim.artefacts if with_hr else (), config)
-    return SimulatedSession(session=session, truth=truth)
+                       tuple(sorted(artefacts, key=lambda a: a.start_s)), config or Config(),
+                       options=options, drift=(drift, drift_tau_s), hr_rest_day=day.hr_rest)
+    return SimulatedSession(session=session, truth=truth, altitude=channels.altitude,
+                            grade=channels.grade)

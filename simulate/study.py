@@ -1,15 +1,25 @@
-"""Simulated studies: participants with dated sessions over several weeks.
+"""Simulated studies: participants with several sessions, on several days.
 
-A plan is a list of :class:`PlannedSession`; :func:`dosewatch.simulate.folders.simulate_study`
-writes one to disk. Every participant is one simulated person across all their sessions.
+:func:`simulate_participant` gives one person's sessions in memory, each on a day of its
+own (HR_rest within +-3 bpm of theirs, a drift from none to heat's; see
+:func:`~dosewatch.simulate.options.random_day`): what a per-participant calibration
+learns from (their sessions with heart rate) and is applied to (their sessions without).
+A study plan is a list of :class:`PlannedSession`;
+:func:`dosewatch.simulate.folders.simulate_study` writes one to disk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+
+from ..config import Config
+from .options import Options, random_day
+from .people import Person
+from .sessions import SimulatedSession, simulate
 
 STUDY_START = date(2026, 9, 7)
 """The Monday the demo study starts (ISO week 2026-W37)."""
@@ -26,12 +36,14 @@ class PlannedSession:
     Attributes:
         participant: the participant (also the name of the folder holding the session).
         start: when it starts (UTC); None writes a session without a start time.
-        protocol: a key of :data:`dosewatch.simulate.PROTOCOLS`.
+        protocol: a key of :data:`dosewatch.simulate.ALL_PROTOCOLS`.
+        modality: the streams of this session; None: the study's.
     """
 
     participant: str
     start: datetime | None
     protocol: str
+    modality: str | None = None
 
 
 def _at(day: date, hour: float) -> datetime:
@@ -103,3 +115,43 @@ def random_study_plan(
             plan.append(PlannedSession(f"P{j + 1:02d}", _at(first_monday + timedelta(days=d),
                                                             hour), protocol))
     return plan
+
+
+def session_seed(seed: int, k: int) -> int:
+    """The seed of a participant's ``k``-th session, from theirs (independent streams)."""
+    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+
+
+def day_options(base: Options | None, seed: int, k: int) -> Options:
+    """``base`` on the ``k``-th day: :func:`random_day`'s HR_rest shift, and its drift
+    unless ``base`` sets one."""
+    base = base or Options()
+    day = random_day(np.random.default_rng([seed, k, 7]))
+    drift = day.drift_bpm_per_min if base.drift_bpm_per_min is None else base.drift_bpm_per_min
+    return replace(base, hr_rest_shift_bpm=day.hr_rest_shift_bpm, drift_bpm_per_min=drift)
+
+
+def simulate_participant(
+    person: Person,
+    sessions: Sequence[tuple[str, str]],
+    *,
+    seed: int = 0,
+    placement: str = "wrist",
+    acc_fs: float = 25.0,
+    profile: str = "full",
+    options: Options | None = None,
+    day_variation: bool = True,
+    config: Config | None = None,
+) -> list[SimulatedSession]:
+    """One person's sessions, ``(protocol, modality)`` each, named
+    ``{person.id}-{k:02d}-{protocol}-{modality}``. With ``day_variation`` every session
+    is on a day of its own (:func:`day_options`); the person (HR_max, fitness, gait, the
+    profile's HR_rest) is the same in all of them."""
+    out = []
+    for k, (protocol, modality) in enumerate(sessions):
+        day = day_options(options, seed, k) if day_variation else options
+        name = f"{person.id}-{k:02d}-{protocol}-{modality}".replace("+", "plus")
+        out.append(simulate(protocol, person, placement=placement, acc_fs=acc_fs,
+                            modality=modality, profile=profile, seed=session_seed(seed, k),
+                            config=config, name=name, options=day))
+    return out
