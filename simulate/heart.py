@@ -10,9 +10,9 @@ drift (0.1-0.3 bpm/min) gives 2-10 bpm over a 40-min run, well under the 0.75 %H
 the accelerating rule; a heat-like drift (a rate up to 1 bpm/min with a 3-h time constant,
 nearly linear over a session) does not. After exhaustion (true intensity above
 86 %HRR, which only ``ramp_to_exhaustion`` reaches) a slow recovery component holds the
-heart rate up: 2 bpm per %HRR above 86 (up to 28 bpm), building with a 2-min and fading
-with a 5-min time constant, so the minutes after the test keep a high heart rate although
-the workload has dropped. HR variability: respiratory sinus arrhythmia
+heart rate up: 3 bpm per %HRR above 86 (up to 42 bpm), building with a 2-min and fading
+with a 6-min time constant, so three minutes after the test the heart rate is still
+15-30 bpm above what the cool-down walk asks, although the workload has dropped. HR variability: respiratory sinus arrhythmia
 (0.2-0.3 Hz, 1-3.5 bpm at rest falling with age, shrinking with intensity), a fast
 component (1.5 bpm, 4 s) and a slow wander (1.5 bpm, 90 s), both smaller at higher
 intensity. The HR is capped 2 bpm below ``hr_max``.
@@ -75,8 +75,8 @@ def true_heart_rate(intensity: NDArray[np.float64], person: Person, rng: np.rand
     drift_target = rate * np.clip((intensity - 20.0) / 40.0, 0.0, 1.3) * (drift_tau_s / 60.0)
     drift = asymmetric_lag(drift_target, 0.0, drift_tau_s, DRIFT_TAU_DOWN_S, 0.01)
     if np.any(intensity > EXHAUSTION_FROM):
-        slow = 2.0 * np.clip(intensity - EXHAUSTION_FROM, 0.0, 14.0)
-        drift = drift + asymmetric_lag(slow, 0.0, 120.0, 300.0, 0.01)
+        slow = 3.0 * np.clip(intensity - EXHAUSTION_FROM, 0.0, 14.0)
+        drift = drift + asymmetric_lag(slow, 0.0, 120.0, 360.0, 0.01)
     target = np.minimum(person.hr_rest + intensity / 100.0 * reserve + drift, person.hr_max - 2.0)
     hr = asymmetric_lag(target, float(target[0]), person.tau_on_s, person.tau_off_s, 0.3)
     # Variability, all shrinking with intensity.

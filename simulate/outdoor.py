@@ -11,8 +11,8 @@ counting half, speed at most 35 % above the flat-ground speed; a runner never sl
 below 2 m/s, a walker never walks faster than they can); the true intensity is the
 protocol's except where a limit binds. With ``speed`` pacing the person holds the
 flat-ground speed and the true intensity follows the grade. Distance and grade depend on
-each other under effort pacing; six fixed-point passes settle them (the speed changes by
-less than 1 mm/s after the fourth). The truth is always the demand of the workload that
+each other under effort pacing; twelve fixed-point passes settle them (the effort is
+then held to within 0.01 %HRR). The truth is always the demand of the workload that
 was actually done: :func:`~dosewatch.simulate.workload.workload_intensity` of the gait,
 speed and grade per second.
 
@@ -52,7 +52,7 @@ from .workload import (
     workload_intensity,
 )
 
-_PASSES = 6
+_PASSES = 12
 _MAX_SPEEDUP = 1.35
 _WALK_MIN_MPS = 0.5
 

@@ -8,6 +8,7 @@ everything to fast runners, HR_rest 40-90, wider heart-rate kinetics, drift and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -98,26 +99,27 @@ def random_person(rng: np.random.Generator, id: str = "p0", *,
     tau_on = float(np.clip(45.0 - 0.5 * (vo2max - 28.0) + rng.normal(0.0, 4.0), 20.0, 45.0))
     tau_off = float(np.clip(tau_on + rng.uniform(15.0, 35.0), 40.0, 80.0))
     height = float(np.clip(height, 1.45, 2.05))
-    traits = dict(
-        id=id,
-        age=round(age, 1),
-        sex=sex,
-        hr_rest=round(hr_rest, 1),
-        hr_max=round(hr_max, 1),
-        vo2max=round(vo2max, 1),
-        tau_on_s=round(tau_on, 1),
-        tau_off_s=round(tau_off, 1),
-        drift_bpm_per_min=round(float(rng.uniform(0.1, 0.3)), 3),
-        height_m=round(height, 3),
-        weight_kg=round(float(rng.uniform(19.0, 30.0)) * height**2, 1),
-        cadence_offset_spm=round(-60.0 * (height - 1.70) + float(rng.normal(0.0, 3.0)), 1),
-        walk_max_mps=round(float(rng.uniform(1.7, 2.0)), 2),
-        trunk_bounce=round(float(np.clip(rng.lognormal(0.0, 0.1), 0.85, 1.2)), 3),
-        arm_swing=round(float(np.clip(rng.lognormal(0.0, 0.2), 0.7, 1.5)), 3),
-    )
-    later = np.random.default_rng([round(10 * traits[k]) for k in  # type: ignore[call-overload]
+    traits: dict[str, Any] = {
+        "id": id,
+        "age": round(age, 1),
+        "sex": sex,
+        "hr_rest": round(hr_rest, 1),
+        "hr_max": round(hr_max, 1),
+        "vo2max": round(vo2max, 1),
+        "tau_on_s": round(tau_on, 1),
+        "tau_off_s": round(tau_off, 1),
+        "drift_bpm_per_min": round(float(rng.uniform(0.1, 0.3)), 3),
+        "height_m": round(height, 3),
+        "weight_kg": round(float(rng.uniform(19.0, 30.0)) * height**2, 1),
+        "cadence_offset_spm": round(-60.0 * (height - 1.70) + float(rng.normal(0.0, 3.0)), 1),
+        "walk_max_mps": round(float(rng.uniform(1.7, 2.0)), 2),
+        "trunk_bounce": round(float(np.clip(rng.lognormal(0.0, 0.1), 0.85, 1.2)), 3),
+        "arm_swing": round(float(np.clip(rng.lognormal(0.0, 0.2), 0.7, 1.5)), 3),
+    }
+    # Traits added later come from a stream of their own, seeded by the person.
+    later = np.random.default_rng([round(10 * traits[k]) for k in
                                    ("age", "hr_rest", "hr_max", "vo2max", "weight_kg")])
-    return Person(**traits, **_cycling_traits(later))  # type: ignore[arg-type]
+    return Person(**traits, **_cycling_traits(later))
 
 
 def _cycling_traits(rng: np.random.Generator) -> dict[str, float]:
@@ -132,10 +134,10 @@ def _wide_person(rng: np.random.Generator, id: str) -> Person:
     sex = "male" if rng.random() < 0.5 else "female"
     hr_max = 208.0 - 0.7 * age + float(np.clip(rng.normal(0.0, 8.0), -16.0, 16.0))
     if sex == "male":
-        vo2_mean, height = 48.0 - 0.35 * (age - 25.0), rng.normal(1.77, 0.075)
+        vo2_mean, height = 51.0 - 0.35 * (age - 25.0), rng.normal(1.77, 0.075)
     else:
-        vo2_mean, height = 40.0 - 0.30 * (age - 25.0), rng.normal(1.64, 0.07)
-    vo2max = float(np.clip(vo2_mean + rng.normal(0.0, 10.0), 25.0, 75.0))
+        vo2_mean, height = 43.0 - 0.30 * (age - 25.0), rng.normal(1.64, 0.07)
+    vo2max = float(np.clip(vo2_mean + rng.normal(0.0, 11.0), 25.0, 75.0))
     hr_rest = float(np.clip(84.0 - 0.7 * (vo2max - 25.0) + rng.normal(0.0, 6.0), 40.0, 90.0))
     tau_on = float(np.clip(50.0 - 0.5 * (vo2max - 25.0) + rng.normal(0.0, 5.0), 15.0, 55.0))
     tau_off = float(np.clip(tau_on + rng.uniform(15.0, 45.0), 35.0, 100.0))

@@ -24,7 +24,8 @@ whole minute where it matters for the truth):
   (65-85 %HRR) and 1-3 min of recovery (a light walk, or standing), and a cool-down. The
   workload goes up and down; it does not keep rising: never accelerating.
 * ``ramp_to_exhaustion``: a treadmill test: a 3-5-min warm-up walk, then a continuous ramp
-  or a staircase of 1- or 2-min steps from 30-40 to 95-100 %HRR at 2-4 %HRR/min, then a
+  or a staircase of 1- or 2-min steps from 30-40 to 95-100 %HRR at 2-4 %HRR/min (a
+  staircase's last step falls short of the top by less than a step), then a
   slow walk (or standing, when even a slow walk is not easy for the person) and seated
   rest. Heart rate stays high for minutes after exhaustion (see
   :mod:`~dosewatch.simulate.heart`); the workload has dropped, so the recovery minutes

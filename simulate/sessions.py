@@ -80,7 +80,7 @@ def _check_arguments(protocol: str, placement: str, modality: str, profile: str,
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(options, Options):
-        raise ValueError(f"options must be an Options, got {options!r}")
+        raise TypeError(f"options must be an Options, got {options!r}")
     if options.outdoor is not None and protocol in OUTDOOR_PROTOCOLS | RIDE_PROTOCOLS:
         raise ValueError(f"protocol {protocol!r} cannot take Options.outdoor: it is "
                          + ("outdoors already" if protocol in OUTDOOR_PROTOCOLS else "on a bike"))
@@ -204,6 +204,7 @@ def simulate(
     Raises:
         ValueError: an unknown protocol, placement, modality or profile, a bad rate or
             seed, or options the protocol cannot take.
+        TypeError: ``options`` is not an :class:`Options`.
     """
     options = Options() if options is None else options
     _check_arguments(protocol, placement, modality, profile, acc_fs, seed, options)

@@ -4,7 +4,7 @@ reference labels, session class and bouts of its epoch means, from the independe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,7 @@ class Truth:
     drift_bpm_per_min: float | None = None
     drift_time_constant_min: float = 45.0
     hr_rest_day: float | None = None
-    options: Options = Options()
+    options: Options = field(default_factory=Options)
 
     @property
     def qualifying_minutes(self) -> float:

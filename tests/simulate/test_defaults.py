@@ -1,0 +1,34 @@
+"""Default sessions stay what they were: the learned model and the golden files were made
+from them. ``data/default_sessions.json`` was written by ``tests/support/default_sessions.py`` from the
+simulator before it became a package and was widened; every new behaviour is an option or
+a new protocol, so the default protocols with default options must still give the same
+people and the same streams for the same seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.default_sessions import cases, describe
+
+PINNED = json.loads((Path(__file__).parent / "data" / "default_sessions.json").read_text())
+
+
+def _close(now: object, then: object, rtol: float) -> bool:
+    if isinstance(then, float) and isinstance(now, float):
+        return now == pytest.approx(then, rel=rtol, abs=1e-9)
+    if isinstance(then, list) and isinstance(now, list):
+        return len(now) == len(then) and all(_close(a, b, rtol) for a, b in zip(now, then,
+                                                                                 strict=True))
+    return now == then
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda c: "/".join(map(str, c)))
+def test_default_sessions_are_unchanged(case):
+    then = PINNED["/".join(map(str, case))]
+    now = describe(*case)
+    assert set(now) == set(then)
+    for key in then:
+        # Sums of rounded values may move by one rounding step on another platform.
+        assert _close(now[key], then[key], rtol=2e-5), key
