@@ -89,6 +89,13 @@ def _check_arguments(protocol: str, placement: str, modality: str, profile: str,
                          "(Options.workload_channels=False leaves them out)")
 
 
+def random_streams(seed: int) -> dict[str, np.random.Generator]:
+    """The session's random streams (:data:`STREAMS`), spawned from its seed."""
+    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children,
+                                                                      strict=True)}
+
+
 def session_profile(person: Person, placement: str, profile: str) -> Profile:
     """What the session's profile tells: ``full``, ``age`` or ``none`` (placement only)."""
     if profile == "full":
@@ -208,16 +215,13 @@ def simulate(
     """
     options = Options() if options is None else options
     _check_arguments(protocol, placement, modality, profile, acc_fs, seed, options)
-    rngs = dict(zip(STREAMS, (np.random.default_rng(s) for s in
-                              np.random.SeedSequence(int(seed)).spawn(len(STREAMS))),
-                    strict=True))
+    rngs = random_streams(seed)
     work = ALL_PROTOCOLS[protocol](person, rngs["protocol"])
     if options.outdoor is not None:
         work = take_outdoors(work, person, options.outdoor, rngs["terrain"], rngs["stops"])
     cadence = cadence_spm(work.gait, work.speed_mps, person, work.power_w)
     drift, drift_tau_s = _drift(options, work)
-    day = (replace(person, hr_rest=person.hr_rest + options.hr_rest_shift_bpm)
-           if options.hr_rest_shift_bpm else person)
+    day = replace(person, hr_rest=person.hr_rest + options.hr_rest_shift_bpm)
     hr_sim = simulate_heart_rate(work.intensity, cadence, day, placement, rngs["hr"],
                                  drift, drift_tau_s)
     with_hr, with_acc = modality in ("hr+acc", "hr", "hr+speed"), modality in ("hr+acc", "acc")

@@ -495,3 +495,20 @@ def test_outdoor_run_walks_when_the_person_cannot_run_slowly():
     walker = dataclasses.replace(RUNNER, vo2max=26.0)
     truth = simulate("outdoor_run", walker, modality="hr", seed=2).truth
     assert np.any(truth.gait == WALK) and not np.any(truth.gait == RUN)
+
+
+def test_the_evaluation_example_in_the_docstring_runs():
+    """``dosewatch.simulate``'s "How to simulate a study for evaluation", on 2 people."""
+    import textwrap
+
+    import dosewatch.simulate as package
+
+    doc = package.__doc__
+    code = doc.split("every session with its truth::")[1].split("For one session")[0]
+    code = textwrap.dedent(code).replace("range(40)", "range(2)")
+    namespace: dict = {}
+    exec(compile(code, "dosewatch.simulate docstring", "exec"), namespace)
+    study = namespace["study"]
+    assert len(study) == 10 and {s.truth.person.id for s in study} == {"E00", "E01"}
+    assert sum(s.session.acc is None for s in study) == 4  # hr and hr+speed, per person
+    assert all(s.truth.labels.size > 0 for s in study)
