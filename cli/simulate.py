@@ -16,7 +16,7 @@ def _options(args: argparse.Namespace):  # -> dosewatch.simulate.Options
                           stops_per_hour=0.0 if args.stops is None else args.stops)
     return Options(drift_bpm_per_min=args.drift, hr_rest_shift_bpm=args.hr_rest_shift,
                    outdoor=outdoor, gps={"auto": None, "on": True, "off": False}[args.gps],
-                   workload_channels=not args.no_workload_channels)
+                   incline=args.incline, workload_channels=not args.no_workload_channels)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -82,6 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="outdoors: stops at crossings (10-60 s) per hour (default 0)")
     p.add_argument("--gps", default="auto", choices=["auto", "on", "off"],
                    help="speed as a GPS watch reports it (auto: when outdoors)")
+    p.add_argument("--incline", action="store_true",
+                   help="on a treadmill, record its incline as a grade stream")
     p.add_argument("--no-workload-channels", action="store_true",
                    help="no speed, power or cadence stream (a strap or band alone)")
     p.set_defaults(func=cmd_simulate)

@@ -27,7 +27,8 @@ sessions they always gave for a seed (``tests/simulate/test_defaults.py``). The 
 world is asked for: :data:`WIDE_PROTOCOLS` (intervals, ramp to exhaustion, outdoor run,
 steady ride; :data:`ALL_PROTOCOLS` holds both), ``population="wide"`` (VO2max 25-75),
 :class:`Options` (drift up to heat's, the day's HR_rest, outdoors with hills, pacing and
-stops, GPS speed, no workload channels) and the modalities ``hr+speed`` and ``speed``.
+stops, GPS speed, a treadmill's incline, no workload channels) and the modalities
+``hr+speed`` and ``speed``.
 
 How to simulate a study for evaluation
 --------------------------------------
@@ -56,10 +57,9 @@ heart rate and some without, every session with its truth::
         # can be applied to their acceleration-only ones.
 
 For one session: ``simulate(protocol, person, placement=..., modality=..., seed=...,
-options=Options(...))``. ``sim.altitude`` and ``sim.grade`` carry the channels a
-``Session`` has no field for yet. ``simulate_study`` / ``simulate_to_folders`` write to
-disk (``truth.json`` beside the interchange files; power, cadence, altitude and grade
-have no file in that layout yet and stay in memory).
+options=Options(...))``. ``simulate_study`` / ``simulate_to_folders`` write to disk
+(``truth.json`` beside the interchange files; power, cadence, altitude and grade have no
+file in that layout yet and stay in memory).
 """
 
 from importlib import import_module

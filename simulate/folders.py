@@ -4,6 +4,9 @@ what ``dosewatch simulate`` and the demo write, and what a researcher's folder l
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +20,33 @@ from .sessions import SimulatedSession, simulate
 from .study import PlannedSession, day_options
 
 
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_truth(folder: Path, sim: SimulatedSession) -> Path:
+    """``truth.json`` in ``folder``, written to a temporary sibling and renamed into place
+    (as the product's outputs are; written here so that the simulator does not depend on
+    the analysis)."""
+    path = Path(folder) / "truth.json"
+    text = json.dumps(sim.truth.as_dict(), indent=2, default=_plain, allow_nan=False) + "\n"
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def write_simulated(sim: SimulatedSession, folder: Path, fmt: str = "csv") -> Path:
     """Write one simulated session and its ``truth.json`` into ``folder`` (replaced)."""
     from ..ingest import write_session_folder
-    from ..outputs import atomic_write_text, to_json
 
     written = write_session_folder(sim.session, folder, format=fmt, overwrite=True)
-    atomic_write_text(written / "truth.json", to_json(sim.truth.as_dict()))
+    write_truth(written, sim)
     return written
 
 

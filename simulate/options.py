@@ -16,8 +16,8 @@ import numpy as np
 PLACEMENTS = ("wrist", "chest")
 MODALITIES = ("hr+acc", "hr", "acc", "hr+speed", "speed")
 """The streams a session holds. ``hr+acc``, ``hr`` and ``acc``: heart rate and/or
-acceleration, plus the workload channels (speed; power and cadence on a bike) whenever
-the protocol moves. ``hr+speed``: heart rate and the workload channels for the whole
+acceleration, plus the workload channels (speed; power and cadence on a bike; altitude
+outdoors) whenever the protocol moves. ``hr+speed``: heart rate and the workload channels for the whole
 session, no acceleration (a watch export). ``speed``: the workload channels alone."""
 PROFILES = ("full", "age", "none")
 ACC_FS_RANGE = (25.0, 200.0)
@@ -96,14 +96,19 @@ class Options:
             None: on the treadmill. Not for protocols that are outdoors or on a bike.
         gps: the speed channel as a GPS watch reports it (noise, spikes, dropouts).
             None: when the session is outdoors; False: the exact speed even outdoors.
-        workload_channels: False leaves out speed, power and cadence (a chest strap or
-            band alone: no footpod, GPS or power meter).
+        incline: on a treadmill, a ``grade`` stream of its incline as an FTMS treadmill
+            reports it (0.1 % steps); by default a treadmill session has speed alone, as
+            a footpod gives. Outdoors the session has ``altitude`` (the grade follows
+            from it); on a bike neither.
+        workload_channels: False leaves out speed, power, cadence, altitude and grade (a
+            chest strap or band alone: no footpod, GPS or power meter).
     """
 
     drift_bpm_per_min: float | None = None
     hr_rest_shift_bpm: float = 0.0
     outdoor: Outdoor | None = None
     gps: bool | None = None
+    incline: bool = False
     workload_channels: bool = True
 
     def __post_init__(self) -> None:

@@ -25,9 +25,9 @@ Doppler noise (AR(1), 3 s, a fix quality of 0.05-0.2 m/s per session), never neg
 1 mm/s resolution; spikes (2-6 s, +1-4 m/s, about one per 15 min: multipath) and
 dropouts (10-60 s of missing rows, about one per 25 min: trees, tunnels, buildings).
 *Barometric altitude*: the route's altitude above a starting height of 20-400 m, a slow
-pressure wander (AR(1), 10 min, 1 m), 0.1-m noise, 0.2-m resolution. *Grade*: what a
-watch derives from its altitude, the rise over the distance covered in a centred 20-s
-window (missing where less than 10 m were covered).
+pressure wander (AR(1), 10 min, 1 m), 0.1-m noise, 0.2-m resolution; the grade follows
+from it (:func:`grade_from_altitude`: the rise over the distance covered in a centred
+20-s window), as it does for a watch export, which records altitude and no grade.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from .options import (
     check_allowed,
     check_placement,
 )
-from .outdoor import barometric_altitude, gps_speed, grade_from_altitude, take_outdoors
+from .outdoor import barometric_altitude, gps_speed, take_outdoors
 from .people import Person
 from .protocols import ALL_PROTOCOLS, OUTDOOR_PROTOCOLS, RIDE_PROTOCOLS
 from .signals import Artefact, ar1
@@ -40,33 +40,25 @@ STREAMS = ("protocol", "hr", "acc", "terrain", "stops", "gps", "sensors")
 
 @dataclass(frozen=True, eq=False)
 class SimulatedSession:
-    """A simulated session and what the simulator knows about it.
-
-    Attributes:
-        session: the streams as a device or export would give them.
-        truth: what was simulated (:class:`~dosewatch.simulate.truth.Truth`).
-        altitude: barometric altitude (m) once a second, outdoors; None otherwise.
-        grade: the grade channel: a treadmill's incline (as FTMS reports it, 0.1 %
-            steps) or, outdoors, the grade a watch derives from its altitude; None
-            without workload channels or on a bike. A ``Session`` has no field for these
-            two yet, so they travel here.
-    """
+    """A simulated session (the streams as a device or export would give them) and what
+    the simulator knows about it (:class:`~dosewatch.simulate.truth.Truth`)."""
 
     session: Session
     truth: Truth
-    altitude: Series | None = None
-    grade: Series | None = None
+
+
+Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
 @dataclass(frozen=True, eq=False)
 class _Channels:
-    """The workload channels as recorded, and the artefacts put into them."""
+    """The workload channels as recorded ``(t, values)``, and the artefacts put in."""
 
-    speed: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
-    power: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
-    cadence: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
-    altitude: Series | None = None
-    grade: Series | None = None
+    speed: Pair | None = None
+    power: Pair | None = None
+    cadence: Pair | None = None
+    altitude: Pair | None = None
+    grade: Pair | None = None
     artefacts: tuple[Artefact, ...] = ()
 
 
@@ -116,26 +108,24 @@ def _drift(options: Options, work: Workload) -> tuple[float | None, float]:
     return rate, HEAT_TIME_CONSTANT_MIN * 60.0
 
 
-def _sensor_channels(work: Workload, cadence: NDArray[np.float64], rng: np.random.Generator
-                     ) -> tuple[tuple | None, tuple | None, Series | None, Series | None]:
+def _sensor_channels(work: Workload, cadence: NDArray[np.float64], options: Options,
+                     rng: np.random.Generator) -> dict[str, Pair]:
     """Power and cadence on a bike (a power meter: +-3 % wander, 3-W noise, whole watts
-    and rpm); altitude and grade outdoors; the treadmill's incline."""
+    and rpm); barometric altitude outdoors (the product derives the grade from it, as it
+    does for watch exports); the treadmill's incline when ``options.incline``."""
     t = np.arange(work.duration_s, dtype=np.float64)
-    power = rpm = altitude = grade = None
+    out = {}
     if work.power_w is not None:
         riding = work.gait == CYCLE
         meter = work.power_w * (1.0 + ar1(rng, t.size, 3.0, 0.03)) + rng.normal(0, 3.0, t.size)
-        power = (t, np.where(riding, np.round(np.maximum(meter, 0.0)), 0.0))
-        rpm = (t, np.where(riding, np.round(cadence + rng.normal(0.0, 1.0, t.size)), 0.0))
+        out["power"] = (t, np.where(riding, np.round(np.maximum(meter, 0.0)), 0.0))
+        out["cadence"] = (t, np.where(riding, np.round(cadence + rng.normal(0.0, 1.0, t.size)),
+                                      0.0))
     if work.altitude_m is not None:
-        recorded = barometric_altitude(work.altitude_m, rng)
-        altitude = Series(t=t, values=recorded, fs=1.0)
-        slope = grade_from_altitude(recorded, np.cumsum(work.speed_mps))
-        ok = np.isfinite(slope)
-        grade = Series(t=t[ok], values=np.round(slope[ok], 4), fs=1.0)
-    elif work.setting == "treadmill":
-        grade = Series(t=t, values=np.round(work.grade, 3), fs=1.0)
-    return power, rpm, altitude, grade
+        out["altitude"] = (t, barometric_altitude(work.altitude_m, rng))
+    elif work.setting == "treadmill" and options.incline:
+        out["grade"] = (t, np.round(work.grade, 3))
+    return out
 
 
 def _workload_channels(work: Workload, cadence: NDArray[np.float64], modality: str,
@@ -151,29 +141,30 @@ def _workload_channels(work: Workload, cadence: NDArray[np.float64], modality: s
         speed = (t_v, v)
     else:
         speed = (np.arange(work.duration_s, dtype=np.float64), np.round(work.speed_mps, 3))
-    power, rpm, altitude, grade = _sensor_channels(work, cadence, rngs["sensors"])
-    return _Channels(speed=speed, power=power, cadence=rpm, altitude=altitude, grade=grade,
-                     artefacts=tuple(artefacts))
+    return _Channels(speed=speed, artefacts=tuple(artefacts),
+                     **_sensor_channels(work, cadence, options, rngs["sensors"]))
 
 
-def _assemble(name: str, hr: tuple | None, acc: tuple | None, channels: _Channels,
+def _assemble(name: str, hr: tuple | None, acc: Pair | None, channels: _Channels,
               profile: Profile, source: str, sport: str | None) -> Session:
     """The Session. With neither heart rate nor acceleration (modality ``speed``)
     ``build_session`` refuses, as the SPEC has it for inputs, so the streams, clean
     already, go into a Session directly."""
     if hr is not None or acc is not None:
         return build_session(name, hr=hr, acc=acc, speed=channels.speed,
-                             cadence=channels.cadence, power=channels.power, profile=profile,
+                             cadence=channels.cadence, power=channels.power,
+                             altitude=channels.altitude, grade=channels.grade, profile=profile,
                              source=source, format="simulated", sport=sport)
 
-    def series(pair: tuple | None) -> Series | None:
+    def series(pair: Pair | None) -> Series | None:
         return None if pair is None else Series(t=pair[0], values=pair[1], fs=1.0)
 
     speed = channels.speed
     return Session(name=name, profile=profile.validate(source),
                    provenance=Provenance(source=source, format="simulated", sport=sport),
                    speed=None if speed is None else Speed(t=speed[0], mps=speed[1], fs=1.0),
-                   cadence=series(channels.cadence), power=series(channels.power))
+                   cadence=series(channels.cadence), power=series(channels.power),
+                   altitude=series(channels.altitude), grade=series(channels.grade))
 
 
 def simulate(
@@ -205,8 +196,8 @@ def simulate(
             person, seed and options, not on placement, modality or rate.
         config: epoch length and label rules for the truth (default ``Config()``).
         name: session name; default ``{protocol}-{placement}-{modality}-s{seed}``.
-        options: drift, the day's HR_rest, outdoors, GPS, workload channels
-            (:class:`Options`; the default changes nothing).
+        options: drift, the day's HR_rest, outdoors, GPS, the treadmill's incline, workload
+            channels (:class:`Options`; the default changes nothing).
 
     Raises:
         ValueError: an unknown protocol, placement, modality or profile, a bad rate or
@@ -239,5 +230,4 @@ def simulate(
     truth = make_truth(protocol, person, placement, modality, work, cadence, hr_sim.true_bpm,
                        tuple(sorted(artefacts, key=lambda a: a.start_s)), config or Config(),
                        options=options, drift=(drift, drift_tau_s), hr_rest_day=day.hr_rest)
-    return SimulatedSession(session=session, truth=truth, altitude=channels.altitude,
-                            grade=channels.grade)
+    return SimulatedSession(session=session, truth=truth)

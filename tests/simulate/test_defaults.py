@@ -32,3 +32,18 @@ def test_default_sessions_are_unchanged(case):
     for key in then:
         # Sums of rounded values may move by one rounding step on another platform.
         assert _close(now[key], then[key], rtol=2e-5), key
+
+
+@pytest.mark.parametrize("protocol", ["steady_vigorous", "ramp", "rest_only"])
+def test_default_sessions_hold_no_stream_they_did_not_hold(protocol):
+    """Streams a Session gained since (cadence, power, altitude, grade) stay empty in a
+    default session: a treadmill's incline or an outdoor altitude is asked for."""
+    import numpy as np
+
+    from dosewatch.simulate import random_person, simulate
+
+    person = random_person(np.random.default_rng(3))
+    for modality in ("hr+acc", "hr", "acc"):
+        s = simulate(protocol, person, modality=modality, acc_fs=25.0, seed=3).session
+        assert (s.cadence, s.power, s.altitude, s.grade) == (None,) * 4
+        assert s.provenance.sport is None

@@ -208,14 +208,16 @@ def test_altitude_rises_as_grade_times_speed_and_the_grade_channel_follows_it():
     mid_speed = 0.5 * (truth.speed_mps[1:] + truth.speed_mps[:-1])
     mid_grade = 0.5 * (truth.grade[1:] + truth.grade[:-1])
     np.testing.assert_allclose(np.diff(truth.altitude_m), mid_grade * mid_speed, atol=2e-3)
-    # The watch's grade channel, from its barometric altitude, follows the true grade.
-    t = sim.grade.t.astype(int)
-    moving = truth.gait[t] == RUN
-    err = sim.grade.values[moving] - truth.grade[t][moving]
-    assert np.median(np.abs(err)) < 0.01
-    assert np.corrcoef(sim.grade.values[moving], truth.grade[t][moving])[0, 1] > 0.8
+    # The recorded (barometric) altitude gives the true grade back, with the distance.
+    altitude = sim.session.altitude
+    assert sim.session.grade is None  # a watch records altitude, not grade
+    np.testing.assert_array_equal(altitude.t, truth.t_s)
+    grade = grade_from_altitude(altitude.values, np.cumsum(truth.speed_mps))
+    moving = (truth.gait == RUN) & np.isfinite(grade)
+    assert np.median(np.abs(grade[moving] - truth.grade[moving])) < 0.01
+    assert np.corrcoef(grade[moving], truth.grade[moving])[0, 1] > 0.8
     # The altimeter: 0.2-m steps, within a few metres of the route plus its start height.
-    alt = sim.altitude.values
+    alt = altitude.values
     assert np.allclose(np.round(alt / 0.2) * 0.2, alt)
     assert np.ptp(alt - truth.altitude_m) < 8.0
 
@@ -342,15 +344,18 @@ def test_watch_export_modalities():
         build_session("x", speed=(alone.speed.t, alone.speed.mps))  # why Session is built
     bare = simulate("steady_intermediate", RUNNER, modality="hr", seed=1,
                     options=Options(workload_channels=False))
-    assert bare.session.speed is None and bare.grade is None
+    assert bare.session.speed is None and bare.session.grade is None
     assert bare.truth.speed_mps.max() > 0
 
 
-def test_treadmill_sessions_carry_the_incline():
-    sim = simulate("ramp", dataclasses.replace(RUNNER, vo2max=30.0), modality="hr", seed=2)
-    assert sim.altitude is None
-    np.testing.assert_allclose(sim.grade.values, sim.truth.grade, atol=5e-4)
-    assert sim.grade.values.max() > 0  # an unfit person walks uphill
+def test_treadmill_sessions_carry_the_incline_when_asked():
+    unfit = dataclasses.replace(RUNNER, vo2max=30.0)
+    plain = simulate("ramp", unfit, modality="hr", seed=2).session
+    assert plain.grade is None and plain.altitude is None  # as before: speed alone
+    sim = simulate("ramp", unfit, modality="hr", seed=2, options=Options(incline=True))
+    np.testing.assert_allclose(sim.session.grade.values, sim.truth.grade, atol=5e-4)
+    assert sim.session.grade.values.max() > 0  # an unfit person walks uphill
+    np.testing.assert_array_equal(sim.session.hr.bpm, plain.hr.bpm)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -480,7 +485,7 @@ def test_outdoor_run_is_outdoors_with_heat_drift_and_gps():
     for k, p in enumerate(people(10, seed=81)):
         sim = simulate("outdoor_run", p, modality="hr+speed", seed=k)
         truth = sim.truth
-        assert truth.setting == "outdoor" and sim.altitude is not None
+        assert truth.setting == "outdoor" and sim.session.altitude is not None
         assert 0.0 <= truth.drift_bpm_per_min <= 1.0
         assert truth.drift_time_constant_min == HEAT_TIME_CONSTANT_MIN
         assert sim.session.provenance.sport == "running"
@@ -507,7 +512,7 @@ def test_the_evaluation_example_in_the_docstring_runs():
     code = doc.split("every session with its truth::")[1].split("For one session")[0]
     code = textwrap.dedent(code).replace("range(40)", "range(2)")
     namespace: dict = {}
-    exec(compile(code, "dosewatch.simulate docstring", "exec"), namespace)
+    exec(compile(code, "dosewatch.simulate docstring", "exec"), namespace)  # noqa: S102
     study = namespace["study"]
     assert len(study) == 10 and {s.truth.person.id for s in study} == {"E00", "E01"}
     assert sum(s.session.acc is None for s in study) == 4  # hr and hr+speed, per person
