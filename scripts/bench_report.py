@@ -28,8 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dosewatch.simulate import random_study_plan, simulate_study
 from dosewatch.report import write_report
+from dosewatch.simulate import random_study_plan, simulate_study
 
 TARGET_S, TARGET_MB = 30.0, 5.0
 

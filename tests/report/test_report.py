@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dosewatch.simulate import PlannedSession, simulate_study
 from dosewatch.report import write_report
+from dosewatch.simulate import PlannedSession, simulate_study
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -324,7 +324,7 @@ def test_single_changes_of_pace_are_never_accelerating_in_either():
 
 
 def test_on_the_protocols_the_two_part_only_on_ramps():
-    """60 people x 10 protocols: classes and bouts agree everywhere; labels agree on every
+    """6 people x 10 protocols: classes and bouts agree everywhere; labels agree on every
     protocol without a ramp, and on 90 %+ of the epochs of those with one."""
     counts = {name: [0, 0] for name in PROTOCOLS}
     for k in range(6):
