@@ -47,9 +47,10 @@ class TrendConfig:
     """Minimum Theil–Sen slope of intensity over the window's non-rest part, %HRR/min."""
     min_nonrest_fraction: float = 0.5
     """At least this fraction of the window must be non-rest."""
-    half_slope_fraction: float = 0.5
-    """Each half of the window must rise at this fraction of ``accelerating_slope`` too, so a
-    single change of pace is not a ramp (see the README, 'Where the code reads the SPEC')."""
+    single_change_fraction: float = 0.5
+    """A single change of pace is not a ramp: with the window's largest change of pace taken
+    out, what is left must still rise at this fraction of ``accelerating_slope``
+    (docs/definitions.md). 0 keeps the bare slope rule."""
 
 
 @dataclass(frozen=True, slots=True)

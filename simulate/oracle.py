@@ -85,7 +85,7 @@ class Definitions:
     @classmethod
     def from_config(cls, config: Any) -> Definitions:
         """The numbers of a ``Config`` (read by name, so nothing of dosewatch is imported).
-        ``trend.half_slope_fraction`` sets how much rise must remain once a single change
+        ``trend.single_change_fraction`` sets how much rise must remain once a single change
         of pace is taken out (0 turns the check off, as it turns off the product's)."""
         return cls(
             epoch_s=config.epochs.epoch_s,
@@ -95,7 +95,7 @@ class Definitions:
             window_min=config.trend.window_min,
             accelerating_slope=config.trend.accelerating_slope,
             min_nonrest_fraction=config.trend.min_nonrest_fraction,
-            single_change_fraction=config.trend.half_slope_fraction,
+            single_change_fraction=config.trend.single_change_fraction,
             qualifying_from=config.bouts.qualifying_from,
             max_break_min=config.bouts.max_break_min,
             max_break_fraction=config.bouts.max_break_fraction,

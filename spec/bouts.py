@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from .runs import runs
 from .labels import Label
+from .runs import runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,22 +52,56 @@ def trend_half_width(config: Config) -> int:
     return max(1, int(round(config.trend.window_min / config.epoch_min / 2)))
 
 
+def without_largest_change(windows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row of ``windows`` (NaN = not a non-rest epoch) with its largest single change
+    of pace taken out: the largest rise between consecutive non-rest epochs, or over two
+    in a row (a change in the middle of an epoch splits between two epochs), every later
+    epoch lowered by it and the epoch inside a two-step change flattened to where it
+    started. A row without a rise is unchanged. Vectorised over rows; the order of the
+    search (earlier first, one step before two) decides ties, as the reference does."""
+    n, w = windows.shape
+    if w < 2:
+        return windows.copy()
+    order = np.argsort(np.isnan(windows), axis=1, kind="stable")  # non-rest first, in time
+    c = np.take_along_axis(windows, order, axis=1)
+    one = c[:, 1:] - c[:, :-1]
+    two = np.full((n, w - 1), np.nan)
+    two[:, : w - 2] = c[:, 2:] - c[:, :-2]
+    candidates = np.stack([one, two], axis=2).reshape(n, 2 * (w - 1))  # (k, width) order
+    candidates = np.where(np.isfinite(candidates), candidates, -np.inf)
+    best_at = np.argmax(candidates, axis=1)
+    rise = candidates[np.arange(n), best_at]
+    first, width = best_at // 2, best_at % 2 + 1
+    last = first + width - 1
+    j = np.arange(w)[None, :]
+    start = c[np.arange(n), first][:, None]
+    adjusted = np.where(j <= first[:, None], c,
+                        np.where(j <= last[:, None], start, c - rise[:, None]))
+    adjusted = np.where((rise > 0)[:, None], adjusted, c)
+    out = np.empty_like(windows)
+    np.put_along_axis(out, order, adjusted, axis=1)
+    return out
+
+
 def accelerating_mask(
     intensity: NDArray[np.floating],
     config: Config,
     trend_intensity: NDArray[np.floating] | None = None,
 ) -> NDArray[np.bool_]:
-    """Where the workload is ramping up, per SPEC plus the half-window condition.
+    """Where the workload is ramping up (the definitions' *accelerating*).
 
     The window holds the epoch and ``h`` epochs either side. Over its non-rest part, the
     Theil–Sen slope must reach ``accelerating_slope``; at least ``min_nonrest_fraction`` of
-    the window must be non-rest; the epoch itself must be non-rest; and each half of the
-    window (centre included) must rise at ``half_slope_fraction`` of the threshold, which
-    keeps a single change of pace from reading as a ramp.
+    the window must be non-rest; the epoch itself must be non-rest; and the rise must not
+    be a single change of pace: with the window's largest change of pace taken out
+    (:func:`without_largest_change`), what is left must still rise at
+    ``single_change_fraction`` of the threshold. A staircase (a step every 1–3 minutes)
+    still rises once one step is taken out; one change of pace does not.
 
     ``trend_intensity``, when given, is what the window's slopes are computed from (NaN =
     leave the epoch out of the trend); a classifier uses it to leave out epochs it knows
-    to be unreliable for a trend. The epoch's own rest/non-rest comes from ``intensity``.
+    to be unreliable for a trend, or to take the trend from another signal (a workload).
+    The epoch's own rest/non-rest comes from ``intensity``.
     """
     intensity = np.asarray(intensity, dtype=np.float64)
     trend = config.trend
@@ -79,18 +113,15 @@ def accelerating_mask(
     windows = centred_windows(np.where(usable, source, np.nan), h)
     x = np.arange(-h, h + 1) * config.epoch_min
     full = theil_sen(windows, x)
-    left = theil_sen(windows[:, : h + 1], x[: h + 1])
-    right = theil_sen(windows[:, h:], x[h:])
     enough = np.isfinite(windows).sum(axis=1) >= trend.min_nonrest_fraction * (2 * h + 1)
-    half_threshold = trend.half_slope_fraction * trend.accelerating_slope
     with np.errstate(invalid="ignore"):
-        return (
-            nonrest
-            & enough
-            & (full >= trend.accelerating_slope)
-            & (left >= half_threshold)
-            & (right >= half_threshold)
-        )
+        ramp = nonrest & enough & (full >= trend.accelerating_slope)
+    if trend.single_change_fraction > 0 and ramp.any():
+        rows = np.flatnonzero(ramp)
+        rest_of_rise = theil_sen(without_largest_change(windows[rows]), x)
+        with np.errstate(invalid="ignore"):
+            ramp[rows] = rest_of_rise >= trend.single_change_fraction * trend.accelerating_slope
+    return ramp
 
 
 def label_epochs(
