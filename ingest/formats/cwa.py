@@ -336,13 +336,27 @@ def _clock(f: dict[str, NDArray], starts: NDArray[np.int64]) -> _Clock:
     if point.size > 1:
         span = np.diff(index)
         measured = np.diff(point) / np.where(span > 0, span, 1)
-        follows[:-1] = ((f["sequence"][1:] == f["sequence"][:-1] + 1)
-                        & (f["session"][1:] == f["session"][:-1])
-                        & (f["rate"][1:] == f["rate"][:-1])
-                        & (f["format"][1:] == f["format"][:-1])
-                        & (span > 0)
+        chained = ((f["sequence"][1:] == f["sequence"][:-1] + 1)
+                   & (f["session"][1:] == f["session"][:-1])
+                   & (f["rate"][1:] == f["rate"][:-1])
+                   & (f["format"][1:] == f["format"][:-1]))
+        # Whole-second timestamps: blocks shorter than a second can name the same second
+        # at the same sample; such a block takes the rate from the next distinct one.
+        same = chained & (span == 0) & (np.diff(point) == 0)
+        if same.any():
+            ahead = np.where(same, same.size, np.arange(same.size))
+            ahead = np.minimum.accumulate(ahead[::-1])[::-1]
+            ok = ahead < same.size
+            measured = np.where(same & np.append(ok[1:], False)[: same.size],
+                                measured[np.minimum(ahead, same.size - 1)], measured)
+            span = np.where(same, 1, span)
+        follows[:-1] = (chained & (span > 0)
                         & (np.abs(measured * freq[:-1] - 1.0) <= RATE_TOLERANCE))
         step[:-1] = np.where(follows[:-1], measured, nominal[:-1])
+        # A block nothing continues (before a gap, the last) keeps the rate measured
+        # into it, when its predecessor continues into it.
+        last = np.flatnonzero(~follows[1:] & follows[:-1]) + 1
+        step[last] = step[last - 1]
     step_before = step.copy()
     step_before[1:] = np.where(follows[:-1], step[:-1], nominal[1:])
     step_before[0] = step[0]

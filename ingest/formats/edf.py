@@ -220,21 +220,27 @@ def _axis(label: str) -> str | None:
     return (m.group(1) or m.group(2)).lower()
 
 
-def _to_g(path: Path, values: NDArray[np.float64], unit: str,
-          repairs: list[str]) -> NDArray[np.float64]:
-    key = unit.strip().lower().replace(" ", "")
-    if key in UNITS_G:
-        return values * UNITS_G[key]
-    finite = values[np.isfinite(values)]
-    level = float(np.median(np.abs(finite))) if finite.size else float("nan")
+def _to_g(path: Path, columns: list[NDArray[np.float64]], units: list[str],
+          repairs: list[str]) -> NDArray[np.float32]:
+    """The three axes in g: known units converted; unknown ones inferred together from the
+    median magnitude of the vector (about 1 g, 1000 mg or 9.81 m/s² while worn)."""
+    keys = [u.strip().lower().replace(" ", "") for u in units]
+    if all(k in UNITS_G for k in keys):
+        return np.column_stack([c * UNITS_G[k] for c, k in zip(columns, keys, strict=True)]
+                               ).astype(np.float32)
+    xyz = np.column_stack(columns)
+    magnitude = np.sqrt((xyz**2).sum(axis=1))
+    magnitude = magnitude[np.isfinite(magnitude)]
+    level = float(np.median(magnitude)) if magnitude.size else float("nan")
+    unit = printable(units[0].encode(), 8)
     for scale, name, lo, hi in ((1.0, "g", 0.3, 3.0), (1e-3, "mg", 300, 3000),
                                 (1 / G, "m/s²", 3.0, 30.0)):
         if lo <= level <= hi:
-            repairs.append(f"acceleration unit '{printable(unit.encode(), 8)}' not known: "
-                           f"taken as {name} from the typical magnitude of the samples")
-            return values * scale
-    raise refuse(path, f"the acceleration channels' unit '{printable(unit.encode(), 8)}' is "
-                 "not g, mg or m/s², and the values do not tell which",
+            repairs.append(f"acceleration unit '{unit}' not known: taken as {name} from the "
+                           "typical magnitude of the samples")
+            return (xyz * scale).astype(np.float32)
+    raise refuse(path, f"the acceleration channels' unit '{unit}' is not g, mg or m/s², and "
+                 "the values do not tell which",
                  "set the physical dimension of the acceleration channels to g, mg or m/s2")
 
 
@@ -354,13 +360,9 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
         if len(rates) != 1:
             raise refuse(path, "the x, y and z acceleration channels have different rates",
                          "resample them to one rate when exporting")
-        units = {acc[a].unit for a in "xyz"}
         t_acc = times(acc["x"])
-        xyz = np.column_stack([_to_g(path, values(acc[a]), acc[a].unit, repairs)
-                               for a in "xyz"]).astype(np.float32)
-        if len(units) > 1:
-            repairs.append("the acceleration channels give different units; each was "
-                           "converted to g")
+        xyz = _to_g(path, [values(acc[a]) for a in "xyz"], [acc[a].unit for a in "xyz"],
+                    repairs)
     elif acc:
         repairs.append(f"only {len(acc)} acceleration axis channel(s) found "
                        f"({', '.join(acc[a].label for a in sorted(acc))}); acceleration not "
