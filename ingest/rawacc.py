@@ -33,6 +33,12 @@ LATEST_UNIX = 4_102_444_800.0
 MAX_FILE_BYTES = 4 << 30
 # Gaps between samples longer than this many sample periods are said in the repairs.
 GAP_PERIODS = 2.0
+# The longest span a raw-accelerometer recording can cover: AX3s record about 90 days at
+# 12.5 Hz; a file whose times spread further has a clock that jumped (or is damaged).
+MAX_SPAN_S = 400 * 86_400.0
+# Wearable accelerometers measure up to 16 g (impact sensors 200 g, not worn for this);
+# samples beyond this are not acceleration (a wrong unit, damage).
+MAX_G = 64.0
 
 
 def prefaulted(shape: tuple[int, ...], dtype: type | np.dtype) -> NDArray:
@@ -131,10 +137,27 @@ def acc_session(
         raise refuse(path, f"the recording's start ({t0_unix:.0f} s Unix time) is not a "
                      "date between 2000 and 2100: the device clock was not set, or the "
                      "file is damaged", "check the device's clock and download it again")
+    span = float(np.max(t) - np.min(t)) if t.size else 0.0
+    if span > MAX_SPAN_S:
+        raise refuse(path, f"the samples' times spread over {span / 86_400:.0f} days, longer "
+                     "than any device records: its clock jumped, or the file is damaged",
+                     "check the device's clock and download the recording again")
     if t.size == 0:
         raise refuse(path, "the file holds no acceleration samples",
                      "check that the device recorded (a file written right after setup "
                      "holds only a header)")
+    peak = float(np.abs(xyz).max()) if xyz.size else 0.0
+    if not peak <= MAX_G:  # NaN too
+        absurd = ~(np.abs(xyz) <= MAX_G).all(axis=1)
+        n_absurd = int(absurd.sum())
+        if n_absurd > 0.01 * len(xyz):
+            raise refuse(path, f"{n_absurd} of {len(xyz)} acceleration samples are beyond "
+                         f"{MAX_G:g} g (up to {peak:.3g}): not acceleration in g as the file "
+                         "says, or the file is damaged",
+                         "check the unit of the acceleration channels (g, mg, m/s²)")
+        xyz = xyz.copy()
+        xyz[absurd] = np.nan
+        repairs = [*repairs, f"acc: {n_absurd} samples beyond {MAX_G:g} g dropped as gaps"]
     first = float(t[0])
     if hr is not None and len(hr[0]):
         first = min(first, float(np.min(hr[0])))

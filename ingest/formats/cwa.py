@@ -125,7 +125,8 @@ def pack_timestamps(unix: ArrayLike) -> NDArray[np.uint32]:
 
 def rate_hz(code: NDArray[np.integer] | int) -> NDArray[np.float64]:
     """Sample rate of CWA rate codes, Hz."""
-    return 3200.0 / np.left_shift(1, 15 - (np.asarray(code) & 0x0F)).astype(np.float64)
+    shift = 15 - (np.asarray(code).astype(np.int64) & 0x0F)
+    return 3200.0 / np.left_shift(1, shift).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- header
@@ -142,8 +143,8 @@ def _header(raw: bytes, path: Path) -> dict[str, object]:
                      "AX3 or AX6")
     length = int.from_bytes(raw[2:4], "little") + 4
     if length % BLOCK or not BLOCK <= length <= 64 * BLOCK:
-        raise refuse(path, f"the CWA header announces {length} bytes, which is not a whole "
-                     "number of 512-byte blocks: the header is damaged", HINT)
+        raise refuse(path, f"the CWA header announces {length} bytes, not whole 512-byte "
+                     "blocks up to 32 KiB: the header is damaged", HINT)
     hardware = raw[4]
     device = int.from_bytes(raw[5:7], "little")
     upper = int.from_bytes(raw[11:13], "little")
