@@ -137,16 +137,17 @@ def acc_session(
         raise refuse(path, f"the recording's start ({t0_unix:.0f} s Unix time) is not a "
                      "date between 2000 and 2100: the device clock was not set, or the "
                      "file is damaged", "check the device's clock and download it again")
-    span = float(np.max(t) - np.min(t)) if t.size else 0.0
-    if span > MAX_SPAN_S:
-        raise refuse(path, f"the samples' times spread over {span / 86_400:.0f} days, longer "
-                     "than any device records: its clock jumped, or the file is damaged",
-                     "check the device's clock and download the recording again")
+    lo, hi = (float(t.min()), float(t.max())) if t.size else (0.0, 0.0)
+    if hi - lo > MAX_SPAN_S:
+        raise refuse(path, f"the samples' times spread over {(hi - lo) / 86_400:.0f} days, "
+                     "longer than any device records: its clock jumped, or the file is "
+                     "damaged", "check the device's clock and download the recording again")
     if t.size == 0:
         raise refuse(path, "the file holds no acceleration samples",
                      "check that the device recorded (a file written right after setup "
                      "holds only a header)")
-    peak = float(np.abs(xyz).max()) if xyz.size else 0.0
+    # max and min, not abs().max(): no temporary the size of the recording.
+    peak = max(float(xyz.max()), -float(xyz.min())) if xyz.size else 0.0
     if not peak <= MAX_G:  # NaN too
         absurd = ~(np.abs(xyz) <= MAX_G).all(axis=1)
         n_absurd = int(absurd.sum())
@@ -158,14 +159,18 @@ def acc_session(
         xyz = xyz.copy()
         xyz[absurd] = np.nan
         repairs = [*repairs, f"acc: {n_absurd} samples beyond {MAX_G:g} g dropped as gaps"]
-    first = float(t[0])
     if hr is not None and len(hr[0]):
-        first = min(first, float(np.min(hr[0])))
-    start = datetime.fromtimestamp(t0_unix + first, UTC)
+        lo = min(lo, float(np.min(hr[0])))
+    if lo != 0.0:
+        # Shift here, so that the earliest time is exactly 0 and build_session keeps the
+        # arrays (its own shift could round two neighbouring times into one).
+        t = t - lo
+        hr = None if hr is None else (np.asarray(hr[0]) - lo, hr[1])
+        t0_unix += lo
     name = options.name or input_stem(path)
     session = build_session(
         name, acc=(t, xyz), hr=hr, profile=options.profile, source=str(path), format=format,
-        start_time=start, repairs=tuple(repairs),
+        start_time=datetime.fromtimestamp(t0_unix, UTC), repairs=tuple(repairs),
     )
     origin = t0_unix + session.provenance.time_origin_s
     return replace(session, provenance=replace(session.provenance, time_origin_s=origin))
