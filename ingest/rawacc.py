@@ -124,10 +124,13 @@ def acc_session(
     format: str,
     repairs: list[str],
     hr: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    bounds: tuple[float, float, float] | None = None,
 ) -> Session:
     """A session from acceleration whose times ``t`` count from ``t0_unix`` (Unix s).
 
-    ``hr``, when given, is ``(t, bpm)`` on the same clock as ``t``.
+    ``hr``, when given, is ``(t, bpm)`` on the same clock as ``t``. ``bounds`` is
+    ``(min t, max t, max |xyz|)`` when the reader knows them already (a week's arrays are
+    then not read again here).
 
     Raises:
         InputError: the start is not a date a device clock can hold (the file's clock
@@ -137,7 +140,12 @@ def acc_session(
         raise refuse(path, f"the recording's start ({t0_unix:.0f} s Unix time) is not a "
                      "date between 2000 and 2100: the device clock was not set, or the "
                      "file is damaged", "check the device's clock and download it again")
-    lo, hi = (float(t.min()), float(t.max())) if t.size else (0.0, 0.0)
+    if bounds is None:
+        lo, hi = (float(t.min()), float(t.max())) if t.size else (0.0, 0.0)
+        # max and min, not abs().max(): no temporary the size of the recording.
+        peak = max(float(xyz.max()), -float(xyz.min())) if xyz.size else 0.0
+    else:
+        lo, hi, peak = bounds
     if hi - lo > MAX_SPAN_S:
         raise refuse(path, f"the samples' times spread over {(hi - lo) / 86_400:.0f} days, "
                      "longer than any device records: its clock jumped, or the file is "
@@ -146,8 +154,6 @@ def acc_session(
         raise refuse(path, "the file holds no acceleration samples",
                      "check that the device recorded (a file written right after setup "
                      "holds only a header)")
-    # max and min, not abs().max(): no temporary the size of the recording.
-    peak = max(float(xyz.max()), -float(xyz.min())) if xyz.size else 0.0
     if not peak <= MAX_G:  # NaN too
         absurd = ~(np.abs(xyz) <= MAX_G).all(axis=1)
         n_absurd = int(absurd.sum())

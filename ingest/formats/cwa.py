@@ -275,9 +275,11 @@ def _unpack(v: NDArray[np.uint32], unit: NDArray[np.float32],
 
 
 def _decode(buf: bytes, rows: NDArray[np.intp], fields: dict[str, NDArray], lo: int,
-            starts: NDArray[np.int64], xyz: NDArray[np.float32]) -> None:
+            starts: NDArray[np.int64], xyz: NDArray[np.float32]) -> float:
     """Decode the valid blocks ``rows`` of ``buf`` (fields ``[lo:]`` of the scan) into
-    ``xyz`` at ``starts``."""
+    ``xyz`` at ``starts``; returns the largest magnitude of any axis (taken while the
+    values are still in the CPU's cache)."""
+    peak = 0.0
     packed = np.frombuffer(buf, dtype=BLOCK_PACKED)
     words = np.frombuffer(buf, dtype=BLOCK_WORDS)
     fmt = fields["format"][lo : lo + rows.size]
@@ -303,7 +305,10 @@ def _decode(buf: bytes, rows: NDArray[np.intp], fields: dict[str, NDArray], lo: 
                             dtype=np.float32, casting="unsafe")
             if not full:  # some blocks not full: place each block's samples (no loop)
                 keep = np.arange(capacity)[None, :] < c[:, None]
-                xyz[(at[:, None] + np.arange(capacity)[None, :])[keep]] = values[keep]
+                values = values[keep]
+                xyz[(at[:, None] + np.arange(capacity)[None, :])[keep]] = values
+            peak = max(peak, float(values.max()), -float(values.min()))
+    return peak
 
 
 @dataclass
@@ -447,7 +452,7 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
             t = prefaulted((total,), np.float64)
             firsts = np.cumsum([0] + [rows.size for _, rows in scan.chunks])
 
-            def work(k: int) -> None:
+            def work(k: int) -> float:
                 first, rows = scan.chunks[k]
                 if not rows.size:
                     return
@@ -455,11 +460,16 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
                 at = starts[lo : lo + rows.size]
                 length = (int(rows[-1]) + 1) * BLOCK
                 buf = os.pread(descriptor, length, data_start + first * BLOCK)
-                _decode(buf, rows, f, lo, at, xyz)
+                peak = _decode(buf, rows, f, lo, at, xyz)
                 _fill_times(clock, lo, f["count"][lo : lo + rows.size], at, t)
+                return peak
 
-            list(pool.map(work, range(len(scan.chunks))))
+            peak = max([0.0, *pool.map(work, range(len(scan.chunks)))])
     t[0] = 0.0  # the origin, exactly (rounding can leave 1e-16)
+    # Each block's times rise, so its first and last samples bound it: the recording's
+    # bounds without a pass over every sample.
+    ends = starts + f["count"] - 1
+    bounds = (float(min(t[starts].min(), 0.0)), float(t[ends].max()), peak)
     rates = np.unique(rate_hz(f["rate"]))
     sessions = np.unique(f["session"])
     temperature = f["temperature"] * (75.0 / 256) - 50.0
@@ -486,7 +496,7 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
         repairs.append(f"placement {placement}, from the body location the device was set "
                        "up with")
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=clock.t0_unix, format="cwa",
-                       repairs=repairs)
+                       repairs=repairs, bounds=bounds)
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
