@@ -20,10 +20,10 @@ def edf_bytes(signals: Sequence[tuple[str, str, float, np.ndarray]], *, duration
     """An EDF(+) file: ``signals`` are ``(label, unit, fs, values)`` (physical values,
     scaled into 16 bits over their own range). With ``plus`` ("EDF+C"/"EDF+D"/"") an
     annotation signal carries each record's onset (``onsets``, default k * duration)."""
-    n_records = int(round(len(signals[0][3]) / (signals[0][2] * duration)))
+    n_records = round(len(signals[0][3]) / (signals[0][2] * duration))
     heads, rows = [], []
     for label, unit, fs, values in signals:
-        per = int(round(fs * duration))
+        per = round(fs * duration)
         values = np.asarray(values, dtype=float)
         lo, hi = float(values.min()) - 1, float(values.max()) + 1
         digital = np.rint((values - lo) / (hi - lo) * 65535 - 32768).astype("<i2")
@@ -77,7 +77,7 @@ def geneactiv_bytes(xyz_raw: np.ndarray, *, rate: float = 100.0, per_page: int =
     for p in range(n_pages):
         t = t0 + p * per_page / rate
         stamp = datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") + \
-            f":{int(round((t % 1) * 1000)):03d}"
+            f":{round((t % 1) * 1000):03d}"
         words = (raw[p * per_page : (p + 1) * per_page, 0] << 36) | (
             raw[p * per_page : (p + 1) * per_page, 1] << 24) | (
             raw[p * per_page : (p + 1) * per_page, 2] << 12)
