@@ -56,6 +56,10 @@ for _i, _c in enumerate(b"0123456789ABCDEF"):
     _HEX[_c] = _i
 for _i, _c in enumerate(b"abcdef"):
     _HEX[_c] = 10 + _i
+_PAIRS = np.full(1 << 16, -1, dtype=np.int16)  # little-endian pair of ASCII hex digits
+_valid = np.flatnonzero(_HEX < 16)
+_PAIRS[(_valid[None, :] << 8) | _valid[:, None]] = (_HEX[_valid][:, None] << 4) | _HEX[_valid][
+    None, :]
 # A page's lines after "Recorded Data": which holds what.
 _TIME_LINE, _TEMPERATURE_LINE, _RATE_LINE, _DATA_LINE, _SEQUENCE_LINE = 3, 5, 8, 9, 2
 
@@ -235,21 +239,35 @@ def _parse_chunk(text: bytes, header: _Header, pages: _Pages, last: bool) -> Non
         return
     sel = np.flatnonzero(ok)
     n, data_start = n[sel], data_start[sel]
-    width = int(n.max()) * SAMPLE_HEX
-    hexes = _HEX[_gather(arr, data_start, width)].reshape(sel.size, -1, SAMPLE_HEX)
-    in_page = np.arange(hexes.shape[1])[None, :] < n[:, None]
-    bad = ((hexes == 255) & in_page[..., None]).any(axis=(1, 2))
+    # Every data line's whole samples, concatenated in one pass: a +1/-1 step at each
+    # line's start and end, summed, marks the hex digits to take.
+    step = np.zeros(arr.size + 1, dtype=np.int8)
+    np.add.at(step, data_start, 1)
+    np.add.at(step, data_start + n * SAMPLE_HEX, -1)
+    chars = arr[np.cumsum(step[:-1], dtype=np.int8).view(bool)]
+    # Two hex digits at a time: a table from each 16-bit pair to its byte (-1: not hex).
+    pairs = _PAIRS[chars.view("<u2")].reshape(-1, SAMPLE_HEX // 2)
+    first = np.concatenate(([0], np.cumsum(n)[:-1]))
+    bad_rows = np.flatnonzero((pairs < 0).any(axis=1))
+    bad = np.zeros(sel.size, dtype=bool)
+    bad[np.searchsorted(first, bad_rows, side="right") - 1] = True
     pages.dropped["hex"] += int(bad.sum())
-    keep = ~bad
-    hexes, n, in_page = hexes[keep], n[keep], in_page[keep]
-    sel = sel[keep]
+    if bad.any():
+        pairs = pairs[~np.repeat(bad, n)]
+        sel, n = sel[~bad], n[~bad]
     if not sel.size:
         return
-    nib = hexes.astype(np.int32)
-    raw = (nib[..., 0:9:3] << 8) | (nib[..., 1:9:3] << 4) | nib[..., 2:9:3]
-    raw = np.where(raw >= 2048, raw - 4096, raw)
-    xyz = ((raw * 100.0 - header.offset) / header.gain).astype(np.float32)
-    pages.samples.append(xyz[in_page])
+    b = pairs[:, :5].astype(np.int32)  # xxxxxxxx xxxxyyyy yyyyyyyy zzzzzzzz zzzz....
+    raw = np.empty((b.shape[0], 3), dtype=np.int32)
+    raw[:, 0] = (b[:, 0] << 4) | (b[:, 1] >> 4)
+    raw[:, 1] = ((b[:, 1] & 0x0F) << 8) | b[:, 2]
+    raw[:, 2] = (b[:, 3] << 4) | (b[:, 4] >> 4)
+    raw -= (raw >= 2048) * np.int32(4096)
+    # (raw * 100 - offset) / gain, in float32 (the result's precision).
+    xyz = raw.astype(np.float32)
+    xyz *= (100.0 / header.gain).astype(np.float32)
+    xyz -= (header.offset / header.gain).astype(np.float32)
+    pages.samples.append(xyz)
     pages.counts.append(n)
     pages.time.append(wall[sel] - header.tz_s)
     pages.temperature.append(_numbers(temp_cols[sel]) if ok_c.any() else np.zeros(0))
