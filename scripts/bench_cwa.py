@@ -171,7 +171,9 @@ def main() -> int:
             "dosewatch_analyze_peak_rss_gb": round(max(peaks), 2),
             "dosewatch_stages": json.loads(staged.stdout) if staged.returncode == 0
             else staged.stderr[-300:],
-            "session_rate_hz": summary.get("acc_fs_hz") or summary.get("fs_hz"),
+            "start_time": summary["start_time"],
+            "duration_s": summary["duration_s"],  # 7 days and 24 s: the clock's 40 ppm
+            "repairs": summary["repairs"],
             "dose_bouts_found": [round(b["qualifying_minutes"]) for b in summary["bouts"]
                                  if b["dose_met"]],
             "load_average": os.getloadavg(),
