@@ -72,6 +72,7 @@ _HEAD_FIELDS = [
     ("events", "u1"), ("battery", "u1"), ("rate", "u1"), ("format", "u1"),
     ("offset", "<i2"), ("count", "<u2"),
 ]
+HEAD = np.dtype(_HEAD_FIELDS + [("pad", "<u2")])
 BLOCK_PACKED = np.dtype(_HEAD_FIELDS + [("data", "<u4", (120,)), ("checksum", "<u2")])
 BLOCK_WORDS = np.dtype(_HEAD_FIELDS + [("data", "<i2", (240,)), ("checksum", "<u2")])
 assert BLOCK_PACKED.itemsize == BLOCK_WORDS.itemsize == BLOCK
@@ -190,8 +191,11 @@ _FIELDS = ("unix", "fraction", "offset", "count", "rate", "format", "session", "
 
 def _check_blocks(buf: bytes, problems: dict[str, int]) -> tuple[NDArray[np.intp], dict]:
     """Which blocks of ``buf`` are valid data blocks, and their header fields."""
-    packed = np.frombuffer(buf, dtype=BLOCK_PACKED)
-    n = packed.size
+    n = len(buf) // BLOCK
+    # The 30 header bytes of every block, copied together once: each field is then read
+    # from 16 MiB instead of striding through the whole chunk per field.
+    packed = np.frombuffer(buf, dtype=np.uint8).reshape(n, BLOCK)[:, :32].copy().view(
+        HEAD).ravel()
     magic_ok = (packed["magic"] == MAGIC_AX) & (packed["length"] == 508)
     checksum_ok = np.frombuffer(buf, dtype="<u2").reshape(n, 256).sum(
         axis=1, dtype=np.uint16) == 0
@@ -265,9 +269,12 @@ def _unpack(v: NDArray[np.uint32], unit: NDArray[np.float32],
     work, scale = _scratch(v.size)
     work, scale = work.reshape(v.shape), scale.reshape(v.shape)
     np.right_shift(v, 30, out=work.view(np.uint32))
-    np.left_shift(1, work, out=work)
-    np.multiply(work, (np.float32(1.0) / unit)[:, None], out=scale, dtype=np.float32,
-                casting="unsafe")
+    if not work.any() and (unit == unit[0]).all():
+        scale = np.float32(1.0 / unit[0])  # no exponent anywhere (under 2 g): one factor
+    else:
+        np.left_shift(1, work, out=work)
+        np.multiply(work, (np.float32(1.0) / unit)[:, None], out=scale, dtype=np.float32,
+                    casting="unsafe")
     for axis in range(3):  # sign-extend each 10-bit field: to the top, then back down
         np.left_shift(v, 22 - 10 * axis, out=work.view(np.uint32))
         np.right_shift(work, 22, out=work)
