@@ -36,6 +36,9 @@ GAP_PERIODS = 2.0
 # The longest span a raw-accelerometer recording can cover: AX3s record about 90 days at
 # 12.5 Hz; a file whose times spread further has a clock that jumped (or is damaged).
 MAX_SPAN_S = 400 * 86_400.0
+# The most samples a session is built from: 20 bytes each (time and x, y, z), 8 GB; a
+# month at 100 Hz is 260 million.
+MAX_SAMPLES = 400_000_000
 # Wearable accelerometers measure up to 16 g (impact sensors 200 g, not worn for this);
 # samples beyond this are not acceleration (a wrong unit, damage).
 MAX_G = 64.0
@@ -92,6 +95,16 @@ def check_size(path: Path, minimum: int, what: str, hint: str) -> int:
         raise refuse(path, f"the file is {size / 2**30:.1f} GiB, larger than dosewatch reads "
                      f"({MAX_FILE_BYTES >> 30} GiB)", "split the recording into shorter files")
     return size
+
+
+def check_samples(path: Path, n: int, what: str = "") -> None:
+    """Refuse before allocating when a file would give more samples than fit in memory
+    (a damaged or hostile header, or idle periods spanning years)."""
+    if n > MAX_SAMPLES:
+        raise refuse(path, f"the file would give {n:,} samples{what}, more than dosewatch "
+                     f"holds in memory ({MAX_SAMPLES:,})",
+                     "split the recording into shorter files (or check that it is not "
+                     "damaged)")
 
 
 def printable(raw: bytes, limit: int = 40) -> str:

@@ -55,7 +55,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ...session import Profile, Session
-from ..rawacc import acc_session, check_size, days_from_civil, prefaulted, printable, refuse
+from ..rawacc import (
+    acc_session,
+    check_samples,
+    check_size,
+    days_from_civil,
+    prefaulted,
+    printable,
+    refuse,
+)
 from ..registry import Reader, ReadOptions
 
 __all__ = ["CwaWriter", "read_cwa", "write_cwa"]
@@ -453,6 +461,7 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
                              "unknown layout; what remains cannot be trusted", HINT)
             starts = np.concatenate(([0], np.cumsum(f["count"])))
             total = int(starts[-1])
+            check_samples(path, total)
             starts = starts[:-1]
             clock = _clock(f, starts)
             xyz = prefaulted((total, 3), np.float32)

@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...session import Session
-from ..rawacc import acc_session, check_size, printable, refuse
+from ..rawacc import acc_session, check_samples, check_size, printable, refuse
 from ..registry import Reader, ReadOptions
 
 __all__ = ["read_edf"]
@@ -356,6 +356,7 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
 
     xyz = t_acc = None
     if len(acc) == 3:
+        check_samples(path, n * acc["x"].per_record)
         rates = {acc[a].per_record for a in "xyz"}
         if len(rates) != 1:
             raise refuse(path, "the x, y and z acceleration channels have different rates",

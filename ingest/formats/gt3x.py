@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...session import Session
-from ..rawacc import acc_session, check_size, printable, refuse
+from ..rawacc import acc_session, check_samples, check_size, printable, refuse
 from ..registry import Reader, ReadOptions
 
 __all__ = ["read_gt3x"]
@@ -230,6 +230,7 @@ def _decode_log(path: Path, log: bytes, rate: int, scale: float,
         ok = (n_missing > 0) & (n_missing <= MAX_IDLE_S)
         fill_src, fill_first, fill_n = last[ok], first_missing[ok], n_missing[ok]
     filled = int(fill_n.sum())
+    check_samples(path, (rows.size + filled) * rate, " after filling idle sleep mode")
     if filled:
         repairs.append(f"idle sleep mode: filled {filled} s in {fill_n.size} episodes with "
                        "the last sample recorded before each (the device was still)")

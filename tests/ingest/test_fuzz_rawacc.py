@@ -286,7 +286,18 @@ def _named() -> dict[str, tuple[str, bytes, str]]:
     bomb = bytearray(_zip({"info.txt": INFO, "log.bin": bytes(100)}))
     entry = bomb.rfind(b"PK\x01\x02")  # log.bin's central-directory entry
     bomb[entry + 24 : entry + 28] = (0xFFFFFFF0).to_bytes(4, "little")  # "4 GiB"
+    def record(kind: int, stamp: int, payload: bytes) -> bytes:
+        body = struct.pack("<BBIH", 0x1E, kind, stamp, len(payload)) + payload
+        checksum = 0
+        for byte in body:
+            checksum ^= byte
+        return body + bytes([~checksum & 0xFF])
+
+    year_idle = (record(0x1A, 1_600_000_000, bytes(180)) + record(0x03, 1_600_000_001, b"\x08")
+                 + record(0x03, 1_600_000_000 + 365 * 86_400, b"\x09"))
     return {
+        "gt3x-idle-for-a-year": (".gt3x", _zip({"info.txt": INFO, "log.bin": year_idle}),
+                                 "the file would give 946,080,000 samples after filling"),
         "cwa-header-length-65536": (".cwa", huge_header, "the CWA header announces 65536"),
         "cwa-empty": (".cwa", b"", "the file is empty"),
         "cwa-header-only": (".cwa", REAL[".cwa"][:HEADER], "the file holds no data blocks"),
