@@ -180,6 +180,17 @@ class Session:
         return float(max(ends)) if ends else 0.0
 
 
+def _all_finite(a: NDArray) -> bool:
+    """Whether every value is finite, without a boolean array the size of ``a``: a sum is
+    NaN or infinite when any value is; only a sum that overflows (huge finite float64
+    values) needs the element-wise check."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum(dtype=np.float64)
+    if np.isfinite(total):
+        return True
+    return bool(np.isfinite(a).all())
+
+
 def _clean_times(
     t: NDArray[np.float64], name: str, repairs: list[str]
 ) -> tuple[NDArray[np.intp] | slice, NDArray[np.float64]]:
@@ -187,9 +198,9 @@ def _clean_times(
 
     The common case, already strictly increasing, costs one comparison pass and no copy.
     """
-    finite = np.isfinite(t)
     keep: NDArray[np.intp] | slice = slice(None)
-    if not finite.all():
+    if not _all_finite(t):
+        finite = np.isfinite(t)
         n_bad = int((~finite).sum())
         repairs.append(f"{name}: dropped {n_bad} rows with a missing or non-finite time")
         keep = np.flatnonzero(finite)
@@ -300,7 +311,7 @@ def build_session(
         values = tuple(v[index] for v in values)
         # A sample whose main value is missing is a gap, not a zero.
         main = values[0]
-        if np.isfinite(main).all():  # one flat pass; per-row only when something is missing
+        if _all_finite(main):  # one flat pass; per-row only when something is missing
             ok = None
         else:
             ok = np.isfinite(main).all(axis=1) if main.ndim == 2 else np.isfinite(main)
