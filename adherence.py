@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence

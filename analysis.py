@@ -19,11 +19,11 @@ from .calibration import Calibration, Evidence
 from .certainty import Certainty, assess
 from .config import Config
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
-from .spec.bouts import Bout, find_bouts
 from .models.base import SOURCE_NAMES, Classifier, EpochPrediction
 from .models.registry import get_classifier
-from .spec.labels import LEVEL_NAMES, Label, label_names, levels, session_class
 from .session import Session
+from .spec.bouts import Bout, find_bouts
+from .spec.labels import LEVEL_NAMES, Label, label_names, levels, session_class
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ acceleration-only session has only population cut-points to turn movement into e
 Several sessions of the same participant can say much more:
 
 - **HR_max**: the highest heart rate they held for 30 s or more in any session
-  (artefacts removed) — when it is at least what their age (or the default) predicts.
-  A lower one is only a lower bound: a participant whose sessions were all easy never
-  came near their maximum, and taking their highest held rate for it would inflate every
-  %HRR. The calibration file says so (``hr_max_held``);
+  (artefacts removed). When it is well below what their age (or the default) predicts,
+  the file says so: a participant whose sessions were all easy never came near their
+  maximum, and then every %HRR is overestimated (on the simulator, where studies hold
+  hard sessions too, this estimate beats age and the default by far: see
+  ``models/MODEL_CARD.md``);
 - **HR_rest**: the median of the real resting stretches found in their sessions;
 - **fitness**: how their heart rate follows the workload (``k``, %HRR per unit of the
   reference intensity; see :mod:`dosewatch.features.workload`), from their sessions with
@@ -47,6 +48,7 @@ LEARNED = "sessions"
 MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
 MIN_MAP_EPOCHS = 30
 MIN_MAP_EXERCISE_EPOCHS = 10
+LOW_HR_MAX_BPM = 15.0  # a learned HR_max this far below the prediction gets a caution
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,6 @@ class Calibration:
     hr_rest: Value | None = None
     fitness_k: Value | None = None
     acceleration: Mapping[str, AccMap] = field(default_factory=dict)
-    hr_max_held: Value | None = None
 
     def acc_map(self, placement: str) -> AccMap | None:
         return self.acceleration.get(placement)
@@ -157,18 +158,16 @@ def learn(participant: str, evidence: Iterable[Evidence],
     rests = [e.hr_rest_stretch for e in evidence if e.hr_rest_stretch is not None]
     fits = [(e.fitness_k, e.fitness_epochs) for e in evidence
             if e.fitness_k is not None and e.fitness_epochs > 0]
-    hr_max = held_max = None
+    hr_max = None
     if held:
         top, where = max(held)
         priors = [e.hr_max_prior for e in evidence if e.hr_max_prior is not None]
         prior = min(priors) if priors else None
         text = f"highest rate held 30 s in {len(held)} sessions: {top:.0f} bpm (in {where})"
-        if prior is None or top >= prior:
-            hr_max = Value(float(round(top, 1)), LEARNED, text)
-        else:
-            held_max = Value(float(round(top, 1)), LEARNED,
-                             f"{text}; below the {prior:.0f} bpm that age or the default "
-                             "predicts, so only a lower bound of HR_max")
+        if prior is not None and top < prior - LOW_HR_MAX_BPM:
+            text += (f"; {prior - top:.0f} bpm below what age or the default predicts: if "
+                     "none of these sessions came near the maximum, %HRR is overestimated")
+        hr_max = Value(float(round(top, 1)), LEARNED, text)
     hr_rest = None
     if rests:
         hr_rest = Value(round(float(np.median(rests)), 1), LEARNED,
@@ -198,7 +197,7 @@ def learn(participant: str, evidence: Iterable[Evidence],
                 maps[placement] = learned
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
-                       acceleration=maps, hr_max_held=held_max)
+                       acceleration=maps)
 
 
 def _acc_map(evidence: list[Evidence], hr_rest: float, hr_max: float) -> AccMap | None:
@@ -248,9 +247,7 @@ def calibration_toml(cal: Calibration) -> str:
         f"participant = {_toml_string(cal.participant)}",
         f"sessions = {cal.sessions}",
     ]
-    for name, value, what in (("hr_max", cal.hr_max, "bpm"),
-                              ("hr_max_held", cal.hr_max_held, "bpm, a lower bound only"),
-                              ("hr_rest", cal.hr_rest, "bpm"),
+    for name, value, what in (("hr_max", cal.hr_max, "bpm"), ("hr_rest", cal.hr_rest, "bpm"),
                               ("fitness_k", cal.fitness_k,
                                "%HRR per unit of reference intensity")):
         if value is None:
@@ -315,8 +312,7 @@ def read_calibration(path: str | Path) -> Calibration:
                       hr_max=_value(data.get("hr_max"), "hr_max", source),
                       hr_rest=_value(data.get("hr_rest"), "hr_rest", source),
                       fitness_k=_value(data.get("fitness_k"), "fitness_k", source),
-                      acceleration=maps,
-                      hr_max_held=_value(data.get("hr_max_held"), "hr_max_held", source))
+                      acceleration=maps)
     if cal.hr_rest and cal.hr_max and cal.hr_rest.value >= cal.hr_max.value:
         raise InputError("hr_rest is not below hr_max", source=source,
                          hint="check that the two values are not swapped")

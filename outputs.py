@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 from .analysis import SessionResult
 from .rows import ROWS_CSV, ROWS_PARQUET, SessionRow, rows_csv_text, rows_table
 
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary sibling and a rename."""
     path = Path(path)

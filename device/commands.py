@@ -241,8 +241,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
                   classifier: Any) -> int:
-    from .live import LiveAnalysis
     from ..recording import RecordingWriter
+    from .live import LiveAnalysis
     from .view import LiveView, format_summary
 
     loop = asyncio.get_running_loop()
@@ -322,8 +322,8 @@ async def _record_virtual(args: argparse.Namespace, session: Session, writer: An
                           view: Any, stop: asyncio.Event) -> Recorder:
     from bleak import BleakScanner
 
-    from .virtual.backend import BumbleBleakClient, BumbleBleakScanner, VirtualRadio
     from .recorder import DeviceError, Recorder
+    from .virtual.backend import BumbleBleakClient, BumbleBleakScanner, VirtualRadio
     from .virtual.band import VirtualBand
 
     async with VirtualRadio() as radio:

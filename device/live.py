@@ -46,9 +46,9 @@ from ..errors import DosewatchError
 from ..features import hr as hrmod
 from ..models.base import Classifier
 from ..models.registry import get_classifier
-from ..spec.labels import label_names, levels
 from ..recording.streams import RecordedSamples, session_from_samples
 from ..session import Profile, Session
+from ..spec.labels import label_names, levels
 
 __all__ = ["LiveAnalysis", "LiveStatus", "current_bout"]
 

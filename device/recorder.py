@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DeviceError, OutputError
+from ..recording import RecordingWriter
 from .protocols import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
@@ -96,7 +97,6 @@ from .protocols import (
     pmd_features,
     pmd_samples_to_g,
 )
-from ..recording import RecordingWriter
 
 if TYPE_CHECKING:
     from bleak import BleakClient

@@ -9,7 +9,8 @@ riders, and a person's own intensity is that times a factor for their fitness:
 
 - on foot (speed ``S`` m/min, grade ``G``): the ACSM metabolic equations, net VO2 =
   ``0.2 S + 0.9 S G`` running and ``0.1 S + 1.8 S G`` walking (ml/kg/min), running when
-  stepping at 140 a minute or more (else at 2.0 m/s or faster), over a VO2 reserve of
+  stepping at 140 a minute or more (without a cadence: at 2.2 m/s or faster, where the
+  ACSM running equation starts to hold; brisk walking reaches 2.1 m/s), over a VO2 reserve of
   46.5; downhill, where the ACSM equations say nothing, the flat cost scaled by the ratio
   of the energy cost of running or walking on that slope to the flat one (Minetti et al.,
   J Appl Physiol 2002), which falls to about half at −20 %;
@@ -40,7 +41,7 @@ from .base import EpochGrid, FeatureContext, StreamFeatures
 
 RUN_VO2_RESERVE = 46.5
 RIDE_MAX_POWER_W = 300.0
-RUN_FROM_MPS = 2.0
+RUN_FROM_MPS = 2.2  # without a cadence: ACSM's running equation holds from 134 m/min
 RUN_FROM_SPM = 140.0
 MOVING_MPS = 0.5
 MOVING_W = 10.0

@@ -28,7 +28,7 @@ from .formats.interchange import (
     read_session_folder,
     write_session_folder,
 )
-from .registry import ReadOptions, Reader, read_all, read_one, reader_for, readers
+from .registry import Reader, ReadOptions, read_all, read_one, reader_for, readers
 
 __all__ = [
     "FORMATS",

@@ -60,7 +60,7 @@ class PhysioClassifier:
 
     fill_epochs: int = 2
     onset_epochs: int = 2
-    drift_proof_slope: float = 1.5
+    drift_proof_slope: float = 0.75
     name: str = "physio"
 
     @property

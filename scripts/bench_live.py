@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.live import LiveAnalysis, LiveStatus
 from dosewatch.device.protocols import HR_MEASUREMENT, PMD_DATA
 from dosewatch.device.recorder import Recorder
-from dosewatch.recording import RecordingWriter, open_recording
+from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.virtual.band import start_bands
+from dosewatch.recording import RecordingWriter, open_recording
 from dosewatch.session import Profile, Session, build_session
 
 PROFILE = Profile(age=35, hr_rest=55, hr_max=185, placement="chest")

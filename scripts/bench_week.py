@@ -31,8 +31,6 @@ import numpy as np
 
 from dosewatch.config import Config
 from dosewatch.ingest import ParquetSessionWriter
-from dosewatch.spec.bouts import find_bouts
-from dosewatch.spec.labels import label_epochs
 from dosewatch.session import Profile
 from dosewatch.simulate import (
     Segment,
@@ -43,6 +41,8 @@ from dosewatch.simulate import (
     synth_acceleration,
     synth_heart_rate,
 )
+from dosewatch.spec.bouts import find_bouts
+from dosewatch.spec.labels import label_epochs
 
 DAY_S = 86_400
 RUN_MINUTES = {0: 40, 2: 35, 4: 45, 5: 33, 6: 24}  # day -> minutes of intermediate running

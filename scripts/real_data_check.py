@@ -24,9 +24,9 @@ import numpy as np
 from dosewatch.analysis import analyze_session
 from dosewatch.config import Config
 from dosewatch.errors import DosewatchError
-from dosewatch.spec.trend import centred_windows, theil_sen
 from dosewatch.ingest import read_session
 from dosewatch.models.registry import get_classifier
+from dosewatch.spec.trend import centred_windows, theil_sen
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 SUFFIXES = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")

@@ -97,7 +97,6 @@ from bumble.device import (
 from numpy.typing import NDArray
 
 from ...session import Acceleration, Session
-from .backend import VirtualController, VirtualRadio, parse_address
 from ..protocols import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
@@ -131,6 +130,7 @@ from ..protocols import (
     encode_treadmill,
     parse_pmd_command,
 )
+from .backend import VirtualController, VirtualRadio, parse_address
 
 logger = logging.getLogger(__name__)
 

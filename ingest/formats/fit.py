@@ -60,7 +60,6 @@ from numpy.typing import NDArray
 
 from ...errors import InputError
 from ...session import Profile, Session
-from ..registry import Reader, ReadOptions
 from ..activity import (
     ActivityData,
     lenient_profile,
@@ -70,6 +69,7 @@ from ..activity import (
     to_session,
     wrong_content,
 )
+from ..registry import Reader, ReadOptions
 
 __all__ = ["fit_crc", "parse_fit", "read_fit"]
 

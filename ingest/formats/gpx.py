@@ -27,7 +27,6 @@ import numpy as np
 
 from ...errors import InputError
 from ...session import Profile, Session
-from ..registry import SNIFF_BYTES, Reader, ReadOptions
 from ..activity import (
     ActivityData,
     XmlSpec,
@@ -36,6 +35,7 @@ from ..activity import (
     read_xml_points,
     to_session,
 )
+from ..registry import SNIFF_BYTES, Reader, ReadOptions
 
 __all__ = ["GPX", "parse_gpx", "read_gpx"]
 

@@ -49,8 +49,8 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
 from ...errors import InputError, OutputError
-from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
 from ...profile import profile_to_toml, read_profile
+from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
 from ..registry import Reader, ReadOptions
 
 __all__ = [

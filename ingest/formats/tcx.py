@@ -32,7 +32,6 @@ import numpy as np
 
 from ...errors import InputError
 from ...session import Profile, Session
-from ..registry import SNIFF_BYTES, Reader, ReadOptions
 from ..activity import (
     ActivityData,
     XmlSpec,
@@ -41,6 +40,7 @@ from ..activity import (
     read_xml_points,
     to_session,
 )
+from ..registry import SNIFF_BYTES, Reader, ReadOptions
 
 __all__ = ["READER", "TCX", "parse_tcx", "parse_tcx_activities", "read_tcx"]
 
