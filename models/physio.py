@@ -7,8 +7,8 @@ Per epoch it chooses where the true intensity ``I`` is read from (see
 1. **Workload and heart rate** (a speed or power channel, and heart rate): the session's
    heart-rate–workload relation (:func:`dosewatch.features.workload.relate`) turns the
    workload into this person's %HRR without drift (``pct_hrr_workload``): its trend is
-   the evidence for accelerating. Heart rate sets the level: the demand estimate less the
-   drift the relation found. When the person stands still the workload is zero at once:
+   the evidence for accelerating. Heart rate sets the level (the demand estimate). When
+   the person stands still the workload is zero at once:
    the recovery minutes at a still-high heart rate are rest, not qualifying. A relation
    that explains little of the heart rate (a broken speed channel) is not trusted: heart
    rate alone is used, and the output says so.
@@ -76,7 +76,7 @@ class PhysioClassifier:
         doubts: tuple[str, ...] = ()
         relation = self._relation(info, notes)
         if relation is not None:
-            level, trend, moving = self._with_workload(v, intensity, source, relation, config)
+            level, trend, moving = self._with_workload(v, intensity, source)
             source = np.where(np.isfinite(trend) & ~np.isfinite(intensity),
                               SOURCE_WORKLOAD, source).astype(np.int8)
             labels = label_epochs(level, config, trend_intensity=trend)
@@ -123,16 +123,14 @@ class PhysioClassifier:
 
     @staticmethod
     def _with_workload(v: dict[str, NDArray[np.float64]], measured: NDArray[np.float64],
-                       source: NDArray[np.int8], relation: WorkloadRelation, config: Config
+                       source: NDArray[np.int8]
                        ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        """Level: the heart-rate demand less the fitted drift; where there is no heart
-        rate, the workload's intensity, then acceleration; rest while the person stands
-        still. Trend: the workload's intensity."""
-        moving_f = v["moving"]
+        """Level: the heart-rate demand (heart rate sets the level); where there is no
+        heart rate, the workload's intensity, then acceleration; rest while the person
+        stands still. Trend: the workload's intensity (drift-free)."""
         trend = v["pct_hrr_workload"]
-        moving = np.nan_to_num(moving_f) > 0
-        from_hr = np.where(source == SOURCE_HR, measured, np.nan)
-        level = from_hr - relation.drift_at(moving_f, config.epoch_min)
+        moving = np.nan_to_num(v["moving"]) > 0
+        level = np.where(source == SOURCE_HR, measured, np.nan)
         level = np.where(np.isfinite(level), level, trend)
         level = np.where(np.isfinite(level), level, measured)
         known = np.isfinite(trend)
