@@ -46,7 +46,7 @@ def as_profile(profile: ProfileLike = None, **fields: object) -> Profile | None:
     Raises:
         ProfileError: an unknown field or an impossible value.
     """
-    from .profile import parse_profile_options
+    from .profiles import parse_profile_options
 
     if isinstance(profile, Profile):
         if fields:

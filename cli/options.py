@@ -42,7 +42,7 @@ def profile_from(args: argparse.Namespace) -> Profile | None:
     text = getattr(args, "profile", None)
     if not text:
         return None
-    from ..profile import parse_profile_string, read_profile
+    from ..profiles import parse_profile_string, read_profile
 
     if "=" not in text:
         return read_profile(Path(text))

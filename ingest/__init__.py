@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..profile import (
+from ..profiles import (
     parse_profile_options,
     parse_profile_string,
     profile_to_toml,

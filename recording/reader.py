@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from ..profile import parse_profile_options
+from ..profiles import parse_profile_options
 from ..session import Profile, Session
 from .schema import APPLICATION_ID, FORMAT_VERSION, RECORDING_SUFFIX, SQLITE_MAGIC, TABLES
 from .streams import RecordedSamples, session_from_samples

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from .. import __version__
 from ..errors import OutputError
-from ..profile import profile_to_toml
+from ..profiles import profile_to_toml
 from ..session import Profile
 from .schema import (
     FORMAT_VERSION,

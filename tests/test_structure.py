@@ -154,3 +154,13 @@ def test_spec_is_below_features_and_models() -> None:
     rooms, _ = _graphs()
     assert rooms["spec"] <= {"config"}, rooms["spec"]
     assert "models" not in rooms["features"]
+
+
+def test_no_module_shadows_the_standard_library() -> None:
+    """The repository's root is the package, and tools run from it put it on sys.path: a
+    top-level ``profile.py`` once hid the standard library's (cProfile imports it)."""
+    import sys
+
+    names = {p.stem for p in REPO.glob("*.py")} | {p.name for p in REPO.iterdir()
+                                                    if (p / "__init__.py").is_file()}
+    assert not names & set(sys.stdlib_module_names)

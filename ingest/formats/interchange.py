@@ -5,7 +5,7 @@ A session folder holds (SPEC, "Inputs")::
     hr.csv      time, hr[, rr_ms]     bpm; rr_ms one RR interval per row where known
     acc.csv     time, x, y, z         acceleration in g
     speed.csv   time, speed_mps       optional
-    profile.toml                      optional, see :mod:`dosewatch.profile`
+    profile.toml                      optional, see :mod:`dosewatch.profiles`
 
 Each stream may be ``.csv``, ``.csv.gz`` or ``.parquet`` (one format per stream; streams
 may differ; file names are matched ignoring case). ``time`` is seconds, from the session
@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
 from ...errors import InputError, OutputError
-from ...profile import profile_to_toml, read_profile
+from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
 from ..registry import Reader, ReadOptions
 
