@@ -291,20 +291,39 @@ def demand(bpm: NDArray[np.float64], config: Config) -> NDArray[np.float64]:
     (Savitzky–Golay). A step of workload is seen within seconds instead of after the
     heart rate's lag, and the minutes of recovery after the workload drops read as the
     lower demand they are, not as the still-high heart rate. NaN where ``bpm`` is."""
-    from scipy.signal import savgol_filter
-
     cfg = config.heart_rate
     finite = np.isfinite(bpm)
     window = max(5, int(round(cfg.demand_window_s)) | 1)
     if finite.sum() < window:
         return np.full(bpm.size, np.nan)
-    filled = _fill_nan(bpm)
-    smooth = savgol_filter(filled, window, 2, mode="interp")
-    slope = savgol_filter(filled, window, 2, deriv=1, mode="interp")
+    smooth, slope = quadratic_smooth(_fill_nan(bpm), window)
     tau = np.where(slope > 0, cfg.tau_on_s, cfg.tau_off_s)
     out = smooth + tau * slope
     out[~finite] = np.nan
     return out
+
+
+def quadratic_smooth(y: NDArray[np.float64], window: int
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Savitzky–Golay smoothing of order 2: the value and the slope (per sample) of a
+    least-squares parabola through the ``window`` samples centred on each sample; the
+    first and last half-windows are read off the parabola of the first and last full
+    window. Two correlations with fixed weights: linear in the series' length."""
+    half = window // 2
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    fit = np.linalg.pinv(np.vander(x, 3, increasing=True))  # rows: a0, a1, a2 weights
+    smooth = np.correlate(y, fit[0], mode="valid")
+    slope = np.correlate(y, fit[1], mode="valid")
+    edges = np.arange(-half, 0, dtype=np.float64)
+    out_smooth = np.empty_like(y)
+    out_slope = np.empty_like(y)
+    out_smooth[half:-half], out_slope[half:-half] = smooth, slope
+    for side, block, at in ((slice(0, half), y[:window], edges),
+                            (slice(y.size - half, y.size), y[-window:], -edges[::-1])):
+        a0, a1, a2 = fit @ block
+        out_smooth[side] = a0 + a1 * at + a2 * at**2
+        out_slope[side] = a1 + 2 * a2 * at
+    return out_smooth, out_slope
 
 
 HR_COLUMNS = ("hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",

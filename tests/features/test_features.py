@@ -279,3 +279,18 @@ def test_epoch_features_without_streams_are_nan():
     assert np.isnan(features.values["enmo_g"]).all()
     assert (features.values["acc_coverage"] == 0).all()
     assert not info.has_acc and info.has_hr
+
+
+@pytest.mark.parametrize("window", [5, 31, 61])
+def test_quadratic_smoothing_is_savitzky_golay(window: int) -> None:
+    """The demand's smoothing is SciPy's savgol_filter (order 2, mode 'interp'), written
+    with NumPy so analysing does not pay for importing scipy.signal."""
+    from scipy.signal import savgol_filter
+
+    from dosewatch.features.hr import quadratic_smooth
+
+    y = np.cumsum(np.random.default_rng(window).normal(size=400))
+    smooth, slope = quadratic_smooth(y, window)
+    np.testing.assert_allclose(smooth, savgol_filter(y, window, 2, mode="interp"), atol=1e-9)
+    np.testing.assert_allclose(slope, savgol_filter(y, window, 2, deriv=1, mode="interp"),
+                               atol=1e-9)
