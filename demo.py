@@ -11,7 +11,8 @@ from pathlib import Path
 
 def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
     """Simulate one session per protocol (wrist and chest alternating), analyse them
-    and print truth against findings; then simulate and analyse a small study
+    and print truth against findings; analyse the real recordings that ship with
+    dosewatch (:func:`run_examples_demo`); then simulate and analyse a small study
     (:func:`run_study_demo`) and write its report, whose path is printed last."""
     from .batch import run_batch
     from .simulate import PROTOCOLS
@@ -54,8 +55,42 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
     print(f"pictures: {results_dir}/<session>/session.png   table: {results_dir / 'sessions.csv'}")
     if report.failures:
         print(f"{len(report.failures)} sessions failed: see {results_dir / 'failures.json'}")
+    example_failures = run_examples_demo(out, workers=workers)
     _, study_failures = run_study_demo(out, seed=seed, workers=workers)
-    return 1 if report.failures or study_failures else 0
+    return 1 if report.failures or study_failures or example_failures else 0
+
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+"""Real recordings that ship with dosewatch (see examples/SOURCES.md)."""
+
+
+def run_examples_demo(out: Path, workers: int = 1) -> int:
+    """Analyse the real recordings that ship with dosewatch, as a researcher would a
+    folder of watch exports, and print what was found and how sure it is. Returns the
+    number of inputs that failed."""
+    results = Path(out) / "examples-results"
+    print(f"\nAnalysing the real recordings in {EXAMPLES} into {results} ...")
+    report = _analyse_folder(EXAMPLES, results, workers)
+    header = ("recording", "minutes", "class", "dose", "longest bout", "intensity from",
+              "HR_rest / HR_max from", "certainty")
+    rows = []
+    for row in report.rows:
+        summary = json.loads((Path(row.output) / "summary.json").read_text())
+        rows.append((row.session, f"{row.duration_s / 60:.0f}", row.session_class,
+                     _yes(row.dose_met), f"{row.longest_bout_qualifying_minutes:.0f} min",
+                     row.intensity_source.replace("_", " "),
+                     f"{row.hr_rest_source} / {row.hr_max_source}",
+                     summary["certainty"]["level"]))
+    _print_table(header, rows)
+    print("(no profile was given: a study gives age, HR_rest and HR_max, or analyses a "
+          "participant's sessions together so dosewatch learns them)")
+    return len(report.failures)
+
+
+def _analyse_folder(folder: Path, results: Path, workers: int):  # noqa: ANN202
+    from .api import analyze_batch
+
+    return analyze_batch(folder, results, workers=workers, progress=False)
 
 
 def _yes(flag: bool) -> str:

@@ -19,7 +19,7 @@ import dosewatch
 from dosewatch.errors import ConfigError, InputError, ModelError, ProfileError
 from dosewatch.ingest import write_session_folder
 
-FIT = REPO / "examples" / "fenix2-run.fit"
+FIT = REPO / "examples" / "runner-a" / "fenix2-run.fit"
 
 
 def readme_example() -> str:
