@@ -15,9 +15,15 @@ Polar PMD control point     :func:`decode_pmd_response`    :class:`PmdResponse`
 Polar PMD data (ACC)        :func:`decode_pmd_frame`       :class:`PmdFrame`
 ==========================  =============================  ==================================
 
-A decoder given bytes that do not follow the layout raises :class:`ProtocolError`, never
-anything else, so a recorder can store the raw bytes, count the failure under
-:attr:`ProtocolError.kind` and go on. Encoders are for emulators and tests; given a value
+Liberal in what they accept, exact in what they report. As the Bluetooth convention asks
+(and the Polar SDK, Nordic's libraries, Bumble and bleakheart do), reserved flag bits are
+ignored, and bytes after the last field a packet's flags define (a walking pad's step
+count, zero padding, an odd byte after the RR values) are skipped: the defined fields are
+decoded and each such liberty is reported in the value's ``quirks`` (``"<kind>: <detail>"``,
+e.g. ``"ftms/trailing-bytes: 3 bytes (5F 00 00)"``), so a recorder can note it. Only bytes
+that cannot be read unambiguously raise :class:`ProtocolError`, never anything else, so a
+recorder can store the raw bytes, count the failure under :attr:`ProtocolError.kind` and
+go on. Encoders are for emulators and tests; given a value
 that the layout cannot carry they raise :class:`ValueError` (a programming error).
 
 All multi-byte fields are little-endian. UUIDs are Bleak-style lowercase 128-bit strings.
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -77,6 +83,7 @@ __all__ = [
     "parse_pmd_command",
     "pmd_features",
     "pmd_samples_to_g",
+    "quirk_kind",
     "uuid16",
 ]
 
@@ -138,12 +145,18 @@ def _need(data: bytes, size: int, kind: str, what: str) -> None:
         )
 
 
-def _no_trailing(data: bytes, end: int, kind: str, what: str) -> None:
-    if len(data) != end:
-        raise ProtocolError(
-            f"{what}: {len(data) - end} bytes after the last field (layout ends at {end})",
-            kind=kind,
-        )
+def _trailing(data: bytes, end: int, kind: str) -> tuple[str, ...]:
+    """The quirk for bytes after the last defined field (none when there are none)."""
+    extra = data[end:]
+    if not extra:
+        return ()
+    shown = extra[:8].hex(" ").upper() + (" ..." if len(extra) > 8 else "")
+    return (f"{kind}: {len(extra)} byte{'s' if len(extra) != 1 else ''} ({shown})",)
+
+
+def quirk_kind(quirk: str) -> str:
+    """The stable kind of a quirk string (the part before ``": "``)."""
+    return quirk.split(":", 1)[0]
 
 
 def _check_uint(value: int, bits: int, name: str) -> int:
@@ -180,41 +193,51 @@ class HeartRateMeasurement:
     """One Heart Rate Measurement notification.
 
     Attributes:
-        bpm: heart rate, beats per minute (0 is sent by some straps without contact).
+        bpm: heart rate as sent, beats per minute. Straps send 0 (and some a stale value
+            with ``contact`` False) when they measure nothing: see :attr:`reading`.
         contact: skin contact detected; None when the sensor does not report contact.
         energy_kj: energy expended since the last reset, kJ, when sent.
         rr_ticks: RR intervals in 1/1024 s, oldest first (0, 1, 2 ... per notification);
             kept as sent so that storage is lossless.
+        quirks: what the decoder tolerated (reserved flag bits, bytes after the fields),
+            ``"<kind>: <detail>"``; empty for a packet that follows the layout exactly.
     """
 
     bpm: int
     contact: bool | None = None
     energy_kj: int | None = None
     rr_ticks: tuple[int, ...] = ()
+    quirks: tuple[str, ...] = ()
 
     @property
     def rr_ms(self) -> tuple[float, ...]:
         """RR intervals in milliseconds (ticks × 1000 / 1024, exact in binary floating point)."""
         return tuple(t * 1000.0 / 1024.0 for t in self.rr_ticks)
 
+    @property
+    def reading(self) -> int | None:
+        """The heart rate as a measurement: None when the sensor says it has no skin
+        contact or sends 0 (a heart rate of 0 bpm is never a reading)."""
+        if self.contact is False or self.bpm == 0:
+            return None
+        return self.bpm
+
 
 def decode_heart_rate(data: Bytes) -> HeartRateMeasurement:
     """Decode a Heart Rate Measurement (0x2A37) notification.
 
+    Reserved flag bits (5-7) are ignored; an odd byte after the RR values, or bytes after
+    the last field without the RR flag, are skipped. Each is reported in ``quirks``.
+
     Raises:
-        ProtocolError: ``hr/truncated`` (too short for its flags), ``hr/reserved-flags``
-            (bits 5-7 set: a layout this decoder does not know), ``hr/odd-rr-length`` (RR
-            bytes that are not a whole number of uint16), ``hr/trailing-bytes`` (bytes left
-            over without the RR flag).
+        ProtocolError: ``hr/truncated`` (too short for the fields its flags announce).
     """
     data = bytes(data)
     _need(data, 2, "hr/truncated", "a heart rate measurement")
     flags = data[0]
+    quirks: tuple[str, ...] = ()
     if flags & _HR_RESERVED:
-        raise ProtocolError(
-            f"heart rate measurement has reserved flag bits set (flags 0x{flags:02X})",
-            kind="hr/reserved-flags",
-        )
+        quirks += (f"hr/reserved-flags: 0x{flags & _HR_RESERVED:02X} ignored",)
     if flags & _HR_WIDE:
         _need(data, 3, "hr/truncated", "a heart rate measurement with a uint16 value")
         bpm = data[1] | (data[2] << 8)
@@ -228,18 +251,15 @@ def decode_heart_rate(data: Bytes) -> HeartRateMeasurement:
         _need(data, offset + 2, "hr/truncated", "a heart rate measurement with energy")
         energy = data[offset] | (data[offset + 1] << 8)
         offset += 2
-    rest = len(data) - offset
     rr: tuple[int, ...] = ()
     if flags & _HR_RR:
-        if rest % 2:
-            raise ProtocolError(
-                f"heart rate measurement has {rest} RR bytes, not a whole number of uint16",
-                kind="hr/odd-rr-length",
-            )
-        rr = struct.unpack_from(f"<{rest // 2}H", data, offset)
-    elif rest:
-        _no_trailing(data, offset, "hr/trailing-bytes", "heart rate measurement")
-    return HeartRateMeasurement(bpm=bpm, contact=contact, energy_kj=energy, rr_ticks=rr)
+        n = (len(data) - offset) // 2
+        rr = struct.unpack_from(f"<{n}H", data, offset)
+        quirks += _trailing(data, offset + 2 * n, "hr/odd-rr-length")
+    else:
+        quirks += _trailing(data, offset, "hr/trailing-bytes")
+    return HeartRateMeasurement(bpm=bpm, contact=contact, energy_kj=energy, rr_ticks=rr,
+                                quirks=quirks)
 
 
 def encode_heart_rate(m: HeartRateMeasurement, *, wide: bool = False) -> bytes:
@@ -301,6 +321,7 @@ class RscMeasurement:
             feature bit 2 is set).
         stride_m: stride length (same foot to same foot), m, resolution 0.01, when sent.
         distance_m: total distance, m, resolution 0.1, when sent.
+        quirks: what the decoder tolerated (see the module text).
     """
 
     speed_mps: float
@@ -308,25 +329,27 @@ class RscMeasurement:
     running: bool
     stride_m: float | None = None
     distance_m: float | None = None
+    quirks: tuple[str, ...] = ()
 
 
 def decode_rsc(data: Bytes) -> RscMeasurement:
     """Decode an RSC Measurement (0x2A53) notification.
 
+    Reserved flag bits (3-7) are ignored and bytes after the last field skipped, each
+    reported in ``quirks``.
+
     Raises:
-        ProtocolError: ``rsc/truncated``, ``rsc/trailing-bytes``, ``rsc/reserved-flags``.
+        ProtocolError: ``rsc/truncated``.
     """
     data = bytes(data)
     _need(data, 4, "rsc/truncated", "an RSC measurement")
     flags = data[0]
+    quirks: tuple[str, ...] = ()
     if flags & _RSC_RESERVED:
-        raise ProtocolError(
-            f"RSC measurement has reserved flag bits set (flags 0x{flags:02X})",
-            kind="rsc/reserved-flags",
-        )
+        quirks += (f"rsc/reserved-flags: 0x{flags & _RSC_RESERVED:02X} ignored",)
     end = 4 + (2 if flags & _RSC_STRIDE else 0) + (4 if flags & _RSC_DISTANCE else 0)
     _need(data, end, "rsc/truncated", f"an RSC measurement with flags 0x{flags:02X}")
-    _no_trailing(data, end, "rsc/trailing-bytes", "RSC measurement")
+    quirks += _trailing(data, end, "rsc/trailing-bytes")
     speed = (data[1] | (data[2] << 8)) / 256.0
     offset = 4
     stride = distance = None
@@ -337,7 +360,7 @@ def decode_rsc(data: Bytes) -> RscMeasurement:
         distance = int.from_bytes(data[offset : offset + 4], "little") / 10.0
     return RscMeasurement(
         speed_mps=speed, cadence_spm=data[3], running=bool(flags & _RSC_RUNNING),
-        stride_m=stride, distance_m=distance,
+        stride_m=stride, distance_m=distance, quirks=quirks,
     )
 
 
@@ -387,6 +410,10 @@ class TreadmillData:
         met: metabolic equivalent (0.1).
         elapsed_s, remaining_s: time, s.
         force_n, power_w: force on belt (N) and power output (W).
+        quirks: what the decoder tolerated (reserved flag bits, bytes after the fields,
+            the 2017 one-byte pace width), ``"<kind>: <detail>"``.
+        pace_bytes: the pace width the record was decoded with (1 or 2), None when it
+            carries no pace field. Not part of equality.
     """
 
     speed_kmh: float | None
@@ -407,6 +434,8 @@ class TreadmillData:
     remaining_s: int | None = None
     force_n: int | None = None
     power_w: int | None = None
+    quirks: tuple[str, ...] = ()
+    pace_bytes: int | None = field(default=None, compare=False)
 
     @property
     def more_data(self) -> bool:
@@ -442,6 +471,7 @@ _FTMS_GROUPS: tuple[tuple[int, tuple[tuple[str, str, int, int | None], ...]], ..
     (12, (("force_n", "h", 1, 0x7FFF), ("power_w", "h", 1, 0x7FFF))),
 )
 _FTMS_RESERVED = 0xE000
+_FTMS_PACE_BITS = (1 << 5) | (1 << 6)
 _CODE_SIZE = {"B": 1, "H": 2, "h": 2, "U24": 3}
 
 
@@ -454,28 +484,64 @@ def _check_pace_bytes(pace_bytes: int) -> None:
         raise ValueError(f"pace_bytes must be 1 or 2, got {pace_bytes!r}")
 
 
-def decode_treadmill(data: Bytes, *, pace_bytes: int = 2) -> TreadmillData:
+def _ftms_layout_end(flags: int, pace_bytes: int) -> int:
+    """Where the fields announced by ``flags`` end with pace fields of ``pace_bytes``."""
+    end = 2
+    for bit, group in _FTMS_GROUPS:
+        present = not flags & 1 if bit == 0 else bool(flags & (1 << bit))
+        if present:
+            end += sum(_CODE_SIZE[_ftms_code(code, pace_bytes)] for _, code, _, _ in group)
+    return end
+
+
+def _choose_pace_bytes(flags: int, length: int, fallback: int) -> int:
+    """The pace width that fits a record of ``length`` bytes: the one that matches the
+    length exactly, else ``fallback`` when the record is long enough for it (the extra
+    bytes are then trailing), else the narrower one."""
+    if not flags & _FTMS_PACE_BITS:
+        return fallback
+    ends = {w: _ftms_layout_end(flags, w) for w in (2, 1)}
+    exact = [w for w, e in ends.items() if e == length]
+    if exact:
+        return exact[0]
+    if length >= ends[fallback]:
+        return fallback
+    return 1
+
+
+def decode_treadmill(data: Bytes, *, pace_bytes: int | None = None,
+                     fallback_pace_bytes: int = 2) -> TreadmillData:
     """Decode an FTMS Treadmill Data (0x2ACD) notification.
+
+    Reserved flag bits (13-15) are ignored and bytes after the last announced field
+    (real walking pads append a step count) skipped, each reported in ``quirks``.
 
     Args:
         data: the notification's bytes.
-        pace_bytes: width of each pace field: 2 (current GSS, the default) or 1 (the 2017
-            SIG XML). Only records with flag bit 5 or 6 depend on it.
+        pace_bytes: width of each pace field: 2 (current GSS) or 1 (the 2017 SIG XML), or
+            None to choose by length: the width whose layout matches the record's length
+            exactly, else ``fallback_pace_bytes`` (a recorder passes the width it learned
+            from the device's earlier records). Only records with flag bit 5 or 6 depend
+            on it; the width used is in the result's ``pace_bytes``.
+        fallback_pace_bytes: the width when the length does not decide.
 
     Raises:
-        ProtocolError: ``ftms/truncated``, ``ftms/trailing-bytes`` (the length does not
-            match the flags; with pace fields present this may mean the other pace
-            width), ``ftms/reserved-flags``.
+        ProtocolError: ``ftms/truncated`` (shorter than the fields its flags announce).
     """
-    _check_pace_bytes(pace_bytes)
+    _check_pace_bytes(fallback_pace_bytes)
+    if pace_bytes is not None:
+        _check_pace_bytes(pace_bytes)
     data = bytes(data)
     _need(data, 2, "ftms/truncated", "treadmill data")
     flags = data[0] | (data[1] << 8)
+    quirks: tuple[str, ...] = ()
     if flags & _FTMS_RESERVED:
-        raise ProtocolError(
-            f"treadmill data has reserved flag bits set (flags 0x{flags:04X})",
-            kind="ftms/reserved-flags",
-        )
+        quirks += (f"ftms/reserved-flags: 0x{flags & _FTMS_RESERVED:04X} ignored",)
+    width = pace_bytes if pace_bytes is not None else _choose_pace_bytes(
+        flags, len(data), fallback_pace_bytes)
+    has_pace = bool(flags & _FTMS_PACE_BITS)
+    if has_pace and width == 1 and pace_bytes is None:
+        quirks += ("ftms/pace-1-byte: pace fields read as uint8 (2017 SIG XML)",)
     values: dict[str, Any] = {}
     offset = 2
     for bit, group in _FTMS_GROUPS:
@@ -483,7 +549,7 @@ def decode_treadmill(data: Bytes, *, pace_bytes: int = 2) -> TreadmillData:
         if not present:
             continue
         for name, code, scale, marker in group:
-            code = _ftms_code(code, pace_bytes)
+            code = _ftms_code(code, width)
             size = _CODE_SIZE[code]
             _need(data, offset + size, "ftms/truncated", f"treadmill data with flags 0x{flags:04X}")
             if code == "U24":
@@ -494,8 +560,9 @@ def decode_treadmill(data: Bytes, *, pace_bytes: int = 2) -> TreadmillData:
             if marker is not None and (raw & ((1 << (8 * size)) - 1)) == marker:
                 continue
             values[name] = raw / scale if scale != 1 else raw
-    _no_trailing(data, offset, "ftms/trailing-bytes", f"treadmill data with flags 0x{flags:04X}")
-    return TreadmillData(speed_kmh=values.pop("speed_kmh", None), **values)
+    quirks += _trailing(data, offset, "ftms/trailing-bytes")
+    return TreadmillData(speed_kmh=values.pop("speed_kmh", None), quirks=quirks,
+                         pace_bytes=width if has_pace else None, **values)
 
 
 def encode_treadmill(d: TreadmillData, *, pace_bytes: int = 2) -> bytes:

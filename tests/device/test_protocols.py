@@ -76,21 +76,41 @@ def test_body_sensor_location():
     assert info.value.kind == "hr/bad-location"
 
 
-@pytest.mark.parametrize(
-    "hexed, kind",
-    [
-        ("", "hr/truncated"),
-        ("01 48", "hr/truncated"),
-        ("08 48 01", "hr/truncated"),
-        ("10 48 55", "hr/odd-rr-length"),
-        ("00 48 55", "hr/trailing-bytes"),
-        ("20 48", "hr/reserved-flags"),
-    ],
-)
+@pytest.mark.parametrize("hexed, kind", [("", "hr/truncated"), ("01 48", "hr/truncated"),
+                                         ("08 48 01", "hr/truncated")])
 def test_heart_rate_malformed(hexed, kind):
     with pytest.raises(ProtocolError) as info:
         P.decode_heart_rate(h(hexed))
     assert info.value.kind == kind
+
+
+@pytest.mark.parametrize(
+    "hexed, expected, kinds",
+    [
+        # An odd byte after the RR values: the whole RR values are kept.
+        ("10 48 55", HeartRateMeasurement(72, rr_ticks=()), ["hr/odd-rr-length"]),
+        ("10 4B 1F 03 27", HeartRateMeasurement(75, rr_ticks=(799,)), ["hr/odd-rr-length"]),
+        # Bytes without the RR flag, zero padding included.
+        ("00 48 55", HeartRateMeasurement(72), ["hr/trailing-bytes"]),
+        ("06 48 00 00 00", HeartRateMeasurement(72, contact=True), ["hr/trailing-bytes"]),
+        # Reserved flag bits: ignored, the defined fields read as usual.
+        ("20 48", HeartRateMeasurement(72), ["hr/reserved-flags"]),
+        ("F0 4B 1F 03", HeartRateMeasurement(75, rr_ticks=(799,)), ["hr/reserved-flags"]),
+        ("E6 3C", HeartRateMeasurement(60, contact=True), ["hr/reserved-flags"]),
+    ],
+)
+def test_heart_rate_tolerated(hexed, expected, kinds):
+    m = P.decode_heart_rate(h(hexed))
+    assert [P.quirk_kind(q) for q in m.quirks] == kinds
+    assert (m.bpm, m.contact, m.energy_kj, m.rr_ticks) == (
+        expected.bpm, expected.contact, expected.energy_kj, expected.rr_ticks)
+
+
+def test_heart_rate_reading_is_none_without_contact_or_at_zero():
+    assert P.decode_heart_rate(h("16 48")).reading == 72
+    assert P.decode_heart_rate(h("04 48")).reading is None  # supported, no contact
+    assert P.decode_heart_rate(h("00 00")).reading is None  # 0 bpm is never a reading
+    assert P.decode_heart_rate(h("00 48")).reading == 72  # contact not reported
 
 
 heart_rates = st.builds(
@@ -127,15 +147,21 @@ def test_rsc_vectors(hexed, expected):
     assert P.encode_rsc(expected) == h(hexed)
 
 
-@pytest.mark.parametrize(
-    "hexed, kind",
-    [("04 34 03", "rsc/truncated"), ("01 34 03 AA 7D", "rsc/truncated"),
-     ("04 34 03 AA 00", "rsc/trailing-bytes"), ("08 34 03 AA", "rsc/reserved-flags")],
-)
+@pytest.mark.parametrize("hexed, kind", [("04 34 03", "rsc/truncated"),
+                                         ("01 34 03 AA 7D", "rsc/truncated")])
 def test_rsc_malformed(hexed, kind):
     with pytest.raises(ProtocolError) as info:
         P.decode_rsc(h(hexed))
     assert info.value.kind == kind
+
+
+@pytest.mark.parametrize("hexed, kind", [("04 34 03 AA 00", "rsc/trailing-bytes"),
+                                         ("0C 34 03 AA", "rsc/reserved-flags"),
+                                         ("FC 34 03 AA", "rsc/reserved-flags")])
+def test_rsc_tolerated(hexed, kind):
+    m = P.decode_rsc(h(hexed))
+    assert (m.speed_mps, m.cadence_spm, m.running) == (820 / 256, 170, True)
+    assert [P.quirk_kind(q) for q in m.quirks] == [kind]
 
 
 rsc_values = st.builds(
@@ -182,24 +208,48 @@ def test_treadmill_speed_in_mps_and_more_data():
     assert part.more_data and part.speed_kmh is None and part.heart_rate_bpm == 40
 
 
-def test_treadmill_pace_width_is_configurable():
-    # With the 2017 one-byte pace, the GSS vector leaves a stray byte.
-    with pytest.raises(ProtocolError) as info:
-        P.decode_treadmill(h("20 00 E8 03 68 01"), pace_bytes=1)
-    assert info.value.kind == "ftms/trailing-bytes"
-    assert P.decode_treadmill(h("20 00 E8 03 68"), pace_bytes=1).pace_raw == 0x68
+def test_treadmill_pace_width_by_length_or_given():
+    gss = P.decode_treadmill(h("20 00 E8 03 68 01"))  # fits the GSS uint16 exactly
+    assert (gss.pace_raw, gss.pace_bytes, gss.quirks) == (360, 2, ())
+    old = P.decode_treadmill(h("20 00 E8 03 68"))  # fits only the 2017 uint8
+    assert (old.speed_kmh, old.pace_raw, old.pace_bytes) == (10.0, 0x68, 1)
+    assert [P.quirk_kind(q) for q in old.quirks] == ["ftms/pace-1-byte"]
+    # Both paces, then elapsed time: every later field shifts with the width, and the
+    # length says which one the machine used (10 bytes: uint16 paces, 8: uint8).
+    wide = P.decode_treadmill(h("60 04 E8 03 68 01 2C 01 00 00"))
+    assert (wide.pace_raw, wide.average_pace_raw, wide.elapsed_s) == (360, 300, 0)
+    narrow = P.decode_treadmill(h("60 04 E8 03 68 01 2C 01"))
+    assert (narrow.pace_raw, narrow.average_pace_raw, narrow.elapsed_s) == (0x68, 1, 300)
+    # Given explicitly: that width, and the stray byte is noted, not fatal.
+    forced = P.decode_treadmill(h("20 00 E8 03 68 01"), pace_bytes=1)
+    assert forced.pace_raw == 0x68
+    assert [P.quirk_kind(q) for q in forced.quirks] == ["ftms/trailing-bytes"]
+    # Neither width fits exactly (trailing bytes): the learned width decides.
+    odd = "20 00 E8 03 68 01 00 00 00"
+    assert P.decode_treadmill(h(odd)).pace_raw == 360
+    assert P.decode_treadmill(h(odd), fallback_pace_bytes=1).pace_raw == 0x68
 
 
 @pytest.mark.parametrize(
     "hexed, kind",
     [("00", "ftms/truncated"), ("00 00 E8", "ftms/truncated"),
-     ("04 00 E8 03 00 10", "ftms/truncated"), ("00 00 E8 03 00", "ftms/trailing-bytes"),
-     ("00 20 E8 03", "ftms/reserved-flags")],
+     ("04 00 E8 03 00 10", "ftms/truncated")],
 )
 def test_treadmill_malformed(hexed, kind):
     with pytest.raises(ProtocolError) as info:
         P.decode_treadmill(h(hexed))
     assert info.value.kind == kind
+
+
+@pytest.mark.parametrize("hexed, kinds", [
+    ("00 00 E8 03 00", ["ftms/trailing-bytes"]),
+    ("00 20 E8 03", ["ftms/reserved-flags"]),
+    ("00 E0 E8 03 01 02", ["ftms/reserved-flags", "ftms/trailing-bytes"]),
+])
+def test_treadmill_tolerated(hexed, kinds):
+    d = P.decode_treadmill(h(hexed))
+    assert d.speed_kmh == 10.0
+    assert [P.quirk_kind(q) for q in d.quirks] == kinds
 
 
 def _maybe(strategy):
