@@ -35,7 +35,14 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..profiles import parse_profile_options
 from ..session import Profile, Session
-from .schema import APPLICATION_ID, FORMAT_VERSION, RECORDING_SUFFIX, SQLITE_MAGIC, TABLES
+from .schema import (
+    APPLICATION_ID,
+    FORMAT_VERSION,
+    READABLE_VERSIONS,
+    RECORDING_SUFFIX,
+    SQLITE_MAGIC,
+    TABLES,
+)
 from .streams import RecordedSamples, session_from_samples
 
 __all__ = ["open_recording", "read_recording", "read_recording_tables", "wal_missing"]
@@ -130,7 +137,7 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
                    f"(up to {FORMAT_VERSION})",
                 "upgrade dosewatch",
             )
-        if version < 1:
+        if version not in READABLE_VERSIONS:
             raise _bad(p, f"recording format {version} is not valid",
                        "the file was not written by 'dosewatch record'")
     except sqlite3.DatabaseError as exc:
@@ -253,8 +260,18 @@ def read_recording(
             d: f"{device_name or 'device'} ({address})"
             for d, device_name, address in conn.execute("SELECT id, name, address FROM devices")
         }
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        hr = _hr_by_device(conn)
+        if version < 2:
+            # Format 1 stored a contact-lost packet's 0 bpm as a heart rate: it is none.
+            zeros = sum(int(np.count_nonzero(v[1] == 0)) for v in hr.values())
+            for bpm in (v[1] for v in hr.values()):
+                bpm[bpm == 0] = np.nan
+            if zeros:
+                notes.append(f"format 1 recording: {zeros} heart-rate values of 0 bpm "
+                             "(no skin contact) read as no reading")
         samples = RecordedSamples(
-            hr=_hr_by_device(conn), acc=_acc_by_device(conn), speed=_speed_by_device(conn),
+            hr=hr, acc=_acc_by_device(conn), speed=_speed_by_device(conn),
             device_names=devices)
 
         malformed = conn.execute(

@@ -30,14 +30,22 @@ marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
                                          caller keys
     devices(id, address, name, services, role, added_s, clock_offset_s, clock_info)
                                          services: JSON list of service UUIDs
-    notifications(id, device_id, char_uuid, t, payload, status)
+    notifications(id, device_id, char_uuid, t, payload, status, note)
                                          t: host arrival time, Unix s; payload: the raw
-                                         bytes; status: 'ok' or the malformed kind
-    hr(id, t, bpm, rr_ms, seq, device_id, notification_id)
+                                         bytes; status: 'ok' or the malformed kind; note:
+                                         what the decoder tolerated to read it (reserved
+                                         flag bits, bytes after the fields: "kind: detail"
+                                         joined by "; "), NULL when nothing
+    hr(id, t, bpm, rr_ms, seq, device_id, notification_id, contact, energy_kj)
                                          one row per RR interval; seq numbers the RR
                                          intervals of one heart-rate value from 0, and a
                                          value without RR has one row with rr_ms NULL, so
-                                         values are the rows with seq = 0
+                                         values are the rows with seq = 0. bpm is NULL when
+                                         the notification carries no reading (the sensor
+                                         reports no skin contact, or sends 0); contact:
+                                         1/0 as the sensor reported it, NULL when it does
+                                         not report contact; energy_kj: energy expended
+                                         since its last reset, when sent
     acc(id, t, x, y, z, device_id, notification_id)
                                          g; t: sample time mapped to host Unix s
     speed(id, t, mps, cadence_spm, device_id, notification_id)
@@ -45,6 +53,13 @@ marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
                                          connect, disconnect, gap, stream started, ...
 
 Times are host Unix seconds (``time.time()``) throughout.
+
+Format history. Version 1 had no ``notifications.note``, ``hr.contact`` and
+``hr.energy_kj``, and stored a contact-lost packet's 0 bpm as a heart rate; the reader
+reads it as if those columns were NULL and takes 0 bpm as no reading. A reader refuses a
+version newer than :data:`FORMAT_VERSION` (columns it does not know might change what the
+numbers mean). Bump the version for any change a previous reader would misread, and keep
+reading every older one.
 """
 
 from __future__ import annotations
@@ -52,7 +67,8 @@ from __future__ import annotations
 RECORDING_SUFFIX = ".dwrec"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 APPLICATION_ID = 0x44577263  # "DWrc"
 TABLES = ("devices", "notifications", "hr", "acc", "speed", "events")
 RESERVED_META = frozenset({
@@ -80,7 +96,8 @@ CREATE TABLE notifications (
     char_uuid TEXT NOT NULL,
     t REAL NOT NULL,
     payload BLOB NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    note TEXT
 );
 CREATE TABLE hr (
     id INTEGER PRIMARY KEY,
@@ -89,7 +106,9 @@ CREATE TABLE hr (
     rr_ms REAL,
     seq INTEGER NOT NULL,
     device_id INTEGER NOT NULL REFERENCES devices (id),
-    notification_id INTEGER REFERENCES notifications (id)
+    notification_id INTEGER REFERENCES notifications (id),
+    contact INTEGER,
+    energy_kj INTEGER
 );
 CREATE TABLE acc (
     id INTEGER PRIMARY KEY,
@@ -120,10 +139,10 @@ CREATE TABLE events (
 INSERT = {
     "devices": "INSERT INTO devices (id, address, name, services, role, added_s) "
                "VALUES (?, ?, ?, ?, ?, ?)",
-    "notifications": "INSERT INTO notifications (id, device_id, char_uuid, t, payload, status) "
-                     "VALUES (?, ?, ?, ?, ?, ?)",
-    "hr": "INSERT INTO hr (t, bpm, rr_ms, seq, device_id, notification_id) "
-          "VALUES (?, ?, ?, ?, ?, ?)",
+    "notifications": "INSERT INTO notifications (id, device_id, char_uuid, t, payload, status, "
+                     "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "hr": "INSERT INTO hr (t, bpm, rr_ms, seq, device_id, notification_id, contact, energy_kj) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "acc": "INSERT INTO acc (t, x, y, z, device_id, notification_id) VALUES (?, ?, ?, ?, ?, ?)",
     "speed": "INSERT INTO speed (t, mps, cadence_spm, device_id, notification_id) "
              "VALUES (?, ?, ?, ?, ?)",

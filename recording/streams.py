@@ -7,7 +7,9 @@ and cadence values. :func:`session_from_samples` turns them into a
 
 - when several devices recorded the same stream, the one with the most values is used
   (the lowest device id on a tie), and the choice is noted;
-- heart rate carries ``rr_ms`` only when some value came with an RR interval;
+- heart rate carries ``rr_ms`` only when some value came with an RR interval; a
+  notification without a reading (NaN bpm: the sensor reported no skin contact, or 0) is
+  a gap, and the notes say how many there were;
 - a speed record's speed and cadence become the ``speed`` and ``cadence`` streams, each
   from the records where it is present;
 - the session starts at the earliest sample of any stream
@@ -90,6 +92,10 @@ def session_from_samples(
     hr_device = choose_device("hr", samples.hr, names, notes)
     if hr_device is not None:
         t, bpm, rr = samples.hr[hr_device]
+        no_reading = int(np.count_nonzero(~np.isfinite(bpm)))
+        if no_reading:
+            notes.append(f"hr: {no_reading} notifications carried no heart rate (no skin "
+                         "contact, or 0 bpm)")
         streams["hr"] = (t, bpm, rr) if np.isfinite(rr).any() else (t, bpm)
     acc_device = choose_device("acc", samples.acc, names, notes)
     if acc_device is not None:

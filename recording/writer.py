@@ -223,7 +223,7 @@ class RecordingWriter:
 
     def add_notification(
         self, device_id: int, char_uuid: str, arrival_s: float, payload: bytes,
-        status: str = "ok",
+        status: str = "ok", note: str | None = None,
     ) -> int:
         """Keep one notification's raw bytes; returns its id for the decoded samples.
 
@@ -233,6 +233,7 @@ class RecordingWriter:
             arrival_s: host arrival time, Unix seconds.
             payload: the bytes exactly as received.
             status: ``"ok"``, or the malformed kind (``ProtocolError.kind``).
+            note: what the decoder tolerated to read it (its quirks), or None.
         """
         with self._lock:
             self._check_open()
@@ -240,25 +241,32 @@ class RecordingWriter:
             self._next_id["notifications"] += 1
             self._rows["notifications"].append(
                 (nid, device_id, char_uuid, _finite(arrival_s, "arrival_s"), bytes(payload),
-                 str(status))
+                 str(status), None if not note else str(note))
             )
             return nid
 
     def add_hr(
-        self, device_id: int, notification_id: int | None, t: float, bpm: float,
-        rr_ms: Sequence[float] = (),
+        self, device_id: int, notification_id: int | None, t: float, bpm: float | None,
+        rr_ms: Sequence[float] = (), *, contact: bool | None = None,
+        energy_kj: int | None = None,
     ) -> None:
-        """One heart-rate value and the RR intervals (ms, oldest first) sent with it."""
+        """One heart-rate notification: its reading (bpm; None or NaN when it carries
+        none: no skin contact, or 0), the RR intervals (ms, oldest first) sent with it,
+        the sensor's contact flag (None: not reported) and energy expended (kJ)."""
         t = _finite(t, "t")
         bpm_value = _optional(bpm)
+        contact_value = None if contact is None else int(bool(contact))
+        energy = None if energy_kj is None else int(energy_kj)
         with self._lock:
             self._check_open()
             rows = self._rows["hr"]
             if len(rr_ms) == 0:
-                rows.append((t, bpm_value, None, 0, device_id, notification_id))
+                rows.append((t, bpm_value, None, 0, device_id, notification_id,
+                             contact_value, energy))
             else:
                 rows.extend(
-                    (t, bpm_value, _optional(rr), seq, device_id, notification_id)
+                    (t, bpm_value, _optional(rr), seq, device_id, notification_id,
+                     contact_value, energy)
                     for seq, rr in enumerate(rr_ms)
                 )
 

@@ -24,6 +24,7 @@ from dosewatch.recording import (
     APPLICATION_ID,
     FORMAT_VERSION,
     RecordingWriter,
+    open_recording,
     read_recording,
     read_recording_tables,
 )
@@ -396,3 +397,48 @@ def test_heart_rate_device_is_chosen_by_values_not_rr_rows(tmp_path: Path) -> No
             writer.add_hr(watch, n, 1000.0 + i, 90.0, [])
     session = read_recording(path)
     assert session.hr.bpm.size == 40 and np.all(session.hr.bpm == 90.0)
+
+
+def test_contact_energy_and_notes_are_decoded_columns(tmp_path: Path) -> None:
+    """Format 2: a notification without a reading is stored with bpm NULL (never 0), its
+    contact flag and energy as columns, and what the decoder tolerated as the note."""
+    path = tmp_path / "v2.dwrec"
+    with RecordingWriter(path) as writer:
+        d = writer.add_device("AA", "strap", [], "heart_rate")
+        for i in range(10):
+            contact = i not in (4, 5)
+            nid = writer.add_notification(d, "hr", T0 + i, b"\x1e\x55",
+                                          note=None if i else "hr/reserved-flags: 0x20 ignored")
+            writer.add_hr(d, nid, T0 + i, 120.0 + i if contact else None, [500.0, 510.0],
+                          contact=contact, energy_kj=40 + i)
+    conn = open_recording(path)
+    try:
+        rows = conn.execute("SELECT bpm, contact, energy_kj, seq FROM hr ORDER BY id").fetchall()
+        notes = [r[0] for r in conn.execute("SELECT note FROM notifications ORDER BY id")]
+    finally:
+        conn.close()
+    assert rows[8:12] == [(None, 0, 44, 0), (None, 0, 44, 1), (None, 0, 45, 0), (None, 0, 45, 1)]
+    assert rows[0] == (120.0, 1, 40, 0)
+    assert notes == ["hr/reserved-flags: 0x20 ignored"] + [None] * 9
+    session = read_recording(path)
+    assert session.hr is not None and session.hr.t.size == 8
+    assert 0.0 not in session.hr.bpm.tolist()
+    assert any("2 notifications carried no heart rate" in r for r in session.provenance.repairs)
+
+
+def test_format_1_recordings_still_read(tmp_path: Path) -> None:
+    """A recording written by the format-1 writer (tests/data/dwrec/make_v1.py run on the
+    code before format 2) reads; its contact-lost 0 bpm values are no heart rate."""
+    source = Path(__file__).parents[1] / "data" / "dwrec" / "v1-small.dwrec"
+    path = tmp_path / source.name
+    path.write_bytes(source.read_bytes())
+    tables = read_recording_tables(path)
+    assert tables["format_version"] == 1
+    assert tables["counts"]["hr"] == 120 and tables["counts"]["acc"] == 1200
+    session = read_recording(path)
+    assert session.hr is not None and session.hr.t.size == 115
+    assert session.hr.bpm.min() >= 100.0
+    assert session.acc is not None and session.acc.t.size == 1200
+    assert session.speed is not None and session.profile.hr_rest == 55
+    assert any("format 1 recording: 5 heart-rate values of 0 bpm" in r
+               for r in session.provenance.repairs)
