@@ -23,21 +23,52 @@ consumer task decodes, writes the raw notification and its decoded samples to th
 Connection events travel through the same queue, so the consumer sees a disconnection
 after every notification that arrived before it.
 
+Streams fail alone. Heart rate, speed and treadmill data are subscribed when a device
+connects; the PMD acceleration stream is set up by a task of its own on that connection.
+A control point that never answers (reported for Polar H10s on unencrypted links), a
+refused command or a failed write is an event (``stream-failed``, saying what failed and
+when the next try is) and the PMD set-up is tried again with backoff (``pmd_retry_s``
+doubling up to ``max_pmd_retry_s``) while everything else keeps flowing; only a lost link
+makes the recorder reconnect. Data frames that arrive before the start answer (or while
+the control point stays silent) are kept and decoded once the stream's settings are
+known; when the start is never answered but frames come, the stream is taken as started
+with the settings asked for, and an event says so.
+
+Liberal in what it accepts. A notification the decoder can read although it breaks the
+layout a little (reserved flag bits, bytes after the last field, the other FTMS pace
+width) is recorded with its values; what was tolerated is the notification's ``note``,
+counted per kind and announced once per kind (``tolerated`` event). A heart-rate
+notification without a reading (no skin contact, or 0 bpm) is stored with its contact
+flag and no heart rate. The FTMS pace width a treadmill uses is learned from its records
+whose length decides it.
+
 Time. Every device is put on one host clock (``clock``, Unix seconds; ``time.time`` by
-default, a virtual band's accelerated clock in tests): heart rate, speed and control
-answers at their arrival time; PMD samples at their sensor times (Polar's rule, see
-:class:`~dosewatch.device.protocols.PmdTimeline`) mapped to host time by an offset fixed
-at the stream's first frame (host arrival minus the sensor time of that frame's last
-sample), stored with :meth:`~dosewatch.recording.RecordingWriter.set_device_clock`.
-After a reconnect the stream restarts and the offset is fixed again from its first
-frame; if that would place a sample at or before one already recorded (a shorter
-arrival delay than the first time), the offset is raised just enough, so samples are
-never duplicated or reordered.
+default, a virtual band's clock in tests): heart rate, speed and control answers at their
+arrival time; PMD samples at their sensor times (Polar's rule, see
+:class:`~dosewatch.device.protocols.PmdTimeline`) mapped to host time by a
+:class:`~dosewatch.device.clock.SensorClock`: the lower envelope of arrival minus sensor
+time over a sliding window, applied ``clock_hold_s`` after each frame arrived, slewed
+when it falls, so a burst, a stall or a starved host neither shifts nor refuses data
+(the current offset is stored with
+:meth:`~dosewatch.recording.RecordingWriter.set_device_clock`). A frame whose sensor time
+does not continue the stream's is held until the next frame says which is right: when
+the next one continues the earlier frames, the odd one is stored raw as
+``pmd/time-outlier``; when it continues the odd one, the sensor's time really jumped
+(a pause in the stream, or its clock was set) and both are recorded, with an event.
 
 Link loss. A lost link is reconnected with backoff (first at once, then
 ``backoff_s`` doubling up to ``max_backoff_s``) until the recorder stops; notifications
 are subscribed again and the ACC stream restarted. The recording gets ``disconnect``,
 ``reconnect`` and, per stream, ``gap`` events.
+
+Pairing. ``pair=True`` pairs when connecting (Bleak's ``pair`` argument). By default the
+recorder pairs when a device asks for it: a read, write or subscription refused for
+insufficient authentication or encryption makes it call ``BleakClient.pair()`` and try
+again, and so does a PMD control point that stays silent (some straps answer only on an
+encrypted link). Where the platform cannot pair from an application (macOS pairs by
+itself when asked; ``pair()`` raises ``NotImplementedError``) or pairing fails, an event
+says to pair the device in the operating system's Bluetooth settings. ``pair=False``
+never pairs.
 
 Malformed notifications (a :class:`~dosewatch.device.protocols.ProtocolError` from the
 decoder) are stored raw with the error's kind as their status, counted per kind, logged
@@ -45,7 +76,8 @@ once per kind, and skipped.
 
 Stopping (:meth:`Recorder.stop`, or cancelling :meth:`Recorder.run`, which Ctrl-C does):
 the ACC stream is stopped (a Polar strap streaming keeps itself awake), every device is
-disconnected, the queue is drained, and the recording gets its last commit and is closed.
+disconnected, the queue is drained (held frames mapped), and the recording gets its last
+commit and is closed.
 """
 
 from __future__ import annotations
@@ -54,8 +86,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,6 +97,7 @@ import numpy as np
 
 from ..errors import DeviceError, OutputError
 from ..recording import RecordingWriter
+from .clock import SensorClock
 from .protocols import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
@@ -96,6 +130,7 @@ from .protocols import (
     encode_pmd_command,
     pmd_features,
     pmd_samples_to_g,
+    quirk_kind,
 )
 
 if TYPE_CHECKING:
@@ -127,11 +162,28 @@ SERVICE_KINDS: dict[str, str] = {
 """Supported service UUID → short name, in the order they are listed."""
 
 _PMD_ALREADY = 6
-_PMD_MAX_SKEW_S = 60.0  # a frame's sensor time may differ this much from its arrival
-_PMD_REANCHOR_AFTER = 5  # frames in a row beyond that before the clock is anchored again
 _PMD_MAX_GAP_S = 0.5
 _MIN_PMD_MTU = 100  # the H10's 27-byte settings answer and 200 Hz frames need more than 23
+_MAX_EARLY_FRAMES = 4096  # frames kept while the stream's settings are not known yet
+_CLOCK_REPORT_S = 0.02  # an offset change this large is an event
+_CLOCK_RESET_BELOW_S = 1.0  # a new stream's sample this far after its arrival: new clock
+_CLOCK_RESET_ABOVE_S = 3600.0  # ... or this far before the samples before it
+# ATT errors that mean "pair first": insufficient authentication, encryption key size,
+# encryption (Core 5.4 Vol 3 Part F 3.4.1.1).
+_PAIRING_CODES = frozenset({0x05, 0x0C, 0x0F})
+_PAIRING_TEXT = re.compile(r"insufficient (authentication|encryption)|not paired|"
+                           r"authentication (failed|required)", re.I)
+_OS_PAIRING_HINT = ("pair it in the operating system's Bluetooth settings (on Linux: "
+                    "bluetoothctl, then 'pair ADDRESS' and 'trust ADDRESS'), then record again")
 
+
+def _needs_pairing(exc: BaseException) -> bool:
+    """Whether a GATT failure says the link must be paired or encrypted first."""
+    code = getattr(exc, "code", None)
+    if code is None and getattr(exc, "args", None) and isinstance(exc.args[0], int):
+        code = exc.args[0]
+    return (isinstance(code, int) and int(code) in _PAIRING_CODES) or bool(
+        _PAIRING_TEXT.search(str(exc)))
 
 
 def supported_services(uuids: Iterable[str]) -> list[str]:
@@ -200,7 +252,8 @@ class RecorderEvent:
         t: host time (the recorder's clock).
         device: the device's name or address.
         kind: ``connect``, ``reconnect``, ``disconnect``, ``connect-failed``, ``gap``,
-            ``stream``, ``stream-failed``, ``clock``, ``malformed``, ``battery``, ...
+            ``stream``, ``stream-failed``, ``pair``, ``pair-failed``, ``clock``,
+            ``malformed``, ``tolerated``, ``battery``, ...
         detail: free text.
     """
 
@@ -219,9 +272,14 @@ class DeviceStats:
         services: short names of the supported services it offers.
         notifications: notifications received per characteristic UUID (malformed too).
         malformed: malformed notifications per kind.
-        hr_values, acc_samples, speed_values: decoded values recorded.
+        tolerated: notifications read although they break the layout a little, per kind
+            (reserved flag bits, bytes after the fields, ...).
+        hr_values: heart-rate readings recorded; hr_no_reading: heart-rate notifications
+            without one (no skin contact, or 0 bpm).
+        acc_samples, speed_values: decoded values recorded.
         connects: successful connections (the first one included).
         disconnects: links lost or closed.
+        pmd_failures: failed PMD set-ups (each retried).
         acc_rate_hz: the ACC rate streamed, when streaming.
         battery: the battery level read last, %.
     """
@@ -231,11 +289,14 @@ class DeviceStats:
     services: list[str] = field(default_factory=list)
     notifications: Counter[str] = field(default_factory=Counter)
     malformed: Counter[str] = field(default_factory=Counter)
+    tolerated: Counter[str] = field(default_factory=Counter)
     hr_values: int = 0
+    hr_no_reading: int = 0
     acc_samples: int = 0
     speed_values: int = 0
     connects: int = 0
     disconnects: int = 0
+    pmd_failures: int = 0
     acc_rate_hz: int | None = None
     battery: int | None = None
 
@@ -251,9 +312,17 @@ class _PmdStream:
     choice: PmdChoice
     factor: float | None
     timeline: PmdTimeline
-    base_ns: int | None = None  # sensor time of the anchor sample
-    base_host: float = 0.0  # its host time
-    implausible: int = 0  # frames in a row whose time is far from their arrival
+    suspect: tuple[float, bytes, Any, np.ndarray] | None = None  # held odd frame
+
+
+@dataclass(slots=True)
+class _Held:
+    """A decoded frame waiting ``clock_hold_s`` before its samples are mapped."""
+
+    arrival: float
+    nid: int
+    sensor_s: np.ndarray  # sample times, s relative to the link's sensor base
+    g: np.ndarray
 
 
 @dataclass(slots=True)
@@ -269,7 +338,7 @@ class _Control:
 class _Link:
     """One device: what the device task and the consumer know about it."""
 
-    def __init__(self, target: BLEDevice | str) -> None:
+    def __init__(self, target: BLEDevice | str, clock: SensorClock) -> None:
         self.target = target
         address = target if isinstance(target, str) else target.address
         name = None if isinstance(target, str) else target.name
@@ -282,8 +351,16 @@ class _Link:
         self.pmd_partial: PmdResponse | None = None
         self.pmd_requested: PmdChoice | None = None
         self.pmd: _PmdStream | None = None  # the consumer's stream state
+        self.pmd_early: list[tuple[float, bytes]] = []  # frames before the settings
         self.pmd_started = False  # the device task's view: a start was confirmed
-        self.last_acc_t = -math.inf
+        self.pmd_task: asyncio.Task[None] | None = None
+        self.paired = False  # pairing was tried on this link (once per connection)
+        self.clock = clock  # sensor clock -> host clock (kept across reconnects)
+        self.sensor_base_ns: int | None = None
+        self.held: deque[_Held] = deque()
+        self.clock_reported: float | None = None
+        self.clock_new_stream = False
+        self.pace_bytes: int | None = None  # FTMS pace width learned from the device
         self.last_t: dict[str, float] = {}  # per stream: newest sample time
         self.gap_from: dict[str, float] = {}  # per stream: data time before a link loss
         self.ever_connected = False
@@ -319,6 +396,12 @@ class Recorder:
         connect_timeout: seconds for one connection attempt.
         command_timeout: seconds to wait for a PMD control point answer.
         backoff_s, max_backoff_s: reconnection backoff (wall seconds).
+        pmd_retry_s, max_pmd_retry_s: backoff between PMD set-up attempts on a link that
+            stays up (wall seconds).
+        pair: True: pair when connecting; None (default): pair when the device asks for it
+            (see the module text); False: never.
+        clock_window_s, clock_hold_s: the sensor clock's window and hold (host seconds;
+            see :class:`~dosewatch.device.clock.SensorClock`).
         commit_interval_s: the longest time between commits (the writer's own interval
             applies when shorter).
         on_event: called with every :class:`RecorderEvent` (from the event loop).
@@ -341,6 +424,11 @@ class Recorder:
         command_timeout: float = 10.0,
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
+        pmd_retry_s: float = 2.0,
+        max_pmd_retry_s: float = 60.0,
+        pair: bool | None = None,
+        clock_window_s: float = 60.0,
+        clock_hold_s: float = 2.0,
         commit_interval_s: float = 1.0,
         on_event: Callable[[RecorderEvent], None] | None = None,
     ) -> None:
@@ -348,6 +436,8 @@ class Recorder:
             raise ValueError("give at least one device to record")
         if not (backoff_s > 0 and max_backoff_s >= backoff_s):
             raise ValueError("need 0 < backoff_s <= max_backoff_s")
+        if not (pmd_retry_s > 0 and max_pmd_retry_s >= pmd_retry_s):
+            raise ValueError("need 0 < pmd_retry_s <= max_pmd_retry_s")
         self.writer = writer
         self.live = live
         self.clock = clock
@@ -358,16 +448,20 @@ class Recorder:
         self.command_timeout = float(command_timeout)
         self.backoff_s = float(backoff_s)
         self.max_backoff_s = float(max_backoff_s)
+        self.pmd_retry_s = float(pmd_retry_s)
+        self.max_pmd_retry_s = float(max_pmd_retry_s)
+        self.pair = pair
         self.commit_interval_s = min(float(commit_interval_s), writer.commit_interval_s)
         self.on_event = on_event
-        self._links = [_Link(t) for t in targets]
+        self._links = [_Link(t, SensorClock(window_s=clock_window_s, hold_s=clock_hold_s))
+                       for t in targets]
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._stopping = asyncio.Event()
         self._connect_lock = asyncio.Lock()
         self._device_tasks: list[asyncio.Task[None]] = []
         self._consumer: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._malformed_logged: set[str] = set()
+        self._logged: set[str] = set()
         self._started = False
         self._stopped = False
         self.internal_errors = 0
@@ -469,6 +563,7 @@ class Recorder:
             if ready:
                 failures = 0
                 await self._wait_either(link.lost)
+                await self._cancel_pmd(link)
                 if self._stopping.is_set():
                     break
                 continue  # reconnect at once after a link loss
@@ -496,11 +591,15 @@ class Recorder:
         from bleak.exc import BleakError
 
         link.lost = asyncio.Event()
+        link.paired = False
+        extra = dict(self.client_kwargs)
+        if self.pair:
+            extra["pair"] = True
         client = BleakClient(
             link.target,
             disconnected_callback=lambda c: self._disconnected(link, c),
             timeout=self.connect_timeout,
-            **self.client_kwargs,
+            **extra,
         )
         link.client = client
         try:
@@ -509,7 +608,8 @@ class Recorder:
                     await client.connect()
             await self._setup(link, client)
             return True
-        except (BleakError, TimeoutError, OSError, DeviceError, ProtocolError) as exc:
+        except (BleakError, TimeoutError, OSError, DeviceError, ProtocolError,
+                NotImplementedError) as exc:
             if not self._stopping.is_set():
                 self._control(link, "connect-failed", f"{type(exc).__name__}: {exc}")
                 logger.info("%s: %s", link.label, exc)
@@ -517,6 +617,42 @@ class Recorder:
                 async with asyncio.timeout(3.0):
                     await client.disconnect()
             return False
+
+    async def _pair(self, link: _Link, client: BleakClient, why: str) -> bool:
+        """Pair (once per connection); True when it worked. Events say what happened."""
+        from bleak.exc import BleakError
+
+        if self.pair is False or link.paired:
+            return False
+        link.paired = True
+        self._control(link, "pair", f"pairing: {why}")
+        try:
+            async with asyncio.timeout(max(self.connect_timeout, 30.0)):
+                await client.pair()
+        except NotImplementedError:
+            self._control(link, "pair-failed", "this platform pairs only through the "
+                          f"operating system: {_OS_PAIRING_HINT}")
+            return False
+        except (BleakError, TimeoutError, OSError) as exc:
+            self._control(link, "pair-failed", f"{type(exc).__name__}: {exc}; "
+                          f"{_OS_PAIRING_HINT}")
+            return False
+        self._control(link, "pair", "paired")
+        return True
+
+    async def _gatt(self, link: _Link, client: BleakClient, what: str,
+                    operation: Callable[[], Any]) -> Any:
+        """Run a GATT operation; when the device says it needs pairing, pair and run it
+        once more."""
+        from bleak.exc import BleakError
+
+        try:
+            return await operation()
+        except BleakError as exc:
+            if _needs_pairing(exc) and await self._pair(
+                    link, client, f"the device refused {what} without it ({exc})"):
+                return await operation()
+            raise
 
     async def _setup(self, link: _Link, client: BleakClient) -> None:
         services = sorted({s.uuid.lower() for s in client.services})
@@ -542,14 +678,11 @@ class Recorder:
             raise DeviceError("offers none of the supported data services", source=link.label,
                               hint="record a heart-rate strap, Polar sensor or foot pod")
         chars = {c.uuid.lower() for s in client.services for c in s.characteristics}
-        if HR_MEASUREMENT in chars:
-            await client.start_notify(HR_MEASUREMENT, self._notifier(link, HR_MEASUREMENT))
-        if RSC_MEASUREMENT in chars:
-            await client.start_notify(RSC_MEASUREMENT, self._notifier(link, RSC_MEASUREMENT))
-        if TREADMILL_DATA in chars:
-            await client.start_notify(TREADMILL_DATA, self._notifier(link, TREADMILL_DATA))
-        if PMD_CONTROL in chars and PMD_DATA in chars:
-            await self._start_pmd(link, client)
+        for uuid in (HR_MEASUREMENT, RSC_MEASUREMENT, TREADMILL_DATA):
+            if uuid in chars:
+                notifier = self._notifier(link, uuid)
+                await self._gatt(link, client, "a subscription",
+                                 lambda u=uuid, n=notifier: client.start_notify(u, n))
         if first and BODY_SENSOR_LOCATION in chars:
             data = await self._read(link, client, BODY_SENSOR_LOCATION, "location")
             if data is not None:
@@ -565,6 +698,11 @@ class Recorder:
                     self._control(link, "battery", f"{stats.battery} %")
                 except ProtocolError as exc:
                     self._control(link, "battery", f"unreadable ({exc.kind}): {data.hex(' ')}")
+        if PMD_CONTROL in chars and PMD_DATA in chars:
+            # The acceleration stream is set up on its own: whatever it does, the streams
+            # above are already flowing and keep flowing.
+            link.pmd_task = asyncio.create_task(self._pmd_loop(link, client),
+                                                name=f"pmd {link.label}")
 
     async def _read(self, link: _Link, client: BleakClient, uuid: str, kind: str
                     ) -> bytes | None:
@@ -572,10 +710,64 @@ class Recorder:
         from bleak.exc import BleakError
 
         try:
-            return bytes(await client.read_gatt_char(uuid))
+            return bytes(await self._gatt(link, client, f"a {kind} read",
+                                          lambda: client.read_gatt_char(uuid)))
         except BleakError as exc:
             self._control(link, kind, f"read failed: {exc}")
             return None
+
+    # -- the PMD stream, on its own -------------------------------------------------
+
+    async def _cancel_pmd(self, link: _Link) -> None:
+        task, link.pmd_task = link.pmd_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _pmd_loop(self, link: _Link, client: BleakClient) -> None:
+        """Set up the ACC stream, trying again with backoff while the link is up."""
+        from bleak.exc import BleakError
+
+        delay = self.pmd_retry_s
+        attempt = 0
+        while not (self._stopping.is_set() or link.lost.is_set()):
+            attempt += 1
+            try:
+                await self._start_pmd(link, client)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (BleakError, DeviceError, ProtocolError, TimeoutError, OSError) as exc:
+                if self._stopping.is_set() or link.lost.is_set() or not client.is_connected:
+                    return
+                silent = isinstance(exc, DeviceError) and "no answer" in str(exc)
+                if self._adopt_early_stream(link, silent):
+                    return
+                if ((_needs_pairing(exc) or (silent and self.pair is None))
+                        and not link.paired):
+                    why = (f"the PMD control point needs it ({exc})" if not silent else
+                           "the PMD control point did not answer, and some straps answer "
+                           "only on an encrypted link")
+                    if await self._pair(link, client, why):
+                        continue  # try again at once on the paired link
+                link.stats.pmd_failures += 1
+                self._control(link, "stream-failed",
+                              f"acc (attempt {attempt}): {exc}; the other streams go on; "
+                              f"next try in {delay:g} s")
+            await self._wait_either(link.lost, timeout=delay)
+            delay = min(delay * 2.0, self.max_pmd_retry_s)
+
+    def _adopt_early_stream(self, link: _Link, silent: bool) -> bool:
+        """After an unanswered start: when its frames arrive anyway, take the stream as
+        started with the settings asked for (True); the consumer decodes the frames."""
+        choice = link.pmd_requested
+        if not silent or choice is None or not link.pmd_early or link.pmd is not None:
+            return False
+        self._queue.put_nowait(_Control(self.clock(), link, "adopt-stream",
+                                        f"acc {choice.rate_hz} Hz"))
+        link.pmd_started = True
+        link.stats.acc_rate_hz = choice.rate_hz
+        return True
 
     async def _start_pmd(self, link: _Link, client: BleakClient) -> None:
         link.pmd_started = False
@@ -590,19 +782,23 @@ class Recorder:
             if mtu < _MIN_PMD_MTU:
                 self._control(link, "mtu", f"ATT MTU is {mtu}: PMD answers and frames may be "
                               "truncated by the device")
-        await client.start_notify(PMD_CONTROL, self._notifier(link, PMD_CONTROL))
-        await client.start_notify(PMD_DATA, self._notifier(link, PMD_DATA))
+        for uuid in (PMD_CONTROL, PMD_DATA):
+            notifier = self._notifier(link, uuid)
+            await self._gatt(link, client, "a PMD subscription",
+                             lambda u=uuid, n=notifier: client.start_notify(u, n))
         try:
-            features = pmd_features(await client.read_gatt_char(PMD_CONTROL))
+            features = pmd_features(await self._gatt(
+                link, client, "a PMD read", lambda: client.read_gatt_char(PMD_CONTROL)))
         except ProtocolError:
             features = {PMD_TYPE_ACC}  # some firmware answers oddly; ask for settings anyway
         if PMD_TYPE_ACC not in features:
-            self._control(link, "stream-failed", "the PMD service offers no acceleration")
+            self._control(link, "stream-failed", "acc: the PMD service offers no "
+                          "acceleration (not tried again)")
             return
-        answer = await self._pmd_command(link, client, encode_pmd_command(PMD_OP_GET_SETTINGS, PMD_TYPE_ACC))
+        answer = await self._pmd_command(link, client, encode_pmd_command(PMD_OP_GET_SETTINGS,
+                                                                          PMD_TYPE_ACC))
         if not answer.ok:
-            self._control(link, "stream-failed", f"ACC settings refused: {answer.status_text}")
-            return
+            raise DeviceError(f"ACC settings refused: {answer.status_text}", source=link.label)
         choice = choose_pmd_settings(answer.settings(), max_rate_hz=self.max_acc_hz,
                                      range_g=self.acc_range_g)
         link.pmd_requested = choice
@@ -612,8 +808,7 @@ class Recorder:
             await self._pmd_command(link, client, encode_pmd_command(PMD_OP_STOP, PMD_TYPE_ACC))
             answer = await self._pmd_command(link, client, start)
         if not answer.ok:
-            self._control(link, "stream-failed", f"ACC start refused: {answer.status_text}")
-            return
+            raise DeviceError(f"ACC start refused: {answer.status_text}", source=link.label)
         link.pmd_started = True
         link.stats.acc_rate_hz = choice.rate_hz
         self._control(link, "stream", f"acc {choice.rate_hz} Hz, ±{choice.range_g} g, "
@@ -626,13 +821,15 @@ class Recorder:
         future: asyncio.Future[PmdResponse] = loop.create_future()
         link.pmd_pending = (data[0], future)
         try:
-            await client.write_gatt_char(PMD_CONTROL, data, response=True)
             async with asyncio.timeout(self.command_timeout):
+                await self._gatt(link, client, "a PMD command",
+                                 lambda: client.write_gatt_char(PMD_CONTROL, data,
+                                                                response=True))
                 return await future
         except TimeoutError:
             raise DeviceError(f"no answer to PMD command {data.hex(' ')} within "
                               f"{self.command_timeout:g} s", source=link.label,
-                              hint="the device may need a restart") from None
+                              hint="the device may need pairing or a restart") from None
         finally:
             if link.pmd_pending is not None and link.pmd_pending[1] is future:
                 link.pmd_pending = None
@@ -643,6 +840,7 @@ class Recorder:
         """Stop the ACC stream and disconnect (on stop)."""
         from bleak.exc import BleakError
 
+        await self._cancel_pmd(link)
         client = link.client
         if client is None or not client.is_connected:
             return
@@ -674,9 +872,11 @@ class Recorder:
             while True:
                 if item is _STOP:
                     stop = True
-                elif item is not _TICK:
+                else:
                     try:
-                        if isinstance(item, _Control):
+                        if item is _TICK:
+                            self._release_all_due(self.clock())
+                        elif isinstance(item, _Control):
                             self._handle_control(item)
                         else:
                             self._handle(*item)
@@ -687,6 +887,10 @@ class Recorder:
                 if stop or queue.empty():
                     break
                 item = queue.get_nowait()
+            if stop:
+                for link in self._links:
+                    self._flush_stream(link)
+                    self._drop_early(self.clock(), link)
             self._commit(final=stop)
             if self.live is not None and newest > -math.inf:
                 try:
@@ -723,6 +927,8 @@ class Recorder:
         if item.kind == "disconnect":
             link.stats.disconnects += 1
             link.down_since = item.t
+            self._flush_stream(link)
+            self._drop_early(item.t, link)
             link.pmd = None
             link.pmd_partial = None
             pending = link.pmd_pending
@@ -733,6 +939,15 @@ class Recorder:
                 link.gap_from.setdefault(stream, t)
         elif item.kind == "reconnect":
             link.down_since = None
+        elif item.kind == "adopt-stream":
+            choice = link.pmd_requested
+            if choice is None or link.pmd is not None:
+                return
+            self._event(item.t, link, "stream", (
+                f"acc {choice.rate_hz} Hz: the start command was never answered, but its "
+                "frames arrive; decoding them with the settings asked for"))
+            self._open_stream(item.t, link, choice, None)
+            return
         detail = item.detail
         if link.device_id is None:  # not registered yet (never connected): name it here
             detail = f"{link.label}: {detail}"
@@ -743,11 +958,24 @@ class Recorder:
         kind = error.kind
         link.stats.malformed[kind] += 1
         self.writer.add_notification(link.device_id or 0, uuid, t, data, kind)
-        if kind not in self._malformed_logged:
-            self._malformed_logged.add(kind)
+        if kind not in self._logged:
+            self._logged.add(kind)
             logger.warning("%s: malformed notification skipped (%s); further ones of this "
                            "kind are only counted", link.label, error)
             self._event(t, link, "malformed", f"{kind}: {error.reason} (first of its kind)")
+
+    def _note(self, link: _Link, t: float, quirks: tuple[str, ...]) -> str | None:
+        """Count what the decoder tolerated; announce each kind once."""
+        if not quirks:
+            return None
+        for quirk in quirks:
+            kind = quirk_kind(quirk)
+            link.stats.tolerated[kind] += 1
+            if "tolerated:" + kind not in self._logged:
+                self._logged.add("tolerated:" + kind)
+                self._event(t, link, "tolerated", f"{quirk}; the values are recorded "
+                            "(first of its kind; the note column keeps every one)")
+        return "; ".join(quirks)
 
     def _gap(self, link: _Link, stream: str, t: float) -> None:
         start = link.gap_from.pop(stream, None)
@@ -765,28 +993,38 @@ class Recorder:
         try:
             if uuid == HR_MEASUREMENT:
                 m = decode_heart_rate(data)
-                nid = writer.add_notification(device_id, uuid, t, data)
+                nid = writer.add_notification(device_id, uuid, t, data,
+                                              note=self._note(link, t, m.quirks))
                 rr = m.rr_ms
-                writer.add_hr(device_id, nid, t, m.bpm, rr)
-                link.stats.hr_values += 1
+                reading = m.reading
+                writer.add_hr(device_id, nid, t, reading, rr, contact=m.contact,
+                              energy_kj=m.energy_kj)
+                if reading is None:
+                    link.stats.hr_no_reading += 1
+                else:
+                    link.stats.hr_values += 1
                 if live is not None:
-                    live.add_hr(device_id, t, m.bpm, rr[-1] if rr else None)
+                    live.add_hr(device_id, t, math.nan if reading is None else reading,
+                                rr[-1] if rr else None)
                 self._gap(link, "hr", t)
             elif uuid == PMD_DATA:
-                self._handle_frame(t, link, device_id, data)
+                self._handle_frame(t, link, data)
             elif uuid == PMD_CONTROL:
                 self._handle_answer(t, link, device_id, data)
             elif uuid == RSC_MEASUREMENT:
                 r = decode_rsc(data)
-                nid = writer.add_notification(device_id, uuid, t, data)
+                nid = writer.add_notification(device_id, uuid, t, data,
+                                              note=self._note(link, t, r.quirks))
                 writer.add_speed(device_id, nid, t, r.speed_mps, r.cadence_spm)
                 link.stats.speed_values += 1
                 if live is not None:
                     live.add_speed(device_id, t, r.speed_mps, r.cadence_spm)
                 self._gap(link, "speed", t)
             elif uuid == TREADMILL_DATA:
-                d = decode_treadmill(data)
-                nid = writer.add_notification(device_id, uuid, t, data)
+                d = decode_treadmill(data, fallback_pace_bytes=link.pace_bytes or 2)
+                self._learn_pace(t, link, d.pace_bytes, d.quirks)
+                nid = writer.add_notification(device_id, uuid, t, data,
+                                              note=self._note(link, t, d.quirks))
                 if d.speed_mps is not None:
                     writer.add_speed(device_id, nid, t, d.speed_mps, None)
                     link.stats.speed_values += 1
@@ -797,12 +1035,25 @@ class Recorder:
                 writer.add_notification(device_id, uuid, t, data, "unknown-characteristic")
         except ProtocolError as exc:
             self._malformed(link, uuid, t, data, exc)
+        self._release_due(link, t)
+
+    def _learn_pace(self, t: float, link: _Link, width: int | None,
+                    quirks: tuple[str, ...]) -> None:
+        """Remember the FTMS pace width of a record whose length decided it."""
+        if width is None or width == link.pace_bytes:
+            return
+        if any(quirk_kind(q) == "ftms/trailing-bytes" for q in quirks):
+            return  # the length did not decide: nothing learned
+        link.pace_bytes = width
+        self._event(t, link, "stream", f"treadmill: pace fields are {width} byte"
+                    f"{'s' if width > 1 else ''} wide (learned from a record's length)")
 
     def _handle_answer(self, t: float, link: _Link, device_id: int, data: bytes) -> None:
         if data[:1] == b"\x01":
             stopped = decode_pmd_stop_notice(data)
             self.writer.add_notification(device_id, PMD_CONTROL, t, data)
             if PMD_TYPE_ACC in stopped:
+                self._flush_stream(link)
                 link.pmd = None
             self._event(t, link, "stream", f"the device stopped measurement types "
                         f"{sorted(stopped)} by itself")
@@ -818,69 +1069,207 @@ class Recorder:
         if answer.op == PMD_OP_START and answer.mtype == PMD_TYPE_ACC and answer.ok:
             choice = link.pmd_requested
             if choice is not None:
-                link.pmd = _PmdStream(choice, answer.factor(),
-                                      PmdTimeline(choice.rate_hz, max_gap_s=_PMD_MAX_GAP_S))
+                self._flush_stream(link)
+                self._open_stream(t, link, choice, answer.factor())
         elif answer.op == PMD_OP_STOP and answer.mtype == PMD_TYPE_ACC and answer.ok:
+            self._flush_stream(link)
             link.pmd = None
         pending = link.pmd_pending
         if pending is not None and pending[0] == answer.op and not pending[1].done():
             pending[1].set_result(answer)
 
-    def _handle_frame(self, t: float, link: _Link, device_id: int, data: bytes) -> None:
-        stream = link.pmd
-        if stream is None:
-            raise ProtocolError("PMD data frame while no ACC stream is started",
+    # -- PMD frames and the sensor clock --------------------------------------------
+
+    def _open_stream(self, t: float, link: _Link, choice: PmdChoice,
+                     factor: float | None) -> None:
+        """The stream's settings are known: decode from now on, the waiting frames first."""
+        link.pmd = _PmdStream(choice, factor,
+                              PmdTimeline(choice.rate_hz, max_gap_s=_PMD_MAX_GAP_S))
+        link.clock_new_stream = True
+        early, link.pmd_early = link.pmd_early, []
+        for arrival, data in early:
+            try:
+                self._frame(arrival, link, data)
+            except ProtocolError as exc:
+                self._malformed(link, PMD_DATA, arrival, data, exc)
+
+    def _handle_frame(self, t: float, link: _Link, data: bytes) -> None:
+        if link.pmd is None:
+            if len(link.pmd_early) < _MAX_EARLY_FRAMES:
+                link.pmd_early.append((t, data))  # decoded once the settings are known
+                return
+            raise ProtocolError("PMD data frame while no ACC stream is started (and "
+                                f"{_MAX_EARLY_FRAMES} frames already wait for one)",
                                 kind="pmd/no-stream")
+        self._frame(t, link, data)
+
+    @staticmethod
+    def _continues(stream: _PmdStream, previous_ns: int, timestamp_ns: int, n: int) -> bool:
+        """Whether a frame of ``n`` samples stamped ``timestamp_ns`` can follow one stamped
+        ``previous_ns`` in a stream without a break."""
+        dt = (timestamp_ns - previous_ns) * 1e-9
+        return 0.0 < dt <= 2.0 * n / stream.choice.rate_hz + 0.25
+
+    def _frame(self, t: float, link: _Link, data: bytes) -> None:
+        stream = link.pmd
+        assert stream is not None
         frame = decode_pmd_frame(data, channels=stream.choice.channels or 3,
                                  resolution=stream.choice.resolution)
         g = pmd_samples_to_g(frame, stream.factor)
-        if stream.base_ns is not None:
-            # A frame whose sensor time is far from its arrival is garbage that happened to
-            # parse: refuse it before it moves the timeline. Many in a row mean the anchor
-            # itself was wrong (a garbage first frame, a clock reset): anchor again.
-            predicted = stream.base_host + (frame.timestamp_ns - stream.base_ns) * 1e-9
-            if abs(predicted - t) > _PMD_MAX_SKEW_S:
-                stream.implausible += 1
-                if stream.implausible < _PMD_REANCHOR_AFTER:
-                    raise ProtocolError(
-                        f"PMD frame time {predicted - t:+.1f} s from its arrival",
-                        kind="pmd/implausible-time")
-                stream.timeline.reset()
-                stream.base_ns = None
-                self._event(t, link, "clock", f"acc: {stream.implausible} frames in a row "
-                            "far from their arrival times: clock anchored again")
-            stream.implausible = 0
-        times_ns = stream.timeline.sample_times_ns(frame.timestamp_ns, g.shape[0])
-        if stream.base_ns is None:
-            base_ns, base_host = self._anchor(t, link, device_id, stream, times_ns)
-        else:
-            base_ns, base_host = stream.base_ns, stream.base_host
-        host = base_host + (times_ns - base_ns) * 1e-9
-        nid = self.writer.add_notification(device_id, PMD_DATA, t, data)
-        self.writer.add_acc(device_id, nid, host, g)
-        link.stats.acc_samples += host.size
-        link.last_acc_t = float(host[-1])
-        if self.live is not None:
-            self.live.add_acc(device_id, host, g)
-        self._gap(link, "acc", float(host[0]))
-        link.last_t["acc"] = link.last_acc_t
+        n = g.shape[0]
+        suspect = stream.suspect
+        if suspect is not None:
+            stream.suspect = None
+            s_t, s_data, s_frame, s_g = suspect
+            previous = stream.timeline.previous_ns
+            if (previous is None or not self._continues(stream, previous, frame.timestamp_ns, n)
+                    ) and self._continues(stream, s_frame.timestamp_ns, frame.timestamp_ns, n):
+                self._sensor_jump(link, stream, s_t, s_frame.timestamp_ns, s_g.shape[0])
+                self._accept(s_t, link, s_data, s_frame.timestamp_ns, s_g)
+            else:
+                self._outlier(link, stream, s_t, s_data, s_frame.timestamp_ns)
+        previous = stream.timeline.previous_ns
+        if previous is not None and not self._continues(stream, previous, frame.timestamp_ns, n):
+            # Garbage that happened to parse, a repeated frame, or the sensor's time really
+            # jumped: the next frame says which.
+            stream.suspect = (t, data, frame, g)
+            return
+        self._accept(t, link, data, frame.timestamp_ns, g)
 
-    def _anchor(self, t: float, link: _Link, device_id: int, stream: _PmdStream,
-                times_ns: np.ndarray) -> tuple[int, float]:
-        """Fix the sensor-to-host offset at a stream's first frame: its last sample is at
-        the arrival time, unless that would not come after the samples already recorded."""
-        last_ns = int(times_ns[-1])
-        host_last = t
-        first_host = host_last - (last_ns - int(times_ns[0])) * 1e-9
-        earliest = link.last_acc_t + 1.0 / stream.choice.rate_hz
-        note = "host arrival minus sensor time of the first frame's last sample"
-        if first_host < earliest:
-            host_last += earliest - first_host
-            note += f"; raised by {earliest - first_host:.6f} s to follow the samples before"
-        stream.base_ns, stream.base_host = last_ns, host_last
-        offset = host_last - last_ns * 1e-9
-        self.writer.set_device_clock(device_id, offset, note)
-        sensor_unix = PMD_EPOCH_UNIX_S + last_ns * 1e-9
-        self._event(t, link, "clock", f"acc: host = sensor + {offset:.6f} s ({note}; the "
-                    f"sensor clock reads {sensor_unix - host_last:+.3f} s against the host's)")
-        return last_ns, host_last
+    def _outlier(self, link: _Link, stream: _PmdStream, t: float, data: bytes,
+                 timestamp_ns: int) -> None:
+        previous = stream.timeline.previous_ns or 0
+        dt = (timestamp_ns - previous) * 1e-9
+        kind = "pmd/time-backwards" if dt <= 0 else "pmd/time-outlier"
+        self._malformed(link, PMD_DATA, t, data, ProtocolError(
+            f"PMD frame time {dt:+.3f} s from the previous frame's, and the next frame "
+            "continues the earlier ones", kind=kind))
+
+    def _sensor_jump(self, link: _Link, stream: _PmdStream, t: float, timestamp_ns: int,
+                     n: int) -> None:
+        """The stream continues after a jump of its sensor time: a pause in the stream
+        (the host clock jumped with it) or a clock that was set (it did not)."""
+        previous = stream.timeline.previous_ns or timestamp_ns
+        jump = (timestamp_ns - previous) * 1e-9 - n / stream.choice.rate_hz
+        est = link.clock.estimate()
+        base = link.sensor_base_ns or 0
+        d = t - (timestamp_ns - base) * 1e-9
+        if est is not None and abs(d - est) > 0.5 * abs(jump):
+            self._release_all(link)  # what came before, on the clock it came with
+            link.clock.reset()
+            link.clock_reported = None
+            stream.timeline.reset()
+            self._event(t, link, "clock", f"acc: the sensor's time jumped by {jump:+.3f} s "
+                        "while its frames kept coming (its clock was set): the offset is "
+                        "estimated again")
+        else:
+            if jump < 0:
+                stream.timeline.reset()
+            self._event(t, link, "gap", f"acc: the sensor's time skips {jump:+.3f} s between "
+                        "two frames (a pause in the stream)")
+
+    def _accept(self, t: float, link: _Link, data: bytes, timestamp_ns: int,
+                g: np.ndarray) -> None:
+        stream = link.pmd
+        assert stream is not None and link.device_id is not None
+        times_ns = stream.timeline.sample_times_ns(timestamp_ns, g.shape[0])
+        if link.sensor_base_ns is None:
+            link.sensor_base_ns = int(times_ns[0])
+        sensor_s = (times_ns - link.sensor_base_ns) * 1e-9
+        clock = link.clock
+        if link.clock_new_stream:
+            link.clock_new_stream = False
+            est = clock.estimate()
+            d = t - float(sensor_s[-1])
+            if est is not None and not (est - _CLOCK_RESET_BELOW_S <= d
+                                        <= est + _CLOCK_RESET_ABOVE_S):
+                self._release_all(link)
+                clock.reset()
+                link.clock_reported = None
+                self._event(t, link, "clock", f"acc: the sensor's clock moved by "
+                            f"{est - d:+.3f} s since the last stream: estimated again")
+        clock.observe(t, float(sensor_s[-1]))
+        nid = self.writer.add_notification(link.device_id, PMD_DATA, t, data)
+        link.held.append(_Held(t, nid, sensor_s, g))
+
+    def _release_due(self, link: _Link, now: float) -> None:
+        held, clock = link.held, link.clock
+        while held and clock.due(held[0].arrival, now):
+            self._release(link, held.popleft())
+
+    def _release_all_due(self, now: float) -> None:
+        for link in self._links:
+            self._release_due(link, now)
+
+    def _release_all(self, link: _Link) -> None:
+        while link.held:
+            self._release(link, link.held.popleft())
+
+    def _flush_stream(self, link: _Link) -> None:
+        """Map every held frame now; settle a frame still waiting for its successor; on a
+        link that never got its stream's settings, decide about the waiting frames."""
+        self._release_all(link)
+        stream = link.pmd
+        if stream is not None and stream.suspect is not None:
+            s_t, s_data, s_frame, _ = stream.suspect
+            stream.suspect = None
+            self._malformed(link, PMD_DATA, s_t, s_data, ProtocolError(
+                "the last PMD frame's time did not continue the stream's and no frame came "
+                "after it to confirm it", kind="pmd/time-unconfirmed"))
+        self._report_clock(link, force=False)
+
+    def _drop_early(self, t: float, link: _Link) -> None:
+        """Frames that waited for settings that never came (the link went)."""
+        if not link.pmd_early or link.pmd is not None:
+            return
+        choice = link.pmd_requested
+        if choice is not None:
+            self._event(t, link, "stream", f"acc {choice.rate_hz} Hz: the start was never "
+                        "answered; its frames are decoded with the settings asked for")
+            self._open_stream(t, link, choice, None)
+            self._flush_stream(link)
+            link.pmd = None
+            return
+        early, link.pmd_early = link.pmd_early, []
+        for arrival, data in early:
+            self._malformed(link, PMD_DATA, arrival, data, ProtocolError(
+                "PMD data frame while no ACC stream was set up", kind="pmd/no-stream"))
+
+    def _release(self, link: _Link, held: _Held) -> None:
+        assert link.device_id is not None
+        host = link.clock.map(held.sensor_s)
+        last = link.last_t.get("acc", -math.inf)
+        if host[0] <= last:  # never reorder: only after a sensor clock reset
+            host = host + (last - host[0] + 1e-6)
+        self.writer.add_acc(link.device_id, held.nid, host, held.g)
+        link.stats.acc_samples += host.size
+        if self.live is not None:
+            self.live.add_acc(link.device_id, host, held.g)
+        self._gap(link, "acc", float(host[0]))
+        link.last_t["acc"] = float(host[-1])
+        self._report_clock(link, force=False, t=held.arrival)
+
+    def _report_clock(self, link: _Link, *, force: bool, t: float | None = None) -> None:
+        """Store the offset applied; an event when it first is known or moved >= 20 ms."""
+        applied = link.clock.applied
+        if applied is None or link.device_id is None or link.sensor_base_ns is None:
+            return
+        reported = link.clock_reported
+        moved = reported is None or abs(applied - reported) >= _CLOCK_REPORT_S
+        if not (moved or force or applied != reported):
+            return
+        offset = applied - link.sensor_base_ns * 1e-9
+        note = (f"lower envelope of arrival minus sensor time over "
+                f"{link.clock.window_s:g} s (sensor s since 2000-01-01)")
+        self.writer.set_device_clock(link.device_id, offset, note)
+        if moved and t is not None:
+            sensor_unix = PMD_EPOCH_UNIX_S + link.sensor_base_ns * 1e-9
+            if reported is None:
+                detail = (f"acc: host = sensor + {offset:.6f} s ({note}; the sensor clock "
+                          f"reads {sensor_unix - applied:+.3f} s "
+                          "against the host's)")
+            else:
+                detail = (f"acc: offset {offset:.6f} s ({(applied - reported) * 1e3:+.1f} ms: "
+                          "a smaller delay was seen, or the clocks drift)")
+            self._event(t, link, "clock", detail)
+            link.clock_reported = applied

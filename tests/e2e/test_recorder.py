@@ -79,7 +79,8 @@ def rows(path: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def check_against_band(path: Path, band: VirtualBand, device_id: int = 1) -> dict[str, int]:
+def check_against_band(path: Path, band: VirtualBand, device_id: int = 1,
+                       max_error_s: float = 1.0) -> dict[str, int]:
     """Every notification the band sent is in the file exactly once, in order, with equal
     decoded values; returns the sent counts per kind."""
     tables = read_recording_tables(path)
@@ -111,16 +112,15 @@ def check_against_band(path: Path, band: VirtualBand, device_id: int = 1) -> dic
     g = np.concatenate([s.value.g for s in acc_sent])
     np.testing.assert_allclose(acc[:, 1:], g, rtol=0, atol=1e-12)
     # Sample times: strictly increasing across the whole recording (reconnects included),
-    # spaced exactly as the session's within each frame.
+    # each at its true time on the band's clock plus a delay that is never negative.
     assert np.all(np.diff(acc[:, 0]) > 0)
     session_t = np.concatenate([s.value.session_t for s in acc_sent])
-    start = 0
-    for s in acc_sent:
-        n = s.value.session_t.size
-        np.testing.assert_allclose(np.diff(acc[start:start + n, 0]), np.diff(s.value.session_t),
-                                   atol=2e-6)
-        start += n
-    assert start == session_t.size
+    unix0 = band.now() - band.session_time()
+    error = acc[:, 0] - (unix0 + session_t)
+    print(f"acc alignment error (session s): min {error.min():.4f} median "
+          f"{np.median(error):.4f} p99 {np.percentile(error, 99):.4f} max {error.max():.4f}")
+    assert error.min() >= -1e-6
+    assert error.max() < max_error_s
 
     rsc_sent = band.sent("rsc")
     speed = rows(path, f"SELECT mps, cadence_spm FROM speed WHERE device_id = {device_id} "
@@ -152,56 +152,6 @@ def test_supported_services() -> None:
              "FB005C80-02E7-F387-1CAD-8ACD2D8DF0C8", "00001800-0000-1000-8000-00805f9b34fb"]
     assert supported_services(uuids) == ["heart_rate", "acc", "battery"]
     assert supported_services([]) == []
-
-
-def test_reconnect_reanchors_without_reordering(tmp_path: Path) -> None:
-    """After a reconnect the clock offset is fixed again from the new first frame; when the
-    new frame arrived with less delay than the first one, the offset is raised so that no
-    sample lands at or before one already recorded."""
-    path = tmp_path / "anchor.dwrec"
-    writer = RecordingWriter(path)
-    recorder = Recorder(writer, ["C0:DE:00:00:00:09"])
-    link = recorder._links[0]
-    link.device_id = writer.add_device(link.stats.address, "strap", [], "acc")
-    link.pmd_requested = PmdChoice(100, 16, 8, None)
-    t0_ns = 700_000_000 * 10**9
-    host0 = 1_800_000_000.0
-
-    def frame(last_ns: int, n: int = 10) -> bytes:
-        return encode_pmd_frame(last_ns, np.full((n, 3), 1000, dtype=np.int64))
-
-    start_ok = encode_pmd_response(2, 2, 0, b"\x01")
-    recorder._handle(host0 - 1.0, link, PMD_CONTROL, start_ok)
-    # First frame arrives 0.5 s after its last sample; the next 0.1 s later.
-    recorder._handle(host0 + 0.5, link, PMD_DATA, frame(t0_ns))
-    recorder._handle(host0 + 0.6, link, PMD_DATA, frame(t0_ns + 100_000_000))
-    from dosewatch.device.recorder import _Control
-
-    recorder._handle_control(_Control(host0 + 0.7, link, "disconnect", "link lost"))
-    recorder._handle_control(_Control(host0 + 0.8, link, "reconnect", ""))
-    recorder._handle(host0 + 0.85, link, PMD_CONTROL, start_ok)
-    # The stream restarts 0.2 s of sensor time later and its first frame arrives with only
-    # 0.05 s delay: the naive offset would put it 0.45 s before samples already written.
-    recorder._handle(host0 + 0.25 + 0.05, link, PMD_DATA, frame(t0_ns + 300_000_000))
-    recorder._handle(host0 + 0.4 + 0.05, link, PMD_DATA, frame(t0_ns + 400_000_000))
-    # A repeated frame is not recorded twice.
-    recorder._handle(host0 + 0.5, link, PMD_DATA, frame(t0_ns + 400_000_000))
-    writer.close()
-
-    t = np.array([r[0] for r in rows(path, "SELECT t FROM acc ORDER BY id")])
-    assert t.size == 40
-    assert np.all(np.diff(t) > 0)
-    np.testing.assert_allclose(t[9], host0 + 0.5)  # first anchor: last sample at arrival
-    np.testing.assert_allclose(np.diff(t[:20]), 0.01, atol=1e-6)
-    np.testing.assert_allclose(t[20], t[19] + 0.01, atol=1e-6)  # raised just enough
-    np.testing.assert_allclose(np.diff(t[20:]), 0.01, atol=1e-6)
-    tables = read_recording_tables(path)
-    assert tables["malformed"] == {"pmd/time-backwards": 1}
-    clock = [e["detail"] for e in tables["events"] if e["kind"] == "clock"]
-    assert len(clock) == 2 and "raised by" in clock[1] and "raised" not in clock[0]
-    offset = tables["devices"][0]["clock_offset_s"]
-    np.testing.assert_allclose(offset + (t0_ns + 400_000_000) * 1e-9, t[-1], atol=1e-6)
-    assert offset - PMD_EPOCH_UNIX_S > 0  # host Unix s = sensor s since 2000 + offset
 
 
 # ---------------------------------------------------------------------------------------
@@ -248,7 +198,8 @@ async def test_ten_minutes_with_a_forced_disconnect(tmp_path: Path) -> None:
         ["link lost", "requested by the recorder"]
     gaps = {e["detail"].split(":")[0] for e in tables["events"] if e["kind"] == "gap"}
     assert gaps == {"hr", "acc", "speed"}
-    assert kinds.count("clock") == 2  # the ACC clock offset was fixed again
+    # One sensor clock: its offset was known at once and kept across the reconnect.
+    assert kinds.count("clock") >= 1
     assert [e.kind for e in events if e.kind in ("disconnect", "reconnect")] == \
         ["disconnect", "reconnect", "disconnect"]
     # The stop answer arrived: the stream was stopped before disconnecting.
@@ -262,9 +213,9 @@ async def test_malformed_notifications_are_counted_and_skipped(
     session = make_session(150.0, seed=2)
     path = tmp_path / "malformed.dwrec"
     bad = [
-        (HR_MEASUREMENT, b"\x10\x4b\x1f", "hr/odd-rr-length"),
+        (HR_MEASUREMENT, b"\x01\x4b", "hr/truncated"),
         (HR_MEASUREMENT, b"\x00", "hr/truncated"),
-        (HR_MEASUREMENT, b"\x10\x4b\x1f", "hr/odd-rr-length"),
+        (HR_MEASUREMENT, b"\x08\x4b\x01", "hr/truncated"),
         (RSC_MEASUREMENT, b"\x04\x34", "rsc/truncated"),
         (PMD_DATA, b"\x02" + bytes(8) + b"\x07" + bytes(6), "pmd/unknown-frame-type"),
         (PMD_DATA, b"\x02\x00", "pmd/truncated"),
@@ -298,14 +249,14 @@ async def test_malformed_notifications_are_counted_and_skipped(
             await recorder.stop()
 
     expected = Counter(kind for _, _, kind in bad) + Counter(
-        {"pmd/time-backwards": 1, "pmd/implausible-time": 1})
+        {"pmd/time-backwards": 1, "pmd/time-outlier": 1})
     assert recorder.devices[0].malformed == expected
     tables = read_recording_tables(path)
     assert tables["malformed"] == dict(expected)
     stored = Counter((n["char_uuid"], n["payload"], n["status"])
                      for n in tables["notifications"] if n["status"] != "ok")
     assert stored == Counter(bad) + Counter([(PMD_DATA, repeat, "pmd/time-backwards"),
-                                             (PMD_DATA, future, "pmd/implausible-time")])
+                                             (PMD_DATA, future, "pmd/time-outlier")])
     # (raw bytes kept, the kind as their status)
     # Logged once per kind; one event per kind.
     warned = [r for r in caplog.records if "malformed" in r.getMessage()]
@@ -341,15 +292,14 @@ async def test_two_devices_on_one_clock(tmp_path: Path) -> None:
         await recorder.stop()
     for i, band in enumerate(bands, start=1):
         check_against_band(path, band, device_id=i)
-        # The host time of each sample is its session time on the shared clock, plus
-        # the arrival delay of the stream's first frame (small: a few accelerated ms).
+        # The host time of each sample is its session time on the shared clock, plus a
+        # small delay (the arrival delays' lower envelope: a few accelerated ms).
         unix0 = band.now() - band.session_time()
         t = np.array([r[0] for r in rows(path, f"SELECT t FROM acc WHERE device_id = {i} "
                                                "ORDER BY id")])
         session_t = np.concatenate([s.value.session_t for s in band.sent("acc")])
         delay = t - (unix0 + session_t)
-        assert 0.0 <= delay.min() and delay.max() < 20.0  # under a second of wall time
-        np.testing.assert_allclose(delay, delay[0], atol=1e-5)  # one offset per stream
+        assert -1e-6 <= delay.min() and delay.max() < 20.0  # under a second of wall time
     assert all(s.value.compressed for s in bands[1].sent("acc"))
     devices = read_recording_tables(path, notifications=False)["devices"]
     assert [d["address"] for d in devices] == [b.address for b in bands]

@@ -269,23 +269,23 @@ async def test_inject_malformed_notification() -> None:
     async with VirtualRadio() as radio:
         band = VirtualBand(radio, make_session(), speed=1)
         await band.start()
-        assert band.inject(HR_MEASUREMENT, b"\x10\x4b\x1f") is False  # nobody listens yet
+        assert band.inject(HR_MEASUREMENT, b"\x01\x4b") is False  # nobody listens yet
         async with BleakClient(band.address, backend=BumbleBleakClient, radio=radio,
                                timeout=TIMEOUT) as client:
             hr = Inbox()
             await client.start_notify(HR_MEASUREMENT, hr)
-            assert band.inject(HR_MEASUREMENT, b"\x10\x4b\x1f") is True
-            await wait_until(lambda: b"\x10\x4b\x1f" in hr.payloads)
+            assert band.inject(HR_MEASUREMENT, b"\x01\x4b") is True
+            await wait_until(lambda: b"\x01\x4b" in hr.payloads)
             with pytest.raises(ProtocolError) as err:
-                decode_heart_rate(b"\x10\x4b\x1f")
-            assert err.value.kind == "hr/odd-rr-length"
+                decode_heart_rate(b"\x01\x4b")
+            assert err.value.kind == "hr/truncated"
             answers = Inbox()
             await client.start_notify(PMD_CONTROL, answers)
             assert band.inject(PMD_CONTROL, b"\x01\x02") is True  # a stop notice
             await answers.wait_for(1)
             assert answers.payloads == [b"\x01\x02"]
     injected = band.sent("injected")
-    assert [s.payload for s in injected] == [b"\x10\x4b\x1f", b"\x01\x02"]
+    assert [s.payload for s in injected] == [b"\x01\x4b", b"\x01\x02"]
     assert injected[1].indication and injected[0].value is None
     with pytest.raises(KeyError):
         band.inject("0000feed-0000-1000-8000-00805f9b34fb", b"")
