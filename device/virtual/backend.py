@@ -565,14 +565,15 @@ class BumbleBleakClient(BaseBleakClient):
         return self._connection.att_mtu
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
-        """Connect, negotiate the MTU, discover services.
+        """Connect, pair when ``pair`` (as Bleak's ``BleakClient(pair=True)`` asks), negotiate
+        the MTU, discover services.
 
         Raises:
             BleakDeviceNotFoundError: an address string that nothing answers to.
             TimeoutError: a scanned device that no longer accepts a connection.
-            BleakError: a GATT failure during setup.
+            BleakError: a GATT failure during setup, or pairing failed.
         """
-        del pair, kwargs  # virtual peripherals need no pairing
+        del kwargs
         if self._connection is not None:
             return
         try:
@@ -591,6 +592,8 @@ class BumbleBleakClient(BaseBleakClient):
         self._subscriptions = {}
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
+            if pair:
+                await self.pair()
             peer = Peer(connection)
             self._peer = peer
             await self._gatt(peer.request_mtu(self._radio.mtu))
@@ -624,12 +627,35 @@ class BumbleBleakClient(BaseBleakClient):
                 raise BleakError(f"{self.address}: disconnect failed: {err}") from err
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """Virtual peripherals need no pairing: does nothing."""
-        logger.debug("%s: pairing is not needed with a virtual peripheral", self.address)
+        """Pair with the peripheral over Bumble's Security Manager (LE Secure Connections,
+        Just Works: neither side has a display or keyboard), which also encrypts the link.
+        Does nothing when the link is already encrypted. Extra arguments (Bleak's
+        ``protection_level`` on Windows) are accepted and ignored.
+
+        Raises:
+            BleakError: not connected, or the peripheral refused or failed the pairing.
+        """
+        connection = self._connection
+        if connection is None:
+            raise BleakError(f"{self.address}: not connected")
+        if connection.is_encrypted:
+            return
+        try:
+            await connection.pair()
+        except (core.BaseBumbleError, hci.HCI_Error, TimeoutError) as err:
+            raise BleakError(f"{self.address}: pairing failed: {err}") from err
+        if not connection.is_encrypted:
+            raise BleakError(f"{self.address}: pairing completed but the link is not encrypted")
 
     async def unpair(self) -> None:
-        """Virtual peripherals keep no bond: does nothing."""
-        logger.debug("%s: nothing to unpair on a virtual peripheral", self.address)
+        """Forget the bond (the central's stored keys for this address) and disconnect."""
+        central = await self._radio.central()
+        if central.keystore is not None:
+            try:
+                await central.keystore.delete(str(parse_address(self.address)))
+            except KeyError:
+                pass
+        await self.disconnect()
 
     async def _discover(self, peer: Peer) -> BleakGATTServiceCollection:
         await peer.discover_services()
