@@ -18,8 +18,12 @@ from dosewatch.device.protocols import HR_MEASUREMENT, decode_treadmill
 from dosewatch.device.recorder import Recorder, RecorderEvent
 from dosewatch.device.virtual.backend import BumbleBleakClient, VirtualRadio
 from dosewatch.device.virtual.strap import FaultyStrap, sample_index
-from dosewatch.recording import RecordingWriter, open_recording, read_recording, \
-    read_recording_tables
+from dosewatch.recording import (
+    RecordingWriter,
+    open_recording,
+    read_recording,
+    read_recording_tables,
+)
 
 wait_until = functools.partial(_ble.wait_until, timeout=60.0)
 
