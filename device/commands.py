@@ -35,6 +35,7 @@ __all__ = ["register"]
 
 DEFAULT_PROTOCOL = "bout_30plus"
 DEFAULT_SPEED = 60.0
+_VIRTUAL_STEP_S = 0.25  # session seconds per step of the virtual band's clock
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -327,7 +328,10 @@ async def _record_virtual(args: argparse.Namespace, session: Session, writer: An
     from .virtual.band import VirtualBand
 
     async with VirtualRadio() as radio:
-        band = VirtualBand(radio, session, speed=args.speed)
+        # A stepped clock that waits for the recorder: the same session gives the same
+        # recording on every run, however busy the machine is.
+        band = VirtualBand(radio, session, speed=args.speed, step_s=_VIRTUAL_STEP_S,
+                           wait_for_client=True)
         await band.start()
         device = await BleakScanner.find_device_by_address(
             band.address, timeout=5.0, backend=BumbleBleakScanner, radio=radio)

@@ -40,6 +40,18 @@ Clock
     interval) apart; what falls due while nobody listens is not sent (as with a real
     strap). The ACC stream starts at the session time of the start command.
 
+Stepped clock (``step_s``), for a reproducible recording
+    With ``step_s`` set, session time does not follow the wall clock continuously: it
+    advances in steps of ``step_s`` session seconds, each taken once the wall clock allows
+    it (at ``speed``) *and* once what the previous step sent has been delivered. Every
+    notification of a step goes out, and is stamped by a recorder using :meth:`now`, at
+    that step's time. A busy or starved host then only makes playback take longer: it
+    cannot shift data in session time, so the same session gives the same recording on
+    every run. With ``wait_for_client``, session time also waits at ``start_s`` until a
+    client has subscribed to heart rate and started the ACC stream (or ``ready_timeout_s``
+    wall seconds passed), so that where the recording starts does not depend on how fast
+    the connection was made. ``dosewatch record --virtual`` uses both.
+
 Measured (2 shared cores, band and Bleak client in one process; see the report)
     A 200 Hz band with HR and RSC costs about 0.5-0.7 % of a core at real time, 13 % at
     speed 30 and 15 % at speed 60 (430 notifications/s); median latency from send to
@@ -148,6 +160,7 @@ _LOCATIONS = {"chest": 1, "wrist": 2}
 _RSC_FEATURES = 0b110  # total distance, walking/running status
 _RUN_MPS = 2.0
 _YIELD_EVERY = 32
+_DELIVERY_YIELDS = 12  # loop passes that carry a notification from band to central
 _MAX_PENDING_PACKETS = 32
 
 
@@ -353,6 +366,11 @@ class VirtualBand:
         speed_interval_s: interval of RSC / FTMS notifications (session seconds).
         connection_interval_s: shortest wall time between two rounds of sending, like a
             BLE connection interval (7.5 ms): what falls due in between goes out together.
+        step_s: session seconds per step of a stepped clock (see the module text); None:
+            session time follows the wall clock.
+        wait_for_client: hold session time at ``start_s`` until a client listens (stepped
+            clock only).
+        ready_timeout_s: wall seconds to wait for that client at most.
 
     Raises:
         ValueError: bad arguments.
@@ -377,6 +395,9 @@ class VirtualBand:
         advertising_interval_ms: float = 20.0,
         speed_interval_s: float = 1.0,
         connection_interval_s: float = 0.0075,
+        step_s: float | None = None,
+        wait_for_client: bool = False,
+        ready_timeout_s: float = 10.0,
     ) -> None:
         if not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"speed must be a positive number, got {speed!r}")
@@ -390,7 +411,13 @@ class VirtualBand:
             raise ValueError("speed_interval_s must be positive")
         if not 0.0 <= connection_interval_s <= 4.0:
             raise ValueError("connection_interval_s must be 0-4 s")
+        if step_s is not None and not step_s > 0:
+            raise ValueError("step_s must be positive")
         self.connection_interval_s = float(connection_interval_s)
+        self.step_s = None if step_s is None else float(step_s)
+        self.wait_for_client = bool(wait_for_client)
+        self.ready_timeout_s = float(ready_timeout_s)
+        self._stepped_t = float(start_s)
         self.radio = radio
         self.session = session
         self.speed = float(speed)
@@ -489,7 +516,8 @@ class VirtualBand:
             self._clock0_ns = round((self._unix0 - PMD_EPOCH_UNIX_S) * 1e9)
         for plan in self._plans:
             plan.cursor = int(np.searchsorted(plan.t, self.start_s, side="left"))
-        self._player = asyncio.create_task(self._play(), name=f"band {self.address}")
+        play = self._play() if self.step_s is None else self._play_stepped()
+        self._player = asyncio.create_task(play, name=f"band {self.address}")
         self._player.add_done_callback(_log_failure)  # a crash must not pass in silence
 
     async def close(self) -> None:
@@ -542,6 +570,8 @@ class VirtualBand:
 
     def session_time(self) -> float:
         """The session time being played, s from the session start."""
+        if self.step_s is not None:
+            return self._stepped_t
         if self._origin is None:
             return self.start_s
         elapsed = asyncio.get_running_loop().time() - self._origin
@@ -939,6 +969,59 @@ class VirtualBand:
                 if handle is not None:
                     handle.cancel()
                 self._wake = None
+
+    def _client_ready(self) -> bool:
+        """A client listens to heart rate and, when the band streams ACC, started it."""
+        hr_ok = self._hr is None or (
+            HR_MEASUREMENT in self._chars
+            and self._subscribed(self._chars[HR_MEASUREMENT], 0x01) is not None)
+        acc_ok = self.session.acc is None or (self._acc is not None and self._acc.ready)
+        return hr_ok and acc_ok
+
+    async def _play_stepped(self) -> None:
+        """Playback on a stepped clock (see the module text)."""
+        loop = asyncio.get_running_loop()
+        step = self.step_s
+        assert step is not None
+        if self.wait_for_client:
+            deadline = loop.time() + self.ready_timeout_s
+            while not self._client_ready() and loop.time() < deadline:
+                await asyncio.sleep(0.005)
+        origin = loop.time()
+        self._origin = origin
+        steps = 0
+        while True:
+            # What the last step sent is delivered before time moves on: a notification
+            # reaches the central through a handful of loop callbacks.
+            for _ in range(_DELIVERY_YIELDS):
+                await asyncio.sleep(0)
+            if self._stepped_t >= self._end_s:
+                self.finished.set()
+                # Keep the clock where it is; wake now and then for ACC restarts.
+                await asyncio.sleep(0.05)
+                continue
+            steps += 1
+            wall_at = origin + steps * step / self.speed
+            delay = wall_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._stepped_t = min(self.start_s + steps * step, self._end_s)
+            now_s = self._stepped_t
+            sent = 0
+            while True:
+                due_plan = min(self._plans, key=lambda p: p.next_t, default=None)
+                plan_t = due_plan.next_t if due_plan is not None else math.inf
+                stream = self._acc
+                acc_t = self._acc_next_t()
+                if min(plan_t, acc_t) > now_s:
+                    break
+                if stream is not None and acc_t <= plan_t:
+                    self._send_acc_frame(stream)
+                elif due_plan is not None:
+                    self._send_plan(due_plan)
+                sent += 1
+                if await self._backpressure() or sent % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
 
     async def _backpressure(self) -> bool:
         """Wait while the host holds many unsent ACL packets for the link (a real link has a
