@@ -9,6 +9,12 @@ so that building the parser (every ``dosewatch`` call) stays fast.
 the same Bleak calls as a real one) so that everything can be tried without hardware::
 
     dosewatch record --virtual --protocol bout_30plus --speed 60 --out run.dwrec
+
+``--serve [HOST:PORT]`` also serves the live page (:mod:`dosewatch.device.serve`) for a
+phone or tablet beside the treadmill. One command can record several people: each named
+device a participant of its own with ``--per-device``, or ``--participants N`` simulated
+people with ``--virtual``; each gets a recording (``FILE-<name>.dwrec``) and a tile in the
+page's lab view.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
     from bleak.backends.scanner import AdvertisementData
 
     from ..session import Profile, Session
-    from .recorder import Recorder
 
 __all__ = ["register"]
 
@@ -74,6 +80,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="highest acceleration rate to ask a sensor for (default 200)")
     p.add_argument("--scan-timeout", type=float, default=10.0,
                    help="seconds to look for the devices (default 10)")
+    p.add_argument("--pair", action="store_true",
+                   help="pair with each device when connecting (default: only when a device "
+                   "asks for it)")
+    p.add_argument("--per-device", action="store_true",
+                   help="each DEVICE is a different person: one recording each "
+                   "(FILE-<name>.dwrec) and one tile each on the live page")
+    p.add_argument("--serve", nargs="?", const="127.0.0.1:8765", metavar="HOST:PORT",
+                   help="serve the live page for a phone or tablet (default 127.0.0.1:8765; "
+                   "on any address but loopback the page's address holds a random token, "
+                   "printed with a QR code)")
     v = p.add_argument_group("virtual wearable (no hardware)")
     v.add_argument("--virtual", action="store_true",
                    help="record a simulated chest strap (heart rate, RR, 200 Hz acceleration, "
@@ -84,6 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--speed", type=float, default=DEFAULT_SPEED,
                    help=f"playback speed (default {DEFAULT_SPEED:g}: a minute per second)")
     v.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    v.add_argument("--participants", type=int, default=1,
+                   help="simulated people, each with a strap of their own (default 1)")
     p.set_defaults(func=cmd_record)
 
 
@@ -220,6 +238,13 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     if args.virtual and args.devices:
         raise ConfigError("give either DEVICE names or --virtual, not both")
+    if args.participants < 1 or (args.participants > 1 and not args.virtual):
+        raise ConfigError("--participants needs --virtual and a number >= 1",
+                          hint="with real devices, --per-device makes each one a participant")
+    if args.serve is not None:
+        from .serve import parse_listen
+
+        parse_listen(args.serve)  # a bad address fails now, not after connecting
     if not args.speed > 0:
         raise ConfigError(f"--speed must be positive, got {args.speed:g}")
     if args.minutes is not None and not args.minutes > 0:
@@ -238,6 +263,29 @@ def cmd_record(args: argparse.Namespace) -> int:
         return asyncio.run(_record(args, out, config, profile, classifier))
     except asyncio.CancelledError:  # a second Ctrl-C cut the clean stop short
         raise KeyboardInterrupt from None
+
+
+@dataclass
+class _Person:
+    """One participant of a recording session: their devices, recording and live analysis."""
+
+    id: str
+    name: str
+    out: Path
+    profile: Any
+    session: Any = None  # virtual: the simulated session
+    devices: list[Any] = field(default_factory=list)
+    writer: Any = None
+    live: Any = None
+    view: Any = None
+    recorder: Any = None
+
+
+def _out_path(out: Path, name: str, several: bool) -> Path:
+    if not several:
+        return out
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "p"
+    return out.with_name(f"{out.name.removesuffix('.dwrec')}-{safe}.dwrec")
 
 
 async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
@@ -261,48 +309,94 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
         except (NotImplementedError, RuntimeError):  # not on this platform / thread
             pass
 
-    view = LiveView(plain=True if args.plain else None)
-    virtual = None
-    devices: list[BLEDevice] = []
+    people: list[_Person] = []
     meta = {"recorded_with": "dosewatch record"}
     if args.virtual:
-        session, sim_profile = _simulated(args.protocol, args.seed, minutes=args.minutes)
-        profile = sim_profile.merged(profile) if profile is not None else sim_profile
-        meta["virtual"] = (f"simulated {args.protocol} (seed {args.seed}) played at "
-                           f"{args.speed:g}x over a virtual radio")
-        virtual = session
+        several = args.participants > 1
+        for i in range(args.participants):
+            seed = args.seed + i
+            session, sim_profile = _simulated(args.protocol, seed, minutes=args.minutes)
+            merged = sim_profile.merged(profile) if profile is not None else sim_profile
+            name = f"p{i + 1}" if several else (merged.id or "participant")
+            people.append(_Person(f"p{i + 1}", name, _out_path(out, name, several), merged,
+                                  session=session))
     else:
         # Find the devices first: no empty recording is left behind when they are not there.
         devices = await _find_devices(list(args.devices), args.scan_timeout)
-    writer = RecordingWriter(out, profile=profile, meta=meta, overwrite=args.force)
-    view.saved = lambda: writer.counts
-    live = LiveAnalysis(profile=profile, config=config, classifier=classifier,
-                        name=out.name.removesuffix(".dwrec"),
-                        calibration=calibration_for(args.calibration, profile))
-    live.subscribe(view.status)
-    recorder: Recorder | None = None
-    try:
-        if virtual is not None:
-            recorder = await _record_virtual(args, virtual, writer, live, view, stop)
+        if args.per_device and len(devices) > 1:
+            for i, device in enumerate(devices):
+                name = device.name or device.address
+                people.append(_Person(f"p{i + 1}", name, _out_path(out, name, True), profile,
+                                      devices=[device]))
         else:
-            recorder = await _record_devices(args, devices, writer, live, view, stop)
-    except BaseException:
-        live.close()
-        raise
-    finally:
-        if recorder is None:
-            writer.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
+            people.append(_Person("p1", (profile.id if profile else None) or "participant",
+                                  out, profile, devices=devices))
+    calibrations = {}
+    for person in people:
+        if person.out.exists() and not args.force and person.out != out:
+            raise OutputError("a recording already exists here", source=person.out,
+                              hint="choose another --out, or pass --force to replace it")
+        # A missing calibration fails now, before any recording is created.
+        calibrations[person.id] = calibration_for(args.calibration, person.profile)
+
+    several = len(people) > 1
+    server = None
+    if args.serve is not None:
+        from .serve import LiveServer, parse_listen
+
+        server = LiveServer(*parse_listen(args.serve))
+        await server.start()
     try:
-        final = await live.finish()  # shown as the last status line
+        for person in people:
+            person_meta = dict(meta)
+            if person.session is not None:
+                person_meta["virtual"] = (
+                    f"simulated {args.protocol} (seed {args.seed + people.index(person)}) "
+                    f"played at {args.speed:g}x over a virtual radio")
+            person.writer = RecordingWriter(person.out, profile=person.profile,
+                                            meta=person_meta, overwrite=args.force)
+            person.view = LiveView(plain=True if (args.plain or several) else None,
+                                   name=person.name if several else None)
+            person.view.saved = (lambda w=person.writer: w.counts)
+            person.live = LiveAnalysis(
+                profile=person.profile, config=config, classifier=classifier,
+                name=person.out.name.removesuffix(".dwrec"),
+                calibration=calibrations[person.id])
+            person.live.subscribe(person.view.status)
+            if server is not None:
+                server.add_participant(person.id, person.name)
+                person.live.subscribe(lambda st, pid=person.id: server.publish(pid, st))
+        if server is not None:
+            server.announce(sys.stdout)
+        try:
+            if args.virtual:
+                await _record_virtual(args, people, stop, server)
+            else:
+                await _record_devices(args, people, stop, server)
+        except BaseException:
+            for person in people:
+                if person.live is not None:
+                    person.live.close()
+            raise
+        finally:
+            for person in people:
+                if person.recorder is None and person.writer is not None:
+                    person.writer.close()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        for person in people:
+            try:
+                final = await person.live.finish()  # shown as the last status line
+            finally:
+                person.view.close()
+            sys.stdout.write(format_summary(final, person.recorder.devices,
+                                            path=str(person.out), saved=person.writer.counts))
     finally:
-        view.close()
-    sys.stdout.write(format_summary(final, recorder.devices, path=str(out),
-                                    saved=writer.counts))
+        if server is not None:
+            await server.close()
     return 0
 
 
@@ -319,8 +413,8 @@ async def _until(stop: asyncio.Event, done: Callable[[], bool]) -> None:
         await asyncio.gather(waiter, return_exceptions=True)
 
 
-async def _record_virtual(args: argparse.Namespace, session: Session, writer: Any, live: Any,
-                          view: Any, stop: asyncio.Event) -> Recorder:
+async def _record_virtual(args: argparse.Namespace, people: list[_Person],
+                          stop: asyncio.Event, server: Any) -> None:
     from bleak import BleakScanner
 
     from .recorder import DeviceError, Recorder
@@ -328,29 +422,48 @@ async def _record_virtual(args: argparse.Namespace, session: Session, writer: An
     from .virtual.band import VirtualBand
 
     async with VirtualRadio() as radio:
-        # A stepped clock that waits for the recorder: the same session gives the same
-        # recording on every run, however busy the machine is.
-        band = VirtualBand(radio, session, speed=args.speed, step_s=_VIRTUAL_STEP_S,
-                           wait_for_client=True)
-        await band.start()
-        device = await BleakScanner.find_device_by_address(
-            band.address, timeout=5.0, backend=BumbleBleakScanner, radio=radio)
-        if device is None:
-            raise DeviceError("the virtual band did not advertise", source=band.address)
-        view.message(f"Recording {band.name} (virtual: {args.protocol}, "
-                     f"{session.duration_s / 60:.0f} min at {args.speed:g}x) to {writer.path}; "
-                     "Ctrl-C stops.")
-        recorder = Recorder(writer, [device], live=live, clock=band.now, max_acc_hz=args.acc_hz,
-                            client_kwargs={"backend": BumbleBleakClient, "radio": radio},
-                            on_event=view.event)
+        bands = []
+        for person in people:
+            # A stepped clock that waits for the recorder: the same session gives the same
+            # recording on every run, however busy the machine is.
+            band = VirtualBand(radio, person.session, speed=args.speed, step_s=_VIRTUAL_STEP_S,
+                               wait_for_client=True)
+            await band.start()
+            bands.append(band)
+            device = await BleakScanner.find_device_by_address(
+                band.address, timeout=5.0, backend=BumbleBleakScanner, radio=radio)
+            if device is None:
+                raise DeviceError("the virtual band did not advertise", source=band.address)
+            person.view.message(
+                f"Recording {band.name} (virtual: {args.protocol}, "
+                f"{person.session.duration_s / 60:.0f} min at {args.speed:g}x) to "
+                f"{person.writer.path}; Ctrl-C stops.")
+            person.recorder = Recorder(
+                person.writer, [device], live=person.live, clock=band.now,
+                max_acc_hz=args.acc_hz, pair=True if args.pair else None,
+                client_kwargs={"backend": BumbleBleakClient, "radio": radio},
+                on_event=_events(person, server))
         try:
-            await recorder.start()
+            for person in people:
+                await person.recorder.start()
             # The end of playback, or Ctrl-C.
-            await _until(stop, band.finished.is_set)
+            await _until(stop, lambda: all(b.finished.is_set() for b in bands))
             await asyncio.sleep(0.05)  # what was sent last arrives
         finally:
-            await recorder.stop()
-    return recorder
+            for person in people:
+                await person.recorder.stop()
+
+
+def _events(person: _Person, server: Any) -> Callable[[Any], None]:
+    """Recorder events to the terminal, and the ones a participant should see to the page."""
+    shown_on_page = {"disconnect", "reconnect", "stream-failed", "pair-failed", "stream"}
+
+    def on_event(event: Any) -> None:
+        person.view.event(event)
+        if server is not None and event.kind in shown_on_page:
+            server.note(person.id, f"{event.kind}: {event.detail}"[:160])
+
+    return on_event
 
 
 async def _find_devices(names: list[str], timeout: float) -> list[BLEDevice]:
@@ -395,20 +508,24 @@ async def _find_devices(names: list[str], timeout: float) -> list[BLEDevice]:
     return [found[n] for n in names]
 
 
-async def _record_devices(args: argparse.Namespace, devices: list[BLEDevice], writer: Any,
-                          live: Any, view: Any, stop: asyncio.Event) -> Recorder:
+async def _record_devices(args: argparse.Namespace, people: list[_Person],
+                          stop: asyncio.Event, server: Any) -> None:
     import math
     import time
 
     from .recorder import Recorder
 
-    names = ", ".join(d.name or d.address for d in devices)
-    view.message(f"Recording {names} to {writer.path}; Ctrl-C stops.")
-    recorder = Recorder(writer, devices, live=live, max_acc_hz=args.acc_hz, on_event=view.event)
+    for person in people:
+        names = ", ".join(d.name or d.address for d in person.devices)
+        person.view.message(f"Recording {names} to {person.writer.path}; Ctrl-C stops.")
+        person.recorder = Recorder(person.writer, person.devices, live=person.live,
+                                   max_acc_hz=args.acc_hz, pair=True if args.pair else None,
+                                   on_event=_events(person, server))
     try:
-        await recorder.start()
+        for person in people:
+            await person.recorder.start()
         end = math.inf if args.minutes is None else time.time() + 60.0 * args.minutes
         await _until(stop, lambda: time.time() >= end)
     finally:
-        await recorder.stop()
-    return recorder
+        for person in people:
+            await person.recorder.stop()

@@ -17,12 +17,16 @@ runs at a time; when playback is accelerated so much that an update takes longer
 ``interval_s`` of session time, updates simply come further apart.
 
 What an update reports is a :class:`LiveStatus`: the current heart rate and %HRR, the
-current epoch's label, the current bout's qualifying minutes counting up to the dose
-(30 min), and the moment the dose was met, announced once by the first update that finds
-it (``dose_met_at_s`` is then the end of the epoch that completed the dose, in seconds
-from the session start, as in ``summary.json``). Labels of the newest epochs can still
-change while their heart rate (read ``lag_s`` later) and the classifier's look-ahead
-(:data:`dosewatch.models.inputs.LOOKAHEAD` epochs) fill in.
+current epoch's label (and where that epoch starts: a label belongs to an epoch, the
+heart rate to the newest sample), the current bout's qualifying minutes counting up to the
+dose (30 min) and where that bout started, and the moment the dose was met: announced
+once, by the first update at or after that moment (``dose_met_at_s`` is the end of the
+epoch that completed the dose, in seconds from the session start, as in
+``summary.json``; the analysis may find it while that epoch is still filling, and the
+announcement waits for the moment itself). Labels of the newest epochs can still change
+while their heart rate (read ``lag_s`` later) and the classifier's look-ahead
+(:data:`dosewatch.models.inputs.LOOKAHEAD` epochs) fill in, so a bout's minutes can go
+down as well as up; ``bout_start_s`` tells a revised bout from a new one.
 """
 
 from __future__ import annotations
@@ -145,15 +149,18 @@ class LiveStatus:
         pct_hrr: that heart rate as %HRR with the analysis' HR_rest and HR_max.
         label: the current (newest) epoch's label: ``rest``, ``constant``,
             ``intermediate``, ``accelerating`` (``missing`` without data).
+        label_epoch_s: where that epoch starts, s from the session start.
         level: its intensity level (rest, light, intermediate, vigorous; '' unknown).
         bout_minutes: qualifying minutes of the current bout (one that the next epochs can
             still extend), 0 when there is none.
+        bout_start_s: where the current bout starts, s from the session start (None: no
+            current bout).
         longest_bout_minutes: qualifying minutes of the longest bout so far.
         dose_minutes: the dose (qualifying minutes a bout needs).
-        dose_met: a bout has met the dose.
-        dose_met_at_s: when, in seconds from the session start (the value announced by
-            the first update that found it).
-        dose_announced: this is the update that first found the dose met.
+        dose_met: a bout has met the dose, and the session has reached that moment.
+        dose_met_at_s: when, in seconds from the session start (the value announced).
+        dose_announced: this is the update that announces it (the first one at or after
+            the moment).
         session_class: the session's class so far.
         minutes: minutes per label so far.
         intensity_source: ``heart_rate`` or ``acceleration``.
@@ -172,6 +179,8 @@ class LiveStatus:
     level: str
     bout_minutes: float
     longest_bout_minutes: float
+    label_epoch_s: float | None
+    bout_start_s: float | None
     dose_minutes: float
     dose_met: bool
     dose_met_at_s: float | None
@@ -432,7 +441,8 @@ class LiveAnalysis:
                 pct = float(hrmod.pct_hrr(np.array([hr_bpm]), params)[0])
         bout = current_bout(result)
         announced = False
-        if self.dose_met_at_s is None and result.dose_met_at_s is not None:
+        if (self.dose_met_at_s is None and result.dose_met_at_s is not None
+                and (final or elapsed >= result.dose_met_at_s)):
             self.dose_met_at_s = float(result.dose_met_at_s)
             self.dose_announced_elapsed_s = elapsed
             announced = True
@@ -450,6 +460,9 @@ class LiveAnalysis:
             level=level,
             bout_minutes=0.0 if bout is None else float(bout.qualifying_minutes),
             longest_bout_minutes=result.longest_bout_qualifying_minutes,
+            label_epoch_s=(labels.size - 1) * self.config.epoch_min * 60.0 if labels.size
+            else None,
+            bout_start_s=None if bout is None else float(bout.start_s),
             dose_minutes=self.config.bouts.dose_min,
             dose_met=result.dose_met if final else dose_at is not None,
             dose_met_at_s=dose_at if (not final or result.dose_met) else None,

@@ -2,10 +2,20 @@
 
 :class:`LiveView` listens to :class:`~dosewatch.device.live.LiveStatus` updates and
 :class:`~dosewatch.device.recorder.RecorderEvent` events. On a terminal it keeps one
-status line up to date in place (heart rate, %HRR, the current label, the current bout's
-qualifying minutes as a bar filling up to the dose) and prints events and the dose moment
-on their own lines above it. In plain mode (``--plain``, or when the output is not a
-terminal) it prints one line per update instead, for logs::
+status line up to date in place (elapsed time, heart rate, %HRR, the current label with
+the minute it belongs to, the current bout's qualifying minutes as a bar filling up to the
+dose), every field from the same update, and never wider than the terminal (80 columns:
+79 characters, fields dropped before any is cut). It prints events, the dose moment and
+every decrease of the bout counter, with its reason, on their own lines above it:
+
+- the bout was revised (the same bout, fewer minutes: its newest minutes were labelled
+  again as their heart rate came in),
+- the bout ended (more than the tolerated break), or a new bout began;
+
+and the dose is announced at its moment (the first update at or after it), stamped with
+that moment. The last status line, at the end, shows the longest bout. In plain mode
+(``--plain``, or when the output is not a terminal) it prints one line per update
+instead, for logs::
 
     [00:12:30] hr=142 pct_hrr=61 label=intermediate bout=12.0/30 dose=no saved hr=750 acc=150000
 
@@ -18,6 +28,7 @@ even if the recorder is killed right after the line is printed).
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -26,7 +37,8 @@ if TYPE_CHECKING:
     from .live import LiveStatus
     from .recorder import DeviceStats, RecorderEvent
 
-__all__ = ["LiveView", "format_clock", "format_plain", "format_status", "format_summary"]
+__all__ = ["LiveView", "bout_change", "format_clock", "format_plain", "format_status",
+           "format_summary"]
 
 _QUIET_EVENTS = frozenset({"clock", "location"})
 
@@ -44,7 +56,7 @@ def format_clock(seconds: float | None) -> str:
 def _num(value: float | None, digits: int = 0) -> str:
     if value is None or not math.isfinite(value):
         return "-"
-    return f"{value:.{digits}f}"
+    return f"{round(value, digits) + 0.0:.{digits}f}"  # + 0.0: never "-0"
 
 
 def format_plain(status: LiveStatus, saved: dict[str, int] | None = None) -> str:
@@ -66,20 +78,56 @@ def _bar(minutes: float, target: float, width: int, unicode: bool) -> str:
     return full * filled + empty * (width - filled)
 
 
-def format_status(status: LiveStatus, *, unicode: bool = True, width: int = 100) -> str:
-    """The terminal's status line."""
+def format_status(status: LiveStatus, *, unicode: bool = True, width: int = 79) -> str:
+    """The terminal's status line, at most ``width`` characters: fields are dropped (the
+    least needed first), never cut."""
     heart = "♥" if unicode else "HR"
-    parts = [
-        format_clock(status.elapsed_s),
-        f"{heart} {_num(status.hr_bpm)} bpm",
-        f"{_num(status.pct_hrr)} %HRR",
-        f"{status.label if status.label != 'missing' else '-':<12}",
-        f"bout [{_bar(status.bout_minutes, status.dose_minutes, 15, unicode)}] "
-        f"{status.bout_minutes:4.1f}/{status.dose_minutes:g} min",
-    ]
+    final = status.final
+    minutes = status.longest_bout_minutes if final else status.bout_minutes
+    label = status.label if status.label != "missing" else "-"
+    if status.label_epoch_s is not None and not final:
+        label += f" @{format_clock(status.label_epoch_s)}"
     if status.dose_met_at_s is not None:
-        parts.append(f"dose met at {format_clock(status.dose_met_at_s)}")
-    return "  ".join(parts)[:width]
+        dose = f"dose ✓ {format_clock(status.dose_met_at_s)}" if unicode else \
+            f"dose met {format_clock(status.dose_met_at_s)}"
+    else:
+        dose = ""
+    what = "longest" if final else "bout"
+    bar = f"[{_bar(minutes, status.dose_minutes, 10, unicode)}] "
+    counter = f"{what} {minutes:.1f}/{status.dose_minutes:g}"
+    fields = {  # in display order; dropped in the order of `dropping` until it fits
+        "clock": format_clock(status.elapsed_s),
+        "hr": f"{heart} {_num(status.hr_bpm)}",
+        "pct": f"{_num(status.pct_hrr)}%HRR",
+        "label": label,
+        "bout": bar + counter,
+        "dose": dose,
+    }
+    dropping = [None, "pct", "bar", "hr", "dose"]
+    for drop in dropping:
+        if drop == "bar":
+            fields["bout"] = counter
+        elif drop is not None:
+            fields.pop(drop)
+        line = "  ".join(t for t in fields.values() if t)
+        if len(line) <= width:
+            return line
+    return line[:width]
+
+
+def bout_change(previous: LiveStatus, status: LiveStatus) -> str | None:
+    """Why the bout counter went down between two updates (None when it did not)."""
+    if status.final or status.bout_minutes >= previous.bout_minutes:
+        return None
+    before, now = previous.bout_minutes, status.bout_minutes
+    if status.bout_start_s is None:
+        return (f"bout of {before:.1f} qualifying min ended (the break went past the "
+                "tolerated length)")
+    if previous.bout_start_s is not None and status.bout_start_s != previous.bout_start_s:
+        return (f"a new bout began at {format_clock(status.bout_start_s)} ({now:.1f} min so "
+                f"far); the one before had {before:.1f}")
+    return (f"bout revised from {before:.1f} to {now:.1f} qualifying min: its newest minutes "
+            "were labelled again as their heart rate came in")
 
 
 class LiveView:
@@ -89,6 +137,8 @@ class LiveView:
         stream: where to print (stdout by default).
         plain: one line per update; default: when ``stream`` is not a terminal.
         saved: returns the rows committed so far per table (shown in plain lines).
+        name: the participant's name, put before every line (when one command records
+            several people).
     """
 
     def __init__(
@@ -97,6 +147,7 @@ class LiveView:
         *,
         plain: bool | None = None,
         saved: Callable[[], dict[str, int]] | None = None,
+        name: str | None = None,
     ) -> None:
         self.stream = stream if stream is not None else sys.stdout
         isatty = getattr(self.stream, "isatty", None)
@@ -106,6 +157,8 @@ class LiveView:
         self.saved = saved
         self.start_unix_s: float | None = None
         self._line_open = False
+        self._previous: LiveStatus | None = None
+        self.prefix = f"{name}: " if name else ""
 
     def _write(self, text: str) -> None:
         try:
@@ -122,21 +175,28 @@ class LiveView:
     def message(self, text: str) -> None:
         """Print a line of its own (above the status line on a terminal)."""
         self._clear()
-        self._write(text + "\n")
+        self._write(self.prefix + text + "\n")
 
     def status(self, status: LiveStatus) -> None:
         """Show a live update (a :meth:`LiveAnalysis.subscribe` listener)."""
         self.start_unix_s = status.start_unix_s
+        previous, self._previous = self._previous, status
+        if previous is not None:
+            why = bout_change(previous, status)
+            if why is not None:
+                self.message(f"[{format_clock(status.elapsed_s)}] {why}")
         if status.dose_announced and status.dose_met_at_s is not None:
             self.message(
-                f"[{format_clock(status.elapsed_s)}] Dose met: {status.dose_minutes:g} "
-                f"qualifying minutes in one bout (dose moment "
-                f"{format_clock(status.dose_met_at_s)})."
+                f"[{format_clock(status.dose_met_at_s)}] Dose met: {status.dose_minutes:g} "
+                "qualifying minutes in one bout."
             )
         if self.plain:
-            self._write(format_plain(status, self.saved() if self.saved else None) + "\n")
+            self._write(self.prefix + format_plain(status, self.saved() if self.saved else None)
+                        + "\n")
         else:
-            self._write("\r\x1b[K" + format_status(status, unicode=self.unicode))
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self._write("\r\x1b[K" + format_status(status, unicode=self.unicode,
+                                                   width=max(width, 20)))
             self._line_open = True
 
     def event(self, event: RecorderEvent) -> None:
