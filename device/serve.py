@@ -248,6 +248,9 @@ class LiveServer:
                 self.set_header("Content-Type", "text/event-stream")
                 self.set_header("Cache-Control", "no-store")
                 queue: asyncio.Queue[str | None] = asyncio.Queue()
+                # The headers go out at once (the page knows it is connected), and a page
+                # that lost the stream asks again after 2 s.
+                queue.put_nowait("retry: 2000\n\n")
                 for message in server.snapshot():
                     queue.put_nowait(message)
                 server._clients.add(queue)
