@@ -50,6 +50,10 @@ async def test_the_page_shows_the_live_class_minutes_and_dose_moment(tmp_path: P
         url = lines[-1].split()[-1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/")  # loopback: no token
         await browser.open(url)
+        async with asyncio.timeout(20):
+            while not await browser.evaluate("!!(window.__state && document.getElementById"
+                                             "('sound'))"):
+                await asyncio.sleep(0.05)
         await browser.evaluate("document.getElementById('sound').click()")
         seen: list[dict] = []
         output = asyncio.create_task(proc.stdout.read())

@@ -13,7 +13,9 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 class Chromium:
     def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
+        # The profile lives outside pytest's tmp_path: Chromium leaves symlinks in it
+        # (SingletonLock, ...) that pytest's clean-up of old temporary folders trips over.
+        self.tmp_path = Path(tempfile.mkdtemp(prefix="dosewatch-chromium-"))
         self.proc: subprocess.Popen[str] | None = None
         self.ws: Any = None
         self.session: str | None = None
@@ -64,10 +68,14 @@ class Chromium:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
         if self.ws is not None:
             self.ws.close()
+        if self._reader is not None:
+            try:
+                async with asyncio.timeout(5):
+                    await asyncio.gather(self._reader, return_exceptions=True)
+            except TimeoutError:
+                self._reader.cancel()
         if self.proc is not None:
             self.proc.terminate()
             try:
@@ -75,6 +83,9 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
+        shutil.rmtree(self.tmp_path, ignore_errors=True)
 
     async def _read(self) -> None:
         while True:
