@@ -84,9 +84,10 @@ def format_status(status: LiveStatus, *, unicode: bool = True, width: int = 79) 
     heart = "♥" if unicode else "HR"
     final = status.final
     minutes = status.longest_bout_minutes if final else status.bout_minutes
-    label = status.label if status.label != "missing" else "-"
+    plain_label = status.label if status.label != "missing" else "-"
+    label = plain_label
     if status.label_epoch_s is not None and not final:
-        label += f" @{format_clock(status.label_epoch_s)}"
+        label += f" @{format_clock(status.label_epoch_s)}"  # the minute it belongs to
     if status.dose_met_at_s is not None:
         dose = f"dose ✓ {format_clock(status.dose_met_at_s)}" if unicode else \
             f"dose met {format_clock(status.dose_met_at_s)}"
@@ -103,10 +104,12 @@ def format_status(status: LiveStatus, *, unicode: bool = True, width: int = 79) 
         "bout": bar + counter,
         "dose": dose,
     }
-    dropping = [None, "pct", "bar", "hr", "dose"]
+    dropping = [None, "pct", "bar", "hr", "dose", "tag"]
     for drop in dropping:
         if drop == "bar":
             fields["bout"] = counter
+        elif drop == "tag":
+            fields["label"] = plain_label
         elif drop is not None:
             fields.pop(drop)
         line = "  ".join(t for t in fields.values() if t)

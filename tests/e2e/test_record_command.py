@@ -95,6 +95,7 @@ def test_view_plain_and_terminal(tmp_path: Path) -> None:
     status = LiveStatus(
         update=3, now=0.0, start_unix_s=-754.0, elapsed_s=754.0, hr_bpm=142.0, pct_hrr=61.4,
         label="intermediate", level="vigorous", bout_minutes=12.0, longest_bout_minutes=12.0,
+        label_epoch_s=720.0, bout_start_s=60.0,
         dose_minutes=30.0, dose_met=False, dose_met_at_s=None, dose_announced=False,
         session_class="intermediate", minutes={}, intensity_source="heart_rate",
         compute_s=0.01, final=False, result=Result(),  # type: ignore[arg-type]
