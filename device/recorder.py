@@ -358,7 +358,8 @@ class _Link:
         self.clock = clock  # sensor clock -> host clock (kept across reconnects)
         self.sensor_base_ns: int | None = None
         self.held: deque[_Held] = deque()
-        self.clock_reported: float | None = None
+        self.clock_reported: float | None = None  # the offset the last clock event gave
+        self.clock_written: float | None = None  # the offset stored last
         self.clock_new_stream = False
         self.pace_bytes: int | None = None  # FTMS pace width learned from the device
         self.last_t: dict[str, float] = {}  # per stream: newest sample time
@@ -1216,7 +1217,7 @@ class Recorder:
             self._malformed(link, PMD_DATA, s_t, s_data, ProtocolError(
                 "the last PMD frame's time did not continue the stream's and no frame came "
                 "after it to confirm it", kind="pmd/time-unconfirmed"))
-        self._report_clock(link, force=False)
+        self._report_clock(link, force=True)
 
     def _drop_early(self, t: float, link: _Link) -> None:
         """Frames that waited for settings that never came (the link went)."""
@@ -1250,24 +1251,25 @@ class Recorder:
         self._report_clock(link, force=False, t=held.arrival)
 
     def _report_clock(self, link: _Link, *, force: bool, t: float | None = None) -> None:
-        """Store the offset applied; an event when it first is known or moved >= 20 ms."""
+        """Store the offset applied when it first is known or moved >= 20 ms (with an
+        event), and whenever ``force`` (a stream ends) finds it changed at all."""
         applied = link.clock.applied
         if applied is None or link.device_id is None or link.sensor_base_ns is None:
             return
         reported = link.clock_reported
         moved = reported is None or abs(applied - reported) >= _CLOCK_REPORT_S
-        if not (moved or force or applied != reported):
+        if not moved and not (force and applied != link.clock_written):
             return
         offset = applied - link.sensor_base_ns * 1e-9
         note = (f"lower envelope of arrival minus sensor time over "
                 f"{link.clock.window_s:g} s (sensor s since 2000-01-01)")
         self.writer.set_device_clock(link.device_id, offset, note)
+        link.clock_written = applied
         if moved and t is not None:
             sensor_unix = PMD_EPOCH_UNIX_S + link.sensor_base_ns * 1e-9
             if reported is None:
                 detail = (f"acc: host = sensor + {offset:.6f} s ({note}; the sensor clock "
-                          f"reads {sensor_unix - applied:+.3f} s "
-                          "against the host's)")
+                          f"reads {sensor_unix - applied:+.3f} s against the host's)")
             else:
                 detail = (f"acc: offset {offset:.6f} s ({(applied - reported) * 1e3:+.1f} ms: "
                           "a smaller delay was seen, or the clocks drift)")

@@ -70,8 +70,11 @@ async def run(seconds: float, burst: int, path: Path, speed: float) -> dict[str,
         conn.close()
     j = sample_index(acc[:, 1] * 1000, acc[:, 2] * 1000)
     acc_true = j / 200.0
-    sent = {s.payload: s.session_t for s in strap.sent_of("hr")}  # payloads repeat rarely
-    hr_true = np.array([sent.get(bytes(p), np.nan) for p in hr[:, 1]], dtype=np.float64)
+    # Every heart-rate notification sent is recorded, in order (checked): pair them up.
+    sent = strap.sent_of("hr")
+    if [bytes(p) for p in hr[:, 1]] != [s.payload for s in sent]:
+        raise SystemExit("the recording does not hold exactly the heart rate sent")
+    hr_true = np.array([s.session_t for s in sent], dtype=np.float64)
     malformed = sum(read_recording_tables(path, notifications=False)["malformed"].values())
     return {
         "acc_err": acc[:, 0] - (unix0 + acc_true), "acc_t": acc_true,

@@ -19,9 +19,20 @@ from pathlib import Path
 import pytest
 from support.chromium import Chromium
 
+from dosewatch.device.live import LiveStatus
 from dosewatch.device.serve import LiveServer, page_bytes
 
 LABELS = {"rest", "constant", "intermediate", "accelerating", "–"}
+
+
+def status(**changes: object) -> LiveStatus:
+    values: dict = dict(
+        update=1, now=0.0, start_unix_s=0.0, elapsed_s=2410.0, hr_bpm=150.0, pct_hrr=70.0,
+        label="constant", level="vigorous", bout_minutes=0.0, longest_bout_minutes=0.0,
+        label_epoch_s=2340.0, bout_start_s=480.0, dose_minutes=30.0, dose_met=False,
+        dose_met_at_s=None, dose_announced=False, session_class="constant", minutes={},
+        intensity_source="heart_rate", compute_s=0.01, final=False, result=None)
+    return LiveStatus(**(values | changes))
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -141,6 +152,27 @@ async def test_off_loopback_the_page_needs_its_token(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
             assert await browser.evaluate("__state.connected") is True
+            # The lab view: one tile per participant, each with its own update.
+            server.add_participant("p1", "Ana")
+            server.add_participant("p2", "Ben")
+            server.publish("p1", status(label="constant", bout_minutes=12.0))
+            server.publish("p2", status(label="accelerating", bout_minutes=31.0,
+                                        dose_met=True, dose_met_at_s=2400.0))
+            tiles = "Array.from(document.querySelectorAll('.tile')).map(t => [t.querySelector" \
+                    "('.name').textContent, t.querySelector('.label').textContent, " \
+                    "t.querySelector('.bout').textContent, t.classList.contains('met')])"
+            for _ in range(50):
+                if len(await browser.evaluate(tiles)) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert await browser.evaluate(tiles) == [["Ana", "constant", "12.0", False],
+                                                     ["Ben", "accelerating", "31.0", True]]
+            assert await browser.evaluate("document.getElementById('main').className") == "lab"
+            await browser.evaluate("location.hash = 'p=p2'")
+            await asyncio.sleep(0.3)
+            assert await browser.evaluate(tiles) == [["Ben", "accelerating", "31.0", True]]
+            assert await browser.evaluate("document.getElementById('main').className") == \
+                "single"
     finally:
         await server.close()
 
