@@ -119,7 +119,7 @@ def test_view_plain_and_terminal(tmp_path: Path) -> None:
     view.close()
     text = tty.getvalue()
     assert text.count("\r\x1b[K") >= 3 and text.endswith("hello\n")
-    assert "12.0/30 min" in text and "142 bpm" in text
+    assert "bout 12.0/30" in text and "142" in text and "intermediate @12:00" in text
 
 
 @pytest.mark.e2e
