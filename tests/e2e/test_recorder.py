@@ -23,10 +23,7 @@ from dosewatch.device.protocols import (
     HR_MEASUREMENT,
     PMD_CONTROL,
     PMD_DATA,
-    PMD_EPOCH_UNIX_S,
     RSC_MEASUREMENT,
-    encode_pmd_frame,
-    encode_pmd_response,
 )
 from dosewatch.device.recorder import (
     DeviceError,
