@@ -16,8 +16,13 @@ plus what the file says about the sport, the participant and the repairs made so
   file without any heart-rate value is refused with an
   :class:`~dosewatch.errors.InputError` that says what the file does hold, and so is a
   file whose heart rate is missing or 0 bpm in every row ("no usable heart rate"): the
-  same rule in the three readers.
-- **Speed** comes from the device's speed field when it covers at least half as many
+  same rule in every reader. A file that carries acceleration (a phone-app export, a
+  table of samples) needs no heart rate: it is read as acceleration alone, with a note
+  when its heart rate was unusable.
+- **Speed** in a unit other than m/s is found by comparing the device's speed field
+  with the speed its distance gives (km/h is 3.6 times it, mph 2.24 times; see
+  :func:`dosewatch.ingest.units.speed_factor_from_distance`) and converted with a note.
+  Speed comes from the device's speed field when it covers at least half as many
   rows as the distance does; otherwise it is derived from the distance (or, in GPX and
   TCX files without distance, from the positions) between consecutive rows of the same
   segment, never across a pause (a new FIT timer start, TCX ``Track``, GPX ``trkseg``) or
@@ -55,9 +60,9 @@ from ..errors import InputError, ProfileError
 from ..session import Profile, Session, build_session
 
 __all__ = [
-    "ActivityData",
     "FOOT_SPORTS",
     "MAX_DISTANCE_FROM_MEDIAN_S",
+    "ActivityData",
     "SpeedChoice",
     "XmlPoints",
     "XmlSpec",
@@ -69,6 +74,7 @@ __all__ = [
     "open_activity",
     "parse_time",
     "read_xml_points",
+    "rr_per_sample",
     "sniff",
     "to_session",
     "wrong_content",
@@ -109,7 +115,10 @@ class ActivityData:
             metres above sea level (barometric or GPS, as the device recorded it).
         segment: per-row segment number; rows of different segments are separated by a
             pause, so no speed is derived between them.
-        rr_ms: per-row RR interval (FIT only, see :mod:`dosewatch.ingest.fit`), or None.
+        rr_ms: per-row RR interval in ms (FIT, Polar, Empatica...), or None.
+        acc: ``(t, xyz)``: acceleration on its own clock (``xyz`` of shape ``(n, 3)``, in
+            g or in the unit the unit check recognises), or None. A file with
+            acceleration needs no heart rate.
         speed_field: the name of the file's speed field, for the record.
         sport: the sport as the file names it, normalised by :func:`normalise_sport`.
         profile: what the file says about the participant (validated leniently).
@@ -129,6 +138,7 @@ class ActivityData:
     lat: NDArray[np.float64] | None = None
     lon: NDArray[np.float64] | None = None
     rr_ms: NDArray[np.float64] | None = None
+    acc: tuple[NDArray[np.float64], NDArray[np.floating]] | None = None
     speed_field: str | None = None
     sport: str | None = None
     profile: Profile = field(default_factory=Profile)
@@ -774,6 +784,33 @@ def choose_speed(data: ActivityData) -> SpeedChoice | None:
     return field_choice
 
 
+def rr_per_sample(
+    t: NDArray[np.float64],
+    has_hr: NDArray[np.bool_],
+    beats: tuple[NDArray[np.float64], NDArray[np.float64]],
+) -> NDArray[np.float64]:
+    """Per row: the interval (ms) of the last beat that ended since the previous
+    heart-rate sample, NaN where none did (one RR per sample, as a Bluetooth strap
+    reports them). ``beats`` is (beat end times, intervals in seconds)."""
+    out = np.full(t.size, np.nan)
+    rows = np.flatnonzero(has_hr & np.isfinite(t))
+    if rows.size == 0:
+        return out
+    rows = rows[np.argsort(t[rows], kind="stable")]
+    sample_t = t[rows]
+    beat_t, rr = beats
+    order = np.argsort(beat_t, kind="stable")
+    beat_t, rr = beat_t[order], rr[order]
+    index = np.searchsorted(sample_t, beat_t, side="left")
+    inside = index < sample_t.size
+    index, rr = index[inside], rr[inside]
+    if index.size == 0:
+        return out
+    last = np.r_[index[1:] != index[:-1], True]
+    out[rows[index[last]]] = rr[last] * 1000.0
+    return out
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -897,14 +934,29 @@ def to_session(
         InputError: no row, no heart rate, no usable heart rate, or no readable time.
         ProfileError: ``profile`` is invalid.
     """
-    if data.t.size == 0:
+    if data.t.size == 0 and data.acc is None:
         raise InputError(f"the file holds no {what_rows}s", source=data.source,
                          hint="it may be a course, workout or summary without samples; "
                          "export the recorded activity")
     _drop_far_times(data)
     _drop_absurd(data)
-    has_hr = _check_heart_rate(data, what_rows)
     repairs = data.repairs
+    has_acc = data.acc is not None and len(data.acc[0]) > 0
+    try:
+        has_hr = _check_heart_rate(data, what_rows)
+    except InputError as exc:
+        if not has_acc:
+            raise
+        has_hr = np.zeros(data.t.size, bool)
+        if data.hr is not None and np.isfinite(data.hr).any():
+            repairs.append(f"{exc.reason}: read the acceleration alone")
+    if data.speed is not None and data.distance is not None:
+        from .units import speed_factor_from_distance
+
+        found = speed_factor_from_distance(data.t, data.speed, data.distance, data.segment)
+        if found is not None:
+            data.speed = data.speed * found[0]
+            repairs.append(found[1])
     speed = choose_speed(data)
     if speed is not None and speed.source.startswith("derived"):
         n_field = 0 if data.speed is None else int(np.isfinite(data.speed).sum())
@@ -913,14 +965,17 @@ def to_session(
         repairs.append(f"speed: {speed.source} ({why})")
     cadence = _steps_per_minute(data)
     t = data.t
-    hr_t, hr_bpm = t[has_hr], data.hr[has_hr]  # type: ignore[index]
-    hr: tuple = (hr_t, hr_bpm)
-    if data.rr_ms is not None and np.isfinite(data.rr_ms[has_hr]).any():
-        hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
+    hr: tuple | None = None
+    if has_hr.any():
+        hr_t, hr_bpm = t[has_hr], data.hr[has_hr]  # type: ignore[index]
+        hr = (hr_t, hr_bpm)
+        if data.rr_ms is not None and np.isfinite(data.rr_ms[has_hr]).any():
+            hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
     merged = _merge_profiles(data.profile, profile, data.source, repairs)
     return build_session(
         name or default_name(data.source),
         hr=hr,
+        acc=data.acc if has_acc else None,
         speed=None if speed is None else (speed.t, speed.mps),
         cadence=_stream(t, cadence),
         power=_stream(t, data.power),

@@ -65,6 +65,7 @@ from ..activity import (
     lenient_profile,
     normalise_sport,
     open_activity,
+    rr_per_sample,
     sniff,
     to_session,
     wrong_content,
@@ -460,32 +461,6 @@ def _beat_times(
     return np.asarray(times), np.asarray(intervals)
 
 
-def _rr_per_sample(
-    t: NDArray[np.float64],
-    has_hr: NDArray[np.bool_],
-    beats: tuple[NDArray[np.float64], NDArray[np.float64]],
-) -> NDArray[np.float64]:
-    """Per row: the interval (ms) of the last beat that ended since the previous
-    heart-rate sample, NaN where none did."""
-    out = np.full(t.size, np.nan)
-    rows = np.flatnonzero(has_hr & np.isfinite(t))
-    if rows.size == 0:
-        return out
-    rows = rows[np.argsort(t[rows], kind="stable")]
-    sample_t = t[rows]
-    beat_t, rr = beats
-    order = np.argsort(beat_t, kind="stable")
-    beat_t, rr = beat_t[order], rr[order]
-    index = np.searchsorted(sample_t, beat_t, side="left")
-    inside = index < sample_t.size
-    index, rr = index[inside], rr[inside]
-    if index.size == 0:
-        return out
-    last = np.r_[index[1:] != index[:-1], True]
-    out[rows[index[last]]] = rr[last] * 1000.0
-    return out
-
-
 def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     """Decode a FIT file into per-record arrays (see the module text).
 
@@ -549,7 +524,7 @@ def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
         step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
         beats = _beat_times(hrv, float(finite.min()) if finite.size else 0.0, step, repairs)
         if beats is not None:
-            rr = _rr_per_sample(t, np.isfinite(hr) & keep, beats)
+            rr = rr_per_sample(t, np.isfinite(hr) & keep, beats)
 
     def kept(array: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
         return None if array is None else array[keep]
