@@ -45,7 +45,7 @@ import io
 import math
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -68,6 +68,7 @@ __all__ = [
     "XmlSpec",
     "choose_speed",
     "default_name",
+    "hardened_parser",
     "lenient_profile",
     "normalise_sport",
     "note_xml_repairs",
@@ -353,6 +354,8 @@ class XmlSpec:
             ``Value`` is named by its parent (TCX ``HeartRateBpm/Value``). The first leaf
             of a column in a point wins.
         point_attrs: point attribute -> column (GPX ``lat``/``lon``).
+        relative_time: the ``time`` column holds seconds from the group's start (PWX's
+            ``timeoffset``), not ISO-8601 dates.
     """
 
     kind: str
@@ -364,6 +367,7 @@ class XmlSpec:
     point_attrs: dict[str, str] = field(default_factory=dict)
     group_attrs: tuple[str, ...] = ()
     group_leaves: frozenset[str] = frozenset()
+    relative_time: bool = False
 
 
 @dataclass
@@ -501,6 +505,14 @@ class _XmlCollector:
         if text is None:
             stamp = math.nan
             self.bad_times += 1
+        elif self.spec.relative_time:
+            try:
+                stamp = float(text)
+            except ValueError:
+                stamp = math.nan
+            if not math.isfinite(stamp):
+                stamp = math.nan
+                self.bad_times += 1
         else:
             stamp, naive = parse_time(text)
             self.naive_times += naive
@@ -530,6 +542,26 @@ class _XmlCollector:
         )
 
 
+def hardened_parser(
+    forbid: Callable[..., None], *, doctype: Callable[..., None] | None = None
+) -> expat.XMLParserType:
+    """An expat parser that never expands or fetches an entity: ``forbid`` is called on
+    any entity declaration (general or parameter, parsed or not), notation or external
+    entity reference, and on a DOCTYPE unless ``doctype`` takes it (Apple Health exports
+    carry an internal DTD of element and attribute declarations: ``doctype`` may allow
+    that, the entity handlers still refuse any entity in it). Parameter entities are
+    never parsed. The caller sets the element handlers and feeds the bytes."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = doctype if doctype is not None else forbid
+    parser.EntityDeclHandler = forbid
+    parser.UnparsedEntityDeclHandler = forbid
+    parser.NotationDeclHandler = forbid
+    parser.ExternalEntityRefHandler = forbid
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
 def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
     """Stream-parse an XML activity file (optionally gzipped) into its points.
 
@@ -545,15 +577,10 @@ def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
             a DOCTYPE/entity declaration, or a mis-named gzip file.
     """
     collector = _XmlCollector(spec, path)
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
+    parser = hardened_parser(collector.forbid)
     parser.StartElementHandler = collector.start
     parser.EndElementHandler = collector.end
     parser.CharacterDataHandler = collector.chars
-    parser.StartDoctypeDeclHandler = collector.forbid
-    parser.EntityDeclHandler = collector.forbid
-    parser.ExternalEntityRefHandler = collector.forbid
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     truncated: str | None = None
     trailing: str | None = None
     with open_activity(path, MAX_DECOMPRESSED_BYTES) as (stream, reader):

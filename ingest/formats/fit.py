@@ -35,6 +35,10 @@ What is read, and how:
 - **Cadence** is in the device's unit; :mod:`dosewatch.ingest.activity` turns running
   strides per minute into steps per minute.
 - **Sport** from the ``session`` message (else ``sport``, else ``lap``).
+- **Several sessions** (a multisport file: swim, transition, bike, run) give one session
+  each: the records from a ``session`` message's ``start_time`` up to the next one's, with
+  that session's sport. A leg without usable heart rate (a swim with the strap off, a
+  short transition) is left out with a note on the others.
 - **Profile** from ``user_profile`` (resting heart rate, age, weight, gender, default
   maximal heart rate) and ``zones_target`` (maximal heart rate, preferred). A value of 0
   means "not set"; impossible values are dropped with a repair note.
@@ -52,6 +56,8 @@ import io
 import math
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fitdecode
@@ -72,7 +78,7 @@ from ..activity import (
 )
 from ..registry import Reader, ReadOptions
 
-__all__ = ["fit_crc", "parse_fit", "read_fit"]
+__all__ = ["fit_crc", "parse_fit", "parse_fit_sessions", "read_fit"]
 
 FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z
 SYSTEM_TIME_LIMIT = 0x10000000  # FIT: date_time values below this are seconds since power-on
@@ -316,6 +322,7 @@ class _Collector:
         self.events: list[tuple[float, str]] = []
         self.hrv: list[tuple[float, list[float]]] = []  # (time of last record, intervals)
         self.sports: dict[int, str] = {}
+        self.sessions: list[tuple[float, str | None]] = []  # (start_time, sport)
         self.profile: dict[str, object] = {}
 
     def record(self, frame: fitdecode.FitDataMessage) -> None:
@@ -377,6 +384,9 @@ class _Collector:
             sport = frame.get_value("sport", fallback=None)
             if isinstance(sport, str):
                 self.sports.setdefault(number, sport)
+            if number == _SESSION:
+                start = _number(frame.get_value("start_time", fallback=None))
+                self.sessions.append((start, sport if isinstance(sport, str) else None))
         elif number == _USER_PROFILE:
             for key, name in (("resting_heart_rate", "hr_rest"), ("age", "age"),
                               ("weight", "weight_kg"), ("default_max_heart_rate", "hr_max_user"),
@@ -469,7 +479,48 @@ def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     Raises:
         InputError: the file is empty, not a FIT file, damaged, or cannot be decoded.
     """
-    path = Path(path)
+    return _decode(Path(path), fast)[0]
+
+
+def parse_fit_sessions(path: str | Path) -> list[ActivityData]:
+    """Decode a FIT file into one :class:`ActivityData` per FIT ``session`` message
+    (a multisport file: swim, transition, bike, run...), each with the records from its
+    start time to the next session's, and its own sport. A file with one session (or
+    none) gives one.
+
+    Raises:
+        InputError: as :func:`parse_fit`.
+    """
+    data, sessions = _decode(Path(path), True)
+    starts = sorted({(t + FIT_EPOCH_UNIX if t >= SYSTEM_TIME_LIMIT else math.nan, sport)
+                     for t, sport in sessions if math.isfinite(t)}, key=lambda s: s[0])
+    starts = [(t, sport) for t, sport in starts if math.isfinite(t)]
+    if len(starts) < 2 or data.t.size == 0:
+        return [data]
+    bounds = np.array([t for t, _ in starts])
+    which = np.clip(np.searchsorted(bounds, data.t, side="right") - 1, 0, len(bounds) - 1)
+    out = []
+    for k, (start, sport) in enumerate(starts):
+        rows = which == k
+        if not rows.any():
+            continue
+
+        def part(values: NDArray[np.float64] | None, rows: NDArray[np.bool_] = rows
+                 ) -> NDArray[np.float64] | None:
+            return None if values is None else values[rows]
+
+        when = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        out.append(replace(
+            data, t=data.t[rows], segment=data.segment[rows], hr=part(data.hr),
+            speed=part(data.speed), cadence=part(data.cadence), power=part(data.power),
+            distance=part(data.distance), rr_ms=part(data.rr_ms),
+            sport=normalise_sport(sport) if sport is not None else data.sport,
+            repairs=[*data.repairs, f"session {k + 1} of {len(starts)} in the file "
+                     f"({sport or 'no sport named'}), started {when}"]))
+    return out or [data]
+
+
+def _decode(path: Path, fast: bool) -> tuple[ActivityData, list[tuple[float, str | None]]]:
     repairs: list[str] = []
     with open_activity(path, MAX_FIT_BYTES) as (stream, reader):
         data = stream.read()
@@ -484,7 +535,7 @@ def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     for frame in _frames(data[:end], path, truncated, repairs, fast=fast):
         if isinstance(frame, fitdecode.FitDataMessage):
             collector.message(frame)
-    return _assemble(collector, path, repairs)
+    return _assemble(collector, path, repairs), collector.sessions
 
 
 def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
@@ -577,7 +628,29 @@ def read_fit(
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    return [read_fit(path, profile=options.profile, name=options.name)]
+    """One session per FIT session message; in a multisport file, a leg without usable
+    heart rate (a swim, a transition) is left out with a note on the others."""
+    parts = parse_fit_sessions(path)
+    if len(parts) == 1:
+        return [to_session(parts[0], profile=options.profile, name=options.name,
+                           what_rows="record")]
+    sessions: list[Session] = []
+    left_out: list[str] = []
+    first_error: InputError | None = None
+    for part in parts:
+        try:
+            sessions.append(to_session(part, profile=options.profile, name=options.name,
+                                       what_rows="record"))
+        except InputError as exc:
+            first_error = first_error or exc
+            left_out.append(f"{part.repairs[-1]}: {exc.reason}")
+    if not sessions and first_error is not None:
+        raise first_error
+    if left_out:
+        note = "left out " + "; ".join(left_out)
+        sessions = [replace(s, provenance=replace(
+            s.provenance, repairs=s.provenance.repairs + (note,))) for s in sessions]
+    return sessions
 
 
 READER = Reader(

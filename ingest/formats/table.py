@@ -49,7 +49,7 @@ from ..tables import (
     to_seconds,
 )
 
-__all__ = ["READER", "read_table", "table_activity"]
+__all__ = ["READER", "long_table", "read_table", "table_activity"]
 
 SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 _ACC = ("x", "y", "z")
@@ -112,7 +112,7 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
         raise other
     layout = sniff_layout(head, path)
     if not layout.has_header and len(layout.names) == 3 and not options.columns:
-        long = _long_table(path, layout, compression)
+        long = long_table(path, layout, compression)
         if long is not None:
             return long
     roles = assign_roles(layout.names, options.columns, path)
@@ -210,7 +210,7 @@ def _require(roles: Roles, layout: Layout, path: Path) -> None:
             "acc_unit=g, mg or m/s2 when the header does not say)")
 
 
-def _long_table(path: Path, layout: Layout, compression: str | None) -> ActivityData | None:
+def long_table(path: Path, layout: Layout, compression: str | None) -> ActivityData | None:
     """``time;KEY;value`` rows pivoted into channels, or None when the table is not so."""
     cells = read_columns(path, layout, {"time": 0, "key": 1, "value": 2},
                          compression=compression)
