@@ -68,6 +68,7 @@ __all__ = [
     "XmlSpec",
     "choose_speed",
     "default_name",
+    "errors_of",
     "hardened_parser",
     "lenient_profile",
     "normalise_sport",
@@ -208,6 +209,20 @@ _KIND_NAMES = {
     "xml": "XML of another kind",
     "text": "plain text",
 }
+
+
+@contextmanager
+def errors_of(input_path: Path) -> Iterator[None]:
+    """Inside, an InputError about a file within the input ``input_path`` (a folder, a
+    recording of several files) becomes one about the input, naming the file in the
+    reason: batch outputs list failures by input."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.source is None or exc.source == str(input_path):
+            raise
+        raise InputError(f"{Path(exc.source).name}: {exc.reason}", source=input_path,
+                         hint=exc.hint) from None
 
 
 def wrong_content(path: Path, expected: str, found: str | None) -> InputError:

@@ -458,15 +458,18 @@ def sniff_layout(head: bytes, source: Path | str) -> Layout:
 
 
 def looks_like_table(head: bytes) -> bool:
-    """Whether a file's first bytes look like a delimited table of samples with a header
-    (for sniffing files whose name does not say)."""
+    """Whether a file's first bytes look like a table of samples dosewatch can read: a
+    header naming a time column and heart rate, RR or x, y, z (for sniffing files whose
+    name does not say: a ``.txt`` of notes or markers is no input)."""
     if not head or b"\x00" in head[:4096]:
         return False
     try:
         layout = sniff_layout(head, "<head>")
+        roles = assign_roles(layout.names, {}, "<head>")
     except TableError:
         return False
-    return layout.has_header and len(layout.names) >= 2
+    return layout.has_header and "time" in roles.index and (
+        "hr" in roles.index or "rr" in roles.index or roles.has("x", "y", "z"))
 
 
 # --------------------------------------------------------------------------- reading
@@ -522,12 +525,24 @@ def read_columns(
         raise _arrow_error(path, exc) from None
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise _arrow_error(path, exc) from None
-    return {role: _as_text(table.column(name)) for role, name in wanted.items()}
+    return {role: _as_text(table.column(name), role, path)
+            for role, name in wanted.items()}
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.Array:
+def _as_text(column: pa.ChunkedArray, role: str, source: Path | str) -> pa.Array:
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return array.cast(pa.string()) if not pa.types.is_string(array.type) else array
+    array = array.cast(pa.string()) if not pa.types.is_string(array.type) else array
+    _check_utf8(array, role, source)
+    return array
+
+
+def _check_utf8(array: pa.Array, role: str, source: Path | str) -> None:
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        raise TableError(f"the {role} column holds bytes that are not UTF-8 text",
+                         source=source, hint="save the file as UTF-8 text (CSV UTF-8)"
+                         ) from None
 
 
 def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: int,
@@ -542,13 +557,15 @@ def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: in
     if len(data) > MAX_RAGGED_BYTES:
         raise TableError("rows of different lengths in a file larger than 1 GiB",
                          source=path, hint="give every row the same number of fields")
-    text = pa.array([data]).cast(pa.large_string(), safe=False) if data else None
-    if text is None:
+    if not data:
         return {role: pa.array([], pa.string()) for role in wanted}
     try:
-        lines = pc.split_pattern_regex(text, pattern=r"\r\n|\n|\r")[0].values
-    except pa.ArrowInvalid:  # not UTF-8
-        lines = pa.array(decode_head(data).splitlines(), pa.large_string())
+        decoded = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TableError("the file holds bytes that are not UTF-8 text", source=path,
+                         hint="save the file as UTF-8 text (CSV UTF-8)") from None
+    text = pa.array([decoded], pa.large_string())
+    lines = pc.split_pattern_regex(text, pattern=r"\r\n|\n|\r")[0].values
     lines = lines.slice(min(skip, len(lines)))
     keep = pc.not_equal(pc.utf8_trim_whitespace(lines), "")
     lines = lines.filter(keep)
@@ -567,8 +584,9 @@ def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: in
         cells = pc.utf8_trim(cells, characters=' "')
         empty = pc.or_(pc.equal(cells, ""), pc.is_in(
             pc.utf8_lower(cells), value_set=pa.array(sorted(_MISSING), pa.large_string())))
-        cells = pc.if_else(empty, pa.scalar(None, cells.type), cells)
-        out[role] = cells.cast(pa.string())
+        cells = pc.if_else(empty, pa.scalar(None, cells.type), cells).cast(pa.string())
+        _check_utf8(cells, role, path)
+        out[role] = cells
     return out
 
 

@@ -35,7 +35,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -60,7 +60,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, O
 class _Budget:
     """Bytes decompressed so far, across the archive and the archives inside it."""
 
-    left: int = MAX_TOTAL_BYTES
+    left: int = field(default_factory=lambda: MAX_TOTAL_BYTES)
 
 
 class _MemberStream:
@@ -68,12 +68,12 @@ class _MemberStream:
     an InputError."""
 
     def __init__(self, raw: BinaryIO, info: zipfile.ZipInfo, budget: _Budget, source: str,
-                 limit: int = MAX_MEMBER_BYTES):
+                 limit: int | None = None):
         self.raw = raw
         self.info = info
         self.budget = budget
         self.source = source
-        self.limit = limit
+        self.limit = MAX_MEMBER_BYTES if limit is None else limit
         self.read_bytes = 0
 
     def read(self, size: int = -1) -> bytes:

@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 
 from ...errors import InputError
 from ...session import Session
-from ..activity import ActivityData, rr_per_sample, to_session
+from ..activity import ActivityData, errors_of, rr_per_sample, to_session
 from ..registry import Reader, ReadOptions
 
 __all__ = ["READER", "is_e4_file", "is_e4_folder", "read_e4_folder"]
@@ -195,10 +195,15 @@ def _explain(path: Path) -> str | None:
     return None
 
 
+def _read(path: Path, options: ReadOptions) -> list[Session]:
+    with errors_of(path):
+        return read_e4_folder(path, options)
+
+
 READER = Reader(
     name="e4",
     title="Empatica E4 session folder (ACC.csv, HR.csv, IBI.csv)",
-    read=read_e4_folder,
+    read=_read,
     claims_folder=is_e4_folder,
     explain=_explain,
     hint="an E4 folder holds ACC.csv and/or HR.csv as E4 Connect writes them",

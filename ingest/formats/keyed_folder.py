@@ -22,7 +22,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...session import Session
-from ..activity import to_session
+from ..activity import errors_of, to_session
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import HEAD_BYTES, TableError, numbers, read_columns, sniff_layout, to_seconds
 from .table import long_table
@@ -79,7 +79,11 @@ def _acc(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    folder = Path(path)
+    with errors_of(Path(path)):
+        return _read_folder(Path(path), options)
+
+
+def _read_folder(folder: Path, options: ReadOptions) -> list[Session]:
     files = _files(folder)
     data = _long(files["data.csv"]) if "data.csv" in files else None
     if data is None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...session import Session
-from ..activity import ActivityData, rr_per_sample, to_session
+from ..activity import ActivityData, errors_of, rr_per_sample, to_session
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import HEAD_BYTES, assign_roles, numbers, read_columns, sniff_layout, to_seconds
 
@@ -51,6 +51,8 @@ _STREAM_ORDER = ("HR", "RR", "PPI", "ACC", "ECG", "PPG", "GYRO", "GYR", "MAGN", 
 def is_psl_file(head: bytes) -> bool:
     """Whether a file's first bytes are a Polar Sensor Logger header."""
     text = head[:300].lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"Phone timestamp;Marker"):
+        return False  # a marker file: no samples (see _explain)
     return text.startswith((b"Phone timestamp;", b"Phone Data RX timestamp;"))
 
 
@@ -226,7 +228,11 @@ def read_recording(files: list[Path], options: ReadOptions, name: str) -> Sessio
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    path = Path(path)
+    with errors_of(Path(path)):
+        return _read_recordings(Path(path), options)
+
+
+def _read_recordings(path: Path, options: ReadOptions) -> list[Session]:
     if path.is_dir():
         groups: dict[str, list[Path]] = {}
         for entry in sorted(path.iterdir()):
@@ -244,6 +250,13 @@ def _read(path: Path, options: ReadOptions) -> list[Session]:
     return [read_recording(files, options, name)]
 
 
+def _explain(path: Path) -> str | None:
+    if _MARKER.match(path.name) and _head(path).startswith(b"Phone timestamp;Marker"):
+        return ("a Polar Sensor Logger marker file (start and stop marks, no samples): the "
+                "recording is read from its HR, RR, PPI and ACC files")
+    return None
+
+
 def _group(path: Path) -> list[Path]:
     return recording_files(path) if _stream_of(path) is not None else [path]
 
@@ -255,6 +268,7 @@ READER = Reader(
     sniff=is_psl_file,
     claims_folder=claims_folder,
     group=_group,
+    explain=_explain,
     hint="pass the folder of the recording's files, or one of them",
     priority=10,
 )
