@@ -258,8 +258,9 @@ def unsupported_hint(path: Path) -> str:
                 return hint
     kinds = ", ".join(sorted({s for r in readers() for s in r.suffixes
                               if not s.endswith(".gz")}))
-    return (f"dosewatch reads files ending in {kinds}, and session folders; "
-            "convert it to one of these, or add a reader (see docs/readers.md)")
+    return (f"dosewatch reads files ending in {kinds}, session folders, and the exports "
+            "`dosewatch analyze --help` lists (recognised by content); convert it to one of "
+            "these, or add a reader (see docs/readers.md)")
 
 
 def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Session]:
