@@ -53,6 +53,7 @@ __all__ = [
     "TableError",
     "assign_roles",
     "decode_head",
+    "first_bad",
     "looks_like_table",
     "numbers",
     "parse_columns_option",
@@ -593,7 +594,7 @@ def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: in
 # --------------------------------------------------------------------------- values
 
 
-def _first_bad(values: pa.Array, parses: Callable[[pa.Array], bool]) -> int | None:
+def first_bad(values: pa.Array, parses: Callable[[pa.Array], bool]) -> int | None:
     """Index of the first non-null cell ``parses`` refuses, by bisection."""
     if parses(values):
         return None
@@ -634,7 +635,7 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
             return False
         return True
 
-    bad = _first_bad(text, parses)
+    bad = first_bad(text, parses)
     if bad is not None:
         raise TableError(
             f"column '{what}' has a value that is not a number: {_shown(values, bad)} at "
@@ -779,7 +780,7 @@ def _iso_times(text: pa.Array, source: Path | str, name: str, first_row: int) ->
                 return False
             return True
 
-        bad = _first_bad(part, parses)
+        bad = first_bad(part, parses)
         if bad is not None:
             row = int(np.flatnonzero(mask)[bad])
             raise TableError(

@@ -56,7 +56,16 @@ from ...errors import InputError, OutputError
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
 from ..registry import Reader, ReadOptions
-from ..tables import UNITS, Layout, TableError, assign_roles, parse_name, sniff_layout, to_seconds
+from ..tables import (
+    UNITS,
+    Layout,
+    TableError,
+    assign_roles,
+    first_bad,
+    parse_name,
+    sniff_layout,
+    to_seconds,
+)
 
 __all__ = [
     "FORMATS",
@@ -236,16 +245,7 @@ def _first_unparsable(values: pa.Array) -> int | None:
             return False
         return True
 
-    if parses(values):
-        return None
-    lo, hi = 0, len(values)  # values[lo:hi] holds a bad value
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if parses(values.slice(lo, mid - lo)):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return first_bad(values, parses)
 
 
 def _text_as_numbers(values: pa.Array) -> pa.Array:

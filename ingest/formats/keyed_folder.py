@@ -24,7 +24,15 @@ from ...errors import InputError
 from ...session import Session
 from ..activity import errors_of, to_session
 from ..registry import Reader, ReadOptions, file_head
-from ..tables import HEAD_BYTES, TableError, numbers, read_columns, sniff_layout, to_seconds
+from ..tables import (
+    HEAD_BYTES,
+    Layout,
+    TableError,
+    numbers,
+    read_columns,
+    sniff_layout,
+    to_seconds,
+)
 from .table import long_table
 
 __all__ = ["READER", "is_keyed_folder"]
@@ -37,14 +45,18 @@ def _files(folder: Path) -> dict[str, Path]:
         return {}
 
 
-def _long(path: Path):  # noqa: ANN202 - ActivityData | None
+def _keyed_layout(path: Path) -> Layout | None:
+    """The layout of a headerless three-column table, else None."""
     try:
         layout = sniff_layout(file_head(path, HEAD_BYTES), path)
     except TableError:
         return None
-    if layout.has_header or len(layout.names) != 3:
-        return None
-    return long_table(path, layout, None)
+    return None if layout.has_header or len(layout.names) != 3 else layout
+
+
+def _long(path: Path):
+    layout = _keyed_layout(path)
+    return None if layout is None else long_table(path, layout, None)
 
 
 def is_keyed_folder(path: Path) -> bool:
@@ -53,13 +65,8 @@ def is_keyed_folder(path: Path) -> bool:
     if not path.is_dir():
         return False
     data = _files(path).get("data.csv")
-    if data is None:
-        return False
-    try:
-        layout = sniff_layout(file_head(data, HEAD_BYTES), data)
-    except TableError:
-        return False
-    if layout.has_header or len(layout.names) != 3:
+    layout = None if data is None else _keyed_layout(data)
+    if layout is None:
         return False
     head = file_head(data, HEAD_BYTES).decode("utf-8", errors="replace")
     return "HEART_RATE" + layout.delimiter in head.upper()

@@ -115,7 +115,7 @@ def _table(path: Path, options: ReadOptions) -> tuple[dict, object, object]:
     return head, layout, roles
 
 
-def _phone_times(cells: dict, layout, path: Path, notes: list[str]) -> np.ndarray:  # noqa: ANN001
+def _phone_times(cells: dict, layout, path: Path, notes: list[str]) -> np.ndarray:
     times = to_seconds(cells["time"], path, name=layout.names[0])
     if any("no time zone" in note for note in times.notes):
         note = ("Phone timestamp is the phone's local time, without a zone: taken as UTC")
@@ -125,7 +125,7 @@ def _phone_times(cells: dict, layout, path: Path, notes: list[str]) -> np.ndarra
 
 
 def _read_hr(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    head, layout, roles = _table(path, ReadOptions())
+    _, layout, roles = _table(path, ReadOptions())
     if "hr" not in roles.index:
         raise InputError("no HR [bpm] column", source=path,
                          hint="export the recording again from Polar Sensor Logger")
@@ -141,7 +141,7 @@ def _read_hr(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _read_beats(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(times, intervals in ms, hr column when the file has one) of an RR or PPI file."""
-    head, layout, roles = _table(path, ReadOptions())
+    _, layout, roles = _table(path, ReadOptions())
     if "rr" not in roles.index:
         raise InputError("no RR- or PP-interval column", source=path,
                          hint="export the recording again from Polar Sensor Logger")
@@ -156,7 +156,7 @@ def _read_beats(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _read_acc(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    head, layout, roles = _table(path, ReadOptions())
+    _, layout, roles = _table(path, ReadOptions())
     if not roles.has("x", "y", "z"):
         raise InputError("no X, Y and Z columns", source=path,
                          hint="export the recording again from Polar Sensor Logger")

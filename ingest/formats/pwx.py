@@ -72,7 +72,7 @@ def parse_pwx_workouts(path: str | Path) -> list[ActivityData]:
     return [_workout(path, points, g, len(groups)) for g in groups]
 
 
-def _workout(path: Path, points, chosen: int, n_groups: int) -> ActivityData:  # noqa: ANN001
+def _workout(path: Path, points, chosen: int, n_groups: int) -> ActivityData:
     repairs: list[str] = []
     rows = points.group == chosen
     attrs = points.groups[chosen] if chosen < len(points.groups) else {}

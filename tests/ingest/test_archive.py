@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from support.paths import DATA, REAL
 
-import dosewatch.ingest.formats.archive as archive
 from dosewatch.errors import InputError
 from dosewatch.ingest import read_sessions
+from dosewatch.ingest.formats import archive
 
 FIT = REAL / "GoldenCheetah__GoldenCheetah" / "Move_2020_01_15_19_27_16_Running.fit"
 GPX = REAL / "sports-alliance__sports-lib" / "amazfit.gpx"
@@ -42,7 +42,7 @@ def bulk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def same(a, b) -> None:  # noqa: ANN001
+def same(a, b) -> None:
     np.testing.assert_array_equal(a.hr.t, b.hr.t)
     np.testing.assert_array_equal(a.hr.bpm, b.hr.bpm)
     assert a.provenance.start_time == b.provenance.start_time
@@ -83,7 +83,7 @@ def test_an_archive_without_activities_says_what_it_holds(tmp_path: Path) -> Non
         read_sessions(broken)
 
 
-def test_decompression_bombs_are_refused_not_unpacked(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_decompression_bombs_are_refused_not_unpacked(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("activities/big.fit", b"\x00" * (8 << 20))  # 8 MiB of zeros: ~8 kB
@@ -97,7 +97,7 @@ def test_decompression_bombs_are_refused_not_unpacked(tmp_path: Path, monkeypatc
         read_sessions(path)
 
 
-def test_too_many_entries_are_refused(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_too_many_entries_are_refused(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "many.zip"
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(5):

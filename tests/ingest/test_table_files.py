@@ -80,12 +80,12 @@ def write(path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize("text", [
-    "timestamp,heart_rate\n2024-05-01T10:00:00Z,80\n2024-05-01T10:00:01Z,81\n"
-    "2024-05-01T10:00:02Z,82\n",
+    ("timestamp,heart_rate\n2024-05-01T10:00:00Z,80\n2024-05-01T10:00:01Z,81\n"
+     "2024-05-01T10:00:02Z,82\n"),
     "Zeit;Herzfrequenz;Notiz\n1714557600000;80;a\n1714557601000;81;b\n1714557602000;82;c\n",
     "time [s]\tHR [bpm]\n1714557600\t80\n1714557601\t81\n1714557602\t82\n",
-    '"Time","Heart rate"\n"2024-05-01 12:00:00 +0200","80"\n"2024-05-01 12:00:01 +0200",'
-    '"81"\n"2024-05-01 12:00:02 +0200","82"\n',
+    ('"Time","Heart rate"\n"2024-05-01 12:00:00 +0200","80"\n"2024-05-01 12:00:01 +0200",'
+     '"81"\n"2024-05-01 12:00:02 +0200","82"\n'),
 ])
 def test_any_csv_with_recognisable_columns(tmp_path: Path, text: str) -> None:
     path = write(tmp_path / "session.csv", text)
