@@ -518,8 +518,8 @@ def read_columns(
         if stream is not None:
             table = pacsv.read_csv(stream, **options)
         else:
-            source = pa.input_stream(str(path), compression=compression)
-            table = pacsv.read_csv(source, **options)
+            with pa.input_stream(str(path), compression=compression) as source:
+                table = pacsv.read_csv(source, **options)
     except pa.ArrowInvalid as exc:
         if "Expected" in str(exc) and "columns" in str(exc) and stream is None:
             return _read_ragged(path, layout, wanted, skip, compression)
