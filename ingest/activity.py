@@ -931,6 +931,23 @@ def _check_heart_rate(data: ActivityData, what_rows: str) -> NDArray[np.bool_]:
     return has_hr
 
 
+def _check_same_recording(data: ActivityData, has_hr: NDArray[np.bool_]) -> None:
+    """Heart rate and acceleration read from separate files or columns must overlap in
+    time (within the 7 days allowed between any rows): otherwise a damaged start time
+    would stretch one session over years."""
+    acc_t = data.acc[0]  # type: ignore[index]
+    acc_t = acc_t[np.isfinite(acc_t)]
+    hr_t = data.t[has_hr]
+    if not acc_t.size or not hr_t.size:
+        return
+    gap = max(float(acc_t.min() - hr_t.max()), float(hr_t.min() - acc_t.max()), 0.0)
+    if gap > MAX_DISTANCE_FROM_MEDIAN_S:
+        raise InputError(
+            f"heart rate and acceleration lie {gap / 86_400:.0f} days apart: they are not "
+            "one recording (a damaged start time?)", source=data.source,
+            hint="check the files' times; export the recording again")
+
+
 def _steps_per_minute(data: ActivityData) -> NDArray[np.float64] | None:
     cadence = data.cadence
     if cadence is None or data.sport not in FOOT_SPORTS:
@@ -992,6 +1009,8 @@ def to_session(
         has_hr = np.zeros(data.t.size, bool)
         if data.hr is not None and np.isfinite(data.hr).any():
             repairs.append(f"{exc.reason}: read the acceleration alone")
+    if has_acc and has_hr.any():
+        _check_same_recording(data, has_hr)
     if data.speed is not None and data.distance is not None:
         from .units import speed_factor_from_distance
 

@@ -56,7 +56,7 @@ import io
 import math
 import struct
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -505,15 +505,13 @@ def parse_fit_sessions(path: str | Path) -> list[ActivityData]:
         if not rows.any():
             continue
 
-        def part(values: NDArray[np.float64] | None, rows: NDArray[np.bool_] = rows
-                 ) -> NDArray[np.float64] | None:
-            return None if values is None else values[rows]
-
+        # Every per-row channel (whatever ActivityData carries) keeps this leg's rows.
+        per_row = {f.name: getattr(data, f.name)[rows] for f in fields(data)
+                   if isinstance(getattr(data, f.name), np.ndarray)
+                   and getattr(data, f.name).shape[:1] == data.t.shape}
         when = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d %H:%M UTC")
         out.append(replace(
-            data, t=data.t[rows], segment=data.segment[rows], hr=part(data.hr),
-            speed=part(data.speed), cadence=part(data.cadence), power=part(data.power),
-            distance=part(data.distance), rr_ms=part(data.rr_ms),
+            data, **per_row,
             sport=normalise_sport(sport) if sport is not None else data.sport,
             repairs=[*data.repairs, f"session {k + 1} of {len(starts)} in the file "
                      f"({sport or 'no sport named'}), started {when}"]))

@@ -185,3 +185,15 @@ def test_hostile_xml_is_refused(tmp_path: Path, doctype: str, message: str) -> N
     path.write_text(health_xml(doctype=doctype))
     with pytest.raises(InputError, match=message):
         read_sessions(path)
+
+
+def test_e4_files_whose_start_times_disagree_are_refused(tmp_path: Path) -> None:
+    """Found by fuzzing: one damaged digit of HR.csv's start put its heart rate 32 years
+    before the acceleration, a session stretched over decades. Heart rate and acceleration
+    of one input must overlap."""
+    folder = tmp_path / "e4"
+    shutil.copytree(E4, folder)
+    text = (folder / "HR.csv").read_text()
+    (folder / "HR.csv").write_text("\t" + text[1:])  # 1560279835 -> 560279835 (1987)
+    with pytest.raises(InputError, match="heart rate and acceleration lie 11574 days apart"):
+        read_session(folder)
