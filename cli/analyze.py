@@ -18,6 +18,7 @@ from .options import (
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from ..api import analyze_batch
+    from ..ingest.tables import parse_columns_option
 
     report = analyze_batch(
         args.inputs,
@@ -25,6 +26,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         config=config_from(args),
         classifier=classifier_from(args),
         profile=profile_from(args),
+        columns=parse_columns_option(args.columns),
         workers=args.workers,
         pictures=not args.no_pictures,
         progress=False if args.quiet else None,
@@ -73,6 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(p)
     add_classifier_options(p)
     add_profile_option(p, "overrides each session's own profile")
+    p.add_argument("--columns", metavar="NAME=COLUMN,...",
+                   help="for tables whose headers dosewatch does not recognise: which column "
+                   "holds what, by name or 1-based number (time=Zeit,hr=Puls or "
+                   "time=1,x=2,y=3,z=4), and units the header leaves out (time_unit=ms, "
+                   "acc_unit=mg, speed_unit=km/h, distance_unit=km)")
     p.add_argument("--calibration", metavar="DIR",
                    help="folder of per-participant calibration files to use and update "
                    "(default OUT/calibration; edit a file there to override a value)")

@@ -16,8 +16,13 @@ plus what the file says about the sport, the participant and the repairs made so
   file without any heart-rate value is refused with an
   :class:`~dosewatch.errors.InputError` that says what the file does hold, and so is a
   file whose heart rate is missing or 0 bpm in every row ("no usable heart rate"): the
-  same rule in the three readers.
-- **Speed** comes from the device's speed field when it covers at least half as many
+  same rule in every reader. A file that carries acceleration (a phone-app export, a
+  table of samples) needs no heart rate: it is read as acceleration alone, with a note
+  when its heart rate was unusable.
+- **Speed** in a unit other than m/s is found by comparing the device's speed field
+  with the speed its distance gives (km/h is 3.6 times it, mph 2.24 times; see
+  :func:`dosewatch.ingest.units.speed_factor_from_distance`) and converted with a note.
+  Speed comes from the device's speed field when it covers at least half as many
   rows as the distance does; otherwise it is derived from the distance (or, in GPX and
   TCX files without distance, from the positions) between consecutive rows of the same
   segment, never across a pause (a new FIT timer start, TCX ``Track``, GPX ``trkseg``) or
@@ -40,7 +45,7 @@ import io
 import math
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -55,20 +60,23 @@ from ..errors import InputError, ProfileError
 from ..session import Profile, Session, build_session
 
 __all__ = [
-    "ActivityData",
     "FOOT_SPORTS",
     "MAX_DISTANCE_FROM_MEDIAN_S",
+    "ActivityData",
     "SpeedChoice",
     "XmlPoints",
     "XmlSpec",
     "choose_speed",
     "default_name",
+    "errors_of",
+    "hardened_parser",
     "lenient_profile",
     "normalise_sport",
     "note_xml_repairs",
     "open_activity",
     "parse_time",
     "read_xml_points",
+    "rr_per_sample",
     "sniff",
     "to_session",
     "wrong_content",
@@ -109,7 +117,10 @@ class ActivityData:
             metres above sea level (barometric or GPS, as the device recorded it).
         segment: per-row segment number; rows of different segments are separated by a
             pause, so no speed is derived between them.
-        rr_ms: per-row RR interval (FIT only, see :mod:`dosewatch.ingest.fit`), or None.
+        rr_ms: per-row RR interval in ms (FIT, Polar, Empatica...), or None.
+        acc: ``(t, xyz)``: acceleration on its own clock (``xyz`` of shape ``(n, 3)``, in
+            g or in the unit the unit check recognises), or None. A file with
+            acceleration needs no heart rate.
         speed_field: the name of the file's speed field, for the record.
         sport: the sport as the file names it, normalised by :func:`normalise_sport`.
         profile: what the file says about the participant (validated leniently).
@@ -129,6 +140,7 @@ class ActivityData:
     lat: NDArray[np.float64] | None = None
     lon: NDArray[np.float64] | None = None
     rr_ms: NDArray[np.float64] | None = None
+    acc: tuple[NDArray[np.float64], NDArray[np.floating]] | None = None
     speed_field: str | None = None
     sport: str | None = None
     profile: Profile = field(default_factory=Profile)
@@ -197,6 +209,20 @@ _KIND_NAMES = {
     "xml": "XML of another kind",
     "text": "plain text",
 }
+
+
+@contextmanager
+def errors_of(input_path: Path) -> Iterator[None]:
+    """Inside, an InputError about a file within the input ``input_path`` (a folder, a
+    recording of several files) becomes one about the input, naming the file in the
+    reason: batch outputs list failures by input."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.source is None or exc.source == str(input_path):
+            raise
+        raise InputError(f"{Path(exc.source).name}: {exc.reason}", source=input_path,
+                         hint=exc.hint) from None
 
 
 def wrong_content(path: Path, expected: str, found: str | None) -> InputError:
@@ -343,6 +369,8 @@ class XmlSpec:
             ``Value`` is named by its parent (TCX ``HeartRateBpm/Value``). The first leaf
             of a column in a point wins.
         point_attrs: point attribute -> column (GPX ``lat``/``lon``).
+        relative_time: the ``time`` column holds seconds from the group's start (PWX's
+            ``timeoffset``), not ISO-8601 dates.
     """
 
     kind: str
@@ -354,6 +382,7 @@ class XmlSpec:
     point_attrs: dict[str, str] = field(default_factory=dict)
     group_attrs: tuple[str, ...] = ()
     group_leaves: frozenset[str] = frozenset()
+    relative_time: bool = False
 
 
 @dataclass
@@ -491,6 +520,14 @@ class _XmlCollector:
         if text is None:
             stamp = math.nan
             self.bad_times += 1
+        elif self.spec.relative_time:
+            try:
+                stamp = float(text)
+            except ValueError:
+                stamp = math.nan
+            if not math.isfinite(stamp):
+                stamp = math.nan
+                self.bad_times += 1
         else:
             stamp, naive = parse_time(text)
             self.naive_times += naive
@@ -520,6 +557,26 @@ class _XmlCollector:
         )
 
 
+def hardened_parser(
+    forbid: Callable[..., None], *, doctype: Callable[..., None] | None = None
+) -> expat.XMLParserType:
+    """An expat parser that never expands or fetches an entity: ``forbid`` is called on
+    any entity declaration (general or parameter, parsed or not), notation or external
+    entity reference, and on a DOCTYPE unless ``doctype`` takes it (Apple Health exports
+    carry an internal DTD of element and attribute declarations: ``doctype`` may allow
+    that, the entity handlers still refuse any entity in it). Parameter entities are
+    never parsed. The caller sets the element handlers and feeds the bytes."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = doctype if doctype is not None else forbid
+    parser.EntityDeclHandler = forbid
+    parser.UnparsedEntityDeclHandler = forbid
+    parser.NotationDeclHandler = forbid
+    parser.ExternalEntityRefHandler = forbid
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
 def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
     """Stream-parse an XML activity file (optionally gzipped) into its points.
 
@@ -535,15 +592,10 @@ def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
             a DOCTYPE/entity declaration, or a mis-named gzip file.
     """
     collector = _XmlCollector(spec, path)
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
+    parser = hardened_parser(collector.forbid)
     parser.StartElementHandler = collector.start
     parser.EndElementHandler = collector.end
     parser.CharacterDataHandler = collector.chars
-    parser.StartDoctypeDeclHandler = collector.forbid
-    parser.EntityDeclHandler = collector.forbid
-    parser.ExternalEntityRefHandler = collector.forbid
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     truncated: str | None = None
     trailing: str | None = None
     with open_activity(path, MAX_DECOMPRESSED_BYTES) as (stream, reader):
@@ -774,6 +826,33 @@ def choose_speed(data: ActivityData) -> SpeedChoice | None:
     return field_choice
 
 
+def rr_per_sample(
+    t: NDArray[np.float64],
+    has_hr: NDArray[np.bool_],
+    beats: tuple[NDArray[np.float64], NDArray[np.float64]],
+) -> NDArray[np.float64]:
+    """Per row: the interval (ms) of the last beat that ended since the previous
+    heart-rate sample, NaN where none did (one RR per sample, as a Bluetooth strap
+    reports them). ``beats`` is (beat end times, intervals in seconds)."""
+    out = np.full(t.size, np.nan)
+    rows = np.flatnonzero(has_hr & np.isfinite(t))
+    if rows.size == 0:
+        return out
+    rows = rows[np.argsort(t[rows], kind="stable")]
+    sample_t = t[rows]
+    beat_t, rr = beats
+    order = np.argsort(beat_t, kind="stable")
+    beat_t, rr = beat_t[order], rr[order]
+    index = np.searchsorted(sample_t, beat_t, side="left")
+    inside = index < sample_t.size
+    index, rr = index[inside], rr[inside]
+    if index.size == 0:
+        return out
+    last = np.r_[index[1:] != index[:-1], True]
+    out[rows[index[last]]] = rr[last] * 1000.0
+    return out
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -852,6 +931,23 @@ def _check_heart_rate(data: ActivityData, what_rows: str) -> NDArray[np.bool_]:
     return has_hr
 
 
+def _check_same_recording(data: ActivityData, has_hr: NDArray[np.bool_]) -> None:
+    """Heart rate and acceleration read from separate files or columns must overlap in
+    time (within the 7 days allowed between any rows): otherwise a damaged start time
+    would stretch one session over years."""
+    acc_t = data.acc[0]  # type: ignore[index]
+    acc_t = acc_t[np.isfinite(acc_t)]
+    hr_t = data.t[has_hr]
+    if not acc_t.size or not hr_t.size:
+        return
+    gap = max(float(acc_t.min() - hr_t.max()), float(hr_t.min() - acc_t.max()), 0.0)
+    if gap > MAX_DISTANCE_FROM_MEDIAN_S:
+        raise InputError(
+            f"heart rate and acceleration lie {gap / 86_400:.0f} days apart: they are not "
+            "one recording (a damaged start time?)", source=data.source,
+            hint="check the files' times; export the recording again")
+
+
 def _steps_per_minute(data: ActivityData) -> NDArray[np.float64] | None:
     cadence = data.cadence
     if cadence is None or data.sport not in FOOT_SPORTS:
@@ -897,14 +993,31 @@ def to_session(
         InputError: no row, no heart rate, no usable heart rate, or no readable time.
         ProfileError: ``profile`` is invalid.
     """
-    if data.t.size == 0:
+    if data.t.size == 0 and data.acc is None:
         raise InputError(f"the file holds no {what_rows}s", source=data.source,
                          hint="it may be a course, workout or summary without samples; "
                          "export the recorded activity")
     _drop_far_times(data)
     _drop_absurd(data)
-    has_hr = _check_heart_rate(data, what_rows)
     repairs = data.repairs
+    has_acc = data.acc is not None and len(data.acc[0]) > 0
+    try:
+        has_hr = _check_heart_rate(data, what_rows)
+    except InputError as exc:
+        if not has_acc:
+            raise
+        has_hr = np.zeros(data.t.size, bool)
+        if data.hr is not None and np.isfinite(data.hr).any():
+            repairs.append(f"{exc.reason}: read the acceleration alone")
+    if has_acc and has_hr.any():
+        _check_same_recording(data, has_hr)
+    if data.speed is not None and data.distance is not None:
+        from .units import speed_factor_from_distance
+
+        found = speed_factor_from_distance(data.t, data.speed, data.distance, data.segment)
+        if found is not None:
+            data.speed = data.speed * found[0]
+            repairs.append(found[1])
     speed = choose_speed(data)
     if speed is not None and speed.source.startswith("derived"):
         n_field = 0 if data.speed is None else int(np.isfinite(data.speed).sum())
@@ -913,14 +1026,17 @@ def to_session(
         repairs.append(f"speed: {speed.source} ({why})")
     cadence = _steps_per_minute(data)
     t = data.t
-    hr_t, hr_bpm = t[has_hr], data.hr[has_hr]  # type: ignore[index]
-    hr: tuple = (hr_t, hr_bpm)
-    if data.rr_ms is not None and np.isfinite(data.rr_ms[has_hr]).any():
-        hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
+    hr: tuple | None = None
+    if has_hr.any():
+        hr_t, hr_bpm = t[has_hr], data.hr[has_hr]  # type: ignore[index]
+        hr = (hr_t, hr_bpm)
+        if data.rr_ms is not None and np.isfinite(data.rr_ms[has_hr]).any():
+            hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
     merged = _merge_profiles(data.profile, profile, data.source, repairs)
     return build_session(
         name or default_name(data.source),
         hr=hr,
+        acc=data.acc if has_acc else None,
         speed=None if speed is None else (speed.t, speed.mps),
         cadence=_stream(t, cadence),
         power=_stream(t, data.power),

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .registry import Reader, reader_for, unsupported_hint
+from .registry import Reader, group_of, reader_for, unsupported_hint
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,9 @@ def _classify(path: Path, inventory: Inventory, pending: list[Path]) -> None:
     if reader is None:
         inventory.skipped.append(Skipped(str(path), "not a kind of input dosewatch reads",
                                          unsupported_hint(path)))
+    elif reader.group is not None and (lead := group_of(path)[0]) != path:
+        inventory.skipped.append(Skipped(str(path), f"part of the recording read from "
+                                         f"{lead.name} ({reader.title})"))
     else:
         inventory.inputs.append(path)
 

@@ -76,8 +76,15 @@ class Reader:
         explain: ``explain(path) -> str | None``: for a file no reader takes, the hint this
             format can give when the file looks like part of it (``hr.csv`` given on its
             own: "pass the folder that holds it").
-        priority: among readers that claim the same folder or sniff the same bytes, the
-            higher goes first (specific formats before generic ones).
+        priority: among readers that claim the same folder, the same ending or sniff the
+            same bytes, the higher goes first (specific formats before generic ones). When
+            several readers claim a file's ending, the first whose ``sniff`` accepts the
+            file's first bytes takes it, and the lowest-priority one takes what no sniff
+            accepts (``.csv``: a FitCSVTool table, else any table).
+        group: ``group(path) -> [paths]``: for formats whose one recording is several
+            files side by side (Polar Sensor Logger's ``..._HR.txt``, ``..._ACC.txt``),
+            every file of the recording ``path`` belongs to, the one discovery makes the
+            input first; discovery lists the others as read with it.
     """
 
     name: str
@@ -89,6 +96,7 @@ class Reader:
     hint: str = ""
     explain: Callable[[Path], str | None] | None = None
     priority: int = 0
+    group: Callable[[Path], list[Path]] | None = None
 
 
 def _builtin_readers() -> list[Reader]:
@@ -135,15 +143,33 @@ def get_reader(name: str) -> Reader:
     raise KeyError(name)
 
 
-def _by_suffix(path: Path) -> tuple[Reader, str] | None:
+def _suffix_claims(path: Path) -> tuple[list[Reader], str] | None:
+    """The readers that claim the longest ending of ``path`` (highest priority first)."""
     lower = path.name.lower()
-    best: tuple[Reader, str] | None = None
+    best: list[Reader] = []
+    best_suffix = ""
     for reader in readers():
         for suffix in reader.suffixes:
-            if lower.endswith(suffix) and len(lower) > len(suffix) and (
-                    best is None or len(suffix) > len(best[1])):
-                best = (reader, suffix)
-    return best
+            if not (lower.endswith(suffix) and len(lower) > len(suffix)):
+                continue
+            if len(suffix) > len(best_suffix):
+                best, best_suffix = [reader], suffix
+            elif len(suffix) == len(best_suffix) and reader not in best:
+                best.append(reader)
+    return (best, best_suffix) if best else None
+
+
+def _by_suffix(path: Path) -> tuple[Reader, str] | None:
+    claims = _suffix_claims(path)
+    if claims is None:
+        return None
+    candidates, suffix = claims
+    if len(candidates) > 1:
+        head = file_head(path)
+        for reader in candidates[:-1]:
+            if reader.sniff is not None and head and reader.sniff(head):
+                return reader, suffix
+    return candidates[-1], suffix
 
 
 def file_head(path: Path, size: int = SNIFF_BYTES) -> bytes:
@@ -189,10 +215,19 @@ def reader_for(path: Path) -> Reader | None:
     return None
 
 
+def group_of(path: Path) -> list[Path]:
+    """The files read together with ``path`` as one input, the one that stands for the
+    group first (``[path]`` for formats of one file)."""
+    reader = reader_for(path)
+    if reader is None or reader.group is None:
+        return [Path(path)]
+    return list(reader.group(Path(path))) or [Path(path)]
+
+
 def claimed_suffix(path: Path) -> str | None:
     """The ending of ``path`` that a reader claims (``.fit.gz``), or None."""
-    match = _by_suffix(Path(path))
-    return None if match is None else match[1]
+    claims = _suffix_claims(Path(path))
+    return None if claims is None else claims[1]
 
 
 def input_stem(path: Path) -> str:
@@ -223,8 +258,9 @@ def unsupported_hint(path: Path) -> str:
                 return hint
     kinds = ", ".join(sorted({s for r in readers() for s in r.suffixes
                               if not s.endswith(".gz")}))
-    return (f"dosewatch reads files ending in {kinds}, and session folders; "
-            "convert it to one of these, or add a reader (see docs/readers.md)")
+    return (f"dosewatch reads files ending in {kinds}, session folders, and the exports "
+            "`dosewatch analyze --help` lists (recognised by content); convert it to one of "
+            "these, or add a reader (see docs/readers.md)")
 
 
 def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Session]:
@@ -234,8 +270,12 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     the order the reader gives them (by start time for activities), where NAME is
     ``options.name`` or the input's stem.
 
+    Every session passes the unit check of :mod:`dosewatch.ingest.units` (acceleration
+    in g, speed in m/s, converted with a repair note where the values show another unit).
+
     Raises:
-        InputError: the path does not exist, no reader takes it, or its reader refuses it.
+        InputError: the path does not exist, no reader takes it, its reader refuses it,
+            or a session's units cannot be told.
     """
     p = Path(path)
     options = options or ReadOptions()
@@ -253,6 +293,9 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     if not sessions:
         raise InputError(f"holds no session ({reader.title})", source=p,
                          hint=reader.hint or "check that it holds recorded data")
+    from .units import check_units
+
+    sessions = [check_units(s) for s in sessions]
     if len(sessions) > 1:
         base = options.name or input_stem(p)
         sessions = [replace(s, name=f"{base}-{k}") for k, s in enumerate(sessions, 1)]

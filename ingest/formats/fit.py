@@ -35,6 +35,10 @@ What is read, and how:
 - **Cadence** is in the device's unit; :mod:`dosewatch.ingest.activity` turns running
   strides per minute into steps per minute.
 - **Sport** from the ``session`` message (else ``sport``, else ``lap``).
+- **Several sessions** (a multisport file: swim, transition, bike, run) give one session
+  each: the records from a ``session`` message's ``start_time`` up to the next one's, with
+  that session's sport. A leg without usable heart rate (a swim with the strap off, a
+  short transition) is left out with a note on the others.
 - **Profile** from ``user_profile`` (resting heart rate, age, weight, gender, default
   maximal heart rate) and ``zones_target`` (maximal heart rate, preferred). A value of 0
   means "not set"; impossible values are dropped with a repair note.
@@ -52,6 +56,8 @@ import io
 import math
 import struct
 from collections.abc import Iterator
+from dataclasses import fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fitdecode
@@ -65,13 +71,14 @@ from ..activity import (
     lenient_profile,
     normalise_sport,
     open_activity,
+    rr_per_sample,
     sniff,
     to_session,
     wrong_content,
 )
 from ..registry import Reader, ReadOptions
 
-__all__ = ["fit_crc", "parse_fit", "read_fit"]
+__all__ = ["fit_crc", "parse_fit", "parse_fit_sessions", "read_fit"]
 
 FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z
 SYSTEM_TIME_LIMIT = 0x10000000  # FIT: date_time values below this are seconds since power-on
@@ -315,6 +322,7 @@ class _Collector:
         self.events: list[tuple[float, str]] = []
         self.hrv: list[tuple[float, list[float]]] = []  # (time of last record, intervals)
         self.sports: dict[int, str] = {}
+        self.sessions: list[tuple[float, str | None]] = []  # (start_time, sport)
         self.profile: dict[str, object] = {}
 
     def record(self, frame: fitdecode.FitDataMessage) -> None:
@@ -376,6 +384,9 @@ class _Collector:
             sport = frame.get_value("sport", fallback=None)
             if isinstance(sport, str):
                 self.sports.setdefault(number, sport)
+            if number == _SESSION:
+                start = _number(frame.get_value("start_time", fallback=None))
+                self.sessions.append((start, sport if isinstance(sport, str) else None))
         elif number == _USER_PROFILE:
             for key, name in (("resting_heart_rate", "hr_rest"), ("age", "age"),
                               ("weight", "weight_kg"), ("default_max_heart_rate", "hr_max_user"),
@@ -460,32 +471,6 @@ def _beat_times(
     return np.asarray(times), np.asarray(intervals)
 
 
-def _rr_per_sample(
-    t: NDArray[np.float64],
-    has_hr: NDArray[np.bool_],
-    beats: tuple[NDArray[np.float64], NDArray[np.float64]],
-) -> NDArray[np.float64]:
-    """Per row: the interval (ms) of the last beat that ended since the previous
-    heart-rate sample, NaN where none did."""
-    out = np.full(t.size, np.nan)
-    rows = np.flatnonzero(has_hr & np.isfinite(t))
-    if rows.size == 0:
-        return out
-    rows = rows[np.argsort(t[rows], kind="stable")]
-    sample_t = t[rows]
-    beat_t, rr = beats
-    order = np.argsort(beat_t, kind="stable")
-    beat_t, rr = beat_t[order], rr[order]
-    index = np.searchsorted(sample_t, beat_t, side="left")
-    inside = index < sample_t.size
-    index, rr = index[inside], rr[inside]
-    if index.size == 0:
-        return out
-    last = np.r_[index[1:] != index[:-1], True]
-    out[rows[index[last]]] = rr[last] * 1000.0
-    return out
-
-
 def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     """Decode a FIT file into per-record arrays (see the module text).
 
@@ -494,7 +479,46 @@ def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     Raises:
         InputError: the file is empty, not a FIT file, damaged, or cannot be decoded.
     """
-    path = Path(path)
+    return _decode(Path(path), fast)[0]
+
+
+def parse_fit_sessions(path: str | Path) -> list[ActivityData]:
+    """Decode a FIT file into one :class:`ActivityData` per FIT ``session`` message
+    (a multisport file: swim, transition, bike, run...), each with the records from its
+    start time to the next session's, and its own sport. A file with one session (or
+    none) gives one.
+
+    Raises:
+        InputError: as :func:`parse_fit`.
+    """
+    data, sessions = _decode(Path(path), True)
+    starts = sorted({(t + FIT_EPOCH_UNIX if t >= SYSTEM_TIME_LIMIT else math.nan, sport)
+                     for t, sport in sessions if math.isfinite(t)}, key=lambda s: s[0])
+    starts = [(t, sport) for t, sport in starts if math.isfinite(t)]
+    if len(starts) < 2 or data.t.size == 0:
+        return [data]
+    bounds = np.array([t for t, _ in starts])
+    which = np.clip(np.searchsorted(bounds, data.t, side="right") - 1, 0, len(bounds) - 1)
+    out = []
+    for k, (start, sport) in enumerate(starts):
+        rows = which == k
+        if not rows.any():
+            continue
+
+        # Every per-row channel (whatever ActivityData carries) keeps this leg's rows.
+        per_row = {f.name: getattr(data, f.name)[rows] for f in fields(data)
+                   if isinstance(getattr(data, f.name), np.ndarray)
+                   and getattr(data, f.name).shape[:1] == data.t.shape}
+        when = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        out.append(replace(
+            data, **per_row,
+            sport=normalise_sport(sport) if sport is not None else data.sport,
+            repairs=[*data.repairs, f"session {k + 1} of {len(starts)} in the file "
+                     f"({sport or 'no sport named'}), started {when}"]))
+    return out or [data]
+
+
+def _decode(path: Path, fast: bool) -> tuple[ActivityData, list[tuple[float, str | None]]]:
     repairs: list[str] = []
     with open_activity(path, MAX_FIT_BYTES) as (stream, reader):
         data = stream.read()
@@ -509,7 +533,7 @@ def parse_fit(path: str | Path, *, fast: bool = True) -> ActivityData:
     for frame in _frames(data[:end], path, truncated, repairs, fast=fast):
         if isinstance(frame, fitdecode.FitDataMessage):
             collector.message(frame)
-    return _assemble(collector, path, repairs)
+    return _assemble(collector, path, repairs), collector.sessions
 
 
 def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
@@ -549,7 +573,7 @@ def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
         step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
         beats = _beat_times(hrv, float(finite.min()) if finite.size else 0.0, step, repairs)
         if beats is not None:
-            rr = _rr_per_sample(t, np.isfinite(hr) & keep, beats)
+            rr = rr_per_sample(t, np.isfinite(hr) & keep, beats)
 
     def kept(array: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
         return None if array is None else array[keep]
@@ -602,7 +626,29 @@ def read_fit(
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    return [read_fit(path, profile=options.profile, name=options.name)]
+    """One session per FIT session message; in a multisport file, a leg without usable
+    heart rate (a swim, a transition) is left out with a note on the others."""
+    parts = parse_fit_sessions(path)
+    if len(parts) == 1:
+        return [to_session(parts[0], profile=options.profile, name=options.name,
+                           what_rows="record")]
+    sessions: list[Session] = []
+    left_out: list[str] = []
+    first_error: InputError | None = None
+    for part in parts:
+        try:
+            sessions.append(to_session(part, profile=options.profile, name=options.name,
+                                       what_rows="record"))
+        except InputError as exc:
+            first_error = first_error or exc
+            left_out.append(f"{part.repairs[-1]}: {exc.reason}")
+    if not sessions and first_error is not None:
+        raise first_error
+    if left_out:
+        note = "left out " + "; ".join(left_out)
+        sessions = [replace(s, provenance=replace(
+            s.provenance, repairs=s.provenance.repairs + (note,))) for s in sessions]
+    return sessions
 
 
 READER = Reader(

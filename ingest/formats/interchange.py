@@ -9,8 +9,12 @@ A session folder holds (SPEC, "Inputs")::
 
 Each stream may be ``.csv``, ``.csv.gz`` or ``.parquet`` (one format per stream; streams
 may differ; file names are matched ignoring case). ``time`` is seconds, from the session
-start or Unix epoch; times beyond the year 9999 (e.g. milliseconds) are refused. Column
-names are matched exactly, or else ignoring case and surrounding spaces; other columns are
+start or Unix epoch, or ISO-8601 text; times beyond the year 9999 (e.g. milliseconds) are
+refused unless the column's name or ``--columns time_unit=ms`` says so. Column names are
+matched exactly, or else ignoring case and surrounding spaces, else by a ``--columns``
+mapping or a recognised spelling (``timestamp``, ``heart_rate``, ``X [mg]``: see
+:mod:`dosewatch.ingest.tables`); a file without a header row is read by position. The
+delimiter (comma, semicolon, tab) and decimal commas are sniffed. Other columns are
 ignored. Empty cells, cells of spaces, the usual missing markers (``NA``, ``nan``, ...)
 and Parquet nulls are read as NaN, which :func:`~dosewatch.session.build_session` treats
 as gaps. Parquet columns may be any integer, float or decimal type, or text holding
@@ -33,7 +37,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +56,16 @@ from ...errors import InputError, OutputError
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
 from ..registry import Reader, ReadOptions
+from ..tables import (
+    UNITS,
+    Layout,
+    TableError,
+    assign_roles,
+    first_bad,
+    parse_name,
+    sniff_layout,
+    to_seconds,
+)
 
 __all__ = [
     "FORMATS",
@@ -70,7 +84,9 @@ _MAX_TIME_S = 253_402_300_799.0
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _BATCH_ROWS = 1 << 20
-_HEADER_PEEK_LIMIT = 1 << 20
+_HEAD_PEEK = 64 << 10
+_NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(?i:nan|inf|-inf|na|null)$")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 # What pyarrow raises on damaged files: Arrow errors (OSError and ValueError included), and
 # from its Python layer e.g. UnicodeDecodeError for a column name that is not UTF-8.
 _ARROW_READ_ERRORS = (OSError, pa.ArrowException, ValueError, KeyError, IndexError, OverflowError)
@@ -111,9 +127,37 @@ def _bad_file(path: Path, message: str, hint: str) -> InputError:
     return InputError(message, source=path, hint=hint)
 
 
-def _resolve_columns(found: list[str], spec: StreamSpec, path: Path) -> dict[str, str]:
-    """Map each wanted column to its name in the file (exact, else case/space-insensitive)."""
+# Interchange columns -> the role :mod:`dosewatch.ingest.tables` recognises them by.
+_ROLE_OF = {"time": "time", "hr": "hr", "rr_ms": "rr", "x": "x", "y": "y", "z": "z",
+            "speed_mps": "speed"}
+
+
+def _resolve_columns(
+    found: list[str],
+    spec: StreamSpec,
+    path: Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    has_header: bool = True,
+    notes: list[str] | None = None,
+) -> dict[str, str]:
+    """Map each wanted column to its name in the file: exact, else case/space-insensitive,
+    else a ``--columns`` mapping, else a recognised spelling (``timestamp``,
+    ``heart_rate``, ``X [mg]``...); a file without a header row is read by position
+    (``time, hr[, rr_ms]``; ``time, x, y, z``; ``time, speed_mps``)."""
     resolved: dict[str, str] = {}
+    mapping = mapping or {}
+    if not has_header:
+        n = len(found)
+        wanted = [c for c in spec.columns if c in ("time", *spec.required)]
+        if n >= len(wanted) and not mapping:
+            resolved = dict(zip(spec.columns[:n], found[: len(spec.columns)], strict=False))
+            if notes is not None:
+                notes.append(f"{path.name}: no header row; columns read by position as "
+                             + ", ".join(resolved))
+            return resolved
+    roles = assign_roles(found, {_ROLE_OF[w]: v for w, v in mapping.items()
+                                 if w in _ROLE_OF}, path)
     for want in spec.columns:
         exact = [name for name in found if name == want]
         loose = [name for name in found if name.strip().lower() == want]
@@ -124,16 +168,43 @@ def _resolve_columns(found: list[str], spec: StreamSpec, path: Path) -> dict[str
                 f"column '{want}' appears {len(matches)} times",
                 "keep one column of that name",
             )
-        if matches:
+        role = _ROLE_OF[want]
+        if matches and role not in roles.explicit:
             resolved[want] = matches[0]
+        elif role in roles.index:
+            resolved[want] = found[roles.index[role]]
         elif want in spec.required or want == "time":
             shown = ", ".join(found) if found else "none"
             raise _bad_file(
                 path,
                 f"column '{want}' missing (found: {shown})",
-                f"rename the column to '{want}' (expected columns: {spec.hint})",
+                f"rename the column to '{want}', or name it with --columns "
+                f"{role}=COLUMN (expected columns: {spec.hint})",
             )
+    if notes is not None:
+        renamed = [f"{want}={name}" for want, name in resolved.items() if name != want
+                   and name.strip().lower() != want]
+        if renamed:
+            notes.append(f"{path.name}: columns read as " + ", ".join(renamed))
     return resolved
+
+
+def _unit_factors(resolved: Mapping[str, str], mapping: Mapping[str, str]) -> dict[str, float]:
+    """Factors to the interchange units for columns whose name gives another unit
+    (``time_ms``, ``X [mg]``) or whose unit ``--columns`` gives."""
+    factors = {}
+    for want, name in resolved.items():
+        role = _ROLE_OF[want]
+        unit = parse_name(name)[2]
+        key = {"time": "time_unit", "x": "acc_unit", "y": "acc_unit", "z": "acc_unit",
+               "speed": "speed_unit", "rr": "rr_unit"}.get(role)
+        if key in mapping:
+            unit = mapping[key]
+        if unit in UNITS and UNITS[unit][0] in ("time", "acc", "speed"):
+            factor = UNITS[unit][1] * (1000.0 if role == "rr" else 1.0)
+            if factor != 1.0:
+                factors[want] = factor
+    return factors
 
 
 def _allocate(
@@ -174,16 +245,7 @@ def _first_unparsable(values: pa.Array) -> int | None:
             return False
         return True
 
-    if parses(values):
-        return None
-    lo, hi = 0, len(values)  # values[lo:hi] holds a bad value
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if parses(values.slice(lo, mid - lo)):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return first_bad(values, parses)
 
 
 def _text_as_numbers(values: pa.Array) -> pa.Array:
@@ -269,8 +331,9 @@ def _no_rows(path: Path) -> InputError:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_header(path: Path, fmt: str) -> list[str]:
-    """The column names of a CSV file, read from its first line only."""
+def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
+    """The layout of a CSV file (delimiter, header, decimal comma; see
+    :func:`dosewatch.ingest.tables.sniff_layout`) from its first lines, and those lines."""
     with path.open("rb") as f:
         magic = f.read(2)
     if fmt == "csv" and magic == _GZIP_MAGIC:
@@ -286,14 +349,12 @@ def _csv_header(path: Path, fmt: str) -> list[str]:
     head = b""
     try:
         with pa.input_stream(str(path), compression="gzip" if fmt == "csv.gz" else None) as s:
-            while len(head) < _HEADER_PEEK_LIMIT:
+            while len(head) < _HEAD_PEEK:
                 block = s.read(1 << 16)
                 if not block:
                     break
-                # Like Arrow, skip a byte-order mark and empty lines before the header.
-                head = (head + block).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
-                if b"\n" in head or b"\r" in head:
-                    break
+                # Like Arrow, skip a byte-order mark (empty lines count as lines).
+                head = (head + block).removeprefix(b"\xef\xbb\xbf")
     except _ARROW_READ_ERRORS as exc:
         if fmt == "csv.gz":
             raise _corrupt_gzip(path, exc) from None
@@ -302,7 +363,7 @@ def _csv_header(path: Path, fmt: str) -> list[str]:
             f"cannot read the file ({_first_line(exc)})",
             "check that it exists and is readable",
         ) from None
-    if not head:
+    if not head.strip(b"\r\n"):
         raise _bad_file(
             path,
             "the file is empty (no header, no rows)",
@@ -313,21 +374,44 @@ def _csv_header(path: Path, fmt: str) -> list[str]:
     except UnicodeDecodeError as exc:
         # The peek may end inside a multi-byte character; only a bad header line matters.
         text = head[: exc.start].decode("utf-8-sig")
-        if "\n" not in text and "\r" not in text:
+        if not text.strip("\r\n") or ("\n" not in text.lstrip("\r\n")
+                                         and "\r" not in text.lstrip("\r\n")):
             raise _bad_file(
                 path,
                 "the header line is not UTF-8 text",
                 "save the file as UTF-8 CSV with a header row",
             ) from None
-    line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     try:
-        return next(csv.reader(io.StringIO(line)), [])
+        return sniff_layout(text.encode("utf-8"), path), text
+    except TableError:
+        pass  # a header without data rows, or not a table: read the first line as names
+    lines = re.split(r"\r\n|\r|\n", text)
+    skip = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    line = lines[skip] if lines else ""
+    try:
+        names = next(csv.reader(io.StringIO(line)), [])
     except csv.Error as exc:
         raise _bad_file(
             path,
             f"the header line cannot be parsed ({exc})",
             "the first line must name the columns, separated by commas",
         ) from None
+    return Layout(",", ".", skip, tuple(names), True), text
+
+
+def _time_is_text(text: str, layout: Layout, name: str) -> bool:
+    """Whether the first cells of the time column hold text (ISO-8601 dates, clock
+    times) rather than numbers."""
+    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
+    start = layout.skip + (1 if layout.has_header else 0)
+    index = layout.names.index(name)
+    for line in lines[start : start + 20]:
+        cells = line.split(layout.delimiter)
+        if index < len(cells):
+            cell = cells[index].strip().strip('"')
+            if cell:  # the first time says how they are all written
+                return not _NUMERIC.match(cell)
+    return False
 
 
 def _corrupt_gzip(path: Path, exc: BaseException) -> InputError:
@@ -336,28 +420,42 @@ def _corrupt_gzip(path: Path, exc: BaseException) -> InputError:
     )
 
 
-def _csv_options(columns: dict[str, str], as_text: bool = False) -> pacsv.ConvertOptions:
+def _csv_options(columns: dict[str, str], as_text: bool = False, text_columns: frozenset[str]
+                 = frozenset(), decimal: str = ".") -> pacsv.ConvertOptions:
     names = list(columns.values())
     types = {
-        name: (pa.binary() if as_text else _target_type(want)) for want, name in columns.items()
+        name: (pa.binary() if as_text else pa.string() if want in text_columns
+               else _target_type(want))
+        for want, name in columns.items()
     }
     return pacsv.ConvertOptions(
         include_columns=names,
         column_types=types,
         strings_can_be_null=True,
         check_utf8=False,
+        decimal_point=decimal,
     )
 
 
 def _read_csv_table(
-    path: Path, fmt: str, columns: dict[str, str], *, as_text: bool = False
+    path: Path, fmt: str, columns: dict[str, str], *, as_text: bool = False,
+    layout: Layout | None = None, text_columns: frozenset[str] = frozenset(),
 ) -> pa.Table:
-    """The wanted columns, parsed by Arrow as numbers (or kept as text with ``as_text``)."""
+    """The wanted columns, parsed by Arrow as numbers (or kept as text with ``as_text``;
+    ``text_columns`` always as text)."""
+    layout = layout or Layout(",", ".", 0, tuple(columns.values()), True)
+    # The names as sniffed (trimmed), so that they match what the columns were resolved to.
+    read_options = pacsv.ReadOptions(
+        use_threads=True, block_size=4 << 20, column_names=list(layout.names),
+        skip_rows=layout.skip + (1 if layout.has_header else 0))
+    separated = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+        layout.delimiter, repr(layout.delimiter))
     try:
         return pacsv.read_csv(
             str(path),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=4 << 20),
-            convert_options=_csv_options(columns, as_text),
+            read_options=read_options,
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+            convert_options=_csv_options(columns, as_text, text_columns, layout.decimal),
         )
     except pa.ArrowInvalid as exc:
         refused_a_cell = "conversion error" in str(exc) and not as_text
@@ -367,7 +465,7 @@ def _read_csv_table(
             raise _bad_file(
                 path,
                 f"malformed CSV ({_first_line(exc)})",
-                "every row needs as many comma-separated fields as the header",
+                f"every row needs as many {separated}-separated fields as the header",
             ) from None
     except _ARROW_READ_ERRORS as exc:
         if fmt == "csv.gz":
@@ -375,10 +473,10 @@ def _read_csv_table(
         raise _bad_file(
             path,
             f"cannot read the CSV file ({_first_line(exc)})",
-            "check that it is comma-separated text with a header row",
+            "check that it is delimited text with a header row",
         ) from None
     # Arrow refused a cell: re-read as text, find it, or accept blank cells as gaps.
-    return _csv_numbers_from_text(path, fmt, columns)
+    return _csv_numbers_from_text(path, fmt, columns, layout, text_columns)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -386,18 +484,28 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str]) -> pa.Table:
+def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str],
+                           layout: Layout | None = None,
+                           text_columns: frozenset[str] = frozenset()) -> pa.Table:
     """The slow path, for files whose cells Arrow's number parser refuses.
 
     Cells of spaces only are gaps (Arrow trims a number's spaces but not an empty cell's);
     anything else that is not a number is an error naming the column, row and value.
     """
-    text = _read_csv_table(path, fmt, columns, as_text=True)
+    text = _read_csv_table(path, fmt, columns, as_text=True, layout=layout)
     numbers: dict[str, pa.ChunkedArray] = {}
+    decimal = layout.decimal if layout is not None else "."
     for want, name in columns.items():
+        if want in text_columns:
+            numbers[name] = pa.chunked_array(
+                [c.cast(pa.string()) for c in text.column(name).chunks], type=pa.string())
+            text = text.drop_columns([name])
+            continue
         chunks, row = [], 0
         for values in text.column(name).chunks:
             cells = _text_as_numbers(values)
+            if decimal == ",":
+                cells = pc.replace_substring(cells, ",", ".")
             bad = _first_unparsable(cells)
             if bad is not None:
                 raise _not_a_number(path, want, row + bad + 1, _show_cell(values, bad))
@@ -408,20 +516,42 @@ def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str]) -> pa.
     return pa.table(numbers)
 
 
-def _read_csv_stream(path: Path, fmt: str, spec: StreamSpec) -> dict[str, NDArray]:
+def _read_csv_stream(path: Path, fmt: str, spec: StreamSpec,
+                     mapping: Mapping[str, str] | None = None,
+                     notes: list[str] | None = None) -> dict[str, NDArray]:
     _check_not_empty(path)
-    columns = _resolve_columns(_csv_header(path, fmt), spec, path)
-    table = _read_csv_table(path, fmt, columns)
+    layout, head = _csv_header(path, fmt)
+    columns = _resolve_columns(list(layout.names), spec, path, mapping,
+                               has_header=layout.has_header, notes=notes)
+    if layout.delimiter != "," and notes is not None:
+        notes.append(f"{path.name}: {_DELIMITER_NAMES.get(layout.delimiter, 'other')}-"
+                     "separated" + (", decimal commas" if layout.decimal == "," else ""))
+    text_columns = frozenset({"time"} if _time_is_text(head, layout, columns["time"])
+                             else ())
+    table = _read_csv_table(path, fmt, columns, layout=layout, text_columns=text_columns)
     n = table.num_rows
     if n == 0:
         raise _no_rows(path)
+    factors = _unit_factors(columns, mapping or {})
     arrays, targets = _allocate(spec, list(columns), n, path)
     for want, name in columns.items():
         target, pos = targets[want], 0
+        if want in text_columns:
+            times = to_seconds(table.column(name).combine_chunks(), path, name=name,
+                               unit=(mapping or {}).get("time_unit"))
+            target[:] = times.t
+            if notes is not None:
+                notes.extend(f"{path.name}: {note}" for note in times.notes)
+            table = table.drop_columns([name])
+            continue
         for chunk in table.column(name).chunks:
             m = len(chunk)
             target[pos : pos + m] = chunk.to_numpy(zero_copy_only=False)
             pos += m
+        if want in factors:
+            target *= factors[want]
+            if notes is not None:
+                notes.append(f"{path.name}: {name} converted (× {factors[want]:g})")
         # Free each parsed column as soon as it is copied.
         table = table.drop_columns([name])
     return arrays
@@ -522,7 +652,8 @@ def _fill_parquet_column(path: Path, want: str, name: str, target: NDArray, n: i
         )
 
 
-def _read_parquet_stream(path: Path, spec: StreamSpec) -> dict[str, NDArray]:
+def _read_parquet_stream(path: Path, spec: StreamSpec,
+                         mapping: Mapping[str, str] | None = None) -> dict[str, NDArray]:
     _check_not_empty(path)
     with path.open("rb") as f:
         head = f.read(4)
@@ -544,7 +675,7 @@ def _read_parquet_stream(path: Path, spec: StreamSpec) -> dict[str, NDArray]:
         types = {field.name: field.type for field in schema}
     except _ARROW_READ_ERRORS as exc:
         raise _corrupt_parquet(path, exc) from None
-    columns = _resolve_columns(names, spec, path)
+    columns = _resolve_columns(names, spec, path, mapping)
     for want, name in columns.items():
         _check_parquet_type(path, want, types[name])
     if n < 0:
@@ -605,12 +736,14 @@ def _find_stream_files(folder: Path) -> dict[str, tuple[Path, str]]:
     return files
 
 
-def _read_stream(path: Path, fmt: str, spec: StreamSpec) -> dict[str, NDArray]:
+def _read_stream(path: Path, fmt: str, spec: StreamSpec,
+                 mapping: Mapping[str, str] | None = None,
+                 notes: list[str] | None = None) -> dict[str, NDArray]:
     try:
         arrays = (
-            _read_parquet_stream(path, spec)
+            _read_parquet_stream(path, spec, mapping)
             if fmt == "parquet"
-            else _read_csv_stream(path, fmt, spec)
+            else _read_csv_stream(path, fmt, spec, mapping, notes)
         )
     except PermissionError as exc:
         raise _bad_file(
@@ -625,6 +758,7 @@ def read_session_folder(
     *,
     profile: Profile | None = None,
     name: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> Session:
     """Read a session folder in the interchange layout.
 
@@ -632,6 +766,10 @@ def read_session_folder(
         path: the folder.
         profile: fields that override those of the folder's ``profile.toml``.
         name: the session's name; defaults to the folder's name.
+        columns: which column holds what in files whose headers differ from the layout
+            (``{"time": "timestamp", "time_unit": "ms"}``; see
+            :func:`dosewatch.ingest.tables.parse_columns_option`), applied to every
+            stream file that has such a column.
 
     Returns:
         The normalised session (sorted, de-duplicated, gaps dropped; see
@@ -665,7 +803,9 @@ def read_session_folder(
             else "the given profile"
         )
 
-    streams = {stream: _read_stream(p, fmt, STREAMS[stream]) for stream, (p, fmt) in files.items()}
+    notes: list[str] = []
+    streams = {stream: _read_stream(p, fmt, STREAMS[stream], columns, notes)
+               for stream, (p, fmt) in files.items()}
     start_time = _shift_to_start(streams)
     args: dict[str, tuple] = {}
     if "hr" in streams:
@@ -685,6 +825,7 @@ def read_session_folder(
         source=str(folder),
         format="+".join(formats),
         start_time=start_time,
+        repairs=tuple(notes),
         **args,
     )
 
@@ -1105,7 +1246,8 @@ def is_session_folder(path: Path) -> bool:
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    return [read_session_folder(path, profile=options.profile, name=options.name)]
+    return [read_session_folder(path, profile=options.profile, name=options.name,
+                                columns=options.columns)]
 
 
 def _explain(path: Path) -> str | None:

@@ -80,7 +80,7 @@ def test_bad_input_does_not_stop_the_batch(simulated, tmp_path):
     shutil.copytree(simulated, inputs)
     broken = inputs / "broken"
     broken.mkdir()
-    (broken / "hr.csv").write_text("time,bpm\n0,60\n")
+    (broken / "hr.csv").write_text("time,value\n0,60\n")
     out = tmp_path / "results"
     done = dosewatch("analyze", inputs, "--out", out)
     assert done.returncode == 1

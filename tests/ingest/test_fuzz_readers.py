@@ -1,8 +1,8 @@
 """Hostile and broken inputs for the activity-file readers (FIT, TCX, GPX).
 
-The rule every case checks (:func:`check`): a reader returns a Session or raises
-InputError that names the file and gives a reason -- never another exception, never a
-hang -- and a session that loads is one the analysis accepts: ``analyze_session``
+The rule every case checks (:func:`support.contract.check`): a reader returns sessions
+or raises InputError that names the file and gives a reason -- never another exception,
+never a hang -- and a session that loads is one the analysis accepts: ``analyze_session``
 returns a result or raises a DosewatchError.
 
 Cases: property-based (Hypothesis) random bytes under every activity suffix; random XML
@@ -37,12 +37,11 @@ from support.activity_files import (
     tcx_text,
     tcx_trackpoint,
 )
+from support.contract import check
 from support.paths import REAL
 
-from dosewatch.analysis import analyze_session
-from dosewatch.errors import DosewatchError, InputError
+from dosewatch.errors import InputError
 from dosewatch.ingest import read_session
-from dosewatch.models.registry import get_classifier
 
 # Examples per property test; their sum plus the fixed cases is TOTAL_CASES.
 EXAMPLES = {
@@ -55,39 +54,6 @@ EXAMPLES = {
     "damaged_real_xml": 40,
 }
 SUFFIXES = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
-MAX_DURATION_S = 15 * 86_400.0
-# The analysis uses the default classifier (the shipped learned model), as a user's
-# batch would: whatever a reader lets through must not crash it.
-CLASSIFIER = get_classifier()  # the default: the shipped learned model
-
-
-def check(path: Path) -> str:
-    """Read ``path``; assert the contract (module text). Returns what happened."""
-    try:
-        session = read_session(path)
-    except InputError as exc:
-        assert exc.source == str(path), exc
-        assert exc.reason and exc.hint, exc
-        outcome = "refused"
-    else:
-        hr = session.hr
-        assert hr is not None and hr.t.size >= 1
-        assert np.isfinite(hr.t).all() and np.isfinite(hr.bpm).all()
-        assert (np.diff(hr.t) > 0).all()
-        assert 0 < session.duration_s <= MAX_DURATION_S
-        for stream in (session.speed, session.cadence, session.power):
-            if stream is not None:
-                assert np.isfinite(stream.t).all() and (np.diff(stream.t) > 0).all()
-        try:
-            result = analyze_session(session, None, CLASSIFIER)
-        except DosewatchError:
-            outcome = "analysis refused"
-        else:
-            assert result.duration_s == session.duration_s
-            outcome = "analysed"
-    return outcome
-
-
 _names = itertools.count()
 
 

@@ -57,6 +57,7 @@ def make_session(start: float = 0.0, seed: int = 0) -> Session:
     rr[::7] = np.nan
     t_acc = start + np.arange(12_000) / 100.0
     xyz = rng.normal(0, 0.5, (12_000, 3)).astype(np.float32)
+    xyz[:, 2] += 1.0  # gravity: an accelerometer at rest measures 1 g (the unit check)
     t_speed = start + np.arange(0.0, 120.0, 0.5)
     mps = rng.uniform(0, 4, t_speed.size)
     profile = Profile(
@@ -273,9 +274,13 @@ def test_unsupported_inputs(tmp_path: Path) -> None:
     assert "notes.txt: not a kind of input dosewatch reads" in str(err.value)
     assert ".fit" in str(err.value) and ".tcx" in str(err.value) and "session folders" in str(
         err.value)
+    # One stream file alone: a CSV is a table of samples and is read as one; the
+    # Parquet stream has no reader of its own and is pointed at its folder.
     hr = write_text(tmp_path / "hr.csv", HR_OK)
+    np.testing.assert_array_equal(read_session(hr).hr.bpm, [60, 61, 62])
+    hr_parquet = write_parquet(tmp_path / "hr.parquet", {"time": [0.0], "hr": [60.0]})
     with pytest.raises(InputError, match="pass the folder that holds it"):
-        read_session(hr)
+        read_session(hr_parquet)
 
 
 def test_folder_without_hr_or_acc(tmp_path: Path) -> None:
@@ -309,12 +314,11 @@ def test_two_formats_of_one_stream(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "csv.gz"])
 def test_missing_column_lists_found_columns(tmp_path: Path, fmt: str) -> None:
-    folder = session_folder(tmp_path, fmt, hr="time,bpm\n0,60\n")
+    folder = session_folder(tmp_path, fmt, hr="time,value\n0,60\n")
     with pytest.raises(InputError) as err:
         read_session(folder)
-    assert f"hr.{fmt}: column 'hr' missing (found: time, bpm) — rename the column to 'hr'" in str(
-        err.value
-    )
+    assert (f"hr.{fmt}: column 'hr' missing (found: time, value) — rename the column to "
+            "'hr', or name it with --columns hr=COLUMN") in str(err.value)
 
 
 def test_missing_column_parquet(tmp_path: Path) -> None:
@@ -337,16 +341,17 @@ def test_non_numeric_value_names_column_row_and_value(tmp_path: Path, fmt: str) 
     )
 
 
-def test_non_numeric_time_hints_at_seconds(tmp_path: Path) -> None:
-    folder = session_folder(tmp_path, hr="time,hr\n2024-01-01T10:00:00,60\n")
+def test_non_numeric_time_names_the_value(tmp_path: Path) -> None:
+    folder = session_folder(tmp_path, hr="time,hr\n0,60\nsoon,61\n")
     with pytest.raises(InputError) as err:
         read_session(folder)
     message = str(err.value)
-    assert (
-        "column 'time' has a value that is not a number: '2024-01-01T10:00:00' at data row 1"
-        in message
-    )
+    assert "column 'time' has a value that is not a number: 'soon' at data row 2" in message
     assert "times must be numbers of seconds" in message
+    folder = session_folder(tmp_path, hr="time,hr\n2024-01-01T10:00:00,60\nsoon,61\n")
+    with pytest.raises(InputError, match="column 'time' has a value that is not a time: "
+                       "'soon' at data row 2"):
+        read_session(folder)
 
 
 def test_non_numeric_text_in_parquet(tmp_path: Path) -> None:
@@ -625,7 +630,8 @@ def test_parquet_writer_appends_chunks(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     n_acc, n_hr = 25_000, 400
     t_acc = T_UNIX + np.arange(n_acc) / 50.0
-    xyz = rng.normal(0, 1, (n_acc, 3)).astype(np.float32)
+    xyz = rng.normal(0, 0.2, (n_acc, 3)).astype(np.float32)
+    xyz[:, 2] += 1.0  # gravity (the unit check reads the magnitude at rest)
     t_hr = T_UNIX + np.arange(n_hr) / 2.0
     bpm = rng.uniform(50, 180, n_hr)
     rr = 60_000 / bpm

@@ -102,6 +102,7 @@ def test_cwa_header_facts_and_placement() -> None:
 def test_cwa_round_trip(tmp_path: Path, packed: bool, fractional: bool, kind: str) -> None:
     rng = np.random.default_rng(3)
     xyz = rng.normal(0, 0.6, (12_345, 3)).astype(np.float32)
+    xyz[:, 2] += 1.0  # gravity: the unit check on reading expects 1 g at rest
     start, drift = 1_700_000_000.37, 250.0
     path = write_cwa(tmp_path / "x.cwa", xyz, fs=50.0, start_unix=start, packed=packed,
                      fractional=fractional, kind=kind, drift_ppm=drift)
@@ -135,8 +136,8 @@ def test_cwa_damaged_block_in_the_middle_is_a_gap_not_a_wrong_value(tmp_path: Pa
 
 def test_cwa_stream_writer_keeps_time_across_calls(tmp_path: Path) -> None:
     with CwaWriter(tmp_path / "b.cwa", fs=25.0, start_unix=1.7e9, packed=False) as writer:
-        for _ in range(5):
-            writer.write(np.zeros((333, 3), np.float32))
+        for _ in range(5):  # at rest: 1 g on z (the unit check on reading expects gravity)
+            writer.write(np.tile(np.float32([0.0, 0.0, 1.0]), (333, 1)))
     session = read_one(tmp_path / "b.cwa")
     assert session.acc.t.size == 5 * 333
     assert np.allclose(np.diff(session.acc.t), 1 / 25.0)
@@ -203,7 +204,8 @@ def test_geneactiv_matches_actipy() -> None:
 
 def test_geneactiv_written_pages(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
-    raw = rng.integers(-2048, 2048, (900, 3))
+    raw = rng.integers(-600, 600, (900, 3))
+    raw[:, 2] += 256  # gravity, 1 g at this gain (the unit check on reading expects it)
     path = tmp_path / "g.bin"
     path.write_bytes(geneactiv_bytes(raw, rate=100.0, gain=(25600, 25000, 26000),
                                      offset=(100, -200, 0)))
@@ -216,7 +218,9 @@ def test_geneactiv_written_pages(tmp_path: Path) -> None:
 
 
 def test_geneactiv_page_with_a_wrong_rate_is_dropped(tmp_path: Path) -> None:
-    data = geneactiv_bytes(np.zeros((900, 3), int), rate=100.0)
+    at_rest = np.zeros((900, 3), int)
+    at_rest[:, 2] = 256  # 1 g: the unit check on reading expects gravity
+    data = geneactiv_bytes(at_rest, rate=100.0)
     second = data.index(b"Sequence Number:1")
     at = data.index(b"Measurement Frequency:100", second)
     damaged = data[:at] + b"Measurement Frequency:300" + data[at + 25 :]

@@ -282,7 +282,8 @@ def test_kill_9_keeps_every_committed_sample(tmp_path):
     n_acc = session.acc.t.size
     assert n_acc >= last["acc"] and n_acc % 10 == 0
     # In order, nothing missing, nothing duplicated: sample k has x = k at T0 + k / 100.
-    np.testing.assert_array_equal(session.acc.xyz[:, 0], np.arange(n_acc, dtype=np.float32))
+    np.testing.assert_array_equal(session.acc.xyz[:, 0],
+                                  (np.arange(n_acc) / 2.0**20).astype(np.float32))
     np.testing.assert_allclose(session.acc.t, np.arange(n_acc) / 100.0, atol=1e-5)
     n_hr = session.hr.t.size
     assert n_hr == n_acc // 10 and n_hr >= last["notifications"] // 2

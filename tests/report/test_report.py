@@ -52,7 +52,7 @@ def study(tmp_path_factory):
     simulate_study(inputs, PLAN, seed=3, modality="hr", fmt="csv")
     broken = inputs / "P02" / "broken"
     broken.mkdir()
-    (broken / "hr.csv").write_text("time,bpm\n0,70\n1,71\n")
+    (broken / "hr.csv").write_text("time,value\n0,70\n1,71\n")
     (inputs / "P01" / "notes.txt").write_text("not a session\n")  # skipped, and listed
     run = dosewatch("analyze", str(inputs), "--out", str(results), "--classifier", "rules")
     assert run.returncode == 1, run.stderr  # the broken input is reported, the rest analysed

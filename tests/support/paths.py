@@ -20,3 +20,6 @@ def _real_data() -> Path:
 
 REAL = _real_data()
 """The real recorded sessions of ``../shared/data/real`` (see its SOURCES.md)."""
+
+DATA = REPO / "tests" / "data"
+"""Small real sample files committed with the tests (see ``tests/data/SOURCES.md``)."""

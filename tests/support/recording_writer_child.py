@@ -4,7 +4,9 @@ Usage: ``python recording_writer_child.py PATH``. Each step writes one heart-rat
 notification (10 Hz of data time) and one 10-sample acceleration frame (100 Hz), with
 values that give away order, gaps and duplicates: heart-rate value ``i`` has
 ``bpm = 40 + i % 150`` and time ``T0 + i / 10``; acceleration sample ``k`` has
-``x = k`` and time ``T0 + k / 100``. After every commit it prints the committed row
+``x = k / 2**20`` (exact in float32; with ``z = 1`` the strap measures about 1 g, as any
+accelerometer at rest does, which the unit check on reading expects) and time
+``T0 + k / 100``. After every commit it prints the committed row
 counts as one JSON line and flushes, so the parent knows what must survive a kill.
 """
 
@@ -35,7 +37,8 @@ def main(path: str) -> None:
         writer.add_hr(device, nid, t, 40 + i % 150, [1000.0] if i % 3 else [])
         k = np.arange(10 * i, 10 * i + 10)
         nid = writer.add_notification(device, "pmd", t, b"\x02" + bytes(9))
-        writer.add_acc(device, nid, T0 + k / 100.0, np.column_stack([k, -k, np.ones(10)]))
+        tag = k / 2.0**20
+        writer.add_acc(device, nid, T0 + k / 100.0, np.column_stack([tag, -tag, np.ones(10)]))
         if writer.maybe_commit():
             print(json.dumps(writer.counts), flush=True)
         i += 1

@@ -1,0 +1,209 @@
+"""Units checked on input, once for every reader (:func:`check_units`, called by
+:func:`~dosewatch.ingest.registry.read_all` on every session a reader returns).
+
+A reader hands acceleration in g and speed in m/s; a file can still say otherwise without
+saying so (a milli-g column under a plain ``x`` header, a km/h column called ``speed``).
+Read as g, milli-g make every minute look vigorous and turn a session with no dose into
+"dose met"; read as m/s, km/h make a jog a sprint. So the values themselves are checked:
+
+- **Acceleration**: at rest an accelerometer measures gravity, 1 g. The vector magnitude
+  of the mean over still 2-s stretches (per-axis spread under 5 % of the magnitude; all
+  stretches when too few are still) tells the unit: about 1 is g, about 1000 is milli-g,
+  about 9.81 is m/s². The stream is converted to g with a repair note. A magnitude that fits none (raw counts,
+  or acceleration with gravity removed) is refused with an
+  :class:`~dosewatch.errors.InputError` that says what it measured.
+- **Speed**: the median of the moving samples (above 0.5 m/s) is compared with what people
+  sustain: 7 m/s for running and other foot sports (faster than the marathon record),
+  20 m/s otherwise (72 km/h). Above it, a km/h column read as m/s is the explanation when
+  the value divided by 3.6 fits, and is converted with a note; otherwise the session is
+  refused. Formats that carry distance too are checked more surely by
+  :func:`speed_factor_from_distance` (the device's speed against the speed the distance
+  gives: 3.6 times it is km/h, 2.24 times it is mph).
+
+The check reads a few thousand stretches spread over the recording, never every sample,
+so a week at 100 Hz costs milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InputError
+from ..session import Acceleration, Session, Speed
+
+__all__ = ["acc_factor", "check_units", "speed_factor", "speed_factor_from_distance"]
+
+G = 9.80665
+# (factor to g, what the values were, band of the magnitude at rest in the file's unit)
+_ACC_UNITS = (
+    (1.0, "g", (0.6, 1.6)),
+    (1e-3, "milli-g", (600.0, 1600.0)),
+    (1.0 / G, "m/s²", (0.6 * G, 1.6 * G)),
+)
+_WINDOW_S = 2.0
+_MAX_WINDOWS = 2000
+_STILL_SPREAD = 0.05
+_MIN_STILL = 5
+
+FOOT_SPORT_LIMIT_MPS = 7.0
+OTHER_LIMIT_MPS = 20.0
+_MOVING_MPS = 0.5
+_MIN_MOVING_S = 300.0
+_FOOT = frozenset({"running", "walking", "hiking", "trail_running", "treadmill", "run",
+                   "walk", "hike", "mountaineering", "snowshoeing"})
+
+
+def rest_magnitude(t: NDArray[np.float64], xyz: NDArray[np.floating]) -> tuple[float, bool]:
+    """The magnitude gravity has in this stream, and whether it came from still stretches
+    (see the module text)."""
+    n = xyz.shape[0]
+    if n == 0:
+        return float("nan"), False
+    steps = np.diff(t[: min(n, 10_000)])
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+    width = int(np.clip(round(_WINDOW_S / step), 2, 1000)) if n >= 2 else 1
+    width = min(width, n)
+    k = int(min(_MAX_WINDOWS, max(1, n // width)))
+    starts = np.linspace(0, n - width, k).astype(np.int64)
+    index = starts[:, None] + np.arange(width)[None, :]
+    segments = np.asarray(xyz[index], dtype=np.float64)  # (k, width, 3)
+    finite = np.isfinite(segments).all(axis=(1, 2))
+    segments = segments[finite]
+    if segments.shape[0] == 0:
+        return float("nan"), False
+    mean = segments.mean(axis=1)
+    magnitude = np.linalg.norm(mean, axis=1)
+    spread = segments.std(axis=1).max(axis=1)
+    still = (spread <= _STILL_SPREAD * magnitude) & (magnitude > 0)
+    if int(still.sum()) >= _MIN_STILL:
+        return float(np.median(magnitude[still])), True
+    return float(np.median(magnitude)), False
+
+
+def acc_factor(session: Session) -> tuple[float, str, float]:
+    """The factor that brings the session's acceleration to g, what the values were, and
+    the magnitude at rest in the values as given.
+
+    Raises:
+        InputError: the magnitude at rest fits no unit.
+    """
+    acc = session.acc
+    if acc is None:
+        raise ValueError("the session has no acceleration")
+    magnitude, still = rest_magnitude(acc.t, acc.xyz)
+    for factor, what, (lo, hi) in _ACC_UNITS:
+        if lo <= magnitude <= hi:
+            return factor, what, magnitude
+    where = "still stretches" if still else "the whole recording (no still stretch)"
+    if magnitude < 0.3 or not np.isfinite(magnitude):
+        hint = ("dosewatch needs raw acceleration that includes gravity (1 g at rest); "
+                "gravity seems removed (\"linear\" or \"user\" acceleration): export the raw "
+                "accelerometer, or give the unit with --columns acc_unit=g, mg or m/s2")
+    else:
+        hint = ("the values are neither g (1 at rest), milli-g (1000) nor m/s² (9.81): "
+                "they may be raw sensor counts; convert them to g, or give the unit with "
+                "--columns acc_unit=g, mg or m/s2")
+    raise InputError(
+        f"acceleration: cannot tell its unit: the magnitude at rest is {magnitude:.4g} "
+        f"(median over {where})", source=session.provenance.source, hint=hint)
+
+
+def speed_factor(session: Session) -> tuple[float, str] | None:
+    """The factor that brings an implausibly fast speed to m/s (1/3.6), with the note, or
+    None when the speed is plausible as it is.
+
+    Raises:
+        InputError: too fast even as km/h.
+    """
+    speed = session.speed
+    if speed is None:
+        return None
+    mps = speed.mps
+    moving = np.isfinite(mps) & (mps > _MOVING_MPS)
+    if int(moving.sum()) / max(speed.fs, 1e-9) < _MIN_MOVING_S:
+        return None
+    median = float(np.median(mps[moving]))
+    foot = session.provenance.sport in _FOOT
+    limit = FOOT_SPORT_LIMIT_MPS if foot else OTHER_LIMIT_MPS
+    if median <= limit:
+        return None
+    what = f"for {session.provenance.sport}" if session.provenance.sport else "for any sport"
+    if median / 3.6 <= limit:
+        return 1 / 3.6, (
+            f"speed: the median moving speed {median:.3g} is not possible in m/s {what}: "
+            f"read as km/h (divided by 3.6, median {median / 3.6:.3g} m/s)")
+    raise InputError(
+        f"speed: the median moving speed is {median:.4g}, impossible in m/s {what} and "
+        "still too fast as km/h", source=session.provenance.source,
+        hint="give the speed's unit with --columns speed_unit=m/s, km/h or mph, or leave "
+        "the speed column out (--columns names the columns to read)")
+
+
+def speed_factor_from_distance(
+    t: NDArray[np.float64], speed: NDArray[np.float64], distance: NDArray[np.float64],
+    segment: NDArray[np.int64] | None = None,
+) -> tuple[float, str] | None:
+    """When a file's speed field is in km/h or mph while its distance is in metres, the
+    factor to m/s and a note; None when they agree (or cannot be compared).
+
+    Per row with a speed and a distance, the device's speed is compared with the speed
+    between this row and the previous one (same segment, at most 10 s apart); the median
+    ratio decides: 3.6 ± 8 % is km/h, 2.237 ± 8 % is mph.
+    """
+    ok = np.isfinite(t) & np.isfinite(speed) & np.isfinite(distance)
+    idx = np.flatnonzero(ok)
+    if idx.size < 30:
+        return None
+    idx = idx[np.argsort(t[idx], kind="stable")]
+    tt, dd, ss = t[idx], distance[idx], speed[idx]
+    dt = np.diff(tt)
+    with np.errstate(all="ignore"):
+        derived = np.diff(dd) / dt
+        ratio = ss[1:] / derived
+    valid = (dt > 0) & (dt <= 10) & (derived > 1.0) & (derived < 40) & np.isfinite(ratio)
+    if segment is not None:
+        seg = segment[idx]
+        valid &= seg[1:] == seg[:-1]
+    if int(valid.sum()) < 30:
+        return None
+    median = float(np.median(ratio[valid]))
+    for expected, unit, factor in ((3.6, "km/h", 1 / 3.6), (1 / 0.44704, "mph", 0.44704)):
+        if abs(median / expected - 1) <= 0.08:
+            return factor, (f"speed: the speed field is in {unit} ({median:.3g} × the speed "
+                            f"the distance gives): converted to m/s")
+    return None
+
+
+def _scaled_acc(acc: Acceleration, factor: float) -> Acceleration:
+    return replace(acc, xyz=(acc.xyz * np.float32(factor)).astype(np.float32, copy=False))
+
+
+def check_units(session: Session) -> Session:
+    """The session with acceleration in g and speed in m/s, converted (with a repair
+    note) where the values show another unit (see the module text).
+
+    Raises:
+        InputError: acceleration whose unit cannot be told, or an impossible speed.
+    """
+    notes: list[str] = []
+    acc = session.acc
+    if acc is not None and acc.xyz.shape[0]:
+        factor, what, magnitude = acc_factor(session)
+        if factor != 1.0:
+            acc = _scaled_acc(acc, factor)
+            notes.append(f"acceleration: the magnitude at rest is {magnitude:.4g}, so the "
+                         f"values are {what}: converted to g (× {factor:.6g})")
+    speed = session.speed
+    if speed is not None and speed.mps.size:
+        found = speed_factor(session)
+        if found is not None:
+            factor, note = found
+            speed = Speed(t=speed.t, mps=speed.mps * factor, fs=speed.fs)
+            notes.append(note)
+    if not notes:
+        return session
+    provenance = replace(session.provenance, repairs=session.provenance.repairs + tuple(notes))
+    return replace(session, acc=acc, speed=speed, provenance=provenance)

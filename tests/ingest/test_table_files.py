@@ -1,0 +1,188 @@
+"""Tables of samples as people hand them in: kinomap's CSV exports and GoldenCheetah's
+FitCSVTool dump (real files, checked against Python's own csv module reading the same
+file), any CSV with recognised or mapped columns, the interchange folder's semicolons and
+ISO times, and the long ``time;KEY;value`` logger folder."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support.paths import REAL
+
+from dosewatch.errors import InputError
+from dosewatch.ingest import read_session, read_sessions
+from dosewatch.ingest.registry import ReadOptions, read_all, reader_for
+
+KINOMAP = sorted((REAL / "HelmutQualtinger__kinomap").glob("*.csv"))
+RAMP = REAL / "GoldenCheetah__GoldenCheetah" / "Ramp test.csv"
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("path", KINOMAP, ids=lambda p: p.name)
+def test_kinomap_exports_match_the_csv_module(path: Path) -> None:
+    """Reference: Python's csv module on the same file; times exact (1 s resolution), heart
+    rate exact per first row of each second, speed = the file's km/h / 3.6 (the reader finds
+    the unit against the distance column)."""
+    rows = csv_rows(path)
+    session = read_session(path)
+    assert reader_for(path).name == "csv"
+    stamps = np.array([datetime.fromisoformat(r["Date"]).replace(tzinfo=UTC).timestamp()
+                       for r in rows])
+    first = {}
+    for stamp, row in zip(stamps, rows, strict=True):
+        first.setdefault(stamp, row)  # duplicated seconds: the first row is kept
+    t0 = min(first)
+    assert session.provenance.start_time == datetime.fromtimestamp(t0, UTC)
+    np.testing.assert_array_equal(session.hr.t, sorted(s - t0 for s in first))
+    np.testing.assert_array_equal(session.hr.bpm, [float(first[s]["Heart rate"])
+                                                   for s in sorted(first)])
+    speed = {s - t0: float(r["Speed"]) / 3.6 for s, r in first.items()}
+    np.testing.assert_allclose(session.speed.mps, [speed[t] for t in session.speed.t],
+                               rtol=1e-12)
+    assert any("speed field is in km/h" in n for n in session.provenance.repairs)
+    power = [(s - t0, float(first[s]["Power"])) for s in sorted(first) if first[s]["Power"]]
+    np.testing.assert_array_equal(session.power.t, [t for t, _ in power])
+    np.testing.assert_array_equal(session.power.values, [w for _, w in power])
+
+
+def test_fitcsv_dump_matches_the_csv_module() -> None:
+    """GoldenCheetah's ``Ramp test.csv``: the record rows' timestamp, heart_rate and power,
+    by the csv module; times are Unix seconds (as FIT seconds they would be 2035)."""
+    records = []
+    with RAMP.open(newline="") as fh:
+        for row in csv.reader(fh):
+            if row[:1] == ["Data"] and row[2] == "record":
+                fields = dict(zip(row[3::3], row[4::3], strict=False))
+                records.append(fields)
+    session = read_session(RAMP)
+    assert session.provenance.format == "fitcsv"
+    t = np.array([float(r["timestamp"]) for r in records])
+    assert session.provenance.start_time == datetime.fromtimestamp(t.min(), UTC)
+    np.testing.assert_array_equal(session.hr.t, t - t.min())
+    np.testing.assert_array_equal(session.hr.bpm, [float(r["heart_rate"]) for r in records])
+    np.testing.assert_array_equal(session.power.values, [float(r["power"]) for r in records])
+    assert session.provenance.sport == "cycling"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_bytes(gzip.compress(text.encode()) if path.name.endswith(".gz")
+                     else text.encode())
+    return path
+
+
+@pytest.mark.parametrize("text", [
+    ("timestamp,heart_rate\n2024-05-01T10:00:00Z,80\n2024-05-01T10:00:01Z,81\n"
+     "2024-05-01T10:00:02Z,82\n"),
+    "Zeit;Herzfrequenz;Notiz\n1714557600000;80;a\n1714557601000;81;b\n1714557602000;82;c\n",
+    "time [s]\tHR [bpm]\n1714557600\t80\n1714557601\t81\n1714557602\t82\n",
+    ('"Time","Heart rate"\n"2024-05-01 12:00:00 +0200","80"\n"2024-05-01 12:00:01 +0200",'
+     '"81"\n"2024-05-01 12:00:02 +0200","82"\n'),
+])
+def test_any_csv_with_recognisable_columns(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path / "session.csv", text)
+    options = ReadOptions(columns={"hr": "Herzfrequenz"} if "Zeit" in text else {})
+    session = read_all(path, options)[0]
+    np.testing.assert_array_equal(session.hr.bpm, [80, 81, 82])
+    np.testing.assert_array_equal(session.hr.t, [0, 1, 2])
+    assert session.provenance.start_time == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def test_columns_mapping_by_number_and_acceleration_units(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i * 20};{0.0};{0.0};{9.81 + (i % 3) * 0.01}" for i in range(3000))
+    path = write(tmp_path / "acc.csv", rows + "\n")
+    with pytest.raises(InputError) as info:
+        read_session(path)
+    assert "no header row naming its columns (columns: 1=1, 2=2, 3=3, 4=4)" in str(info.value)
+    assert "--columns time=1" in info.value.hint
+    session = read_all(path, ReadOptions(columns={"time": "1", "x": "2", "y": "3", "z": "4",
+                                                  "time_unit": "ms"}))[0]
+    assert session.acc.fs == pytest.approx(50.0)
+    np.testing.assert_allclose(np.linalg.norm(session.acc.xyz, axis=1).mean(), 1.0, atol=0.01)
+    assert any("m/s²: converted to g" in n for n in session.provenance.repairs)
+
+
+def test_refusals_name_the_columns_and_the_way_out(tmp_path: Path) -> None:
+    path = write(tmp_path / "odd.csv", "when;what\n1;2\n3;4\n5;6\n")
+    with pytest.raises(InputError) as info:
+        read_session(path)
+    assert "no time column recognised (columns: when, what)" in info.value.reason
+    assert "--columns time=" in info.value.hint and "rename" not in info.value.hint
+    path = write(tmp_path / "nohr.csv", "time;temperature\n1;20\n2;21\n3;22\n")
+    with pytest.raises(InputError) as info:
+        read_session(path)
+    assert "no heart-rate or acceleration column recognised" in info.value.reason
+    assert "--columns hr=COLUMN" in info.value.hint
+
+
+def test_an_empatica_file_alone_is_pointed_to_its_folder() -> None:
+    with pytest.raises(InputError) as info:
+        read_session(REAL / "im-ethz__flirt" / "empatica" / "ACC.csv")
+    assert "one file of an Empatica E4 session" in info.value.reason
+    assert "pass the folder" in info.value.hint
+
+
+def test_interchange_folder_with_semicolons_and_iso_times(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write(folder / "hr.csv", "time;hr\n2024-05-01T10:00:00Z;60\n2024-05-01T10:00:01Z;61\n"
+          "2024-05-01T10:00:02Z;62\n")
+    write(folder / "acc.csv.gz", "timestamp_ms;X [mg];Y [mg];Z [mg]\n" + "".join(
+        f"{1714557600000 + 20 * i};0;0;1000\n" for i in range(500)))
+    session = read_session(folder)
+    np.testing.assert_array_equal(session.hr.bpm, [60, 61, 62])
+    assert session.provenance.start_time == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert session.acc.fs == pytest.approx(50.0)
+    np.testing.assert_allclose(session.acc.xyz[:, 2], 1.0)
+    repairs = " | ".join(session.provenance.repairs)
+    assert "hr.csv: semicolon-separated" in repairs
+    assert "acc.csv.gz: columns read as time=timestamp_ms, x=X [mg]" in repairs
+
+
+def test_interchange_semicolon_file_with_unknown_names_gets_the_right_hint(tmp_path: Path
+                                                                          ) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write(folder / "hr.csv", "t_x;value\n0;60\n1;61\n")
+    with pytest.raises(InputError) as info:
+        read_session(folder)
+    # The file's columns are named as found (not one "time;value" name) ...
+    assert "column 'time' missing (found: t_x, value)" in info.value.reason
+    assert "--columns time=COLUMN" in info.value.hint
+    # ... and the mapping the hint names reads it.
+    session = read_all(folder, ReadOptions(columns={"time": "t_x", "hr": "value"}))[0]
+    np.testing.assert_array_equal(session.hr.bpm, [60, 61])
+
+
+def test_long_table_logger_folder_reads_heart_rate_and_acceleration() -> None:
+    """The FLIRT Garmin logger folder: data.csv of time;KEY;value rows (HEART_RATE among
+    seven keys) beside a headerless acc.csv in milli-g. Reference: the csv module."""
+    folder = REAL / "im-ethz__flirt" / "garmin"
+    with (folder / "data.csv").open(newline="") as fh:
+        hr = [(datetime.fromisoformat(r[0]).timestamp(), float(r[2]))
+              for r in csv.reader(fh, delimiter=";") if r[1] == "HEART_RATE"]
+    session = read_session(folder)
+    assert reader_for(folder).name == "keyed-folder"
+    t0 = session.provenance.start_time.timestamp()
+    t, bpm = np.array(hr).T
+    order = np.argsort(t, kind="stable")
+    np.testing.assert_allclose(session.hr.t + t0, t[order], atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(session.hr.bpm, bpm[order])
+    assert session.acc is not None and session.acc.fs == pytest.approx(25.0, rel=0.05)
+    assert any("milli-g: converted to g" in n for n in session.provenance.repairs)
+
+
+def test_rda_files_stay_unsupported_with_a_hint() -> None:
+    path = REAL / "theasjblog__tcx_package" / "rawData.rda"
+    assert reader_for(path) is None
+    with pytest.raises(InputError) as info:
+        read_sessions(path)
+    assert "write.csv" in info.value.hint

@@ -1,0 +1,114 @@
+"""Units checked on input, once for every reader (:mod:`dosewatch.ingest.units`, run by
+``read_all`` on every session): acceleration in g, milli-g or m/s² told by the magnitude
+at rest, speed in km/h told by plausibility or by the distance."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dosewatch.analysis import analyze_session
+from dosewatch.errors import InputError
+from dosewatch.ingest import read_session, write_session_folder
+from dosewatch.ingest.units import check_units, speed_factor_from_distance
+from dosewatch.models.registry import get_classifier
+from dosewatch.session import build_session
+
+G = 9.80665
+
+
+def wrist(seconds: float = 600.0, fs: float = 50.0, seed: int = 0) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+    """A wrist at rest most of the time (gravity on a tilted axis) with moving stretches."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, seconds, 1 / fs)
+    tilt = np.array([0.3, -0.2, 0.93])
+    xyz = np.tile(tilt / np.linalg.norm(tilt), (t.size, 1))
+    moving = (t % 60) < 20
+    xyz[moving] += rng.normal(0, 0.4, (int(moving.sum()), 3))
+    xyz += rng.normal(0, 0.005, xyz.shape)
+    return t, xyz.astype(np.float32)
+
+
+@pytest.mark.parametrize(("scale", "what"), [(1.0, None), (1000.0, "milli-g"), (G, "m/s²")])
+def test_acceleration_unit_is_told_by_the_magnitude_at_rest(scale: float, what: str | None
+                                                            ) -> None:
+    t, xyz = wrist()
+    session = build_session("s", acc=(t, xyz * scale), source="acc.csv")
+    checked = check_units(session)
+    np.testing.assert_allclose(checked.acc.xyz, xyz, rtol=1e-5, atol=1e-5)
+    notes = [n for n in checked.provenance.repairs if n.startswith("acceleration")]
+    if what is None:
+        assert checked is session and not notes
+    else:
+        assert len(notes) == 1 and f"the values are {what}: converted to g" in notes[0]
+
+
+@pytest.mark.parametrize(("scale", "message"), [
+    (64.0, "neither g (1 at rest), milli-g (1000) nor m/s² (9.81)"),  # raw 1/64 g counts
+    (4.0, "neither g"),
+])
+def test_acceleration_of_no_known_unit_is_refused(scale: float, message: str) -> None:
+    t, xyz = wrist()
+    with pytest.raises(InputError, match="cannot tell its unit") as info:
+        check_units(build_session("s", acc=(t, xyz * scale), source="acc.csv"))
+    assert message in info.value.hint
+    assert info.value.source == "acc.csv"
+
+
+def test_acceleration_without_gravity_is_refused() -> None:
+    t, xyz = wrist()
+    linear = xyz - xyz.mean(axis=0)
+    with pytest.raises(InputError) as info:
+        check_units(build_session("s", acc=(t, linear), source="acc.csv"))
+    assert "gravity seems removed" in info.value.hint
+
+
+def test_milli_g_read_as_g_no_longer_meets_the_dose(simulated, tmp_path: Path) -> None:
+    """The issue's bug: a light session whose acceleration is written in milli-g under
+    interchange headers (which say g) came out "dose met". Now the unit check reads it as
+    milli-g and the verdict is the simulator's truth."""
+    sim = simulated("steady_light", modality="acc")
+    assert not sim.truth.dose_met
+    session = sim.session
+    in_mg = replace(session, acc=replace(session.acc, xyz=session.acc.xyz * 1000.0))
+    classifier = get_classifier("rules")
+    # What happened before: milli-g analysed as g meet the dose.
+    assert analyze_session(in_mg, None, classifier).dose_met
+    folder = write_session_folder(in_mg, tmp_path / "light", format="parquet")
+    read = read_session(folder)
+    assert any("milli-g: converted to g" in note for note in read.provenance.repairs)
+    np.testing.assert_allclose(read.acc.xyz, session.acc.xyz, rtol=1e-5, atol=1e-6)
+    result = analyze_session(read, None, classifier)
+    assert result.dose_met is False and result.session_class == sim.truth.session_class
+
+
+def test_km_per_hour_read_as_metres_per_second_is_converted() -> None:
+    t = np.arange(3600.0)
+    run = build_session("run", hr=(t, np.full(t.size, 150.0)), speed=(t, np.full(t.size,
+                        12.0)), sport="running", source="run.csv")
+    checked = check_units(run)
+    np.testing.assert_allclose(checked.speed.mps, 12.0 / 3.6)
+    assert any("read as km/h" in n for n in checked.provenance.repairs)
+    # 12 m/s is possible on a bike: kept as it is.
+    ride = replace(run, provenance=replace(run.provenance, sport="cycling"))
+    assert check_units(ride) is ride
+    # 100 "m/s" for an hour is no unit a runner can have.
+    fast = build_session("run", hr=(t, np.full(t.size, 150.0)), speed=(t, np.full(t.size,
+                         100.0)), sport="running", source="run.csv")
+    with pytest.raises(InputError, match="still too fast as km/h"):
+        check_units(fast)
+
+
+def test_speed_unit_from_the_distance() -> None:
+    t = np.arange(0.0, 600.0)
+    mps = 3.0 + 0.5 * np.sin(t / 30)
+    distance = np.concatenate([[0.0], np.cumsum(mps[1:] * np.diff(t))])
+    assert speed_factor_from_distance(t, mps, distance) is None
+    factor, note = speed_factor_from_distance(t, mps * 3.6, distance)
+    assert factor == pytest.approx(1 / 3.6) and "km/h" in note
+    factor, note = speed_factor_from_distance(t, mps / 0.44704, distance)
+    assert factor == pytest.approx(0.44704) and "mph" in note
