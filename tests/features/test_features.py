@@ -294,3 +294,18 @@ def test_quadratic_smoothing_is_savitzky_golay(window: int) -> None:
     np.testing.assert_allclose(smooth, savgol_filter(y, window, 2, mode="interp"), atol=1e-9)
     np.testing.assert_allclose(slope, savgol_filter(y, window, 2, deriv=1, mode="interp"),
                                atol=1e-9)
+
+
+@pytest.mark.parametrize(("n", "size", "block"), [(400, 15, 1 << 20), (1000, 15, 97), (7, 15, 4),
+                                                  (1, 3, 8)])
+def test_moving_median_is_scipy_median_filter(n: int, size: int, block: int) -> None:
+    """The spike filter's median is SciPy's median_filter (mode 'nearest'), across block
+    boundaries and on series shorter than the window."""
+    from scipy.ndimage import median_filter
+
+    from dosewatch.features.hr import moving_median
+
+    y = 120 + np.cumsum(np.random.default_rng(n).normal(size=n))
+    y[n // 2] += 60  # a spike the filter must not follow
+    np.testing.assert_array_equal(moving_median(y, size, block=block),
+                                  median_filter(y, size=size, mode="nearest"))
