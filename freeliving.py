@@ -50,6 +50,7 @@ session's repairs name its recording, its non-wear and the other sessions found.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -206,33 +207,46 @@ class Recording:
 # --------------------------------------------------------------------------- summary
 
 
-def _block_sums(xyz: NDArray[np.float32], step: int, per_block: int, chunk: int = 2048
+def _block_sums(xyz: NDArray[np.float32], step: int, per_block: int, chunk: int = 2048,
+                threads: int = 2
                 ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
     """Per block of ``per_block`` samples taken every ``step``-th: the sums of each axis
     and of its squares (``(3, n_blocks)``), and the sum of ENMO. A chunk of blocks at a
-    time is copied axis-major, so every sum runs along contiguous memory."""
+    time is copied axis-major, so every sum runs along contiguous memory (a block's sum
+    is a matrix-vector product); the two halves of the recording go to ``threads``
+    threads (NumPy releases the GIL; they write disjoint slices)."""
     k = step * per_block
     n_blocks = xyz.shape[0] // k
     s1 = np.empty((3, n_blocks), np.float32)
     s2 = np.empty((3, n_blocks), np.float32)
     enmo = np.empty(n_blocks, np.float32)
-    x_buf = np.empty((3, chunk * per_block), np.float32)
-    sq_buf = np.empty_like(x_buf)
-    r_buf = np.empty(chunk * per_block, np.float32)
-    for lo in range(0, n_blocks, chunk):
-        hi = min(n_blocks, lo + chunk)
-        m = (hi - lo) * per_block
-        x, sq, r = x_buf[:, :m], sq_buf[:, :m], r_buf[:m]
-        np.copyto(x, xyz[lo * k:hi * k:step].T)
-        s1[:, lo:hi] = x.reshape(3, hi - lo, per_block).sum(axis=2)
-        np.square(x, out=sq)
-        s2[:, lo:hi] = sq.reshape(3, hi - lo, per_block).sum(axis=2)
-        np.add(sq[0], sq[1], out=r)
-        r += sq[2]
-        np.sqrt(r, out=r)
-        r -= 1.0
-        np.maximum(r, 0.0, out=r)
-        enmo[lo:hi] = r.reshape(hi - lo, per_block).sum(axis=1)
+    ones = np.ones(per_block, np.float32)
+
+    def part(first: int, last: int) -> None:
+        x_buf = np.empty((3, chunk * per_block), np.float32)
+        sq_buf = np.empty_like(x_buf)
+        r_buf = np.empty(chunk * per_block, np.float32)
+        for lo in range(first, last, chunk):
+            hi = min(last, lo + chunk)
+            b, m = hi - lo, (hi - lo) * per_block
+            x, sq, r = x_buf[:, :m], sq_buf[:, :m], r_buf[:m]
+            np.copyto(x, xyz[lo * k:hi * k:step].T)
+            s1[:, lo:hi] = (x.reshape(3 * b, per_block) @ ones).reshape(3, b)
+            np.square(x, out=sq)
+            s2[:, lo:hi] = (sq.reshape(3 * b, per_block) @ ones).reshape(3, b)
+            np.add(sq[0], sq[1], out=r)
+            r += sq[2]
+            np.sqrt(r, out=r)
+            r -= 1.0
+            np.maximum(r, 0.0, out=r)
+            enmo[lo:hi] = r.reshape(b, per_block) @ ones
+
+    bounds = np.linspace(0, n_blocks, max(1, threads) + 1).astype(int)
+    if threads > 1 and n_blocks > 4 * chunk:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(part, bounds[:-1], bounds[1:]))
+    else:
+        part(0, n_blocks)
     return s1, s2, enmo
 
 

@@ -154,7 +154,11 @@ def main() -> int:
                 return 1
             runs.append(wall)
             peaks.append(peak)
-        summary = json.loads((workdir / "out0" / "week" / "summary.json").read_text())
+        # A week is a free-living recording: the sessions found, and what the week held.
+        record = json.loads((workdir / "out0" / "recordings" / "week.json").read_text())
+        recording = record["recordings"][0]
+        summaries = [json.loads((workdir / "out0" / name / "summary.json").read_text())
+                     for name in record["outputs"]]
         shutil.rmtree(workdir / "stages", ignore_errors=True)
         _, _, staged = timed([sys.executable, __file__, "--stages", str(cwa),
                               str(workdir / "stages")])
@@ -176,11 +180,14 @@ def main() -> int:
             "dosewatch_analyze_peak_rss_gb": round(max(peaks), 2),
             "dosewatch_stages": json.loads(staged.stdout) if staged.returncode == 0
             else staged.stderr[-300:],
-            "start_time": summary["start_time"],
-            "duration_s": summary["duration_s"],  # 7 days and 24 s: the clock's 40 ppm
-            "repairs": summary["repairs"],
-            "dose_bouts_found": [round(b["qualifying_minutes"]) for b in summary["bouts"]
-                                 if b["dose_met"]],
+            "start_time": recording["start_time"],
+            "duration_s": recording["duration_s"],  # 7 days and 24 s: the clock's 40 ppm
+            "repairs": summaries[0]["repairs"] if summaries else [],
+            "nonwear_minutes": recording["nonwear_minutes"],
+            "sessions_found": [[s["session"], s["exercise"]["start_time"],
+                                s["exercise"]["end_time"]] for s in recording["sessions"]],
+            "dose_bouts_found": [round(b["qualifying_minutes"]) for summary in summaries
+                                 for b in summary["bouts"] if b["dose_met"]],
             "load_average": os.getloadavg(),
         }
         if a_error is None:

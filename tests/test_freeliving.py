@@ -116,6 +116,18 @@ def test_acceleration_alone_finds_the_same_sessions(found) -> None:
         assert abs(start_off) <= TOLERANCE_MIN and abs(end_off) <= TOLERANCE_MIN
 
 
+def test_heart_rate_alone_finds_the_same_sessions_and_the_long_nonwear(found) -> None:
+    """A week of heart rate without acceleration (a watch's export): active minutes by
+    %HRR alone; non-wear is an hour or more without heart rate."""
+    rec, with_acc = found
+    result = split(build_session("hr", hr=rec.hr, profile=rec.profile), Config())
+    assert len(result.found) == len(rec.truth.sessions)
+    for start_off, end_off in _ends(result.found, rec.truth.sessions):
+        assert abs(start_off) <= TOLERANCE_MIN and abs(end_off) <= TOLERANCE_MIN
+    assert np.array_equal(runs(result.nonwear), runs(with_acc.nonwear)) or \
+        np.abs(runs(result.nonwear) - runs(with_acc.nonwear)).max() <= TOLERANCE_MIN
+
+
 def test_without_a_profile_hr_rest_and_max_come_from_the_recording(found) -> None:
     rec, with_profile = found
     result = split(rec.session(profile=Profile(id="P01")), Config())
