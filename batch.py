@@ -456,6 +456,9 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
         new = learn(who, evidence, previous=old)
         if old is not None and new.digest == old.digest:
             continue
+        if old is None and (new.hr_max, new.hr_rest, new.fitness_k) == (None, None, None) \
+                and not new.acceleration:
+            continue  # nothing learned (acceleration-only sessions): nothing would change
         cal_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(calibration_file(cal_dir, who), calibration_toml(new))
         calibrations[who] = new

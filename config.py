@@ -156,7 +156,7 @@ class FreeLivingConfig:
     """Split long recordings into their exercise sessions (false: one session, as read)."""
     min_recording_h: float = 6.0
     """A recording at least this long (hours) is free-living; shorter ones, and activity
-    files that name a sport, are one exercise session as they are."""
+    files (FIT, TCX, GPX, ... or any naming a sport), are one exercise session as read."""
     nonwear_window_min: float = 60.0
     """Non-wear: a window this long (minutes) in which the sensor lay still; every minute
     of it is non-wear (GGIR's 2013 rule, van Hees et al.). Windows slide by a minute."""

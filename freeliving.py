@@ -40,7 +40,8 @@ The steps (thresholds in ``[free_living]`` of the configuration):
    ``[adherence] timezone`` is set).
 
 A recording is free-living when it lasts at least ``min_recording_h`` hours (6) and is not
-an activity file that names its sport (those are exercise sessions as recorded).
+an activity file (:data:`ACTIVITY_FORMATS`, or any file that names its sport): those are
+exercise sessions as recorded.
 :func:`split_free_living` is the step ``batch.run_task`` and ``api.read_all`` take
 between reading and analysis; each :class:`Recording` says what was found
 (:meth:`Recording.summary`, written as ``recordings/<input>.json`` by the batch), and each
@@ -69,6 +70,9 @@ SUMMARY_HZ = 20.0
 """Acceleration is summarised from samples taken at about this rate (every k-th)."""
 MIN_COVERAGE = 0.5
 """A minute has a stream's value when at least this fraction of it is covered."""
+ACTIVITY_FORMATS = frozenset({"fit", "fitcsv", "tcx", "gpx", "hrm", "pwx", "apple-health"})
+"""Formats of activity files: a watch recorded them as one exercise session, however long
+(an ultra with its stops is one session, not several)."""
 RECORDINGS_DIR = "recordings"
 """Where the batch writes one summary per free-living input (beside the sessions)."""
 
@@ -468,7 +472,8 @@ def session_name(base: str, start_time: datetime | None, start_s: float,
 def is_free_living(session: Session, config: Config) -> bool:
     """Whether a session is a free-living recording to split (see the module text)."""
     fl = config.free_living
-    return (fl.enabled and session.provenance.sport is None
+    prov = session.provenance
+    return (fl.enabled and prov.sport is None and prov.format not in ACTIVITY_FORMATS
             and session.duration_s >= fl.min_recording_h * 3600.0)
 
 

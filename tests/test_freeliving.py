@@ -157,6 +157,8 @@ def test_short_sessions_and_activity_files_pass_unchanged(simulated) -> None:
     long = recording().session()
     assert not is_free_living(replace(long, provenance=replace(long.provenance,
                                                                sport="running")), Config())
+    assert not is_free_living(replace(long, provenance=replace(long.provenance,
+                                                               format="fit")), Config())
     off = Config.from_dict({"free_living": {"enabled": False}})
     assert split_free_living([long], off) == ([long], [])
 

@@ -81,3 +81,19 @@ def test_a_free_living_week_gives_its_sessions_and_weekly_adherence(tmp_path: Pa
     assert again.returncode == 0 and "(2 unchanged since the last run)" in again.stdout
     assert "2 free-living recordings: 5 exercise sessions found" in again.stdout
     assert sorted(_table(out / "sessions.csv"), key=lambda r: r["start_time"]) == rows
+
+
+def test_acceleration_alone_is_read_once_and_learns_no_empty_calibration(tmp_path: Path
+                                                                          ) -> None:
+    """Sessions without heart rate teach a calibration nothing: the batch does not write an
+    empty one, and so does not read and analyse the week a second time for it."""
+    from dosewatch.api import analyze_batch
+
+    write_recording(tmp_path / "P01" / "week", recording().session(hr=False))
+    results = []
+    report = analyze_batch(tmp_path / "P01", tmp_path / "out", pictures=False,
+                           on_result=lambda status, payload: results.append(status))
+    assert results == ["ok"] and len(report.rows) == len(recording().truth.sessions)
+    assert not (tmp_path / "out" / "calibration").exists()
+    assert report.recordings[0]["recording"] == "week" and report.recordings[0]["placement"] \
+        == "wrist"
