@@ -9,11 +9,12 @@ own, each analysed with its own class and bouts.
 
 The steps (thresholds in ``[free_living]`` of the configuration):
 
-1. **A minute summary**, vectorised, from a copy of the acceleration taken at about 20 Hz
-   (every 5th sample at 100 Hz: a mean and a standard deviation need no more, and it keeps
-   a week under a few tenths of a second): per minute the mean ENMO (the vector magnitude
-   above 1 g, as the epoch features define it), per axis the sums for a standard deviation
-   and the lowest and highest 1-s mean; and the median of the cleaned 1 Hz heart rate.
+1. **A minute summary**, vectorised, from blocks of about a second of the acceleration,
+   each of every k-th sample (about 20 Hz: every 5th at 100 Hz; a mean and a standard
+   deviation need no more, and a week at 100 Hz takes about a third of a second of CPU):
+   per minute the mean ENMO (the vector magnitude above 1 g, as the epoch features define
+   it), per axis the sums for a standard deviation and the lowest and highest block mean;
+   and the median of the cleaned 1 Hz heart rate.
 2. **Non-wear** (GGIR's 2013 rule, van Hees et al. 2013): a window of
    ``nonwear_window_min`` minutes (default 60) in which at least ``nonwear_axes`` axes
    have a standard deviation below ``nonwear_sd_g`` (13 mg) and a range below
