@@ -76,6 +76,14 @@ def test_a_free_living_week_gives_its_sessions_and_weekly_adherence(tmp_path: Pa
              for w in _table(out / "adherence.csv")]
     assert weeks == [("P01", "2026-W10", "3", "2"), ("P01", "2026-W11", "2", "1")]
 
+    # In Python: read_all gives the same sessions; free_living=False the recording whole.
+    import dosewatch
+
+    sessions = dosewatch.read_all(tmp_path / "study" / "P01" / "week")
+    assert [s.name for s in sessions] == record["outputs"]
+    whole = dosewatch.read_all(tmp_path / "study" / "P01" / "week", free_living=False)
+    assert len(whole) == 1 and whole[0].duration_s > 2.9 * 86_400
+
     again = _run("analyze", str(tmp_path / "study"), "--out", str(out), "--no-pictures",
                  "-q")
     assert again.returncode == 0 and "(2 unchanged since the last run)" in again.stdout
