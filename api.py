@@ -5,8 +5,8 @@ over these functions.
     result = dosewatch.analyze("run.fit", profile={"age": 34})
     epochs = result.epochs()          # a pandas DataFrame, one row per minute
 
-- :func:`read` / :func:`read_all`: a session (or every session an input holds) from any
-  input dosewatch reads;
+- :func:`read` / :func:`read_all`: a session (or every session an input holds: the
+  exercise sessions of a free-living recording) from any input dosewatch reads;
 - :func:`analyze`: the verdict of one session (a path or a :class:`Session`);
 - :func:`analyze_batch`: what ``dosewatch analyze`` does: every input under some paths,
   analysed into an output folder (in parallel, or on a Dask cluster), past bad inputs.
@@ -101,16 +101,24 @@ def read(path: PathLike, profile: ProfileLike = None, *, name: str | None = None
 
 
 def read_all(path: PathLike, profile: ProfileLike = None, *, name: str | None = None,
-             columns: Mapping[str, str] | None = None,
-             **profile_fields: object) -> list[Session]:
+             columns: Mapping[str, str] | None = None, config: ConfigLike = None,
+             free_living: bool = True, **profile_fields: object) -> list[Session]:
     """Every session an input holds (a TCX history or a bulk export holds several),
-    named ``NAME-1``, ``NAME-2``, ... when there are several. Arguments as :func:`read`."""
+    named ``NAME-1``, ``NAME-2``, ... when there are several. A free-living recording
+    (a band worn for days, see :mod:`dosewatch.freeliving`) gives the exercise sessions
+    found in it, named ``NAME-<YYYY-MM-DD>-<HHMM>`` (none when it holds no exercise);
+    ``free_living=False`` gives it whole, as :func:`read` does. ``config``: the
+    thresholds (``[free_living]``). Other arguments as :func:`read`."""
+    from .freeliving import split_free_living
     from .ingest.registry import ReadOptions
     from .ingest.registry import read_all as registry_read_all
 
     options = ReadOptions(profile=as_profile(profile, **profile_fields), name=name,
                           columns=dict(columns or {}))
-    return registry_read_all(Path(path), options)
+    sessions = registry_read_all(Path(path), options)
+    if not free_living:
+        return sessions
+    return split_free_living(sessions, as_config(config))[0]
 
 
 def analyze(source: PathLike | Session, config: ConfigLike = None,

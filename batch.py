@@ -45,6 +45,7 @@ from .calibration import (
 )
 from .config import Config
 from .errors import DosewatchError
+from .freeliving import read_record, split_free_living, write_record
 from .ingest.discover import Inventory
 from .models.base import Classifier
 from .models.registry import classifier_identity, get_classifier
@@ -89,6 +90,8 @@ class Done:
     input: Path
     rows: list[SessionRow]
     evidence: list[Evidence]
+    recordings: list[dict] = field(default_factory=list)
+    """Summaries of the free-living recordings the input held (see freeliving.py)."""
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -132,13 +135,17 @@ def completed_rows(task: Task) -> Done | None:
     """The stored rows (and evidence) of ``task``'s sessions when their outputs are
     complete and current: every session folder the input gave, with the same fingerprint
     and analysed with the participant's current calibration."""
-    first = _stored_run(task.out_dir / task.name) or _stored_run(
-        task.out_dir / f"{task.name}-1")
-    if first is None:
-        return None
     want = json.loads(json.dumps(task.fingerprint))
+    record = read_record(task.out_dir, task.name)  # a free-living input's sessions
+    first = record or _stored_run(task.out_dir / task.name) or _stored_run(
+        task.out_dir / f"{task.name}-1")
+    if first is None or (record is not None and record.get("fingerprint") != want):
+        return None
+    names = first.get("outputs") if record is not None else first.get("outputs") or [task.name]
+    if not isinstance(names, list):
+        return None
     rows, evidence = [], []
-    for name in first.get("outputs") or [task.name]:
+    for name in names:
         folder = task.out_dir / str(name)
         stored = _stored_run(folder)
         if (stored is None or stored.get("fingerprint") != want
@@ -154,7 +161,8 @@ def completed_rows(task: Task) -> Done | None:
             evidence.append(Evidence.from_json(stored["evidence"]))
         except (KeyError, TypeError, ValueError):
             return None
-    return Done(task.input, rows, evidence)
+    return Done(task.input, rows, evidence, [] if record is None else
+                list(record.get("recordings") or []))
 
 
 @dataclass
@@ -165,6 +173,8 @@ class BatchReport:
     failures: list[dict[str, str]] = field(default_factory=list)
     unsupported: list[dict[str, str]] = field(default_factory=list)
     skipped: int = 0
+    recordings: list[dict] = field(default_factory=list)
+    """Each free-living recording's summary: its non-wear and the sessions found."""
 
     @property
     def ok(self) -> bool:
@@ -201,6 +211,7 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
     try:
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
                                                     columns=dict(task.columns)))
+        sessions, recordings = split_free_living(sessions, task.config)
         names = [s.name for s in sessions]
         done = Done(task.input, [], [])
         for session in sessions:
@@ -217,6 +228,8 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
                           extra={RUN_FILE: run})
             done.rows.append(row)
             done.evidence.append(evidence)
+        write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
+        done.recordings.extend(r.summary() for r in recordings)
         return "ok", done
     except DosewatchError as exc:
         return "failed", {
@@ -358,6 +371,7 @@ def run_batch(
                      len(again))
             done.update(run(again, report, force=True, desc="calibrated"))
     report.rows = [row for result in done.values() for row in result.rows]
+    report.recordings = [r for result in done.values() for r in result.recordings]
     _write_tables(report, tasks, out_dir, config)
     return report
 
@@ -442,6 +456,9 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
         new = learn(who, evidence, previous=old)
         if old is not None and new.digest == old.digest:
             continue
+        if old is None and (new.hr_max, new.hr_rest, new.fitness_k) == (None, None, None) \
+                and not new.acceleration:
+            continue  # nothing learned (acceleration-only sessions): nothing would change
         cal_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(calibration_file(cal_dir, who), calibration_toml(new))
         calibrations[who] = new

@@ -145,6 +145,43 @@ class AdherenceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FreeLivingConfig:
+    """Free-living recordings (a wrist band worn for days): non-wear is found, and the
+    exercise sessions inside the recording are analysed one by one (``freeliving.py``).
+    A minute is active when heart rate is at least ``[levels] light_from`` %HRR with the
+    body moving (mean ENMO at least ``moving_enmo_g``), or, without heart rate, when its
+    mean ENMO reaches the placement's light cut-point of ``[acceleration]``."""
+
+    enabled: bool = True
+    """Split long recordings into their exercise sessions (false: one session, as read)."""
+    min_recording_h: float = 6.0
+    """A recording at least this long (hours) is free-living; shorter ones, and activity
+    files (FIT, TCX, GPX, ... or any naming a sport), are one exercise session as read."""
+    nonwear_window_min: float = 60.0
+    """Non-wear: a window this long (minutes) in which the sensor lay still; every minute
+    of it is non-wear (GGIR's 2013 rule, van Hees et al.). Windows slide by a minute."""
+    nonwear_sd_g: float = 0.013
+    """Non-wear: an axis lay still when its standard deviation over the window is below
+    this (g) and its range below ``nonwear_range_g``."""
+    nonwear_range_g: float = 0.05
+    """Non-wear: the range of an axis's 1-s means over the window must be below this (g)."""
+    nonwear_axes: int = 2
+    """Non-wear: at least this many of the three axes lay still. Minutes with heart rate
+    are worn whatever the acceleration says."""
+    moving_enmo_g: float = 0.02
+    """With heart rate, an active minute also needs at least this mean ENMO (g): a raised
+    heart rate in a still body is not exercise."""
+    min_active_min: float = 10.0
+    """A session holds at least this many active minutes (walking to the shop is not a
+    session)."""
+    join_gap_min: float = 3.0
+    """Active stretches separated by at most this many minutes are one session."""
+    margin_min: float = 5.0
+    """Each session is extended by this many minutes at each end (warm-up, cool-down and
+    the rest before), within the worn time and short of the neighbouring session."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     epochs: EpochConfig = field(default_factory=EpochConfig)
     levels: LevelConfig = field(default_factory=LevelConfig)
@@ -153,6 +190,7 @@ class Config:
     heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
     acceleration: AccelerationConfig = field(default_factory=AccelerationConfig)
     adherence: AdherenceConfig = field(default_factory=AdherenceConfig)
+    free_living: FreeLivingConfig = field(default_factory=FreeLivingConfig)
 
     @property
     def epoch_min(self) -> float:
@@ -224,6 +262,13 @@ class Config:
                 raise ConfigError(f"[adherence] timezone {ad.timezone!r} is not a known time "
                                   "zone", source=source,
                                   hint='use an IANA name such as "Europe/Berlin"') from None
+        fl = self.free_living
+        if not (fl.min_recording_h > 0 and fl.nonwear_window_min >= 1 and fl.nonwear_sd_g > 0
+                and fl.nonwear_range_g > 0 and 1 <= fl.nonwear_axes <= 3
+                and fl.moving_enmo_g >= 0 and fl.min_active_min >= 1
+                and fl.join_gap_min >= 0 and fl.margin_min >= 0):
+            raise ConfigError("[free_living] values must be positive (nonwear_axes 1 to 3, "
+                              "windows and minutes at least 1)", source=source)
         for placement in ("wrist", "chest", "hip"):
             knots = getattr(self.acceleration, f"{placement}_enmo_g")
             if len(knots) != 3 or not 0 < knots[0] < knots[1] < knots[2]:

@@ -50,7 +50,7 @@ def to_json(data: object) -> str:
 # take (a session of that name gets a hash, as two inputs with one name do).
 RESERVED_NAMES = ("calibration", "sessions.csv", "sessions.parquet", "failures.json",
                   "config.toml", "report.html", "adherence.csv", "adherence.parquet",
-                  "participants.csv", "participants.parquet")
+                  "participants.csv", "participants.parquet", "recordings")
 
 
 def output_names(inputs: Sequence[Path]) -> list[str]:

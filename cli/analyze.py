@@ -39,6 +39,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     resumed = f" ({report.skipped} unchanged since the last run)" if report.skipped else ""
     print(f"{len(report.rows)} sessions analysed{resumed}, {len(report.failures)} inputs "
           f"failed, {len(report.unsupported)} files skipped as not session inputs")
+    if report.recordings:
+        found = sum(len(r["sessions"]) for r in report.recordings)
+        n = len(report.recordings)
+        print(f"{n} free-living recording{'s' if n != 1 else ''}: {found} exercise sessions "
+              f"found (non-wear and sessions: {out / 'recordings'})")
+        for r in report.recordings:
+            if not r["sessions"]:
+                print(f"  {r['recording']}: {r['note']}")
     print(f"table: {out / 'sessions.csv'}")
     if report.unsupported:
         print("skipped:", file=sys.stderr)

@@ -1,11 +1,12 @@
 """Benchmark: a 7-day, 100 Hz Axivity ``.cwa`` file from file to verdicts, side by side
 with actipy reading the same file.
 
-A simulated person wears an AX3 on the wrist for a week (the days of
-``scripts/bench_week.py``: sleep, sitting, walks, runs on five days). The acceleration is
-written as a real CWA file by :class:`dosewatch.ingest.formats.cwa.CwaWriter` (packed
-10-bit samples with exponent, as an AX3 records long wear, fractional block timestamps, a
-device clock 40 ppm fast): about 260 MB. Then, each as a separate process, timed by
+A simulated person wears an AX3 on the wrist for a week (the free-living week of
+``scripts/bench_week.py``: sleep, sitting, errands, runs on five days, non-wear). The
+acceleration is written as a real CWA file by
+:class:`dosewatch.ingest.formats.cwa.CwaWriter` (packed 10-bit samples with exponent, as
+an AX3 records long wear, fractional block timestamps, a device clock 40 ppm fast): about
+260 MB. Then, each as a separate process, timed by
 this script with ``os.wait4`` (wall time, and the child's own peak resident memory):
 
 1. ``dosewatch analyze FILE --out DIR --quiet`` (read, features, classification, outputs
@@ -16,8 +17,9 @@ this script with ``os.wait4`` (wall time, and the child's own peak resident memo
    dosewatch dependency: install it into a separate environment, with a JDK on the PATH).
 
 It prints both, the ratio, and where dosewatch's time goes (reading, analysis, outputs:
-measured in one more child with ``--stages``). The week is analysed as one session here;
-splitting free-living weeks into exercise sessions is a separate stage.
+measured in one more child with ``--stages``). ``dosewatch analyze`` treats the week as a
+free-living recording: it finds non-wear and the exercise sessions and analyses each;
+``--stages`` times that step (``split_s``) apart from reading and analysis.
 
     python scripts/bench_cwa.py [--actipy-python /path/to/venv/bin/python]
         [--workdir DIR] [--keep] [--unpacked] [--repeat 3]
@@ -36,8 +38,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 DAY_S = 86_400
 START_UNIX = 1_717_200_000.0  # 2024-06-01 00:00 UTC
 ACTIPY_SNIPPET = """
@@ -49,24 +49,23 @@ print(len(data), info.get("SampleRate"), info.get("ReadErrors"))
 
 
 def write_week(path: Path, days: int, seed: int, packed: bool) -> int:
-    """Simulate ``days`` days of wrist acceleration at 100 Hz and write them as CWA."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_week import day_segments
+    """Simulate ``days`` days of wrist acceleration at 100 Hz (the free-living week of
+    ``scripts/bench_week.py``) and write them as CWA."""
+    from datetime import UTC, datetime
 
     from dosewatch.ingest.formats.cwa import CwaWriter
-    from dosewatch.simulate import build_workload, random_person, synth_acceleration
+    from dosewatch.simulate.freeliving import WEEK_PLAN, simulate_days
 
-    rng = np.random.default_rng(seed)
-    person = random_person(rng, id="week")
+    plan = {day: WEEK_PLAN[day % 7] for day in range(days)}
+    _, chunks = simulate_days(plan, days, seed, datetime.fromtimestamp(START_UNIX, UTC))
     n = 0
     with CwaWriter(path, fs=100.0, start_unix=START_UNIX, packed=packed, drift_ppm=40.0,
                    metadata={"_p": "left wrist", "_sc": "bench"}) as writer:
-        for day in range(days):
-            work = build_workload(day_segments(day, rng), person)
-            _, xyz = synth_acceleration(work.gait, work.speed_mps, person, "wrist", 100.0, rng)
+        for day in chunks:
+            xyz = day.acc[1]
             writer.write(xyz)
             n += xyz.shape[0]
-            print(f"  day {day + 1}/{days} written", file=sys.stderr)
+            print(f"  day {day.index + 1}/{days} written", file=sys.stderr)
     return n
 
 
@@ -89,6 +88,7 @@ def stages(path: Path, out: Path) -> dict[str, float]:
     t = time.perf_counter()
     from dosewatch.analysis import analyze_session
     from dosewatch.config import Config
+    from dosewatch.freeliving import split_free_living
     from dosewatch.ingest.registry import ReadOptions, read_all
     from dosewatch.models.registry import get_classifier
     from dosewatch.outputs import write_session
@@ -101,10 +101,15 @@ def stages(path: Path, out: Path) -> dict[str, float]:
     session = read_all(path, ReadOptions())[0]
     spent["read_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = analyze_session(session, Config(), classifier)
+    sessions, _ = split_free_living([session], Config())
+    del session
+    spent["split_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    results = [analyze_session(s, Config(), classifier) for s in sessions]
     spent["analyse_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    write_session(result, out, result.name, picture=True)
+    for result in results:
+        write_session(result, out, result.name, picture=True)
     spent["outputs_s"] = time.perf_counter() - t
     return {k: round(v, 2) for k, v in spent.items()}
 
@@ -149,7 +154,11 @@ def main() -> int:
                 return 1
             runs.append(wall)
             peaks.append(peak)
-        summary = json.loads((workdir / "out0" / "week" / "summary.json").read_text())
+        # A week is a free-living recording: the sessions found, and what the week held.
+        record = json.loads((workdir / "out0" / "recordings" / "week.json").read_text())
+        recording = record["recordings"][0]
+        summaries = [json.loads((workdir / "out0" / name / "summary.json").read_text())
+                     for name in record["outputs"]]
         shutil.rmtree(workdir / "stages", ignore_errors=True)
         _, _, staged = timed([sys.executable, __file__, "--stages", str(cwa),
                               str(workdir / "stages")])
@@ -171,11 +180,14 @@ def main() -> int:
             "dosewatch_analyze_peak_rss_gb": round(max(peaks), 2),
             "dosewatch_stages": json.loads(staged.stdout) if staged.returncode == 0
             else staged.stderr[-300:],
-            "start_time": summary["start_time"],
-            "duration_s": summary["duration_s"],  # 7 days and 24 s: the clock's 40 ppm
-            "repairs": summary["repairs"],
-            "dose_bouts_found": [round(b["qualifying_minutes"]) for b in summary["bouts"]
-                                 if b["dose_met"]],
+            "start_time": recording["start_time"],
+            "duration_s": recording["duration_s"],  # 7 days and 24 s: the clock's 40 ppm
+            "repairs": summaries[0]["repairs"] if summaries else [],
+            "nonwear_minutes": recording["nonwear_minutes"],
+            "sessions_found": [[s["session"], s["exercise"]["start_time"],
+                                s["exercise"]["end_time"]] for s in recording["sessions"]],
+            "dose_bouts_found": [round(b["qualifying_minutes"]) for summary in summaries
+                                 for b in summary["bouts"] if b["dose_met"]],
             "load_average": os.getloadavg(),
         }
         if a_error is None:

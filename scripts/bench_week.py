@@ -1,23 +1,30 @@
-"""Benchmark: one simulated 7-day free-living recording, end to end through
-``dosewatch analyze``.
+"""Benchmark and acceptance check: a simulated 7-day free-living recording, end to end
+through ``dosewatch analyze``.
 
-A simulated person wears a wrist band for a week: 100 Hz triaxial acceleration (60.5
-million rows) and 1 Hz heart rate, written in the Parquet interchange layout day by day
-(bounded memory). The days hold sleep, sitting, short walks, and on some days a run: four
-runs meet the 30-minute dose, one falls short. Then the real command runs as a separate
-process:
+A simulated person wears a wrist band for a week (``dosewatch.simulate.freeliving``,
+``WEEK_PLAN``): 100 Hz triaxial acceleration (60.5 million rows) and 1 Hz heart rate,
+written in the Parquet interchange layout day by day (bounded memory), with Unix times
+from Wednesday 2026-03-04 00:00 UTC, so the week spans two ISO weeks. The days hold sleep,
+sitting and errands on foot, four runs that meet the 30-minute dose, one that falls short,
+a 25-minute brisk walk, two evenings on the charger, a shower and a night without the band
+(flat acceleration, no heart rate). Then the real commands run as separate processes:
 
-    dosewatch analyze WEEK --out OUT --quiet
+    dosewatch analyze WEEK --out OUT --quiet      (timed: wall, CPU, peak memory)
+    dosewatch report OUT                          (the adherence tables)
 
-and the script reports its wall time, its peak memory (the child's maximum resident set
-size), samples per second, and whether the bouts inside the week were found.
+and one more child reads the week and times the free-living step alone (non-wear and
+the sessions found: :func:`dosewatch.freeliving.split_free_living`). The script reports
+the sessions found against the true ones (minutes off at each end), the non-wear found
+against the true, each session's dose against the truth, and the adherence table's dose
+sessions per ISO week against the truth.
 
-    python scripts/bench_week.py [--days 7] [--workdir DIR] [--keep]
+    python scripts/bench_week.py [--days 7] [--workdir DIR] [--keep] [--no-calibration]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -25,86 +32,118 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-
-from dosewatch.config import Config
-from dosewatch.ingest import ParquetSessionWriter
-from dosewatch.session import Profile
-from dosewatch.simulate import (
-    Segment,
-    build_workload,
-    cadence_spm,
-    epoch_means,
-    random_person,
-    synth_acceleration,
-    synth_heart_rate,
-)
-from dosewatch.spec.bouts import find_bouts
-from dosewatch.spec.labels import label_epochs
-
-DAY_S = 86_400
-RUN_MINUTES = {0: 40, 2: 35, 4: 45, 5: 33, 6: 24}  # day -> minutes of intermediate running
+START = datetime(2026, 3, 4, tzinfo=UTC)  # a Wednesday
 
 
-def day_segments(day: int, rng: np.random.Generator) -> list[Segment]:
-    """One free-living day: sleep, sitting, walks, and perhaps an intermediate run."""
-    segs = [Segment(7 * 3600, 2.0, mode="rest")]  # night
-    used = 7 * 3600
-    for _ in range(4):  # mornings and afternoons: sitting, then a walk
-        sit = int(rng.integers(60, 120)) * 60
-        walk = int(rng.integers(8, 20)) * 60
-        segs += [Segment(sit, 6.0, mode="rest"), Segment(walk, 28.0, mode="walk")]
-        used += sit + walk
-    if day in RUN_MINUTES:
-        segs += [Segment(5 * 60, 5.0, mode="rest"), Segment(RUN_MINUTES[day] * 60, 50.0, mode="run"),
-                 Segment(10 * 60, 25.0, mode="walk")]
-        used += (15 + RUN_MINUTES[day]) * 60
-    segs.append(Segment(DAY_S - used, 4.0, mode="rest"))  # evening and late night
-    return segs
+def write_week(path: Path, days: int, seed: int) -> dict[str, object]:
+    """Write the week day by day; return its truth (sessions, non-wear) and row counts."""
+    from dosewatch.ingest import ParquetSessionWriter
+    from dosewatch.session import Profile
+    from dosewatch.simulate.freeliving import WEEK_PLAN, simulate_days
 
-
-def write_week(path: Path, days: int, seed: int) -> tuple[np.ndarray, dict[str, int]]:
-    rng = np.random.default_rng(seed)
-    person = random_person(rng, id="week")
-    profile = Profile(id="week", age=person.age, hr_rest=person.hr_rest, hr_max=person.hr_max,
-                      placement="wrist")
-    intensity_days = []
-    acc_clock = 0.0
+    plan = {day: WEEK_PLAN[day % 7] for day in range(days)}
+    truth, chunks = simulate_days(plan, days, seed, START, acc_fs=100.0)
+    person = truth.person
+    profile = Profile(id="week", age=person.age, hr_rest=person.hr_rest,
+                      hr_max=person.hr_max, placement="wrist")
     with ParquetSessionWriter(path, profile=profile, overwrite=True) as writer:
-        for day in range(days):
-            work = build_workload(day_segments(day, rng), person)
-            cad = cadence_spm(work.gait, work.speed_mps, person)
-            t_hr, bpm, _ = synth_heart_rate(work.intensity, cad, person, "wrist", rng)
-            t_acc, xyz = synth_acceleration(work.gait, work.speed_mps, person, "wrist", 100.0, rng)
-            # Each sensor keeps its own clock across midnight: the band's runs a few ppm
-            # fast, so its day continues from where the last one ended rather than at a
-            # fixed offset (which would make time run backwards at the seams).
-            writer.append(hr=(t_hr + day * DAY_S, bpm), acc=(t_acc + acc_clock, xyz))
-            acc_clock += float(t_acc[-1]) + (t_acc[-1] - t_acc[0]) / (t_acc.size - 1)
-            intensity_days.append(work.intensity)
-            del t_acc, xyz
-            print(f"  day {day + 1}/{days} written", file=sys.stderr)
+        for day in chunks:
+            writer.append(hr=day.hr, acc=day.acc)
+            print(f"  day {day.index + 1}/{days} written", file=sys.stderr)
         rows = writer.rows
-    return np.concatenate(intensity_days), rows
+    return {"rows": rows,
+            "sessions": [{"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s,
+                          "dose_met": s.dose_met} for s in truth.sessions],
+            "nonwear": [list(span) for span in truth.nonwear]}
 
 
-def analyse(week: Path, out: Path) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run ``dosewatch analyze`` as a child; its wall time and its own peak RSS (GB)."""
-    exe = Path(sys.executable).with_name("dosewatch")
-    command = [str(exe), "analyze", str(week), "--out", str(out), "--quiet"]
+def time_split(week: Path) -> dict[str, float]:
+    """In this process: read the week, then the free-living step alone (CPU and wall)."""
+    from dosewatch.config import Config
+    from dosewatch.freeliving import split_free_living
+    from dosewatch.ingest.registry import read_all
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    sessions = read_all(week)
+    read_cpu, read_wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall = time.process_time(), time.perf_counter()
+    found, _ = split_free_living(sessions, Config())
+    return {"read_cpu_s": round(read_cpu, 3), "read_wall_s": round(read_wall, 3),
+            "split_cpu_s": round(time.process_time() - cpu, 3),
+            "split_wall_s": round(time.perf_counter() - wall, 3), "sessions": len(found)}
+
+
+def timed(command: list[str]) -> tuple[float, float, float, subprocess.CompletedProcess]:
+    """Run ``command`` as a child: its wall time, its own CPU time (user + system) and
+    peak resident memory (GB, from ``wait4``), and its output."""
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
-        # Reap it ourselves: wait4 returns this child's own rusage (ru_maxrss in KiB).
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
         stderr.seek(0)
-        done = subprocess.CompletedProcess(command, child.returncode, stdout.read(), stderr.read())
-    return wall, usage.ru_maxrss / 1024**2, done
+        done = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status),
+                                           stdout.read(), stderr.read())
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2, done
+
+
+def _table(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _iso_week(when: datetime) -> str:
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def compare(truth: dict, out: Path, name: str) -> dict[str, object]:
+    """The sessions, non-wear and adherence found against the truth."""
+    record = json.loads((out / "recordings" / f"{name}.json").read_text())
+    recording = record["recordings"][0]
+    rows = {r["session"]: r for r in _table(out / "sessions.csv")}
+    found = recording["sessions"]
+    sessions = []
+    unmatched = list(truth["sessions"])
+    for f in found:
+        ex = f["exercise"]
+        best = min(unmatched, key=lambda t: abs(t["start_s"] - ex["start_s"]), default=None)
+        entry = {"session": f["session"], "start": ex["start_time"], "end": ex["end_time"],
+                 "dose_met": rows[f["session"]]["dose_met"] == "True",
+                 "class": rows[f["session"]]["session_class"]}
+        if best is not None and abs(best["start_s"] - ex["start_s"]) <= 30 * 60:
+            unmatched.remove(best)
+            entry.update(true=best["kind"], true_dose_met=best["dose_met"],
+                         start_off_min=round((ex["start_s"] - best["start_s"]) / 60, 1),
+                         end_off_min=round((ex["end_s"] - best["end_s"]) / 60, 1))
+        sessions.append(entry)
+    nonwear = [{"true_min": [round(a / 60), round(b / 60)],
+                "found_min": [[round(n["start_s"] / 60), round(n["end_s"] / 60)]
+                              for n in recording["nonwear"]
+                              if n["start_s"] < b and n["end_s"] > a]}
+               for a, b in truth["nonwear"]]
+    true_weeks: dict[str, list[int]] = {}
+    for t in truth["sessions"]:
+        week = _iso_week(START + timedelta(seconds=t["start_s"]))
+        counts = true_weeks.setdefault(week, [0, 0])
+        counts[0] += 1
+        counts[1] += int(t["dose_met"])
+    weeks = {w["week"]: [int(w["sessions"]), int(w["dose_sessions"]), w["week_met"]]
+             for w in _table(out / "adherence.csv")}
+    return {
+        "sessions_true": len(truth["sessions"]),
+        "sessions_found": len(found),
+        "sessions": sessions,
+        "missed": unmatched,
+        "nonwear": nonwear,
+        "nonwear_found_minutes": recording["nonwear_minutes"],
+        "weeks_true (sessions, dose sessions)": true_weeks,
+        "weeks_found (sessions, dose sessions, week met)": weeks,
+    }
 
 
 def main() -> int:
@@ -113,46 +152,56 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the generated week")
+    parser.add_argument("--no-calibration", action="store_true",
+                        help="analyse without learning the participant's calibration")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--time-split", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.time_split:
+        print(json.dumps(time_split(args.time_split)))
+        return 0
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dosewatch-bench-"))
     week, out = workdir / "week", workdir / "out"
     if args.generate_only:
-        intensity, rows = write_week(week, args.days, args.seed)
-        np.save(workdir / "intensity.npy", intensity)
-        (workdir / "rows.json").write_text(json.dumps(rows))
+        truth = write_week(week, args.days, args.seed)
+        (workdir / "truth.json").write_text(json.dumps(truth))
         return 0
     try:
-        print(f"writing a {args.days}-day recording to {week} (not timed) ...", file=sys.stderr)
-        # In a child of its own, so this process stays small and the analyser's peak memory
-        # is not inflated by pages inherited from the generator.
-        subprocess.run([sys.executable, __file__, "--generate-only", "--days", str(args.days),
-                        "--seed", str(args.seed), "--workdir", str(workdir)], check=True)
-        intensity = np.load(workdir / "intensity.npy")
-        rows = json.loads((workdir / "rows.json").read_text())
+        if not (workdir / "truth.json").is_file() or not week.is_dir():
+            print(f"writing a {args.days}-day recording to {week} (not timed) ...",
+                  file=sys.stderr)
+            # In a child of its own, so this process stays small and the analyser's peak
+            # memory is not inflated by pages inherited from the generator.
+            subprocess.run([sys.executable, __file__, "--generate-only", "--days",
+                            str(args.days), "--seed", str(args.seed), "--workdir",
+                            str(workdir)], check=True)
+        truth = json.loads((workdir / "truth.json").read_text())
         size_mb = sum(p.stat().st_size for p in week.iterdir()) / 1e6
-        wall, peak_gb, done = analyse(week, out)
+        shutil.rmtree(out, ignore_errors=True)
+        exe = str(Path(sys.executable).with_name("dosewatch"))
+        command = [exe, "analyze", str(week), "--out", str(out), "--quiet"]
+        if args.no_calibration:
+            command.append("--no-calibration")
+        wall, cpu, peak_gb, done = timed(command)
         if done.returncode != 0:
             print(done.stdout, done.stderr, file=sys.stderr)
             return 1
-        summary = json.loads((out / "week" / "summary.json").read_text())
-        config = Config()
-        truth_i = epoch_means(intensity, config.epochs.epoch_s)
-        truth_bouts = find_bouts(truth_i, label_epochs(truth_i, config), config)
-        n_samples = rows["acc"] + rows["hr"]
+        subprocess.run([exe, "report", str(out)], check=True, capture_output=True)
+        split = json.loads(subprocess.run(
+            [sys.executable, __file__, "--time-split", str(week)], check=True,
+            capture_output=True, text=True).stdout)
+        rows = truth["rows"]
         report = {
             "days": args.days,
             "acc_rows": rows["acc"],
             "hr_rows": rows["hr"],
             "parquet_mb": round(size_mb, 1),
-            "wall_s": round(wall, 2),
+            "analyze_wall_s": round(wall, 2),
+            "analyze_cpu_s": round(cpu, 2),
             "peak_rss_gb": round(peak_gb, 2),
-            "samples_per_s": round(n_samples / wall),
-            "dose_bouts_true": [round(b.qualifying_minutes) for b in truth_bouts if b.dose_met],
-            "dose_bouts_found": [round(b["qualifying_minutes"]) for b in summary["bouts"]
-                                 if b["dose_met"]],
-            "bouts_true": len(truth_bouts),
-            "bouts_found": len(summary["bouts"]),
+            "samples_per_s": round((rows["acc"] + rows["hr"]) / wall),
+            "free_living_step": split,
+            **compare(truth, out, "week"),
         }
         print(json.dumps(report, indent=2))
         return 0
