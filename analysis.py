@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import __version__
 from .calibration import Calibration, Evidence
@@ -113,22 +114,29 @@ class SessionResult:
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""
+        from .features.workload import settled_epochs
+
         hp = self.info.hr_params
-        relation = self.info.relation
         v = self.features.values
         both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"])
-        fitted = relation is not None and relation.source == "session"
+        use, minutes = settled_epochs(v["hr_demand_bpm"], v["workload_ref"], v["moving"],
+                                      self.config.epoch_min)
+        own_rest = hp is not None and hp.hr_rest_source in ("profile", "estimated")
         return Evidence(
             participant=self.participant,
             session=self.name,
             hr_held_max=None if hp is None else hp.held_max,
             hr_max_prior=None if hp is None else hp.prior_max,
+            hr_max_profile=None if hp is None else hp.profile_max,
             hr_rest_stretch=None if hp is None else hp.rest_stretch,
-            fitness_k=relation.k if fitted else None,
-            fitness_epochs=relation.n if fitted else 0,
+            hr_rest_session=hp.hr_rest if own_rest else None,
+            hr_rest_default=self.config.heart_rate.hr_rest_default,
+            relation_bpm=_rounded(v["hr_demand_bpm"][use], 2),
+            relation_workload=_rounded(v["workload_ref"][use], 3),
+            relation_minutes=_rounded(minutes[use], 2),
             placement=self.info.placement if self.info.has_acc else None,
-            demand_bpm=tuple(np.round(v["hr_demand_bpm"][both], 2).tolist()),
-            enmo_g=tuple(np.round(v["enmo_g"][both], 5).tolist()),
+            demand_bpm=_rounded(v["hr_demand_bpm"][both], 2),
+            enmo_g=_rounded(v["enmo_g"][both], 5),
         )
 
     def _calibration_summary(self) -> dict[str, object] | None:
@@ -259,3 +267,7 @@ def analyze_session(
         config=config,
         repairs=session.provenance.repairs,
     )
+
+
+def _rounded(values: NDArray[np.float64], decimals: int) -> tuple[float, ...]:
+    return tuple(np.round(values, decimals).tolist())

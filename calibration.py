@@ -101,16 +101,25 @@ class Calibration:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one session tells about its participant (calibration-independent: heart
-    rates in bpm, not %HRR, so the evidence does not change when the calibration does).
+    """What one session tells about its participant. It does not depend on the
+    calibration the session was analysed with (heart rates in bpm, not %HRR), so learning
+    from it gives the same calibration however often a batch is run again.
 
     Attributes:
         participant, session: whose, and which.
         hr_held_max: the highest heart rate held for 30 s (artefacts removed), bpm.
-        hr_max_prior: what HR_max would be without a calibration (age or default), bpm.
+        hr_max_prior: what HR_max would be without a calibration (profile, age or
+            default), bpm.
+        hr_max_profile: the profile's HR_max, when it gave one (a calibration does not
+            override it).
         hr_rest_stretch: the resting heart rate of a real resting stretch, if any, bpm.
-        fitness_k, fitness_epochs: the session's heart-rate–workload factor and the
-            epochs it was fitted on (None without both heart rate and a workload).
+        hr_rest_session: the HR_rest a calibration does not override (the profile's, or a
+            resting stretch in the session), if any; ``hr_rest_default`` otherwise applies.
+        relation_bpm, relation_workload, relation_minutes: the epochs the session's
+            heart-rate–workload relation is fitted on (see
+            :func:`dosewatch.features.workload.settled_epochs`): the heart-rate demand in
+            bpm, the workload as reference intensity, and minutes of movement. Empty
+            without both heart rate and a workload.
         placement: where the accelerometer was worn.
         demand_bpm, enmo_g: per exercise-or-rest epoch with both heart rate and
             acceleration: the heart-rate demand and the ENMO.
@@ -120,12 +129,28 @@ class Evidence:
     session: str
     hr_held_max: float | None = None
     hr_max_prior: float | None = None
+    hr_max_profile: float | None = None
     hr_rest_stretch: float | None = None
-    fitness_k: float | None = None
-    fitness_epochs: int = 0
+    hr_rest_session: float | None = None
+    hr_rest_default: float = 60.0
+    relation_bpm: tuple[float, ...] = ()
+    relation_workload: tuple[float, ...] = ()
+    relation_minutes: tuple[float, ...] = ()
     placement: str | None = None
     demand_bpm: tuple[float, ...] = ()
     enmo_g: tuple[float, ...] = ()
+
+    def karvonen(self, hr_max: float | None, hr_rest: float | None) -> tuple[float, float]:
+        """HR_rest and HR_max the session is analysed with under a calibration holding
+        ``hr_max`` and ``hr_rest`` (None: not calibrated), in the definitions' order (as
+        :func:`dosewatch.features.hr.resolve_params` resolves them)."""
+        top = next(v for v in (self.hr_max_profile, hr_max, self.hr_max_prior, 190.0)
+                   if v is not None)
+        if self.hr_held_max is not None:
+            top = max(top, self.hr_held_max)
+        rest = next(v for v in (self.hr_rest_session, hr_rest, self.hr_rest_default)
+                    if v is not None)
+        return rest, top
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -133,7 +158,8 @@ class Evidence:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Evidence:
         values = dict(data)
-        for key in ("demand_bpm", "enmo_g"):
+        for key in ("demand_bpm", "enmo_g", "relation_bpm", "relation_workload",
+                    "relation_minutes"):
             values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
         return cls(**values)  # type: ignore[arg-type]
 
@@ -156,8 +182,6 @@ def learn(participant: str, evidence: Iterable[Evidence],
     evidence = [e for e in evidence]
     held = [(e.hr_held_max, e.session) for e in evidence if e.hr_held_max is not None]
     rests = [e.hr_rest_stretch for e in evidence if e.hr_rest_stretch is not None]
-    fits = [(e.fitness_k, e.fitness_epochs) for e in evidence
-            if e.fitness_k is not None and e.fitness_epochs > 0]
     hr_max = None
     if held:
         top, where = max(held)
@@ -172,14 +196,10 @@ def learn(participant: str, evidence: Iterable[Evidence],
     if rests:
         hr_rest = Value(round(float(np.median(rests)), 1), LEARNED,
                         f"median of the resting stretches of {len(rests)} sessions")
-    fitness = None
-    if fits:
-        ks, ns = np.array([k for k, _ in fits]), np.array([n for _, n in fits], float)
-        fitness = Value(round(float(np.average(ks, weights=ns)), 3), LEARNED,
-                        f"from {len(fits)} sessions with heart rate and a workload")
     old = previous or Calibration(participant)
     hr_max = _learned_or_kept(old.hr_max, hr_max)
     hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
+    fitness = _fitness(evidence, hr_max, hr_rest)
     maps = dict(old.acceleration) if previous else {}
     rest_bpm = hr_rest.value if hr_rest else None
     max_bpm = hr_max.value if hr_max else None
@@ -198,6 +218,31 @@ def learn(participant: str, evidence: Iterable[Evidence],
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
                        acceleration=maps)
+
+
+def _fitness(evidence: list[Evidence], hr_max: Value | None,
+             hr_rest: Value | None) -> Value | None:
+    """The fitness factor ``k``: each session's heart-rate–workload relation fitted again
+    on its %HRR under this calibration's HR_rest and HR_max (``k`` is %HRR per unit of
+    workload, so it depends on them), averaged with the epochs each fit used as weights."""
+    from .features.workload import fit_relation
+
+    ks, ns = [], []
+    for e in evidence:
+        if not e.relation_bpm:
+            continue
+        rest, top = e.karvonen(None if hr_max is None else hr_max.value,
+                               None if hr_rest is None else hr_rest.value)
+        pct = 100.0 * (np.asarray(e.relation_bpm) - rest) / max(top - rest, 1.0)
+        fitted = fit_relation(pct, np.asarray(e.relation_workload),
+                              np.asarray(e.relation_minutes))
+        if fitted is not None:
+            ks.append(fitted.k)
+            ns.append(fitted.n)
+    if not ks:
+        return None
+    return Value(round(float(np.average(ks, weights=ns)), 3), LEARNED,
+                 f"from {len(ks)} sessions with heart rate and a workload")
 
 
 def _acc_map(evidence: list[Evidence], hr_rest: float, hr_max: float) -> AccMap | None:

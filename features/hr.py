@@ -54,7 +54,8 @@ class HeartRateParams:
     ``held_max`` (the highest rate held for ``hr_max_raise_s``) and ``rest_stretch`` (the
     level of a real resting stretch, if any) are what the session tells about the
     participant, whatever values were used; ``prior_max`` is the HR_max that age (or the
-    default) predicts, for judging ``held_max``.
+    default) predicts, for judging ``held_max``; ``profile_max`` the profile's HR_max, if
+    it gave one (no calibration overrides it).
     """
 
     hr_rest: float
@@ -65,6 +66,7 @@ class HeartRateParams:
     held_max: float | None = None
     rest_stretch: float | None = None
     prior_max: float | None = None
+    profile_max: float | None = None
 
 
 def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDArray[np.float64]:
@@ -293,7 +295,8 @@ def resolve_params(
                            held_max=sustained,
                            rest_stretch=hr_rest if rest_source == "estimated" else None,
                            prior_max=float(profile.hr_max) if profile.hr_max is not None
-                           else prior_max)
+                           else prior_max,
+                           profile_max=None if profile.hr_max is None else float(profile.hr_max))
 
 
 def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.float64]:

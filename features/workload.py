@@ -221,27 +221,42 @@ def moving_minutes(moving: NDArray[np.float64], epoch_min: float) -> NDArray[np.
     return np.concatenate([[0.0], done[:-1]]) if done.size else done
 
 
+def settled_epochs(demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
+                   moving: NDArray[np.float64], epoch_min: float
+                   ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """The epochs a heart-rate–workload relation is fitted on, and the minutes of movement
+    at each epoch: moving with a workload and a heart-rate ``demand`` (bpm or %HRR), but
+    not the first two moving epochs of each stretch (heart rate still rising to meet the
+    workload)."""
+    on = np.nan_to_num(moving) > 0
+    settled = on & np.concatenate([[False, False], on[1:-1] & on[:-2]]) if on.size > 2 else on
+    use = settled & np.isfinite(demand) & np.isfinite(workload_ref) & (workload_ref > 0)
+    return use, moving_minutes(moving, epoch_min)
+
+
 def relate(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
            moving: NDArray[np.float64], epoch_min: float,
            min_epochs: int = 8) -> WorkloadRelation | None:
-    """Fit ``pct_hrr_demand ≈ k · workload_ref + c · t_moving`` over the moving epochs
-    that have heart rate, robustly (soft-L1 loss: a GPS glitch or a heart-rate artefact
-    does not pull the fit), with ``0.4 ≤ k ≤ 2.5`` and ``0 ≤ c ≤ MAX_DRIFT``, ``c`` drawn
-    towards a typical drift (:data:`DRIFT_PRIOR`). There is no
-    intercept: %HRR tracks %VO2 reserve (Swain), and ``workload_ref`` is a %VO2 reserve.
-    The first two moving epochs of each stretch are left out (heart rate still rising to
-    meet the workload). None with fewer than ``min_epochs`` usable epochs."""
+    """The relation of one session: :func:`fit_relation` on its
+    :func:`settled_epochs`."""
+    use, t = settled_epochs(pct_hrr_demand, workload_ref, moving, epoch_min)
+    return fit_relation(pct_hrr_demand[use], workload_ref[use], t[use], min_epochs)
+
+
+def fit_relation(y: NDArray[np.float64], w: NDArray[np.float64], t: NDArray[np.float64],
+                 min_epochs: int = 8) -> WorkloadRelation | None:
+    """Fit ``y ≈ k · w + c · t`` (``y`` the heart-rate demand as %HRR, ``w`` the workload
+    as reference intensity, ``t`` minutes of movement) robustly (soft-L1 loss: a GPS
+    glitch or a heart-rate artefact does not pull the fit), with ``0.4 ≤ k ≤ 2.5`` and
+    ``0 ≤ c ≤ MAX_DRIFT``, ``c`` drawn towards a typical drift (:data:`DRIFT_PRIOR`).
+    There is no intercept: %HRR tracks %VO2 reserve (Swain), and the workload is a %VO2
+    reserve. None with fewer than ``min_epochs`` epochs."""
     from scipy.optimize import least_squares
 
-    on = np.nan_to_num(moving) > 0
-    settled = on & np.concatenate([[False, False], on[1:-1] & on[:-2]]) if on.size > 2 else on
-    use = settled & np.isfinite(pct_hrr_demand) & np.isfinite(workload_ref) & (
-        workload_ref > 0)
-    n = int(use.sum())
+    y, w, t = (np.asarray(a, dtype=np.float64) for a in (y, w, t))
+    n = int(y.size)
     if n < min_epochs:
         return None
-    w, y = workload_ref[use], pct_hrr_demand[use]
-    t = moving_minutes(moving, epoch_min)[use]
     k0 = float(np.clip(np.median(y / w), 0.4, 2.5))
     # Drift and a workload that rises over the session explain a rising heart rate
     # equally well; a prior on typical drift (DRIFT_PRIOR, weighed as DRIFT_PRIOR_EPOCHS

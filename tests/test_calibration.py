@@ -29,8 +29,15 @@ def evidence(session: str, held: float | None = None, rest: float | None = None,
              prior: float = 190.0, k: float | None = None, n: int = 0,
              placement: str | None = None, pairs: list[tuple[float, float]] = ()
              ) -> Evidence:
+    """Evidence of one session; with ``k``, ``n`` steady epochs of a run whose heart rate
+    followed the workload with fitness ``k`` (HR_rest 60, HR_max ``prior``, a typical
+    drift of 0.1 %HRR a minute)."""
+    w, t = np.linspace(40.0, 70.0, n), np.arange(n, dtype=float)
+    bpm = 60.0 + (prior - 60.0) * ((k or 0.0) * w + 0.1 * t) / 100.0
     return Evidence(participant="P01", session=session, hr_held_max=held, hr_max_prior=prior,
-                    hr_rest_stretch=rest, fitness_k=k, fitness_epochs=n, placement=placement,
+                    hr_rest_stretch=rest, hr_rest_session=rest, placement=placement,
+                    relation_bpm=tuple(bpm), relation_workload=tuple(w),
+                    relation_minutes=tuple(t),
                     demand_bpm=tuple(b for b, _ in pairs), enmo_g=tuple(e for _, e in pairs))
 
 
@@ -53,7 +60,49 @@ def test_a_highest_rate_well_below_the_prediction_is_used_with_a_caution() -> No
 def test_fitness_is_the_epoch_weighted_mean_of_the_sessions() -> None:
     cal = learn("P01", [evidence("a", k=1.0, n=30), evidence("b", k=1.6, n=10),
                         evidence("c")])
-    assert cal.fitness_k.value == pytest.approx((30 * 1.0 + 10 * 1.6) / 40)
+    assert cal.fitness_k.value == pytest.approx((30 * 1.0 + 10 * 1.6) / 40, abs=0.02)
+
+
+def test_fitness_is_read_on_the_calibrated_heart_rate_reserve() -> None:
+    # Fitness is %HRR per unit of workload: with a learned HR_max of 160 instead of the
+    # prior 190, the same heart rates are a larger share of the reserve.
+    runs = [evidence(s, k=1.0, n=30, held=150) for s in "ab"]
+    assert learn("P01", runs).hr_max.value == 150
+    assert learn("P01", runs).fitness_k.value == pytest.approx(1.0 * 130 / 90, abs=0.03)
+    fixed = [replace(e, hr_max_profile=190.0) for e in runs]  # the profile's HR_max stands
+    assert learn("P01", fixed).fitness_k.value == pytest.approx(1.0, abs=0.02)
+
+
+def test_learning_again_from_its_own_outputs_changes_nothing(tmp_path: Path, simulated) -> None:
+    """Evidence does not depend on the calibration it was analysed with, so a batch run
+    again learns the same calibration and redoes nothing (it used to relearn fitness from
+    the calibrated %HRR and analyse everything a third time)."""
+    folders = []
+    for k, protocol in enumerate(("ramp", "walk_then_run", "steady_intermediate")):
+        sim = simulated(protocol, person_seed=21, person_id="P08", placement="wrist",
+                        modality="hr+speed", seed=k, profile="none")
+        folders.append(write_session_folder(sim.session, tmp_path / "P08" / f"s{k}"))
+    out = tmp_path / "out"
+    run_batch(folders, out, classifier="physio", pictures=False, progress=False)
+    first = (out / "calibration" / "P08.toml").read_text()
+    assert "[fitness_k]" in first
+    analysed: list[str] = []
+    again = run_batch(folders, out, classifier="physio", pictures=False, progress=False,
+                      on_result=lambda status, payload: analysed.append(status))
+    assert again.skipped == 3 and analysed == []
+    assert (out / "calibration" / "P08.toml").read_text() == first
+
+
+def test_evidence_resolves_heart_rate_as_the_analysis_does(simulated) -> None:
+    session = simulated("walk_then_run", person_seed=5, modality="hr+speed", seed=1,
+                        profile="none").session
+    for cal in (None, Calibration("p0", hr_max=Value(201.0), hr_rest=Value(44.0)),
+                Calibration("p0", hr_max=Value(120.0))):
+        result = analyze_session(session, classifier="physio", calibration=cal)
+        hp = result.info.hr_params
+        given = (None, None) if cal is None else (
+            cal.hr_max and cal.hr_max.value, cal.hr_rest and cal.hr_rest.value)
+        assert result.evidence().karvonen(*given) == (hp.hr_rest, hp.hr_max)
 
 
 def test_acceleration_mapping_rises_with_movement() -> None:
