@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 
 from .config import AdherenceConfig, Config
 from .outputs import atomic_write_text
-from .rows import SessionRow, read_rows
+from .rows import SessionRow, read_rows, spreadsheet_safe
 
 _DEFAULTS = AdherenceConfig()  # the defaults live in one place: config.py
 UNASSIGNED = "unassigned"
@@ -327,13 +327,20 @@ def format_cell(value: object) -> str:
     return str(value)
 
 
+def _csv_cell(value: object) -> str:
+    """A cell of the adherence CSVs: text (participant ids and session names come from
+    input files) is made safe for spreadsheets, see :func:`~dosewatch.rows.spreadsheet_safe`."""
+    cell = format_cell(value)
+    return spreadsheet_safe(cell) if isinstance(value, str | tuple | list) else cell
+
+
 def _csv_text(columns: Mapping[str, Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     n = len(next(iter(columns.values()), []))
     for i in range(n):
-        writer.writerow([format_cell(column[i]) for column in columns.values()])
+        writer.writerow([_csv_cell(column[i]) for column in columns.values()])
     return buffer.getvalue()
 
 

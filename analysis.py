@@ -104,6 +104,13 @@ class SessionResult:
             out.append(f"{n} epochs without usable heart rate: intensity from acceleration")
         for reason, seconds in self.info.hr_removed.items():
             out.append(f"heart rate: {seconds} s removed as artefact ({reason})")
+        coverage = self.data_coverage
+        if coverage < self.config.epochs.min_data_fraction:
+            out.append(
+                f"data covers {100 * coverage:.0f} % of the session's "
+                f"{self.duration_s / 3600:.3g} h ({round(coverage * self.features.n)} of "
+                f"{self.features.n} epochs): epochs without data are missing, never part of "
+                "a bout or the dose")
         return out
 
     @property
@@ -154,6 +161,14 @@ class SessionResult:
             out["acceleration"] = self.info.acc_intensity_source
         return out or None
 
+    @property
+    def data_coverage(self) -> float:
+        """Fraction of the epochs with measured heart rate or acceleration (issue 14: a
+        session of two readings a day apart is mostly missing, and says so)."""
+        v = self.features.values
+        measured = np.isfinite(v["hr_bpm"]) | np.isfinite(v["enmo_g"])
+        return float(measured.mean()) if measured.size else 0.0
+
     def summary(self) -> dict[str, object]:
         """The content of ``summary.json``."""
         hp = self.info.hr_params
@@ -168,6 +183,7 @@ class SessionResult:
             "dose_met": self.dose_met,
             "dose_met_at_s": self.dose_met_at_s,
             "duration_s": round(self.duration_s, 3),
+            "data_coverage": round(self.data_coverage, 4),
             "intensity_source": self.intensity_source,
             "hr_rest": None if hp is None else round(hp.hr_rest, 1),
             "hr_rest_source": None if hp is None else hp.hr_rest_source,

@@ -10,6 +10,24 @@ Where the work runs: one process (``workers=1``), a local process pool (``worker
 or a Dask distributed cluster (``scheduler="tcp://host:8786"``): the same
 :func:`run_task` runs everywhere, so the outputs are the same.
 
+One input can never take the batch down (issue 14). Each input has a memory and a time
+budget (``[batch]`` in the configuration): in a worker (and in the one process of
+``workers=1``) the address space may grow by at most the memory budget while the input
+runs (its private memory, RLIMIT_DATA: beyond it NumPy and Arrow fail with MemoryError),
+and a timer interrupts it at the
+time budget; either way the input fails with its own reason. Local workers are processes
+of dosewatch's own small pool: the batch watches each one, kills a worker that outgrows
+its input's budgets anyway (stuck in C code), and starts a new one; a worker that dies
+(killed by the kernel for memory, a crash in a library) fails only the input it was
+analysing. Workers die with the batch: each watches the main process and exits when it
+is gone, even mid-input, so a killed batch leaves no worker, fork server or resource
+tracker behind. On Dask, an input whose task errs (a worker that died, "KilledWorker")
+or outlasts twice its time budget is a failure, and the others go on.
+
+The output folder is claimed and locked first (:class:`~dosewatch.outputs.OutputRoot`):
+never an input, inside one or holding one; never a folder with files dosewatch did not
+write; never two runs at once.
+
 Resuming: every session folder is written whole (temporary name, then rename) together
 with ``run.json``, which records the input's fingerprint (sizes and modification times
 of its files), the configuration, classifier, model and options, and the row the session
@@ -24,12 +42,18 @@ import hashlib
 import json
 import logging
 import multiprocessing
-import shutil
+import os
+import select
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
 
 from tqdm import tqdm
@@ -44,12 +68,13 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .errors import DosewatchError
+from .errors import ConfigError, DosewatchError, OutputError, plain_reason
 from .freeliving import read_record, split_free_living, write_record
 from .ingest.discover import Inventory
 from .models.base import Classifier
 from .models.registry import classifier_identity, get_classifier
 from .outputs import (
+    OutputRoot,
     atomic_write_text,
     output_names,
     to_json,
@@ -66,6 +91,12 @@ RUN_FILE = "run.json"
 CALIBRATION_DIR = "calibration"
 MIN_CALIBRATION_SESSIONS = 2
 SCHEDULER_TIMEOUT_S = 20.0  # how long to try reaching a Dask scheduler before giving up
+KILL_GRACE_S = 15.0
+"""A worker still busy this long after its input's time budget is killed (the budget's own
+timer cannot interrupt C code)."""
+KILL_MEMORY_FACTOR = 1.5
+"""A worker whose resident memory grew by more than this times the memory budget while
+analysing one input is killed (the memory limit normally stops it first)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,10 @@ class Task:
     columns: tuple[tuple[str, str], ...] = ()
     fingerprint: dict[str, object] = field(default_factory=dict)
     calibrations: Mapping[str, Calibration] = field(default_factory=dict)
+    roots: tuple[Path, ...] = ()
+    """The command-line paths the input was found in (links are read only inside)."""
+    work_dir: Path | None = None
+    """The output folder's work folder, for temporary session folders."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +150,9 @@ def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
     return {
         "input": str(task.input.resolve()),
         "files": input_fingerprint(task.input),
-        "config": hashlib.sha256(task.config.to_toml().encode()).hexdigest()[:16],
+        # The batch's budgets change no result: a rerun with other budgets still resumes.
+        "config": hashlib.sha256(replace(task.config, batch=Config().batch).to_toml()
+                                 .encode()).hexdigest()[:16],
         "model": model_id,
         "profile": profile,
         "columns": [list(c) for c in task.columns],
@@ -175,31 +212,49 @@ class BatchReport:
     skipped: int = 0
     recordings: list[dict] = field(default_factory=list)
     """Each free-living recording's summary: its non-wear and the sessions found."""
+    followed: list[dict[str, str]] = field(default_factory=list)
+    """Links discovery followed (inside the folders given), each with where it leads."""
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
 
-def _remove_leftovers(out_dir: Path) -> None:
-    """Remove temporary session folders a killed batch left behind (``.name.*.partial``
-    and ``.name.*.old``): they are never outputs, and a rerun redoes their sessions."""
-    for entry in out_dir.iterdir():
-        if entry.name.startswith(".") and entry.name.endswith((".partial", ".old")) \
-                and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-
-
 def with_participant(session: Session, input_path: Path) -> Session:
     """Sessions are grouped by participant: the profile's ``id``, or else the name of the
     folder that holds the input (``study/P01/run.fit`` and ``study/P01/day1/`` both
-    belong to ``P01``)."""
+    belong to ``P01``; for a link, the folder that holds the link)."""
     if session.profile.id is not None:
         return session
-    parent = Path(input_path).resolve().parent.name
+    parent = Path(os.path.abspath(input_path)).parent.name
     if not parent:
         return session
     return replace(session, profile=replace(session.profile, id=parent))
+
+
+class Overtime(BaseException):
+    """Raised by the time budget's timer inside a running input. A BaseException, so that
+    no ``except Exception`` on the way (a reader's, a library's) can swallow it."""
+
+
+def _failure(task: Task, error: str, reason: str, hint: str) -> tuple[str, dict]:
+    return "failed", {"input": str(task.input), "error": error, "reason": reason,
+                      "hint": hint}
+
+
+def _over_memory(task: Task) -> tuple[str, dict]:
+    budget = task.config.batch.input_memory_mb
+    return _failure(task, "MemoryError",
+                    f"needs more memory than its budget of {budget:g} MB",
+                    "check that the input is what it should be; to analyse it anyway, raise "
+                    "[batch] input_memory_mb in the configuration")
+
+
+def _over_time(task: Task) -> tuple[str, dict]:
+    budget = task.config.batch.input_time_s
+    return _failure(task, "TimeoutError", f"took longer than its budget of {budget:g} s",
+                    "check that the input is what it should be; to analyse it anyway, raise "
+                    "[batch] input_time_s in the configuration")
 
 
 def run_task(task: Task) -> tuple[str, Done | dict]:
@@ -210,7 +265,8 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
 
     try:
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
-                                                    columns=dict(task.columns)))
+                                                    columns=dict(task.columns),
+                                                    roots=task.roots))
         sessions, recordings = split_free_living(sessions, task.config)
         names = [s.name for s in sessions]
         done = Done(task.input, [], [])
@@ -225,34 +281,275 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
                            "outputs": names, "evidence": evidence.to_json(),
                            "calibration": None if cal is None else cal.digest})
             write_session(result, task.out_dir, result.name, picture=task.pictures,
-                          extra={RUN_FILE: run})
+                          extra={RUN_FILE: run}, work_dir=task.work_dir)
             done.rows.append(row)
             done.evidence.append(evidence)
         write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
         done.recordings.extend(r.summary() for r in recordings)
         return "ok", done
     except DosewatchError as exc:
-        return "failed", {
-            "input": str(task.input),
-            "error": type(exc).__name__,
-            "reason": exc.reason,
-            "hint": exc.hint or "",
-        }
+        return _failure(task, type(exc).__name__, exc.reason, exc.hint or "")
     except MemoryError:
-        return "failed", {
-            "input": str(task.input),
-            "error": "MemoryError",
-            "reason": "out of memory while analysing this input",
-            "hint": "run it alone, or with fewer --workers",
-        }
+        return _over_memory(task)
+    except Overtime:
+        return _over_time(task)
+    except RecursionError:
+        return _failure(task, "InputError", "nested too deeply to analyse",
+                        "the input is damaged or not what its name says")
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch; it is reported
-        return "failed", {
-            "input": str(task.input),
-            "error": type(exc).__name__,
-            "reason": f"internal error: {exc}",
-            "hint": "please report this with the input file; traceback: "
-            + traceback.format_exc(limit=3).replace("\n", " | "),
-        }
+        return _failure(task, type(exc).__name__, f"internal error: {plain_reason(exc)}",
+                        "please report this with the input file; traceback: "
+                        + traceback.format_exc(limit=3).replace("\n", " | "))
+
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+def data_size() -> int:
+    """This process's private writable memory in bytes (``VmData``: what RLIMIT_DATA
+    limits; reserved address space that is never written, such as malloc's per-thread
+    arenas, is not counted), 0 if unknown."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _resident(pid: int) -> int:
+    """Resident memory of process ``pid`` in bytes, 0 if unknown (gone, not Linux)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+@contextmanager
+def memory_budget(megabytes: float) -> Iterator[None]:
+    """Let this process's memory (:func:`data_size`) grow by at most ``megabytes`` inside
+    the block (a lower limit already in force stays); beyond it allocations fail with
+    MemoryError (NumPy) or an Arrow memory error."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX: no limit
+        yield
+        return
+    current = data_size()
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if not current:
+        yield
+        return
+    limit = current + int(megabytes * (1 << 20))
+    if soft != resource.RLIM_INFINITY:
+        limit = min(limit, soft)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+@contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Raise :class:`Overtime` inside the block after ``seconds`` (main thread only:
+    elsewhere the caller enforces time itself)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise Overtime()
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_task_within_budget(task: Task) -> tuple[str, Done | dict]:
+    """:func:`run_task` within the input's memory and time budgets (``[batch]``)."""
+    budget = task.config.batch
+    try:
+        with memory_budget(budget.input_memory_mb), _time_budget(budget.input_time_s):
+            return run_task(task)
+    except Overtime:  # the timer fired between run_task's end and the block's end
+        return _over_time(task)
+    except MemoryError:
+        return _over_memory(task)
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker the moment the process ``parent`` ends (however it ends: a
+    SIGKILL leaves it no chance to stop its workers), even in the middle of an input."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent)  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])  # readable when the process has ended
+        else:  # pragma: no cover - kernels before 5.3
+            while True:
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dosewatch-lifeline", daemon=True).start()
+
+
+def _worker_main(conn: Connection, parent: int) -> None:
+    """A pool worker: take tasks from ``conn`` until it is closed, answer each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    _watch_parent(parent)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        result = run_task_within_budget(task)
+        try:
+            conn.send(result)
+        except (EOFError, OSError):
+            return
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    task: Task | None = None
+    started: float = 0.0
+    baseline: int = 0
+
+
+class _Pool:
+    """``workers`` processes, each analysing one input at a time, watched by the batch."""
+
+    def __init__(self, workers: int):
+        self.context = multiprocessing.get_context("forkserver")
+        # The fork server imports dosewatch once; each worker is then a cheap fork.
+        self.context.set_forkserver_preload(["dosewatch.batch"])
+        self.workers = [self._start() for _ in range(workers)]
+
+    def _start(self) -> _Worker:
+        mine, theirs = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(theirs, os.getpid()),
+                                       name="dosewatch-worker", daemon=True)
+        process.start()
+        theirs.close()
+        return _Worker(process, mine)
+
+    def _renew(self, slot: int) -> _Worker:
+        """The worker of ``slot``, replaced by a new one when it has ended."""
+        worker = self.workers[slot]
+        if worker.process.is_alive():
+            return worker
+        worker.process.join(5)
+        worker.conn.close()
+        self.workers[slot] = self._start()
+        return self.workers[slot]
+
+    def _give(self, slot: int, task: Task) -> None:
+        """Send ``task`` to the worker of ``slot`` (a new one when it has ended). A worker
+        that cannot take it is killed, so the next look reports the task as failed."""
+        for _ in range(2):
+            worker = self._renew(slot)
+            worker.task, worker.started = task, time.monotonic()
+            worker.baseline = _resident(worker.process.pid or 0)
+            try:
+                worker.conn.send(task)
+                return
+            except (OSError, ValueError):
+                worker.process.kill()
+                worker.process.join(1)
+
+    def results(self, tasks: Sequence[Task]) -> Iterator[tuple[str, object]]:
+        queue = iter(tasks)
+        for slot in range(len(self.workers)):
+            task = next(queue, None)
+            if task is None:
+                break
+            self._give(slot, task)
+        while True:
+            busy = [(slot, w) for slot, w in enumerate(self.workers) if w.task is not None]
+            if not busy:
+                return
+            ready = wait_ready([w.conn for _, w in busy] + [w.process.sentinel for _, w in busy],
+                               timeout=0.5)
+            for slot, worker in busy:
+                task = worker.task
+                assert task is not None
+                outcome = None
+                if worker.conn in ready:
+                    try:
+                        outcome = worker.conn.recv()
+                    except (EOFError, OSError):
+                        outcome = None
+                if outcome is None:
+                    outcome = self._check(worker, task, worker.process.sentinel in ready)
+                if outcome is None:
+                    continue
+                worker.task = None
+                yield outcome
+                following = next(queue, None)
+                if following is not None:
+                    self._give(slot, following)
+
+    def _check(self, worker: _Worker, task: Task, ended: bool
+               ) -> tuple[str, dict] | None:
+        """A failure when the worker died or outgrew its input's budgets (then it is
+        killed; the slot gets a new worker with its next task), else None."""
+        budget = task.config.batch
+        if ended or not worker.process.is_alive():
+            worker.process.join(1)
+            code = worker.process.exitcode
+            how = (f"was killed by signal {-code}" if code is not None and code < 0
+                   else f"exited ({code})")
+            return _failure(task, "WorkerDied", f"the process analysing it {how}",
+                            "most often the system ran out of memory: run it alone, or "
+                            "with fewer --workers")
+        if time.monotonic() - worker.started > budget.input_time_s + KILL_GRACE_S:
+            worker.process.kill()
+            return _over_time(task)
+        grown = _resident(worker.process.pid or 0) - worker.baseline
+        if grown > KILL_MEMORY_FACTOR * budget.input_memory_mb * (1 << 20):
+            worker.process.kill()
+            return _over_memory(task)
+        return None
+
+    def close(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 5
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(1)
+            worker.conn.close()
 
 
 def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, object]]:
@@ -260,7 +557,8 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
     from .errors import ConfigError
 
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
+        from distributed import wait as wait_futures
     except ImportError:  # pragma: no cover - a dependency of dosewatch
         raise ConfigError("--scheduler needs dask.distributed",
                           hint="pip install 'dask[distributed]'") from None
@@ -273,15 +571,52 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
     with client:
         slots = max(2, 2 * sum(client.nthreads().values()))
         queue = iter(tasks)
-        # pure=False: the same task run twice (a rerun) must run, not come from a cache.
-        first = [client.submit(run_task, t, pure=False) for t in islice(queue, slots)]
-        pending = as_completed(first)
-        for future in pending:
-            yield future.result()
-            future.release()
-            task = next(queue, None)
-            if task is not None:
-                pending.add(client.submit(run_task, task, pure=False))
+        running: dict[object, tuple[Task, float]] = {}
+
+        def submit(task: Task) -> None:
+            # pure=False: the same task run twice (a rerun) must run, not come from a cache.
+            future = client.submit(run_task, task, pure=False)
+            running[future] = (task, time.monotonic())
+
+        for task in islice(queue, slots):
+            submit(task)
+        while running:
+            # One input can never stop the batch: a task that errs (its worker died) or
+            # hangs far past its time budget is that input's failure; the rest go on.
+            try:
+                done, _ = wait_futures(list(running), timeout=1.0,
+                                       return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for future in done:
+                task, _ = running.pop(future)
+                yield _dask_outcome(future, task)
+                future.release()
+            now = time.monotonic()
+            for future, (task, submitted) in list(running.items()):
+                if now - submitted > 2 * task.config.batch.input_time_s + KILL_GRACE_S:
+                    running.pop(future)
+                    future.cancel()
+                    yield _over_time(task)
+            while len(running) < slots:
+                task = next(queue, None)
+                if task is None:
+                    break
+                submit(task)
+
+
+def _dask_outcome(future: object, task: Task) -> tuple[str, object]:
+    """A finished Dask future's result, or the failure it stands for."""
+    try:
+        return future.result()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - whatever Dask raises, this input failed
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            return _failure(task, "WorkerDied", "the Dask worker analysing it died "
+                            "(several times)", "most often a worker ran out of memory: give "
+                            "the workers more memory, or check the input")
+        return _failure(task, name, f"the Dask task failed ({plain_reason(exc)})",
+                        "check the Dask workers' logs")
 
 
 def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
@@ -290,24 +625,40 @@ def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
         yield from _dask_results(tasks, scheduler)
         return
     if workers <= 1 or len(tasks) <= 1:
-        yield from map(run_task, tasks)
+        yield from map(run_task_within_budget, tasks)
         return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: set[Future] = set()
-        queue = iter(tasks)
-        # Keep a bounded number of tasks in flight: memory does not grow with the batch.
-        for task in queue:
-            pending.add(pool.submit(run_task, task))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-                task = next(queue, None)
-                if task is not None:
-                    pending.add(pool.submit(run_task, task))
+    pool = _Pool(min(workers, len(tasks)))
+    try:
+        yield from pool.results(tasks)
+    finally:
+        pool.close()
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: object) -> int:
+    """``workers`` as a number of local processes: at least 1 (anything else is refused),
+    at most the usable cores (more only share the cores and multiply memory: 32 workers
+    on 2 cores took 8 GB), with a warning when capped.
+
+    Raises:
+        ConfigError: not a whole number of at least 1.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers must be a whole number of at least 1, not {workers!r}",
+                          hint="use 1 for one process, or up to the number of cores")
+    cores = usable_cpus()
+    if workers > cores:
+        log.warning("--workers %d: this computer has %d usable cores; using %d", workers,
+                    cores, cores)
+        return cores
+    return workers
 
 
 def run_batch(
@@ -338,53 +689,77 @@ def run_batch(
             to the workers.
         columns: for tables whose headers dosewatch does not recognise, which column
             holds what (passed to every reader).
-        workers: local processes (ignored with ``scheduler``).
+        workers: local processes (ignored with ``scheduler``): at least 1, at most the
+            usable cores (more are capped, with a warning).
         scheduler: address of a Dask distributed scheduler to run the tasks on.
         force: analyse every input again, even when its outputs are complete and current.
         calibrate: learn each participant's calibration from their sessions (see
             :mod:`dosewatch.calibration`) and analyse their sessions with it.
         calibration_dir: where calibration files are read from and written to (default
             ``out_dir/calibration``); files a researcher edited there are used as written.
+
+    Raises:
+        OutputError: ``out_dir`` may not be written (see
+            :meth:`~dosewatch.outputs.OutputRoot.claim`), another run holds it, or the
+            tables cannot be written (a full disk).
+        ConfigError: ``workers`` is not a whole number of at least 1.
     """
     config = config or Config()
     inventory = inputs if isinstance(inputs, Inventory) else Inventory(inputs=list(inputs))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out_dir)
-    cal_dir = Path(calibration_dir) if calibration_dir is not None else out_dir / CALIBRATION_DIR
-    calibrations = read_calibrations(cal_dir) if calibrate else {}
-    tasks = _tasks(inventory.inputs, out_dir, config, get_classifier(classifier), profile,
-                   pictures, columns, calibrations)
-    report = BatchReport()
-    report.failures.extend(
-        {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
-        for f in inventory.failed)
-    report.unsupported.extend(
-        {"input": s.path, "reason": s.reason, "hint": s.hint} for s in inventory.skipped)
-    run = _Runner(workers, scheduler, progress, on_result)
-    done = run(tasks, report, force)
-    if calibrate:
-        redo = _calibration_round(done, calibrations, cal_dir)
-        if redo:
-            again = [replace(t, calibrations=calibrations) for t in tasks if t.input in redo]
-            log.info("%d inputs analysed again with their participants' calibration",
-                     len(again))
-            done.update(run(again, report, force=True, desc="calibrated"))
-    report.rows = [row for result in done.values() for row in result.rows]
-    report.recordings = [r for result in done.values() for r in result.recordings]
-    _write_tables(report, tasks, out_dir, config)
+    roots = tuple(Path(r) for r in (inventory.roots or inventory.inputs))
+    if scheduler is None:
+        workers = check_workers(workers)
+    root = OutputRoot.claim(Path(out_dir), roots)
+    classifier = get_classifier(classifier)
+    with root.locked():
+        out_dir = root.path
+        cal_dir = (Path(calibration_dir) if calibration_dir is not None
+                   else out_dir / CALIBRATION_DIR)
+        calibrations = read_calibrations(cal_dir) if calibrate else {}
+        tasks = _tasks(inventory.inputs, root, config, classifier, profile, pictures,
+                       columns, calibrations, roots)
+        report = BatchReport()
+        report.failures.extend(
+            {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
+            for f in inventory.failed)
+        report.unsupported.extend(
+            {"input": s.path, "reason": s.reason, "hint": s.hint} for s in inventory.skipped)
+        report.followed.extend(
+            {"input": s.path, "reason": s.reason} for s in inventory.followed)
+        run = _Runner(workers, scheduler, progress, on_result)
+        done = run(tasks, report, force)
+        try:
+            if calibrate:
+                redo = _calibration_round(done, calibrations, cal_dir)
+                if redo:
+                    again = [replace(t, calibrations=calibrations) for t in tasks
+                             if t.input in redo]
+                    log.info("%d inputs analysed again with their participants' calibration",
+                             len(again))
+                    done.update(run(again, report, force=True, desc="calibrated"))
+            report.rows = [row for result in done.values() for row in result.rows]
+            report.recordings = [r for result in done.values() for r in result.recordings]
+            _write_tables(report, tasks, out_dir, config)
+        except OSError as exc:  # a full disk, a folder taken away: say so, no traceback
+            raise OutputError(
+                f"cannot write the batch's tables ({plain_reason(exc)}); the session "
+                "folders written so far are complete", source=out_dir,
+                hint="free some space (or fix the permissions) and run the same command "
+                "again: finished sessions are not analysed again") from None
     return report
 
 
-def _tasks(inputs: Sequence[Path], out_dir: Path, config: Config, classifier: Classifier,
+def _tasks(inputs: Sequence[Path], root: OutputRoot, config: Config, classifier: Classifier,
            profile: Profile | None, pictures: bool, columns: Mapping[str, str] | None,
-           calibrations: Mapping[str, Calibration]) -> list[Task]:
+           calibrations: Mapping[str, Calibration], roots: tuple[Path, ...]) -> list[Task]:
     """One task per input, with the fingerprint of what its outputs depend on."""
     model_id = classifier_identity(classifier)
+    out_dir = root.path
     tasks = []
     for p, n in zip(inputs, output_names(inputs), strict=True):
         task = Task(Path(p), n, out_dir, config, classifier, profile, pictures,
-                    tuple(sorted((columns or {}).items())), calibrations=calibrations)
+                    tuple(sorted((columns or {}).items())), calibrations=calibrations,
+                    roots=roots, work_dir=root.work)
         try:
             fingerprint = run_fingerprint(task, model_id)
         except OSError:
@@ -472,6 +847,7 @@ def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
     report.rows.sort(key=lambda r: r.output)
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
     write_rows(report.rows, out_dir)
-    write_failures(report.failures, report.unsupported, out_dir / "failures.json")
+    write_failures(report.failures, report.unsupported, out_dir / "failures.json",
+                   report.followed)
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())

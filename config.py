@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -23,6 +24,9 @@ from .errors import ConfigError
 class EpochConfig:
     epoch_s: float = 60.0
     """Length of one epoch in seconds."""
+    min_data_fraction: float = 0.5
+    """A session whose epochs hold data for less than this fraction of its span gets a
+    warning in its summary (minutes without data are missing, never part of a dose)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,9 @@ class HeartRateConfig:
     """Sample-to-sample changes faster than this are artefacts, not physiology."""
     cadence_lock_tolerance_spm: float = 4.0
     """A wrist heart rate within this of the step cadence (or half of it) is cadence lock."""
+    max_gap_s: float = 10.0
+    """Heart rate is interpolated across gaps up to this long, seconds; a longer gap stays
+    missing (a dropout is a gap, not data)."""
     lag_s: float = 30.0
     """Heart rate follows a change of workload with this delay; the ``hr_bpm`` feature
     reads each epoch's heart rate this much later. 0 disables the compensation."""
@@ -182,6 +189,18 @@ class FreeLivingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchConfig:
+    """What one input may use in a batch (``dosewatch analyze``). An input over its budget
+    fails with its own reason; the batch goes on. These do not change any result, so a
+    rerun with other budgets still skips sessions analysed before."""
+
+    input_memory_mb: float = 4096.0
+    """Memory one input may take on top of what the worker already holds, MB."""
+    input_time_s: float = 900.0
+    """Time one input may take (reading, analysing, writing), seconds."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     epochs: EpochConfig = field(default_factory=EpochConfig)
     levels: LevelConfig = field(default_factory=LevelConfig)
@@ -191,6 +210,7 @@ class Config:
     acceleration: AccelerationConfig = field(default_factory=AccelerationConfig)
     adherence: AdherenceConfig = field(default_factory=AdherenceConfig)
     free_living: FreeLivingConfig = field(default_factory=FreeLivingConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     @property
     def epoch_min(self) -> float:
@@ -230,7 +250,20 @@ class Config:
                     )
                 default = getattr(current, key)
                 if isinstance(default, tuple):
+                    if not isinstance(value, list) or not all(
+                            isinstance(v, int | float) and not isinstance(v, bool)
+                            for v in value):
+                        raise ConfigError(f"[{name}] {key} must be a list of numbers",
+                                          source=source)
                     value = tuple(float(v) for v in value)
+                elif isinstance(default, bool):
+                    if not isinstance(value, bool):
+                        raise ConfigError(f"[{name}] {key} must be true or false",
+                                          source=source)
+                elif isinstance(default, int):
+                    if isinstance(value, bool) or not isinstance(value, int):
+                        raise ConfigError(f"[{name}] {key} must be a whole number",
+                                          source=source)
                 elif isinstance(default, float):
                     if isinstance(value, bool) or not isinstance(value, int | float):
                         raise ConfigError(f"[{name}] {key} must be a number", source=source)
@@ -245,12 +278,37 @@ class Config:
         return config
 
     def check(self, source: str = "<config>") -> None:
+        """Refuse values that cannot be meant: not finite, outside :data:`RANGES`, or
+        contradicting each other (levels that do not rise)."""
+        for section in fields(self):
+            values = getattr(self, section.name)
+            for f in fields(values):
+                value = getattr(values, f.name)
+                numbers = value if isinstance(value, tuple) else (value,)
+                for number in numbers:
+                    if isinstance(number, bool) or not isinstance(number, int | float):
+                        continue
+                    shown = f"[{section.name}] {f.name} = {number!r}"
+                    if not math.isfinite(number):
+                        raise ConfigError(f"{shown} is not a finite number", source=source,
+                                          hint="give a number (nan and inf are not values)")
+                    lo, hi = RANGES.get((section.name, f.name), (None, None))
+                    if (lo is not None and number < lo) or (hi is not None and number > hi):
+                        raise ConfigError(f"{shown} is outside {lo:g}–{hi:g}", source=source,
+                                          hint=f"set {f.name} between {lo:g} and {hi:g}")
         lv = self.levels
         if not 0 < lv.light_from < lv.intermediate_from < lv.vigorous_from <= 100:
             raise ConfigError("levels must rise: 0 < light < intermediate < vigorous <= 100",
                               source=source)
         if self.epochs.epoch_s <= 0 or 3600 % self.epochs.epoch_s and 60 % self.epochs.epoch_s:
             raise ConfigError("epoch_s must divide a minute or an hour evenly", source=source)
+        hr = self.heart_rate
+        if not hr.valid_min_bpm < hr.valid_max_bpm:
+            raise ConfigError("[heart_rate] valid_min_bpm must be below valid_max_bpm",
+                              source=source)
+        if not hr.hr_rest_default < hr.hr_max_default:
+            raise ConfigError("[heart_rate] hr_rest_default must be below hr_max_default",
+                              source=source)
         ad = self.adherence
         if ad.dose_sessions_per_week < 1 or ad.target_weeks < 1:
             raise ConfigError("[adherence] dose_sessions_per_week and target_weeks must be at "
@@ -293,6 +351,62 @@ class Config:
                 else:
                     lines.append(f"{key} = {value!r}")
         return "\n".join(lines) + "\n"
+
+
+# (section, key) -> the values that can be meant, inclusive. Every number must also be
+# finite. Bounds keep the analysis' arrays at the size of the data: a trend window of a
+# billion minutes or an epoch of a day would allocate gigabytes for nothing.
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("epochs", "epoch_s"): (1.0, 3600.0),
+    ("epochs", "min_data_fraction"): (0.0, 1.0),
+    ("levels", "light_from"): (0.0, 100.0),
+    ("levels", "intermediate_from"): (0.0, 100.0),
+    ("levels", "vigorous_from"): (0.0, 100.0),
+    ("trend", "window_min"): (1.0, 240.0),
+    ("trend", "accelerating_slope"): (0.0, 100.0),
+    ("trend", "min_nonrest_fraction"): (0.0, 1.0),
+    ("trend", "single_change_fraction"): (0.0, 1.0),
+    ("bouts", "qualifying_from"): (0.0, 100.0),
+    ("bouts", "max_break_min"): (0.0, 60.0),
+    ("bouts", "max_break_fraction"): (0.0, 0.99),
+    ("bouts", "dose_min"): (1.0, 1440.0),
+    ("heart_rate", "hr_rest_default"): (25.0, 120.0),
+    ("heart_rate", "hr_max_default"): (100.0, 240.0),
+    ("heart_rate", "tanaka_intercept"): (100.0, 260.0),
+    ("heart_rate", "tanaka_slope"): (0.0, 2.0),
+    ("heart_rate", "hr_max_raise_s"): (1.0, 3600.0),
+    ("heart_rate", "valid_min_bpm"): (0.0, 300.0),
+    ("heart_rate", "valid_max_bpm"): (0.0, 300.0),
+    ("heart_rate", "max_jump_bpm_per_s"): (0.1, 300.0),
+    ("heart_rate", "cadence_lock_tolerance_spm"): (0.0, 100.0),
+    ("heart_rate", "max_gap_s"): (0.0, 300.0),
+    ("heart_rate", "lag_s"): (0.0, 600.0),
+    ("heart_rate", "tau_on_s"): (1.0, 600.0),
+    ("heart_rate", "tau_off_s"): (1.0, 600.0),
+    ("heart_rate", "demand_window_s"): (3.0, 600.0),
+    ("heart_rate", "rest_min_minutes"): (1.0, 120.0),
+    ("heart_rate", "rest_max_bpm"): (25.0, 240.0),
+    ("heart_rate", "rest_max_sd_bpm"): (0.0, 100.0),
+    ("heart_rate", "rest_max_slope_bpm_min"): (0.0, 100.0),
+    ("heart_rate", "still_enmo_g"): (0.0, 10.0),
+    ("acceleration", "wrist_enmo_g"): (0.0, 20.0),
+    ("acceleration", "chest_enmo_g"): (0.0, 20.0),
+    ("acceleration", "hip_enmo_g"): (0.0, 20.0),
+    ("acceleration", "min_coverage"): (0.0, 1.0),
+    ("adherence", "dose_sessions_per_week"): (1, 50),
+    ("adherence", "target_weeks"): (1, 520),
+    ("free_living", "min_recording_h"): (0.5, 31 * 24.0),
+    ("free_living", "nonwear_window_min"): (1.0, 1440.0),
+    ("free_living", "nonwear_sd_g"): (0.0, 1.0),
+    ("free_living", "nonwear_range_g"): (0.0, 2.0),
+    ("free_living", "nonwear_axes"): (1, 3),
+    ("free_living", "moving_enmo_g"): (0.0, 2.0),
+    ("free_living", "min_active_min"): (1.0, 1440.0),
+    ("free_living", "join_gap_min"): (0.0, 120.0),
+    ("free_living", "margin_min"): (0.0, 120.0),
+    ("batch", "input_memory_mb"): (64.0, 1 << 20),
+    ("batch", "input_time_s"): (1.0, 7 * 86400.0),
+}
 
 
 def _attribute_docs() -> dict[str, str]:

@@ -7,7 +7,11 @@ a batch can record it in its failures list and go on.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# Longest piece of an input's own text an error message may quote (a column name, a cell).
+QUOTE_LIMIT = 40
 
 
 class DosewatchError(Exception):
@@ -62,3 +66,58 @@ class DeviceError(DosewatchError):
     recorder asked."""
 
     exit_code = 6
+
+
+def sanitise(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` made safe to quote in a message: printable ASCII only (anything else, a
+    control character or an escape sequence included, becomes ``?``), runs of spaces
+    collapsed, cut to ``limit`` characters with ``...`` marking the cut.
+
+    Messages quote what they must to name a problem (a column name, a bad cell), never
+    more; this keeps a quoted piece short and harmless on a terminal or in a JSON file.
+    """
+    raw = text.decode("utf-8", errors="replace") if isinstance(text, bytes | bytearray) \
+        else str(text)
+    clean = "".join(c if " " <= c <= "~" else "?" for c in raw)
+    clean = re.sub(r"\s+", " ", clean).strip()
+    if len(clean) > limit:
+        clean = clean[: max(0, limit - 3)] + "..."
+    return clean
+
+
+def quote(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``sanitise(text)`` in single quotes, for messages: ``'Zeit'``."""
+    return "'" + sanitise(text, limit) + "'"
+
+
+_LONG_LINE = ("a line is longer than the reader's block (a file without line breaks, or an "
+              "unclosed quote)")
+# What libraries say, and what it means for a user's file. Checked in order; the first
+# pattern found in the library's message gives the plain reason.
+_PLAIN_REASONS: tuple[tuple[str, str], ...] = (
+    ("straddl", _LONG_LINE),
+    ("block size", _LONG_LINE),
+    ("unknown encoding", "the file declares a text encoding that cannot be read"),
+    ("out of memory", "it needs more memory than is available"),
+    ("malloc", "it needs more memory than is available"),
+    ("no space left", "the disk is full"),
+    ("file too large", "the file system refused a file that large"),
+    ("name too long", "a file name is too long for the file system"),
+    ("permission denied", "permission denied"),
+)
+
+
+def plain_reason(exc: BaseException, limit: int = 80) -> str:
+    """A short, plain description of a library's exception for a message: known library
+    jargon is replaced by what it means; anything else is its first line, sanitised
+    (library messages can quote a file's content, e.g. a CSV row), or its type's name."""
+    text = str(exc)
+    lower = text.lower()
+    for pattern, meaning in _PLAIN_REASONS:
+        if pattern in lower:
+            return meaning
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else ""
+    # Arrow quotes the offending row after the last colon of "...: got 1: <row>".
+    first = re.sub(r"(got \d+)\s*:.*$", r"\1", first)
+    return sanitise(first, limit) or type(exc).__name__

@@ -200,6 +200,23 @@ def _parse(raw: object, kind: type, optional: bool, name: str) -> object:
 # --------------------------------------------------------------------------- files
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (CSV injection);
+# a text cell starting with one, or with the quote that marks the neutralised ones, gets a
+# leading quote, which spreadsheets show as text and :func:`read_rows` takes off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell that no spreadsheet runs as a formula (OWASP's advice:
+    prefix a quote). Numbers are written as numbers and never pass through here."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def from_spreadsheet_safe(text: str) -> str:
+    """The text :func:`spreadsheet_safe` was given."""
+    return text.removeprefix("'")
+
+
 def _csv_cell(value: object) -> str:
     if value is None:
         return ""
@@ -209,6 +226,8 @@ def _csv_cell(value: object) -> str:
         return f"{value:.6g}" if math.isfinite(value) else ""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str):
+        return spreadsheet_safe(value)  # participant ids and names come from input files
     return str(value)
 
 
@@ -259,8 +278,10 @@ def read_rows(out_dir: Path) -> list[SessionRow]:
     elif text.is_file():
         with text.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            records = list(reader)
             header = reader.fieldnames or []
+            text_columns = [c for c, (kind, _) in _column_types().items() if kind is str]
+            records = [{k: (from_spreadsheet_safe(v) if k in text_columns and v else v)
+                        for k, v in record.items()} for record in reader]
         missing = [c for c in ("session", "participant", "start_time", "dose_met")
                    if c not in header]
         if missing:

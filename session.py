@@ -19,12 +19,52 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import InputError, ProfileError
+from .errors import InputError, ProfileError, quote, sanitise
 
 PLACEMENTS = ("wrist", "chest", "hip")
 
 # Times above this are taken as Unix-epoch seconds (1973-03-03); below, as seconds from start.
 UNIX_EPOCH_THRESHOLD = 1.0e8
+
+# What a session may be (issue 14: one stray time must not allocate gigabytes, a gap is a
+# gap, a wrong time base is refused). The analysis works on a grid from the first to the
+# last sample, so its memory follows the span, not the data: these bound the span.
+MAX_SPAN_S = 31 * 86_400.0
+"""A session spans at most this long (after stray samples are cut off): 31 days. A longer
+recording must be split; a 31-day heart-rate grid is 21 MB."""
+STRAY_GAP_S = MAX_SPAN_S
+"""Samples at either end of a stream that lie further from the rest than a session can
+last (a zero time in a recording, one time typed wrong)..."""
+STRAY_FRACTION = 0.01
+"""...and are at most this fraction of the stream's samples are a clock or file error:
+they are cut off with a repair note. Closer ones are real data after a gap, and stay:
+the gap is a gap."""
+MAX_SAMPLE_PERIOD_S = 10.0
+"""A session ends one sample period after its last sample, but never more than this after
+it (two readings a day apart do not make a session one day longer)."""
+# The median sample step of each stream, in seconds, that a device gives (heart rate:
+# 2 Hz to once a minute; acceleration: 10 to 200 Hz, SPEC). A median step that is one of
+# these times 1e3, 1e6 or 1e9 is milliseconds, microseconds or nanoseconds counted from
+# the start (epoch-based times of those units are refused as dates beyond year 9999).
+STEP_RANGE_S = {"hr": (0.5, 60.0), "acc": (0.004, 0.11)}
+MAX_MEDIAN_STEP_S = {"hr": 60.0, "acc": 1.0}
+# Values no sensor reports for a person; beyond them a value is a gap, with a repair note.
+# Heart rate keeps what devices write for "no reading" (0, -1, 255) and artefacts such as
+# 300 bpm: the analysis removes those and counts them; only absurd magnitudes go here.
+PLAUSIBLE = {
+    "hr": (-1_000.0, 1_000.0, "bpm"),
+    "acc": (-100.0, 100.0, "g"),
+    "speed": (0.0, 50.0, "m/s"),
+    "cadence": (0.0, 400.0, "per minute"),
+    "power": (0.0, 5_000.0, "W"),
+    "altitude": (-500.0, 9_000.0, "m"),
+    "grade": (-1.0, 1.0, "(rise over run)"),
+}
+EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)
+"""Wearable recordings start after this; an earlier date is a clock that was never set."""
+FUTURE_TOLERANCE_S = 365 * 86_400.0
+"""A start more than this after now is a wrong clock, not a recording (a year: computer
+clocks are wrong too, and a simulated study may be planned ahead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +93,9 @@ class Profile:
         """Return ``self`` if every value is physiologically possible, else raise ProfileError."""
 
         def bad(field_name: str, value: object, allowed: str) -> ProfileError:
+            shown = quote(value) if isinstance(value, str | bytes) else sanitise(repr(value))
             return ProfileError(
-                f"profile value {field_name} = {value!r} is not possible ({allowed})",
+                f"profile value {field_name} = {shown} is not possible ({allowed})",
                 source=source,
                 hint=f"correct {field_name} or remove it so that it is estimated",
             )
@@ -173,10 +214,12 @@ class Session:
 
     @property
     def duration_s(self) -> float:
-        """From the session start to the end of the last sample of any stream."""
+        """From the session start to the end of the last sample of any stream (one sample
+        period after it, at most :data:`MAX_SAMPLE_PERIOD_S`)."""
         streams = (self.hr, self.acc, self.speed, self.cadence, self.power, self.altitude,
                    self.grade)
-        ends = [s.t[-1] + 1.0 / s.fs for s in streams if s is not None]
+        ends = [s.t[-1] + min(1.0 / s.fs, MAX_SAMPLE_PERIOD_S) for s in streams
+                if s is not None]
         return float(max(ends)) if ends else 0.0
 
 
@@ -237,7 +280,145 @@ def _rate(t: NDArray[np.float64], sample: int = 100_000) -> float:
 
 
 def _as_float(values: ArrayLike, dtype: type = np.float64) -> NDArray:
-    return np.asarray(values, dtype=dtype)
+    try:
+        with np.errstate(over="ignore"):  # beyond float32: inf, dropped as a gap later
+            return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"values that are not numbers ({type(exc).__name__})",
+                         hint="every time and value must be a number") from None
+
+
+def time_unit(median_step_s: float, stream: str) -> str | None:
+    """What a stream's median step says its times are, when not seconds: ``milliseconds``,
+    ``microseconds`` or ``nanoseconds`` (the step in that unit is one the stream's devices
+    give, :data:`STEP_RANGE_S`), else None."""
+    if stream not in STEP_RANGE_S or not median_step_s > 0:
+        return None
+    lo, hi = STEP_RANGE_S[stream]
+    for unit, factor in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if lo <= median_step_s / factor <= hi:
+            return unit
+    return None
+
+
+def _check_time_base(stream: str, t: NDArray[np.float64], source: str) -> None:
+    """Refuse a heart-rate or acceleration stream whose samples are far too sparse for
+    seconds: relative times in ms/us/ns (epoch-based ones fail as dates), or a stream too
+    sparse to analyse per minute."""
+    limit = MAX_MEDIAN_STEP_S.get(stream)
+    if limit is None or t.size < 10:
+        return
+    step = 1.0 / _rate(t)
+    if step <= limit:
+        return
+    what = {"hr": "heart-rate", "acc": "acceleration"}[stream]
+    unit = time_unit(step, stream)
+    if unit is not None:
+        factor = {"milliseconds": "1000", "microseconds": "1e6", "nanoseconds": "1e9"}[unit]
+        raise InputError(
+            f"{what} samples are {step:.6g} s apart (median): the times look like {unit} "
+            "from the start, not seconds", source=source,
+            hint=f"times must be seconds: divide them by {factor}")
+    raise InputError(
+        f"{what} samples are {step:.6g} s apart (median), too sparse to analyse minute by "
+        f"minute (at most {limit:g} s)", source=source,
+        hint="export the recording at its full rate; times must be seconds")
+
+
+def _implausible(stream: str, values: NDArray) -> NDArray[np.bool_] | None:
+    """Which samples of ``values`` (rows, for acceleration) no sensor of ``stream``
+    reports, or None when all are plausible."""
+    lo, hi, _ = PLAUSIBLE[stream]
+    if values.size == 0:
+        return None
+    flat = values.reshape(-1)
+    # Two passes without a temporary array (fmin/fmax skip NaN); a week of acceleration
+    # is 180 million values.
+    if np.fmin.reduce(flat) >= lo and np.fmax.reduce(flat) <= hi:
+        return None
+    with np.errstate(invalid="ignore"):
+        bad = (values < lo) | (values > hi)
+    if bad.ndim == 2:
+        bad = bad.any(axis=1)
+    return bad if bad.any() else None
+
+
+_VALUES = {"hr": "bpm", "acc": "xyz", "speed": "mps", "cadence": "values", "power": "values",
+           "altitude": "values", "grade": "values"}
+
+
+def drop_implausible(session: Session) -> Session:
+    """``session`` without the samples no sensor reports for a person (:data:`PLAUSIBLE`:
+    a speed of 9e7 m/s, an acceleration of 6.7e9 g): each is a gap, with a repair note.
+    Applied to every session read from a file (:func:`dosewatch.ingest.read_all`), after
+    the unit check, so a milli-g or km/h column is converted first, never dropped.
+
+    Raises:
+        InputError: no plausible heart rate or acceleration is left.
+    """
+    notes: list[str] = []
+    changes: dict[str, object] = {}
+    for name, field_name in _VALUES.items():
+        stream = getattr(session, name)
+        if stream is None:
+            continue
+        bad = _implausible(name, getattr(stream, field_name))
+        if bad is None:
+            continue
+        lo, hi, unit = PLAUSIBLE[name]
+        notes.append(f"{name}: {int(bad.sum())} values outside {lo:g}–{hi:g} {unit} are not "
+                     "measurements (left as gaps)")
+        keep = ~bad
+        if not keep.any():
+            changes[name] = None
+            continue
+        kept = {"t": stream.t[keep], field_name: getattr(stream, field_name)[keep]}
+        if name == "hr" and stream.rr_ms is not None:
+            kept["rr_ms"] = stream.rr_ms[keep]
+        changes[name] = replace(stream, **kept)
+    if not changes:
+        return session
+    updated = replace(session, **changes)
+    if updated.hr is None and updated.acc is None:
+        raise InputError("no plausible heart rate or acceleration (" + "; ".join(notes) + ")",
+                         source=session.provenance.source,
+                         hint="check the file's units and values")
+    provenance = replace(session.provenance, repairs=session.provenance.repairs + tuple(notes))
+    return replace(updated, provenance=provenance)
+
+
+def _cut_strays(t: NDArray[np.float64], stream: str, notes: list[str]) -> slice:
+    """The part of a sorted stream without stray samples at its ends (see
+    :data:`STRAY_GAP_S`); only the first and last :data:`STRAY_FRACTION` of the samples
+    are looked at, so a long stream costs nothing."""
+    n = t.size
+    m = int(n * STRAY_FRACTION)
+    if m == 0 or t[-1] - t[0] <= STRAY_GAP_S:
+        return slice(None)
+    head = np.flatnonzero(np.diff(t[: m + 1]) > STRAY_GAP_S)
+    lo = int(head[-1]) + 1 if head.size else 0
+    tail = np.flatnonzero(np.diff(t[n - m - 1 :]) > STRAY_GAP_S)
+    hi = n - m + int(tail[0]) if tail.size else n
+    if lo == 0 and hi == n:
+        return slice(None)
+    days = max(t[lo] - t[0], t[-1] - t[hi - 1]) / 86_400.0
+    away = f"{days:.1f}" if days < 100 else f"{days:,.0f}"
+    notes.append(f"{stream}: cut off {lo + n - hi} samples lying {away} days away from "
+                 f"the other {hi - lo} (a clock or file error)")
+    return slice(lo, hi)
+
+
+def _plausible_start(start: datetime | None, notes: list[str]) -> datetime | None:
+    """``start``, or None (unknown) when no recording can have started then."""
+    if start is None:
+        return None
+    latest = datetime.now(UTC).timestamp() + FUTURE_TOLERANCE_S
+    aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    if EARLIEST_START <= aware and aware.timestamp() <= latest:
+        return start
+    notes.append(f"the start time {start.date().isoformat()} is not plausible (the "
+                 "device's clock was not set): the start is left unknown")
+    return None
 
 
 def build_session(
@@ -288,7 +469,7 @@ def build_session(
         values = (_as_float(bpm),) + (() if rr is None else (_as_float(rr),))
         raw["hr"] = (_as_float(t_hr), values)
     if acc is not None:
-        xyz = np.asarray(acc[1], dtype=np.float32)
+        xyz = _as_float(acc[1], np.float32)
         if xyz.ndim != 2 or xyz.shape[1] != 3:
             raise InputError(f"acceleration must have 3 columns, got shape {xyz.shape}", source=source)
         raw["acc"] = (_as_float(acc[0]), (xyz,))
@@ -298,6 +479,13 @@ def build_session(
             raw[stream] = (_as_float(given[0]), (_as_float(given[1]),))
 
     for stream, (t, values) in raw.items():
+        # One time per row, and per row one value (three for acceleration): arrays of
+        # other shapes (a table passed whole, a scalar) are refused, not broadcast.
+        if t.ndim != 1 or any(v.ndim != (2 if stream == "acc" and k == 0 else 1)
+                              for k, v in enumerate(values)):
+            shapes = ", ".join(str(a.shape) for a in (t, *values))
+            raise InputError(f"{stream}: times and values must be columns (shapes: {shapes})",
+                             source=source, hint="pass one-dimensional arrays of numbers")
         for v in values:
             if len(v) != len(t):
                 raise InputError(
@@ -321,6 +509,9 @@ def build_session(
             t_clean = t_clean[ok]
             values = tuple(v[ok] for v in values)
         if t_clean.size:
+            keep = _cut_strays(t_clean, stream, notes)
+            if keep != slice(None):
+                t_clean, values = t_clean[keep], tuple(v[keep] for v in values)
             cleaned[stream] = (t_clean, values)
 
     if not cleaned:
@@ -336,7 +527,16 @@ def build_session(
             hint="add hr.csv or acc.csv (speed alone cannot give relative intensity)",
         )
 
+    for stream, (t, _) in cleaned.items():
+        _check_time_base(stream, t, source)
     t0 = min(float(t[0]) for t, _ in cleaned.values())
+    span = max(float(t[-1]) for t, _ in cleaned.values()) - t0
+    if span > MAX_SPAN_S:
+        raise InputError(
+            f"the samples span {span / 86_400:.4g} days; a session spans at most "
+            f"{MAX_SPAN_S / 86_400:g} days", source=source,
+            hint="split the recording into sessions, or check the times (a clock error, or "
+            "times that are not seconds)")
     if start_time is None and t0 > UNIX_EPOCH_THRESHOLD:
         try:
             start_time = datetime.fromtimestamp(t0, UTC)
@@ -346,6 +546,7 @@ def build_session(
                 source=source,
                 hint="times must be seconds; divide milliseconds by 1000",
             ) from None
+    start_time = _plausible_start(start_time, notes)
     if t0 != 0.0:
         # A new array: the cleaned times may still be the caller's own (no copy was needed).
         cleaned = {k: (t - t0, values) for k, (t, values) in cleaned.items()}

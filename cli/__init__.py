@@ -59,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DosewatchError as exc:
         print(f"dosewatch: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the disk, not dosewatch: say what and where, no traceback
+        from ..errors import OutputError, plain_reason
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dosewatch: error: {where}{plain_reason(exc)}", file=sys.stderr)
+        return OutputError.exit_code
     except KeyboardInterrupt:
         print("dosewatch: interrupted; outputs written so far are complete", file=sys.stderr)
         return 130

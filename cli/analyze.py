@@ -48,19 +48,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if not r["sessions"]:
                 print(f"  {r['recording']}: {r['note']}")
     print(f"table: {out / 'sessions.csv'}")
-    if report.unsupported:
-        print("skipped:", file=sys.stderr)
-        for f in report.unsupported:
-            print(f"  {f['input']}: {f['reason']}" + (f" — {f['hint']}" if f["hint"] else ""),
-                  file=sys.stderr)
-    if report.failures:
-        print("failed:", file=sys.stderr)
-        for f in report.failures:
-            print(f"  {f['input']}: {f['reason']}" + (f" — {f['hint']}" if f["hint"] else ""),
-                  file=sys.stderr)
-    if report.failures or report.unsupported:
+    for title, entries in (("links followed (they lead inside the folders given):",
+                            report.followed),
+                           ("skipped:", report.unsupported), ("failed:", report.failures)):
+        if entries:
+            print(title, file=sys.stderr)
+            for f in entries:
+                hint = f.get("hint") or ""
+                print(f"  {_printable(f['input'])}: {f['reason']}"
+                      + (f" — {hint}" if hint else ""), file=sys.stderr)
+    if report.failures or report.unsupported or report.followed:
         print(f"(all listed in {out / 'failures.json'})", file=sys.stderr)
     return 1 if report.failures else 0
+
+
+def _printable(path: str) -> str:
+    """A path as shown on the terminal: control characters (a file name can hold escape
+    sequences) as ``?``; ``failures.json`` keeps the path as it is."""
+    return "".join(c if c.isprintable() else "?" for c in path)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "recursively)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes to use (default 1; try the number of cores)")
+                   help="processes to use (default 1; at most the number of cores)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 "
                    "(instead of local processes)")

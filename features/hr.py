@@ -3,7 +3,8 @@
 Cleaning, in order, all as array operations on a 1 Hz grid:
 
 1. samples are put on the grid by linear interpolation across gaps of at most
-   ``max_gap_s``; longer gaps stay missing (a dropout is a gap, not data);
+   ``max_gap_s`` (configured, ``[heart_rate] max_gap_s``); longer gaps stay missing (a
+   dropout is a gap, not data);
 2. values outside ``valid_min_bpm``–``valid_max_bpm`` are removed;
 3. spikes (more than 20 bpm from the 15-s running median) and jumps faster than
    ``max_jump_bpm_per_s`` are removed;
@@ -87,8 +88,10 @@ def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDAr
         np.inf,
     )
     ok = exact | (span <= max_gap_s)
-    # Half a sample period beyond the ends still belongs to the first/last sample.
-    edge = 0.5 / max(hr.fs, 1e-9)
+    # Half a sample period beyond the ends still belongs to the first/last sample, but
+    # never more than half the longest gap that is filled: two readings a day apart have
+    # a "sample period" of a day, and must not become a day of heart rate (issue 14).
+    edge = min(0.5 / max(hr.fs, 1e-9), 0.5 * max_gap_s)
     ok |= (~has_left) & (t[0] - grid <= edge)
     ok |= (~has_right) & (grid - t[-1] <= edge)
     out[~ok] = np.nan
@@ -131,7 +134,7 @@ def clean(
     """The cleaned 1 Hz heart rate (see the module text). ``cadence_spm`` is the step
     cadence at each second (0 when not stepping), when acceleration is available."""
     cfg = config.heart_rate
-    bpm = to_grid(hr, n_seconds)
+    bpm = to_grid(hr, n_seconds, cfg.max_gap_s)  # the configured longest gap (issue 14)
     artefact = np.zeros(n_seconds, dtype=bool)
     removed: dict[str, int] = {}
 

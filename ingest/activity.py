@@ -56,7 +56,7 @@ from xml.parsers import expat
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InputError, ProfileError
+from ..errors import InputError, ProfileError, plain_reason, sanitise
 from ..session import Profile, Session, build_session
 
 __all__ = [
@@ -460,7 +460,7 @@ class _XmlCollector:
                 if found:
                     raise _Refused(wrong_content(self.path, spec.kind, found))
                 self.refuse(
-                    f"not a {spec.kind} file: its root element is <{local[:40]}>, "
+                    f"not a {spec.kind} file: its root element is <{sanitise(local)}>, "
                     f"not <{spec.root}>",
                     f"export the activity again as {spec.kind}",
                 )
@@ -621,6 +621,15 @@ def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
                                  f"({expat.ErrorString(exc.code)})")
         except _Refused as refused:
             raise refused.error from None
+        except (LookupError, ValueError) as exc:
+            # expat asks Python for the encoding the XML declaration names: an unknown one
+            # (LookupError) or one expat cannot use (ValueError: multi-byte encodings).
+            raise InputError(
+                "the XML declares a text encoding that cannot be read ("
+                + ("unknown encoding" if isinstance(exc, LookupError) else plain_reason(exc))
+                + ")",
+                source=path, hint=f"export the activity again as {spec.kind} (UTF-8)",
+            ) from None
         except expat.ExpatError as exc:
             if collector.started and not collector.stack and collector.closed:
                 trailing = (f"ignored what follows the end of the document at line "
@@ -716,7 +725,8 @@ def lenient_profile(values: dict[str, object], source: Path, repairs: list[str])
         try:
             Profile(**{name: value}).validate(str(source))
         except (ProfileError, TypeError):
-            repairs.append(f"profile: ignored the file's {name} = {value!r} (not possible)")
+            repairs.append(f"profile: ignored the file's {name} = {sanitise(repr(value))} "
+                           "(not possible)")
             continue
         kept[name] = value
     profile = Profile(**kept)

@@ -7,13 +7,26 @@ input, and every other file is *skipped* with the reason. A path that does not e
 a folder that holds no input at all, is a *failure* of its own; neither stops the others.
 Order is stable (sorted), so output names and tables are the same from run to run.
 
-The walk is iterative (no recursion, so no depth can overflow the stack), reads only
-regular files, and reports everything else it meets: hidden entries, links, FIFOs,
-devices and sockets are skipped with a reason, never opened.
+Discovery cannot be trapped (issue 14):
+
+- The walk is iterative (no recursion, so no depth can overflow the stack), goes at most
+  :data:`MAX_DEPTH` folders deep and looks at most at :data:`MAX_ENTRIES` entries per
+  command-line folder; past either limit it says so.
+- It reads regular files only: FIFOs, devices and sockets are skipped with a reason,
+  never opened (opening a FIFO waits forever).
+- Links are followed only when they lead inside the folders given on the command line
+  (the *roots*); each one followed is listed with where it leads
+  (:attr:`Inventory.followed`), each one not followed is skipped with the reason (a link
+  outside, a broken link, a link loop). A link given on the command line is followed:
+  the user named it.
+- Every file and folder is an input at most once: a link to something already found, a
+  hard link, or a path given twice is skipped as the same input. Real paths win over
+  links: links are looked at after everything else.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -21,6 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .registry import Reader, group_of, reader_for, unsupported_hint
+
+MAX_DEPTH = 32
+"""Folders nested deeper than this below a command-line folder are not searched."""
+MAX_ENTRIES = 100_000
+"""Entries (files, folders, links) looked at per command-line folder, at most."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +61,22 @@ class Failed:
 
 @dataclass
 class Inventory:
-    """What discovery found: the inputs, and every other entry with its reason."""
+    """What discovery found: the inputs, and every other entry with its reason.
+
+    Attributes:
+        inputs: the inputs, each a path as met (a link's own path, not its target).
+        skipped: entries that are not inputs, with the reason.
+        failed: command-line paths that cannot be an input, or whose search stopped early.
+        followed: links followed (they lead inside the roots); ``reason`` says where to.
+        roots: the command-line paths. Links are followed only inside them, and the
+            output folder may be neither inside one nor hold one.
+    """
 
     inputs: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
+    followed: list[Skipped] = field(default_factory=list)
+    roots: list[Path] = field(default_factory=list)
 
 
 def _kind(mode: int) -> str | None:
@@ -59,101 +88,188 @@ def _kind(mode: int) -> str | None:
     return None
 
 
-def _classify(path: Path, inventory: Inventory, pending: list[Path]) -> None:
-    """Sort one entry met inside a walked folder into inputs, skipped or (for a folder
-    no reader claims) the folders still to walk."""
-    name = path.name
-    if name.startswith("."):
-        inventory.skipped.append(Skipped(str(path), "hidden file or folder"))
-        return
+def inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether the real location of ``path`` is one of ``roots`` or lies below one (each
+    root taken at its real location too)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        top = os.path.realpath(root)
+        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why following the link ``path`` fails (a loop, nothing there), or None."""
     try:
-        st = path.lstat()
+        os.stat(path)
     except OSError as exc:
-        inventory.skipped.append(Skipped(str(path), f"cannot be read ({exc.strerror or exc})",
-                                         "check its permissions"))
-        return
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            st = path.stat()
-        except OSError:
-            inventory.skipped.append(Skipped(str(path), "a link to nothing (broken link)",
-                                             "fix or remove the link"))
+        if exc.errno == errno.ELOOP:
+            return "a link loop (the link leads back to itself)"
+        if exc.errno == errno.ENOENT:
+            return "a link to nothing (broken link)"
+        return f"a link that cannot be followed ({exc.strerror or exc})"
+    return None
+
+
+class _Walk:
+    """The state of one discovery: what was found, what was seen (by inode)."""
+
+    def __init__(self, inventory: Inventory, roots: list[str], max_depth: int,
+                 max_entries: int):
+        self.inv = inventory
+        self.roots = roots
+        self.max_depth = max_depth
+        self.max_entries = max_entries
+        self.seen: dict[tuple[int, int], str] = {}
+        self.count = 0
+
+    def first_time(self, st: os.stat_result, path: Path, what: str) -> bool:
+        """Record ``path``; False (and a skip entry) when its inode was met before."""
+        key = (st.st_dev, st.st_ino)
+        earlier = self.seen.get(key)
+        if earlier is None:
+            self.seen[key] = str(path)
+            return True
+        self.inv.skipped.append(Skipped(str(path), f"the same {what} as {earlier}, which is "
+                                        "searched or analysed already"))
+        return False
+
+    def entry(self, path: Path, st: os.stat_result, depth: int,
+              pending: list[tuple[Path, int]]) -> None:
+        """Sort one entry (a link's target stat given for a link) into inputs, skipped or
+        the folders still to walk."""
+        inv = self.inv
+        if stat.S_ISDIR(st.st_mode):
+            if not self.first_time(st, path, "folder"):
+                return
+            if reader_for(path) is not None:
+                inv.inputs.append(path)
+            elif depth + 1 > self.max_depth:
+                inv.skipped.append(Skipped(
+                    str(path), f"nested more than {self.max_depth} folders deep: not searched",
+                    "move the sessions higher up, or pass this folder itself"))
+            else:
+                pending.append((path, depth + 1))
             return
-    if stat.S_ISDIR(st.st_mode):
-        if reader_for(path) is not None:
-            inventory.inputs.append(path)
+        kind = _kind(st.st_mode)
+        if kind is not None:
+            inv.skipped.append(Skipped(str(path), f"not a regular file: {kind}",
+                                       "dosewatch reads regular files only"))
+            return
+        if not self.first_time(st, path, "file"):
+            return
+        reader: Reader | None = reader_for(path)
+        if reader is None:
+            inv.skipped.append(Skipped(str(path), "not a kind of input dosewatch reads",
+                                       unsupported_hint(path)))
         else:
-            pending.append(path)
-        return
-    kind = _kind(st.st_mode)
-    if kind is not None:
-        inventory.skipped.append(Skipped(str(path), f"not a regular file: {kind}",
-                                         "dosewatch reads regular files only"))
-        return
-    reader: Reader | None = reader_for(path)
-    if reader is None:
-        inventory.skipped.append(Skipped(str(path), "not a kind of input dosewatch reads",
-                                         unsupported_hint(path)))
-    elif reader.group is not None and (lead := group_of(path)[0]) != path:
-        inventory.skipped.append(Skipped(str(path), f"part of the recording read from "
-                                         f"{lead.name} ({reader.title})"))
-    else:
-        inventory.inputs.append(path)
+            if reader.group is not None and (lead := group_of(path)[0]) != path:
+                inv.skipped.append(Skipped(str(path), f"part of the recording read from "
+                                           f"{lead.name} ({reader.title})"))
+            else:
+                inv.inputs.append(path)
 
+    def link(self, path: Path, depth: int, pending: list[tuple[Path, int]]) -> None:
+        """Follow the link ``path`` when it leads inside the roots; else say why not."""
+        problem = _link_problem(path)
+        if problem is not None:
+            self.inv.skipped.append(Skipped(str(path), problem, "fix or remove the link"))
+            return
+        target = os.path.realpath(path)
+        if not inside(target, self.roots):
+            self.inv.skipped.append(Skipped(
+                str(path), f"a link to {target}, outside the folders given: not followed",
+                "dosewatch follows links only inside the folders it is given; pass the "
+                "target itself if it belongs to the study"))
+            return
+        st = os.stat(path)
+        before = len(self.inv.skipped)
+        self.entry(path, st, depth, pending)
+        if len(self.inv.skipped) == before:
+            self.inv.followed.append(Skipped(str(path), f"a link to {target}, inside the "
+                                             "folders given: followed"))
 
-def _walk(root: Path, inventory: Inventory) -> int:
-    """Walk a folder no reader claims; returns how many inputs it added."""
-    before = len(inventory.inputs)
-    pending = [root]
-    seen: set[tuple[int, int]] = set()
-    while pending:
-        folder = pending.pop()
-        try:
-            st = folder.stat()
-        except OSError:
-            st = None
-        if st is not None:
-            if (st.st_dev, st.st_ino) in seen:
-                inventory.skipped.append(Skipped(str(folder), "a link back to a folder "
-                                                 "already searched (a link loop)"))
+    def walk(self, root: Path) -> bool:
+        """Walk a folder no reader claims. Returns False when the entry limit stopped it."""
+        pending: list[tuple[Path, int]] = [(root, 0)]
+        links: list[tuple[Path, int]] = []
+        while pending or links:
+            if not pending:
+                # Links last, so that a real path is found before a link to it.
+                path, depth = links.pop(0)
+                self.link(path, depth, pending)
                 continue
-            seen.add((st.st_dev, st.st_ino))
-        try:
-            with os.scandir(folder) as entries:
-                names = sorted(e.name for e in entries)
-        except OSError as exc:
-            inventory.skipped.append(Skipped(str(folder),
-                                             f"cannot be listed ({exc.strerror or exc})",
-                                             "check its permissions"))
-            continue
-        below: list[Path] = []
-        for name in names:
-            _classify(folder / name, inventory, below)
-        pending.extend(reversed(below))  # depth first, in name order
-    inventory.inputs[before:] = sorted(inventory.inputs[before:])
-    return len(inventory.inputs) - before
+            folder, depth = pending.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    names = sorted(e.name for e in entries)
+            except OSError as exc:
+                self.inv.skipped.append(Skipped(
+                    str(folder), f"cannot be listed ({exc.strerror or exc})",
+                    "check its permissions"))
+                continue
+            below: list[tuple[Path, int]] = []
+            for name in names:
+                self.count += 1
+                if self.count > self.max_entries:
+                    return False
+                path = folder / name
+                if name.startswith("."):
+                    self.inv.skipped.append(Skipped(str(path), "hidden file or folder"))
+                    continue
+                try:
+                    st = path.lstat()
+                except OSError as exc:
+                    self.inv.skipped.append(Skipped(
+                        str(path), f"cannot be read ({exc.strerror or exc})",
+                        "check its permissions"))
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    links.append((path, depth))
+                else:
+                    self.entry(path, st, depth, below)
+            pending.extend(reversed(below))  # depth first, in name order
+        return True
 
 
-def discover(paths: Iterable[str | Path]) -> Inventory:
+def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
+             max_entries: int = MAX_ENTRIES) -> Inventory:
     """Expand command-line paths into inputs (see the module text). Never raises for a
     bad path: it becomes a :class:`Failed` entry."""
-    inventory = Inventory()
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            inventory.failed.append(Failed(str(path), "no such file or folder",
+    given = [Path(raw) for raw in paths]
+    inventory = Inventory(roots=given)
+    state = _Walk(inventory, [str(p) for p in given], max_depth, max_entries)
+    for path in given:
+        try:
+            st = os.stat(path)
+        except OSError:
+            problem = _link_problem(path) if os.path.islink(path) else None
+            inventory.failed.append(Failed(str(path), problem or "no such file or folder",
                                            "check the path; quote it if it holds spaces"))
             continue
-        if path.is_file() or reader_for(path) is not None:
-            inventory.inputs.append(path)
-            continue
-        if not path.is_dir():
-            kind = _kind(path.stat().st_mode) or "not a file or folder"
+        kind = _kind(st.st_mode)
+        if kind is not None:
             inventory.failed.append(Failed(str(path), f"not a regular file: {kind}",
                                            "dosewatch reads regular files and folders"))
             continue
+        if not stat.S_ISDIR(st.st_mode) or reader_for(path) is not None:
+            what = "folder" if stat.S_ISDIR(st.st_mode) else "file"
+            if state.first_time(st, path, what):
+                inventory.inputs.append(path)
+            continue
+        if not state.first_time(st, path, "folder"):
+            continue
+        inputs_before = len(inventory.inputs)
         skipped_before = len(inventory.skipped)
-        if _walk(path, inventory) == 0:
+        state.count = 0
+        complete = state.walk(path)
+        inventory.inputs[inputs_before:] = sorted(inventory.inputs[inputs_before:])
+        if not complete:
+            inventory.failed.append(Failed(
+                str(path), f"holds more than {max_entries:,} files and folders: searched "
+                f"the first {max_entries:,} only", "pass its subfolders separately"))
+        elif len(inventory.inputs) == inputs_before:
             seen = len(inventory.skipped) - skipped_before
             inventory.failed.append(Failed(
                 str(path), "folder holds no session" + (

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import os
 import pkgutil
+import stat
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,11 +31,13 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import DosewatchError, InputError, plain_reason, sanitise
 from ..session import Profile, Session
 
 ENTRY_POINT_GROUP = "dosewatch.readers"
 SNIFF_BYTES = 4096
+MAX_FOLDER_ENTRIES = 10_000
+"""Entries of a folder input (and its subfolders) checked before its reader runs."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,15 @@ class ReadOptions:
             endings (several sessions in one input are then ``name-1``, ``name-2``, ...).
         columns: for table formats, which column holds what (``{"time": "Zeit", "hr":
             "Puls"}``), for files whose headers dosewatch does not recognise.
+        roots: the folders the input was found in (the command-line paths). A link inside
+            a folder input is read only when it leads inside these (or inside the input
+            itself, when none are given), so no file outside the inputs is ever read.
     """
 
     profile: Profile | None = None
     name: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
+    roots: tuple[Path, ...] = ()
 
 
 Read = Callable[[Path, ReadOptions], Sequence[Session]]
@@ -172,15 +180,51 @@ def _by_suffix(path: Path) -> tuple[Reader, str] | None:
     return candidates[-1], suffix
 
 
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path`` when it is a regular file. Opened without
+    blocking, so a FIFO or a device cannot make the caller wait forever, and checked
+    after opening (no swap between a check and the open).
+
+    Raises:
+        InputError: not a regular file, or it cannot be opened.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(f"cannot be opened ({exc.strerror or exc})", source=path,
+                         hint="check that it exists and is readable") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(f"not a regular file: {_kind_name(mode)}", source=path,
+                         hint="dosewatch reads regular files only")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _kind_name(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
 def file_head(path: Path, size: int = SNIFF_BYTES) -> bytes:
     """The first ``size`` bytes of a regular file, decompressed when it is gzip; b''
-    when it cannot be read."""
+    when it cannot be read (or is not a regular file: a FIFO is never waited on)."""
     try:
-        with open(path, "rb") as fh:
+        fd = open_regular(path)
+    except InputError:
+        return b""
+    try:
+        with open(fd, "rb") as fh:
             head = fh.read(size)
-        if head.startswith(b"\x1f\x8b"):
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(size)
+            if head.startswith(b"\x1f\x8b"):
+                fh.seek(0)
+                with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+                    head = gz.read(size)
     except (OSError, EOFError, zlib.error):
         return b""
     return head
@@ -279,8 +323,7 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     """
     p = Path(path)
     options = options or ReadOptions()
-    if not p.exists():
-        raise InputError("no such file or folder", source=p, hint="check the path")
+    check_input(p, options.roots)
     reader = reader_for(p)
     if reader is None and p.is_dir():
         raise InputError(f"no session in the folder (found: {_listing(p)})", source=p,
@@ -289,17 +332,122 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     if reader is None:
         raise InputError("not a kind of input dosewatch reads", source=p,
                          hint=unsupported_hint(p))
-    sessions = list(reader.read(p, options))
+    if reader.group is not None:  # the files read with it: checked as the input itself
+        for member in group_of(p):
+            if Path(member) != p:
+                _check_member(Path(member), options.roots or (p.parent,), p)
+    try:
+        sessions = list(reader.read(p, options))
+    except (DosewatchError, MemoryError):
+        raise
+    except RecursionError:
+        raise InputError(f"nested too deeply to read ({reader.title})", source=p,
+                         hint="the file is damaged or not what its name says") from None
+    except Exception as exc:  # noqa: BLE001 - any reader's slip is still an input error
+        # A reader should raise InputError itself; whatever it raised instead (a library's
+        # ValueError on a damaged file), the caller gets dosewatch's own error, naming the
+        # problem, never quoting the file.
+        raise InputError(
+            f"cannot be read as a {reader.title} ({type(exc).__name__}: "
+            f"{plain_reason(exc)})", source=p,
+            hint="the file may be damaged; if it opens in other software, please report "
+            "this with the file") from None
     if not sessions:
         raise InputError(f"holds no session ({reader.title})", source=p,
                          hint=reader.hint or "check that it holds recorded data")
+    from ..session import drop_implausible
     from .units import check_units
 
-    sessions = [check_units(s) for s in sessions]
+    sessions = [drop_implausible(check_units(s)) for s in sessions]
     if len(sessions) > 1:
         base = options.name or input_stem(p)
         sessions = [replace(s, name=f"{base}-{k}") for k, s in enumerate(sessions, 1)]
     return sessions
+
+
+def check_input(path: Path, roots: Sequence[Path] = ()) -> None:
+    """Refuse, before any reader opens it, an input that could trap or fool a reader:
+    missing, not a regular file or folder (a FIFO waits forever), or a folder holding a
+    FIFO, device or socket, or a link that leads outside ``roots`` (default: the input
+    itself), so no reader ever opens a file outside the inputs. A folder's entries are
+    checked down to its subfolders, at most :data:`MAX_FOLDER_ENTRIES` of them.
+
+    Raises:
+        InputError: naming the entry and what to do.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise InputError("no such file or folder", source=path, hint="check the path") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise InputError(f"not a regular file: {_kind_name(st.st_mode)}", source=path,
+                         hint="dosewatch reads regular files and folders")
+    allowed = [os.path.realpath(r) for r in (roots or (path,))]
+    pending, seen = [path], 0
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:
+            continue  # the reader says what it cannot list
+        for entry in listed:
+            seen += 1
+            if seen > MAX_FOLDER_ENTRIES:
+                raise InputError(f"holds more than {MAX_FOLDER_ENTRIES:,} files and folders",
+                                 source=path, hint="a session folder holds a few files; "
+                                 "pass the sessions inside it one by one")
+            entry_path = Path(entry.path)
+            if entry.is_symlink():
+                target = os.path.realpath(entry_path)
+                if not any(target == a or target.startswith(a.rstrip(os.sep) + os.sep)
+                           for a in allowed):
+                    raise InputError(
+                        f"{entry.name} is a link to {target}, outside the folders given: "
+                        "dosewatch does not read it", source=path,
+                        hint="copy the file into the session folder, or pass a folder "
+                        "that holds both")
+                try:
+                    mode = os.stat(entry_path).st_mode
+                except OSError:
+                    continue  # a broken link: the reader says the file is missing
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    raise InputError(
+                        f"{entry.name} leads to {_kind_name(mode)}, not a regular file",
+                        source=path, hint="remove it from the session folder")
+                continue  # a linked folder is not searched (no loops); its files are
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                pending.append(entry_path)
+            elif not stat.S_ISREG(mode):
+                raise InputError(
+                    f"{entry.name} is not a regular file ({_kind_name(mode)})", source=path,
+                    hint="remove it from the session folder")
+
+
+def _check_member(member: Path, roots: Sequence[Path], source: Path) -> None:
+    """A file read together with an input (a file group): a regular file, and not a link
+    leading outside ``roots``."""
+    allowed = [os.path.realpath(r) for r in roots]
+    target = os.path.realpath(member)
+    if member.is_symlink() and not any(
+            target == a or target.startswith(a.rstrip(os.sep) + os.sep) for a in allowed):
+        raise InputError(f"{member.name} is a link to {target}, outside the folders given: "
+                         "dosewatch does not read it", source=source,
+                         hint="copy the file next to the others, or pass a folder that "
+                         "holds both")
+    try:
+        mode = os.stat(member).st_mode
+    except OSError:
+        return  # missing: the reader says so
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{member.name} is not a regular file ({_kind_name(mode)})",
+                         source=source, hint="remove it from the folder")
 
 
 def _listing(folder: Path, most: int = 10) -> str:
@@ -307,7 +455,7 @@ def _listing(folder: Path, most: int = 10) -> str:
         names = sorted(p.name for p in folder.iterdir())
     except OSError:
         return "a folder that cannot be listed"
-    shown = ", ".join(names[:most]) or "nothing"
+    shown = ", ".join(sanitise(n) for n in names[:most]) or "nothing"
     return shown + (", …" if len(names) > most else "")
 
 

@@ -551,8 +551,17 @@ def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: in
     """Rows of differing length: split every line in Arrow and take each field where the
     row has it (null where it has not)."""
     try:
+        # Block by block: read(n) allocates n bytes at once, 1 GiB for a file of 24 bytes
+        # (issue 14: an input's memory follows its data, not a limit).
+        blocks, size = [], 0
         with pa.input_stream(str(path), compression=compression) as s:
-            data = s.read(MAX_RAGGED_BYTES + 1)
+            while size <= MAX_RAGGED_BYTES:
+                block = s.read(16 << 20)
+                if not block:
+                    break
+                blocks.append(block)
+                size += len(block)
+        data = b"".join(blocks)
     except (OSError, pa.ArrowException) as exc:
         raise _arrow_error(path, exc) from None
     if len(data) > MAX_RAGGED_BYTES:

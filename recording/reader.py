@@ -18,13 +18,25 @@ analysis follows too):
 When several devices recorded the same stream, the one with the most samples is used and
 the choice is listed in ``provenance.repairs``, as are an unclean end (the recorder
 stopped without closing the file) and the count of malformed notifications.
+
+Reading never changes the recording (issue 14). A cleanly closed recording is one file,
+read in place. One left with a ``-wal`` file (the recorder was killed) is copied with its
+``-wal`` into a private temporary folder and read there: SQLite would otherwise write its
+``-shm`` index next to the input. The copied ``-wal`` is checked frame by frame as SQLite
+does (salts and running checksums): when a damaged frame hides commits written after it,
+the repairs say how many commits and pages were lost. A recording whose number columns
+hold text or bytes (an altered or damaged file) is refused, naming the table and column;
+text fields holding bytes (a device name, the sport) are ignored with a note.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import struct
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,7 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InputError
+from ..errors import InputError, plain_reason, sanitise
 from ..profiles import parse_profile_options
 from ..session import Profile, Session
 from .schema import (
@@ -52,8 +64,128 @@ def _bad(path: Path, message: str, hint: str) -> InputError:
 
 
 def _corrupt(path: Path, exc: Exception) -> InputError:
-    return _bad(path, f"the recording is damaged or truncated ({exc})",
+    return _bad(path, f"the recording is damaged or truncated ({plain_reason(exc)})",
                 "recover what SQLite can with 'sqlite3 FILE .recover', or use a backup")
+
+
+# --------------------------------------------------------------------------- the -wal
+
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+_WAL_HEADER = 32
+_FRAME_HEADER = 24
+_MASK = np.uint64(0xFFFFFFFF)
+
+
+def _checksum_step_powers(pairs: int) -> NDArray[np.uint64]:
+    """``M**j mod 2**32`` for j = pairs-1 ... 0, where ``M = [[1, 1], [1, 2]]`` is one step
+    of SQLite's WAL checksum (``s1 += a + s2; s2 += b + s1``) as a linear map of the state;
+    with these, a frame's checksum is one vectorised sum instead of a loop per word."""
+    powers = np.empty((pairs, 2, 2), dtype=np.uint64)
+    current = np.eye(2, dtype=np.uint64)
+    step = np.array([[1, 1], [1, 2]], dtype=np.uint64)
+    for j in range(pairs):  # per pair of words of one page, once per file
+        powers[j] = current
+        current = (step @ current) & _MASK
+    return powers[::-1]
+
+
+def wal_damage(wal: Path) -> tuple[int, int] | None:
+    """``(commits, pages)`` written to a ``-wal`` file after a damaged frame, which SQLite
+    cannot replay (it stops at the first frame whose salt or checksum is wrong), or None
+    when nothing is lost that way. Frames of an older generation (other salts: the file
+    is reused after each checkpoint) are not losses."""
+    try:
+        data = wal.read_bytes()
+    except OSError:
+        return None
+    if len(data) < _WAL_HEADER:
+        return None
+    magic, _, page_size, _, salt1, salt2, c1, c2 = struct.unpack(">8I", data[:_WAL_HEADER])
+    if magic not in _WAL_MAGIC or page_size < 512 or page_size & (page_size - 1):
+        return None
+    frame = _FRAME_HEADER + page_size
+    n = (len(data) - _WAL_HEADER) // frame
+    if n == 0:
+        return None
+    order = ">" if magic & 1 else "<"
+    words = np.frombuffer(data, dtype=f"{order}u4", count=6).astype(np.uint64)
+    state = _words_checksum(words[None, :], np.zeros(2, np.uint64))
+    if (int(state[0]), int(state[1])) != (c1, c2):
+        return None  # a header SQLite would not use either: the file is ignored whole
+    body = np.frombuffer(data, dtype=np.uint8, count=n * frame, offset=_WAL_HEADER)
+    body = body.reshape(n, frame)
+    heads = body[:, :_FRAME_HEADER].copy().view(">u4").astype(np.int64)  # (n, 6)
+    summed = np.concatenate([body[:, :8], body[:, _FRAME_HEADER:]], axis=1)
+    words = np.ascontiguousarray(summed).view(f"{order}u4").astype(np.uint64)
+    per_frame = _frame_sums(words)  # (n, 2): each frame's own contribution
+    powers = _checksum_step_powers(words.shape[1] // 2)
+    jump = powers[0] @ np.array([[1, 1], [1, 2]], dtype=np.uint64) & _MASK  # M**pairs
+    ours = (heads[:, 2] == salt1) & (heads[:, 3] == salt2)
+    valid = 0
+    for i in range(n):  # per frame: each checksum continues the previous one
+        if not ours[i]:
+            break
+        state = (jump @ state + per_frame[i]) & _MASK
+        if (int(state[0]), int(state[1])) != (int(heads[i, 4]), int(heads[i, 5])):
+            break
+        valid += 1
+    later = np.flatnonzero(ours[valid:])
+    if valid == n or later.size == 0:
+        return None
+    commits = int(np.count_nonzero(heads[valid:, 1][later] != 0))
+    return (commits, int(later.size)) if commits else None
+
+
+def _words_checksum(words: NDArray[np.uint64], state: NDArray[np.uint64]) -> NDArray:
+    """SQLite's checksum of one run of words (an even number), from ``state``."""
+    powers = _checksum_step_powers(words.shape[1] // 2)
+    jump = powers[0] @ np.array([[1, 1], [1, 2]], dtype=np.uint64) & _MASK
+    return (jump @ state + _frame_sums(words)[0]) & _MASK
+
+
+def _frame_sums(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """Per row of ``words`` (pairs a, b), ``sum_k M**(m-1-k) (a_k, a_k + b_k)`` mod 2**32:
+    the checksum state a row leads to from a zero state."""
+    a, b = words[:, 0::2], words[:, 1::2]
+    c0, c1 = a, (a + b) & _MASK
+    powers = _checksum_step_powers(a.shape[1])
+    # uint64 products wrap modulo 2**64, which keeps them right modulo 2**32.
+    s0 = (c0 * powers[:, 0, 0] + c1 * powers[:, 0, 1]).sum(axis=1) & _MASK
+    s1 = (c0 * powers[:, 1, 0] + c1 * powers[:, 1, 1]).sum(axis=1) & _MASK
+    return np.stack([s0, s1], axis=1)
+
+
+class _PrivateCopy(sqlite3.Connection):
+    """A connection to a recording copied into a temporary folder, removed on close."""
+
+    folder: str | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def _private_copy(p: Path) -> Path:
+    """``p`` and its ``-wal`` copied into a new temporary folder, so that SQLite's index
+    (``-shm``) is written there and not next to the input. Copied again if the recording
+    changed meanwhile (a recorder still writing)."""
+    folder = tempfile.mkdtemp(prefix="dosewatch-recording-")
+    copy = Path(folder) / "recording.dwrec"
+    try:
+        for _ in range(3):
+            before = [(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in (p, f"{p}-wal")]
+            shutil.copyfile(p, copy)
+            shutil.copyfile(f"{p}-wal", f"{copy}-wal")
+            after = [(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in (p, f"{p}-wal")]
+            if before == after:
+                break
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return copy
 
 
 def wal_missing(path: str | os.PathLike[str]) -> bool:
@@ -67,10 +199,19 @@ def wal_missing(path: str | os.PathLike[str]) -> bool:
     return len(head) == 20 and head[18] == 2 and not Path(f"{path}-wal").exists()
 
 
-def _connect_ro(uri: str, *, immutable: bool) -> sqlite3.Connection:
-    """A read-only connection that has read the schema (so a bad file fails here)."""
+def _remove(folder: str | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _connect_ro(uri: str, *, immutable: bool, folder: str | None = None
+                ) -> sqlite3.Connection:
+    """A read-only connection that has read the schema (so a bad file fails here).
+    ``folder``: a private copy's folder, removed when the connection closes."""
     query = "mode=ro&immutable=1" if immutable else "mode=ro"
-    conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False)
+    conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False,
+                           factory=_PrivateCopy)
+    conn.folder = folder
     try:
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -109,18 +250,30 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise _bad(p, "not a dosewatch recording (not an SQLite database)",
                    "pass a .dwrec file written by 'dosewatch record'")
     uri = p.resolve().as_uri()
+    folder = None
     try:
+        if os.path.exists(f"{p}-wal"):
+            copy = _private_copy(p)
+            folder, uri = str(copy.parent), copy.as_uri()
         # Without its -wal a WAL-mode file has no writer; reading it as immutable keeps
         # SQLite from creating empty -wal and -shm files next to it.
-        conn = _connect_ro(uri, immutable=wal_missing(p))
+        conn = _connect_ro(uri, immutable=wal_missing(p), folder=folder)
     except sqlite3.OperationalError as exc:
+        _remove(folder)
         if "unable to open" in str(exc):
-            raise _bad(p, f"cannot open the recording ({exc})",
-                       "if its folder is read-only, copy the recording with its -wal file "
-                       "to a writable folder") from None
+            raise _bad(p, f"cannot open the recording ({plain_reason(exc)})",
+                       "copy the recording with its -wal file to a readable folder") from None
         raise _corrupt(p, exc) from None
     except sqlite3.DatabaseError as exc:
+        _remove(folder)
         raise _corrupt(p, exc) from None
+    except OSError as exc:
+        _remove(folder)
+        raise _bad(p, f"cannot copy the recording to read it ({plain_reason(exc)})",
+                   "check the free space in the temporary folder (TMPDIR)") from None
+    except BaseException:
+        _remove(folder)
+        raise
     try:
         tables = {row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -128,7 +281,7 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         missing = [t for t in ("meta", *TABLES) if t not in tables]
         if app_id != APPLICATION_ID or missing:
-            shown = ", ".join(sorted(tables)[:6]) or "none"
+            shown = ", ".join(sanitise(t, 24) for t in sorted(map(str, tables))[:6]) or "none"
             raise _bad(p, f"not a dosewatch recording (an SQLite database with tables: {shown})",
                        "pass a .dwrec file written by 'dosewatch record'")
         if version > FORMAT_VERSION:
@@ -204,15 +357,55 @@ def _session_name(path: Path) -> str:
     return path.stem or name
 
 
+class _NotNumbers(Exception):
+    """A number column of a recording holds text or bytes."""
+
+    def __init__(self, table: str, column: str, count: int):
+        super().__init__(table)
+        self.table, self.column, self.count = table, column, count
+
+
+def _not_numbers(conn: sqlite3.Connection, sql: str) -> _NotNumbers:
+    """Which column of the query's table holds something that is not a number."""
+    table = sql.split(" FROM ")[1].split()[0]
+    names = [c.strip() for c in sql.split("SELECT ")[1].split(" FROM ")[0].split(",")]
+    for column in names:
+        count = conn.execute(
+            f"SELECT count(*) FROM {table} WHERE typeof({column}) NOT IN "
+            "('integer', 'real', 'null')").fetchone()[0]
+        if count:
+            return _NotNumbers(table, column, count)
+    return _NotNumbers(table, "?", 0)
+
+
+def _text_meta(rows: list[tuple[object, object]], notes: list[str]) -> dict[str, str]:
+    """The meta table as text; a value that is not text (bytes where text belongs) is
+    left out with a note (a float ``closed_unix_s`` counts as text: it is there)."""
+    meta: dict[str, str] = {}
+    for key, value in rows:
+        if isinstance(key, str) and isinstance(value, str | int | float):
+            meta[key] = str(value)
+        else:
+            notes.append(f"meta {sanitise(key, 24)!r} is not text: ignored")
+    return meta
+
+
 def _fetch(conn: sqlite3.Connection, sql: str, params: tuple, columns: int) -> NDArray:
-    """Rows of numbers as a float64 array ``(n, columns)``, NULL as NaN, in chunks."""
+    """Rows of numbers as a float64 array ``(n, columns)``, NULL as NaN, in chunks.
+
+    Raises:
+        _NotNumbers: a value is text or bytes (no number).
+    """
     cur = conn.execute(sql, params)
     parts = []
     while True:
         rows = cur.fetchmany(_CHUNK_ROWS)
         if not rows:
             break
-        parts.append(np.array(rows, dtype=np.float64).reshape(-1, columns))
+        try:
+            parts.append(np.array(rows, dtype=np.float64).reshape(-1, columns))
+        except (TypeError, ValueError):
+            raise _not_numbers(conn, sql) from None
     if not parts:
         return np.empty((0, columns), dtype=np.float64)
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -255,9 +448,9 @@ def read_recording(
     lost_wal = wal_missing(p)
     notes: list[str] = []
     try:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        meta = _text_meta(conn.execute("SELECT key, value FROM meta").fetchall(), notes)
         devices = {
-            d: f"{device_name or 'device'} ({address})"
+            d: f"{sanitise(device_name or 'device')} ({sanitise(address)})"
             for d, device_name, address in conn.execute("SELECT id, name, address FROM devices")
         }
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -280,11 +473,24 @@ def read_recording(
         ).fetchall()
     except sqlite3.DatabaseError as exc:
         raise InputError(
-            f"the recording is damaged or truncated ({exc})", source=p,
+            f"the recording is damaged or truncated ({plain_reason(exc)})", source=p,
             hint="recover what SQLite can with 'sqlite3 FILE .recover', or use a backup",
+        ) from None
+    except _NotNumbers as bad:
+        raise InputError(
+            f"the {bad.table} table holds text or bytes where numbers belong "
+            f"({bad.count} rows, column {bad.column})", source=p,
+            hint="the recording was altered or damaged; record again, or use a backup",
         ) from None
     finally:
         conn.close()
+    damage = wal_damage(Path(f"{p}-wal"))
+    if damage is not None:
+        commits, pages = damage
+        notes.append(
+            f"the recording's -wal file is damaged: {commits} commits ({pages} pages) written "
+            f"after the damage cannot be read, about {commits * 0.5:.0f} s of recording at "
+            "the recorder's default of two commits a second; the data before it is read")
 
     lost_wal = lost_wal and "closed_unix_s" not in meta
     wal_hint = (
@@ -327,10 +533,14 @@ def read_recording(
 def _by_device(conn: sqlite3.Connection, sql: str, columns: int) -> dict[int, NDArray]:
     """Rows of ``sql`` (device id first, then ``columns`` numbers) split by device."""
     rows = _fetch(conn, sql, (), columns + 1)
-    out = {}
-    for device in np.unique(rows[:, 0]).astype(int).tolist():
-        out[device] = rows[rows[:, 0] == device, 1:]
-    return out
+    ids = rows[:, 0]
+    rows = rows[np.isfinite(ids) & (np.abs(ids) < 2**62)]  # a row without a device: dropped
+    # One sort, then a slice per device (a damaged file may name thousands of devices).
+    order = np.argsort(rows[:, 0], kind="stable")
+    rows = rows[order]
+    devices, starts = np.unique(rows[:, 0], return_index=True)
+    ends = np.append(starts[1:], rows.shape[0])[: starts.size]
+    return {int(d): rows[a:b, 1:] for d, a, b in zip(devices, starts, ends, strict=True)}
 
 
 def _hr_by_device(conn: sqlite3.Connection) -> dict[int, tuple[NDArray, NDArray, NDArray]]:

@@ -13,8 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
+from support.hostile import (
+    TRIGGER_EPOCHS,
+    AllocatesOnTrigger,
+    BlocksOnTrigger,
+    DiesOnTrigger,
+    SleepsOnTrigger,
+    hr_session,
+)
 
-from dosewatch.batch import RUN_FILE, run_batch, with_participant
+from dosewatch import batch
+from dosewatch.batch import RUN_FILE, check_workers, run_batch, with_participant
+from dosewatch.config import BatchConfig, Config
+from dosewatch.errors import ConfigError
 from dosewatch.ingest import read_session, write_session_folder
 
 PROTOCOLS = ("ramp", "rest_only", "steady_intermediate", "step_test")
@@ -44,9 +55,10 @@ def _same_outputs(a: Path, b: Path) -> None:
     assert _table(a) == _table(b)
     assert json.loads((a / "failures.json").read_text()) == \
         json.loads((b / "failures.json").read_text())
-    names = sorted(p.name for p in a.iterdir() if p.is_dir() and p.name != "calibration")
+    names = sorted(p.name for p in a.iterdir() if p.is_dir() and p.name != "calibration"
+                   and not p.name.startswith("."))
     assert names == sorted(p.name for p in b.iterdir() if p.is_dir() and
-                           p.name != "calibration")
+                           p.name != "calibration" and not p.name.startswith("."))
     calibrations = sorted(p.name for p in (a / "calibration").glob("*.toml"))
     assert calibrations == sorted(p.name for p in (b / "calibration").glob("*.toml"))
     for name in calibrations:
@@ -114,7 +126,9 @@ def test_killed_batch_rerun_equals_one_clean_run(inputs: list[Path], tmp_path: P
     assert rerun.returncode == 0, rerun.stderr
     assert f"({done} unchanged since the last run)" in rerun.stdout
     _same_outputs(clean, killed)
-    assert not [p for p in killed.iterdir() if p.name.startswith(".")]
+    # No leftovers: only dosewatch's own folder (marker, lock), its work folder empty.
+    assert [p.name for p in killed.iterdir() if p.name.startswith(".")] == [".dosewatch"]
+    assert not list((killed / ".dosewatch" / "tmp").iterdir())
 
 
 @pytest.mark.e2e
@@ -124,7 +138,7 @@ def test_dask_cluster_equals_serial_run(inputs: list[Path], tmp_path: Path) -> N
     serial = tmp_path / "serial"
     run_batch(inputs, serial, progress=False)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         report = run_batch(inputs, tmp_path / "dask", progress=False,
                            scheduler=cluster.scheduler_address)
     assert len(report.rows) == len(inputs) and not report.failures
@@ -151,3 +165,97 @@ def test_participant_is_the_profile_id_or_the_parent_folder(inputs: list[Path]) 
     anonymous = replace(session, profile=replace(session.profile, id=None))
     assert with_participant(anonymous, inputs[1]).profile.id == inputs[1].parent.name
     assert with_participant(session, inputs[1]).profile.id == "P0"
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+@pytest.fixture(scope="module")
+def trigger_batch(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two ordinary sessions and one of TRIGGER_EPOCHS minutes, on which the misbehaving
+    classifiers of support.hostile misbehave."""
+    root = tmp_path_factory.mktemp("budget")
+    return [hr_session(root / "a", minutes=12), hr_session(root / "trigger",
+                                                           minutes=TRIGGER_EPOCHS),
+            hr_session(root / "z", minutes=12)]
+
+
+def _one_failure(report: batch.BatchReport, trigger: Path) -> dict[str, str]:
+    assert sorted(r.session for r in report.rows) == ["a", "z"]
+    (failure,) = report.failures
+    assert failure["input"] == str(trigger)
+    return failure
+
+
+def test_an_input_over_its_time_budget_fails_alone(trigger_batch, tmp_path):
+    config = Config(batch=BatchConfig(input_time_s=2.0))
+    report = run_batch(trigger_batch, tmp_path / "out", config=config, pictures=False,
+                       progress=False, classifier=SleepsOnTrigger())
+    failure = _one_failure(report, trigger_batch[1])
+    assert failure["error"] == "TimeoutError"
+    assert failure["reason"] == "took longer than its budget of 2 s"
+    assert "input_time_s" in failure["hint"]
+
+
+def test_an_input_over_its_memory_budget_fails_alone(trigger_batch, tmp_path):
+    config = Config(batch=BatchConfig(input_memory_mb=512.0))
+    report = run_batch(trigger_batch, tmp_path / "out", config=config, pictures=False,
+                       progress=False, classifier=AllocatesOnTrigger())
+    failure = _one_failure(report, trigger_batch[1])
+    assert failure["error"] == "MemoryError"
+    assert failure["reason"] == "needs more memory than its budget of 512 MB"
+
+
+@pytest.mark.e2e
+def test_a_worker_that_dies_fails_only_its_input(trigger_batch, tmp_path):
+    report = run_batch(trigger_batch, tmp_path / "out", workers=2, pictures=False,
+                       progress=False, classifier=DiesOnTrigger())
+    failure = _one_failure(report, trigger_batch[1])
+    assert failure["error"] == "WorkerDied"
+    assert failure["reason"] == "the process analysing it was killed by signal 9"
+
+
+@pytest.mark.e2e
+def test_workers_keep_the_budgets(trigger_batch, tmp_path, monkeypatch):
+    # A worker interrupted by its own timer...
+    config = Config(batch=BatchConfig(input_time_s=2.0))
+    report = run_batch(trigger_batch, tmp_path / "timer", config=config, workers=2,
+                       pictures=False, progress=False, classifier=SleepsOnTrigger())
+    assert _one_failure(report, trigger_batch[1])["reason"] == \
+        "took longer than its budget of 2 s"
+    # ...and one deaf to it (stuck in C code), killed by the batch after a grace period.
+    monkeypatch.setattr(batch, "KILL_GRACE_S", 1.0)
+    start = time.monotonic()
+    report = run_batch(trigger_batch, tmp_path / "killed", config=config, workers=2,
+                       pictures=False, progress=False, classifier=BlocksOnTrigger())
+    assert _one_failure(report, trigger_batch[1])["reason"] == \
+        "took longer than its budget of 2 s"
+    assert time.monotonic() - start < 30
+
+
+@pytest.mark.e2e
+def test_a_dask_worker_that_dies_fails_only_its_input(trigger_batch, tmp_path):
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=":0") as cluster:
+        report = run_batch(trigger_batch, tmp_path / "out", progress=False, pictures=False,
+                           scheduler=cluster.scheduler_address, classifier=DiesOnTrigger())
+    failure = _one_failure(report, trigger_batch[1])
+    assert failure["error"] == "WorkerDied"
+    assert failure["reason"].startswith("the Dask worker analysing it died")
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_workers_must_be_a_whole_number_of_at_least_one(workers):
+    with pytest.raises(ConfigError, match="--workers must be a whole number of at least 1"):
+        check_workers(workers)
+
+
+def test_more_workers_than_cores_are_capped(caplog):
+    cores = batch.usable_cpus()
+    assert check_workers(cores) == cores
+    assert check_workers(32 * cores) == cores
+    assert f"using {cores}" in caplog.text

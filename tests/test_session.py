@@ -4,6 +4,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from dosewatch.config import Config
 from dosewatch.errors import ConfigError, InputError, ProfileError
@@ -130,3 +133,98 @@ def test_shipped_default_config_equals_the_code_defaults():
 
     shipped = files("dosewatch") / "default_config.toml"
     assert Config.from_dict(__import__("tomllib").loads(shipped.read_text())) == Config()
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+def test_stray_samples_at_the_ends_are_cut_off_with_a_note():
+    t = 1.7e9 + np.arange(1000.0)
+    t[0], t[-1] = 0.0, 1.7e9 + 40 * 86_400  # a zero time, and one far in the future
+    near = t.copy()
+    near[-1] = 1.7e9 + 2 * 86_400  # two days later: real data after a gap, kept
+    assert build_session("s", hr=(near, np.full(1000, 120.0))).hr.t.size == 999
+    session = build_session("s", hr=(t, np.full(1000, 120.0)))
+    assert session.hr.t.size == 998 and session.duration_s < 1000
+    assert session.provenance.start_time.timestamp() == 1.7e9 + 1
+    assert any("cut off 2 samples" in r for r in session.provenance.repairs)
+
+
+def test_a_session_spanning_more_than_31_days_is_refused():
+    t = np.array([0.0, 1.0, 2.0, 32 * 86_400.0])  # too few samples for one to be "stray"
+    with pytest.raises(InputError, match="span 32 days; a session spans at most 31 days"):
+        build_session("s", hr=(t, np.full(4, 120.0)))
+
+
+def test_sparse_readings_are_a_gap_not_a_day_of_data():
+    session = build_session("s", hr=(np.array([0.0, 86_400.0]), np.array([150.0, 150.0])))
+    assert session.duration_s == 86_410.0  # not two days: one sample period is at most 10 s
+
+
+@pytest.mark.parametrize(("stream", "scale", "unit"), [
+    ("hr", 1e3, "milliseconds"), ("hr", 1e6, "microseconds"), ("hr", 1e9, "nanoseconds"),
+    ("acc", 1e3, "milliseconds"), ("acc", 1e9, "nanoseconds")])
+def test_relative_times_in_other_units_are_refused_with_the_unit(stream, scale, unit):
+    step = 1.0 if stream == "hr" else 0.02
+    t = np.arange(500) * step * scale
+    values = np.full(500, 120.0) if stream == "hr" else np.tile([0, 0, 1.0], (500, 1))
+    with pytest.raises(InputError, match=f"the times look like {unit} from the start"):
+        build_session("s", **{stream: (t, values)})
+
+
+def test_heart_rate_sampled_every_five_minutes_is_too_sparse():
+    t = np.arange(50) * 300.0
+    with pytest.raises(InputError, match="too sparse to analyse minute by minute"):
+        build_session("s", hr=(t, np.full(50, 120.0)))
+
+
+def test_implausible_values_become_gaps_and_the_callers_arrays_stay():
+    from dosewatch.session import drop_implausible
+
+    speed = np.array([2.0, 9e7, -5.0, 3.0])
+    session = drop_implausible(build_session("s", hr=(np.arange(4.0), np.full(4, 100.0)),
+                                             speed=(np.arange(4.0), speed)))
+    assert session.speed.mps.tolist() == [2.0, 3.0] and session.speed.t.tolist() == [0, 3]
+    assert speed[1] == 9e7  # the caller's array is not changed
+    assert any("speed: 2 values outside 0–50 m/s" in r for r in session.provenance.repairs)
+    with pytest.raises(InputError, match="no plausible heart rate or acceleration"):
+        drop_implausible(build_session("s", hr=(np.arange(4.0), np.full(4, 5000.0))))
+
+
+@pytest.mark.parametrize("year_s", [4_665_600_000.0, 3.2e8])  # 2117, 1980
+def test_an_impossible_start_date_is_left_unknown(year_s):
+    session = build_session("s", hr=(year_s + np.arange(60.0), np.full(60, 100.0)))
+    assert session.provenance.start_time is None
+    assert any("is not plausible" in r for r in session.provenance.repairs)
+
+
+def test_profile_messages_quote_a_short_printable_value():
+    with pytest.raises(ProfileError) as err:
+        Profile(placement="\x1b[31m" + "w" * 200).validate("p.toml")
+    message = str(err.value)
+    assert "\x1b" not in message and len(message) < 250
+
+
+_ARRAYS = st.one_of(
+    hnp.arrays(st.sampled_from([np.float64, np.float32]), st.integers(0, 120),
+               elements=st.floats(allow_nan=True, allow_infinity=True, width=32)),
+    hnp.arrays(np.int64, st.integers(0, 30)),
+    st.lists(st.one_of(st.floats(), st.integers(-10**20, 10**20), st.text(max_size=3),
+                       st.none()), max_size=12),
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=3, max_side=5)),
+)
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(t=_ARRAYS, values=_ARRAYS,
+       streams=st.sampled_from(["hr", "acc", "speed", "cadence", "power", "hr+acc"]))
+def test_any_arrays_give_a_session_or_dosewatchs_error(t, values, streams):
+    """Through the Python API, nothing but dosewatch's own error escapes (issue 14: 146 of
+    17,026 fuzzed calls escaped as ValueError or TypeError)."""
+    from dosewatch.errors import DosewatchError
+
+    try:
+        build_session("x", **{s: (t, values) for s in streams.split("+")})
+    except DosewatchError:
+        pass

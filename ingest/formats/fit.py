@@ -64,7 +64,7 @@ import fitdecode
 import numpy as np
 from numpy.typing import NDArray
 
-from ...errors import InputError
+from ...errors import InputError, plain_reason
 from ...session import Profile, Session
 from ..activity import (
     ActivityData,
@@ -291,10 +291,11 @@ def _frames(
             # content; whatever it raises, the file cannot be decoded.
             except Exception as exc:  # noqa: BLE001
                 if truncated:
-                    repairs.append(f"decoding stopped before the cut ({exc})")
+                    repairs.append(f"decoding stopped before the cut ({plain_reason(exc)})")
                     return
                 raise InputError(
-                    f"the FIT data cannot be decoded ({type(exc).__name__}: {exc})",
+                    f"the FIT data cannot be decoded ({type(exc).__name__}: "
+                    f"{plain_reason(exc)})",
                     source=path, hint="the file is malformed; export it again",
                 ) from None
             yield frame

@@ -52,9 +52,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
-from ...errors import InputError, OutputError
+from ...errors import InputError, OutputError, plain_reason, quote, sanitise
 from ...profiles import profile_to_toml, read_profile
-from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session
+from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session, time_unit
 from ..registry import Reader, ReadOptions
 from ..tables import (
     UNITS,
@@ -87,6 +87,16 @@ _BATCH_ROWS = 1 << 20
 _HEAD_PEEK = 64 << 10
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^(?i:nan|inf|-inf|na|null)$")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Decompression limits (issue 14: an 8.7 MB hr.csv.gz held 6 GB of text). Real CSV
+# compresses 3-10 times with gzip; a gzip or Parquet "bomb" hundreds of times. Reading
+# stops past these, whatever the file's own header says.
+MAX_GZIP_RATIO = 50
+"""A ``.csv.gz`` may decompress to at most this many times its size..."""
+MIN_GZIP_LIMIT = 64 << 20
+"""...or to this many bytes, whichever is more."""
+MAX_PARQUET_RATIO = 200
+"""A Parquet file's columns may hold at most this many times its size in 8-byte values
+(dosewatch writes floats uncompressed-ish: about 1 to 2 times)."""
 # What pyarrow raises on damaged files: Arrow errors (OSError and ValueError included), and
 # from its Python layer e.g. UnicodeDecodeError for a column name that is not UTF-8.
 _ARROW_READ_ERRORS = (OSError, pa.ArrowException, ValueError, KeyError, IndexError, OverflowError)
@@ -174,7 +184,11 @@ def _resolve_columns(
         elif role in roles.index:
             resolved[want] = found[roles.index[role]]
         elif want in spec.required or want == "time":
-            shown = ", ".join(found) if found else "none"
+            # Names, not content: at most a few, each short and printable (a "header" can
+            # be any first line, e.g. of a file that is not a CSV at all).
+            shown = ", ".join(sanitise(name, 24) for name in found[:8]) if found else "none"
+            if len(found) > 8:
+                shown += f", ... ({len(found)} columns)"
             raise _bad_file(
                 path,
                 f"column '{want}' missing (found: {shown})",
@@ -226,8 +240,9 @@ def _allocate(
     except (MemoryError, ValueError):
         raise _bad_file(
             path,
-            f"declares {n} rows, more than this computer can hold",
-            "check that the file is not corrupt, or split the recording",
+            f"declares {n:,} rows, more than the memory this input may use can hold",
+            "check that the file is not corrupt, or split the recording (in a batch, "
+            "[batch] input_memory_mb sets the memory an input may use)",
         ) from None
 
 
@@ -265,10 +280,7 @@ def _show_cell(values: pa.Array, index: int) -> str:
         if pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
         else pa.binary()
     )[index].as_py()
-    text = raw.decode("utf-8", errors="replace")
-    if len(text) > 40:
-        text = text[:40] + "…"
-    return repr(text)
+    return quote(raw)
 
 
 def _not_a_number(path: Path, column: str, row: int, shown: str) -> InputError:
@@ -283,26 +295,33 @@ def _not_a_number(path: Path, column: str, row: int, shown: str) -> InputError:
     )
 
 
-def _check_times(t: NDArray[np.float64], path: Path) -> None:
-    """Reject times that cannot be seconds (beyond year 9999, e.g. milliseconds)."""
+def _check_times(t: NDArray[np.float64], path: Path, stream: str) -> None:
+    """Reject times that cannot be seconds (beyond year 9999, e.g. milliseconds). The
+    typical time is judged (the median of an even sample), so that one stray value is cut
+    off by :func:`~dosewatch.session.build_session` rather than refusing the file; the
+    unit in the hint comes from the sample step where it can (relative nanoseconds are
+    small numbers but steps of 1e9)."""
     if t.size == 0:
         return
-    lo, hi = float(t.min()), float(t.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        # NaN or infinite times are dropped later as repairs; judge the others.
-        finite = np.isfinite(t)
-        hi = float(np.max(t, where=finite, initial=-np.inf))
-        lo = float(np.min(t, where=finite, initial=np.inf))
-    worst = max(abs(hi), abs(lo)) if np.isfinite(hi) else 0.0
-    if worst <= _MAX_TIME_S:
+    sample = t[:: max(1, t.size // 100_000)]
+    sample = np.abs(sample[np.isfinite(sample)])
+    if sample.size == 0:
+        return  # no finite time: build_session says nothing is usable
+    typical = float(np.median(sample))
+    if typical <= _MAX_TIME_S:
         return
-    if 1e11 < worst < 1e14:
-        hint = "the times look like milliseconds: divide them by 1000"
-    elif 1e14 <= worst < 1e17:
-        hint = "the times look like microseconds: divide them by 1e6"
-    else:
-        hint = "times must be seconds (Unix epoch or from the session start)"
-    raise _bad_file(path, f"column 'time' holds {worst:.6g}, which is not a time in seconds", hint)
+    ordered = np.sort(t[: 100_000][np.isfinite(t[:100_000])])
+    steps = np.diff(ordered)
+    steps = steps[steps > 0]
+    unit = time_unit(float(np.median(steps)), stream) if steps.size else None
+    if unit is None:
+        unit = ("milliseconds" if typical < 1e14 else "microseconds" if typical < 1e17
+                else "nanoseconds" if typical < 1e20 else None)
+    factor = {"milliseconds": "1000", "microseconds": "1e6", "nanoseconds": "1e9"}
+    hint = (f"the times look like {unit}: divide them by {factor[unit]}" if unit
+            else "times must be seconds (Unix epoch or from the session start)")
+    raise _bad_file(path, f"column 'time' holds {typical:.6g}, which is not a time in seconds",
+                    hint)
 
 
 def _check_not_empty(path: Path) -> None:
@@ -416,8 +435,53 @@ def _time_is_text(text: str, layout: Layout, name: str) -> bool:
 
 def _corrupt_gzip(path: Path, exc: BaseException) -> InputError:
     return _bad_file(
-        path, f"the gzip data is corrupt or truncated ({exc})", "export or copy the file again"
+        path, f"the gzip data is corrupt or truncated ({plain_reason(exc)})",
+        "export or copy the file again"
     )
+
+
+class _LimitedGzip(io.RawIOBase):
+    """The decompressed bytes of a ``.csv.gz``, ending early (``exceeded`` set) rather
+    than giving more than ``limit``. It ends, never raises: an exception thrown into
+    Arrow's threaded reader can leave its threads behind (a hang or an abort at exit)."""
+
+    def __init__(self, path: Path, limit: int):
+        self._stream = pa.CompressedInputStream(pa.OSFile(str(path)), "gzip")
+        self._left = limit
+        self.exceeded = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = 1 << 20
+        if self.exceeded:
+            return b""
+        block = self._stream.read(min(size, self._left + 1))
+        if len(block) > self._left:
+            self.exceeded = True
+            return b""
+        self._left -= len(block)
+        return block
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        block = self.read(len(buffer))
+        buffer[: len(block)] = block
+        return len(block)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def gzip_limit(path: Path) -> int:
+    """How many bytes ``path`` (a ``.csv.gz``) may decompress to."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return max(MIN_GZIP_LIMIT, MAX_GZIP_RATIO * size)
 
 
 def _csv_options(columns: dict[str, str], as_text: bool = False, text_columns: frozenset[str]
@@ -450,14 +514,31 @@ def _read_csv_table(
         skip_rows=layout.skip + (1 if layout.has_header else 0))
     separated = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
         layout.delimiter, repr(layout.delimiter))
+    source: str | _LimitedGzip = str(path)
+    if fmt == "csv.gz":
+        source = _LimitedGzip(path, gzip_limit(path))
+
+    def too_large() -> InputError:
+        return _bad_file(
+            path, f"decompresses to more than {gzip_limit(path) >> 20} MiB ({MAX_GZIP_RATIO} "
+            "times its size): not a table of samples, or a decompression bomb",
+            "check the file; store long recordings as Parquet")
+
     try:
-        return pacsv.read_csv(
-            str(path),
+        table = pacsv.read_csv(
+            source,
             read_options=read_options,
             parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
             convert_options=_csv_options(columns, as_text, text_columns, layout.decimal),
         )
+        if not isinstance(source, str) and source.exceeded:
+            raise too_large()
+        return table
+    except pa.ArrowMemoryError:
+        raise MemoryError() from None
     except pa.ArrowInvalid as exc:
+        if not isinstance(source, str) and source.exceeded:
+            raise too_large() from None
         refused_a_cell = "conversion error" in str(exc) and not as_text
         if not refused_a_cell:
             if fmt == "csv.gz" and ("zlib" in str(exc) or "runcated" in str(exc)):
@@ -468,6 +549,8 @@ def _read_csv_table(
                 f"every row needs as many {separated}-separated fields as the header",
             ) from None
     except _ARROW_READ_ERRORS as exc:
+        if not isinstance(source, str) and source.exceeded:
+            raise too_large() from None
         if fmt == "csv.gz":
             raise _corrupt_gzip(path, exc) from None
         raise _bad_file(
@@ -475,13 +558,17 @@ def _read_csv_table(
             f"cannot read the CSV file ({_first_line(exc)})",
             "check that it is delimited text with a header row",
         ) from None
+    finally:
+        if not isinstance(source, str):
+            source.close()
     # Arrow refused a cell: re-read as text, find it, or accept blank cells as gaps.
     return _csv_numbers_from_text(path, fmt, columns, layout, text_columns)
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    """The library's message in plain words, never quoting the file (see
+    :func:`~dosewatch.errors.plain_reason`)."""
+    return plain_reason(exc)
 
 
 def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str],
@@ -682,6 +769,11 @@ def _read_parquet_stream(path: Path, spec: StreamSpec,
         raise _bad_file(path, f"the footer declares {n} rows", "write or copy the file again")
     if n == 0:
         raise _no_rows(path)
+    if n * 8 > MAX_PARQUET_RATIO * max(size, 1 << 16):
+        raise _bad_file(
+            path, f"the footer declares {n:,} rows in a file of {size:,} bytes: more than "
+            "real samples compress to (a damaged footer, or a decompression bomb)",
+            "write or copy the file again")
     arrays, targets = _allocate(spec, list(columns), n, path)
     jobs = list(columns.items())
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
@@ -725,7 +817,7 @@ def _find_stream_files(folder: Path) -> dict[str, tuple[Path, str]]:
             )
     files = {stream: hits[0] for stream, hits in found.items()}
     if "hr" not in files and "acc" not in files:
-        shown = ", ".join(p.name for p in entries[:10]) or "nothing"
+        shown = ", ".join(sanitise(p.name) for p in entries[:10]) or "nothing"
         if len(entries) > 10:
             shown += ", …"
         raise InputError(
@@ -749,7 +841,7 @@ def _read_stream(path: Path, fmt: str, spec: StreamSpec,
         raise _bad_file(
             path, f"cannot read the file ({exc.strerror})", "check its permissions"
         ) from None
-    _check_times(arrays["time"], path)
+    _check_times(arrays["time"], path, spec.name)
     return arrays
 
 

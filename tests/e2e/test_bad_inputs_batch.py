@@ -116,8 +116,11 @@ def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
     fit_row = next(r for r in rows if r["session"] == "Move_2020_01_15_19_27_16_Running")
     assert fit_row["sport"] == "running"
     assert fit_row["start_time"].startswith("2020-01-15T18:27:24")
-    assert {p.name for p in out.iterdir() if p.is_dir()} - {"calibration"} == GOOD
+    assert {p.name for p in out.iterdir() if p.is_dir()} - {"calibration"} == \
+        GOOD | {".dosewatch"}
+    assert not list((out / ".dosewatch" / "tmp").iterdir())  # no temporary left behind
     for root, dirs, files in os.walk(out):
+        dirs[:] = [d for d in dirs if d != ".dosewatch"]  # dosewatch's own: marker, lock
         for name in dirs + files:
             assert not name.startswith("."), Path(root) / name
             assert not name.endswith((".partial", ".tmp", ".old")), Path(root) / name

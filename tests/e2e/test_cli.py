@@ -71,8 +71,9 @@ def test_analyze_a_folder_of_sessions(simulated, tmp_path):
         assert len(epochs) == round(summary["duration_s"] / 60)
         png = (folder / "session.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    # Nothing half-written or temporary is left behind.
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # Nothing half-written or temporary is left behind (.dosewatch: its marker and lock).
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".dosewatch"]
+    assert not list((out / ".dosewatch" / "tmp").iterdir())
 
 
 def test_bad_input_does_not_stop_the_batch(simulated, tmp_path):
@@ -105,8 +106,8 @@ def test_inputs_sharing_a_name_get_distinct_folders(simulated, tmp_path):
     # A rerun replaces the outputs in place: same names, still two.
     assert dosewatch("analyze", tmp_path / "a" / "run", tmp_path / "b" / "run", "--out", out,
                      "--no-pictures").returncode == 0
-    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != "calibration") \
-        == outputs
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != "calibration"
+                  and not p.name.startswith(".")) == outputs
 
 
 def test_profile_override_from_the_command_line(simulated, tmp_path):

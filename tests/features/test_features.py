@@ -309,3 +309,23 @@ def test_moving_median_is_scipy_median_filter(n: int, size: int, block: int) -> 
     y[n // 2] += 60  # a spike the filter must not follow
     np.testing.assert_array_equal(moving_median(y, size, block=block),
                                   median_filter(y, size=size, mode="nearest"))
+
+
+def test_no_heart_rate_is_made_up_across_a_long_gap_or_past_the_ends():
+    """Issue 14: two readings a day apart have a 'sample period' of a day; the grid holds
+    them, not a day of heart rate."""
+    hr = HeartRate(t=np.array([0.0, 86_400.0]), bpm=np.array([150.0, 150.0]), rr_ms=None,
+                   fs=1 / 86_400)
+    grid = hrmod.to_grid(hr, 86_420)
+    # Each reading holds for at most half the longest gap filled (10 s) past the end.
+    assert np.flatnonzero(np.isfinite(grid)).tolist() == [0, *range(86_400, 86_406)]
+
+
+def test_the_longest_gap_filled_is_the_configured_one():
+    from dataclasses import replace
+
+    t = np.array([0.0, 1.0, 2.0, 8.0, 9.0])
+    hr = HeartRate(t=t, bpm=np.full(5, 100.0), rr_ms=None, fs=1.0)
+    strict = replace(CFG, heart_rate=replace(CFG.heart_rate, max_gap_s=5.0))
+    assert np.isfinite(hrmod.clean(hr, 10, CFG).bpm[:10]).all()  # 6 s gap: filled at 10
+    assert np.isnan(hrmod.clean(hr, 10, strict).bpm[3:8]).all()  # ...not at 5

@@ -443,3 +443,31 @@ def test_format_1_recordings_still_read(tmp_path: Path) -> None:
     assert session.speed is not None and session.profile.hr_rest == 55
     assert any("format 1 recording: 5 heart-rate values of 0 bpm" in r
                for r in session.provenance.repairs)
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+def test_wal_damage_counts_what_sqlite_cannot_replay(tmp_path):
+    from dosewatch.recording.reader import wal_damage
+
+    path = tmp_path / "r.dwrec"
+    child = (
+        "import os, sys\nfrom dosewatch.recording import RecordingWriter\n"
+        "w = RecordingWriter(sys.argv[1], commit_interval_s=1e-9)\n"
+        "d = w.add_device('AA:BB', 'strap', ['180d'], 'hr')\n"
+        "for i in range(200):\n"
+        "    w.add_hr(d, None, 1.7e9 + i, 120.0)\n"
+        "    w.maybe_commit()\n"
+        "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", child, str(path)], check=True)
+    wal = Path(f"{path}-wal")
+    assert wal_damage(wal) is None  # intact: every frame's checksum chains
+    data = bytearray(wal.read_bytes())
+    frames = (len(data) - 32) // (24 + 4096)
+    data[32 + (frames - 10) * (24 + 4096) + 24 + 7] ^= 0x01  # ten frames from the end
+    wal.write_bytes(bytes(data))
+    commits, pages = wal_damage(wal)
+    assert pages == 10 and 1 <= commits <= 10
+    wal.write_bytes(b"garbage" * 10)
+    assert wal_damage(wal) is None  # not a -wal SQLite would read: nothing to say

@@ -1,0 +1,100 @@
+"""Discovery cannot be trapped (issue 14): limits, links only inside the roots, regular
+files only, every file found once, and every entry accounted for with its reason."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from support.hostile import hr_session
+
+from dosewatch.ingest.discover import discover
+
+
+def _reasons(inventory) -> dict[str, str]:  # an Inventory
+    return {Path(s.path).name: s.reason for s in inventory.skipped}
+
+
+def test_the_depth_limit_is_said_once_per_folder_cut_off(tmp_path):
+    hr_session(tmp_path / "a" / "b" / "c" / "run", minutes=1)
+    hr_session(tmp_path / "top", minutes=1)
+    inventory = discover([tmp_path], max_depth=2)
+    assert inventory.inputs == [tmp_path / "top"]
+    (cut,) = [s for s in inventory.skipped if "deep" in s.reason]
+    assert cut.path == str(tmp_path / "a" / "b" / "c")  # the third level below
+    assert cut.reason == "nested more than 2 folders deep: not searched"
+    assert "pass this folder itself" in cut.hint
+
+
+def test_the_entry_limit_stops_the_search_and_is_a_failure(tmp_path):
+    for i in range(10):
+        hr_session(tmp_path / f"s{i}", minutes=1)
+    inventory = discover([tmp_path], max_entries=4)
+    assert len(inventory.inputs) == 4  # what was found is still analysed
+    (failed,) = inventory.failed
+    assert failed.reason == "holds more than 4 files and folders: searched the first 4 only"
+
+
+def test_special_files_are_skipped_never_opened(tmp_path):
+    hr_session(tmp_path / "run", minutes=1)
+    os.mkfifo(tmp_path / "pipe.fit")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.tcx"))
+        inventory = discover([tmp_path, tmp_path / "pipe.fit"])
+    reasons = _reasons(inventory)
+    assert reasons["pipe.fit"] == "not a regular file: a FIFO (named pipe)"
+    assert reasons["sock.tcx"] == "not a regular file: a socket"
+    (failed,) = inventory.failed
+    assert failed.path == str(tmp_path / "pipe.fit")
+    assert failed.reason == "not a regular file: a FIFO (named pipe)"
+
+
+def test_links_are_followed_inside_the_roots_only_and_each_one_is_said(tmp_path):
+    study, outside = tmp_path / "study", tmp_path / "outside"
+    real = hr_session(study / "data" / "run", minutes=1)
+    hr_session(outside / "x", minutes=1)
+    (outside / "y.fit").write_bytes(b"not used")
+    os.symlink(real, study / "alias")  # the same session again: skipped
+    os.symlink(outside / "x", study / "away")  # outside: skipped
+    os.symlink(outside / "y.fit", study / "away.fit")
+    os.symlink(study / "nowhere", study / "broken.gpx")
+    (study / "deep").mkdir()
+    hr_session(study / ".hidden" / "run2", minutes=1)
+    os.symlink(study / ".hidden", study / "deep" / "shown")  # inside, found only here
+    inventory = discover([study])
+    assert inventory.inputs == [study / "data" / "run", study / "deep" / "shown" / "run2"]
+    reasons = _reasons(inventory)
+    assert reasons["alias"] == f"the same folder as {real}, which is searched or analysed " \
+        "already"
+    assert reasons["away"] == f"a link to {outside / 'x'}, outside the folders given: " \
+        "not followed"
+    assert reasons["away.fit"].startswith(f"a link to {outside / 'y.fit'}, outside")
+    assert reasons["broken.gpx"] == "a link to nothing (broken link)"
+    assert [(Path(f.path).name, f.reason) for f in inventory.followed] == [
+        ("shown", f"a link to {study / '.hidden'}, inside the folders given: followed")]
+
+
+def test_a_link_given_on_the_command_line_is_followed(tmp_path):
+    real = hr_session(tmp_path / "elsewhere" / "run", minutes=1)
+    os.symlink(real, tmp_path / "named")
+    inventory = discover([tmp_path / "named"])
+    assert inventory.inputs == [tmp_path / "named"] and not inventory.failed
+
+
+def test_each_file_is_an_input_once(tmp_path):
+    hr_session(tmp_path / "study" / "run", minutes=1)
+    fit = tmp_path / "study" / "a.fit"
+    fit.write_bytes(b"x")
+    os.link(fit, tmp_path / "study" / "b.fit")  # a hard link: the same file
+    inventory = discover([tmp_path / "study", tmp_path / "study" / "run",
+                          tmp_path / "study"])
+    assert inventory.inputs == [fit, tmp_path / "study" / "run"]
+    assert _reasons(inventory)["b.fit"].startswith(f"the same file as {fit}")
+    assert sum("the same folder" in s.reason for s in inventory.skipped) == 2
+
+
+def test_a_link_loop_on_the_command_line_is_a_failure_with_its_reason(tmp_path):
+    os.symlink("loop.fit", tmp_path / "loop.fit")
+    (failed,) = discover([tmp_path / "loop.fit"]).failed
+    assert failed.reason == "a link loop (the link leads back to itself)"
