@@ -225,7 +225,7 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
     """The fitness factor ``k``: each session's heart-rate–workload relation fitted again
     on its %HRR under this calibration's HR_rest and HR_max (``k`` is %HRR per unit of
     workload, so it depends on them), averaged with the epochs each fit used as weights."""
-    from .features.workload import fit_relation
+    from .relation import fit_relation
 
     ks, ns = [], []
     for e in evidence:

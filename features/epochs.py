@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from ..calibration import Calibration
 from ..config import Config
+from ..relation import DRIFT_PRIOR, WorkloadRelation
 from ..session import Session
 from ..spec.labels import trend_half_width
 from ..spec.trend import centred_windows, theil_sen
@@ -43,13 +44,7 @@ from . import hr as hrmod
 from .acc import ACC_FEATURES
 from .base import EpochGrid, FeatureContext, StreamFeatures
 from .hr import HR_FEATURES
-from .workload import (
-    DRIFT_PRIOR,
-    SPEED_FEATURES,
-    WORKLOAD_FEATURES,
-    WorkloadRelation,
-    relate,
-)
+from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, relate
 
 # The feature functions, one per stream, in the order they run (acceleration first: it
 # leaves the cadence and the still minutes that heart-rate cleaning uses).

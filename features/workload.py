@@ -21,7 +21,7 @@ riders, and a person's own intensity is that times a factor for their fitness:
 :func:`relate` then fits, per session, the heart-rate demand (``pct_hrr_demand``) against
 the workload: ``pct_hrr_demand ≈ k · workload_ref + c · t_moving``, where ``k`` is the
 person's fitness factor and ``t_moving`` counts the minutes of movement so far (cardiac
-drift grows with exercise, not with the clock; ``0 ≤ c ≤`` :data:`MAX_DRIFT`). The
+drift grows with exercise, not with the clock; ``0 ≤ c ≤ MAX_DRIFT``). The
 session's **workload intensity** ``pct_hrr_workload = k · workload_ref`` is what the
 workload demands of *this* person, without drift: its trend is the evidence for
 *accelerating*, and it drops the moment the workload drops (no heart-rate lag, no recovery
@@ -30,12 +30,11 @@ minutes counted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
+from ..relation import WorkloadRelation, fit_relation, moving_minutes
 from ..session import Session, Speed
 from .base import EpochGrid, FeatureContext, StreamFeatures
 
@@ -46,9 +45,6 @@ RUN_FROM_SPM = 140.0
 MOVING_MPS = 0.5
 MOVING_W = 10.0
 MAX_GRADE = 0.3
-MAX_DRIFT = 1.0  # %HRR per minute of movement: about 1 bpm/min, heat at its worst
-DRIFT_PRIOR = 0.1  # %HRR per minute: typical cardiac drift in temperate conditions
-DRIFT_PRIOR_WEIGHT = 20.0
 
 SPEED_COLUMNS = ("speed_mps",)
 WORKLOAD_COLUMNS = ("grade", "power_w", "workload_ref", "moving")
@@ -188,39 +184,6 @@ def has_workload(session: Session) -> bool:
 # --------------------------------------------------------------------------- relation
 
 
-@dataclass(frozen=True, slots=True)
-class WorkloadRelation:
-    """How heart rate followed the workload in one session (see :func:`relate`).
-
-    Attributes:
-        k: the person's fitness factor: %HRR per unit of reference intensity.
-        drift: %HRR gained per minute of movement at a constant workload.
-        n: epochs the fit used.
-        r2: the share of the heart-rate demand's variance the relation explains.
-        source: ``session`` (fitted here) or ``calibration`` (the participant's).
-    """
-
-    k: float
-    drift: float
-    n: int
-    r2: float
-    source: str = "session"
-
-    def intensity(self, workload_ref: NDArray[np.float64]) -> NDArray[np.float64]:
-        """%HRR the workload demands of this person, without drift (0 when still)."""
-        return self.k * workload_ref
-
-    def drift_at(self, moving: NDArray[np.float64], epoch_min: float) -> NDArray[np.float64]:
-        """%HRR of drift accumulated at each epoch."""
-        return self.drift * moving_minutes(moving, epoch_min)
-
-
-def moving_minutes(moving: NDArray[np.float64], epoch_min: float) -> NDArray[np.float64]:
-    """Minutes of movement before each epoch (the drift clock)."""
-    done = np.cumsum(np.nan_to_num(moving)) * epoch_min
-    return np.concatenate([[0.0], done[:-1]]) if done.size else done
-
-
 def settled_epochs(demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
                    moving: NDArray[np.float64], epoch_min: float
                    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
@@ -241,35 +204,3 @@ def relate(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64
     :func:`settled_epochs`."""
     use, t = settled_epochs(pct_hrr_demand, workload_ref, moving, epoch_min)
     return fit_relation(pct_hrr_demand[use], workload_ref[use], t[use], min_epochs)
-
-
-def fit_relation(y: NDArray[np.float64], w: NDArray[np.float64], t: NDArray[np.float64],
-                 min_epochs: int = 8) -> WorkloadRelation | None:
-    """Fit ``y ≈ k · w + c · t`` (``y`` the heart-rate demand as %HRR, ``w`` the workload
-    as reference intensity, ``t`` minutes of movement) robustly (soft-L1 loss: a GPS
-    glitch or a heart-rate artefact does not pull the fit), with ``0.4 ≤ k ≤ 2.5`` and
-    ``0 ≤ c ≤ MAX_DRIFT``, ``c`` drawn towards a typical drift (:data:`DRIFT_PRIOR`).
-    There is no intercept: %HRR tracks %VO2 reserve (Swain), and the workload is a %VO2
-    reserve. None with fewer than ``min_epochs`` epochs."""
-    from scipy.optimize import least_squares
-
-    y, w, t = (np.asarray(a, dtype=np.float64) for a in (y, w, t))
-    n = int(y.size)
-    if n < min_epochs:
-        return None
-    k0 = float(np.clip(np.median(y / w), 0.4, 2.5))
-    # Drift and a workload that rises over the session explain a rising heart rate
-    # equally well; a prior on typical drift (DRIFT_PRIOR, weighed as DRIFT_PRIOR_EPOCHS
-    # epochs' worth of evidence) lets the steady stretches, not the ramps, decide it.
-    weight = DRIFT_PRIOR_WEIGHT * np.sqrt(n)
-
-    def residuals(p: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.append(p[0] * w + p[1] * t - y, weight * (p[1] - DRIFT_PRIOR))
-
-    fit = least_squares(residuals, x0=[k0, DRIFT_PRIOR], loss="soft_l1", f_scale=5.0,
-                        bounds=([0.4, 0.0], [2.5, MAX_DRIFT]))
-    k, c = (float(v) for v in fit.x)
-    residual = y - (k * w + c * t)
-    var = float(np.var(y))
-    r2 = 1.0 - float(np.var(residual)) / var if var > 1e-9 else 0.0
-    return WorkloadRelation(k=k, drift=c, n=n, r2=r2)

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
-from ..features.workload import WorkloadRelation
+from ..relation import WorkloadRelation
 from ..spec.labels import Label, accelerating_mask, label_epochs
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
 from .rules import fill_short_gaps, onset_masked

@@ -36,6 +36,7 @@ from support.hostile import (
 from support.paths import REAL
 
 from dosewatch.batch import run_batch
+from dosewatch.config import Config
 from dosewatch.ingest.discover import discover
 from dosewatch.recording import RecordingWriter
 
@@ -243,8 +244,16 @@ def test_a_recording_with_one_zero_time_is_read_without_the_stray(tmp_path):
 
 def test_two_readings_a_day_apart_are_no_dose_and_say_so(tmp_path):
     write_hr_csv(tmp_path / "in" / "s1" / "hr.csv", [T0, T0 + 86_400], 150.0)
+    # A day long, it is a free-living recording: no exercise session in it, and it says so.
     report = run_batch([tmp_path / "in" / "s1"], tmp_path / "out", pictures=False,
                        progress=False)
+    assert report.rows == [] and not report.failures
+    (recording,) = report.recordings
+    assert recording["sessions"] == [] and recording["active_minutes"] == 0
+    # Analysed whole, as one session: no dose, and the summary says how little data it had.
+    whole = Config.from_dict({"free_living": {"enabled": False}})
+    report = run_batch([tmp_path / "in" / "s1"], tmp_path / "out", pictures=False,
+                       progress=False, config=whole)
     (row,) = report.rows
     assert not row.dose_met and row.longest_bout_qualifying_minutes == 0
     summary = _summary(tmp_path / "out", "s1")
