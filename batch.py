@@ -58,7 +58,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .analysis import analyze_session
+from .analysis import SessionResult, analyze_session
 from .calibration import (
     Calibration,
     Evidence,
@@ -115,6 +115,9 @@ class Task:
     """The command-line paths the input was found in (links are read only inside)."""
     work_dir: Path | None = None
     """The output folder's work folder, for temporary session folders."""
+    learn: bool = False
+    """Learn the calibration of a participant with enough sessions in this input from
+    those sessions, and analyse them with it (see :func:`_calibrated_here`)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class Done:
     evidence: list[Evidence]
     recordings: list[dict] = field(default_factory=list)
     """Summaries of the free-living recordings the input held (see freeliving.py)."""
+    calibration_digests: dict[str, str | None] = field(default_factory=dict)
+    """Each participant's calibration the sessions were analysed with (its digest)."""
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -181,7 +186,7 @@ def completed_rows(task: Task) -> Done | None:
     names = first.get("outputs") if record is not None else first.get("outputs") or [task.name]
     if not isinstance(names, list):
         return None
-    rows, evidence = [], []
+    rows, evidence, used_by = [], [], {}
     for name in names:
         folder = task.out_dir / str(name)
         stored = _stored_run(folder)
@@ -196,10 +201,11 @@ def completed_rows(task: Task) -> Done | None:
                 return None  # the participant's calibration changed since
             rows.append(row)
             evidence.append(Evidence.from_json(stored["evidence"]))
+            used_by[row.participant or ""] = used
         except (KeyError, TypeError, ValueError):
             return None
     return Done(task.input, rows, evidence, [] if record is None else
-                list(record.get("recordings") or []))
+                list(record.get("recordings") or []), used_by)
 
 
 @dataclass
@@ -257,6 +263,31 @@ def _over_time(task: Task) -> tuple[str, dict]:
                     "[batch] input_time_s in the configuration")
 
 
+def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionResult],
+                     cals: list[Calibration | None]
+                     ) -> tuple[list[SessionResult], list[Calibration | None]]:
+    """The input's sessions analysed again with their participant's calibration learned
+    from them, for each participant with enough sessions in this input (a free-living
+    week holds a dozen). The batch's calibration round learns the same calibration from
+    the same evidence when the input holds all of the participant's sessions, and then
+    does not read the input again; when it holds only some, the round analyses them with
+    the calibration learned from all."""
+    results, cals = list(results), list(cals)
+    evidence = [r.evidence() for r in results]
+    for who in sorted({e.participant for e in evidence if e.participant}):
+        mine = [i for i, e in enumerate(evidence) if e.participant == who]
+        if len(mine) < MIN_CALIBRATION_SESSIONS:
+            continue
+        old = task.calibrations.get(who)
+        new = learn(who, [evidence[i] for i in mine], previous=old)
+        if not new.learned or (old is not None and new.digest == old.digest):
+            continue
+        for i in mine:
+            results[i] = analyze_session(sessions[i], task.config, task.classifier, new)
+            cals[i] = new
+    return results, cals
+
+
 def run_task(task: Task) -> tuple[str, Done | dict]:
     """Analyse one input (every session it holds), each session with its participant's
     calibration when there is one. Never raises: failures come back as
@@ -268,22 +299,27 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
                                                     columns=dict(task.columns),
                                                     roots=task.roots))
         sessions, recordings = split_free_living(sessions, task.config)
+        sessions = [with_participant(s, task.input) for s in sessions]
         names = [s.name for s in sessions]
+        cals = [task.calibrations.get(s.profile.id or "") for s in sessions]
+        results = [analyze_session(s, task.config, task.classifier, cal)
+                   for s, cal in zip(sessions, cals, strict=True)]
+        if task.learn:
+            results, cals = _calibrated_here(task, sessions, results, cals)
         done = Done(task.input, [], [])
-        for session in sessions:
-            session = with_participant(session, task.input)
-            cal = task.calibrations.get(session.profile.id or "")
-            result = analyze_session(session, task.config, task.classifier, cal)
+        for result, cal in zip(results, cals, strict=True):
             folder = task.out_dir / result.name
             row = SessionRow.from_result(result, str(folder))
             evidence = result.evidence()
+            digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": evidence.to_json(),
-                           "calibration": None if cal is None else cal.digest})
+                           "calibration": digest})
             write_session(result, task.out_dir, result.name, picture=task.pictures,
                           extra={RUN_FILE: run}, work_dir=task.work_dir)
             done.rows.append(row)
             done.evidence.append(evidence)
+            done.calibration_digests[row.participant or ""] = digest
         write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
         done.recordings.extend(r.summary() for r in recordings)
         return "ok", done
@@ -716,8 +752,9 @@ def run_batch(
         cal_dir = (Path(calibration_dir) if calibration_dir is not None
                    else out_dir / CALIBRATION_DIR)
         calibrations = read_calibrations(cal_dir) if calibrate else {}
-        tasks = _tasks(inventory.inputs, root, config, classifier, profile, pictures,
-                       columns, calibrations, roots)
+        tasks = [replace(t, learn=calibrate) for t in
+                 _tasks(inventory.inputs, root, config, classifier, profile, pictures,
+                        columns, calibrations, roots)]
         report = BatchReport()
         report.failures.extend(
             {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
@@ -732,8 +769,8 @@ def run_batch(
             if calibrate:
                 redo = _calibration_round(done, calibrations, cal_dir)
                 if redo:
-                    again = [replace(t, calibrations=calibrations) for t in tasks
-                             if t.input in redo]
+                    again = [replace(t, calibrations=calibrations, learn=False)
+                             for t in tasks if t.input in redo]
                     log.info("%d inputs analysed again with their participants' calibration",
                              len(again))
                     done.update(run(again, report, force=True, desc="calibrated"))
@@ -829,15 +866,14 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
             continue
         old = calibrations.get(who)
         new = learn(who, evidence, previous=old)
-        if old is not None and new.digest == old.digest:
-            continue
-        if old is None and (new.hr_max, new.hr_rest, new.fitness_k) == (None, None, None) \
-                and not new.acceleration:
+        if old is None and not new.learned:
             continue  # nothing learned (acceleration-only sessions): nothing would change
-        cal_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(calibration_file(cal_dir, who), calibration_toml(new))
-        calibrations[who] = new
-        redo |= inputs_of[who]
+        if old is None or new.digest != old.digest:
+            cal_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(calibration_file(cal_dir, who), calibration_toml(new))
+            calibrations[who] = new
+        # Inputs that learned the same calibration from their own sessions are done.
+        redo |= {i for i in inputs_of[who] if done[i].calibration_digests.get(who) != new.digest}
     return redo
 
 

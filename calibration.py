@@ -91,6 +91,12 @@ class Calibration:
         return self.acceleration.get(placement)
 
     @property
+    def learned(self) -> bool:
+        """Whether it holds anything (acceleration-only sessions teach nothing)."""
+        return (self.hr_max, self.hr_rest, self.fitness_k) != (None, None, None) \
+            or bool(self.acceleration)
+
+    @property
     def digest(self) -> str:
         """A short fingerprint of the values (for the batch's resume check)."""
         import hashlib

@@ -200,3 +200,44 @@ def test_without_calibration_an_acceleration_only_verdict_says_it_is_unsure(simu
     result = analyze_session(replace(sim.session, speed=None), classifier="physio")
     assert result.certainty.level == "low"
     assert "population cut-points" in result.certainty.reasons[0]
+
+
+
+def _runs(path: Path, days: int) -> Path:
+    """A TCX file of 15-minute runs of P01 at a steady 150 bpm, one a day for ``days``
+    days."""
+    from support.activity_files import points, tcx_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tcx_text([points(900, hr=150.0)], activities=days), encoding="utf-8")
+    return path
+
+
+def test_an_input_holding_a_participants_sessions_is_calibrated_in_one_pass(
+        tmp_path: Path) -> None:
+    """Two runs of P01 in one file: the task learns P01's calibration from them, and the
+    batch's calibration round, learning the same from the same evidence, analyses nothing
+    again. Two runs in two files are analysed twice: neither file alone holds them all."""
+    def batch(inputs: list[Path], out: Path) -> tuple[list[str], object]:
+        analysed: list[str] = []
+        report = run_batch(inputs, out, classifier="physio", pictures=False, progress=False,
+                           on_result=lambda status, payload: analysed.append(status))
+        return analysed, report
+
+    analysed, report = batch([_runs(tmp_path / "a" / "P01" / "runs.tcx", 2)],
+                             tmp_path / "out-a")
+    assert not report.failures and len(report.rows) == 2 and analysed == ["ok"]
+    cal = read_calibration(tmp_path / "out-a" / "calibration" / "P01.toml")
+    assert cal.sessions == 2 and cal.hr_max is not None
+    for row in report.rows:
+        summary = json.loads((Path(row.output) / "summary.json").read_text())
+        assert summary["calibration"]["participant"] == "P01"
+        assert summary["hr_max"] == cal.hr_max.value
+
+    one = _runs(tmp_path / "b" / "P01" / "one.tcx", 1)
+    two = tmp_path / "b" / "P01" / "two.tcx"
+    two.write_text(one.read_text().replace("2023-11-14", "2023-11-13"), encoding="utf-8")
+    analysed, report = batch([one, two], tmp_path / "out-b")
+    assert not report.failures and len(report.rows) == 2 and analysed == ["ok"] * 4
+    split = read_calibration(tmp_path / "out-b" / "calibration" / "P01.toml")
+    assert (split.sessions, split.hr_max.value) == (2, cal.hr_max.value)
