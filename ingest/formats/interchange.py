@@ -933,14 +933,17 @@ def _shift_to_start(streams: dict[str, dict[str, NDArray]]) -> datetime | None:
     firsts = []
     for stream, arrays in streams.items():
         t = arrays["time"]
+        values = arrays["xyz" if stream == "acc" else STREAMS[stream].required[0]]
+        i = int(np.argmin(t))  # the earliest time (or the first NaN time)
+        if np.isfinite(t[i]) and np.isfinite(values[i]).all():
+            firsts.append(float(t[i]))  # the common case: one pass over the times
+            continue
         valid = np.isfinite(t)
-        if stream == "acc":
-            xyz = arrays["xyz"]
-            if not np.isfinite(xyz).all():  # fast path: one flat pass
-                for axis in range(3):
-                    valid &= np.isfinite(xyz[:, axis])
+        if values.ndim == 2:
+            for axis in range(values.shape[1]):
+                valid &= np.isfinite(values[:, axis])
         else:
-            valid &= np.isfinite(arrays[STREAMS[stream].required[0]])
+            valid &= np.isfinite(values)
         first = float(np.min(t, where=valid, initial=np.inf))
         if np.isfinite(first):
             firsts.append(first)
