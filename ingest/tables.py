@@ -44,6 +44,7 @@ import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 from ..errors import ConfigError, InputError
+from .arrow import to_flags, to_numbers
 
 __all__ = [
     "COLUMN_KEYS",
@@ -580,7 +581,7 @@ def _read_ragged(path: Path, layout: Layout, wanted: Mapping[str, str], skip: in
     keep = pc.not_equal(pc.utf8_trim_whitespace(lines), "")
     lines = lines.filter(keep)
     parts = pc.split_pattern(lines, pattern=layout.delimiter)
-    offsets = parts.offsets.to_numpy()
+    offsets = to_numbers(parts.offsets)
     values = parts.values
     lengths = np.diff(offsets)
     out: dict[str, pa.Array] = {}
@@ -631,8 +632,7 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
         TableError: a cell that is not a number, named with its row and value.
     """
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-        return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False),
-                          dtype=np.float64)
+        return to_numbers(pc.cast(values, pa.float64())).astype(np.float64, copy=False)
     text = pc.utf8_trim_whitespace(values)
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
@@ -650,8 +650,7 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
             f"column '{what}' has a value that is not a number: {_shown(values, bad)} at "
             f"data row {first_row + bad}", source=source,
             hint="correct the value, or leave the cell empty to mark a gap")
-    out = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-    return np.asarray(out, dtype=np.float64)
+    return to_numbers(pc.cast(text, pa.float64()))
 
 
 @dataclass(frozen=True)
@@ -748,15 +747,15 @@ def _numeric_times(raw: NDArray[np.float64], source: Path | str, unit: str | Non
 def _clock_times(text: pa.Array, source: Path | str, name: str, first_row: int) -> Times:
     """Elapsed ``[H]H:MM[:SS[.f]]`` as seconds from the start."""
     ok = pc.match_substring_regex(text, _CLOCK.pattern)
-    bad = np.flatnonzero(~np.asarray(pc.fill_null(pc.or_(ok, pc.is_null(text)), True)))
+    bad = np.flatnonzero(~to_flags(pc.fill_null(pc.or_(ok, pc.is_null(text)), True)))
     if bad.size:
         raise TableError(f"column '{name}' has a value that is not a time: "
                          f"{_shown(text, int(bad[0]))} at data row {first_row + int(bad[0])}",
                          source=source, hint="times must all be written the same way")
     parts = pc.split_pattern(text, ":")
-    counts = np.asarray(pc.fill_null(pc.list_value_length(parts), 0))
-    offsets = parts.offsets.to_numpy()
-    values = np.asarray(pc.cast(parts.values, pa.float64()).to_numpy(zero_copy_only=False))
+    counts = to_numbers(pc.fill_null(pc.list_value_length(parts), 0))
+    offsets = to_numbers(parts.offsets)
+    values = to_numbers(pc.cast(parts.values, pa.float64()))
     out = np.full(len(text), np.nan)
     has = counts > 0
     start = offsets[:-1]
@@ -774,7 +773,7 @@ def _iso_times(text: pa.Array, source: Path | str, name: str, first_row: int) ->
     text = pc.replace_substring_regex(text, r"\s+([+-]\d\d:?\d\d)$", r"\1")
     text = pc.replace_substring_regex(text, r"([+-]\d\d)$", r"\1:00")
     text = pc.replace_substring_regex(text, r"\.(\d{9})\d+", r".\1")  # below a ns
-    zoned = np.asarray(pc.fill_null(pc.match_substring_regex(text, _ZONE), False))
+    zoned = to_flags(pc.match_substring_regex(text, _ZONE))
     out = np.full(len(text), np.nan)
     notes: list[str] = []
     for mask, target in ((zoned, pa.timestamp("ns", "UTC")), (~zoned, pa.timestamp("ns"))):
@@ -798,8 +797,8 @@ def _iso_times(text: pa.Array, source: Path | str, name: str, first_row: int) ->
                 hint="times must be ISO-8601 (2024-05-01T10:00:00Z), or numbers of seconds "
                 "or milliseconds")
         stamps = pc.cast(part, target).cast(pa.int64())
-        out[mask] = stamps.to_numpy(zero_copy_only=False).astype(np.float64) * 1e-9
-    n_naive = int((~zoned & np.asarray(pc.is_valid(text))).sum())
+        out[mask] = to_numbers(stamps).astype(np.float64) * 1e-9
+    n_naive = int((~zoned & to_flags(pc.is_valid(text))).sum())
     if n_naive:
         notes.append(f"{name}: {n_naive} times had no time zone: taken as UTC")
     return Times(out, True, tuple(notes))

@@ -9,8 +9,8 @@ Read as g, milli-g make every minute look vigorous and turn a session with no do
 - **Acceleration**: at rest an accelerometer measures gravity, 1 g. The vector magnitude
   of the mean over still 2-s stretches (per-axis spread under 5 % of the magnitude; all
   stretches when too few are still) tells the unit: about 1 is g, about 1000 is milli-g,
-  about 9.81 is m/s². The stream is converted to g with a repair note. A magnitude that fits none (raw counts,
-  or acceleration with gravity removed) is refused with an
+  about 9.81 is m/s². The stream is converted to g with a repair note. A magnitude that
+  fits none (raw counts, or acceleration with gravity removed) is refused with an
   :class:`~dosewatch.errors.InputError` that says what it measured.
 - **Speed**: the median of the moving samples (above 0.5 m/s) is compared with what people
   sustain: 7 m/s for running and other foot sports (faster than the marathon record),

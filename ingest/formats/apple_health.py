@@ -53,6 +53,7 @@ from ..activity import (
     open_activity,
     to_session,
 )
+from ..arrow import to_flags, to_numbers
 from ..registry import Reader, ReadOptions
 from ..tables import to_seconds
 
@@ -217,7 +218,7 @@ def _dates(texts: tuple[str, ...], source: str) -> np.ndarray:
     cells = pa.array(texts, pa.string())
     valid = pc.match_substring_regex(
         cells, r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?\s*([+-]\d{2}:?\d{2}|Z)$")
-    valid = np.asarray(pc.fill_null(valid, False))
+    valid = to_flags(valid)
     out = np.full(len(texts), np.nan)
     if valid.any():
         try:
@@ -229,12 +230,11 @@ def _dates(texts: tuple[str, ...], source: str) -> np.ndarray:
 
 def _floats(texts: tuple[str, ...]) -> np.ndarray:
     cells = pc.utf8_trim_whitespace(pa.array(texts, pa.string()))
-    ok = np.asarray(pc.fill_null(pc.match_substring_regex(
+    ok = to_flags(pc.fill_null(pc.match_substring_regex(
         cells, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), False))
     out = np.full(len(texts), np.nan)
     if ok.any():
-        out[ok] = pc.cast(cells.filter(pa.array(ok)), pa.float64()).to_numpy(
-            zero_copy_only=False)
+        out[ok] = to_numbers(pc.cast(cells.filter(pa.array(ok)), pa.float64()))
     return out
 
 

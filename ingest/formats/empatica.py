@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from ...errors import InputError
 from ...session import Session
 from ..activity import ActivityData, errors_of, rr_per_sample, to_session
+from ..arrow import to_numbers
 from ..registry import Reader, ReadOptions
 
 __all__ = ["READER", "is_e4_file", "is_e4_folder", "read_e4_folder"]
@@ -115,8 +116,7 @@ def _signal(path: Path, columns: int) -> tuple[float, float, np.ndarray]:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "unreadable"
         raise InputError(f"the samples cannot be read ({first})", source=path,
                          hint="every row must hold numbers only; download it again") from None
-    values = np.column_stack([table.column(n).to_numpy(zero_copy_only=False)
-                              for n in names]).astype(np.float64)
+    values = np.column_stack([to_numbers(table.column(n)) for n in names]).astype(np.float64)
     return start, rate, values
 
 
@@ -138,8 +138,7 @@ def _ibi(path: Path) -> tuple[float, np.ndarray] | None:
                                                                "ibi": pa.float64()}))
     except (pa.ArrowInvalid, OSError, pa.ArrowException):
         return None
-    return start, np.column_stack([table.column("t").to_numpy(zero_copy_only=False),
-                                   table.column("ibi").to_numpy(zero_copy_only=False)])
+    return start, np.column_stack([to_numbers(table.column("t")), to_numbers(table.column("ibi"))])
 
 
 def read_e4_folder(path: Path, options: ReadOptions) -> list[Session]:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ...session import Session
 from ..activity import ActivityData, normalise_sport, to_session
+from ..arrow import to_flags
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import HEAD_BYTES, Layout, decode_head, numbers, read_columns
 
@@ -66,7 +67,7 @@ def _fields(path: Path, options: ReadOptions) -> tuple[dict[str, np.ndarray], st
         names = cells[f"name{k}"].filter(mask)
         values = cells[f"value{k}"].filter(mask)
         for name in _FIELDS:
-            hit = np.asarray(pc.fill_null(pc.equal(names, name), False))
+            hit = to_flags(pc.equal(names, name))
             if not hit.any():
                 continue
             column = numbers(values.filter(pa.array(hit)), name, path)

@@ -55,6 +55,7 @@ from numpy.typing import ArrayLike, NDArray
 from ...errors import InputError, OutputError, plain_reason, quote, sanitise
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session, time_unit
+from ..arrow import to_numbers
 from ..registry import Reader, ReadOptions
 from ..tables import (
     UNITS,
@@ -633,7 +634,7 @@ def _read_csv_stream(path: Path, fmt: str, spec: StreamSpec,
             continue
         for chunk in table.column(name).chunks:
             m = len(chunk)
-            target[pos : pos + m] = chunk.to_numpy(zero_copy_only=False)
+            target[pos : pos + m] = to_numbers(chunk)
             pos += m
         if want in factors:
             target *= factors[want]
@@ -692,19 +693,19 @@ def _parquet_values(values: pa.Array, want: str, path: Path, row0: int) -> NDArr
     dtype = values.type
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
         # Zero-copy when there are no nulls; the copy into the target does the cast.
-        return values.to_numpy(zero_copy_only=False)
+        return to_numbers(values)
     if pa.types.is_null(dtype):
         return np.full(len(values), np.nan)
     if pa.types.is_timestamp(dtype) or pa.types.is_duration(dtype):
-        counts = values.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        counts = to_numbers(values.cast(pa.int64())).astype(np.float64)
         return counts * _UNIT_SECONDS[dtype.unit]
     if pa.types.is_decimal(dtype):
-        return pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+        return to_numbers(pc.cast(values, pa.float64(), safe=False))
     cells = _text_as_numbers(values)
     bad = _first_unparsable(cells)
     if bad is not None:
         raise _not_a_number(path, want, row0 + bad + 1, _show_cell(values, bad))
-    return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+    return to_numbers(pc.cast(cells, pa.float64()))
 
 
 def _fill_parquet_column(path: Path, want: str, name: str, target: NDArray, n: int) -> None:

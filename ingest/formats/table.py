@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from ...errors import InputError
 from ...session import Session
 from ..activity import ActivityData, to_session
+from ..arrow import to_flags
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import (
     HEAD_BYTES,
@@ -232,7 +233,7 @@ def long_table(path: Path, layout: Layout, compression: str | None) -> ActivityD
     values = numbers(cells["value"], "column 3", path, decimal=layout.decimal)
     channel = {}
     for role, key in roles.items():
-        mask = np.asarray(pc.fill_null(pc.equal(keys, key), False))
+        mask = to_flags(pc.equal(keys, key))
         channel[role] = np.where(mask, values, np.nan)
     hr = channel["hr"]
     rows = np.isfinite(hr)
