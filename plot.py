@@ -123,6 +123,9 @@ def header_text(result: SessionResult) -> str:
     else:
         parts.append(f"dose not met (longest bout {longest:.0f} of {dose_min:.0f} "
                      "qualifying min)")
+    certainty = result.certainty
+    if certainty.level != "high":
+        parts.append(f"certainty {certainty.level}")
     return "  ·  ".join(parts)
 
 

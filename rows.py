@@ -45,6 +45,8 @@ class SessionRow:
         session_class: constant | accelerating | intermediate | none.
         dose_met: some bout holds the dose's qualifying minutes.
         dose_met_at_s: when the dose was reached, seconds from the start.
+        certainty: how sure the verdict is: high | medium | low (``summary.json`` says
+            why; see :mod:`dosewatch.certainty`).
         longest_bout_qualifying_minutes: qualifying minutes of the longest bout.
         n_bouts: how many bouts.
         intensity_source: heart_rate | acceleration.
@@ -65,6 +67,7 @@ class SessionRow:
     session_class: str
     dose_met: bool
     dose_met_at_s: float | None
+    certainty: str | None
     longest_bout_qualifying_minutes: float
     n_bouts: int
     intensity_source: str
@@ -98,6 +101,7 @@ class SessionRow:
             session_class=result.session_class,
             dose_met=result.dose_met,
             dose_met_at_s=result.dose_met_at_s,
+            certainty=result.certainty.level,
             longest_bout_qualifying_minutes=result.longest_bout_qualifying_minutes,
             n_bouts=len(result.bouts),
             intensity_source=result.intensity_source,

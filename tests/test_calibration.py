@@ -200,7 +200,12 @@ def test_without_calibration_an_acceleration_only_verdict_says_it_is_unsure(simu
     result = analyze_session(replace(sim.session, speed=None), classifier="physio")
     assert result.certainty.level == "low"
     assert "population cut-points" in result.certainty.reasons[0]
+    # ... and so do its row of sessions.csv and its picture's header.
+    from dosewatch.plot import header_text
+    from dosewatch.rows import SessionRow
 
+    assert SessionRow.from_result(result, "out").certainty == "low"
+    assert header_text(result).endswith("certainty low")
 
 
 def _runs(path: Path, days: int) -> Path:
