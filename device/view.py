@@ -254,6 +254,8 @@ def format_summary(
             source += (f" (HR_rest {hp.hr_rest:.0f} from {hp.hr_rest_source}, "
                        f"HR_max {hp.hr_max:.0f} from {hp.hr_max_source})")
         row("intensity from", source)
+        certainty = result.certainty
+        row("certainty", certainty.level + "".join(f"; {r}" for r in certainty.reasons))
         for i, bout in enumerate(result.bouts, 1):
             met = "dose met" if bout.dose_met else "dose not met"
             row(f"bout {i}", f"{format_clock(bout.start_s)}–{format_clock(bout.end_s)}, "

@@ -199,6 +199,7 @@ def test_ctrl_c_ends_cleanly(tmp_path: Path) -> None:
     rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest
     assert "Session summary" in rest and "disconnect: requested by the recorder" in rest
+    assert re.search(r"certainty: +(high|medium|low)", rest)
     assert not Path(f"{out}-wal").exists()  # closed: one self-contained file
     tables = read_recording_tables(out, notifications=False)
     assert tables["meta"]["closed_unix_s"]
