@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 
 from .analysis import SessionResult
 from .errors import OutputError, plain_reason
+from .ingest.arrow import from_numbers, from_texts
 from .rows import (
     ROWS_CSV,
     ROWS_PARQUET,
@@ -265,10 +266,9 @@ def write_epochs_csv(result: SessionResult, path: Path) -> None:
     arrays = {}
     for name, column in result.epoch_columns().items():
         if column.dtype.kind == "f":
-            arrays[name] = pa.array(np.round(column, 6), mask=~np.isfinite(column))
+            arrays[name] = from_numbers(np.round(column, 6), np.isfinite(column))
         else:  # text: never a spreadsheet formula (see rows.spreadsheet_safe)
-            arrays[name] = pa.array([spreadsheet_safe(str(v)) for v in column.tolist()],
-                                    type=pa.string())
+            arrays[name] = from_texts([spreadsheet_safe(str(v)) for v in column.tolist()])
     pacsv.write_csv(pa.table(arrays), str(path),
                     pacsv.WriteOptions(quoting_style="none"))
 

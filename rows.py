@@ -245,20 +245,26 @@ def rows_csv_text(rows: Iterable[SessionRow]) -> str:
     return buffer.getvalue()
 
 
-def _arrow_schema() -> Any:
-    import pyarrow as pa
-
-    kinds = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_(),
-             datetime: pa.string()}  # ISO text keeps each start's own UTC offset
-    return pa.schema([(name, kinds[kind]) for name, (kind, _) in _column_types().items()])
-
-
 def rows_table(rows: Sequence[SessionRow]) -> Any:
-    """The rows as a pyarrow Table (the Parquet serialisation)."""
+    """The rows as a pyarrow Table (the Parquet serialisation): text, float64, int64 and
+    bool columns, None as null; start times as ISO text, which keeps each start's own UTC
+    offset."""
+    import numpy as np
     import pyarrow as pa
 
-    records = [row.to_record() for row in rows]
-    return pa.Table.from_pylist(records, schema=_arrow_schema())
+    from .ingest.arrow import from_numbers, from_texts
+
+    columns = {}
+    for name, (kind, _) in _column_types().items():
+        cells = [_to_json(getattr(row, name)) for row in rows]
+        if kind in (str, datetime):
+            columns[name] = from_texts(cells)
+            continue
+        valid = np.array([c is not None for c in cells], dtype=bool)
+        dtype = {float: np.float64, int: np.int64, bool: np.bool_}[kind]
+        values = np.array([c if c is not None else 0 for c in cells], dtype=dtype)
+        columns[name] = from_numbers(values, valid)
+    return pa.table(columns)
 
 
 def read_rows(out_dir: Path) -> list[SessionRow]:

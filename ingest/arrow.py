@@ -1,12 +1,15 @@
-"""Arrow arrays to NumPy without pandas.
+"""Arrow arrays to and from NumPy without pandas.
 
-``pyarrow.Array.to_numpy`` imports pandas whenever pandas is installed (it checks for
-pandas' extension types), which costs about 0.4 s of every run that reads a Parquet or
-CSV file; dosewatch installs pandas for the Python API's DataFrames. Numbers are read
-here straight from the array's data buffer instead (no copy when there are no nulls).
+``pyarrow.Array.to_numpy``, ``pyarrow.array`` and ``Table.from_pylist`` import pandas
+whenever pandas is installed (they check for pandas' types), which costs about 0.4 s of
+every run that reads or writes a table; dosewatch installs pandas only for the Python
+API's DataFrames. Here arrays are read from, and built on, their buffers instead (no copy
+of numbers without nulls).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -42,3 +45,33 @@ def to_flags(values: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
     bits = np.frombuffer(values.buffers()[1], dtype=np.uint8)
     end = values.offset + len(values)
     return np.unpackbits(bits, count=end, bitorder="little")[values.offset:].astype(bool)
+
+
+def _validity(valid: NDArray[np.bool_] | None) -> pa.Buffer | None:
+    if valid is None or valid.all():
+        return None
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def from_numbers(values: NDArray, valid: NDArray[np.bool_] | None = None) -> pa.Array:
+    """A NumPy array of numbers (or booleans) as an Arrow array; ``valid`` False marks a
+    null."""
+    values = np.ascontiguousarray(values)
+    n = len(values)
+    if values.dtype == np.bool_:
+        data = pa.py_buffer(np.packbits(values, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), n, [_validity(valid), data])
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, n, [_validity(valid), pa.py_buffer(values)])
+
+
+def from_texts(texts: Sequence[str | None]) -> pa.Array:
+    """Python strings (None: null) as an Arrow string array."""
+    encoded = [b"" if t is None else t.encode("utf-8") for t in texts]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    valid = np.fromiter((t is not None for t in texts), dtype=bool, count=len(texts))
+    return pa.Array.from_buffers(pa.large_string(), len(encoded),
+                                 [_validity(valid), pa.py_buffer(offsets),
+                                  pa.py_buffer(b"".join(encoded))]).cast(pa.string())
