@@ -257,22 +257,37 @@ def test_learned_classifier_on_a_clear_session(steady_session) -> None:
     assert result.dose_met == steady_session.truth.dose_met
 
 
-def test_labels_and_bouts_follow_the_intensity(small_model, simulated) -> None:
+@pytest.mark.parametrize("modality", ["hr+acc", "acc"])
+def test_labels_and_bouts_follow_the_intensity(modality: str, small_model, simulated) -> None:
     # Every epoch not called accelerating carries the label of its intensity's level,
     # and an epoch qualifies exactly when its intensity is at the qualifying level (no
-    # workload channel here): level, label, bouts and dose come from one number.
+    # workload channel here): level, label, bouts and dose come from one number. With
+    # acceleration alone the label stands and the intensity is moved into its band.
     config = Config()
-    sim = simulated("bout_30plus", person_seed=6, modality="hr+acc", seed=8)
+    sim = simulated("bout_30plus", person_seed=6, modality=modality, seed=8)
     session = replace(sim.session, speed=None, power=None, cadence=None, altitude=None)
     for classifier in (LearnedClassifier(model_dir=small_model[0]), LearnedClassifier()):
         p = analyze_session(session, config, classifier).prediction
+        assert (p.labels != Label.MISSING).all()
         steady = p.labels != Label.ACCELERATING
         ramp_free = label_epochs(p.intensity, replace(config, trend=replace(
             config.trend, accelerating_slope=np.inf)))
         np.testing.assert_array_equal(p.labels[steady], ramp_free[steady])
-        with np.errstate(invalid="ignore"):
-            np.testing.assert_array_equal(p.qualifying, p.intensity >= 40.0)
+        np.testing.assert_array_equal(p.qualifying, p.intensity >= 40.0)
         assert (p.intensity[p.labels == Label.ACCELERATING] >= 20.0).all()
+
+
+def test_agree_moves_acceleration_only_intensity_into_the_label_band() -> None:
+    config = Config()
+    labels = np.array([0, 1, 1, 1, 2, 2, 3, 0, 1], dtype=np.int8)
+    intensity = np.array([25.0, 45.0, 55.0, 10.0, 30.0, 70.0, 12.0, 25.0, 45.0])
+    from_acc = np.array([True] * 7 + [False] * 2)
+    out_labels, out = learned.agree(labels, intensity, from_acc, config)
+    np.testing.assert_allclose(out[:7], [19.9, 39.9, 60.0, 20.0, 40.0, 59.9, 20.0])
+    np.testing.assert_array_equal(out_labels[:7], labels[:7])
+    # With heart rate the intensity stands and the label follows its level.
+    np.testing.assert_array_equal(out[7:], intensity[7:])
+    assert out_labels[7:].tolist() == [Label.CONSTANT, Label.INTERMEDIATE]
 
 
 def test_standing_still_with_a_workload_never_qualifies() -> None:
