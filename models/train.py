@@ -155,13 +155,12 @@ class _Job:
 def _person_rows(job: _Job) -> list[tuple[np.ndarray, ...]]:
     """Every session of one participant in every view, alone and calibrated (runs in a
     worker)."""
-    from ..analysis import analyze_session
     from ..calibration import learn
     from ..features.epochs import extract
+    from ..features.evidence import session_evidence
     from ..simulate import simulate
-    from .rules import RuleClassifier
 
-    config, rules = job.config, RuleClassifier()
+    config = job.config
     person_id = job.planned[0].person.id
     sims, sessions = [], []
     evidence = []
@@ -175,7 +174,8 @@ def _person_rows(job: _Job) -> list[tuple[np.ndarray, ...]]:
             seen[name] = replace(session, profile=replace(session.profile, id=person_id,
                                                           placement=p.placement))
         sessions.append(seen)
-        evidence.append(analyze_session(seen["hr+acc"], config, rules).evidence())
+        features, info = extract(seen["hr+acc"], config)
+        evidence.append(session_evidence(features, info, config, sim.session.name, person_id))
     calibration = learn(person_id, evidence)
     rows = []
     for sim, seen in zip(sims, sessions, strict=True):
