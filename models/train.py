@@ -24,7 +24,7 @@ Honesty: people are split, never epochs. ``cross_validate`` holds out whole peop
 never used for training or development, and from ``scripts/real_eval.py`` on real
 recordings.
 
-    python -m dosewatch.models.train --people 150 --seed 7     (writes models/learned/)
+    python -m dosewatch.models.train     (200 people, seed 7: the shipped model, in models/learned/)
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ the workload channel is flat while an incline ramps, and a model taught that hea
 may overrule a flat workload calls drift and hills on real runs ramps (docs/method.md:
 with a workload channel, the workload's trend decides accelerating)."""
 WORKLOAD = ("speed", "power", "cadence", "altitude", "grade")
+INPUT_CHECK_DIR = Path(__file__).resolve().parents[1] / "tests" / "golden"
+"""Committed sessions (the golden files: data that no change to the simulator moves) whose
+inputs the manifest records as ``input_check`` (:func:`input_check`): a test recomputes
+them, so a change to the code that computes the inputs (features, physio, the relation)
+fails until the model is retrained on it."""
 
 
 @dataclass(frozen=True)
@@ -461,6 +466,24 @@ def export_onnx(
     return manifest
 
 
+def input_check(folder: Path = INPUT_CHECK_DIR,
+                config: Config | None = None) -> dict[str, list[float]]:
+    """For each session folder in ``folder``, the mean of each input over its epochs as
+    this code computes them (:func:`model_inputs`; a missing value counts as
+    :data:`~dosewatch.models.inputs.MISSING`). Empty when ``folder`` does not exist (a
+    model trained outside a checkout of the repository)."""
+    from ..features.epochs import extract
+    from ..ingest import read_session
+
+    config = config or Config()
+    out: dict[str, list[float]] = {}
+    for sub in sorted(p for p in folder.glob("*") if p.is_dir()):
+        features, info = extract(read_session(sub), config)
+        x = model_inputs(features, info, config).astype(np.float64)
+        out[sub.name] = np.round(x.mean(axis=0), 5).tolist()
+    return out
+
+
 def train(people: int, seed: int, out: Path, workers: int = 2, folds: int = 0,
           sessions: int = 6, drop: tuple[str, ...] = (),
           progress: bool | None = None) -> dict[str, object]:
@@ -509,13 +532,14 @@ def train(people: int, seed: int, out: Path, workers: int = 2, folds: int = 0,
         "smoothing_weight": SMOOTHING_WEIGHT,
         "prior_power": PRIOR_POWER,
         "reference_config": reference_config(config),
+        "input_check": input_check(config=config),
     })
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=150)
+    parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=6, help="sessions per person")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR,

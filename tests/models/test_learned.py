@@ -30,6 +30,17 @@ from dosewatch.simulate import Options, random_person, simulate
 from dosewatch.spec.labels import Label, label_epochs
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Fit the tiny test models on one thread: on a busy two-core machine scikit-learn's
+    OpenMP threads wait for each other, and the cross-validation took 16 s instead of
+    0.4 s."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory: pytest.TempPathFactory):
     """A small model trained here (3 simulated people), exported to ONNX, plus its
@@ -165,18 +176,30 @@ def test_inputs_name_no_person_device_or_protocol() -> None:
     assert sorted(n for names in FAMILIES.values() for n in names) == sorted(INPUT_NAMES)
 
 
-def test_shipped_model_is_format_2_and_small() -> None:
+def test_shipped_model_loads_and_matches_this_code() -> None:
+    from dosewatch.models.train import HELD_OUT_SEED, input_check
+
     model = load_model(DEFAULT_MODEL_DIR)
     manifest = model.manifest
     assert manifest["format"] == "2" and manifest["input_names"] == list(INPUT_NAMES)
     assert manifest["reference_config"] == learned.reference_config(Config())
-    assert manifest["training"]["seed"] != 90210  # the held-out seed of evaluate.py
+    assert manifest["training"]["seed"] != HELD_OUT_SEED
     assert manifest["training"]["dropped_families"] == []
     assert model.transitions.shape == (4, 4)
     np.testing.assert_allclose(model.transitions.sum(axis=1), 1.0, atol=1e-4)
     size = sum((DEFAULT_MODEL_DIR / f["file"]).stat().st_size
                for f in manifest["files"].values())
     assert size < 8e6  # the repository ships it
+    # The inputs this code computes on the golden sessions are the ones the model was
+    # trained on: a change to features, physio or the relation fails here until the model
+    # is retrained (python -m dosewatch.models.train).
+    trained_on = manifest["input_check"]
+    now = input_check()
+    assert len(now) >= 2 and sorted(trained_on) == sorted(now)
+    for name, means in now.items():
+        moved = [f"{n}: {a:g} -> {b:g}" for n, a, b in
+                 zip(INPUT_NAMES, trained_on[name], means, strict=True) if abs(a - b) > 1e-3]
+        assert not moved, f"{name}: inputs changed since training ({'; '.join(moved)})"
 
 
 def _brute_force(proba: np.ndarray, transitions: np.ndarray, prior: np.ndarray,
