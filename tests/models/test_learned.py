@@ -35,6 +35,7 @@ def _one_thread():
     """Fit the tiny test models on one thread: on a busy two-core machine scikit-learn's
     OpenMP threads wait for each other, and the cross-validation took 16 s instead of
     0.4 s."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime that is limited
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
