@@ -133,7 +133,8 @@ def get_classifier(spec: str | Path | Classifier | None = None) -> Classifier:
     if spec in BUILTIN:
         return BUILTIN[spec][0]()
     if spec in _plugins():
-        return _checked(_plugins()[spec].load(), f"classifier {spec!r}")  # type: ignore[attr-defined]
+        plugin = _plugins()[spec]
+        return _checked(plugin.load(), f"classifier {spec!r}")  # type: ignore[attr-defined]
     if ":" in spec:
         return _from_import_path(spec)
     if Path(spec).is_dir():
