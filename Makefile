@@ -38,7 +38,7 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 evaluate: $(STAMP)
-	$(BIN)/python scripts/evaluate.py --card models/MODEL_CARD.md
+	$(BIN)/python scripts/evaluate.py --calibrated-hr --card models/MODEL_CARD.md
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_week.py

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from . import __version__
 from .calibration import Calibration, Evidence
@@ -121,30 +120,10 @@ class SessionResult:
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""
-        from .features.workload import settled_epochs
+        from .features.evidence import session_evidence
 
-        hp = self.info.hr_params
-        v = self.features.values
-        both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"])
-        use, minutes = settled_epochs(v["hr_demand_bpm"], v["workload_ref"], v["moving"],
-                                      self.config.epoch_min)
-        own_rest = hp is not None and hp.hr_rest_source in ("profile", "estimated")
-        return Evidence(
-            participant=self.participant,
-            session=self.name,
-            hr_held_max=None if hp is None else hp.held_max,
-            hr_max_prior=None if hp is None else hp.prior_max,
-            hr_max_profile=None if hp is None else hp.profile_max,
-            hr_rest_stretch=None if hp is None else hp.rest_stretch,
-            hr_rest_session=hp.hr_rest if own_rest else None,
-            hr_rest_default=self.config.heart_rate.hr_rest_default,
-            relation_bpm=_rounded(v["hr_demand_bpm"][use], 2),
-            relation_workload=_rounded(v["workload_ref"][use], 3),
-            relation_minutes=_rounded(minutes[use], 2),
-            placement=self.info.placement if self.info.has_acc else None,
-            demand_bpm=_rounded(v["hr_demand_bpm"][both], 2),
-            enmo_g=_rounded(v["enmo_g"][both], 5),
-        )
+        return session_evidence(self.features, self.info, self.config, self.name,
+                                self.participant)
 
     def _calibration_summary(self) -> dict[str, object] | None:
         cal = self.info.calibration
@@ -258,8 +237,9 @@ def analyze_session(
 ) -> SessionResult:
     """Analyse one session by the definitions (docs/definitions.md), with the default
     classifier unless another is given (an instance, or anything
-    :func:`~dosewatch.models.registry.get_classifier` accepts). ``calibration``: the participant's (see :mod:`dosewatch.calibration`):
-    HR_max, HR_rest, fitness and movement mapping learned across their sessions."""
+    :func:`~dosewatch.models.registry.get_classifier` accepts). ``calibration``: the
+    participant's (see :mod:`dosewatch.calibration`): HR_max, HR_rest, fitness and
+    movement mapping learned across their sessions."""
     config = config or Config()
     classifier = get_classifier(classifier)
     features, info = extract(session, config, calibration)
@@ -283,7 +263,3 @@ def analyze_session(
         config=config,
         repairs=session.provenance.repairs,
     )
-
-
-def _rounded(values: NDArray[np.float64], decimals: int) -> tuple[float, ...]:
-    return tuple(np.round(values, decimals).tolist())

@@ -215,8 +215,8 @@ class LiveAnalysis:
     Args:
         profile: the participant (the one stored in the recording).
         config: the analysis configuration.
-        classifier: a classifier, a classifier name, or None for the default (the
-            learned model).
+        classifier: a classifier, a classifier name, or None for the default
+            (:data:`dosewatch.models.registry.DEFAULT_CLASSIFIER`).
         interval_s: session seconds between updates (at least; see the module text).
         calibration: the participant's calibration (see :mod:`dosewatch.calibration`):
             the same file a batch analysis of the recording uses, so live and batch give

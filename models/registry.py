@@ -29,7 +29,10 @@ from ..errors import ConfigError, ModelError
 from .base import Classifier
 
 ENTRY_POINT_GROUP = "dosewatch.classifiers"
-DEFAULT_CLASSIFIER = "learned"
+DEFAULT_CLASSIFIER = "physio"
+"""The classifier used when none is named: the one best on real recordings that meets
+the simulator's targets, never one that real data show worse than ``rules`` (issue 11;
+the figures are in ``models/MODEL_CARD.md``)."""
 
 
 def _rules() -> Classifier:
@@ -53,7 +56,8 @@ def _learned() -> Classifier:
 
 # name -> (factory, one line for --help)
 BUILTIN: dict[str, tuple[Callable[[], Classifier], str]] = {
-    "learned": (_learned, "the shipped ONNX model"),
+    "learned": (_learned, "the shipped ONNX model: physio's decision corrected by "
+                "gradient-boosted trees trained on the simulator"),
     "rules": (_rules, "the transparent baseline: SPEC rules on measured heart rate"),
     "physio": (_physio, "workload trend for accelerating, heart-rate demand for the level"),
 }
@@ -129,7 +133,8 @@ def get_classifier(spec: str | Path | Classifier | None = None) -> Classifier:
     if spec in BUILTIN:
         return BUILTIN[spec][0]()
     if spec in _plugins():
-        return _checked(_plugins()[spec].load(), f"classifier {spec!r}")  # type: ignore[attr-defined]
+        plugin = _plugins()[spec]
+        return _checked(plugin.load(), f"classifier {spec!r}")  # type: ignore[attr-defined]
     if ":" in spec:
         return _from_import_path(spec)
     if Path(spec).is_dir():

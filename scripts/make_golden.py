@@ -2,7 +2,8 @@
 
 The sessions (simulated once, seed fixed) are committed, so the golden test does not
 depend on the simulator; the expected analysis, one file per classifier
-(``expected-rules.json``, ``expected-learned.json``), is what the current code finds.
+(``expected-rules.json``, ``expected-physio.json``, ``expected-learned.json``), is what
+the current code finds.
 Rerun this only when a change of results is intended (a retrained model, a changed
 rule), and say why in the commit. ``--resimulate`` also rewrites the sessions.
 
@@ -30,7 +31,7 @@ CASES = {
 }
 
 
-CLASSIFIERS = ("rules", "learned")
+CLASSIFIERS = ("rules", "physio", "learned")
 
 
 def expected(folder: Path, classifier: str) -> dict:

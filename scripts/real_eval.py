@@ -8,6 +8,7 @@ session: is it accelerating or steady, and was the dose met. Undecided reference
 left out of the percentages and listed.
 
     python scripts/real_eval.py [--classifiers default,rules] [--out docs/real-data.md]
+                                [--ablation FOLDER]
 
 The table goes to the model card (``models/MODEL_CARD.md``, section "Real recordings").
 """
@@ -45,10 +46,19 @@ class Verdict:
     dose: bool
     longest: float
     certainty: str
+    accelerating_min: float = 0.0
+    exercise_min: float = 0.0
 
     @property
     def kind(self) -> str:
         return "accelerating" if self.session_class == "accelerating" else "steady"
+
+    @property
+    def why(self) -> str:
+        """What the classifier saw: its accelerating minutes among the exercise minutes,
+        and how sure it was."""
+        return (f"{self.accelerating_min:.0f} of {self.exercise_min:.0f} exercise minutes "
+                f"accelerating; certainty {self.certainty}")
 
 
 @dataclass(frozen=True)
@@ -63,8 +73,11 @@ def _verdict(session, config: Config, classifier) -> Verdict:  # noqa: ANN001
     result = analyze_session(session, config, classifier)
     certainty = getattr(result, "certainty", None)
     text = "" if certainty is None else str(getattr(certainty, "level", certainty))
+    minutes = result.minutes
+    exercise = sum(minutes[k] for k in ("constant", "intermediate", "accelerating"))
     return Verdict(result.session_class, result.dose_met,
-                   result.longest_bout_qualifying_minutes, text)
+                   result.longest_bout_qualifying_minutes, text,
+                   minutes["accelerating"], exercise)
 
 
 def collect(classifiers: dict[str, object], root: Path = REAL) -> tuple[list[Row], list[str]]:
@@ -124,11 +137,12 @@ def report(rows: list[Row], skipped: list[str], labels: list[str]) -> str:
             for r in s["kind_wrong"]:
                 v = r.verdicts[(label, mode)]
                 wrong.append(f"| {label} | {title} | `{r.name}` | class: {v.session_class} "
-                             f"vs workload {r.ref.kind} ({r.ref.kind_reason}) |")
+                             f"({v.why}) vs workload {r.ref.kind} ({r.ref.kind_reason}) |")
             for r in s["dose_wrong"]:
                 v = r.verdicts[(label, mode)]
                 wrong.append(f"| {label} | {title} | `{r.name}` | dose: "
-                             f"{'met' if v.dose else 'not met'} ({v.longest:.0f} min) vs "
+                             f"{'met' if v.dose else 'not met'} (longest bout {v.longest:.0f} "
+                             f"qualifying min; certainty {v.certainty}) vs "
                              f"workload {'met' if r.ref.dose else 'not met'} "
                              f"({r.ref.dose_reason}) |")
     n_kind = sum(r.ref.kind != "undecided" for r in rows)
@@ -166,6 +180,40 @@ def report(rows: list[Row], skipped: list[str], labels: list[str]) -> str:
     return "\n".join(text)
 
 
+def scores(rows: list[Row], label: str) -> dict[str, tuple[int, int]]:
+    """Agreements with the reference, ``(right, scored)``, for each question and mode:
+    ``hr_kind``, ``hr_dose``, ``full_kind``, ``full_dose``."""
+    out = {}
+    for mode in ("hr", "full"):
+        s = score(rows, label, mode)
+        out[f"{mode}_kind"], out[f"{mode}_dose"] = s["kind"], s["dose"]
+    return out
+
+
+def ablation_table(folder: Path, root: Path = REAL) -> list[str]:
+    """The learned model trained without one input family at a time (``folder``'s
+    subfolders, named after the family; ``none``: the same training with every input;
+    ``python -m dosewatch.models.train --drop FAMILY``), on the real recordings."""
+    from dosewatch.models.learned import MANIFEST_NAME, LearnedClassifier
+
+    models = {}
+    for sub in sorted(p for p in folder.iterdir() if (p / MANIFEST_NAME).is_file()):
+        name = "nothing (the same training, every input)" if sub.name == "none" else sub.name
+        models[name] = LearnedClassifier(model_dir=sub, name=name)
+    models = dict(sorted(models.items(), key=lambda kv: not kv[0].startswith("nothing")))
+    rows, _ = collect(models, root)
+    lines = ["| input family left out | HR only: accelerating or steady | HR only: dose | "
+             "with the workload: accelerating or steady | with the workload: dose | "
+             "right of all |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name in models:
+        s = scores(rows, name)
+        right = sum(ok for ok, _ in s.values())
+        lines.append(f"| {name} | {_pct(s['hr_kind'])} | {_pct(s['hr_dose'])} | "
+                     f"{_pct(s['full_kind'])} | {_pct(s['full_dose'])} | {right} |")
+    return lines
+
+
 def _classifier(spec: str):  # noqa: ANN202
     """A classifier by name; ``physio:SLOPE`` tries another drift-proof slope."""
     if spec.startswith("physio:"):
@@ -181,12 +229,18 @@ def main() -> int:
                         help="comma-separated: names, model folders or module:Class "
                         "('default' is the shipped default)")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
+    parser.add_argument("--ablation", type=Path,
+                        help="also score the models in this folder's subfolders, each "
+                        "trained without the input family it is named after")
     args = parser.parse_args()
     labels = [c.strip() for c in args.classifiers.split(",") if c.strip()]
     classifiers = {c: _classifier(c) for c in labels}
     start = time.perf_counter()
     rows, skipped = collect(classifiers)
     text = report(rows, skipped, labels)
+    if args.ablation:
+        text += "\nThe learned model without each input family:\n\n" + "\n".join(
+            ablation_table(args.ablation)) + "\n"
     print(text)
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     if args.out:

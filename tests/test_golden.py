@@ -1,9 +1,9 @@
 """Golden files: committed sessions and the analysis they are expected to give.
 
 A change that alters any label, bout, HR_rest/HR_max or %HRR of these sessions, with the
-rule classifier or with the shipped learned model, fails here; if the change is intended
-(a changed rule, a retrained model), regenerate with ``python scripts/make_golden.py`` and
-say why in the commit.
+rule classifier, the physiological one or the shipped learned model, fails here; if the
+change is intended (a changed rule, a retrained model), regenerate with
+``python scripts/make_golden.py`` and say why in the commit.
 """
 
 import json
@@ -24,7 +24,7 @@ def test_golden_cases_exist():
     assert len(CASES) >= 2
 
 
-@pytest.mark.parametrize("classifier", ["rules", "learned"])
+@pytest.mark.parametrize("classifier", ["rules", "physio", "learned"])
 @pytest.mark.parametrize("name", CASES)
 def test_golden_session(name, classifier):
     folder = GOLDEN / name

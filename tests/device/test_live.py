@@ -99,12 +99,12 @@ def feed(live: LiveAnalysis, session: Session, until_s: float, since_s: float) -
             live.add_speed(1, T0 + float(speed.t[i]), float(speed.mps[i]), None)
 
 
-@pytest.mark.parametrize("classifier", ["rules", None])
+@pytest.mark.parametrize("classifier", ["rules", "learned", None])
 @pytest.mark.asyncio
 async def test_live_dose_moment_matches_batch(classifier: str | None, simulated) -> None:
     """Fed minute by minute, the live analysis announces the dose within one epoch of the
     batch analysis of the whole session, counts the bout up to it, and ends on exactly the
-    batch verdict. ``None``: the default (learned) classifier."""
+    batch verdict. ``None``: the default classifier."""
     sim = simulated("bout_30plus", person_seed=11, placement="chest", acc_fs=25, seed=11)
     session = sim.session
     live = LiveAnalysis(profile=session.profile, classifier=classifier, interval_s=60.0)
@@ -122,7 +122,7 @@ async def test_live_dose_moment_matches_batch(classifier: str | None, simulated)
 
     whole = live.session()
     assert whole is not None
-    batch = analyze_session(whole, classifier=get_classifier(classifier or "learned"))
+    batch = analyze_session(whole, classifier=get_classifier(classifier))
     assert batch.dose_met and sim.truth.dose_met
     assert final.session_class == batch.session_class
     assert final.dose_met_at_s == batch.dose_met_at_s

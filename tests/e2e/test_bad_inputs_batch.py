@@ -145,7 +145,7 @@ def test_the_command_reports_each_bad_file(study: tuple[Path, dict[str, str]],
                                            tmp_path: Path) -> None:
     folder, expected = study
     out = tmp_path / "out"
-    # The default (learned) classifier, as a user's batch would run.
+    # The default classifier, as a user's batch would run.
     done = subprocess.run(
         [sys.executable, "-m", "dosewatch", "analyze", str(folder), "--out", str(out), "-q",
          "--no-pictures"],

@@ -21,6 +21,7 @@ import pytest
 
 from dosewatch.cli import main
 from dosewatch.device.view import LiveView, format_clock, format_plain
+from dosewatch.models.registry import DEFAULT_CLASSIFIER
 from dosewatch.recording import open_recording, read_recording, read_recording_tables
 
 SAVED = re.compile(r"saved hr=(\d+) acc=(\d+) speed=(\d+)")
@@ -126,7 +127,7 @@ def test_view_plain_and_terminal(tmp_path: Path) -> None:
 def test_record_virtual_then_analyze(tmp_path: Path) -> None:
     """The demo, as a user runs it, then `dosewatch analyze` on the recording: the live
     dose moment equals the batch one within an epoch, and the end-of-session summary
-    gives the batch class and dose exactly (default classifier: the learned model)."""
+    gives the batch class and dose exactly (with the default classifier)."""
     out = tmp_path / "run.dwrec"
     proc = subprocess.run(
         record_command(out, "--protocol", "bout_30plus", "--speed", "200", "--minutes", "44",
@@ -143,7 +144,7 @@ def test_record_virtual_then_analyze(tmp_path: Path) -> None:
                  if (m := re.search(r"dose=met@(\d+)s", line))}
     assert len(live_dose) == 1  # announced once, then kept
     summary = dict(re.findall(r"^  (class|dose|classifier):\s+(.*)$", proc.stdout, re.M))
-    assert summary["classifier"] == "learned"
+    assert summary["classifier"] == DEFAULT_CLASSIFIER
 
     analyzed = subprocess.run([sys.executable, "-m", "dosewatch", "analyze", str(out),
                                "--out", str(tmp_path / "out"), "-q", "--no-pictures"],

@@ -15,8 +15,8 @@ from dosewatch.ingest.units import rest_magnitude
 from dosewatch.models.registry import get_classifier
 
 MAX_DURATION_S = 15 * 86_400.0
-# The analysis uses the default classifier (the shipped learned model), as a user's
-# batch would: whatever a reader lets through must not crash it.
+# The analysis uses the default classifier, as a user's batch would: whatever a reader
+# lets through must not crash it.
 CLASSIFIER = get_classifier()
 
 

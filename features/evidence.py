@@ -1,0 +1,50 @@
+"""What one session tells about its participant (:class:`~dosewatch.calibration.Evidence`),
+read off its epoch features.
+
+It needs the features only, never a classifier's verdict, so the analysis
+(:meth:`dosewatch.analysis.SessionResult.evidence`) and the learned model's training
+(:mod:`dosewatch.models.train`, which must not import the analysis above it) give the same
+evidence for the same session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..calibration import Evidence
+from ..config import Config
+from .epochs import EpochFeatures, FeatureInfo
+from .workload import settled_epochs
+
+
+def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
+                     session: str, participant: str | None) -> Evidence:
+    """The evidence of the session named ``session`` (see :class:`Evidence`): heart rates
+    in bpm and the workload, which no calibration changes."""
+    hp = info.hr_params
+    v = features.values
+    both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"])
+    use, minutes = settled_epochs(v["hr_demand_bpm"], v["workload_ref"], v["moving"],
+                                  config.epoch_min)
+    own_rest = hp is not None and hp.hr_rest_source in ("profile", "estimated")
+    return Evidence(
+        participant=participant,
+        session=session,
+        hr_held_max=None if hp is None else hp.held_max,
+        hr_max_prior=None if hp is None else hp.prior_max,
+        hr_max_profile=None if hp is None else hp.profile_max,
+        hr_rest_stretch=None if hp is None else hp.rest_stretch,
+        hr_rest_session=hp.hr_rest if own_rest else None,
+        hr_rest_default=config.heart_rate.hr_rest_default,
+        relation_bpm=_rounded(v["hr_demand_bpm"][use], 2),
+        relation_workload=_rounded(v["workload_ref"][use], 3),
+        relation_minutes=_rounded(minutes[use], 2),
+        placement=info.placement if info.has_acc else None,
+        demand_bpm=_rounded(v["hr_demand_bpm"][both], 2),
+        enmo_g=_rounded(v["enmo_g"][both], 5),
+    )
+
+
+def _rounded(values: NDArray[np.float64], decimals: int) -> tuple[float, ...]:
+    return tuple(np.round(values, decimals).tolist())
