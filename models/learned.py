@@ -162,6 +162,30 @@ def _bad(folder: Path, message: str) -> ModelError:
                       "dosewatch.models.train --out FOLDER` and pass --model FOLDER")
 
 
+def read_manifest(folder: str | Path = DEFAULT_MODEL_DIR) -> dict:
+    """The model folder's manifest alone (no ONNX file is loaded: no onnxruntime).
+
+    Raises:
+        ModelError: no readable manifest in ``folder``.
+    """
+    return _read_manifest(Path(folder).resolve())
+
+
+@lru_cache(maxsize=4)
+def _read_manifest(folder: Path) -> dict:
+    try:
+        return json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _bad(folder, f"no {MANIFEST_NAME}: not a dosewatch model folder") from None
+    except (OSError, ValueError) as exc:
+        raise _bad(folder, f"{MANIFEST_NAME} cannot be read ({exc})") from None
+
+
+def reference_epoch_s(folder: str | Path = DEFAULT_MODEL_DIR) -> float:
+    """The epoch length the model in ``folder`` was trained for, in seconds."""
+    return float(read_manifest(folder)["reference_config"]["epoch_s"])
+
+
 def load_model(folder: str | Path = DEFAULT_MODEL_DIR) -> LearnedModel:
     """Load and check the model in ``folder`` (see the module text).
 
@@ -235,7 +259,7 @@ class LearnedClassifier:
     @property
     def identity(self) -> str:
         """The model's files, by checksum (what a batch's resume check compares)."""
-        files = load_model(self.model_dir).manifest["files"]
+        files = read_manifest(self.model_dir)["files"]
         digest = hashlib.sha256("".join(f["sha256"] for f in files.values()).encode())
         weight = "" if self.smoothing_weight is None else f",w={self.smoothing_weight:g}"
         return f"learned:{digest.hexdigest()[:16]}{weight}"

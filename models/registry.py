@@ -29,10 +29,12 @@ from ..errors import ConfigError, ModelError
 from .base import Classifier
 
 ENTRY_POINT_GROUP = "dosewatch.classifiers"
-DEFAULT_CLASSIFIER = "physio"
+DEFAULT_CLASSIFIER = "auto"
 """The classifier used when none is named: the one best on real recordings that meets
 the simulator's targets, never one that real data show worse than ``rules`` (issue 11;
-the figures are in ``models/MODEL_CARD.md``)."""
+the figures are in ``models/MODEL_CARD.md``). ``auto`` is ``physio`` for every session
+with heart rate (all real recordings with a reference have it), and ``learned`` for
+acceleration alone, where only the simulator can judge and ``learned`` is far ahead."""
 
 
 def _rules() -> Classifier:
@@ -47,6 +49,12 @@ def _physio() -> Classifier:
     return PhysioClassifier()
 
 
+def _auto() -> Classifier:
+    from .auto import AutoClassifier
+
+    return AutoClassifier()
+
+
 def _learned() -> Classifier:
     from .learned import LearnedClassifier, load_model
 
@@ -56,6 +64,7 @@ def _learned() -> Classifier:
 
 # name -> (factory, one line for --help)
 BUILTIN: dict[str, tuple[Callable[[], Classifier], str]] = {
+    "auto": (_auto, "physio with heart rate, learned with acceleration alone (the default)"),
     "learned": (_learned, "the shipped ONNX model: physio's decision corrected by "
                 "gradient-boosted trees trained on the simulator"),
     "rules": (_rules, "the transparent baseline: SPEC rules on measured heart rate"),

@@ -97,7 +97,8 @@ class RuleClassifier:
         """What its outputs depend on (a batch's resume check compares it)."""
         return f"rules(fill_epochs={self.fill_epochs}, onset_epochs={self.onset_epochs})"
 
-    def predict(self, features: EpochFeatures, info: FeatureInfo, config: Config) -> EpochPrediction:
+    def predict(self, features: EpochFeatures, info: FeatureInfo,
+                config: Config) -> EpochPrediction:
         intensity, source = measured_intensity(features, info, config, self.fill_epochs)
         trend = onset_masked(intensity, config.levels.light_from, self.onset_epochs)
         labels = label_epochs(intensity, config, trend_intensity=trend)

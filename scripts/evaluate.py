@@ -30,7 +30,7 @@ targets, and the real-data table of ``scripts/real_eval.py`` for the same classi
 (with ``--ablation DIR``, also for models trained without one input family each).
 
     python scripts/evaluate.py [--people 40] [--sessions 6] [--calibrated-hr]
-                               [--classifiers learned,physio,rules] [--out DIR]
+                               [--classifiers auto,learned,physio,rules] [--out DIR]
                                [--records DIR/evaluation.json]
                                [--card models/MODEL_CARD.md [--real DIR] [--ablation DIR]]
 """
@@ -336,7 +336,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--people", type=int, default=40)
     parser.add_argument("--sessions", type=int, default=6, help="sessions per person")
-    parser.add_argument("--classifiers", default="learned,physio,rules")
+    parser.add_argument("--classifiers", default="auto,learned,physio,rules")
     parser.add_argument("--calibrated-hr", action="store_true",
                         help="also score heart-rate modalities with the study's calibration")
     parser.add_argument("--out", type=Path, help="write evaluation.md and .json here")

@@ -154,12 +154,16 @@ def write_card(path: Path, records: list[dict], names: list[str], seed: int,
         "",
         "dosewatch sorts each minute (epoch) of a session into the SPEC's labels — rest, "
         "constant, intermediate, accelerating — estimates its relative intensity (%HRR), "
-        "and from them the session class, the bouts and the 30-minute dose. Three "
+        "and from them the session class, the bouts and the 30-minute dose. Four "
         "classifiers ship: `physio` (deterministic: the workload's trend decides "
         "accelerating, the heart-rate demand sets the level; `models/physio.py`, "
         "`docs/method.md`), `learned` (the ONNX model below, trained on the simulator, "
-        "which corrects physio's decision from the same physiology) and `rules` (the "
-        "transparent baseline: the SPEC's rules on measured %HRR).",
+        "which corrects physio's decision from the same physiology), `rules` (the "
+        "transparent baseline: the SPEC's rules on measured %HRR) and `auto` "
+        "(`models/auto.py`: `physio` for a session with heart rate, `learned` for one "
+        "with acceleration alone). Every real recording with a reference has heart rate, "
+        "so on real data `auto` is `physio`; with acceleration alone only the simulator "
+        "can judge, and there `auto` is `learned`.",
         "",
         "## Which classifier is the default, and why",
         "",
