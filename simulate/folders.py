@@ -68,8 +68,9 @@ def simulate_to_folders(
     """Simulate ``count`` sessions per protocol and placement, each from a different
     simulated person (``p<first_id>``, ``p<first_id + 1>``, ...) of ``population``, into
     session folders with their ``truth.json``. ``protocols`` defaults to
-    :data:`PROTOCOLS`; any of :data:`ALL_PROTOCOLS` may be named. Power, cadence,
-    altitude and grade have no file in the interchange layout yet and are not written."""
+    :data:`PROTOCOLS`; any of :data:`ALL_PROTOCOLS` may be named. A treadmill's incline
+    (``Options.incline``) is written as the ``grade`` column beside the speed; power,
+    cadence and altitude have no place in the interchange layout and are not written."""
     protocols = list(protocols or PROTOCOLS)
     unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
     if unknown:

@@ -4,7 +4,8 @@ A session folder holds (SPEC, "Inputs")::
 
     hr.csv      time, hr[, rr_ms]     bpm; rr_ms one RR interval per row where known
     acc.csv     time, x, y, z         acceleration in g
-    speed.csv   time, speed_mps       optional
+    speed.csv   time, speed_mps[, grade]  optional; grade: a treadmill's incline, rise
+                                      over run (0.05 = 5 %)
     profile.toml                      optional, see :mod:`dosewatch.profiles`
 
 Each stream may be ``.csv``, ``.csv.gz`` or ``.parquet`` (one format per stream; streams
@@ -127,7 +128,8 @@ class StreamSpec:
 STREAMS: dict[str, StreamSpec] = {
     "hr": StreamSpec("hr", ("hr",), ("rr_ms",), "time in s, hr in bpm, optional rr_ms"),
     "acc": StreamSpec("acc", ("x", "y", "z"), (), "time in s, x, y, z in g"),
-    "speed": StreamSpec("speed", ("speed_mps",), (), "time in s, speed_mps in m/s"),
+    "speed": StreamSpec("speed", ("speed_mps",), ("grade",),
+                        "time in s, speed_mps in m/s, optional grade (rise over run)"),
 }
 
 
@@ -140,7 +142,7 @@ def _bad_file(path: Path, message: str, hint: str) -> InputError:
 
 # Interchange columns -> the role :mod:`dosewatch.ingest.tables` recognises them by.
 _ROLE_OF = {"time": "time", "hr": "hr", "rr_ms": "rr", "x": "x", "y": "y", "z": "z",
-            "speed_mps": "speed"}
+            "speed_mps": "speed", "grade": "grade"}
 
 
 def _resolve_columns(
@@ -910,6 +912,8 @@ def read_session_folder(
     if "speed" in streams:
         s = streams.pop("speed")
         args["speed"] = (s["time"], s["speed_mps"])
+        if "grade" in s:
+            args["grade"] = (s["time"], s["grade"])
     formats = sorted({fmt for _, fmt in files.values()})
     session_name = name or folder.resolve().name or "session"
     return build_session(
@@ -1032,15 +1036,20 @@ def _stream_tables(session: Session) -> Iterator[tuple[str, pa.Table]]:
             ),
         )
     if session.speed is not None:
-        yield (
-            "speed",
-            pa.table(
-                {
-                    "time": session.speed.t + offset,
-                    "speed_mps": _as_column(session.speed.mps, np.float64),
-                }
-            ),
-        )
+        cols = {"time": session.speed.t + offset,
+                "speed_mps": _as_column(session.speed.mps, np.float64)}
+        if session.grade is not None:
+            cols["grade"] = _as_column(_grade_at(session, session.speed.t), np.float64)
+        yield "speed", pa.table(cols)
+
+
+def _grade_at(session: Session, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The session's grade at the speed samples' times (the layout keeps the treadmill's
+    incline beside its speed): linear between grade samples, NaN outside them."""
+    grade = session.grade
+    if grade.t.shape == t.shape and np.array_equal(grade.t, t):
+        return grade.values
+    return np.interp(t, grade.t, grade.values, left=np.nan, right=np.nan)
 
 
 def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
@@ -1072,8 +1081,10 @@ def write_session_folder(
     Times are written as Unix-epoch seconds when ``session.provenance.start_time`` is set
     (so reading back restores it; float64 keeps them to about 0.25 µs), else as seconds
     from the session start. Missing values (NaN) are written as empty cells / nulls. The
-    ``rr_ms`` column is written only when the session has RR intervals, ``profile.toml``
-    only when ``include_profile`` and the profile sets any field.
+    ``rr_ms`` column is written only when the session has RR intervals, ``grade`` (in
+    ``speed``) only when it has speed and grade, ``profile.toml`` only when
+    ``include_profile`` and the profile sets any field. Cadence, power and altitude have
+    no place in the layout and are not written.
 
     The folder is built as a hidden temporary sibling and renamed into place, so ``path``
     is either the complete folder or untouched.

@@ -26,14 +26,13 @@ def dosewatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
-    """A strap and a band (heart rate and acceleration, no workload channel). Not the
-    treadmill's speed: the interchange layout has no file for its incline, and a walker's
-    ramp that goes on by incline would be written as a speed that stops rising, which the
-    definitions read as steady (the workload's trend decides) while the truth is a ramp."""
+    """A strap and a band on a treadmill, with its speed and incline: a walker's ramp
+    goes on by incline once the speed stops rising, and the incline (the speed file's
+    grade column) keeps it a ramp."""
     out = tmp_path_factory.mktemp("sim")
     done = dosewatch("simulate", "--out", out, "--protocol", "steady_intermediate",
                      "--protocol", "ramp", "--placement", "wrist", "--placement", "chest",
-                     "--seed", "11", "--format", "csv", "--no-workload-channels")
+                     "--seed", "11", "--format", "csv", "--incline")
     assert done.returncode == 0, done.stderr
     return out
 

@@ -822,3 +822,27 @@ def damaged_parquet(draw: st.DrawFn) -> bytes:
 )
 def test_any_bytes_as_acc_parquet(data: bytes) -> None:
     _read_bytes_as("acc.parquet", data, with_acc=False)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_treadmills_incline_travels_beside_its_speed(tmp_path: Path, fmt: str) -> None:
+    """The grade (rise over run) is the speed file's optional column, so an incline ramp
+    written to a session folder is still a ramp when read back."""
+    t = np.arange(0.0, 600.0, 1.0)
+    grade = np.round(np.minimum(t // 60, 8) * 0.01, 4)
+    session = build_session("s", hr=(t, 120.0 + t / 10), speed=(t, np.full(t.size, 1.4)),
+                            grade=(t, grade))
+    back = read_session(write_session_folder(session, tmp_path / "s", format=fmt))
+    assert back.grade is not None
+    np.testing.assert_allclose(back.grade.values, grade)
+    # Grade sampled apart from the speed is written at the speed's times (none outside
+    # the grade's own span).
+    apart = build_session("a", hr=(t, 120.0 + 0 * t), speed=(t, np.full(t.size, 1.4)),
+                          grade=(t[::10] + 0.5, grade[::10]))
+    back = read_session(write_session_folder(apart, tmp_path / "a", format=fmt))
+    assert back.grade.t[0] >= 0.5 and back.grade.t[-1] <= t[-10] + 0.5
+    np.testing.assert_allclose(back.grade.values,
+                               np.interp(back.grade.t, t[::10] + 0.5, grade[::10]))
+    # A folder without the column has no grade.
+    plain = build_session("p", hr=(t, 120.0 + 0 * t), speed=(t, np.full(t.size, 1.4)))
+    assert read_session(write_session_folder(plain, tmp_path / "p", format=fmt)).grade is None
