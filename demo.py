@@ -10,13 +10,15 @@ from pathlib import Path
 
 
 def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
-    """Simulate one session per protocol (wrist and chest alternating), analyse them
+    """Simulate one session per protocol (wrist and chest alternating; on a treadmill
+    that records its speed and incline, as an FTMS treadmill does), analyse them
     and print truth against findings; analyse the real recordings that ship with
     dosewatch (:func:`run_examples_demo`); then simulate and analyse a small study
     (:func:`run_study_demo`) and write its report, whose path is printed last."""
     from .batch import run_batch
     from .simulate import PROTOCOLS
     from .simulate.folders import simulate_to_folders
+    from .simulate.options import Options
 
     out = Path(out)
     sessions_dir, results_dir = out / "sessions", out / "results"
@@ -25,7 +27,8 @@ def run_demo(out: Path, seed: int = 2026, workers: int = 1) -> int:
     for i, protocol in enumerate(PROTOCOLS):
         placement = "wrist" if i % 2 == 0 else "chest"
         folders += simulate_to_folders(sessions_dir, protocols=[protocol], placements=[placement],
-                                       seed=seed + i, fmt="csv.gz", first_id=i + 1)
+                                       seed=seed + i, fmt="csv.gz", first_id=i + 1,
+                                       options=Options(incline=True))
     print(f"Analysing {len(folders)} sessions into {results_dir} ...")
     report = run_batch(folders, results_dir, workers=workers)
     by_output = {Path(r.output).name: r for r in report.rows}
@@ -117,6 +120,7 @@ def run_study_demo(
     from .batch import run_batch
     from .report import write_report
     from .simulate.folders import simulate_study
+    from .simulate.options import Options
     from .simulate.study import demo_study_plan
 
     out = Path(out)
@@ -126,7 +130,7 @@ def run_study_demo(
     people = sorted({s.participant for s in plan})
     print(f"\nSimulating a study: {len(people)} participants over {weeks} weeks, "
           f"{len(plan)} sessions, into {inputs} ...")
-    folders = simulate_study(inputs, plan, seed=seed)
+    folders = simulate_study(inputs, plan, seed=seed, options=Options(incline=True))
     print(f"Analysing them into {results} ...")
     options = {} if classifier is None else {"classifier": classifier}
     batch = run_batch(folders, results, workers=workers, **options)

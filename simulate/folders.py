@@ -107,14 +107,15 @@ def simulate_study(
     fmt: str = "parquet",
     population: str = "typical",
     day_variation: bool = False,
+    options: Options | None = None,
 ) -> list[Path]:
     """Write the sessions of ``plan`` as ``out/<participant>/<start>/`` session folders
     (``undated-<n>`` without a start time), each with its ``truth.json``. Every
     participant is one simulated person of ``population`` (the same heart-rate reserve
     and gait in all their sessions; with ``day_variation`` each session on a day of its
     own, see :func:`~dosewatch.simulate.study.day_options`); a planned session's own
-    ``modality`` overrides the study's. Times are written as Unix-epoch seconds so that
-    the start time travels with the data."""
+    ``modality`` overrides the study's; ``options`` apply to every session. Times are
+    written as Unix-epoch seconds so that the start time travels with the data."""
     out = Path(out)
     names = sorted({s.participant for s in plan})
     people = {name: random_person(np.random.default_rng([seed, i]), id=name,
@@ -129,7 +130,7 @@ def simulate_study(
         sim = simulate(planned.protocol, people[planned.participant], placement=placement,
                        acc_fs=acc_fs, modality=planned.modality or modality,
                        seed=seed * 100_003 + k, name=folder_name,
-                       options=day_options(None, seed, k) if day_variation else None)
+                       options=day_options(options, seed, k) if day_variation else options)
         if planned.start is not None:
             session = sim.session
             session = replace(session,
