@@ -75,6 +75,8 @@ LEVEL_COLOURS = ("#F7F7F7", "#E6EFF7", "#FBEBD0", "#F5DCD2")
 BOUT_COLOUR = "#007A5A"  # Okabe–Ito bluish green, darkened to read on the bands
 HR_COLOUR = "#A8508A"  # Okabe–Ito reddish purple, darkened
 ENMO_COLOUR = "#0072B2"
+WORKLOAD_COLOUR = "#D55E00"  # Okabe–Ito vermillion
+GRADE_COLOUR = "#555555"
 
 
 def _time_scale(duration_s: float) -> tuple[float, str]:
@@ -331,6 +333,40 @@ def draw_acceleration_panel(ax: Axes, result: SessionResult, time: Timeline
 
 
 # ---------------------------------------------------------------------------------------
+# Workload
+
+
+def has_workload_channel(result: SessionResult) -> bool:
+    """Whether the session has speed or power to show."""
+    values = result.features.values
+    return any(np.isfinite(values.get(name, np.zeros(0))).any()
+               for name in ("speed_mps", "power_w"))
+
+
+def draw_workload_panel(ax: Axes, result: SessionResult, time: Timeline
+                        ) -> list[LegendHandle]:
+    """The workload as the session recorded it: power (W) when it has a power meter, else
+    speed (km/h); a treadmill's incline (%) dotted on the right axis."""
+    values = result.features.values
+    power = values.get("power_w")
+    if power is not None and np.isfinite(power).any():
+        shown, label, unit = power, "power", "power (W)"
+    else:
+        shown, label, unit = values["speed_mps"] * 3.6, "speed", "speed (km/h)"
+    ax.step(time.t, shown, where="mid", color=WORKLOAD_COLOUR, lw=1.3)
+    ax.set_ylabel(unit)
+    ax.set_ylim(bottom=0, top=max(float(np.nanmax(shown)) * 1.15, 1.0))
+    handles: list[LegendHandle] = [Line2D([], [], color=WORKLOAD_COLOUR, lw=1.3, label=label)]
+    grade = values.get("grade")
+    if grade is not None and np.nanmax(np.abs(grade), initial=0.0) > 0.001:
+        incline = ax.twinx()
+        incline.step(time.t, grade * 100, where="mid", color=GRADE_COLOUR, lw=0.9, ls=":")
+        incline.set_ylabel("grade (%)", color=GRADE_COLOUR)
+        handles.append(Line2D([], [], color=GRADE_COLOUR, lw=0.9, ls=":", label="grade"))
+    return handles
+
+
+# ---------------------------------------------------------------------------------------
 # Labels
 
 
@@ -392,8 +428,18 @@ PANELS: tuple[Panel, ...] = (
     Panel("acceleration", 1.15, draw_acceleration_panel),
     Panel("labels", 0.55, draw_label_panel),
 )
-"""The panels of the session picture, top to bottom. A new channel (speed, power) is one
-more :class:`Panel` here; the layout keeps the figure's size, so give it a small height."""
+"""The panels of every session picture, top to bottom. A new channel is one more
+:class:`Panel`; the layout keeps the figure's size, so give it a small height."""
+WORKLOAD_PANEL = Panel("workload", 0.9, draw_workload_panel)
+"""Below the intensity, for a session with speed or power (:func:`panels_for`)."""
+
+
+def panels_for(result: SessionResult) -> tuple[Panel, ...]:
+    """The panels of ``result``'s picture: :data:`PANELS`, with the workload under the
+    intensity when the session has speed or power."""
+    if not has_workload_channel(result):
+        return PANELS
+    return (PANELS[0], WORKLOAD_PANEL, *PANELS[1:])
 
 
 def _panel_axes(fig: Figure, panels: Sequence[Panel]) -> list[Axes]:
@@ -430,10 +476,12 @@ def _draw_header(fig: Figure, result: SessionResult) -> None:
     fig.text(0.012, 0.928, detail, fontsize=8, color="#444444", ha="left", va="center")
 
 
-def draw_session(result: SessionResult, panels: Sequence[Panel] = PANELS) -> Figure:
+def draw_session(result: SessionResult, panels: Sequence[Panel] | None = None) -> Figure:
     """The session picture as a matplotlib Figure: the header, then ``panels`` top to
-    bottom on one time axis (axes labelled by the panels' names: ``intensity``,
-    ``acceleration`` and ``labels`` by default), then the legend."""
+    bottom on one time axis (axes labelled by the panels' names; by default
+    :func:`panels_for`: ``intensity``, ``workload`` when there is one, ``acceleration``
+    and ``labels``), then the legend."""
+    panels = panels_for(result) if panels is None else panels
     time = Timeline.of(result)
     # The Figure API, not pyplot: no global state, safe in worker processes and threads.
     fig = Figure(figsize=(11, 6.8))

@@ -144,7 +144,7 @@ def test_a_new_channel_is_one_more_panel(result):
         ax.set_ylabel("speed (m/s)")
         return [Line2D([], [], color="#009E73", label="speed")]
 
-    plain = draw_session(result)
+    plain = draw_session(result, panels=PANELS)
     fig = draw_session(result, panels=(*PANELS, Panel("speed", 0.8, speed_panel)))
     named = {a.get_label(): a for a in fig.axes if a.get_label()}
     assert [a.get_label() for a in plain.axes if a.get_label()] == [
@@ -159,3 +159,18 @@ def test_a_new_channel_is_one_more_panel(result):
     assert any(t.get_visible() and t.get_text() for t in speed.get_xticklabels())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == [t.get_text() for t in plain.legends[0].get_texts()] + ["speed"]
+
+
+def test_the_workload_is_drawn_when_the_session_has_one(result, simulated):
+    """Speed (km/h) under the intensity for a session with speed; no such panel without."""
+    fig = draw_session(result)
+    named = {a.get_label(): a for a in fig.axes if a.get_label()}
+    assert list(named) == ["intensity", "workload", "acceleration", "labels"]
+    speed = result.features.values["speed_mps"] * 3.6
+    line = named["workload"].get_lines()[0]
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), speed, equal_nan=True)
+    assert named["workload"].get_ylabel() == "speed (km/h)"
+    session = simulated("steady_then_ramp", person_seed=7, person_id="P01",
+                        placement="wrist", acc_fs=25.0, seed=11).session
+    without = analyze_session(replace(session, speed=None), classifier=RuleClassifier())
+    assert "workload" not in [a.get_label() for a in draw_session(without).axes]
