@@ -451,8 +451,8 @@ def _read_samples(descriptor: int, data_start: int, scan: _Scan, starts: NDArray
 
     def work(k: int) -> float:
         first, rows = scan.chunks[k]
-        if not rows.size:
-            return
+        if not rows.size:  # a chunk of damaged blocks only
+            return 0.0
         lo = int(firsts[k])
         at = starts[lo : lo + rows.size]
         length = (int(rows[-1]) + 1) * BLOCK
