@@ -63,7 +63,7 @@ from ..tables import (
     Layout,
     TableError,
     assign_roles,
-    first_bad,
+    first_uncastable,
     parse_name,
     sniff_layout,
     to_seconds,
@@ -251,19 +251,6 @@ def _allocate(
 
 def _target_type(column: str) -> pa.DataType:
     return pa.float32() if column in ("x", "y", "z") else pa.float64()
-
-
-def _first_unparsable(values: pa.Array) -> int | None:
-    """Index of the first non-null text value that is not a number, by bisection."""
-
-    def parses(part: pa.Array) -> bool:
-        try:
-            pc.cast(part, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        return True
-
-    return first_bad(values, parses)
 
 
 def _text_as_numbers(values: pa.Array) -> pa.Array:
@@ -619,7 +606,7 @@ def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str],
             cells = _text_as_numbers(values)
             if decimal == ",":
                 cells = pc.replace_substring(cells, ",", ".")
-            bad = _first_unparsable(cells)
+            bad = first_uncastable(cells, pa.float64())
             if bad is not None:
                 raise _not_a_number(path, want, row + bad + 1, _show_cell(values, bad))
             chunks.append(pc.cast(cells, _target_type(want)))
@@ -727,7 +714,7 @@ def _parquet_values(values: pa.Array, want: str, path: Path, row0: int) -> NDArr
     if pa.types.is_decimal(dtype):
         return to_numbers(pc.cast(values, pa.float64(), safe=False))
     cells = _text_as_numbers(values)
-    bad = _first_unparsable(cells)
+    bad = first_uncastable(cells, pa.float64())
     if bad is not None:
         raise _not_a_number(path, want, row0 + bad + 1, _show_cell(values, bad))
     return to_numbers(pc.cast(cells, pa.float64()))
