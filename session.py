@@ -13,6 +13,7 @@ When the input used Unix-epoch times, the absolute start is kept in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -222,6 +223,11 @@ class Session:
                 if s is not None]
         return float(max(ends)) if ends else 0.0
 
+    def with_repairs(self, notes: Iterable[str]) -> Session:
+        """This session with ``notes`` added at the end of its provenance's repairs."""
+        provenance = replace(self.provenance, repairs=self.provenance.repairs + tuple(notes))
+        return replace(self, provenance=provenance)
+
 
 def _all_finite(a: NDArray) -> bool:
     """Whether every value is finite, without a boolean array the size of ``a``: a sum is
@@ -383,8 +389,7 @@ def drop_implausible(session: Session) -> Session:
         raise InputError("no plausible heart rate or acceleration (" + "; ".join(notes) + ")",
                          source=session.provenance.source,
                          hint="check the file's units and values")
-    provenance = replace(session.provenance, repairs=session.provenance.repairs + tuple(notes))
-    return replace(updated, provenance=provenance)
+    return updated.with_repairs(notes)
 
 
 def _cut_strays(t: NDArray[np.float64], stream: str, notes: list[str]) -> slice:

@@ -440,10 +440,7 @@ def health_sessions(
     if left_out:
         note = (f"left out {len(left_out)} workouts without enough heart rate: "
                 + "; ".join(left_out[:5]) + ("…" if len(left_out) > 5 else ""))
-        from dataclasses import replace
-
-        sessions = [replace(s, provenance=replace(s.provenance, repairs=s.provenance.repairs
-                                                  + (note,))) for s in sessions]
+        sessions = [s.with_repairs([note]) for s in sessions]
     return sessions
 
 

@@ -675,8 +675,7 @@ def _read(path: Path, options: ReadOptions) -> list[Session]:
         raise first_error
     if left_out:
         note = "left out " + "; ".join(left_out)
-        sessions = [replace(s, provenance=replace(
-            s.provenance, repairs=s.provenance.repairs + (note,))) for s in sessions]
+        sessions = [s.with_repairs([note]) for s in sessions]
     return sessions
 
 
