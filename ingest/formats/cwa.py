@@ -47,22 +47,24 @@ import threading
 import urllib.parse
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ...session import Profile, Session
+from ...session import Session
 from ..rawacc import (
     acc_session,
     check_samples,
     check_size,
     days_from_civil,
+    placement_named,
     prefaulted,
     printable,
     refuse,
+    with_file_placement,
 )
 from ..registry import Reader, ReadOptions
 
@@ -168,16 +170,6 @@ def _header(raw: bytes, path: Path) -> dict[str, object]:
     return {"length": length, "device": device, "kind": kind,
             "session": int.from_bytes(raw[7:11], "little"), "firmware": raw[41],
             "rate": raw[36], "metadata": meta}
-
-
-def _placement(meta: dict[str, str]) -> str | None:
-    """The accelerometer placement the setup software wrote (``_p``: body location)."""
-    where = meta.get("_p", "").lower()
-    for word, placement in (("wrist", "wrist"), ("waist", "hip"), ("hip", "hip"),
-                            ("chest", "chest")):
-        if word in where:
-            return placement
-    return None
 
 
 # --------------------------------------------------------------------------- blocks
@@ -495,19 +487,6 @@ def _continuity_notes(f: dict[str, NDArray], clock: _Clock) -> list[str]:
     return notes
 
 
-def _with_placement(options: ReadOptions, meta: dict[str, str],
-                    repairs: list[str]) -> ReadOptions:
-    """``options`` with the placement the device was set up with, unless the profile
-    gives one."""
-    placement = _placement(meta)
-    if placement and (options.profile is None or options.profile.placement is None):
-        profile = replace(options.profile or Profile(), placement=placement)
-        options = replace(options, profile=profile)
-        repairs.append(f"placement {placement}, from the body location the device was set "
-                       "up with")
-    return options
-
-
 def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
     """Read an Axivity ``.cwa`` file into one session (acceleration in g).
 
@@ -548,7 +527,10 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
     bounds = (float(min(t[starts].min(), 0.0)), float(t[ends].max()), peak)
     repairs.insert(0, _device_line(head, f))
     repairs += _continuity_notes(f, clock)
-    options = _with_placement(options, head["metadata"], repairs)  # type: ignore[arg-type]
+    # The setup software writes the body location as metadata "_p".
+    placement = placement_named(head["metadata"].get("_p", ""))  # type: ignore[attr-defined]
+    options = with_file_placement(options, placement,
+                                  "the body location the device was set up with", repairs)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=clock.t0_unix, format="cwa",
                        repairs=repairs, bounds=bounds)
 

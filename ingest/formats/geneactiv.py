@@ -35,15 +35,24 @@ numbers through a table; the file is read in chunks of 32 MiB.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ...session import Profile, Session
-from ..rawacc import acc_session, check_size, days_from_civil, prefaulted, printable, refuse
+from ...session import Session
+from ..rawacc import (
+    acc_session,
+    check_size,
+    days_from_civil,
+    placement_named,
+    prefaulted,
+    printable,
+    refuse,
+    with_file_placement,
+)
 from ..registry import Reader, ReadOptions
 
 __all__ = ["read_geneactiv"]
@@ -397,11 +406,9 @@ def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Sess
                      + _dropped_text(pages.dropped), HINT)
     t, xyz, t0 = _samples_and_times(pages, header)
     repairs = _recording_notes(header, pages)
-    placement = _placement(header.fields.get("device location code", ""))
-    if placement and (options.profile is None or options.profile.placement is None):
-        options = replace(options, profile=replace(options.profile or Profile(),
-                                                   placement=placement))
-        repairs.append(f"placement {placement}, from the device location it was set up with")
+    placement = placement_named(header.fields.get("device location code", ""))
+    options = with_file_placement(options, placement, "the device location it was set up with",
+                                  repairs)
     if not np.isfinite(t0):
         raise refuse(path, "the first page's time is not a date", HINT)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=t0, format="geneactiv",
@@ -417,17 +424,6 @@ def _dropped_text(dropped: dict[str, int]) -> str:
             "partial": "partial sample(s) at the end of the file"}
     parts = [f"{n} {what[k]}" for k, n in dropped.items() if n]
     return (": " + "; ".join(parts)) if parts else ""
-
-
-def _placement(code: str) -> str | None:
-    code = code.lower()
-    if "wrist" in code:
-        return "wrist"
-    if "waist" in code or "hip" in code:
-        return "hip"
-    if "chest" in code:
-        return "chest"
-    return None
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
