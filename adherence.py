@@ -232,6 +232,71 @@ def _longest_streak(weeks: Sequence[WeekRow]) -> tuple[int, str | None, str | No
     return best, best_from, best_to
 
 
+def _week_row(participant: str, monday: date, in_week: list[tuple[SessionRow, date]],
+              rules: AdherenceRules) -> WeekRow:
+    """One participant's week from its sessions (each with its local day)."""
+    doses = [day for s, day in in_week if s.dose_met]
+    dose_days = len(set(doses))
+    minutes = [s.minutes_at_or_above_intermediate for s, _ in in_week]
+    known = [m for m in minutes if m is not None]
+    count = dose_days if rules.count_same_day_once else len(doses)
+    year, number, _ = monday.isocalendar()
+    return WeekRow(
+        participant=participant,
+        iso_year=year,
+        iso_week=number,
+        week_start=monday,
+        sessions=len(in_week),
+        dose_sessions=len(doses),
+        dose_days=dose_days,
+        minutes_at_or_above_intermediate=(
+            float(sum(known)) if len(known) == len(minutes) else None
+        ),
+        week_met=count >= rules.dose_sessions_per_week,
+    )
+
+
+def _weeks(participant: str, dated: list[tuple[SessionRow, date]],
+           rules: AdherenceRules) -> list[WeekRow]:
+    """Every week from the participant's first dated session to the last, in order (a
+    week without sessions too)."""
+    if not dated:
+        return []
+    by_week: dict[date, list[tuple[SessionRow, date]]] = {}
+    for s, day in dated:
+        by_week.setdefault(_monday(day), []).append((s, day))
+    weeks: list[WeekRow] = []
+    monday, last = min(by_week), max(by_week)
+    while monday <= last:
+        weeks.append(_week_row(participant, monday, by_week.get(monday, []), rules))
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _participant_row(participant: str, mine: list[SessionRow],
+                     dated: list[tuple[SessionRow, date]], undated: tuple[str, ...],
+                     weeks: list[WeekRow], rules: AdherenceRules) -> ParticipantRow:
+    """One participant's totals and longest streak of weeks that met the recommendation."""
+    streak, streak_from, streak_to = _longest_streak(weeks)
+    return ParticipantRow(
+        participant=participant,
+        sessions=len(mine),
+        dated_sessions=len(dated),
+        undated_sessions=len(undated),
+        dose_sessions=sum(s.dose_met for s, _ in dated),
+        first_week=weeks[0].week if weeks else None,
+        last_week=weeks[-1].week if weeks else None,
+        weeks=len(weeks),
+        weeks_met=sum(w.week_met for w in weeks),
+        longest_streak_weeks=streak,
+        longest_streak_from=streak_from,
+        longest_streak_to=streak_to,
+        target_weeks=rules.target_weeks,
+        target_met=streak >= rules.target_weeks,
+        undated=undated,
+    )
+
+
 def compute_adherence(
     rows: Iterable[SessionRow],
     rules: AdherenceRules | None = None,
@@ -256,52 +321,9 @@ def compute_adherence(
         dated = [(s, rules.local(s.start_time).date()) for s in mine
                  if s.start_time is not None]
         undated = tuple(s.session for s in mine if s.start_time is None)
-        weeks: list[WeekRow] = []
-        if dated:
-            by_week: dict[date, list[tuple[SessionRow, date]]] = {}
-            for s, day in dated:
-                by_week.setdefault(_monday(day), []).append((s, day))
-            monday, last = min(by_week), max(by_week)
-            while monday <= last:
-                in_week = by_week.get(monday, [])
-                doses = [day for s, day in in_week if s.dose_met]
-                dose_days = len(set(doses))
-                minutes = [s.minutes_at_or_above_intermediate for s, _ in in_week]
-                known = [m for m in minutes if m is not None]
-                count = dose_days if rules.count_same_day_once else len(doses)
-                year, number, _ = monday.isocalendar()
-                weeks.append(WeekRow(
-                    participant=participant,
-                    iso_year=year,
-                    iso_week=number,
-                    week_start=monday,
-                    sessions=len(in_week),
-                    dose_sessions=len(doses),
-                    dose_days=dose_days,
-                    minutes_at_or_above_intermediate=(
-                        float(sum(known)) if len(known) == len(minutes) else None
-                    ),
-                    week_met=count >= rules.dose_sessions_per_week,
-                ))
-                monday += timedelta(days=7)
-        streak, streak_from, streak_to = _longest_streak(weeks)
-        participants_out.append(ParticipantRow(
-            participant=participant,
-            sessions=len(mine),
-            dated_sessions=len(dated),
-            undated_sessions=len(undated),
-            dose_sessions=sum(s.dose_met for s, _ in dated),
-            first_week=weeks[0].week if weeks else None,
-            last_week=weeks[-1].week if weeks else None,
-            weeks=len(weeks),
-            weeks_met=sum(w.week_met for w in weeks),
-            longest_streak_weeks=streak,
-            longest_streak_from=streak_from,
-            longest_streak_to=streak_to,
-            target_weeks=rules.target_weeks,
-            target_met=streak >= rules.target_weeks,
-            undated=undated,
-        ))
+        weeks = _weeks(participant, dated, rules)
+        participants_out.append(_participant_row(participant, mine, dated, undated, weeks,
+                                                 rules))
         weeks_out.extend(weeks)
     session_weeks = tuple(
         None if s.start_time is None else _week_label(_monday(rules.local(s.start_time).date()))

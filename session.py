@@ -13,6 +13,7 @@ When the input used Unix-epoch times, the absolute start is kept in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -222,6 +223,11 @@ class Session:
                 if s is not None]
         return float(max(ends)) if ends else 0.0
 
+    def with_repairs(self, notes: Iterable[str]) -> Session:
+        """This session with ``notes`` added at the end of its provenance's repairs."""
+        provenance = replace(self.provenance, repairs=self.provenance.repairs + tuple(notes))
+        return replace(self, provenance=provenance)
+
 
 def _all_finite(a: NDArray) -> bool:
     """Whether every value is finite, without a boolean array the size of ``a``: a sum is
@@ -383,8 +389,7 @@ def drop_implausible(session: Session) -> Session:
         raise InputError("no plausible heart rate or acceleration (" + "; ".join(notes) + ")",
                          source=session.provenance.source,
                          hint="check the file's units and values")
-    provenance = replace(session.provenance, repairs=session.provenance.repairs + tuple(notes))
-    return replace(updated, provenance=provenance)
+    return updated.with_repairs(notes)
 
 
 def _cut_strays(t: NDArray[np.float64], stream: str, notes: list[str]) -> slice:
@@ -419,6 +424,137 @@ def _plausible_start(start: datetime | None, notes: list[str]) -> datetime | Non
     notes.append(f"the start time {start.date().isoformat()} is not plausible (the "
                  "device's clock was not set): the start is left unknown")
     return None
+
+
+_Raw = dict[str, tuple[NDArray[np.float64], tuple[NDArray, ...]]]
+
+
+def _raw_streams(
+    hr: tuple | None, acc: tuple | None, others: dict[str, tuple | None], source: str
+) -> _Raw:
+    """The given streams as float arrays, ``{stream: (times, (main values, [rr]))}``."""
+    raw: _Raw = {}
+    if hr is not None:
+        t_hr, bpm, *rest = hr
+        rr = rest[0] if rest else None
+        values = (_as_float(bpm),) + (() if rr is None else (_as_float(rr),))
+        raw["hr"] = (_as_float(t_hr), values)
+    if acc is not None:
+        xyz = _as_float(acc[1], np.float32)
+        if xyz.ndim != 2 or xyz.shape[1] != 3:
+            raise InputError(f"acceleration must have 3 columns, got shape {xyz.shape}",
+                             source=source)
+        raw["acc"] = (_as_float(acc[0]), (xyz,))
+    for stream, given in others.items():
+        if given is not None:
+            raw[stream] = (_as_float(given[0]), (_as_float(given[1]),))
+    return raw
+
+
+def _check_columns(raw: _Raw, source: str) -> None:
+    """Refuse streams that are not one time and one value (three for acceleration) per row."""
+    for stream, (t, values) in raw.items():
+        # One time per row, and per row one value (three for acceleration): arrays of
+        # other shapes (a table passed whole, a scalar) are refused, not broadcast.
+        if t.ndim != 1 or any(v.ndim != (2 if stream == "acc" and k == 0 else 1)
+                              for k, v in enumerate(values)):
+            shapes = ", ".join(str(a.shape) for a in (t, *values))
+            raise InputError(f"{stream}: times and values must be columns (shapes: {shapes})",
+                             source=source, hint="pass one-dimensional arrays of numbers")
+        for v in values:
+            if len(v) != len(t):
+                raise InputError(
+                    f"{stream}: {len(t)} times but {len(v)} values", source=source,
+                    hint="every row needs a time and a value",
+                )
+
+
+def _clean_stream(
+    stream: str, t: NDArray[np.float64], values: tuple[NDArray, ...], notes: list[str]
+) -> tuple[NDArray[np.float64], tuple[NDArray, ...]]:
+    """One stream sorted, de-duplicated, without missing values and stray end samples;
+    every change noted in ``notes``."""
+    index, t_clean = _clean_times(t, stream, notes)
+    values = tuple(v[index] for v in values)
+    # A sample whose main value is missing is a gap, not a zero.
+    main = values[0]
+    if _all_finite(main):  # one flat pass; per-row only when something is missing
+        ok = None
+    else:
+        ok = np.isfinite(main).all(axis=1) if main.ndim == 2 else np.isfinite(main)
+    if ok is not None:
+        n_bad = int((~ok).sum())
+        notes.append(f"{stream}: dropped {n_bad} samples with a missing value (left as gaps)")
+        t_clean = t_clean[ok]
+        values = tuple(v[ok] for v in values)
+    if t_clean.size:
+        keep = _cut_strays(t_clean, stream, notes)
+        if keep != slice(None):
+            t_clean, values = t_clean[keep], tuple(v[keep] for v in values)
+    return t_clean, values
+
+
+def _require_hr_or_acc(cleaned: _Raw, source: str) -> None:
+    """Refuse a session with no usable sample, or with neither heart rate nor acceleration."""
+    if not cleaned:
+        raise InputError(
+            "no usable heart-rate, acceleration, speed, cadence or power samples",
+            source=source,
+            hint="a session needs heart rate or acceleration with at least one valid row",
+        )
+    if "hr" not in cleaned and "acc" not in cleaned:
+        raise InputError(
+            "the session has neither heart rate nor acceleration",
+            source=source,
+            hint="add hr.csv or acc.csv (speed alone cannot give relative intensity)",
+        )
+
+
+def _session_origin(
+    cleaned: _Raw, start_time: datetime | None, source: str, notes: list[str]
+) -> tuple[float, datetime | None]:
+    """The input time that becomes 0 (the earliest sample) and the absolute start: the
+    given one, or the first time when it is Unix-epoch seconds; left unknown when it is
+    not plausible. Refuses a span longer than :data:`MAX_SPAN_S`."""
+    for stream, (t, _) in cleaned.items():
+        _check_time_base(stream, t, source)
+    t0 = min(float(t[0]) for t, _ in cleaned.values())
+    span = max(float(t[-1]) for t, _ in cleaned.values()) - t0
+    if span > MAX_SPAN_S:
+        raise InputError(
+            f"the samples span {span / 86_400:.4g} days; a session spans at most "
+            f"{MAX_SPAN_S / 86_400:g} days", source=source,
+            hint="split the recording into sessions, or check the times (a clock error, or "
+            "times that are not seconds)")
+    if start_time is None and t0 > UNIX_EPOCH_THRESHOLD:
+        try:
+            start_time = datetime.fromtimestamp(t0, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InputError(
+                f"first time {t0:.6g} s is not a date a clock can show (beyond year 9999)",
+                source=source,
+                hint="times must be seconds; divide milliseconds by 1000",
+            ) from None
+    return t0, _plausible_start(start_time, notes)
+
+
+def _typed_streams(cleaned: _Raw) -> dict[str, object]:
+    """The cleaned arrays as the session's typed streams, each with its nominal rate."""
+    streams: dict[str, object] = {}
+    if "hr" in cleaned:
+        t, (bpm, *rr) = cleaned["hr"]
+        streams["hr"] = HeartRate(t=t, bpm=bpm, rr_ms=rr[0] if rr else None, fs=_rate(t))
+    if "acc" in cleaned:
+        t, (xyz,) = cleaned["acc"]
+        streams["acc"] = Acceleration(t=t, xyz=np.ascontiguousarray(xyz), fs=_rate(t))
+    if "speed" in cleaned:
+        t, (mps,) = cleaned["speed"]
+        streams["speed"] = Speed(t=t, mps=mps, fs=_rate(t))
+    for stream in ("cadence", "power", "altitude", "grade"):
+        if stream in cleaned:
+            t, (values,) = cleaned[stream]
+            streams[stream] = Series(t=t, values=values, fs=_rate(t))
+    return streams
 
 
 def build_session(
@@ -462,112 +598,22 @@ def build_session(
     """
     profile = (profile or Profile()).validate(source)
     notes = list(repairs)
-    raw: dict[str, tuple[NDArray[np.float64], tuple[NDArray, ...]]] = {}
-    if hr is not None:
-        t_hr, bpm, *rest = hr
-        rr = rest[0] if rest else None
-        values = (_as_float(bpm),) + (() if rr is None else (_as_float(rr),))
-        raw["hr"] = (_as_float(t_hr), values)
-    if acc is not None:
-        xyz = _as_float(acc[1], np.float32)
-        if xyz.ndim != 2 or xyz.shape[1] != 3:
-            raise InputError(f"acceleration must have 3 columns, got shape {xyz.shape}", source=source)
-        raw["acc"] = (_as_float(acc[0]), (xyz,))
-    for stream, given in (("speed", speed), ("cadence", cadence), ("power", power),
-                          ("altitude", altitude), ("grade", grade)):
-        if given is not None:
-            raw[stream] = (_as_float(given[0]), (_as_float(given[1]),))
-
+    raw = _raw_streams(hr, acc, {"speed": speed, "cadence": cadence, "power": power,
+                                 "altitude": altitude, "grade": grade}, source)
+    _check_columns(raw, source)
+    cleaned: _Raw = {}
     for stream, (t, values) in raw.items():
-        # One time per row, and per row one value (three for acceleration): arrays of
-        # other shapes (a table passed whole, a scalar) are refused, not broadcast.
-        if t.ndim != 1 or any(v.ndim != (2 if stream == "acc" and k == 0 else 1)
-                              for k, v in enumerate(values)):
-            shapes = ", ".join(str(a.shape) for a in (t, *values))
-            raise InputError(f"{stream}: times and values must be columns (shapes: {shapes})",
-                             source=source, hint="pass one-dimensional arrays of numbers")
-        for v in values:
-            if len(v) != len(t):
-                raise InputError(
-                    f"{stream}: {len(t)} times but {len(v)} values", source=source,
-                    hint="every row needs a time and a value",
-                )
-
-    cleaned: dict[str, tuple[NDArray[np.float64], tuple[NDArray, ...]]] = {}
-    for stream, (t, values) in raw.items():
-        index, t_clean = _clean_times(t, stream, notes)
-        values = tuple(v[index] for v in values)
-        # A sample whose main value is missing is a gap, not a zero.
-        main = values[0]
-        if _all_finite(main):  # one flat pass; per-row only when something is missing
-            ok = None
-        else:
-            ok = np.isfinite(main).all(axis=1) if main.ndim == 2 else np.isfinite(main)
-        if ok is not None:
-            n_bad = int((~ok).sum())
-            notes.append(f"{stream}: dropped {n_bad} samples with a missing value (left as gaps)")
-            t_clean = t_clean[ok]
-            values = tuple(v[ok] for v in values)
+        t_clean, values = _clean_stream(stream, t, values, notes)
         if t_clean.size:
-            keep = _cut_strays(t_clean, stream, notes)
-            if keep != slice(None):
-                t_clean, values = t_clean[keep], tuple(v[keep] for v in values)
             cleaned[stream] = (t_clean, values)
-
-    if not cleaned:
-        raise InputError(
-            "no usable heart-rate, acceleration, speed, cadence or power samples",
-            source=source,
-            hint="a session needs heart rate or acceleration with at least one valid row",
-        )
-    if "hr" not in cleaned and "acc" not in cleaned:
-        raise InputError(
-            "the session has neither heart rate nor acceleration",
-            source=source,
-            hint="add hr.csv or acc.csv (speed alone cannot give relative intensity)",
-        )
-
-    for stream, (t, _) in cleaned.items():
-        _check_time_base(stream, t, source)
-    t0 = min(float(t[0]) for t, _ in cleaned.values())
-    span = max(float(t[-1]) for t, _ in cleaned.values()) - t0
-    if span > MAX_SPAN_S:
-        raise InputError(
-            f"the samples span {span / 86_400:.4g} days; a session spans at most "
-            f"{MAX_SPAN_S / 86_400:g} days", source=source,
-            hint="split the recording into sessions, or check the times (a clock error, or "
-            "times that are not seconds)")
-    if start_time is None and t0 > UNIX_EPOCH_THRESHOLD:
-        try:
-            start_time = datetime.fromtimestamp(t0, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise InputError(
-                f"first time {t0:.6g} s is not a date a clock can show (beyond year 9999)",
-                source=source,
-                hint="times must be seconds; divide milliseconds by 1000",
-            ) from None
-    start_time = _plausible_start(start_time, notes)
+    _require_hr_or_acc(cleaned, source)
+    t0, start_time = _session_origin(cleaned, start_time, source, notes)
     if t0 != 0.0:
         # A new array: the cleaned times may still be the caller's own (no copy was needed).
         cleaned = {k: (t - t0, values) for k, (t, values) in cleaned.items()}
-
-    streams: dict[str, object] = {}
-    if "hr" in cleaned:
-        t, (bpm, *rr) = cleaned["hr"]
-        streams["hr"] = HeartRate(t=t, bpm=bpm, rr_ms=rr[0] if rr else None, fs=_rate(t))
-    if "acc" in cleaned:
-        t, (xyz,) = cleaned["acc"]
-        streams["acc"] = Acceleration(t=t, xyz=np.ascontiguousarray(xyz), fs=_rate(t))
-    if "speed" in cleaned:
-        t, (mps,) = cleaned["speed"]
-        streams["speed"] = Speed(t=t, mps=mps, fs=_rate(t))
-    for stream in ("cadence", "power", "altitude", "grade"):
-        if stream in cleaned:
-            t, (values,) = cleaned[stream]
-            streams[stream] = Series(t=t, values=values, fs=_rate(t))
-
     provenance = Provenance(
         source=source, format=format, start_time=start_time, repairs=tuple(notes),
         sport=sport, time_origin_s=t0,
     )
-    return Session(name=name, profile=profile, provenance=provenance, **streams)
+    return Session(name=name, profile=profile, provenance=provenance,
+                   **_typed_streams(cleaned))

@@ -288,15 +288,9 @@ def _out_path(out: Path, name: str, several: bool) -> Path:
     return out.with_name(f"{out.name.removesuffix('.dwrec')}-{safe}.dwrec")
 
 
-async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
-                  classifier: Any) -> int:
-    from ..recording import RecordingWriter
-    from .live import LiveAnalysis
-    from .view import LiveView, format_summary
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    main = asyncio.current_task()
+def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event,
+                main: asyncio.Task | None) -> None:
+    """Ctrl-C (or SIGTERM) sets ``stop`` for a clean end; a second one cancels ``main``."""
 
     def on_signal() -> None:
         if stop.is_set() and main is not None:
@@ -309,8 +303,21 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
         except (NotImplementedError, RuntimeError):  # not on this platform / thread
             pass
 
+
+def _forget_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """Undo :func:`_on_signals`."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def _participants(args: argparse.Namespace, out: Path,
+                        profile: Profile | None) -> list[_Person]:
+    """Who is recorded: ``--participants`` simulated people with ``--virtual``; else each
+    found device a participant (``--per-device``), or one participant wearing them all."""
     people: list[_Person] = []
-    meta = {"recorded_with": "dosewatch record"}
     if args.virtual:
         several = args.participants > 1
         for i in range(args.participants):
@@ -331,6 +338,12 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
         else:
             people.append(_Person("p1", (profile.id if profile else None) or "participant",
                                   out, profile, devices=devices))
+    return people
+
+
+def _calibrations(args: argparse.Namespace, people: list[_Person], out: Path) -> dict[str, Any]:
+    """Each participant's calibration, by id; refuses to replace a participant's existing
+    recording without ``--force``."""
     calibrations = {}
     for person in people:
         if person.out.exists() and not args.force and person.out != out:
@@ -338,7 +351,57 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
                               hint="choose another --out, or pass --force to replace it")
         # A missing calibration fails now, before any recording is created.
         calibrations[person.id] = calibration_for(args.calibration, person.profile)
+    return calibrations
 
+
+def _open_person(person: _Person, index: int, several: bool, args: argparse.Namespace,
+                 config: Any, classifier: Any, calibration: Any, server: Any) -> None:
+    """Create the participant's recording, live view and live analysis (published to the
+    page when one is served)."""
+    from ..recording import RecordingWriter
+    from .live import LiveAnalysis
+    from .view import LiveView
+
+    meta = {"recorded_with": "dosewatch record"}
+    if person.session is not None:
+        meta["virtual"] = (
+            f"simulated {args.protocol} (seed {args.seed + index}) "
+            f"played at {args.speed:g}x over a virtual radio")
+    person.writer = RecordingWriter(person.out, profile=person.profile,
+                                    meta=meta, overwrite=args.force)
+    person.view = LiveView(plain=True if (args.plain or several) else None,
+                           name=person.name if several else None)
+    person.view.saved = (lambda w=person.writer: w.counts)
+    person.live = LiveAnalysis(
+        profile=person.profile, config=config, classifier=classifier,
+        name=person.out.name.removesuffix(".dwrec"),
+        calibration=calibration)
+    person.live.subscribe(person.view.status)
+    if server is not None:
+        server.add_participant(person.id, person.name)
+        person.live.subscribe(lambda st, pid=person.id: server.publish(pid, st))
+
+
+async def _summarise(people: list[_Person]) -> None:
+    """Finish each participant's live analysis and print its summary."""
+    from .view import format_summary
+
+    for person in people:
+        try:
+            final = await person.live.finish()  # shown as the last status line
+        finally:
+            person.view.close()
+        sys.stdout.write(format_summary(final, person.recorder.devices,
+                                        path=str(person.out), saved=person.writer.counts))
+
+
+async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Profile | None,
+                  classifier: Any) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    _on_signals(loop, stop, asyncio.current_task())
+    people = await _participants(args, out, profile)
+    calibrations = _calibrations(args, people, out)
     several = len(people) > 1
     server = None
     if args.serve is not None:
@@ -347,25 +410,9 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
         server = LiveServer(*parse_listen(args.serve))
         await server.start()
     try:
-        for person in people:
-            person_meta = dict(meta)
-            if person.session is not None:
-                person_meta["virtual"] = (
-                    f"simulated {args.protocol} (seed {args.seed + people.index(person)}) "
-                    f"played at {args.speed:g}x over a virtual radio")
-            person.writer = RecordingWriter(person.out, profile=person.profile,
-                                            meta=person_meta, overwrite=args.force)
-            person.view = LiveView(plain=True if (args.plain or several) else None,
-                                   name=person.name if several else None)
-            person.view.saved = (lambda w=person.writer: w.counts)
-            person.live = LiveAnalysis(
-                profile=person.profile, config=config, classifier=classifier,
-                name=person.out.name.removesuffix(".dwrec"),
-                calibration=calibrations[person.id])
-            person.live.subscribe(person.view.status)
-            if server is not None:
-                server.add_participant(person.id, person.name)
-                person.live.subscribe(lambda st, pid=person.id: server.publish(pid, st))
+        for index, person in enumerate(people):
+            _open_person(person, index, several, args, config, classifier,
+                         calibrations[person.id], server)
         if server is not None:
             server.announce(sys.stdout)
         try:
@@ -382,18 +429,8 @@ async def _record(args: argparse.Namespace, out: Path, config: Any, profile: Pro
             for person in people:
                 if person.recorder is None and person.writer is not None:
                     person.writer.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.remove_signal_handler(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
-        for person in people:
-            try:
-                final = await person.live.finish()  # shown as the last status line
-            finally:
-                person.view.close()
-            sys.stdout.write(format_summary(final, person.recorder.devices,
-                                            path=str(person.out), saved=person.writer.counts))
+            _forget_signals(loop)
+        await _summarise(people)
     finally:
         if server is not None:
             await server.close()

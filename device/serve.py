@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
+    from tornado.web import Application, RequestHandler
+
     from .live import LiveStatus
 
 __all__ = ["LiveServer", "Participant", "page_bytes", "parse_listen", "status_payload"]
@@ -217,69 +219,9 @@ class LiveServer:
             ConfigError: the address cannot be used (in use, not this machine's).
         """
         import tornado.httpserver
-        import tornado.iostream
         import tornado.netutil
-        import tornado.web
 
-        server = self
-
-        def refused(handler: tornado.web.RequestHandler, given: str | None) -> bool:
-            """A wrong or missing token: an empty 404, the same as for any other path."""
-            if server.token is None or (given is not None and hmac.compare_digest(
-                    given.encode(), server.token.encode())):
-                return False
-            handler.set_status(404)
-            handler.finish()
-            return True
-
-        class Page(tornado.web.RequestHandler):
-            def get(self, given: str | None = None) -> None:
-                if refused(self, given):
-                    return
-                self.set_header("Content-Type", "text/html; charset=utf-8")
-                self.set_header("Cache-Control", "no-store")
-                self.set_header("Referrer-Policy", "no-referrer")
-                self.write(server._page)
-
-        class Events(tornado.web.RequestHandler):
-            async def get(self, given: str | None = None) -> None:
-                if refused(self, given):
-                    return
-                self.set_header("Content-Type", "text/event-stream")
-                self.set_header("Cache-Control", "no-store")
-                queue: asyncio.Queue[str | None] = asyncio.Queue()
-                # The headers go out at once (the page knows it is connected), and a page
-                # that lost the stream asks again after 2 s.
-                queue.put_nowait("retry: 2000\n\n")
-                for message in server.snapshot():
-                    queue.put_nowait(message)
-                server._clients.add(queue)
-                try:
-                    while True:
-                        try:
-                            item = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
-                        except TimeoutError:
-                            item = ": keep-alive\n\n"
-                        if item is None:
-                            break
-                        self.write(item)
-                        await self.flush()
-                except tornado.iostream.StreamClosedError:
-                    pass
-                finally:
-                    server._clients.discard(queue)
-
-        class Nothing(tornado.web.RequestHandler):
-            def prepare(self) -> None:
-                self.set_status(404)
-                self.finish()
-
-        if self.token is None:
-            routes: list[Any] = [(r"/", Page), (r"/events", Events)]
-        else:
-            routes = [(r"/([A-Za-z0-9_-]+)/", Page), (r"/([A-Za-z0-9_-]+)/events", Events)]
-        app = tornado.web.Application(routes, default_handler_class=Nothing,
-                                      compress_response=False)
+        app = _application(self)
         try:
             sockets = tornado.netutil.bind_sockets(self.port, self.host)
         except OSError as exc:
@@ -317,3 +259,76 @@ class LiveServer:
             except Exception as exc:  # a QR code is a convenience: never stop for it
                 logger.info("no QR code: %s", exc)
         stream.flush()
+
+
+def _refused(server: LiveServer, handler: RequestHandler, given: str | None) -> bool:
+    """A wrong or missing token: an empty 404, the same as for any other path."""
+    if server.token is None or (given is not None and hmac.compare_digest(
+            given.encode(), server.token.encode())):
+        return False
+    handler.set_status(404)
+    handler.finish()
+    return True
+
+
+async def _stream_events(server: LiveServer, handler: RequestHandler) -> None:
+    """A page's event stream: the snapshot, then every pushed message (a keep-alive
+    comment after each 15 s of silence) until the server closes or the page goes away."""
+    import tornado.iostream
+
+    handler.set_header("Content-Type", "text/event-stream")
+    handler.set_header("Cache-Control", "no-store")
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    # The headers go out at once (the page knows it is connected), and a page
+    # that lost the stream asks again after 2 s.
+    queue.put_nowait("retry: 2000\n\n")
+    for message in server.snapshot():
+        queue.put_nowait(message)
+    server._clients.add(queue)
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+            except TimeoutError:
+                item = ": keep-alive\n\n"
+            if item is None:
+                break
+            handler.write(item)
+            await handler.flush()
+    except tornado.iostream.StreamClosedError:
+        pass
+    finally:
+        server._clients.discard(queue)
+
+
+def _application(server: LiveServer) -> Application:
+    """The page and its event stream (under the token, when there is one); every other
+    path an empty 404."""
+    import tornado.web
+
+    class Page(tornado.web.RequestHandler):
+        def get(self, given: str | None = None) -> None:
+            if _refused(server, self, given):
+                return
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Referrer-Policy", "no-referrer")
+            self.write(server._page)
+
+    class Events(tornado.web.RequestHandler):
+        async def get(self, given: str | None = None) -> None:
+            if _refused(server, self, given):
+                return
+            await _stream_events(server, self)
+
+    class Nothing(tornado.web.RequestHandler):
+        def prepare(self) -> None:
+            self.set_status(404)
+            self.finish()
+
+    if server.token is None:
+        routes: list[Any] = [(r"/", Page), (r"/events", Events)]
+    else:
+        routes = [(r"/([A-Za-z0-9_-]+)/", Page), (r"/([A-Za-z0-9_-]+)/events", Events)]
+    return tornado.web.Application(routes, default_handler_class=Nothing,
+                                   compress_response=False)

@@ -577,6 +577,48 @@ def hardened_parser(
     return parser
 
 
+def _feed_xml(parser: expat.XMLParserType, stream: BinaryIO, reader: _LimitedReader,
+              collector: _XmlCollector, path: Path, spec: XmlSpec) -> str | None:
+    """Feed the whole stream to ``parser``, a MiB at a time. Returns where a cut-off
+    document (or gzip stream) ended, or None when it ended properly."""
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        parser.Parse(chunk, False)
+    if reader.truncated:
+        return f"the gzip stream is cut short (at line {parser.CurrentLineNumber})"
+    try:
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        if not collector.started:
+            raise InputError(
+                "the file ends before its first XML element (empty or cut off)",
+                source=path, hint=f"export the activity again as {spec.kind}",
+            ) from None
+        return (f"the document ends early, at line {exc.lineno} "
+                f"({expat.ErrorString(exc.code)})")
+    return None
+
+
+def _after_the_end(exc: expat.ExpatError, collector: _XmlCollector, head: bytes, path: Path,
+                   spec: XmlSpec) -> str:
+    """The note for what follows the end of a complete document; any other XML error is
+    refused (as other content, when the file never started this kind of XML)."""
+    if collector.started and not collector.stack and collector.closed:
+        return (f"ignored what follows the end of the document at line "
+                f"{exc.lineno} ({expat.ErrorString(exc.code)})")
+    if not collector.started:
+        found = sniff(head)
+        if found not in (spec.kind.lower(), "xml"):
+            raise wrong_content(path, spec.kind, found) from None
+    raise InputError(
+        f"malformed XML at line {exc.lineno}, column {exc.offset}: "
+        f"{expat.ErrorString(exc.code)}",
+        source=path, hint="the file is damaged; export it again",
+    ) from None
+
+
 def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
     """Stream-parse an XML activity file (optionally gzipped) into its points.
 
@@ -601,24 +643,7 @@ def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
     with open_activity(path, MAX_DECOMPRESSED_BYTES) as (stream, reader):
         head = stream.peek(4096)[:4096]
         try:
-            while True:
-                chunk = stream.read(1 << 20)
-                if not chunk:
-                    break
-                parser.Parse(chunk, False)
-            if reader.truncated:
-                truncated = f"the gzip stream is cut short (at line {parser.CurrentLineNumber})"
-            else:
-                try:
-                    parser.Parse(b"", True)
-                except expat.ExpatError as exc:
-                    if not collector.started:
-                        raise InputError(
-                            "the file ends before its first XML element (empty or cut off)",
-                            source=path, hint=f"export the activity again as {spec.kind}",
-                        ) from None
-                    truncated = (f"the document ends early, at line {exc.lineno} "
-                                 f"({expat.ErrorString(exc.code)})")
+            truncated = _feed_xml(parser, stream, reader, collector, path, spec)
         except _Refused as refused:
             raise refused.error from None
         except (LookupError, ValueError) as exc:
@@ -631,19 +656,7 @@ def read_xml_points(path: Path, spec: XmlSpec) -> XmlPoints:
                 source=path, hint=f"export the activity again as {spec.kind} (UTF-8)",
             ) from None
         except expat.ExpatError as exc:
-            if collector.started and not collector.stack and collector.closed:
-                trailing = (f"ignored what follows the end of the document at line "
-                            f"{exc.lineno} ({expat.ErrorString(exc.code)})")
-            elif not collector.started:
-                found = sniff(head)
-                if found not in (spec.kind.lower(), "xml"):
-                    raise wrong_content(path, spec.kind, found) from None
-            if trailing is None:
-                raise InputError(
-                    f"malformed XML at line {exc.lineno}, column {exc.offset}: "
-                    f"{expat.ErrorString(exc.code)}",
-                    source=path, hint="the file is damaged; export it again",
-                ) from None
+            trailing = _after_the_end(exc, collector, head, path, spec)
     columns = {name: np.frombuffer(values, dtype=np.float64).copy()
                for name, values in collector.columns.items()}
     return XmlPoints(

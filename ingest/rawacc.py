@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from ..session import Session, build_session
+from ..session import Profile, Session, build_session
 from .registry import ReadOptions, input_stem
 
 # Times a device clock can hold for a recording dosewatch analyses: 2000-01-01 to 2100.
@@ -112,6 +112,28 @@ def printable(raw: bytes, limit: int = 40) -> str:
     length, never control characters)."""
     text = raw[:limit].decode("latin-1")
     return re.sub(r"[^\x20-\x7e]", "?", text).strip()
+
+
+def placement_named(text: str) -> str | None:
+    """The accelerometer placement a device's set-up text names (``Left Wrist``,
+    ``waist``, ...), or None."""
+    text = text.lower()
+    for word, placement in (("wrist", "wrist"), ("waist", "hip"), ("hip", "hip"),
+                            ("chest", "chest")):
+        if word in text:
+            return placement
+    return None
+
+
+def with_file_placement(options: ReadOptions, placement: str | None, where: str,
+                        repairs: list[str]) -> ReadOptions:
+    """``options`` with the placement the file names, noted as coming ``from`` ``where``,
+    unless the caller's profile gives a placement (the caller's word wins)."""
+    if placement and (options.profile is None or options.profile.placement is None):
+        options = replace(options, profile=replace(options.profile or Profile(),
+                                                   placement=placement))
+        repairs.append(f"placement {placement}, from {where}")
+    return options
 
 
 def gap_notes(t: NDArray[np.float64], fs: float, what: str) -> list[str]:

@@ -55,6 +55,7 @@ __all__ = [
     "assign_roles",
     "decode_head",
     "first_bad",
+    "first_uncastable",
     "looks_like_table",
     "numbers",
     "parse_columns_option",
@@ -618,6 +619,19 @@ def first_bad(values: pa.Array, parses: Callable[[pa.Array], bool]) -> int | Non
     return lo
 
 
+def first_uncastable(values: pa.Array, target: pa.DataType) -> int | None:
+    """Index of the first non-null cell that does not cast to ``target``, by bisection."""
+
+    def parses(part: pa.Array) -> bool:
+        try:
+            pc.cast(part, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        return True
+
+    return first_bad(values, parses)
+
+
 def _shown(values: pa.Array, index: int) -> str:
     text = values[index].as_py() or ""
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
@@ -636,15 +650,7 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
     text = pc.utf8_trim_whitespace(values)
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
-
-    def parses(part: pa.Array) -> bool:
-        try:
-            pc.cast(part, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        return True
-
-    bad = first_bad(text, parses)
+    bad = first_uncastable(text, pa.float64())
     if bad is not None:
         raise TableError(
             f"column '{what}' has a value that is not a number: {_shown(values, bad)} at "
@@ -780,15 +786,7 @@ def _iso_times(text: pa.Array, source: Path | str, name: str, first_row: int) ->
         if not mask.any():
             continue
         part = text.filter(pa.array(mask))
-
-        def parses(cells: pa.Array, target: pa.DataType = target) -> bool:
-            try:
-                pc.cast(cells, target)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return False
-            return True
-
-        bad = first_bad(part, parses)
+        bad = first_uncastable(part, target)
         if bad is not None:
             row = int(np.flatnonzero(mask)[bad])
             raise TableError(

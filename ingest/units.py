@@ -205,5 +205,4 @@ def check_units(session: Session) -> Session:
             notes.append(note)
     if not notes:
         return session
-    provenance = replace(session.provenance, repairs=session.provenance.repairs + tuple(notes))
-    return replace(session, acc=acc, speed=speed, provenance=provenance)
+    return replace(session, acc=acc, speed=speed).with_repairs(notes)

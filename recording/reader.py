@@ -221,18 +221,8 @@ def _connect_ro(uri: str, *, immutable: bool, folder: str | None = None
     return conn
 
 
-def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """Open a recording read-only and check that it is one this version can read.
-
-    A recording still being written can be opened (it shows the last commit), and so can
-    one left behind by a killed recorder (SQLite replays its ``-wal``; nothing else is
-    changed). Close the connection when done.
-
-    Raises:
-        InputError: missing or empty file, not an SQLite database, an SQLite database
-            that is not a dosewatch recording, a newer format, or a damaged file.
-    """
-    p = Path(path)
+def _check_sqlite_file(p: Path) -> None:
+    """Refuse a path that is missing, unreadable, empty or not an SQLite database."""
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -249,6 +239,10 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
     if head != SQLITE_MAGIC:
         raise _bad(p, "not a dosewatch recording (not an SQLite database)",
                    "pass a .dwrec file written by 'dosewatch record'")
+
+
+def _connect_recording(p: Path) -> sqlite3.Connection:
+    """A read-only connection to ``p``, or to a private copy when it has a ``-wal``."""
     uri = p.resolve().as_uri()
     folder = None
     try:
@@ -257,7 +251,7 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
             folder, uri = str(copy.parent), copy.as_uri()
         # Without its -wal a WAL-mode file has no writer; reading it as immutable keeps
         # SQLite from creating empty -wal and -shm files next to it.
-        conn = _connect_ro(uri, immutable=wal_missing(p), folder=folder)
+        return _connect_ro(uri, immutable=wal_missing(p), folder=folder)
     except sqlite3.OperationalError as exc:
         _remove(folder)
         if "unable to open" in str(exc):
@@ -274,25 +268,46 @@ def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
     except BaseException:
         _remove(folder)
         raise
+
+
+def _check_recording(conn: sqlite3.Connection, p: Path) -> None:
+    """Refuse an SQLite database that is not a dosewatch recording of a readable format."""
+    tables = {row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    missing = [t for t in ("meta", *TABLES) if t not in tables]
+    if app_id != APPLICATION_ID or missing:
+        shown = ", ".join(sanitise(t, 24) for t in sorted(map(str, tables))[:6]) or "none"
+        raise _bad(p, f"not a dosewatch recording (an SQLite database with tables: {shown})",
+                   "pass a .dwrec file written by 'dosewatch record'")
+    if version > FORMAT_VERSION:
+        raise _bad(
+            p, f"recording format {version} is newer than this dosewatch reads "
+               f"(up to {FORMAT_VERSION})",
+            "upgrade dosewatch",
+        )
+    if version not in READABLE_VERSIONS:
+        raise _bad(p, f"recording format {version} is not valid",
+                   "the file was not written by 'dosewatch record'")
+
+
+def open_recording(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open a recording read-only and check that it is one this version can read.
+
+    A recording still being written can be opened (it shows the last commit), and so can
+    one left behind by a killed recorder (SQLite replays its ``-wal``; nothing else is
+    changed). Close the connection when done.
+
+    Raises:
+        InputError: missing or empty file, not an SQLite database, an SQLite database
+            that is not a dosewatch recording, a newer format, or a damaged file.
+    """
+    p = Path(path)
+    _check_sqlite_file(p)
+    conn = _connect_recording(p)
     try:
-        tables = {row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        missing = [t for t in ("meta", *TABLES) if t not in tables]
-        if app_id != APPLICATION_ID or missing:
-            shown = ", ".join(sanitise(t, 24) for t in sorted(map(str, tables))[:6]) or "none"
-            raise _bad(p, f"not a dosewatch recording (an SQLite database with tables: {shown})",
-                       "pass a .dwrec file written by 'dosewatch record'")
-        if version > FORMAT_VERSION:
-            raise _bad(
-                p, f"recording format {version} is newer than this dosewatch reads "
-                   f"(up to {FORMAT_VERSION})",
-                "upgrade dosewatch",
-            )
-        if version not in READABLE_VERSIONS:
-            raise _bad(p, f"recording format {version} is not valid",
-                       "the file was not written by 'dosewatch record'")
+        _check_recording(conn, p)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _corrupt(p, exc) from None
@@ -425,73 +440,57 @@ def _file_profile(text: str, path: Path) -> Profile | None:
     return parse_profile_options(values, source=source)
 
 
-def read_recording(
-    path: str | os.PathLike[str],
-    *,
-    profile: Profile | None = None,
-    name: str | None = None,
-) -> Session:
-    """Read a dosewatch recording as a :class:`~dosewatch.session.Session`.
+def _read_samples(conn: sqlite3.Connection, notes: list[str]
+                  ) -> tuple[dict[str, str], RecordedSamples, list[tuple[str, int]]]:
+    """The recording's meta table, its samples by device, and its count of malformed
+    notifications by status."""
+    meta = _text_meta(conn.execute("SELECT key, value FROM meta").fetchall(), notes)
+    devices = {
+        d: f"{sanitise(device_name or 'device')} ({sanitise(address)})"
+        for d, device_name, address in conn.execute("SELECT id, name, address FROM devices")
+    }
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    hr = _hr_by_device(conn)
+    if version < 2:
+        _format1_no_contact(hr, notes)
+    samples = RecordedSamples(
+        hr=hr, acc=_acc_by_device(conn), speed=_speed_by_device(conn),
+        device_names=devices)
 
-    Args:
-        path: the recording (``.dwrec``, or any name if it is an SQLite file).
-        profile: fields overriding the profile stored in the recording.
-        name: the session's name; defaults to the file name without ``.dwrec``.
+    malformed = conn.execute(
+        "SELECT status, count(*) FROM notifications WHERE status != 'ok' "
+        "GROUP BY status ORDER BY status"
+    ).fetchall()
+    return meta, samples, malformed
 
-    Raises:
-        InputError: not a dosewatch recording, a newer format, a damaged file, or no
-            heart-rate or acceleration samples.
-        ProfileError: the stored profile is invalid.
-    """
-    p = Path(path)
-    conn = open_recording(p)
-    lost_wal = wal_missing(p)
-    notes: list[str] = []
-    try:
-        meta = _text_meta(conn.execute("SELECT key, value FROM meta").fetchall(), notes)
-        devices = {
-            d: f"{sanitise(device_name or 'device')} ({sanitise(address)})"
-            for d, device_name, address in conn.execute("SELECT id, name, address FROM devices")
-        }
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        hr = _hr_by_device(conn)
-        if version < 2:
-            # Format 1 stored a contact-lost packet's 0 bpm as a heart rate: it is none.
-            zeros = sum(int(np.count_nonzero(v[1] == 0)) for v in hr.values())
-            for bpm in (v[1] for v in hr.values()):
-                bpm[bpm == 0] = np.nan
-            if zeros:
-                notes.append(f"format 1 recording: {zeros} heart-rate values of 0 bpm "
-                             "(no skin contact) read as no reading")
-        samples = RecordedSamples(
-            hr=hr, acc=_acc_by_device(conn), speed=_speed_by_device(conn),
-            device_names=devices)
 
-        malformed = conn.execute(
-            "SELECT status, count(*) FROM notifications WHERE status != 'ok' "
-            "GROUP BY status ORDER BY status"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise InputError(
-            f"the recording is damaged or truncated ({plain_reason(exc)})", source=p,
-            hint="recover what SQLite can with 'sqlite3 FILE .recover', or use a backup",
-        ) from None
-    except _NotNumbers as bad:
-        raise InputError(
-            f"the {bad.table} table holds text or bytes where numbers belong "
-            f"({bad.count} rows, column {bad.column})", source=p,
-            hint="the recording was altered or damaged; record again, or use a backup",
-        ) from None
-    finally:
-        conn.close()
+def _format1_no_contact(hr: dict[int, tuple[NDArray, NDArray, NDArray]],
+                        notes: list[str]) -> None:
+    """Format 1 stored a contact-lost packet's 0 bpm as a heart rate: it is none."""
+    zeros = sum(int(np.count_nonzero(v[1] == 0)) for v in hr.values())
+    for bpm in (v[1] for v in hr.values()):
+        bpm[bpm == 0] = np.nan
+    if zeros:
+        notes.append(f"format 1 recording: {zeros} heart-rate values of 0 bpm "
+                     "(no skin contact) read as no reading")
+
+
+def _wal_damage_note(p: Path) -> str | None:
+    """What a damaged ``-wal`` file of ``p`` lost, or None when it is whole (or absent)."""
     damage = wal_damage(Path(f"{p}-wal"))
-    if damage is not None:
-        commits, pages = damage
-        notes.append(
-            f"the recording's -wal file is damaged: {commits} commits ({pages} pages) written "
-            f"after the damage cannot be read, about {commits * 0.5:.0f} s of recording at "
-            "the recorder's default of two commits a second; the data before it is read")
+    if damage is None:
+        return None
+    commits, pages = damage
+    return (
+        f"the recording's -wal file is damaged: {commits} commits ({pages} pages) written "
+        f"after the damage cannot be read, about {commits * 0.5:.0f} s of recording at "
+        "the recorder's default of two commits a second; the data before it is read")
 
+
+def _ending_notes(p: Path, meta: dict[str, str], samples: RecordedSamples, lost_wal: bool,
+                  malformed: list[tuple[str, int]], notes: list[str]) -> None:
+    """Note how the recording ended (not closed, its ``-wal`` missing) and the malformed
+    notifications; refuse a recording with no heart rate or acceleration."""
     lost_wal = lost_wal and "closed_unix_s" not in meta
     wal_hint = (
         f"its data since the last checkpoint is in {p.name}-wal, which is missing: copy it "
@@ -515,6 +514,48 @@ def read_recording(
         notes.append(f"{total} malformed notifications not decoded ({kinds}); "
                      "their raw bytes are in the file")
 
+
+def read_recording(
+    path: str | os.PathLike[str],
+    *,
+    profile: Profile | None = None,
+    name: str | None = None,
+) -> Session:
+    """Read a dosewatch recording as a :class:`~dosewatch.session.Session`.
+
+    Args:
+        path: the recording (``.dwrec``, or any name if it is an SQLite file).
+        profile: fields overriding the profile stored in the recording.
+        name: the session's name; defaults to the file name without ``.dwrec``.
+
+    Raises:
+        InputError: not a dosewatch recording, a newer format, a damaged file, or no
+            heart-rate or acceleration samples.
+        ProfileError: the stored profile is invalid.
+    """
+    p = Path(path)
+    conn = open_recording(p)
+    lost_wal = wal_missing(p)
+    notes: list[str] = []
+    try:
+        meta, samples, malformed = _read_samples(conn, notes)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            f"the recording is damaged or truncated ({plain_reason(exc)})", source=p,
+            hint="recover what SQLite can with 'sqlite3 FILE .recover', or use a backup",
+        ) from None
+    except _NotNumbers as bad:
+        raise InputError(
+            f"the {bad.table} table holds text or bytes where numbers belong "
+            f"({bad.count} rows, column {bad.column})", source=p,
+            hint="the recording was altered or damaged; record again, or use a backup",
+        ) from None
+    finally:
+        conn.close()
+    damage = _wal_damage_note(p)
+    if damage is not None:
+        notes.append(damage)
+    _ending_notes(p, meta, samples, lost_wal, malformed, notes)
     stored = _file_profile(meta.get("profile", ""), p)
     if stored is not None and profile is not None:
         merged = stored.merged(profile)

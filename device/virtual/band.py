@@ -91,7 +91,7 @@ import logging
 import math
 import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -931,23 +931,7 @@ class VirtualBand:
     async def _play(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            now_s = self.session_time()
-            sent = 0
-            while True:
-                due_plan = min(self._plans, key=lambda p: p.next_t, default=None)
-                plan_t = due_plan.next_t if due_plan is not None else math.inf
-                stream = self._acc
-                acc_t = self._acc_next_t()
-                if min(plan_t, acc_t) > now_s:
-                    break
-                if stream is not None and acc_t <= plan_t:
-                    self._send_acc_frame(stream)
-                elif due_plan is not None:
-                    self._send_plan(due_plan)
-                sent += 1
-                if await self._backpressure() or sent % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-                    now_s = self.session_time()
+            now_s = await self._send_due(self.session_time(), self.session_time)
             next_t = min(min((p.next_t for p in self._plans), default=math.inf),
                          self._acc_next_t())
             if now_s >= self._end_s and next_t == math.inf:
@@ -1006,22 +990,30 @@ class VirtualBand:
             if delay > 0:
                 await asyncio.sleep(delay)
             self._stepped_t = min(self.start_s + steps * step, self._end_s)
-            now_s = self._stepped_t
-            sent = 0
-            while True:
-                due_plan = min(self._plans, key=lambda p: p.next_t, default=None)
-                plan_t = due_plan.next_t if due_plan is not None else math.inf
-                stream = self._acc
-                acc_t = self._acc_next_t()
-                if min(plan_t, acc_t) > now_s:
-                    break
-                if stream is not None and acc_t <= plan_t:
-                    self._send_acc_frame(stream)
-                elif due_plan is not None:
-                    self._send_plan(due_plan)
-                sent += 1
-                if await self._backpressure() or sent % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+            await self._send_due(self._stepped_t)
+
+    async def _send_due(self, now_s: float, clock: Callable[[], float] | None = None) -> float:
+        """Send every notification due at or before ``now_s``, earliest first (ACC before
+        a plan due at the same time), yielding to the loop now and then. With ``clock``
+        (real-time playback) ``now_s`` moves on with it at each yield. Returns the last
+        ``now_s``."""
+        sent = 0
+        while True:
+            due_plan = min(self._plans, key=lambda p: p.next_t, default=None)
+            plan_t = due_plan.next_t if due_plan is not None else math.inf
+            stream = self._acc
+            acc_t = self._acc_next_t()
+            if min(plan_t, acc_t) > now_s:
+                return now_s
+            if stream is not None and acc_t <= plan_t:
+                self._send_acc_frame(stream)
+            elif due_plan is not None:
+                self._send_plan(due_plan)
+            sent += 1
+            if await self._backpressure() or sent % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+                if clock is not None:
+                    now_s = clock()
 
     async def _backpressure(self) -> bool:
         """Wait while the host holds many unsent ACL packets for the link (a real link has a

@@ -238,13 +238,14 @@ def _floats(texts: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-def parse_health(stream: BinaryIO, source: str, *, limit: int = MAX_XML_BYTES) -> HealthExport:
-    """Stream an Apple Health ``export.xml`` (see the module text).
+def _stream_xml(stream: BinaryIO, collector: _Collector, source: str, limit: int
+                ) -> str | None:
+    """Feed the export through a hardened expat parser into ``collector``, a MiB at a
+    time. Returns what cut the document short (read up to there), or None.
 
     Raises:
-        InputError: not an export, malformed or hostile XML, or larger than ``limit``.
+        InputError: malformed or hostile XML, not an export, or larger than ``limit``.
     """
-    collector = _Collector(source)
     parser = hardened_parser(collector.forbid, doctype=collector.doctype)
     parser.StartElementHandler = collector.start
     parser.EndElementHandler = collector.end
@@ -278,8 +279,11 @@ def parse_health(stream: BinaryIO, source: str, *, limit: int = MAX_XML_BYTES) -
                              hint="the export is damaged; export it again") from None
     except (OSError, EOFError) as exc:
         truncated = f"the data stops early ({exc})"
-    for kind in ("hr", "dist", "speed"):
-        collector.flush(kind)
+    return truncated
+
+
+def _export_notes(collector: _Collector, truncated: str | None) -> list[str]:
+    """What was cut short, unreadable or capped while reading the export."""
     notes = []
     if truncated:
         notes.append(truncated + "; read what came before")
@@ -288,6 +292,20 @@ def parse_health(stream: BinaryIO, source: str, *, limit: int = MAX_XML_BYTES) -
     for kind in sorted(collector.capped):
         notes.append(f"more than {MAX_SAMPLES if kind != 'workouts' else MAX_WORKOUTS} "
                      f"{kind} records: the rest were not read")
+    return notes
+
+
+def parse_health(stream: BinaryIO, source: str, *, limit: int = MAX_XML_BYTES) -> HealthExport:
+    """Stream an Apple Health ``export.xml`` (see the module text).
+
+    Raises:
+        InputError: not an export, malformed or hostile XML, or larger than ``limit``.
+    """
+    collector = _Collector(source)
+    truncated = _stream_xml(stream, collector, source, limit)
+    for kind in ("hr", "dist", "speed"):
+        collector.flush(kind)
+    notes = _export_notes(collector, truncated)
     a = collector.arrays
     workouts = []
     for w in collector.workouts:
@@ -323,6 +341,58 @@ def _age(birth: str | None, when: float) -> float | None:
     return round((when - born.timestamp()) / (365.2425 * 86_400), 1)
 
 
+def _no_workout(export: HealthExport, source: str) -> InputError:
+    """The refusal of an export without workouts, saying what heart rate it holds."""
+    held = (f"{export.hr_t.size} heart-rate samples" + (
+        f" from {_day(export.hr_t.min())} to {_day(export.hr_t.max())}"
+        if export.hr_t.size else ""))
+    return InputError(f"the export holds no workout ({held})", source=source,
+                      hint="dosewatch analyses workouts: record the exercise as a workout "
+                      "on the watch (or in a workout app that writes to Health)")
+
+
+def _workout_speed(export: HealthExport, w: dict, route: Callable[[str], Path | None] | None,
+                   parse_gpx: Callable, repairs: list[str]
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The workout's speed: from its route, else its distance records, else its speed
+    records; None when none gives two samples."""
+    speed = _route_speed(w, route, parse_gpx, repairs) if route else None
+    if speed is None:
+        speed = _distance_speed(export, w)
+        if speed is not None:
+            repairs.append("speed: from the distance records within the workout")
+    if speed is None:
+        inside = (export.speed_t >= w["start"]) & (export.speed_t <= w["end"])
+        if inside.sum() >= 2:
+            speed = (export.speed_t[inside], export.speed_mps[inside])
+            repairs.append("speed: from the speed records within the workout")
+    return speed
+
+
+def _workout_data(export: HealthExport, w: dict, hr_t: np.ndarray, hr: np.ndarray,
+                  speed: tuple[np.ndarray, np.ndarray] | None, source: str,
+                  repairs: list[str]) -> ActivityData:
+    """One workout's heart-rate rows ``hr_t, hr`` and speed rows as one activity, with the
+    participant's age on that day."""
+    t_rows = [hr_t]
+    hr_rows = [hr]
+    speed_rows = [np.full(hr_t.size, np.nan)]
+    if speed is not None:
+        t_rows.append(speed[0])
+        hr_rows.append(np.full(speed[0].size, np.nan))
+        speed_rows.append(speed[1])
+    t = np.concatenate(t_rows)
+    profile = lenient_profile({"age": _age(export.birth, w["start"]),
+                               "sex": _sex(export.sex)}, Path(source), repairs)
+    return ActivityData(
+        source=Path(source), format="apple-health", t=t,
+        segment=np.zeros(t.size, np.int64), hr=np.concatenate(hr_rows),
+        speed=np.concatenate(speed_rows) if speed is not None else None,
+        speed_field="Apple Health" if speed is not None else None,
+        sport=_sport(w["type"]), profile=profile, repairs=repairs,
+    )
+
+
 def health_sessions(
     export: HealthExport,
     source: str,
@@ -341,12 +411,7 @@ def health_sessions(
     from .gpx import parse_gpx
 
     if not export.workouts:
-        held = (f"{export.hr_t.size} heart-rate samples" + (
-            f" from {_day(export.hr_t.min())} to {_day(export.hr_t.max())}"
-            if export.hr_t.size else ""))
-        raise InputError(f"the export holds no workout ({held})", source=source,
-                         hint="dosewatch analyses workouts: record the exercise as a workout "
-                         "on the watch (or in a workout app that writes to Health)")
+        raise _no_workout(export, source)
     order = np.argsort(export.hr_t, kind="stable")
     hr_t, hr = export.hr_t[order], export.hr_bpm[order]
     sessions: list[Session] = []
@@ -360,33 +425,8 @@ def health_sessions(
             left_out.append(f"{label}: {hi - lo} heart-rate samples")
             continue
         repairs = [*export.notes, label]
-        t_rows = [hr_t[lo:hi]]
-        hr_rows = [hr[lo:hi]]
-        speed_rows = [np.full(hi - lo, np.nan)]
-        speed = _route_speed(w, route, parse_gpx, repairs) if route else None
-        if speed is None:
-            speed = _distance_speed(export, w)
-            if speed is not None:
-                repairs.append("speed: from the distance records within the workout")
-        if speed is None:
-            inside = (export.speed_t >= w["start"]) & (export.speed_t <= w["end"])
-            if inside.sum() >= 2:
-                speed = (export.speed_t[inside], export.speed_mps[inside])
-                repairs.append("speed: from the speed records within the workout")
-        if speed is not None:
-            t_rows.append(speed[0])
-            hr_rows.append(np.full(speed[0].size, np.nan))
-            speed_rows.append(speed[1])
-        t = np.concatenate(t_rows)
-        profile = lenient_profile({"age": _age(export.birth, w["start"]),
-                                   "sex": _sex(export.sex)}, Path(source), repairs)
-        data = ActivityData(
-            source=Path(source), format="apple-health", t=t,
-            segment=np.zeros(t.size, np.int64), hr=np.concatenate(hr_rows),
-            speed=np.concatenate(speed_rows) if speed is not None else None,
-            speed_field="Apple Health" if speed is not None else None,
-            sport=_sport(w["type"]), profile=profile, repairs=repairs,
-        )
+        speed = _workout_speed(export, w, route, parse_gpx, repairs)
+        data = _workout_data(export, w, hr_t[lo:hi], hr[lo:hi], speed, source, repairs)
         try:
             sessions.append(to_session(data, profile=options.profile, name=options.name,
                                        what_rows="sample"))
@@ -400,10 +440,7 @@ def health_sessions(
     if left_out:
         note = (f"left out {len(left_out)} workouts without enough heart rate: "
                 + "; ".join(left_out[:5]) + ("…" if len(left_out) > 5 else ""))
-        from dataclasses import replace
-
-        sessions = [replace(s, provenance=replace(s.provenance, repairs=s.provenance.repairs
-                                                  + (note,))) for s in sessions]
+        sessions = [s.with_repairs([note]) for s in sessions]
     return sessions
 
 

@@ -325,8 +325,7 @@ def read_archive(path: Path, options: ReadOptions) -> list[Session]:
     if ignored:
         notes.append(f"{len(ignored)} archive members are not activity files (ignored)")
     if notes:
-        sessions = [replace(s, provenance=replace(s.provenance, repairs=s.provenance.repairs
-                                                  + tuple(notes))) for s in sessions]
+        sessions = [s.with_repairs(notes) for s in sessions]
     return sessions
 
 

@@ -47,22 +47,24 @@ import threading
 import urllib.parse
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ...session import Profile, Session
+from ...session import Session
 from ..rawacc import (
     acc_session,
     check_samples,
     check_size,
     days_from_civil,
+    placement_named,
     prefaulted,
     printable,
     refuse,
+    with_file_placement,
 )
 from ..registry import Reader, ReadOptions
 
@@ -168,16 +170,6 @@ def _header(raw: bytes, path: Path) -> dict[str, object]:
     return {"length": length, "device": device, "kind": kind,
             "session": int.from_bytes(raw[7:11], "little"), "firmware": raw[41],
             "rate": raw[36], "metadata": meta}
-
-
-def _placement(meta: dict[str, str]) -> str | None:
-    """The accelerometer placement the setup software wrote (``_p``: body location)."""
-    where = meta.get("_p", "").lower()
-    for word, placement in (("wrist", "wrist"), ("waist", "hip"), ("hip", "hip"),
-                            ("chest", "chest")):
-        if word in where:
-            return placement
-    return None
 
 
 # --------------------------------------------------------------------------- blocks
@@ -417,6 +409,84 @@ def _fill_times(clock: _Clock, lo: int, count: NDArray[np.int64], starts: NDArra
         t[(starts[:, None] + np.arange(capacity)[None, :])[keep]] = grid[keep]
 
 
+_DROP_REASONS = {"checksum": "a checksum that does not match (damaged)",
+                 "layout": "a sample format or rate dosewatch does not know",
+                 "time": "an impossible timestamp", "other": "no 'AX' data-block marker"}
+
+
+def _check_scan(path: Path, scan: _Scan, n_blocks: int, repairs: list[str]) -> None:
+    """Note the dropped data blocks; refuse a file with none valid or over half dropped."""
+    problems = scan.problems
+    dropped = sum(problems.values())
+    for key, n in problems.items():
+        if n:
+            repairs.append(f"dropped {n} of {n_blocks} data blocks with "
+                           f"{_DROP_REASONS[key]} (left as gaps)")
+    if not scan.fields["count"].size:
+        raise refuse(path, f"none of the {n_blocks} data blocks is valid ("
+                     + ", ".join(f"{k}: {v}" for k, v in problems.items() if v) + ")",
+                     HINT)
+    if dropped > n_blocks // 2:
+        raise refuse(path, f"{dropped} of the {n_blocks} data blocks are damaged or of "
+                     "unknown layout; what remains cannot be trusted", HINT)
+
+
+def _read_samples(descriptor: int, data_start: int, scan: _Scan, starts: NDArray[np.int64],
+                  total: int, clock: _Clock, pool: ThreadPoolExecutor
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float32], float]:
+    """Second pass: every valid block's samples and times, a chunk at a time (in
+    parallel). Returns the times, the samples in g and the largest magnitude of any axis."""
+    f = scan.fields
+    xyz = prefaulted((total, 3), np.float32)
+    t = prefaulted((total,), np.float64)
+    firsts = np.cumsum([0] + [rows.size for _, rows in scan.chunks])
+
+    def work(k: int) -> float:
+        first, rows = scan.chunks[k]
+        if not rows.size:  # a chunk of damaged blocks only
+            return 0.0
+        lo = int(firsts[k])
+        at = starts[lo : lo + rows.size]
+        length = (int(rows[-1]) + 1) * BLOCK
+        buf = os.pread(descriptor, length, data_start + first * BLOCK)
+        peak = _decode(buf, rows, f, lo, at, xyz)
+        _fill_times(clock, lo, f["count"][lo : lo + rows.size], at, t)
+        return peak
+
+    peak = max([0.0, *pool.map(work, range(len(scan.chunks)))])
+    return t, xyz, peak
+
+
+def _device_line(head: dict[str, object], f: dict[str, NDArray]) -> str:
+    """The repair line that says which device recorded the file and how."""
+    rates = np.unique(rate_hz(f["rate"]))
+    temperature = f["temperature"] * (75.0 / 256) - 50.0
+    packing = "packed 10-bit" if (f["format"] == _PACKED).all() else "16-bit"
+    return (
+        f"Axivity {head['kind']} device {head['device']}, session {head['session']}, "
+        f"firmware {head['firmware']}; configured rate "
+        f"{'/'.join(f'{r:g}' for r in rates)} Hz; {packing} samples; no calibration stored "
+        f"in the file (values as the device gave them); temperature "
+        f"{temperature.min():.1f}-{temperature.max():.1f} °C")
+
+
+def _continuity_notes(f: dict[str, NDArray], clock: _Clock) -> list[str]:
+    """Repair lines for several recording sessions in one file, and gaps or breaks
+    between data blocks."""
+    notes = []
+    sessions = np.unique(f["session"])
+    if sessions.size > 1:
+        notes.append(f"the data blocks belong to {sessions.size} recording sessions; read "
+                     "as one")
+    if clock.n_gaps:
+        notes.append(f"acc: {clock.n_gaps} gap(s) in the recording, {clock.gap_s:.1f} s "
+                     "in all (left as gaps)")
+    elif clock.breaks:
+        notes.append(f"{clock.breaks} discontinuities between data blocks (samples after "
+                     "each follow at the configured rate)")
+    return notes
+
+
 def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
     """Read an Axivity ``.cwa`` file into one session (acceleration in g).
 
@@ -439,78 +509,28 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
         if n_blocks <= 0:
             raise refuse(path, "the file holds no data blocks (only a header): the device "
                          "recorded nothing", "check the device's recording settings")
-        descriptor = fh.fileno()
         with ThreadPoolExecutor(max_workers=2) as pool:
-            scan = _scan(descriptor, data_start, n_blocks, pool)
+            scan = _scan(fh.fileno(), data_start, n_blocks, pool)
+            _check_scan(path, scan, n_blocks, repairs)
             f = scan.fields
-            problems = scan.problems
-            dropped = sum(problems.values())
-            reasons = {"checksum": "a checksum that does not match (damaged)",
-                       "layout": "a sample format or rate dosewatch does not know",
-                       "time": "an impossible timestamp", "other": "no 'AX' data-block marker"}
-            for key, n in problems.items():
-                if n:
-                    repairs.append(f"dropped {n} of {n_blocks} data blocks with "
-                                   f"{reasons[key]} (left as gaps)")
-            if not f["count"].size:
-                raise refuse(path, f"none of the {n_blocks} data blocks is valid ("
-                             + ", ".join(f"{k}: {v}" for k, v in problems.items() if v) + ")",
-                             HINT)
-            if dropped > n_blocks // 2:
-                raise refuse(path, f"{dropped} of the {n_blocks} data blocks are damaged or of "
-                             "unknown layout; what remains cannot be trusted", HINT)
             starts = np.concatenate(([0], np.cumsum(f["count"])))
             total = int(starts[-1])
             check_samples(path, total)
             starts = starts[:-1]
             clock = _clock(f, starts)
-            xyz = prefaulted((total, 3), np.float32)
-            t = prefaulted((total,), np.float64)
-            firsts = np.cumsum([0] + [rows.size for _, rows in scan.chunks])
-
-            def work(k: int) -> float:
-                first, rows = scan.chunks[k]
-                if not rows.size:
-                    return
-                lo = int(firsts[k])
-                at = starts[lo : lo + rows.size]
-                length = (int(rows[-1]) + 1) * BLOCK
-                buf = os.pread(descriptor, length, data_start + first * BLOCK)
-                peak = _decode(buf, rows, f, lo, at, xyz)
-                _fill_times(clock, lo, f["count"][lo : lo + rows.size], at, t)
-                return peak
-
-            peak = max([0.0, *pool.map(work, range(len(scan.chunks)))])
+            t, xyz, peak = _read_samples(fh.fileno(), data_start, scan, starts, total, clock,
+                                         pool)
     t[0] = 0.0  # the origin, exactly (rounding can leave 1e-16)
     # Each block's times rise, so its first and last samples bound it: the recording's
     # bounds without a pass over every sample.
     ends = starts + f["count"] - 1
     bounds = (float(min(t[starts].min(), 0.0)), float(t[ends].max()), peak)
-    rates = np.unique(rate_hz(f["rate"]))
-    sessions = np.unique(f["session"])
-    temperature = f["temperature"] * (75.0 / 256) - 50.0
-    packing = "packed 10-bit" if (f["format"] == _PACKED).all() else "16-bit"
-    repairs.insert(0, (
-        f"Axivity {head['kind']} device {head['device']}, session {head['session']}, "
-        f"firmware {head['firmware']}; configured rate "
-        f"{'/'.join(f'{r:g}' for r in rates)} Hz; {packing} samples; no calibration stored "
-        f"in the file (values as the device gave them); temperature "
-        f"{temperature.min():.1f}-{temperature.max():.1f} °C"))
-    if sessions.size > 1:
-        repairs.append(f"the data blocks belong to {sessions.size} recording sessions; read "
-                       "as one")
-    if clock.n_gaps:
-        repairs.append(f"acc: {clock.n_gaps} gap(s) in the recording, {clock.gap_s:.1f} s "
-                       "in all (left as gaps)")
-    elif clock.breaks:
-        repairs.append(f"{clock.breaks} discontinuities between data blocks (samples after "
-                       "each follow at the configured rate)")
-    placement = _placement(head["metadata"])  # type: ignore[arg-type]
-    if placement and (options.profile is None or options.profile.placement is None):
-        profile = replace(options.profile or Profile(), placement=placement)
-        options = replace(options, profile=profile)
-        repairs.append(f"placement {placement}, from the body location the device was set "
-                       "up with")
+    repairs.insert(0, _device_line(head, f))
+    repairs += _continuity_notes(f, clock)
+    # The setup software writes the body location as metadata "_p".
+    placement = placement_named(head["metadata"].get("_p", ""))  # type: ignore[attr-defined]
+    options = with_file_placement(options, placement,
+                                  "the body location the device was set up with", repairs)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=clock.t0_unix, format="cwa",
                        repairs=repairs, bounds=bounds)
 

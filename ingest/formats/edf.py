@@ -326,6 +326,60 @@ def decode(path: str | Path) -> Contents:
     return Contents(path, header, records, record_start, first_offset, repairs)
 
 
+def _channels(signals: list[Signal], annotations: list[Signal]
+              ) -> tuple[dict[str, Signal], list[Signal], list[Signal]]:
+    """The signals by what they hold: acceleration by axis (the first of each), heart
+    rate, ECG; annotations and other signals are left out."""
+    acc: dict[str, Signal] = {}
+    hr, ecg = [], []
+    for s in signals:
+        if s in annotations:
+            continue
+        axis = _axis(s.label)
+        if axis and axis not in acc:
+            acc[axis] = s
+        elif _HR.search(s.label) and "hrv" not in s.label.lower():
+            hr.append(s)
+        elif _ECG.search(s.label):
+            ecg.append(s)
+    return acc, hr, ecg
+
+
+def _acceleration(path: Path, contents: Contents, acc: dict[str, Signal], repairs: list[str]
+                  ) -> tuple[NDArray[np.float64] | None, NDArray[np.float32] | None]:
+    """The acceleration's times and samples in g, or (None, None) without all three axes."""
+    if len(acc) == 3:
+        check_samples(path, contents.records.shape[0] * acc["x"].per_record)
+        rates = {acc[a].per_record for a in "xyz"}
+        if len(rates) != 1:
+            raise refuse(path, "the x, y and z acceleration channels have different rates",
+                         "resample them to one rate when exporting")
+        t_acc = contents.times(acc["x"])
+        xyz = _to_g(path, [contents.values(acc[a]) for a in "xyz"],
+                    [acc[a].unit for a in "xyz"], repairs)
+        return t_acc, xyz
+    if acc:
+        repairs.append(f"only {len(acc)} acceleration axis channel(s) found "
+                       f"({', '.join(acc[a].label for a in sorted(acc))}); acceleration not "
+                       "used")
+    return None, None
+
+
+def _heart_rate(contents: Contents, hr: list[Signal], repairs: list[str]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """The first heart-rate channel in bpm (values outside 20-250 as gaps), or None."""
+    if not hr:
+        return None
+    s = hr[0]
+    if s.unit.strip().lower() not in BPM_UNITS:
+        repairs.append(f"heart-rate channel '{s.label}' is in '{s.unit}', not beats per "
+                       "minute: not used")
+        return None
+    bpm = contents.values(s)
+    bpm = np.where((bpm >= 20) & (bpm <= 250), bpm, np.nan)
+    return contents.times(s), bpm
+
+
 def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     """Read an EDF/EDF+/BDF file's acceleration (and heart rate) into one session.
 
@@ -339,45 +393,9 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     header, repairs = contents.header, contents.repairs
     signals = header.signals
     annotations = [s for s in signals if s.label in ANNOTATION_LABELS]
-    times, values = contents.times, contents.values
-    n = contents.records.shape[0]
-    acc: dict[str, Signal] = {}
-    hr, ecg = [], []
-    for s in signals:
-        if s in annotations:
-            continue
-        axis = _axis(s.label)
-        if axis and axis not in acc:
-            acc[axis] = s
-        elif _HR.search(s.label) and "hrv" not in s.label.lower():
-            hr.append(s)
-        elif _ECG.search(s.label):
-            ecg.append(s)
-
-    xyz = t_acc = None
-    if len(acc) == 3:
-        check_samples(path, n * acc["x"].per_record)
-        rates = {acc[a].per_record for a in "xyz"}
-        if len(rates) != 1:
-            raise refuse(path, "the x, y and z acceleration channels have different rates",
-                         "resample them to one rate when exporting")
-        t_acc = times(acc["x"])
-        xyz = _to_g(path, [values(acc[a]) for a in "xyz"], [acc[a].unit for a in "xyz"],
-                    repairs)
-    elif acc:
-        repairs.append(f"only {len(acc)} acceleration axis channel(s) found "
-                       f"({', '.join(acc[a].label for a in sorted(acc))}); acceleration not "
-                       "used")
-    hr_stream = None
-    if hr:
-        s = hr[0]
-        if s.unit.strip().lower() not in BPM_UNITS:
-            repairs.append(f"heart-rate channel '{s.label}' is in '{s.unit}', not beats per "
-                           "minute: not used")
-        else:
-            bpm = values(s)
-            bpm = np.where((bpm >= 20) & (bpm <= 250), bpm, np.nan)
-            hr_stream = (times(s), bpm)
+    acc, hr, ecg = _channels(signals, annotations)
+    t_acc, xyz = _acceleration(path, contents, acc, repairs)
+    hr_stream = _heart_rate(contents, hr, repairs)
     if ecg:
         repairs.append("ECG channel(s) " + ", ".join(f"'{s.label}'" for s in ecg)
                        + " not used: dosewatch does not derive heart rate from a raw ECG; "
@@ -391,7 +409,8 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     t0_unix = contents.t0_unix
     repairs.insert(0, (
         f"{'BDF' if header.bdf else 'EDF'}{'+' + header.plus[-1] if header.plus else ''}: "
-        f"{len(signals)} signals, {n} records of {header.duration:g} s; start "
+        f"{len(signals)} signals, {contents.records.shape[0]} records of "
+        f"{header.duration:g} s; start "
         f"{header.start:%Y-%m-%d %H:%M:%S} taken as UTC (EDF stores local time)"))
     if xyz is None:
         from ...session import build_session

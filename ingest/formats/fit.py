@@ -537,7 +537,11 @@ def _decode(path: Path, fast: bool) -> tuple[ActivityData, list[tuple[float, str
     return _assemble(collector, path, repairs), collector.sessions
 
 
-def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
+def _times(c: _Collector, repairs: list[str]
+           ) -> tuple[NDArray[np.float64], list[tuple[float, str]],
+                      list[tuple[float, list[float]]]]:
+    """Record, timer-event and hrv-anchor times in Unix seconds, or from the first record
+    when the file counts from the device's power-on."""
     raw_t = np.asarray(c.t, dtype=np.float64)
     if c.no_time:
         repairs.append(f"ignored {c.no_time} records without a timestamp")
@@ -552,40 +556,68 @@ def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
         t = raw_t + FIT_EPOCH_UNIX
         events = [(s + FIT_EPOCH_UNIX, k) for s, k in c.events]
         hrv = [(a + FIT_EPOCH_UNIX, b) for a, b in c.hrv]
-    keep, segment = _apply_pauses(t, events, repairs)
+    return t, events, hrv
 
-    def column(values: list[float]) -> NDArray[np.float64] | None:
-        array = np.asarray(values, dtype=np.float64)
-        return array if np.isfinite(array).any() else None
 
-    hr = np.asarray(c.hr, dtype=np.float64)
-    enhanced, plain = column(c.enhanced_speed), column(c.speed)
+def _column(values: list[float]) -> NDArray[np.float64] | None:
+    """A field's values, or None when no record holds one."""
+    array = np.asarray(values, dtype=np.float64)
+    return array if np.isfinite(array).any() else None
+
+
+def _speed_and_power(c: _Collector, repairs: list[str]
+                     ) -> tuple[NDArray[np.float64] | None, str, NDArray[np.float64] | None]:
+    """Speed (enhanced when given) with the field it came from, and power (native, else a
+    developer field)."""
+    enhanced, plain = _column(c.enhanced_speed), _column(c.speed)
     speed, speed_field = (enhanced, "enhanced_speed") if enhanced is not None else (plain, "speed")
-    power = column(c.power)
+    power = _column(c.power)
     if power is None:
-        power = column(c.dev_power)
+        power = _column(c.dev_power)
         if power is not None:
             repairs.append("power: from a developer field (the file has no native power)")
+    return speed, speed_field, power
 
-    rr = None
-    if c.hrv and t.size:
-        finite = t[np.isfinite(t)]
-        steps = np.diff(np.sort(finite))
-        step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
-        beats = _beat_times(hrv, float(finite.min()) if finite.size else 0.0, step, repairs)
-        if beats is not None:
-            rr = rr_per_sample(t, np.isfinite(hr) & keep, beats)
+
+def _rr(t: NDArray[np.float64], hr: NDArray[np.float64], keep: NDArray[np.bool_],
+        hrv: list[tuple[float, list[float]]], repairs: list[str]
+        ) -> NDArray[np.float64] | None:
+    """The newest RR interval of each record from the hrv messages, or None."""
+    if not (hrv and t.size):
+        return None
+    finite = t[np.isfinite(t)]
+    steps = np.diff(np.sort(finite))
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+    beats = _beat_times(hrv, float(finite.min()) if finite.size else 0.0, step, repairs)
+    if beats is None:
+        return None
+    return rr_per_sample(t, np.isfinite(hr) & keep, beats)
+
+
+def _profile_values(c: _Collector) -> dict[str, object]:
+    """What the file says about the participant, numbers as floats; the zones' maximum
+    heart rate before the user profile's."""
+    values = dict(c.profile)
+    user_max = values.pop("hr_max_user", None)
+    values.setdefault("hr_max", user_max)
+    sex = values.get("sex")
+    values["sex"] = sex if isinstance(sex, str) else None
+    return {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+            for k, v in values.items()}
+
+
+def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
+    t, events, hrv = _times(c, repairs)
+    keep, segment = _apply_pauses(t, events, repairs)
+    hr = np.asarray(c.hr, dtype=np.float64)
+    speed, speed_field, power = _speed_and_power(c, repairs)
+    rr = _rr(t, hr, keep, hrv, repairs)
 
     def kept(array: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
         return None if array is None else array[keep]
 
     sports = c.sports
     sport = sports.get(_SESSION) or sports.get(_SPORT) or sports.get(_LAP)
-    values = dict(c.profile)
-    user_max = values.pop("hr_max_user", None)
-    values.setdefault("hr_max", user_max)
-    sex = values.get("sex")
-    values["sex"] = sex if isinstance(sex, str) else None
     return ActivityData(
         source=path,
         format="fit",
@@ -593,18 +625,14 @@ def _assemble(c: _Collector, path: Path, repairs: list[str]) -> ActivityData:
         segment=segment[keep],
         hr=hr[keep],
         speed=kept(speed),
-        cadence=kept(column(c.cadence)),
+        cadence=kept(_column(c.cadence)),
         power=kept(power),
-        distance=kept(column(c.distance)),
-        altitude=kept(column(c.altitude)),
+        distance=kept(_column(c.distance)),
+        altitude=kept(_column(c.altitude)),
         rr_ms=kept(rr),
         speed_field=speed_field if speed is not None else None,
         sport=normalise_sport(sport),
-        profile=lenient_profile(
-            {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
-             for k, v in values.items()},
-            path, repairs,
-        ),
+        profile=lenient_profile(_profile_values(c), path, repairs),
         repairs=repairs,
     )
 
@@ -647,8 +675,7 @@ def _read(path: Path, options: ReadOptions) -> list[Session]:
         raise first_error
     if left_out:
         note = "left out " + "; ".join(left_out)
-        sessions = [replace(s, provenance=replace(
-            s.provenance, repairs=s.provenance.repairs + (note,))) for s in sessions]
+        sessions = [s.with_repairs([note]) for s in sessions]
     return sessions
 
 

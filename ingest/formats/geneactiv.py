@@ -35,14 +35,24 @@ numbers through a table; the file is read in chunks of 32 MiB.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ...session import Profile, Session
-from ..rawacc import acc_session, check_size, days_from_civil, prefaulted, printable, refuse
+from ...session import Session
+from ..rawacc import (
+    acc_session,
+    check_size,
+    days_from_civil,
+    placement_named,
+    prefaulted,
+    printable,
+    refuse,
+    with_file_placement,
+)
 from ..registry import Reader, ReadOptions
 
 __all__ = ["read_geneactiv"]
@@ -189,41 +199,91 @@ class _Pages:
     dropped: dict[str, int]
 
 
-def _parse_chunk(text: bytes, header: _Header, pages: _Pages, last: bool) -> None:
-    """Every whole page of ``text`` (which starts at a page)."""
-    arr = np.frombuffer(text, dtype=np.uint8)
+def _line_starts(arr: NDArray[np.uint8], last: bool
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Where each whole line of ``arr`` starts and ends (its LF, or the end of the text)."""
     ends = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], ends + 1))
     if not last:
         starts = starts[:-1]  # the rest after the last line end belongs to the next chunk
     starts = starts[starts < arr.size]
-    if not starts.size:
-        return
-    line_end = np.append(ends, arr.size)[: starts.size]
+    return starts, np.append(ends, arr.size)[: starts.size]
+
+
+def _whole_pages(arr: NDArray[np.uint8], starts: NDArray[np.int64],
+                 dropped: dict[str, int]) -> NDArray[np.int64]:
+    """The line numbers of the ``Recorded Data`` marks whose page has all its lines; the
+    others are counted in ``dropped``."""
     marks = np.flatnonzero((_gather(arr, starts, len(PAGE_MARK)) == np.frombuffer(
         PAGE_MARK, np.uint8)).all(axis=1))
     have = marks + _DATA_LINE < starts.size
     if not have.all():
-        pages.dropped["cut"] += int((~have).sum())
+        dropped["cut"] += int((~have).sum())
         marks = marks[have]
     if not marks.size:
-        return
+        return marks
     # The page's nine lines after its mark must come before the next mark.
     nxt = np.append(marks[1:], starts.size)
     whole = nxt - marks >= _DATA_LINE + 1
-    pages.dropped["layout"] += int((~whole).sum())
-    marks = marks[whole]
+    dropped["layout"] += int((~whole).sum())
+    return marks[whole]
 
-    def field(line: int, prefix: bytes, width: int) -> tuple[NDArray, NDArray[np.bool_]]:
-        s = starts[marks + line]
-        head = _gather(arr, s, len(prefix))
-        ok = (head == np.frombuffer(prefix, np.uint8)).all(axis=1)
-        return _gather(arr, s + len(prefix), width), ok
 
-    time_cols, ok_t = field(_TIME_LINE, b"Page Time:", 23)
-    rate_cols, ok_r = field(_RATE_LINE, b"Measurement Frequency:", 10)
-    temp_cols, ok_c = field(_TEMPERATURE_LINE, b"Temperature:", 8)
-    seq_cols, ok_s = field(_SEQUENCE_LINE, b"Sequence Number:", 10)
+def _field(arr: NDArray[np.uint8], line_starts: NDArray[np.int64], prefix: bytes,
+           width: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """``width`` bytes after ``prefix`` on each line, and whether the line has the prefix."""
+    head = _gather(arr, line_starts, len(prefix))
+    ok = (head == np.frombuffer(prefix, np.uint8)).all(axis=1)
+    return _gather(arr, line_starts + len(prefix), width), ok
+
+
+def _hex_pairs(arr: NDArray[np.uint8], data_start: NDArray[np.int64], n: NDArray[np.int64]
+               ) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
+    """The whole samples of each page's data line as bytes, ``(samples, 6)``, and which
+    pages hold a character that is not a hex digit."""
+    # Every data line's whole samples, concatenated in one pass: a +1/-1 step at each
+    # line's start and end, summed, marks the hex digits to take.
+    step = np.zeros(arr.size + 1, dtype=np.int8)
+    np.add.at(step, data_start, 1)
+    np.add.at(step, data_start + n * SAMPLE_HEX, -1)
+    chars = arr[np.cumsum(step[:-1], dtype=np.int8).view(bool)]
+    # Two hex digits at a time: a table from each 16-bit pair to its byte (-1: not hex).
+    pairs = _PAIRS[chars.view("<u2")].reshape(-1, SAMPLE_HEX // 2)
+    first = np.concatenate(([0], np.cumsum(n)[:-1]))
+    bad_rows = np.flatnonzero((pairs < 0).any(axis=1))
+    bad = np.zeros(n.size, dtype=bool)
+    bad[np.searchsorted(first, bad_rows, side="right") - 1] = True
+    return pairs, bad
+
+
+def _calibrated(pairs: NDArray[np.int16], header: _Header) -> NDArray[np.float32]:
+    """Samples as bytes -> x, y, z in g with the header's calibration."""
+    b = pairs[:, :5].astype(np.int32)  # xxxxxxxx xxxxyyyy yyyyyyyy zzzzzzzz zzzz....
+    raw = np.empty((b.shape[0], 3), dtype=np.int32)
+    raw[:, 0] = (b[:, 0] << 4) | (b[:, 1] >> 4)
+    raw[:, 1] = ((b[:, 1] & 0x0F) << 8) | b[:, 2]
+    raw[:, 2] = (b[:, 3] << 4) | (b[:, 4] >> 4)
+    raw -= (raw >= 2048) * np.int32(4096)
+    # (raw * 100 - offset) / gain, in float32 (the result's precision).
+    xyz = raw.astype(np.float32)
+    xyz *= (100.0 / header.gain).astype(np.float32)
+    xyz -= (header.offset / header.gain).astype(np.float32)
+    return xyz
+
+
+def _parse_chunk(text: bytes, header: _Header, pages: _Pages, last: bool) -> None:
+    """Every whole page of ``text`` (which starts at a page)."""
+    arr = np.frombuffer(text, dtype=np.uint8)
+    starts, line_end = _line_starts(arr, last)
+    if not starts.size:
+        return
+    marks = _whole_pages(arr, starts, pages.dropped)
+    if not marks.size:
+        return
+    time_cols, ok_t = _field(arr, starts[marks + _TIME_LINE], b"Page Time:", 23)
+    rate_cols, ok_r = _field(arr, starts[marks + _RATE_LINE], b"Measurement Frequency:", 10)
+    temp_cols, ok_c = _field(arr, starts[marks + _TEMPERATURE_LINE], b"Temperature:", 8)
+    seq_cols, ok_s = _field(arr, starts[marks + _SEQUENCE_LINE], b"Sequence Number:", 10)
     wall, ok_time = _page_times(time_cols)
     rate = _numbers(rate_cols)
     ok_rate = ok_r & (np.abs(rate - header.rate) <= 1e-6 * header.rate + 0.05)
@@ -239,35 +299,14 @@ def _parse_chunk(text: bytes, header: _Header, pages: _Pages, last: bool) -> Non
         return
     sel = np.flatnonzero(ok)
     n, data_start = n[sel], data_start[sel]
-    # Every data line's whole samples, concatenated in one pass: a +1/-1 step at each
-    # line's start and end, summed, marks the hex digits to take.
-    step = np.zeros(arr.size + 1, dtype=np.int8)
-    np.add.at(step, data_start, 1)
-    np.add.at(step, data_start + n * SAMPLE_HEX, -1)
-    chars = arr[np.cumsum(step[:-1], dtype=np.int8).view(bool)]
-    # Two hex digits at a time: a table from each 16-bit pair to its byte (-1: not hex).
-    pairs = _PAIRS[chars.view("<u2")].reshape(-1, SAMPLE_HEX // 2)
-    first = np.concatenate(([0], np.cumsum(n)[:-1]))
-    bad_rows = np.flatnonzero((pairs < 0).any(axis=1))
-    bad = np.zeros(sel.size, dtype=bool)
-    bad[np.searchsorted(first, bad_rows, side="right") - 1] = True
+    pairs, bad = _hex_pairs(arr, data_start, n)
     pages.dropped["hex"] += int(bad.sum())
     if bad.any():
         pairs = pairs[~np.repeat(bad, n)]
         sel, n = sel[~bad], n[~bad]
     if not sel.size:
         return
-    b = pairs[:, :5].astype(np.int32)  # xxxxxxxx xxxxyyyy yyyyyyyy zzzzzzzz zzzz....
-    raw = np.empty((b.shape[0], 3), dtype=np.int32)
-    raw[:, 0] = (b[:, 0] << 4) | (b[:, 1] >> 4)
-    raw[:, 1] = ((b[:, 1] & 0x0F) << 8) | b[:, 2]
-    raw[:, 2] = (b[:, 3] << 4) | (b[:, 4] >> 4)
-    raw -= (raw >= 2048) * np.int32(4096)
-    # (raw * 100 - offset) / gain, in float32 (the result's precision).
-    xyz = raw.astype(np.float32)
-    xyz *= (100.0 / header.gain).astype(np.float32)
-    xyz -= (header.offset / header.gain).astype(np.float32)
-    pages.samples.append(xyz)
+    pages.samples.append(_calibrated(pairs, header))
     pages.counts.append(n)
     pages.time.append(wall[sel] - header.tz_s)
     pages.temperature.append(_numbers(temp_cols[sel]) if ok_c.any() else np.zeros(0))
@@ -276,41 +315,33 @@ def _parse_chunk(text: bytes, header: _Header, pages: _Pages, last: bool) -> Non
         pages.dropped["partial"] += 1
 
 
-def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Session:
-    """Read a GENEActiv ``.bin`` file into one session (calibrated acceleration in g).
+def _read_pages(fh: BinaryIO, path: Path, header: _Header, pages: _Pages) -> None:
+    """Parse the file's pages from ``header.data_start`` on, 32 MiB at a time, each chunk
+    cut at a page boundary."""
+    fh.seek(header.data_start)
+    carry = b""
+    while True:
+        block = fh.read(CHUNK_BYTES)
+        text = carry + block
+        if not block:
+            if text:
+                _parse_chunk(text, header, pages, last=True)
+            break
+        cut = text.rfind(b"\n" + PAGE_MARK)
+        if cut <= 0:
+            carry = text
+            if len(carry) > 4 * CHUNK_BYTES:
+                raise refuse(path, "no page boundary in 128 MiB of data: the file is "
+                             "not a GENEActiv recording or is damaged", HINT)
+            continue
+        _parse_chunk(text[: cut + 1], header, pages, last=False)
+        carry = text[cut + 1 :]
 
-    Raises:
-        InputError: not a GENEActiv file, a damaged header, or no valid page.
-    """
-    path = Path(path)
-    options = options or ReadOptions()
-    size = check_size(path, 64, "a GENEActiv header", HINT)
-    pages = _Pages([], [], [], [], [], dict.fromkeys(
-        ("cut", "layout", "time", "rate", "hex", "partial"), 0))
-    with open(path, "rb") as fh:
-        head = fh.read(min(size, 1 << 16))
-        header = _header(path, head)
-        fh.seek(header.data_start)
-        carry = b""
-        while True:
-            block = fh.read(CHUNK_BYTES)
-            text = carry + block
-            if not block:
-                if text:
-                    _parse_chunk(text, header, pages, last=True)
-                break
-            cut = text.rfind(b"\n" + PAGE_MARK)
-            if cut <= 0:
-                carry = text
-                if len(carry) > 4 * CHUNK_BYTES:
-                    raise refuse(path, "no page boundary in 128 MiB of data: the file is "
-                                 "not a GENEActiv recording or is damaged", HINT)
-                continue
-            _parse_chunk(text[: cut + 1], header, pages, last=False)
-            carry = text[cut + 1 :]
-    if not pages.counts:
-        raise refuse(path, "no valid page of recorded data in the file"
-                     + _dropped_text(pages.dropped), HINT)
+
+def _samples_and_times(pages: _Pages, header: _Header
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float32], float]:
+    """All pages' samples in one array and their times from the first page's (at the
+    configured rate within a page), and that first page's time (Unix seconds)."""
     counts = np.concatenate(pages.counts)
     total = int(counts.sum())
     xyz = prefaulted((total, 3), np.float32)
@@ -323,6 +354,11 @@ def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Sess
     first = np.concatenate(([0], np.cumsum(counts)[:-1]))
     t = np.repeat(page_time - t0, counts)
     t += (np.arange(total) - np.repeat(first, counts)) / header.rate
+    return t, xyz, t0
+
+
+def _recording_notes(header: _Header, pages: _Pages) -> list[str]:
+    """The device and calibration line, then what was odd about the pages."""
     repairs = [(
         f"GENEActiv device {header.fields.get('device unique serial code', '?')} "
         f"({header.fields.get('device type', '').strip()} "
@@ -341,16 +377,38 @@ def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Sess
     if jumps:
         repairs.append(f"{jumps} pages do not follow on from the page before (sequence "
                        "numbers); their samples are kept at their own times")
-    if header.pages is not None and header.pages > counts.size:
+    n_pages = sum(c.size for c in pages.counts)
+    if header.pages is not None and header.pages > n_pages:
         repairs.append(f"the header announces {header.pages} pages, the file holds "
-                       f"{counts.size}: the file was cut short or the recording stopped early")
+                       f"{n_pages}: the file was cut short or the recording stopped early")
     if any(pages.dropped.values()):
         repairs.append("dropped" + _dropped_text(pages.dropped))
-    placement = _placement(header.fields.get("device location code", ""))
-    if placement and (options.profile is None or options.profile.placement is None):
-        options = replace(options, profile=replace(options.profile or Profile(),
-                                                   placement=placement))
-        repairs.append(f"placement {placement}, from the device location it was set up with")
+    return repairs
+
+
+def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Session:
+    """Read a GENEActiv ``.bin`` file into one session (calibrated acceleration in g).
+
+    Raises:
+        InputError: not a GENEActiv file, a damaged header, or no valid page.
+    """
+    path = Path(path)
+    options = options or ReadOptions()
+    size = check_size(path, 64, "a GENEActiv header", HINT)
+    pages = _Pages([], [], [], [], [], dict.fromkeys(
+        ("cut", "layout", "time", "rate", "hex", "partial"), 0))
+    with open(path, "rb") as fh:
+        head = fh.read(min(size, 1 << 16))
+        header = _header(path, head)
+        _read_pages(fh, path, header, pages)
+    if not pages.counts:
+        raise refuse(path, "no valid page of recorded data in the file"
+                     + _dropped_text(pages.dropped), HINT)
+    t, xyz, t0 = _samples_and_times(pages, header)
+    repairs = _recording_notes(header, pages)
+    placement = placement_named(header.fields.get("device location code", ""))
+    options = with_file_placement(options, placement, "the device location it was set up with",
+                                  repairs)
     if not np.isfinite(t0):
         raise refuse(path, "the first page's time is not a date", HINT)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=t0, format="geneactiv",
@@ -366,17 +424,6 @@ def _dropped_text(dropped: dict[str, int]) -> str:
             "partial": "partial sample(s) at the end of the file"}
     parts = [f"{n} {what[k]}" for k, n in dropped.items() if n]
     return (": " + "; ".join(parts)) if parts else ""
-
-
-def _placement(code: str) -> str | None:
-    code = code.lower()
-    if "wrist" in code:
-        return "wrist"
-    if "waist" in code or "hip" in code:
-        return "hip"
-    if "chest" in code:
-        return "chest"
-    return None
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:

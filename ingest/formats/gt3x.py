@@ -167,16 +167,10 @@ def _records(path: Path, log: bytes) -> tuple[dict[str, NDArray], dict[str, int]
             "size": size[chain]}, stats
 
 
-def _decode_log(path: Path, log: bytes, rate: int, scale: float,
-                repairs: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
-    """Samples of a log.bin: (Unix seconds on the device clock, xyz in g)."""
-    rec, stats = _records(path, log)
-    if not rec:
-        raise refuse(path, "log.bin holds no valid log record", HINT)
-    if stats["resyncs"] or stats["skipped_bytes"]:
-        repairs.append(f"log.bin: skipped {stats['skipped_bytes']} bytes outside valid "
-                       f"records ({stats['resyncs']} places; damaged records or padding)")
-    buf = np.frombuffer(log, dtype=np.uint8)
+def _activity_rows(rec: dict[str, NDArray], rate: int, repairs: list[str]
+                   ) -> tuple[NDArray[np.intp], dict[int, int]]:
+    """The activity records that hold one whole second, and each type's payload size;
+    the others are noted as dropped."""
     kind, size = rec["type"], rec["size"]
     want = {ACTIVITY: (rate * 36 + 7) // 8, ACTIVITY2: rate * 6}
     activity = ((kind == ACTIVITY) | (kind == ACTIVITY2)) & (size > 1)
@@ -187,9 +181,13 @@ def _decode_log(path: Path, log: bytes, rate: int, scale: float,
     if partial:
         repairs.append(f"dropped {partial} activity records that do not hold one second "
                        f"of {rate} samples")
-    rows = np.flatnonzero(full)
-    if not rows.size:
-        raise refuse(path, "log.bin holds no activity records (no acceleration)", HINT)
+    return np.flatnonzero(full), want
+
+
+def _activity_samples(buf: NDArray[np.uint8], rec: dict[str, NDArray], rows: NDArray[np.intp],
+                      want: dict[int, int], rate: int, scale: float) -> NDArray[np.float32]:
+    """The samples of the activity records ``rows`` in g, ``(records, rate, 3)``."""
+    kind = rec["type"]
     samples = np.empty((rows.size, rate, 3), dtype=np.float32)
     for code in (ACTIVITY, ACTIVITY2):
         sel = np.flatnonzero(kind[rows] == code)
@@ -204,51 +202,143 @@ def _decode_log(path: Path, log: bytes, rate: int, scale: float,
                 samples[s] = yxz[..., [1, 0, 2]] / np.float32(scale)
             else:
                 samples[s] = data.view("<i2").reshape(-1, rate, 3) / np.float32(scale)
-    second = rec["time"][rows]
-    # Idle sleep: fill from the last recorded second to the second the device woke in.
+    return samples
+
+
+def _idle_sleep(buf: NDArray[np.uint8], rec: dict[str, NDArray], rows: NDArray[np.intp]
+                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], int, int]:
+    """The seconds idle sleep left out: per episode the activity record to repeat (an
+    index into ``rows``), the first missing second and how many; then the number of
+    idle-sleep pairs and of idle marks."""
+    kind, size, second = rec["type"], rec["size"], rec["time"][rows]
     events = np.flatnonzero((kind == EVENT) & (size == 1))
     code = buf[rec["payload"][events]]
     marks = events[(code == ENTER_IDLE) | (code == LEAVE_IDLE)]
     mark_code = buf[rec["payload"][marks]]
     leave_time = rec["time"][marks]
+    n_marks = marks.size
     if marks.size and mark_code[-1] == ENTER_IDLE:
         # Still idle when the recording ended: idle until the log's last record.
         marks, mark_code = np.append(marks, kind.size - 1), np.append(mark_code, LEAVE_IDLE)
         leave_time = np.append(leave_time, rec["time"][-1])
+        n_marks = marks.size
     pair = np.flatnonzero((mark_code[:-1] == ENTER_IDLE) & (mark_code[1:] == LEAVE_IDLE))
-    fill_src = np.zeros(0, dtype=np.int64)
-    fill_first = np.zeros(0, dtype=np.int64)
-    fill_n = np.zeros(0, dtype=np.int64)
-    if pair.size:
-        enter, woke = marks[pair], leave_time[pair + 1]
-        # The activity record before each entry (in file order), and its second.
-        last = np.searchsorted(rows, enter, side="left") - 1
-        ok = last >= 0
-        woke, last = woke[ok], last[ok]
-        first_missing = second[last] + 1
-        n_missing = woke - first_missing
-        ok = (n_missing > 0) & (n_missing <= MAX_IDLE_S)
-        fill_src, fill_first, fill_n = last[ok], first_missing[ok], n_missing[ok]
+    none = np.zeros(0, dtype=np.int64)
+    if not pair.size:
+        return none, none, none, 0, n_marks
+    enter, woke = marks[pair], leave_time[pair + 1]
+    # The activity record before each entry (in file order), and its second.
+    last = np.searchsorted(rows, enter, side="left") - 1
+    ok = last >= 0
+    woke, last = woke[ok], last[ok]
+    first_missing = second[last] + 1
+    n_missing = woke - first_missing
+    ok = (n_missing > 0) & (n_missing <= MAX_IDLE_S)
+    return last[ok], first_missing[ok], n_missing[ok], pair.size, n_marks
+
+
+def _fill_idle(samples: NDArray[np.float32], second: NDArray[np.int64],
+               fill_src: NDArray[np.int64], fill_first: NDArray[np.int64],
+               fill_n: NDArray[np.int64], rate: int
+               ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Recorded seconds and the idle seconds (each the last sample of the record before
+    it) in time order: (Unix seconds on the device clock, xyz in g)."""
     filled = int(fill_n.sum())
-    check_samples(path, (rows.size + filled) * rate, " after filling idle sleep mode")
-    if filled:
-        repairs.append(f"idle sleep mode: filled {filled} s in {fill_n.size} episodes with "
-                       "the last sample recorded before each (the device was still)")
-    if pair.size == 0 and (marks.size or (np.diff(second) > 1).any()):
-        gaps = int((np.diff(second) > 1).sum())
-        if gaps:
-            repairs.append(f"{gaps} gaps between activity records (left as gaps)")
     fill_sec = np.repeat(fill_first, fill_n) + (
         np.arange(filled) - np.repeat(np.cumsum(fill_n) - fill_n, fill_n))
     all_sec = np.concatenate([second, fill_sec])
-    source = np.concatenate([np.arange(rows.size), np.repeat(fill_src, fill_n)])
-    is_fill = np.concatenate([np.zeros(rows.size, bool), np.ones(filled, bool)])
+    source = np.concatenate([np.arange(second.size), np.repeat(fill_src, fill_n)])
+    is_fill = np.concatenate([np.zeros(second.size, bool), np.ones(filled, bool)])
     order = np.argsort(all_sec, kind="stable")
     all_sec, source, is_fill = all_sec[order], source[order], is_fill[order]
     xyz = samples[source]  # (seconds, rate, 3)
     xyz[is_fill] = samples[source[is_fill], -1:, :]
     t = (all_sec[:, None] + np.arange(rate)[None, :] / rate).ravel()
     return t.astype(np.float64), xyz.reshape(-1, 3)
+
+
+def _decode_log(path: Path, log: bytes, rate: int, scale: float,
+                repairs: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Samples of a log.bin: (Unix seconds on the device clock, xyz in g)."""
+    rec, stats = _records(path, log)
+    if not rec:
+        raise refuse(path, "log.bin holds no valid log record", HINT)
+    if stats["resyncs"] or stats["skipped_bytes"]:
+        repairs.append(f"log.bin: skipped {stats['skipped_bytes']} bytes outside valid "
+                       f"records ({stats['resyncs']} places; damaged records or padding)")
+    buf = np.frombuffer(log, dtype=np.uint8)
+    rows, want = _activity_rows(rec, rate, repairs)
+    if not rows.size:
+        raise refuse(path, "log.bin holds no activity records (no acceleration)", HINT)
+    samples = _activity_samples(buf, rec, rows, want, rate, scale)
+    second = rec["time"][rows]
+    # Idle sleep: fill from the last recorded second to the second the device woke in.
+    fill_src, fill_first, fill_n, pairs, marks = _idle_sleep(buf, rec, rows)
+    filled = int(fill_n.sum())
+    check_samples(path, (rows.size + filled) * rate, " after filling idle sleep mode")
+    if filled:
+        repairs.append(f"idle sleep mode: filled {filled} s in {fill_n.size} episodes with "
+                       "the last sample recorded before each (the device was still)")
+    if pairs == 0 and (marks or (np.diff(second) > 1).any()):
+        gaps = int((np.diff(second) > 1).sum())
+        if gaps:
+            repairs.append(f"{gaps} gaps between activity records (left as gaps)")
+    return _fill_idle(samples, second, fill_src, fill_first, fill_n, rate)
+
+
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    """The file as a zip archive, or an InputError saying why it is not one."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        what = "a zip archive that is damaged" if head.startswith(b"PK") else \
+            f"not a zip archive (it starts with '{printable(head, 8)}')"
+        raise refuse(path, f"not a readable GT3X file: {what}", HINT) from exc
+
+
+def _sample_rate(path: Path, fields: dict[str, str]) -> int:
+    """info.txt's sample rate, a whole number of Hz an ActiGraph records at."""
+    rate_f = _number(path, fields, "sample rate")
+    if not (rate_f == int(rate_f) and 1 <= rate_f <= 1000):
+        raise refuse(path, f"info.txt gives a sample rate of {rate_f:g} Hz, which an "
+                     "ActiGraph does not record at", HINT)
+    return int(rate_f)
+
+
+def _log_scale(path: Path, fields: dict[str, str], serial: str) -> float:
+    """Units per g of a log.bin: info.txt's, else by the serial number's device family."""
+    if "acceleration scale" in fields:
+        scale = _number(path, fields, "acceleration scale")
+    else:
+        scale = 341.0 if serial.upper().startswith(("NEO", "CLE")) else 256.0
+    if not 1 <= scale <= 100_000:
+        raise refuse(path, f"info.txt gives an acceleration scale of {scale:g}", HINT)
+    return scale
+
+
+def _decode_activity_bin(path: Path, data: NDArray[np.uint8], ticks: float, rate: int,
+                         scale: float) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Samples of the older activity.bin, which start at ``ticks`` (.NET ticks): (Unix
+    seconds on the device clock, xyz in g)."""
+    n = data.size * 2 // 9  # 36 bits a sample
+    if n == 0:
+        raise refuse(path, "activity.bin holds no samples", HINT)
+    yxz = unpack12(data[None, :], n * 3).reshape(-1, 3)
+    xyz = yxz[:, [1, 0, 2]] / np.float32(scale)
+    t = (ticks - TICKS_UNIX) / 1e7 + np.arange(n) / rate
+    return t, xyz
+
+
+def _calibration(path: Path, archive: zipfile.ZipFile, size: int) -> object:
+    """The parsed calibration.json, or None when absent or not JSON."""
+    if "calibration.json" not in archive.namelist():
+        return None
+    try:
+        return json.loads(_member(path, archive, "calibration.json", size))
+    except ValueError:
+        return None
 
 
 def read_gt3x(path: str | Path, options: ReadOptions | None = None) -> Session:
@@ -261,35 +351,18 @@ def read_gt3x(path: str | Path, options: ReadOptions | None = None) -> Session:
     path = Path(path)
     options = options or ReadOptions()
     size = check_size(path, 22, "a zip archive", HINT)
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        what = "a zip archive that is damaged" if head.startswith(b"PK") else \
-            f"not a zip archive (it starts with '{printable(head, 8)}')"
-        raise refuse(path, f"not a readable GT3X file: {what}", HINT) from exc
-    with archive:
+    with _open_archive(path) as archive:
         names = set(archive.namelist())
         if "info.txt" not in names:
             raise refuse(path, "the archive has no info.txt: it is not an ActiGraph GT3X "
                          "file", "check that this is a .gt3x file from ActiLife")
         fields = _info(path, _member(path, archive, "info.txt", size))
-        rate_f = _number(path, fields, "sample rate")
-        if not (rate_f == int(rate_f) and 1 <= rate_f <= 1000):
-            raise refuse(path, f"info.txt gives a sample rate of {rate_f:g} Hz, which an "
-                         "ActiGraph does not record at", HINT)
-        rate = int(rate_f)
+        rate = _sample_rate(path, fields)
         serial = fields.get("serial number", "?")
         repairs: list[str] = []
         tz_s, has_tz = _timezone_s(fields)
         if "log.bin" in names:
-            if "acceleration scale" in fields:
-                scale = _number(path, fields, "acceleration scale")
-            else:
-                scale = 341.0 if serial.upper().startswith(("NEO", "CLE")) else 256.0
-            if not 1 <= scale <= 100_000:
-                raise refuse(path, f"info.txt gives an acceleration scale of {scale:g}", HINT)
+            scale = _log_scale(path, fields, serial)
             layout = "log.bin"
             t, xyz = _decode_log(path, _member(path, archive, "log.bin", size), rate, scale,
                                  repairs)
@@ -299,21 +372,11 @@ def read_gt3x(path: str | Path, options: ReadOptions | None = None) -> Session:
             layout = "activity.bin (older GT3X+ layout)"
             ticks = _number(path, fields, "start date")
             data = np.frombuffer(_member(path, archive, "activity.bin", size), np.uint8)
-            n = data.size * 2 // 9  # 36 bits a sample
-            if n == 0:
-                raise refuse(path, "activity.bin holds no samples", HINT)
-            yxz = unpack12(data[None, :], n * 3).reshape(-1, 3)
-            xyz = yxz[:, [1, 0, 2]] / np.float32(scale)
-            t = (ticks - TICKS_UNIX) / 1e7 + np.arange(n) / rate
+            t, xyz = _decode_activity_bin(path, data, ticks, rate, scale)
         else:
             raise refuse(path, "the archive has neither log.bin nor activity.bin: no "
                          "acceleration in it", HINT)
-        calibration = None
-        if "calibration.json" in names:
-            try:
-                calibration = json.loads(_member(path, archive, "calibration.json", size))
-            except ValueError:
-                calibration = None
+        calibration = _calibration(path, archive, size)
     t0 = float(t[0])
     repairs.insert(0, (
         f"ActiGraph {fields.get('device type', '?')} {serial}, firmware "

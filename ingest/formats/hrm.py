@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InputError
-from ...session import Session
+from ...session import Profile, Session
 from ..activity import ActivityData, lenient_profile, open_activity, to_session
 from ..registry import Reader, ReadOptions
 
@@ -99,56 +99,55 @@ def _rows(block: str, columns: int, path: Path, repairs: list[str]) -> np.ndarra
     return values.reshape(len(lines), columns)
 
 
-def parse_hrm(path: str | Path) -> ActivityData:
-    """Decode a Polar HRM file (see the module text).
-
-    Raises:
-        InputError: not an HRM file, or a damaged one.
-    """
-    path = Path(path)
+def _read_sections(path: Path) -> dict[str, str]:
+    """The file's ``[Section]`` blocks; refuses a file without [Params] and [HRData]."""
     with open_activity(path, MAX_HRM_BYTES) as (stream, _):
         raw = stream.read()
-    text = raw.decode("latin-1")
-    sections = _sections(text)
+    sections = _sections(raw.decode("latin-1"))
     if "Params" not in sections or "HRData" not in sections:
         raise InputError("not a Polar HRM file: no [Params] and [HRData] sections",
                          source=path, hint="export the exercise from Polar ProTrainer or "
                          "Polar Precision Performance as .hrm")
-    params = _params(sections["Params"])
-    repairs: list[str] = []
-    version = params.get("Version", "")
+    return sections
+
+
+def _smode(params: dict[str, str], path: Path) -> dict[str, bool]:
+    """The SMode flags by name (a missing flag is not set)."""
     smode = params.get("SMode", "")
     if not re.fullmatch(r"[01]{1,9}", smode or "0"):
         raise InputError(f"SMode={smode[:20]!r} is not a row of 0/1 flags", source=path,
                          hint="the file is damaged; export it again")
-    flags = {name: (smode[i] == "1" if i < len(smode) else False)
-             for i, name in enumerate(_FLAGS)}
+    return {name: (smode[i] == "1" if i < len(smode) else False)
+            for i, name in enumerate(_FLAGS)}
+
+
+def _interval(params: dict[str, str], path: Path) -> int:
+    """Seconds between samples (238: the samples are RR intervals)."""
     try:
-        interval = int(params.get("Interval", "1"))
+        return int(params.get("Interval", "1"))
     except ValueError:
         raise InputError(f"Interval={params.get('Interval', '')[:20]!r} is not a number",
                          source=path, hint="the file is damaged; export it again") from None
-    start = _start(params, path, repairs)
-    profile = lenient_profile({
-        "hr_max": _number(params.get("MaxHR")), "hr_rest": _number(params.get("RestHR")),
-        "weight_kg": _number(params.get("Weight")),
-    }, path, repairs)
-    origin = start if start is not None else 0.0
-    if interval == RR_INTERVAL:
-        first = next((line for line in sections["HRData"].splitlines() if line.strip()), "")
-        rows = _rows(sections["HRData"], max(1, len(first.split())), path, repairs)
-        rr = rows[:, 0]
-        ok = rr > 0
-        t = origin + np.cumsum(np.where(ok, rr, 0.0)) / 1000.0
-        bpm = np.where(ok, 60_000.0 / np.where(ok, rr, 1.0), np.nan)
-        repairs.append("samples are RR intervals (Interval=238): heart rate 60000 / RR")
-        return ActivityData(source=path, format="hrm", t=t[ok], segment=np.zeros(int(ok.sum()),
-                            np.int64), hr=bpm[ok], rr_ms=rr[ok], profile=profile,
-                            repairs=repairs)
-    if not 1 <= interval <= 60:
-        raise InputError(f"Interval={interval}: not a sample period dosewatch reads (1-60 s, "
-                         "or 238 for RR intervals)", source=path,
-                         hint="export the exercise with a recording interval of 1 to 60 s")
+
+
+def _rr_activity(block: str, origin: float, path: Path, profile: Profile,
+                 repairs: list[str]) -> ActivityData:
+    """[HRData] of RR intervals (ms): a beat at the running sum of the intervals, with
+    heart rate 60000 / RR."""
+    first = next((line for line in block.splitlines() if line.strip()), "")
+    rows = _rows(block, max(1, len(first.split())), path, repairs)
+    rr = rows[:, 0]
+    ok = rr > 0
+    t = origin + np.cumsum(np.where(ok, rr, 0.0)) / 1000.0
+    bpm = np.where(ok, 60_000.0 / np.where(ok, rr, 1.0), np.nan)
+    repairs.append("samples are RR intervals (Interval=238): heart rate 60000 / RR")
+    return ActivityData(source=path, format="hrm", t=t[ok], segment=np.zeros(int(ok.sum()),
+                        np.int64), hr=bpm[ok], rr_ms=rr[ok], profile=profile,
+                        repairs=repairs)
+
+
+def _columns(flags: dict[str, bool], version: str) -> list[str]:
+    """What the [HRData] columns hold, in order, by the SMode flags."""
     order = ["hr"]
     for name in ("speed", "cadence", "altitude", "power"):
         if flags[name]:
@@ -157,6 +156,35 @@ def parse_hrm(path: str | Path) -> ActivityData:
         order.append("balance")
     if flags["pressure"] and version >= "107":
         order.append("pressure")
+    return order
+
+
+def parse_hrm(path: str | Path) -> ActivityData:
+    """Decode a Polar HRM file (see the module text).
+
+    Raises:
+        InputError: not an HRM file, or a damaged one.
+    """
+    path = Path(path)
+    sections = _read_sections(path)
+    params = _params(sections["Params"])
+    repairs: list[str] = []
+    version = params.get("Version", "")
+    flags = _smode(params, path)
+    interval = _interval(params, path)
+    start = _start(params, path, repairs)
+    profile = lenient_profile({
+        "hr_max": _number(params.get("MaxHR")), "hr_rest": _number(params.get("RestHR")),
+        "weight_kg": _number(params.get("Weight")),
+    }, path, repairs)
+    origin = start if start is not None else 0.0
+    if interval == RR_INTERVAL:
+        return _rr_activity(sections["HRData"], origin, path, profile, repairs)
+    if not 1 <= interval <= 60:
+        raise InputError(f"Interval={interval}: not a sample period dosewatch reads (1-60 s, "
+                         "or 238 for RR intervals)", source=path,
+                         hint="export the exercise with a recording interval of 1 to 60 s")
+    order = _columns(flags, version)
     rows = _rows(sections["HRData"], len(order), path, repairs)
     column = {name: rows[:, i] for i, name in enumerate(order)}
     t = origin + np.arange(rows.shape[0], dtype=np.float64) * interval

@@ -63,7 +63,7 @@ from ..tables import (
     Layout,
     TableError,
     assign_roles,
-    first_bad,
+    first_uncastable,
     parse_name,
     sniff_layout,
     to_seconds,
@@ -253,19 +253,6 @@ def _target_type(column: str) -> pa.DataType:
     return pa.float32() if column in ("x", "y", "z") else pa.float64()
 
 
-def _first_unparsable(values: pa.Array) -> int | None:
-    """Index of the first non-null text value that is not a number, by bisection."""
-
-    def parses(part: pa.Array) -> bool:
-        try:
-            pc.cast(part, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        return True
-
-    return first_bad(values, parses)
-
-
 def _text_as_numbers(values: pa.Array) -> pa.Array:
     """Text (or binary) cells with surrounding spaces trimmed and empty cells made null."""
     text = values.view(
@@ -353,9 +340,8 @@ def _no_rows(path: Path) -> InputError:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
-    """The layout of a CSV file (delimiter, header, decimal comma; see
-    :func:`dosewatch.ingest.tables.sniff_layout`) from its first lines, and those lines."""
+def _check_compression(path: Path, fmt: str) -> None:
+    """Refuse a gzip file named ``.csv`` and a ``.csv.gz`` that is not gzip."""
     with path.open("rb") as f:
         magic = f.read(2)
     if fmt == "csv" and magic == _GZIP_MAGIC:
@@ -368,6 +354,11 @@ def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
             "the file is not gzip-compressed (corrupt .gz, or plain text)",
             "export it again, or drop the .gz suffix if it is plain CSV",
         )
+
+
+def _head_bytes(path: Path, fmt: str) -> bytes:
+    """The file's first :data:`_HEAD_PEEK` bytes or more (decompressed), without a
+    byte-order mark."""
     head = b""
     try:
         with pa.input_stream(str(path), compression="gzip" if fmt == "csv.gz" else None) as s:
@@ -385,6 +376,11 @@ def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
             f"cannot read the file ({_first_line(exc)})",
             "check that it exists and is readable",
         ) from None
+    return head
+
+
+def _head_text(path: Path, head: bytes) -> str:
+    """The first lines as text; refuses an empty file or a header line that is not UTF-8."""
     if not head.strip(b"\r\n"):
         raise _bad_file(
             path,
@@ -392,7 +388,7 @@ def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
             "remove it, or export the recording again",
         )
     try:
-        text = head.decode("utf-8-sig", errors="strict")
+        return head.decode("utf-8-sig", errors="strict")
     except UnicodeDecodeError as exc:
         # The peek may end inside a multi-byte character; only a bad header line matters.
         text = head[: exc.start].decode("utf-8-sig")
@@ -403,10 +399,12 @@ def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
                 "the header line is not UTF-8 text",
                 "save the file as UTF-8 CSV with a header row",
             ) from None
-    try:
-        return sniff_layout(text.encode("utf-8"), path), text
-    except TableError:
-        pass  # a header without data rows, or not a table: read the first line as names
+        return text
+
+
+def _header_line_layout(path: Path, text: str) -> Layout:
+    """A comma-separated layout named by the first non-empty line (a header without data
+    rows, or text that is not a table)."""
     lines = re.split(r"\r\n|\r|\n", text)
     skip = next((i for i, line in enumerate(lines) if line.strip()), 0)
     line = lines[skip] if lines else ""
@@ -418,7 +416,19 @@ def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
             f"the header line cannot be parsed ({exc})",
             "the first line must name the columns, separated by commas",
         ) from None
-    return Layout(",", ".", skip, tuple(names), True), text
+    return Layout(",", ".", skip, tuple(names), True)
+
+
+def _csv_header(path: Path, fmt: str) -> tuple[Layout, str]:
+    """The layout of a CSV file (delimiter, header, decimal comma; see
+    :func:`dosewatch.ingest.tables.sniff_layout`) from its first lines, and those lines."""
+    _check_compression(path, fmt)
+    text = _head_text(path, _head_bytes(path, fmt))
+    try:
+        return sniff_layout(text.encode("utf-8"), path), text
+    except TableError:
+        pass  # a header without data rows, or not a table: read the first line as names
+    return _header_line_layout(path, text), text
 
 
 def _time_is_text(text: str, layout: Layout, name: str) -> bool:
@@ -596,7 +606,7 @@ def _csv_numbers_from_text(path: Path, fmt: str, columns: dict[str, str],
             cells = _text_as_numbers(values)
             if decimal == ",":
                 cells = pc.replace_substring(cells, ",", ".")
-            bad = _first_unparsable(cells)
+            bad = first_uncastable(cells, pa.float64())
             if bad is not None:
                 raise _not_a_number(path, want, row + bad + 1, _show_cell(values, bad))
             chunks.append(pc.cast(cells, _target_type(want)))
@@ -704,7 +714,7 @@ def _parquet_values(values: pa.Array, want: str, path: Path, row0: int) -> NDArr
     if pa.types.is_decimal(dtype):
         return to_numbers(pc.cast(values, pa.float64(), safe=False))
     cells = _text_as_numbers(values)
-    bad = _first_unparsable(cells)
+    bad = first_uncastable(cells, pa.float64())
     if bad is not None:
         raise _not_a_number(path, want, row0 + bad + 1, _show_cell(values, bad))
     return to_numbers(pc.cast(cells, pa.float64()))

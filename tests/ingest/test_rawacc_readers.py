@@ -134,6 +134,24 @@ def test_cwa_damaged_block_in_the_middle_is_a_gap_not_a_wrong_value(tmp_path: Pa
     assert any("checksum" in r for r in session.provenance.repairs)
 
 
+def test_cwa_chunk_with_no_valid_block_is_a_gap(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks are read in chunks of CHUNK_BLOCKS (32768, 16 MiB); a damaged first chunk of
+    # a long file is shown here with chunks of 4 blocks instead of a 40 MB file.
+    from dosewatch.ingest.formats import cwa
+
+    monkeypatch.setattr(cwa, "CHUNK_BLOCKS", 4)
+    xyz = np.tile(np.float32([[0.0, 0.0, 1.0]]), (120 * 12, 1))
+    path = write_cwa(tmp_path / "a.cwa", xyz, fs=100.0, start_unix=1.7e9)
+    data = bytearray(path.read_bytes())
+    for block in range(4):  # the whole first chunk damaged
+        data[1024 + 512 * block + 100] ^= 0x40
+    path.write_bytes(bytes(data))
+    session = read_one(path)
+    assert session.acc.t.size == xyz.shape[0] - 4 * 120
+    assert any("dropped 4 of 12 data blocks" in r for r in session.provenance.repairs)
+
+
 def test_cwa_stream_writer_keeps_time_across_calls(tmp_path: Path) -> None:
     with CwaWriter(tmp_path / "b.cwa", fs=25.0, start_unix=1.7e9, packed=False) as writer:
         for _ in range(5):  # at rest: 1 g on z (the unit check on reading expects gravity)
