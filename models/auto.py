@@ -1,19 +1,21 @@
-"""The default classifier: ``physio`` for a session with heart rate, ``learned`` for a
-session with acceleration alone.
+"""``auto``: ``physio`` for a session with heart rate, ``learned`` for a session with
+acceleration alone (``--classifier auto``; not the default).
 
-Which classifier reads a session best depends on what the session holds
-(``models/MODEL_CARD.md``):
+With heart rate, real recordings decide, and ``physio`` agrees with their workload
+reference more often than ``learned`` (``models/MODEL_CARD.md``). With acceleration
+alone no real recording has a reference, and the simulator gives two answers:
 
-- **with heart rate**, real recordings decide: ``physio`` agrees with the workload
-  reference of the real recordings more often than ``learned`` and ``rules``, although
-  ``learned`` scores higher on the simulator;
-- **with acceleration alone**, no real recording has a reference, and on simulated people
-  never used in training ``learned`` gets about 7 sessions in 10 right where ``physio``'s
-  cut-points and mapping get 4 to 5 (acceleration measures movement, not effort; the model
-  reads the shape of the movement as well as its amount).
+- **lab protocols** (ramps, step tests, steady levels; ``scripts/evaluate.py``):
+  ``learned`` gets about 7 session classes in 10 right where ``physio``'s cut-points and
+  mapping get 4 to 5 (the model reads the shape of the movement as well as its amount,
+  and catches some ramps by cadence);
+- **free-living days** (runs and brisk walks found in a day of wear;
+  ``scripts/eval_freeliving_acc.py``): ``physio`` gets the dose flag right in 93 % of
+  sessions, ``learned`` in 68 %.
 
-The learned model is loaded only when a session without heart rate comes, so a study
-with heart rate never pays for onnxruntime.
+Research accelerometers are mostly worn for days, so the default is ``physio``; ``auto``
+is for acceleration-only lab protocols. The learned model is loaded only when a session
+without heart rate comes.
 """
 
 from __future__ import annotations

@@ -163,7 +163,9 @@ def write_card(path: Path, records: list[dict], names: list[str], seed: int,
         "(`models/auto.py`: `physio` for a session with heart rate, `learned` for one "
         "with acceleration alone). Every real recording with a reference has heart rate, "
         "so on real data `auto` is `physio`; with acceleration alone only the simulator "
-        "can judge, and there `auto` is `learned`.",
+        "can judge, and there `auto` is `learned`: better on the lab protocols below, "
+        "worse on simulated free-living days (`scripts/eval_freeliving_acc.py` scores "
+        "them; its figures are in the README), which is why it is not the default.",
         "",
         "## Which classifier is the default, and why",
         "",

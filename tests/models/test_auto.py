@@ -1,4 +1,4 @@
-"""The default classifier: physio with heart rate, learned with acceleration alone."""
+"""auto: physio with heart rate, learned with acceleration alone."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from dosewatch.models.auto import AutoClassifier
 from dosewatch.models.registry import DEFAULT_CLASSIFIER, classifier_identity, get_classifier
 
 
-def test_the_default_is_auto_and_survives_a_trip_to_a_worker() -> None:
-    default = get_classifier(None)
-    assert DEFAULT_CLASSIFIER == "auto" and isinstance(default, AutoClassifier)
-    again = pickle.loads(pickle.dumps(default))
-    assert classifier_identity(again) == classifier_identity(default)
-    assert "learned:" in classifier_identity(default)
+def test_auto_is_named_not_default_and_survives_a_trip_to_a_worker() -> None:
+    auto = get_classifier("auto")
+    assert DEFAULT_CLASSIFIER == "physio" and isinstance(auto, AutoClassifier)
+    again = pickle.loads(pickle.dumps(auto))
+    assert classifier_identity(again) == classifier_identity(auto)
+    assert "learned:" in classifier_identity(auto)
 
 
 def test_heart_rate_goes_to_physio_and_acceleration_alone_to_learned(simulated) -> None:
