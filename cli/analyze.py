@@ -36,7 +36,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         calibration_dir=Path(args.calibration) if args.calibration else None,
     )
     out = Path(args.out)
-    resumed = f" ({report.skipped} unchanged since the last run)" if report.skipped else ""
+    n_same = report.skipped
+    resumed = (f" ({n_same} input{'s' if n_same != 1 else ''} unchanged since the last run, "
+               "not analysed again)") if n_same else ""
     print(f"{len(report.rows)} sessions analysed{resumed}, {len(report.failures)} inputs "
           f"failed, {len(report.unsupported)} files skipped as not session inputs")
     if report.recordings:

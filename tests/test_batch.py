@@ -124,7 +124,8 @@ def test_killed_batch_rerun_equals_one_clean_run(inputs: list[Path], tmp_path: P
 
     rerun = subprocess.run([*command, "--out", str(killed)], capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"({done} unchanged since the last run)" in rerun.stdout
+    inputs_done = "1 input" if done == 1 else f"{done} inputs"
+    assert f"({inputs_done} unchanged since the last run, not analysed again)" in rerun.stdout
     _same_outputs(clean, killed)
     # No leftovers: only dosewatch's own folder (marker, lock), its work folder empty.
     assert [p.name for p in killed.iterdir() if p.name.startswith(".")] == [".dosewatch"]
