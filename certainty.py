@@ -58,7 +58,8 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
                                               ("HR_rest", hp.hr_rest_source))
                     if source == "default"]
         if defaults:
-            medium.append(f"{' and '.join(defaults)} {'are defaults' if len(defaults) > 1 else 'is a default'}"
+            verb = "are defaults" if len(defaults) > 1 else "is a default"
+            medium.append(f"{' and '.join(defaults)} {verb}"
                           ": levels may be off by several %HRR (give them in the profile, "
                           "or analyse several sessions of the participant together)")
     medium.extend(prediction.doubts)

@@ -336,7 +336,8 @@ class Config:
     def to_toml(self) -> str:
         """The configuration as TOML, each key with its documentation as a comment."""
         docs = _attribute_docs()
-        lines = ["# dosewatch configuration: the defaults of docs/definitions.md. Copy, edit, pass --config."]
+        lines = ["# dosewatch configuration: the defaults of docs/definitions.md. Copy, edit, "
+                 "pass --config."]
         for section, values in asdict(self).items():
             lines.append(f"\n[{section}]")
             for key, value in values.items():

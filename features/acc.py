@@ -168,8 +168,9 @@ def acceleration_intensity(
     enmo_g: NDArray[np.float64], placement: str, config: Config
 ) -> NDArray[np.float64]:
     """%HRR estimated from ENMO with the placement's cut-points (the definitions:
-    intensity from acceleration when there is no heart rate and no calibration). Linear between (0 g, 0 %), the three
-    cut-points (20, 40, 60 %) and beyond the last one with the last segment's slope."""
+    intensity from acceleration when there is no heart rate and no calibration). Linear
+    between (0 g, 0 %), the three cut-points (20, 40, 60 %) and beyond the last one with
+    the last segment's slope."""
     knots = np.array(getattr(config.acceleration, f"{placement}_enmo_g"), dtype=np.float64)
     lv = config.levels
     xs = np.concatenate([[0.0], knots])

@@ -70,7 +70,8 @@ def _header(data: StudyData, title: str) -> str:
     return f"""<header>
 <h1>{escape(title)}</h1>
 <p class="meta">{n} sessions from {people} participants{escape(span)};
-{len(data.failures)} failed inputs, {len(data.skipped)} files skipped. Folder <code>{escape(str(data.out_dir))}</code>.
+{len(data.failures)} failed inputs, {len(data.skipped)} files skipped.
+Folder <code>{escape(str(data.out_dir))}</code>.
 Report written {now} by dosewatch {escape(__version__)}.</p>
 <nav aria-label="sections"><a href="#adherence">Adherence</a><a href="#classes">Classes</a>
 <a href="#sessions-section">Sessions</a><a href="#failures">Failures</a>

@@ -12,7 +12,8 @@ nearly linear over a session) does not. After exhaustion (true intensity above
 86 %HRR, which only ``ramp_to_exhaustion`` reaches) a slow recovery component holds the
 heart rate up: 3 bpm per %HRR above 86 (up to 42 bpm), building with a 2-min and fading
 with a 6-min time constant, so three minutes after the test the heart rate is still
-15-30 bpm above what the cool-down walk asks, although the workload has dropped. HR variability: respiratory sinus arrhythmia
+15-30 bpm above what the cool-down walk asks, although the workload has dropped. HR
+variability: respiratory sinus arrhythmia
 (0.2-0.3 Hz, 1-3.5 bpm at rest falling with age, shrinking with intensity), a fast
 component (1.5 bpm, 4 s) and a slow wander (1.5 bpm, 90 s), both smaller at higher
 intensity. The HR is capped 2 bpm below ``hr_max``.

@@ -17,8 +17,9 @@ PLACEMENTS = ("wrist", "chest")
 MODALITIES = ("hr+acc", "hr", "acc", "hr+speed", "speed")
 """The streams a session holds. ``hr+acc``, ``hr`` and ``acc``: heart rate and/or
 acceleration, plus the workload channels (speed; power and cadence on a bike; altitude
-outdoors) whenever the protocol moves. ``hr+speed``: heart rate and the workload channels for the whole
-session, no acceleration (a watch export). ``speed``: the workload channels alone."""
+outdoors) whenever the protocol moves. ``hr+speed``: heart rate and the workload channels
+for the whole session, no acceleration (a watch export). ``speed``: the workload channels
+alone."""
 PROFILES = ("full", "age", "none")
 ACC_FS_RANGE = (25.0, 200.0)
 PACINGS = ("effort", "speed")

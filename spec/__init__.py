@@ -1,5 +1,6 @@
-"""The definitions (docs/definitions.md, from the product specification) as code: levels, the four epoch labels, the session class,
-bouts and the 30-minute dose, and the robust trend and run arithmetic they are written in.
+"""The definitions (docs/definitions.md, from the product specification) as code: levels,
+the four epoch labels, the session class, bouts and the 30-minute dose, and the robust
+trend and run arithmetic they are written in.
 
 This package sits below both :mod:`dosewatch.features` and :mod:`dosewatch.models`: the
 features, the classifiers, the simulator's reference labels, the picture and the live view
