@@ -353,6 +353,32 @@ HR_COLUMNS = ("hr_bpm", "hr_coverage", "hr_artefact", "hr_sd_bpm", "pct_hrr",
               "hr_demand_bpm", "pct_hrr_demand")
 
 
+def _still_minutes(from_acc: NDArray[np.bool_] | None, session: Session,
+                   n_minutes: int) -> NDArray[np.bool_] | None:
+    """Per whole minute, whether the body was still: by acceleration where there is
+    some, and never in a minute whose speed or power shows work (a rider pedalling at
+    60 W with an easy heart rate is not resting)."""
+    from .workload import MOVING_MPS, MOVING_W
+
+    working = np.zeros(n_minutes, dtype=bool)
+    channels = [(session.speed.t, session.speed.mps, MOVING_MPS)] if session.speed else []
+    if session.power is not None:
+        channels.append((session.power.t, session.power.values, MOVING_W))
+    if not channels:
+        return from_acc
+    for t, values, threshold in channels:
+        minute = (t // 60).astype(np.int64)
+        inside = (minute >= 0) & (minute < n_minutes)
+        moving = inside & (values >= threshold)
+        working |= np.bincount(minute[moving], minlength=n_minutes)[:n_minutes] > 0
+    if from_acc is None:
+        return ~working
+    still = np.zeros(n_minutes, dtype=bool)
+    n = min(n_minutes, from_acc.size)
+    still[:n] = from_acc[:n]
+    return still & ~working
+
+
 def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: Config,
                       ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
     """Per epoch: the median clean heart rate read ``lag_s`` later (heart rate lags
@@ -365,7 +391,8 @@ def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: 
     cleaned = clean(hr, n_seconds, config, cadence_spm=ctx.cadence_1hz if wrist_acc else None)
     ctx.hr_removed = cleaned.n_removed
     bpm = cleaned.bpm
-    params = resolve_params(bpm, session.profile, config, ctx.still_minutes, ctx.calibration)
+    still = _still_minutes(ctx.still_minutes, session, bpm.size // 60)
+    params = resolve_params(bpm, session.profile, config, still, ctx.calibration)
     ctx.hr_params = params
     ctx.warnings.extend(params.warnings)
     per_s, n = grid.per_s, grid.n

@@ -208,6 +208,22 @@ def test_hr_rest_needs_stillness_when_acceleration_says_so():
     assert hrmod.estimate_hr_rest(bpm, CFG, still_minutes=moving) is None
 
 
+def test_easy_pedalling_is_not_rest():
+    """A ride that starts at 60 W with an easy heart rate has no resting stretch there:
+    the power says the legs work (a real kinomap file read 92 bpm as HR_rest)."""
+    from dosewatch.analysis import analyze_session
+    from dosewatch.session import build_session
+
+    t = np.arange(25 * 60, dtype=np.float64)
+    bpm = np.where(t < 6 * 60, 88.0, 140.0) + np.random.default_rng(1).normal(0, 0.8, t.size)
+    power = np.where(t < 6 * 60, 60.0, 180.0)
+    riding = build_session("ride", hr=(t, bpm), power=(t, power))
+    assert analyze_session(riding).info.hr_params.hr_rest_source == "default"
+    sitting = build_session("sit", hr=(t, bpm), power=(t, np.where(t < 6 * 60, 0.0, 180.0)))
+    params = analyze_session(sitting).info.hr_params
+    assert params.hr_rest_source == "estimated" and params.hr_rest == pytest.approx(88, abs=1)
+
+
 @pytest.mark.parametrize(
     ("profile", "hr_max", "source"),
     [(Profile(hr_max=185), 185, "profile"), (Profile(age=40), 180, "age"),
