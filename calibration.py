@@ -49,6 +49,9 @@ MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
 MIN_MAP_EPOCHS = 30
 MIN_MAP_EXERCISE_EPOCHS = 10
 LOW_HR_MAX_BPM = 15.0  # a learned HR_max this far below the prediction gets a caution
+LOW_HR_MAX_CAUTION = "below what age or the default predicts"
+"""The words of that caution in the value's detail (the verdict's certainty looks for
+them: a researcher's own note never carries them by accident)."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,8 @@ def learn(participant: str, evidence: Iterable[Evidence],
         prior = min(priors) if priors else None
         text = f"highest rate held 30 s in {len(held)} sessions: {top:.0f} bpm (in {where})"
         if prior is not None and top < prior - LOW_HR_MAX_BPM:
-            text += (f"; {prior - top:.0f} bpm below what age or the default predicts: if "
-                     "none of these sessions came near the maximum, %HRR is overestimated")
+            text += (f"; {prior - top:.0f} bpm {LOW_HR_MAX_CAUTION}: if none of these "
+                     "sessions came near the maximum, %HRR is overestimated")
         hr_max = Value(float(round(top, 1)), LEARNED, text)
     hr_rest = None
     if rests:

@@ -7,9 +7,13 @@ settle it. The rules, weakest evidence first:
 - **low**: intensity from acceleration with the placement's population cut-points (the
   participant's own mapping unknown: the same speed of movement is easy for one person and
   hard for another);
+- **low** also when no epoch has data to judge by;
 - **medium**:
   - HR_max or HR_rest is a default (no profile, no calibration, nothing in the data), so
     every level may be off by several %HRR;
+  - HR_max is the participant's calibrated highest held rate, far below what their age
+    predicts;
+  - data cover less than half of the session's minutes;
   - the classifier's own doubts (for example heart rate rising at a rate cardiac drift
     can also explain, with no workload channel to tell them apart);
   - the session class is a near tie between two labels;
@@ -21,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .calibration import LOW_HR_MAX_CAUTION
 from .features.epochs import FeatureInfo
 from .models.base import SOURCE_ACC, EpochPrediction
 
@@ -52,7 +57,20 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
                    f"{info.placement}: how hard a movement is for this participant is "
                    "unknown (analyse their sessions with heart rate in the same batch, or "
                    "give a calibration)")
+    if n_known == 0:
+        low.append("no epoch has heart rate or acceleration to judge it by: the data are "
+                   "missing, out of range or not what the columns were taken for")
+    elif n_known < prediction.source.size / 2:
+        medium.append(f"data cover only {100 * n_known / prediction.source.size:.0f} % of "
+                      "the session's minutes")
     hp = info.hr_params
+    cal_max = None if info.calibration is None else info.calibration.hr_max
+    if (hp is not None and hp.hr_max_source == "calibration" and cal_max is not None
+            and LOW_HR_MAX_CAUTION in cal_max.detail):
+        medium.append(f"HR_max {hp.hr_max:.0f} bpm is the highest rate held in the "
+                      "participant's sessions, well below what their age predicts: if none "
+                      "came near their maximum, every level is overestimated (give hr_max "
+                      "in the profile)")
     if hp is not None and n_known > n_acc:
         defaults = [name for name, source in (("HR_max", hp.hr_max_source),
                                               ("HR_rest", hp.hr_rest_source))

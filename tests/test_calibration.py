@@ -246,3 +246,25 @@ def test_an_input_holding_a_participants_sessions_is_calibrated_in_one_pass(
     assert not report.failures and len(report.rows) == 2 and analysed == ["ok"] * 4
     split = read_calibration(tmp_path / "out-b" / "calibration" / "P01.toml")
     assert (split.sessions, split.hr_max.value) == (2, cal.hr_max.value)
+
+
+def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure() -> None:
+    from dosewatch.session import Profile, build_session
+
+    t = np.arange(0.0, 1800.0)
+    empty = analyze_session(build_session("s", hr=(t, np.full(t.size, 25.0))))
+    assert empty.certainty.level == "low"
+    assert "no epoch has heart rate" in empty.certainty.reasons[0]
+
+    low = learn("P01", [evidence("a", held=137.0, rest=55.0, prior=190.0),
+                        evidence("b", held=130.0, rest=57.0, prior=190.0)])
+    run = build_session("r", hr=(t, 120.0 + 10 * np.sin(t / 300)),
+                        profile=Profile(id="P01", hr_rest=55))
+    result = analyze_session(run, calibration=low)
+    assert result.info.hr_params.hr_max_source == "calibration"
+    assert result.certainty.level == "medium"
+    assert any("well below what their age predicts" in r for r in result.certainty.reasons)
+    fine = learn("P01", [evidence("a", held=185.0, rest=55.0, prior=190.0),
+                         evidence("b", held=180.0, rest=57.0, prior=190.0)])
+    assert not any("well below" in r
+                   for r in analyze_session(run, calibration=fine).certainty.reasons)
