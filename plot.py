@@ -125,9 +125,6 @@ def header_text(result: SessionResult) -> str:
     else:
         parts.append(f"dose not met (longest bout {longest:.0f} of {dose_min:.0f} "
                      "qualifying min)")
-    certainty = result.certainty
-    if certainty.level != "high":
-        parts.append(f"certainty {certainty.level}")
     return "  ·  ".join(parts)
 
 
@@ -468,7 +465,7 @@ def _draw_header(fig: Figure, result: SessionResult) -> None:
     fig.text(0.012, 0.965, header_text(result), fontsize=10.5, fontweight="bold",
              ha="left", va="center")
     source = result.intensity_source.replace("_", " ")
-    detail = f"{result.name}  ·  intensity from {source}"
+    detail = f"certainty {result.certainty.level}  ·  {result.name}  ·  intensity from {source}"
     hp = result.info.hr_params
     if hp is not None:
         detail += (f"  ·  HR rest {hp.hr_rest:.0f} bpm ({hp.hr_rest_source}), "

@@ -201,11 +201,12 @@ def test_without_calibration_an_acceleration_only_verdict_says_it_is_unsure(simu
     assert result.certainty.level == "low"
     assert "population cut-points" in result.certainty.reasons[0]
     # ... and so do its row of sessions.csv and its picture's header.
-    from dosewatch.plot import header_text
+    from dosewatch.plot import draw_session
     from dosewatch.rows import SessionRow
 
     assert SessionRow.from_result(result, "out").certainty == "low"
-    assert header_text(result).endswith("certainty low")
+    texts = [t.get_text() for t in draw_session(result).texts]
+    assert any(t.startswith("certainty low  ·  ") for t in texts)
 
 
 def _runs(path: Path, days: int) -> Path:
