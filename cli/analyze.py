@@ -16,6 +16,10 @@ from .options import (
 )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from ..api import analyze_batch
     from ..ingest.tables import parse_columns_option
@@ -39,8 +43,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     n_same = report.skipped
     resumed = (f" ({n_same} input{'s' if n_same != 1 else ''} unchanged since the last run, "
                "not analysed again)") if n_same else ""
-    print(f"{len(report.rows)} sessions analysed{resumed}, {len(report.failures)} inputs "
-          f"failed, {len(report.unsupported)} files skipped as not session inputs")
+    print(f"{_count(len(report.rows), 'session')} analysed{resumed}, "
+          f"{_count(len(report.failures), 'input')} failed, "
+          f"{_count(len(report.unsupported), 'file')} skipped as not session inputs")
     if report.recordings:
         found = sum(len(r["sessions"]) for r in report.recordings)
         n = len(report.recordings)

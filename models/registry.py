@@ -151,8 +151,8 @@ def get_classifier(spec: str | Path | Classifier | None = None) -> Classifier:
     if Path(spec).is_dir():
         return learned_from_folder(Path(spec))
     raise ConfigError(f"unknown classifier {spec!r}",
-                      hint=f"choose one of: {', '.join(names())}; or pass --model with a "
-                      "model folder or module:Class")
+                      hint=f"choose one of: {', '.join(names())}; or give a trained model "
+                      "folder or module:Class (--model on the command line)")
 
 
 def learned_from_folder(folder: Path) -> Classifier:

@@ -284,7 +284,7 @@ def by_protocol(records: list[dict], classifier: str) -> list[str]:
     return lines
 
 
-# Issue 11's acceptance on simulated people never used in training: (modalities, what,
+# The project's targets on simulated people never used in training: (modalities, what,
 # target). Heart rate with or without acceleration or speed, alone or calibrated; and
 # acceleration only with the participant's calibration.
 TARGETS = (

@@ -169,9 +169,10 @@ def write_card(path: Path, records: list[dict], names: list[str], seed: int,
         "",
         "## Which classifier is the default, and why",
         "",
-        "Issue 11's rule: the default is the classifier that is best on real recordings "
-        "*and* meets the simulator's targets; never a default that real data shows worse "
-        "than the baseline (`rules`).",
+        "The rule: the default is the classifier that is best on real recordings and "
+        "meets the simulator's targets; when none meets them, the one best on real "
+        "recordings; never a default that real data show worse than the baseline "
+        "(`rules`).",
         "",
         "| classifier | real, HR only: accelerating or steady | real, HR only: dose | "
         "real, with the workload: accelerating or steady | real, with the workload: dose "
@@ -231,7 +232,7 @@ def write_card(path: Path, records: list[dict], names: list[str], seed: int,
               "every modality its devices allow, alone and (`, calibrated`) with the "
               "participant's calibration learned from their sessions in the same study. "
               "Truth: the simulator's oracle (`dosewatch.simulate.oracle`).", "",
-              "### Against the targets (issue 11)", "", *target_lines, "",
+              "### Against the project's targets", "", *target_lines, "",
               "### Every modality", "", *ev.table(records, names)]
     for n in names:
         lines += ["", f"### {n}", "",

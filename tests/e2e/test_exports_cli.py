@@ -70,6 +70,6 @@ def test_a_table_dosewatch_cannot_read_is_refused_on_the_console_then_mapped(
     run = dosewatch("analyze", folder, "--out", tmp_path / "out2", "--no-pictures", "-q",
                     "--columns", "time=Zeitpunkt,hr=Puls")
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("1 sessions analysed")
+    assert run.stdout.startswith("1 session analysed")
     run = dosewatch("analyze", folder, "--out", tmp_path / "out3", "--columns", "pulse=2")
     assert run.returncode == 2 and "unknown name 'pulse'" in run.stderr

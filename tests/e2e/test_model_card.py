@@ -44,7 +44,7 @@ def test_the_card_has_every_part(card) -> None:
     text, _, _ = card
     for heading in ("## Which classifier is the default, and why", "## The learned model",
                     "## Real recordings", "## Simulated people never used in training",
-                    "### Against the targets (issue 11)", "### Every modality",
+                    "### Against the project's targets", "### Every modality",
                     "## Where each classifier is weak", "## Known limits"):
         assert heading in text, heading
     assert f"The default is **`{DEFAULT_CLASSIFIER}`**" in text
