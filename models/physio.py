@@ -87,7 +87,8 @@ class PhysioClassifier:
         else:
             trend = self._hr_trend(v, intensity)
             labels = self._labels_from_measured(intensity, trend, source, config)
-            doubts = self._drift_doubt(trend, labels, source, config)
+            doubts = self._drift_doubt(trend, labels, source, config,
+                                       untrusted_workload=info.relation is not None)
             with np.errstate(invalid="ignore"):
                 qualifying = np.isfinite(intensity) & (
                     intensity >= config.bouts.qualifying_from)
@@ -145,9 +146,12 @@ class PhysioClassifier:
         return np.where(np.isfinite(smooth), smooth, intensity)
 
     def _drift_doubt(self, trend: NDArray[np.float64], labels: NDArray[np.int8],
-                     source: NDArray[np.int8], config: Config) -> tuple[str, ...]:
+                     source: NDArray[np.int8], config: Config,
+                     untrusted_workload: bool = False) -> tuple[str, ...]:
         """A doubt when heart rate alone rose, for a while, at a rate that cardiac drift,
-        heat or hills at a steady workload could also explain."""
+        heat or hills at a steady workload could also explain; what would settle it
+        depends on whether the session had a workload channel that heart rate did not
+        follow (``untrusted_workload``)."""
         from ..spec.labels import trend_half_width
         from ..spec.trend import centred_windows, theil_sen
 
@@ -162,10 +166,14 @@ class PhysioClassifier:
         minutes = float(ambiguous.sum() * config.epoch_min)
         if minutes < 5 or minutes < 0.2 * float(exercise.sum() * config.epoch_min):
             return ()
+        settle = ("the session's speed or power channel did not follow the heart rate, so "
+                  "it could not settle it: check that channel (a treadmill's incline, a "
+                  "footpod's calibration)" if untrusted_workload else
+                  "a speed, power or footpod channel would settle it")
         return (f"heart rate alone rose slowly ({0.5 * config.trend.accelerating_slope:g}–"
                 f"{DRIFT_LIKE_SLOPE:g} %HRR/min) for {minutes:g} minutes: a slow ramp of "
                 "the workload, or cardiac drift, heat or hills at a steady one — heart rate "
-                "alone cannot tell them apart (a speed, power or footpod channel would)",)
+                f"alone cannot tell them apart ({settle})",)
 
     def _labels_from_measured(self, intensity: NDArray[np.float64],
                               trend_source: NDArray[np.float64],

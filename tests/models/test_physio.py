@@ -1,0 +1,36 @@
+"""The physiological classifier's doubt about a slow heart-rate rise says what would
+settle it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dosewatch.config import Config
+from dosewatch.models.base import SOURCE_HR
+from dosewatch.models.physio import PhysioClassifier
+from dosewatch.spec.labels import Label
+
+
+def _slow_rise() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """40 minutes of heart rate rising 0.6 %HRR a minute from 45 %HRR: drift or a ramp."""
+    trend = 45.0 + 0.6 * np.arange(40.0)
+    labels = np.full(40, Label.INTERMEDIATE, dtype=np.int8)
+    source = np.full(40, SOURCE_HR, dtype=np.int8)
+    return trend, labels, source
+
+
+def test_a_slow_rise_with_heart_rate_alone_asks_for_a_workload_channel() -> None:
+    (doubt,) = PhysioClassifier()._drift_doubt(*_slow_rise(), Config())
+    assert "cannot tell them apart" in doubt
+    assert "a speed, power or footpod channel would settle it" in doubt
+
+
+def test_a_slow_rise_beside_an_untrusted_channel_asks_to_check_that_channel() -> None:
+    (doubt,) = PhysioClassifier()._drift_doubt(*_slow_rise(), Config(),
+                                              untrusted_workload=True)
+    assert "did not follow the heart rate" in doubt and "would settle it" not in doubt
+
+
+def test_a_steady_heart_rate_raises_no_doubt() -> None:
+    trend, labels, source = _slow_rise()
+    assert PhysioClassifier()._drift_doubt(np.full(40, 50.0), labels, source, Config()) == ()
