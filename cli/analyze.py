@@ -16,6 +16,17 @@ from .options import (
 )
 
 
+def _say_calibration(folder: Path) -> None:
+    """Which participants' calibrations the sessions used, and who a participant is."""
+    names = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    if not names:
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    print(f"calibrated per participant: {shown} ({folder}). A participant is the profile's "
+          "id, else the folder that holds the input: give each person an id, or use "
+          "--no-calibration, when one folder holds several people's files")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -54,6 +65,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for r in report.recordings:
             if not r["sessions"]:
                 print(f"  {r['recording']}: {r['note']}")
+    if not args.no_calibration:
+        _say_calibration(Path(args.calibration) if args.calibration else out / "calibration")
     print(f"table: {out / 'sessions.csv'}")
     for title, entries in (("links followed (they lead inside the folders given):",
                             report.followed),

@@ -52,6 +52,10 @@ def test_a_free_living_week_gives_its_sessions_and_weekly_adherence(tmp_path: Pa
     assert "5 sessions analysed" in done.stdout
     assert "2 free-living recordings: 5 exercise sessions found" in done.stdout
     assert "quiet: no exercise session found" in done.stdout
+    # P01's five sessions calibrated P01, and the console says who a participant is.
+    assert (out / "calibration" / "P01.toml").is_file()
+    assert "calibrated per participant: P01 (" in done.stdout
+    assert "--no-calibration" in done.stdout
 
     rows = _table(out / "sessions.csv")
     truth = rec.truth.sessions
