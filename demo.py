@@ -144,6 +144,8 @@ def run_study_demo(
               f"{r['target_weeks']} weeks: " + ("met" if r["target_met"] == "True" else "not met"))
              for r in rows]
     _print_table(header, table)
+    print("(undated: sessions without a start time, which no week can count; weeks met: weeks "
+          "with the recommended dose sessions; longest run: consecutive weeks met)")
     print(f"\nadherence: {results / 'adherence.csv'}   participants: "
           f"{results / 'participants.csv'}")
     if batch.failures:
