@@ -264,16 +264,16 @@ def _over_time(task: Task) -> tuple[str, dict]:
 
 
 def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionResult],
-                     cals: list[Calibration | None]
+                     cals: list[Calibration | None], evidence: list[Evidence]
                      ) -> tuple[list[SessionResult], list[Calibration | None]]:
     """The input's sessions analysed again with their participant's calibration learned
     from them, for each participant with enough sessions in this input (a free-living
     week holds a dozen). The batch's calibration round learns the same calibration from
     the same evidence when the input holds all of the participant's sessions, and then
     does not read the input again; when it holds only some, the round analyses them with
-    the calibration learned from all."""
+    the calibration learned from all. ``evidence`` is the sessions' evidence, which no
+    calibration changes."""
     results, cals = list(results), list(cals)
-    evidence = [r.evidence() for r in results]
     for who in sorted({e.participant for e in evidence if e.participant}):
         mine = [i for i, e in enumerate(evidence) if e.participant == who]
         if len(mine) < MIN_CALIBRATION_SESSIONS:
@@ -304,21 +304,21 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
         cals = [task.calibrations.get(s.profile.id or "") for s in sessions]
         results = [analyze_session(s, task.config, task.classifier, cal)
                    for s, cal in zip(sessions, cals, strict=True)]
+        evidence = [result.evidence() for result in results]
         if task.learn:
-            results, cals = _calibrated_here(task, sessions, results, cals)
+            results, cals = _calibrated_here(task, sessions, results, cals, evidence)
         done = Done(task.input, [], [])
-        for result, cal in zip(results, cals, strict=True):
+        for result, cal, told in zip(results, cals, evidence, strict=True):
             folder = task.out_dir / result.name
             row = SessionRow.from_result(result, str(folder))
-            evidence = result.evidence()
             digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
-                           "outputs": names, "evidence": evidence.to_json(),
+                           "outputs": names, "evidence": told.to_json(),
                            "calibration": digest})
             write_session(result, task.out_dir, result.name, picture=task.pictures,
                           extra={RUN_FILE: run}, work_dir=task.work_dir)
             done.rows.append(row)
-            done.evidence.append(evidence)
+            done.evidence.append(told)
             done.calibration_digests[row.participant or ""] = digest
         write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
         done.recordings.extend(r.summary() for r in recordings)
