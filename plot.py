@@ -138,7 +138,7 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
         with rc_context({"svg.fonttype": "none", "svg.hashsalt": "dosewatch"}):
             fig.savefig(path, format="svg", metadata={"Date": None})
     else:
-        fig.savefig(path, format="png", dpi=dpi)
+        fig.savefig(path, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})
     return path
 
 
