@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -152,3 +153,18 @@ def test_study_config_changes_the_dose(simulated, tmp_path):
     done = dosewatch("analyze", simulated, "--out", out, "--config", path, "--no-pictures")
     assert done.returncode == 0, done.stderr
     assert {r["dose_met"] for r in read_table(out / "sessions.csv")} == {"False"}
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
+def test_the_command_turns_numpys_huge_pages_off_unless_asked(given, expected):
+    """The command line sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy loads (huge-page
+    compaction stalls cost seconds of system time on a week of raw acceleration), and a
+    user's own setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    code = ("import dosewatch.cli, numpy; "
+            "print(numpy._core.multiarray._get_madvise_hugepage())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)
+    assert done.stdout.strip() == expected
