@@ -203,7 +203,9 @@ def main() -> int:
         subprocess.run([exe, "report", str(out)], check=True, capture_output=True)
         split = json.loads(subprocess.run(
             [sys.executable, __file__, "--time-split", str(week)], check=True,
-            capture_output=True, text=True).stdout)
+            capture_output=True, text=True,
+            # as the command line runs (dosewatch.cli): no huge-page compaction stalls
+            env={"NUMPY_MADVISE_HUGEPAGE": "0", **os.environ}).stdout)
         rows = truth["rows"]
         report = {
             "days": args.days,
