@@ -136,13 +136,23 @@ def _relation(values: dict[str, NDArray[np.float64]], session: Session, config: 
               calibration: Calibration | None) -> WorkloadRelation | None:
     """The session's heart-rate–workload relation: fitted on the session when it has heart
     rate and enough movement; else the participant's calibrated fitness; else, without
-    heart rate, the reference person's (``k = 1``, ``source = "population"``)."""
-    if not np.nansum(values["moving"]) > 0:
+    heart rate, the reference person's (``k = 1``, ``source = "population"``).
+
+    A session whose heart rate covers most of its moving minutes but does not confirm the
+    workload (too few settled minutes to fit) gets none: its heart rate decides, rather
+    than a channel it cannot vouch for. An indoor run whose GPS says "standing still"
+    while the heart rate climbs to 190 would otherwise be rest by the calibration's
+    relation (a real Conconi test was: 51 of 56 minutes)."""
+    moving = np.nan_to_num(values["moving"]) > 0
+    if not moving.any():
         return None
     fitted = relate(values["pct_hrr_demand"], values["workload_ref"], values["moving"],
                     config.epoch_min)
     if fitted is not None:
         return fitted
+    with_hr = np.isfinite(values["pct_hrr_demand"])
+    if session.hr is not None and with_hr[moving].sum() >= 0.5 * moving.sum():
+        return None
     if calibration is not None and calibration.fitness_k is not None:
         return WorkloadRelation(k=calibration.fitness_k.value, drift=DRIFT_PRIOR, n=0,
                                 r2=float("nan"), source="calibration")

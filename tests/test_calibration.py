@@ -23,6 +23,7 @@ from dosewatch.calibration import (
 )
 from dosewatch.errors import InputError
 from dosewatch.ingest import write_session_folder
+from dosewatch.spec.labels import Label
 
 
 def evidence(session: str, held: float | None = None, rest: float | None = None,
@@ -269,3 +270,25 @@ def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure(
                          evidence("b", held=180.0, rest=57.0, prior=190.0)])
     assert not any("well below" in r
                    for r in analyze_session(run, calibration=fine).certainty.reasons)
+
+
+def test_a_calibrated_workload_relation_does_not_overrule_a_sessions_own_heart_rate() -> None:
+    """A real indoor Conconi test (heart rate 97 -> 190 bpm) whose GPS speed says the
+    runner stood still nearly all the time: its heart rate cannot confirm the speed channel,
+    so the participant's calibrated fitness is not used to call the still minutes rest.
+    A session without heart rate still gets the calibrated relation."""
+    from support.paths import REAL
+
+    from dosewatch.ingest.registry import read_one
+
+    path = REAL / "lwaldron__ConconiAnaerobicThresholdTest" / "2022-01-10.tcx.gz"
+    session = read_one(path)
+    cal = Calibration("runner", fitness_k=Value(0.81))
+    result = analyze_session(session, classifier="physio", calibration=cal)
+    assert result.info.relation is None
+    minutes = result.prediction.labels
+    assert (minutes == int(Label.REST)).sum() <= 5
+    assert (minutes == int(Label.ACCELERATING)).sum() >= 10
+    no_hr = replace(session, hr=None)
+    relation = analyze_session(no_hr, classifier="physio", calibration=cal).info.relation
+    assert relation is not None and relation.source == "calibration"
