@@ -28,6 +28,8 @@ class WorkloadRelation:
         n: epochs the fit used.
         r2: the share of the heart-rate demand's variance the relation explains.
         source: ``session`` (fitted here) or ``calibration`` (the participant's).
+        rmse: the fit's root-mean-square error, %HRR: how far the heart-rate demand
+            strays from the relation, whether or not the workload varied.
     """
 
     k: float
@@ -35,6 +37,7 @@ class WorkloadRelation:
     n: int
     r2: float
     source: str = "session"
+    rmse: float = float("nan")
 
     def intensity(self, workload_ref: NDArray[np.float64]) -> NDArray[np.float64]:
         """%HRR the workload demands of this person, without drift (0 when still)."""
@@ -80,4 +83,5 @@ def fit_relation(y: NDArray[np.float64], w: NDArray[np.float64], t: NDArray[np.f
     residual = y - (k * w + c * t)
     var = float(np.var(y))
     r2 = 1.0 - float(np.var(residual)) / var if var > 1e-9 else 0.0
-    return WorkloadRelation(k=k, drift=c, n=n, r2=r2)
+    rmse = float(np.sqrt(np.mean(residual**2)))
+    return WorkloadRelation(k=k, drift=c, n=n, r2=r2, rmse=rmse)

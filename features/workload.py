@@ -132,6 +132,28 @@ def _cycling(session: Session, speed: NDArray[np.float64]) -> bool:
         session.power is not None
 
 
+def _step_cadence(session: Session, grid: EpochGrid, ctx: FeatureContext
+                  ) -> NDArray[np.float64]:
+    """Steps per minute in each epoch, to tell running from walking: the cadence channel
+    (a footpod, a watch), else the steps the accelerometer found (``ctx.cadence_1hz``,
+    over the epoch's stepping seconds when it stepped half the epoch); NaN where neither
+    says. A jog at 1.9 m/s is running, which speed alone would call a brisk walk and
+    price at half its cost (the demo's treadmill run did, and its relation failed)."""
+    if session.cadence is not None:
+        c = epoch_mean(session.cadence.t, session.cadence.values, grid)
+        return np.where(c > 0, c, np.nan)
+    if ctx.cadence_1hz is None or grid.epoch_s != round(grid.epoch_s):
+        return np.full(grid.n, np.nan)
+    per = int(grid.epoch_s)
+    seconds = np.zeros(grid.n * per)
+    take = min(seconds.size, ctx.cadence_1hz.size)
+    seconds[:take] = ctx.cadence_1hz[:take]
+    seconds = seconds.reshape(grid.n, per)
+    stepping = (seconds > 0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(stepping >= per / 2, seconds.sum(axis=1) / stepping, np.nan)
+
+
 def workload_features(session: Session, grid: EpochGrid, config: Config,
                       ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
     """Per epoch: grade, power, the reference intensity of the workload and whether the
@@ -150,11 +172,8 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
         watts = 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
         ref, moving = 100.0 * np.clip(watts, 0.0, None) / RIDE_MAX_POWER_W, speed >= MOVING_MPS
     elif has_speed:
-        running = speed >= RUN_FROM_MPS
-        if session.cadence is not None:
-            cadence = epoch_mean(session.cadence.t, session.cadence.values, grid)
-            running = np.where(np.isfinite(cadence) & (cadence > 0), cadence >= RUN_FROM_SPM,
-                               running)
+        cadence = _step_cadence(session, grid, ctx)
+        running = np.where(np.isfinite(cadence), cadence >= RUN_FROM_SPM, speed >= RUN_FROM_MPS)
         net_vo2 = foot_vo2(speed, grade, running)
         ref, moving = 100.0 * net_vo2 / RUN_VO2_RESERVE, speed >= MOVING_MPS
     else:

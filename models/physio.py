@@ -10,8 +10,9 @@ Per epoch it chooses where the true intensity ``I`` is read from (see
    the evidence for accelerating. Heart rate sets the level (the demand estimate). When
    the person stands still the workload is zero at once:
    the recovery minutes at a still-high heart rate are rest, not qualifying. A relation
-   that explains little of the heart rate (a broken speed channel) is not trusted: heart
-   rate alone is used, and the output says so.
+   that explains little of the heart rate and that the heart rate strays far from (a
+   broken speed channel, an unrecorded incline) is not trusted: heart rate alone is
+   used, and the output says so.
 2. **Heart rate alone**: the demand estimate (``pct_hrr_demand``: heart rate with its
    first-order lag inverted, so a step of workload is seen at once and falling heart
    rate after a stop reads as the lower demand it is). Cardiac drift cannot be told from
@@ -40,8 +41,13 @@ from ..spec.labels import Label, accelerating_mask, label_epochs
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
 from .rules import fill_short_gaps, onset_masked
 
-# A relation that explains less of the heart rate's variance than this is not used.
+# A relation that explains less of the heart rate's variance than this is not used...
 MIN_RELATION_R2 = 0.2
+# ... unless the heart rate stays this close to it (%HRR, root mean square): at a steady
+# workload there is little variance to explain, and a low R² says nothing against the
+# channel. A workload that misses a real rise in effort (an unrecorded incline) leaves
+# the heart rate far above the relation and fails both.
+MAX_RELATION_RMSE = 6.0
 # An HR-only rise below this (%HRR/min) is within reach of drift, heat or hills.
 DRIFT_LIKE_SLOPE = 1.5
 
@@ -116,9 +122,10 @@ class PhysioClassifier:
         relation = info.relation
         if relation is None:
             return None
-        if relation.r2 < MIN_RELATION_R2:
-            notes.append(f"the workload channel explains little of the heart rate "
-                         f"(R² {relation.r2:.2f}): intensity and trend from heart rate")
+        if relation.r2 < MIN_RELATION_R2 and not relation.rmse <= MAX_RELATION_RMSE:
+            notes.append(f"heart rate did not follow the workload channel (it strayed "
+                         f"{relation.rmse:.0f} %HRR from it, R² {relation.r2:.2f}): "
+                         "intensity and trend from heart rate")
             return None
         return relation
 

@@ -345,3 +345,25 @@ def test_the_longest_gap_filled_is_the_configured_one():
     strict = replace(CFG, heart_rate=replace(CFG.heart_rate, max_gap_s=5.0))
     assert np.isfinite(hrmod.clean(hr, 10, CFG).bpm[:10]).all()  # 6 s gap: filled at 10
     assert np.isnan(hrmod.clean(hr, 10, strict).bpm[3:8]).all()  # ...not at 5
+
+
+@pytest.mark.parametrize(("steps_per_min", "gait_cost"), [(150.0, 0.2), (120.0, 0.1)])
+def test_the_accelerometers_steps_tell_a_jog_from_a_brisk_walk(steps_per_min, gait_cost):
+    """At 1.9 m/s speed alone would say walking; steps at 150 a minute say running, and the
+    workload is priced as a run (ACSM: 0.2 ml/kg/min per m/min, walking 0.1)."""
+    from dosewatch.features.base import EpochGrid, FeatureContext
+    from dosewatch.features.workload import RUN_VO2_RESERVE, workload_features
+    from dosewatch.session import build_session
+
+    t = np.arange(10 * 60, dtype=np.float64)
+    session = build_session("treadmill", hr=(t, np.full(t.size, 140.0)),
+                            speed=(t, np.full(t.size, 1.9)))
+    ctx = FeatureContext(placement="wrist", placement_source="profile",
+                         cadence_1hz=np.full(t.size, steps_per_min))
+    ref = workload_features(session, EpochGrid(10, 60.0), CFG, ctx)["workload_ref"]
+    expected = 100.0 * gait_cost * 1.9 * 60.0 / RUN_VO2_RESERVE
+    assert ref == pytest.approx(np.full(10, expected))
+    still = FeatureContext(placement="wrist", placement_source="profile",
+                           cadence_1hz=np.zeros(t.size))
+    walked = workload_features(session, EpochGrid(10, 60.0), CFG, still)["workload_ref"]
+    assert walked == pytest.approx(np.full(10, 100.0 * 0.1 * 1.9 * 60.0 / RUN_VO2_RESERVE))

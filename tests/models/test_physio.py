@@ -34,3 +34,23 @@ def test_a_slow_rise_beside_an_untrusted_channel_asks_to_check_that_channel() ->
 def test_a_steady_heart_rate_raises_no_doubt() -> None:
     trend, labels, source = _slow_rise()
     assert PhysioClassifier()._drift_doubt(np.full(40, 50.0), labels, source, Config()) == ()
+
+
+def test_a_steady_workload_that_heart_rate_follows_closely_is_trusted() -> None:
+    """At a steady workload there is no variance for the relation to explain (R² near or
+    below 0), but a heart rate within a few %HRR of it vouches for the channel; one that
+    strays far from it (an unrecorded incline, a broken channel) does not."""
+    from types import SimpleNamespace
+
+    from dosewatch.relation import WorkloadRelation
+
+    def gate(r2: float, rmse: float) -> tuple[bool, list[str]]:
+        notes: list[str] = []
+        info = SimpleNamespace(relation=WorkloadRelation(k=0.8, drift=0.1, n=40, r2=r2,
+                                                         rmse=rmse))
+        return PhysioClassifier()._relation(info, notes) is not None, notes
+
+    assert gate(-0.9, 2.3) == (True, [])
+    assert gate(0.7, 12.0) == (True, [])
+    trusted, notes = gate(0.03, 17.0)
+    assert not trusted and "strayed 17 %HRR" in notes[0]
