@@ -91,7 +91,8 @@ def _printable(path: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     from ..ingest.registry import describe
 
-    p = sub.add_parser("analyze", help="analyse recorded sessions into an output folder",
+    p = sub.add_parser("analyze", aliases=["analyse"],
+                       help="analyse recorded sessions into an output folder",
                        description="Inputs dosewatch reads: " + describe())
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="session files or folders, or folders holding them (searched "

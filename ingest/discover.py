@@ -40,6 +40,18 @@ MAX_DEPTH = 32
 MAX_ENTRIES = 100_000
 """Entries (files, folders, links) looked at per command-line folder, at most."""
 
+# An output folder of dosewatch holds this marker (``outputs.OWN_DIR / outputs.MARKER``;
+# a test keeps the two in step). Its tables are results, not recordings: read as sessions
+# they would give verdicts about verdicts.
+OUTPUT_MARKER = (".dosewatch", "output.json")
+OUTPUT_FOLDER_REASON = "a dosewatch output folder: results, not recordings"
+OUTPUT_FOLDER_HINT = "give the recordings it was made from (or leave it out)"
+
+
+def is_output_folder(folder: Path) -> bool:
+    """Whether ``folder`` is one of dosewatch's output folders."""
+    return folder.joinpath(*OUTPUT_MARKER).is_file()
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -201,6 +213,10 @@ class _Walk:
                 self.link(path, depth, pending)
                 continue
             folder, depth = pending.pop()
+            if is_output_folder(folder) and folder != root:
+                self.inv.skipped.append(Skipped(str(folder), OUTPUT_FOLDER_REASON,
+                                                OUTPUT_FOLDER_HINT))
+                continue
             try:
                 with os.scandir(folder) as entries:
                     names = sorted(e.name for e in entries)
@@ -252,6 +268,9 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
         if kind is not None:
             inventory.failed.append(Failed(str(path), f"not a regular file: {kind}",
                                            "dosewatch reads regular files and folders"))
+            continue
+        if stat.S_ISDIR(st.st_mode) and is_output_folder(path):
+            inventory.failed.append(Failed(str(path), OUTPUT_FOLDER_REASON, OUTPUT_FOLDER_HINT))
             continue
         if not stat.S_ISDIR(st.st_mode) or reader_for(path) is not None:
             what = "folder" if stat.S_ISDIR(st.st_mode) else "file"

@@ -168,3 +168,12 @@ def test_the_command_turns_numpys_huge_pages_off_unless_asked(given, expected):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=60, check=True)
     assert done.stdout.strip() == expected
+
+
+def test_analyse_is_analyze():
+    """The British spelling the help text uses is accepted too."""
+    from dosewatch.cli import build_parser
+    from dosewatch.cli.analyze import cmd_analyze
+
+    args = build_parser().parse_args(["analyse", "run.fit", "--out", "o"])
+    assert args.func is cmd_analyze and args.inputs == ["run.fit"]

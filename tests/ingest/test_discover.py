@@ -98,3 +98,28 @@ def test_a_link_loop_on_the_command_line_is_a_failure_with_its_reason(tmp_path):
     os.symlink("loop.fit", tmp_path / "loop.fit")
     (failed,) = discover([tmp_path / "loop.fit"]).failed
     assert failed.reason == "a link loop (the link leads back to itself)"
+
+
+def test_an_output_folder_is_results_not_recordings(tmp_path):
+    """dosewatch's own outputs (their epochs.csv reads like a session table) are never
+    analysed again: given on the command line they are refused with a hint, met inside a
+    folder they are skipped with the reason. The marker is the one outputs write."""
+    from dosewatch.analysis import analyze_session
+    from dosewatch.ingest.discover import OUTPUT_MARKER, is_output_folder
+    from dosewatch.ingest.registry import read_one
+    from dosewatch.outputs import MARKER, OWN_DIR, OutputRoot, write_session
+
+    assert OUTPUT_MARKER == (OWN_DIR, MARKER)
+    recordings = tmp_path / "study" / "runs"
+    hr_session(recordings / "run", minutes=3)
+    out = tmp_path / "study" / "out"
+    OutputRoot.claim(out)
+    write_session(analyze_session(read_one(recordings / "run")), out, "run", picture=False)
+    assert is_output_folder(out) and (out / "run" / "epochs.csv").is_file()
+
+    inventory = discover([tmp_path / "study"])
+    assert inventory.inputs == [recordings / "run"]
+    assert _reasons(inventory)["out"] == "a dosewatch output folder: results, not recordings"
+    given = discover([out])
+    assert given.inputs == [] and "results, not recordings" in given.failed[0].reason
+    assert "recordings it was made from" in given.failed[0].hint
