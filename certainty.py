@@ -68,7 +68,8 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
     if (hp is not None and hp.hr_max_source == "calibration" and cal_max is not None
             and LOW_HR_MAX_CAUTION in cal_max.detail):
         medium.append(f"HR_max {hp.hr_max:.0f} bpm is the highest rate held in the "
-                      "participant's sessions, well below what their age predicts: if none "
+                      "participant's sessions, well below what their age (or, without one, the "
+                      "default) predicts: if none "
                       "came near their maximum, every level is overestimated (give hr_max "
                       "in the profile)")
     if hp is not None and n_known > n_acc:
