@@ -178,17 +178,27 @@ async def _scan(timeout: float, virtual: bool) -> list[tuple[BLEDevice, Advertis
 
 def _simulated(protocol: str, seed: int, placement: str = "chest", modality: str = "hr+acc",
                minutes: float | None = None, acc_fs: float = 200.0) -> tuple[Session, Profile]:
+    from dataclasses import replace
+
     import numpy as np
 
-    from ..session import build_session
-    from ..simulate import PROTOCOLS, random_person, simulate
+    from ..session import Series, build_session
+    from ..simulate import PROTOCOLS, Options, random_person, simulate
 
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}",
                           hint=f"choose one of: {', '.join(PROTOCOLS)}")
     person = random_person(np.random.default_rng(seed), id=f"virtual-{seed}")
-    session = simulate(protocol, person, placement=placement, acc_fs=acc_fs, modality=modality,
-                       seed=seed).session
+    # On a treadmill that reports its incline (FTMS), as the batch demo's sessions are.
+    sim = simulate(protocol, person, placement=placement, acc_fs=acc_fs, modality=modality,
+                   seed=seed, options=Options(incline=True))
+    session = sim.session
+    if session.speed is not None and session.cadence is None:
+        # A foot pod reports the steps the simulated person took, not the band's own guess
+        # from speed (which switches from walking to running at one speed for everyone).
+        t = np.asarray(sim.truth.t_s, dtype=np.float64)
+        steps = Series(t, np.asarray(sim.truth.cadence_spm, dtype=np.float64), fs=1.0)
+        session = replace(session, cadence=steps)
     if minutes is not None and minutes * 60.0 < session.duration_s:
         end = minutes * 60.0
 
@@ -203,7 +213,8 @@ def _simulated(protocol: str, seed: int, placement: str = "chest", modality: str
         session = build_session(
             session.name, hr=cut(hr, *hr_values), acc=cut(session.acc, "xyz"),
             speed=cut(session.speed, "mps"), cadence=cut(session.cadence, "values"),
-            profile=session.profile, source=session.provenance.source, format="simulated")
+            grade=cut(session.grade, "values"), profile=session.profile,
+            source=session.provenance.source, format="simulated")
     return session, session.profile
 
 
@@ -463,8 +474,11 @@ async def _record_virtual(args: argparse.Namespace, people: list[_Person],
         for person in people:
             # A stepped clock that waits for the recorder: the same session gives the same
             # recording on every run, however busy the machine is.
+            # A treadmill with an incline sends speed and incline over FTMS; without one
+            # a foot pod sends speed and cadence (RSC).
+            treadmill = person.session.grade is not None
             band = VirtualBand(radio, person.session, speed=args.speed, step_s=_VIRTUAL_STEP_S,
-                               wait_for_client=True)
+                               wait_for_client=True, rsc=not treadmill, ftms=treadmill)
             await band.start()
             bands.append(band)
             device = await BleakScanner.find_device_by_address(

@@ -121,7 +121,7 @@ class _AccBuffer:
 
 class _SpeedBuffer:
     def __init__(self) -> None:
-        self.t, self.mps, self.cadence = _Column(), _Column(), _Column()
+        self.t, self.mps, self.cadence, self.grade = _Column(), _Column(), _Column(), _Column()
 
     @property
     def n(self) -> int:
@@ -284,14 +284,16 @@ class LiveAnalysis:
         buf.xyz.extend(xyz_g)
 
     def add_speed(self, device_id: int, t: float, mps: float | None,
-                  cadence_spm: float | None = None) -> None:
-        """One speed value (m/s) and cadence (steps/min), either None when not sent."""
+                  cadence_spm: float | None = None, grade: float | None = None) -> None:
+        """One speed value (m/s), cadence (steps/min) and a treadmill's incline (rise
+        over run), each None when not sent."""
         buf = self._speed.get(device_id)
         if buf is None:
             buf = self._speed[device_id] = _SpeedBuffer()
         buf.t.append(t)
         buf.mps.append(math.nan if mps is None else float(mps))
         buf.cadence.append(math.nan if cadence_spm is None else float(cadence_spm))
+        buf.grade.append(math.nan if grade is None else float(grade))
 
     @property
     def has_data(self) -> bool:
@@ -309,6 +311,7 @@ class LiveAnalysis:
             acc={d: (b.t.view(), b.xyz.view()) for d, b in self._acc.items()},
             speed={d: (b.t.view(), b.mps.view(), b.cadence.view())
                    for d, b in self._speed.items()},
+            grade={d: (b.t.view(), b.grade.view()) for d, b in self._speed.items()},
         )
         return _Snapshot(samples, now)
 

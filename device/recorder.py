@@ -1027,10 +1027,11 @@ class Recorder:
                 nid = writer.add_notification(device_id, uuid, t, data,
                                               note=self._note(link, t, d.quirks))
                 if d.speed_mps is not None:
-                    writer.add_speed(device_id, nid, t, d.speed_mps, None)
+                    grade = None if d.incline_pct is None else d.incline_pct / 100.0
+                    writer.add_speed(device_id, nid, t, d.speed_mps, None, grade)
                     link.stats.speed_values += 1
                     if live is not None:
-                        live.add_speed(device_id, t, d.speed_mps, None)
+                        live.add_speed(device_id, t, d.speed_mps, None, grade)
                     self._gap(link, "speed", t)
             else:
                 writer.add_notification(device_id, uuid, t, data, "unknown-characteristic")

@@ -455,7 +455,7 @@ def _read_samples(conn: sqlite3.Connection, notes: list[str]
         _format1_no_contact(hr, notes)
     samples = RecordedSamples(
         hr=hr, acc=_acc_by_device(conn), speed=_speed_by_device(conn),
-        device_names=devices)
+        grade=_grade_by_device(conn), device_names=devices)
 
     malformed = conn.execute(
         "SELECT status, count(*) FROM notifications WHERE status != 'ok' "
@@ -606,3 +606,14 @@ def _acc_by_device(conn: sqlite3.Connection) -> dict[int, tuple[NDArray, NDArray
 def _speed_by_device(conn: sqlite3.Connection) -> dict[int, tuple[NDArray, NDArray, NDArray]]:
     return {d: (rows[:, 0], rows[:, 1], rows[:, 2]) for d, rows in _by_device(
         conn, "SELECT device_id, t, mps, cadence_spm FROM speed ORDER BY id", 3).items()}
+
+
+def _grade_by_device(conn: sqlite3.Connection) -> dict[int, tuple[NDArray, NDArray]]:
+    """A treadmill's incline, from recordings whose speed table has the column (see
+    :mod:`dosewatch.recording.schema`)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(speed)")}
+    if "grade" not in columns:
+        return {}
+    return {d: (rows[:, 0], rows[:, 1]) for d, rows in _by_device(
+        conn, "SELECT device_id, t, grade FROM speed WHERE grade IS NOT NULL ORDER BY id",
+        2).items()}

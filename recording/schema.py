@@ -48,7 +48,9 @@ marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
                                          since its last reset, when sent
     acc(id, t, x, y, z, device_id, notification_id)
                                          g; t: sample time mapped to host Unix s
-    speed(id, t, mps, cadence_spm, device_id, notification_id)
+    speed(id, t, mps, cadence_spm, device_id, notification_id, grade)
+                                         grade: a treadmill's incline as rise over run
+                                         (FTMS), NULL when not sent
     events(id, t, device_id, kind, detail)
                                          connect, disconnect, gap, stream started, ...
 
@@ -59,7 +61,9 @@ Format history. Version 1 had no ``notifications.note``, ``hr.contact`` and
 reads it as if those columns were NULL and takes 0 bpm as no reading. A reader refuses a
 version newer than :data:`FORMAT_VERSION` (columns it does not know might change what the
 numbers mean). Bump the version for any change a previous reader would misread, and keep
-reading every older one.
+reading every older one. ``speed.grade`` was added within version 2: a reader that does not
+know it reads everything else as before (nothing is misread), and a file without it has no
+incline.
 """
 
 from __future__ import annotations
@@ -125,7 +129,8 @@ CREATE TABLE speed (
     mps REAL,
     cadence_spm REAL,
     device_id INTEGER NOT NULL REFERENCES devices (id),
-    notification_id INTEGER REFERENCES notifications (id)
+    notification_id INTEGER REFERENCES notifications (id),
+    grade REAL
 );
 CREATE TABLE events (
     id INTEGER PRIMARY KEY,
@@ -144,8 +149,8 @@ INSERT = {
     "hr": "INSERT INTO hr (t, bpm, rr_ms, seq, device_id, notification_id, contact, energy_kj) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "acc": "INSERT INTO acc (t, x, y, z, device_id, notification_id) VALUES (?, ?, ?, ?, ?, ?)",
-    "speed": "INSERT INTO speed (t, mps, cadence_spm, device_id, notification_id) "
-             "VALUES (?, ?, ?, ?, ?)",
+    "speed": "INSERT INTO speed (t, mps, cadence_spm, device_id, notification_id, grade) "
+             "VALUES (?, ?, ?, ?, ?, ?)",
     "events": "INSERT INTO events (t, device_id, kind, detail) VALUES (?, ?, ?, ?)",
 }
 SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"

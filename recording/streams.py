@@ -10,8 +10,8 @@ and cadence values. :func:`session_from_samples` turns them into a
 - heart rate carries ``rr_ms`` only when some value came with an RR interval; a
   notification without a reading (NaN bpm: the sensor reported no skin contact, or 0) is
   a gap, and the notes say how many there were;
-- a speed record's speed and cadence become the ``speed`` and ``cadence`` streams, each
-  from the records where it is present;
+- a speed record's speed, cadence and a treadmill's incline become the ``speed``,
+  ``cadence`` and ``grade`` streams, each from the records where it is present;
 - the session starts at the earliest sample of any stream
   (:func:`~dosewatch.session.build_session`).
 
@@ -42,12 +42,14 @@ class RecordedSamples:
             came with it).
         acc: ``(t, xyz)`` in g, ``xyz`` of shape ``(n, 3)``.
         speed: ``(t, mps, cadence_spm)``, NaN where a record lacks the field.
+        grade: ``(t, grade)``: a treadmill's incline (rise over run) where it sent one.
         device_names: id -> a readable name, for the notes.
     """
 
     hr: Mapping[int, tuple[NDArray, NDArray, NDArray]] = field(default_factory=dict)
     acc: Mapping[int, tuple[NDArray, NDArray]] = field(default_factory=dict)
     speed: Mapping[int, tuple[NDArray, NDArray, NDArray]] = field(default_factory=dict)
+    grade: Mapping[int, tuple[NDArray, NDArray]] = field(default_factory=dict)
     device_names: Mapping[int, str] = field(default_factory=dict)
 
     @property
@@ -108,5 +110,10 @@ def session_from_samples(
         keep = np.isfinite(cadence)
         if keep.any():
             streams["cadence"] = (t[keep], cadence[keep])
+        if speed_device in samples.grade and "speed" in streams:
+            t, grade = samples.grade[speed_device]
+            keep = np.isfinite(grade)
+            if keep.any():
+                streams["grade"] = (t[keep], grade[keep])
     return build_session(name, profile=profile, source=source, format="dwrec",
                          repairs=tuple(notes), sport=sport, **streams)

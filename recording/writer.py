@@ -288,15 +288,17 @@ class RecordingWriter:
             self._acc_pending += times.size
 
     def add_speed(
-        self, device_id: int, notification_id: int | None, t: float, mps: float,
-        cadence_spm: float | None = None,
+        self, device_id: int, notification_id: int | None, t: float, mps: float | None,
+        cadence_spm: float | None = None, grade: float | None = None,
     ) -> None:
-        """One speed value (m/s) and, when known, the cadence (steps per minute)."""
+        """One speed value (m/s) and, when known, the cadence (steps per minute) and a
+        treadmill's incline (``grade``, rise over run: 0.05 is 5 %)."""
         t = _finite(t, "t")
         with self._lock:
             self._check_open()
             self._rows["speed"].append(
-                (t, _optional(mps), _optional(cadence_spm), device_id, notification_id)
+                (t, _optional(mps), _optional(cadence_spm), device_id, notification_id,
+                 _optional(grade))
             )
 
     def add_event(self, t: float, kind: str, detail: str = "", device_id: int | None = None

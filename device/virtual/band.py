@@ -316,8 +316,12 @@ def _speed_plans(session: Session, rsc: bool, ftms: bool, interval_s: float
             for i in range(t.size)
         ])
     if ftms:
+        # A treadmill reports its incline (0.1 % steps) when the session has one.
+        incline = (None if session.grade is None else
+                   np.round(np.interp(t, session.grade.t, session.grade.values) * 1000) / 10)
         ftms_plan = _Plan("ftms", t, [
             TreadmillData(speed_kmh=round(float(v[i]) * 360) / 100,
+                          incline_pct=None if incline is None else float(incline[i]),
                           distance_m=int(distance[i]),
                           elapsed_s=min(int(t[i] - t[0]), 0xFFFF))
             for i in range(t.size)

@@ -24,7 +24,7 @@ T0 = 1_800_000_000.0  # host Unix time of the session start
 
 
 def assert_same_session(a: Session, b: Session) -> None:
-    for stream in ("hr", "acc", "speed", "cadence"):
+    for stream in ("hr", "acc", "speed", "cadence", "grade"):
         sa, sb = getattr(a, stream), getattr(b, stream)
         assert (sa is None) == (sb is None), stream
         if sa is None:
@@ -82,6 +82,30 @@ def test_live_session_is_the_recordings_session(tmp_path: Path) -> None:
     assert_same_session(got, batch)
     assert got.hr is not None and got.hr.rr_ms is None  # the watch sent no RR
     assert got.cadence is not None  # the pod's cadence
+
+
+def test_a_treadmills_incline_is_recorded_and_read_as_live_sees_it(tmp_path: Path) -> None:
+    """FTMS sends the incline with the speed: the recording keeps it (``speed.grade``) and
+    both the file and the live analysis give it as the session's grade stream, which the
+    workload needs to see an incline ramp at a steady belt speed."""
+    path = tmp_path / "incline.dwrec"
+    writer = RecordingWriter(path, profile=Profile(age=40))
+    live = LiveAnalysis(profile=Profile(age=40), classifier="rules")
+    mill = writer.add_device("DD", "treadmill", [], "heart_rate,treadmill")
+    for i in range(120):
+        t = T0 + i
+        grade = None if i < 10 else 0.01 * (i // 30)  # the first records lack the field
+        writer.add_hr(mill, None, t, 100.0 + 0.3 * i, [])
+        live.add_hr(mill, t, 100.0 + 0.3 * i, None)
+        writer.add_speed(mill, None, t, 1.5, None, grade)
+        live.add_speed(mill, t, 1.5, None, grade)
+    writer.close()
+    batch = read_recording(path)
+    assert batch.grade is not None
+    np.testing.assert_allclose(batch.grade.values, 0.01 * (np.arange(10, 120) // 30))
+    got = live.session()
+    assert got is not None
+    assert_same_session(got, batch)
 
 
 def feed(live: LiveAnalysis, session: Session, until_s: float, since_s: float) -> None:

@@ -188,8 +188,10 @@ async def test_reserved_bits_trailing_bytes_and_a_walking_pad_keep_their_values(
     conn = open_recording(path)
     try:
         speeds = [r[0] for r in conn.execute("SELECT mps FROM speed ORDER BY id")]
+        grades = {r[0] for r in conn.execute("SELECT grade FROM speed")}
     finally:
         conn.close()
+    assert grades == {None}  # the pad sends no incline: none is made up
     assert speeds == [decode_treadmill(s.payload).speed_mps for s in strap.sent_of("treadmill")]
     assert speeds and max(speeds) > 0.8
     tolerated = [e.detail for e in events if e.kind == "tolerated"]
@@ -198,6 +200,7 @@ async def test_reserved_bits_trailing_bytes_and_a_walking_pad_keep_their_values(
         "ftms/trailing-bytes"}
     session = read_recording(path)
     assert session.hr is not None and session.hr.bpm.min() > 0
+    assert session.grade is None
     assert session.speed is not None
     assert session.acc is not None  # and the acceleration of the same strap
 
