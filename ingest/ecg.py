@@ -15,8 +15,8 @@ every step an array operation (no Python loop per sample or per beat):
 3. **Adaptive threshold**: the envelope's maximum in each 2-s block, and the running median
    of those maxima over 5 blocks (10 s); the threshold is a fraction of that level. A beat
    is in nearly every 2-s block down to 30 bpm, and a median ignores a short artefact and a
-   block without a beat. Blocks far above the level of the minute around them (movement,
-   electrode pops) are marked as artefact and their beats are not used.
+   block without a beat. Blocks far above the level of the 5 minutes around them
+   (movement, electrode pops) are marked as artefact and their beats are not used.
 4. **Peaks**: ``scipy.signal.find_peaks`` above the threshold, at least 250 ms apart (the
    refractory period; 220 bpm is 273 ms).
 5. **Extra beats removed**: a beat closer than 60 % of the local median RR to its
@@ -26,16 +26,18 @@ every step an array operation (no Python loop per sample or per beat):
    sign of the larger deflection over all beats), within 80 ms of the envelope peak.
 
 Beats become RR intervals and instantaneous heart rate ``60 / RR``. Intervals that are not
-physiological are **removed and counted**, never smoothed over: outside 30-220 bpm, more than
-30 % from the running median of the 9 intervals around them (a missed or an extra beat),
-across a gap in the samples, or touching an artefact block. When too few beats remain, or
+physiological are **removed and counted**, never smoothed over: across a gap in the samples,
+outside 30-220 bpm, more than 30 % from the running median of the 9 intervals around them
+(a missed or an extra beat), a short and a long interval in turn that differ by more than
+15 % of it (one beat out of place: a premature beat, or noise taken for the beat), or
+touching an artefact block. When too few beats remain, or
 too many intervals were removed, no heart rate is given and :attr:`EcgHeartRate.reason`
 says why: a wrong heart rate is worse than none.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -46,15 +48,17 @@ BAND_HZ = (5.0, 20.0)
 ENVELOPE_S = 0.10
 BLOCK_S = 2.0
 LEVEL_BLOCKS = 5  # running median of block maxima: 10 s
-ARTEFACT_BLOCKS = 31  # the level an artefact block is judged against: about a minute
+ARTEFACT_BLOCKS = 151  # the level an artefact block is judged against: about 5 minutes
 ARTEFACT_RATIO = 8.0
 THRESHOLD = 0.2  # of the running level of the envelope's block maxima
 REFRACTORY_S = 0.25
 EXTRA_BEAT_RATIO = 0.6
 SEARCH_S = 0.08
 MIN_FS = 100.0
+FLAT_S = 0.25
 BPM_RANGE = (30.0, 220.0)
 MAX_JUMP = 0.30
+ZIGZAG = 0.15
 RR_MEDIAN_BEATS = 9
 MIN_INTERVALS = 10
 MAX_REJECTED = 0.25
@@ -70,12 +74,15 @@ class RPeaks:
         artefact: per beat, True when it lies in a block marked as artefact.
         reason: why no beats could be looked for (a flat lead, too short, a rate too low
             for the band-pass), else None.
+        across_gap: per interval between consecutive beats, True when a gap (non-finite
+            or still samples) lies inside it.
     """
 
     index: NDArray[np.intp]
     polarity: int
     artefact: NDArray[np.bool_]
     reason: str | None = None
+    across_gap: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +97,10 @@ class EcgHeartRate:
         n_beats: number of R peaks found.
         n_intervals: number of intervals between consecutive beats.
         n_rejected: intervals removed (``rejected`` says why, by cause).
-        rejected: ``{"rate": outside 30-220 bpm, "jump": > 30 % from the running median,
-            "gap": across a pause in the times or non-finite samples, "artefact": in an artefact block}``; an
-            interval is counted under its first cause in that order.
+        rejected: ``{"gap": across a pause in the times or non-finite samples, "rate":
+            outside 30-220 bpm, "jump": more than 30 % from the running median, or one of a
+            short-long (long-short) pair 15 % of it apart, "artefact":
+            touching an artefact block}``; an interval counts under its first cause.
         polarity: +1, or -1 for an inverted lead.
         reason: why no heart rate is given (then ``t``, ``bpm``, ``rr_ms`` are empty),
             else None.
@@ -124,10 +132,34 @@ def _blocks(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
 
 
 def _running_median(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
-    """Centred running median, ends by reflection (``scipy.ndimage.median_filter``)."""
-    from scipy.ndimage import median_filter
+    """Centred running median over ``size`` values (odd) that skips NaN: the windows are
+    rows of a strided view, sorted (NaN last), and each row's median is taken among its
+    finite values. NaN where a window holds none. Windows past the ends are shorter (no
+    reflection, which would count an edge twice)."""
+    from numpy.lib.stride_tricks import sliding_window_view
 
-    return median_filter(values, size=min(size, max(values.size, 1)), mode="reflect")
+    half = size // 2
+    padded = np.full(values.size + 2 * half, np.nan)
+    padded[half : half + values.size] = values
+    rows = np.sort(sliding_window_view(padded, 2 * half + 1), axis=1)
+    count = np.isfinite(rows).sum(axis=1)
+    lo, hi = np.maximum((count - 1) // 2, 0), np.maximum(count // 2, 0)
+    pick = np.arange(values.size)
+    median = 0.5 * (rows[pick, lo] + rows[pick, hi])
+    return np.where(count > 0, median, np.nan)
+
+
+def _still(x: NDArray[np.float64], length: int) -> NDArray[np.bool_]:
+    """Samples inside a run of at least ``length`` equal values."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    same = np.zeros(x.size, dtype=np.uint8)
+    same[1:] = x[1:] == x[:-1]
+    same[0] = same[1] if x.size > 1 else 0
+    # A window of ``length`` where every sample equals its predecessor, then widened back
+    # over the run it belongs to.
+    whole = minimum_filter1d(same, size=length)
+    return maximum_filter1d(whole, size=length).astype(bool)
 
 
 def _drop_extra_beats(index: NDArray[np.intp], height: NDArray[np.float64]
@@ -149,8 +181,11 @@ def _drop_extra_beats(index: NDArray[np.intp], height: NDArray[np.float64]
 def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
     """R peaks of a single-lead ECG sampled at ``fs`` Hz (any unit, any polarity).
 
-    Non-finite samples are gaps: they are filtered as the lead's median value, and no beat
-    is taken within 0.3 s of one. Returns no beats, with a reason, for a lead
+    Gaps are non-finite samples and stretches where the lead holds one value for 0.25 s or
+    more (a lead off, or an amplifier at its rail: a living ECG is never that still). They
+    are filtered as the lead's median value, no beat is taken within 0.5 s of one (the
+    edges of a gap look like a QRS to a band-pass), and :attr:`RPeaks.across_gap` marks
+    the intervals that span one. Returns no beats, with a reason, for a lead
     that is flat, shorter than 5 s, or sampled below 100 Hz.
     """
     from scipy.ndimage import uniform_filter1d
@@ -169,13 +204,20 @@ def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
     finite = np.isfinite(x)
     if finite.sum() < 5 * fs:
         return nothing("fewer than 5 s of finite ECG samples")
+    finite &= ~_still(x, int(FLAT_S * fs))
+    # Scaled to at most 1 first (any unit, any size, no overflow), then centred.
+    x = np.where(finite, x, 0.0)
+    scale = max(float(x.max()), -float(x.min()))
+    if not scale > 0:
+        return nothing("the lead is flat (no signal in the QRS band)")
+    x /= scale
     step = max(x.size // 1_000_000, 1)  # the median and the flat check on a subsample
-    x = np.where(finite, x - np.median(x[::step][finite[::step]]), 0.0)
+    x -= np.median(x[::step][finite[::step]])
+    x[~finite] = 0.0
     sos = butter(3, BAND_HZ, btype="bandpass", fs=fs, output="sos")
     y = sosfiltfilt(sos, x)
-    # A flat lead: nothing in the QRS band compared with the signal's own size (or zero).
-    scale = max(float(x.max()), -float(x.min()))
-    if not scale > 0 or float(np.percentile(np.abs(y[::step]), 99.9)) < 1e-6 * scale:
+    # A flat lead: nothing in the QRS band compared with the signal's own size.
+    if float(np.percentile(np.abs(y[::step]), 99.9)) < 1e-6:
         return nothing("the lead is flat (no signal in the QRS band)")
     slope = np.gradient(y)
     np.square(slope, out=slope)
@@ -183,21 +225,29 @@ def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
     del slope
     block = max(int(BLOCK_S * fs), 1)
     maxima = _blocks(envelope, block)
-    level = _running_median(maxima, LEVEL_BLOCKS)
-    wide = _running_median(maxima, ARTEFACT_BLOCKS)
-    artefact_block = maxima > ARTEFACT_RATIO * wide
+    # Blocks touching a gap say nothing of the lead's level (a filled gap is flat).
+    holed = _blocks((~finite).astype(np.float64), block) > 0
+    reference = np.where(holed, np.nan, maxima)
+    level = _running_median(reference, LEVEL_BLOCKS)
+    wide = _running_median(reference, ARTEFACT_BLOCKS)
+    level = np.where(np.isfinite(level), level, wide)
+    if not np.isfinite(level).any():
+        return nothing("no stretch of the lead without gaps")
+    level = np.where(np.isfinite(level), level, np.nanmin(level))
+    artefact_block = maxima > ARTEFACT_RATIO * np.where(np.isfinite(wide), wide, np.inf)
     # The threshold: the level of each block, linear between block centres. Peaks are
     # found above its lowest value and then held to it where they are (the same peaks as a
     # threshold per sample: a lower peak never hides a higher one), without an array of
     # thresholds as long as the recording.
     centres = (np.arange(maxima.size) + 0.5) * block
-    lowest = max(THRESHOLD * float(level.min()), 1e-12 * float(level.max()))
+    lowest = max(THRESHOLD * float(level.min()), 1e-12 * float(level.max()), 1e-300)
     index, props = find_peaks(envelope, height=lowest,
                               distance=max(int(REFRACTORY_S * fs), 1))
     above = props["peak_heights"] >= THRESHOLD * np.interp(index, centres, level)
     index, props = index[above], {k: v[above] for k, v in props.items()}
-    if index.size and not finite.all():
-        near = uniform_filter1d((~finite).astype(np.float32), size=int(0.6 * fs) | 1) > 0
+    gaps = not finite.all()
+    if index.size and gaps:
+        near = uniform_filter1d((~finite).astype(np.float32), size=int(1.0 * fs) | 1) > 0
         ok = ~near[index]
         index, props = index[ok], {k: v[ok] for k, v in props.items()}
     height = props.get("peak_heights", np.empty(0))
@@ -205,7 +255,8 @@ def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
         keep = _drop_extra_beats(index, height)
         index, height = index[keep], height[keep]
     if index.size == 0:
-        return RPeaks(none, 1, np.empty(0, dtype=bool), None)
+        return nothing("no beats found") if gaps and not finite.any() else \
+            RPeaks(none, 1, np.empty(0, dtype=bool), None)
     # Polarity and the R-peak time: the extremum of the band-passed signal near each peak.
     half = max(int(SEARCH_S * fs), 1)
     window = np.clip(index[:, None] + np.arange(-half, half + 1)[None, :], 0, x.size - 1)
@@ -221,7 +272,11 @@ def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
     artefact = (artefact_block[np.maximum(at - margin, 0) // block]
                 | artefact_block[at // block]
                 | artefact_block[np.minimum(at + margin, x.size - 1) // block])
-    return RPeaks(r.astype(np.intp), polarity, artefact, None)
+    across_gap = np.zeros(max(r.size - 1, 0), dtype=bool)
+    if gaps:
+        missing = np.concatenate([[0], np.cumsum(~finite)])
+        across_gap = np.diff(missing[r]) > 0
+    return RPeaks(r.astype(np.intp), polarity, artefact, None, across_gap)
 
 
 def heart_rate_from_ecg(ecg: ArrayLike, fs: float, t: ArrayLike | None = None
@@ -246,7 +301,7 @@ def heart_rate_from_ecg(ecg: ArrayLike, fs: float, t: ArrayLike | None = None
     empty = np.empty(0)
     beats = times[peaks.index] if times.size == x.size else empty
     n = int(beats.size)
-    causes = {"rate": 0, "jump": 0, "gap": 0, "artefact": 0}
+    causes = {"gap": 0, "rate": 0, "jump": 0, "artefact": 0}
 
     def result(reason: str | None, keep: NDArray[np.bool_] | None = None,
                rr: NDArray[np.float64] = empty) -> EcgHeartRate:
@@ -266,21 +321,32 @@ def heart_rate_from_ecg(ecg: ArrayLike, fs: float, t: ArrayLike | None = None
         return result(f"only {n} beats found; at least {MIN_INTERVALS + 1} are needed")
     rr = np.diff(beats)
     samples_apart = np.diff(peaks.index) / fs
+    gap = (np.abs(rr - samples_apart) > 1.5 / fs) | peaks.across_gap
     with np.errstate(invalid="ignore", divide="ignore"):
         bpm = 60.0 / rr
         rate = ~((bpm >= BPM_RANGE[0]) & (bpm <= BPM_RANGE[1]))
-        # The running median of intervals held to the plausible range, so that a pause
-        # or a burst of noise does not drag the reference of its neighbours.
-        local = _running_median(np.clip(rr, 60.0 / BPM_RANGE[1], 60.0 / BPM_RANGE[0]),
-                                RR_MEDIAN_BEATS)
-        jump = np.abs(rr / local - 1.0) > MAX_JUMP
-    gap = np.abs(rr - samples_apart) > 1.5 / fs
-    if not np.isfinite(x).all():
-        missing = np.concatenate([[0], np.cumsum(~np.isfinite(x))])
-        gap |= np.diff(missing[peaks.index]) > 0
+        # The reference: the running median of the intervals that are not already out
+        # (a pause or a burst of noise does not drag its neighbours' reference).
+        local = _running_median(np.where(rate | gap, np.nan, rr), RR_MEDIAN_BEATS)
+        deviation = rr / local - 1.0
+        jump = ~(np.abs(deviation) <= MAX_JUMP)  # NaN: nothing to judge it by
+        # A beat out of place (a noise spike taken for the beat, or a premature beat)
+        # makes one interval short and the next long, or the other way round: both go
+        # when they differ by more than 15 % of the median, though each is within 30 % of
+        # it. Sinus rhythm changes gradually: successive intervals of a healthy heart
+        # differ by a few per cent (RMSSD 20-50 ms at rest).
+        zigzag = (deviation[:-1] * deviation[1:] < 0) & (
+            np.abs(deviation[:-1] - deviation[1:]) > ZIGZAG)
+        jump[:-1] |= zigzag
+        jump[1:] |= zigzag
+        # An interval without a usable neighbour on one side (the recording's first or
+        # last, or beside a gap) cannot be checked for a zigzag: it must be within 15 %.
+        alone = np.ones(rr.size, dtype=bool)
+        alone[1:-1] = (rate | gap)[:-2] | (rate | gap)[2:]
+        jump |= alone & (np.abs(deviation) > ZIGZAG)
     artefact = peaks.artefact[1:] | peaks.artefact[:-1]
     seen = np.zeros(rr.size, dtype=bool)
-    for name, mask in (("rate", rate), ("jump", jump), ("gap", gap), ("artefact", artefact)):
+    for name, mask in (("gap", gap), ("rate", rate), ("jump", jump), ("artefact", artefact)):
         causes[name] = int((mask & ~seen).sum())
         seen |= mask
     keep = ~seen

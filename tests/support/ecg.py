@@ -16,9 +16,10 @@ WAVES = ((-0.18, 0.025, 0.15), (-0.025, 0.010, -0.12), (0.0, 0.011, 1.0),
 
 
 def beat_times(duration_s: float, bpm: float = 70.0, seed: int = 0,
-               variability: float = 0.04) -> NDArray[np.float64]:
-    """Beat times over ``duration_s``: a rate of ``bpm`` with slow swings and a little
-    beat-to-beat variability (``variability``: the fraction of an RR interval)."""
+               variability: float = 0.02) -> NDArray[np.float64]:
+    """Beat times over ``duration_s``: a rate of ``bpm`` with slow swings (8 %) and a
+    little beat-to-beat variability (``variability``: the fraction of an RR interval; 2 %
+    is an RMSSD of about 20 ms at rest, as in healthy adults)."""
     rng = np.random.default_rng(seed)
     n = int(duration_s * bpm / 60 * 1.3) + 10
     slow = 1 + 0.08 * np.sin(np.arange(n) / 40.0)
