@@ -123,12 +123,14 @@ class EcgHeartRate:
         return self.reason is None
 
 
-def _blocks(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
-    """Maximum of each run of ``size`` samples (the last block may be shorter)."""
-    n_blocks = -(-values.size // size)
-    padded = np.full(n_blocks * size, -np.inf)
-    padded[: values.size] = values
-    return padded.reshape(n_blocks, size).max(axis=1)
+def _blocks(values: NDArray, size: int) -> NDArray:
+    """Maximum of each run of ``size`` samples (the last block may be shorter), without a
+    padded copy of the recording."""
+    whole = values.size // size
+    maxima = values[: whole * size].reshape(whole, size).max(axis=1)
+    if values.size > whole * size:
+        maxima = np.append(maxima, values[whole * size :].max())
+    return maxima
 
 
 def _running_median(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
@@ -150,16 +152,20 @@ def _running_median(values: NDArray[np.float64], size: int) -> NDArray[np.float6
 
 
 def _still(x: NDArray[np.float64], length: int) -> NDArray[np.bool_]:
-    """Samples inside a run of at least ``length`` equal values."""
-    from scipy.ndimage import maximum_filter1d, minimum_filter1d
-
-    same = np.zeros(x.size, dtype=np.uint8)
-    same[1:] = x[1:] == x[:-1]
-    same[0] = same[1] if x.size > 1 else 0
-    # A window of ``length`` where every sample equals its predecessor, then widened back
-    # over the run it belongs to.
-    whole = minimum_filter1d(same, size=length)
-    return maximum_filter1d(whole, size=length).astype(bool)
+    """Samples inside a run of at least ``length`` equal values (a living lead's noise
+    makes such runs rare, so they are found from the run boundaries)."""
+    still = np.zeros(x.size, dtype=bool)
+    same = np.zeros(x.size + 1, dtype=np.int8)
+    same[1:-1] = x[1:] == x[:-1]  # same[i]: sample i equals sample i - 1
+    edges = np.flatnonzero(np.diff(same))
+    starts, ends = edges[::2], edges[1::2]  # runs of equal samples: starts..ends
+    long = ends - starts + 1 >= length
+    if long.any():
+        marks = np.zeros(x.size + 1, dtype=np.int32)
+        np.add.at(marks, starts[long], 1)
+        np.add.at(marks, ends[long] + 1, -1)
+        still = np.cumsum(marks[:-1]) > 0
+    return still
 
 
 def _drop_extra_beats(index: NDArray[np.intp], height: NDArray[np.float64]
@@ -226,8 +232,7 @@ def detect_r_peaks(ecg: ArrayLike, fs: float) -> RPeaks:
     block = max(int(BLOCK_S * fs), 1)
     maxima = _blocks(envelope, block)
     # Blocks touching a gap say nothing of the lead's level (a filled gap is flat).
-    holed = _blocks((~finite).astype(np.float64), block) > 0
-    reference = np.where(holed, np.nan, maxima)
+    reference = maxima if finite.all() else np.where(_blocks(~finite, block), np.nan, maxima)
     level = _running_median(reference, LEVEL_BLOCKS)
     wide = _running_median(reference, ARTEFACT_BLOCKS)
     level = np.where(np.isfinite(level), level, wide)

@@ -16,8 +16,8 @@ For each, ``tests/data/edf/expected/<file>.beats.npz`` holds ``reference`` (the 
 beats, seconds from the file's start), ``xqrs`` (the beats wfdb's ``xqrs_detect``, an
 established detector, finds in the same samples: a second opinion, not the truth),
 ``minute_bpm`` (per whole minute, ``60 / mean RR`` of the reference intervals that end in
-it) and ``fs``; and ``expected/<file>.npz`` what pyedflib reads (as for the other EDF
-files).
+it, those within 30-220 bpm) and ``fs``; and ``expected/<file>.npz`` what pyedflib reads
+(as for the other EDF files).
 
 The references live in an environment of their own (not dosewatch dependencies)::
 
@@ -26,7 +26,9 @@ The references live in an environment of their own (not dosewatch dependencies):
         --adfecgdb PATH/r01.edf --mitdb PATH/100
 
 (``r01.edf`` with ``r01.edf.qrs`` beside it; ``100`` the WFDB record name of ``100.hea``,
-``100.dat`` and ``100.atr``, e.g. from wfdb-python's ``sample-data``.)
+``100.dat`` and ``100.atr``, e.g. from wfdb-python's ``sample-data``.) With
+``--validation OUT.npz`` it also writes the whole recordings, outside the repository, for
+``scripts/validate_ecg.py``.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ def subset_edf(source: Path, out: Path, keep: list[str]) -> float:
 
 
 def minute_bpm(beats: np.ndarray) -> np.ndarray:
-    """Per whole minute from the start: 60 / mean RR of the intervals ending in it."""
+    """Per whole minute from the start: 60 / mean RR of the intervals ending in it (those
+    within 30-220 bpm: not a gap in the annotations)."""
     rr, end = np.diff(beats), beats[1:]
+    plausible = (rr >= 60 / 220) & (rr <= 2.0)
+    rr, end = rr[plausible], end[plausible]
     minute = (end // 60).astype(int)
     n = int(beats[-1] // 60)  # whole minutes only
     total = np.bincount(minute, weights=rr, minlength=n + 1)[:n]
@@ -129,15 +134,49 @@ def mitdb(record: Path) -> None:
     expect_signals(out)
 
 
+def validation_set(r01: Path, record: Path, out: Path) -> None:
+    """Whole recordings for ``scripts/validate_ecg.py`` (kept out of the repository): every
+    ADFECGDB record beside ``r01.edf`` (its direct ECG and expert QRS) and the whole
+    30 minutes of the MIT-BIH record (MLII and the cardiologists' beats), with wfdb's
+    ``xqrs_detect`` beats of each."""
+    import pyedflib
+    import wfdb
+    import wfdb.processing
+
+    arrays: dict[str, np.ndarray] = {}
+    for path in sorted(r01.parent.glob("r*.edf")):
+        reader = pyedflib.EdfReader(str(path))
+        signal, fs = reader.readSignal(0), reader.getSampleFrequency(0)
+        reader.close()
+        arrays |= {f"{path.stem}_ecg": signal, f"{path.stem}_fs": np.float64(fs),
+                   f"{path.stem}_reference": wfdb.rdann(str(path), "qrs").sample / fs}
+    rec = wfdb.rdrecord(str(record), channel_names=["MLII"])
+    ann = wfdb.rdann(str(record), "atr")
+    fs = float(rec.fs)
+    arrays |= {"mitdb100_ecg": rec.p_signal[:, 0], "mitdb100_fs": np.float64(fs),
+               "mitdb100_reference": ann.sample[np.isin(ann.symbol, BEAT_SYMBOLS)] / fs}
+    for name in [k[:-4] for k in arrays if k.endswith("_ecg")]:
+        fs = float(arrays[f"{name}_fs"])
+        arrays[f"{name}_xqrs"] = wfdb.processing.xqrs_detect(
+            arrays[f"{name}_ecg"], fs=fs, verbose=False) / fs
+    np.savez_compressed(out, **arrays)
+    print(f"{out}: {', '.join(k[:-4] for k in arrays if k.endswith('_ecg'))}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--adfecgdb", type=Path, required=True,
                         help="r01.edf of the Abdominal and Direct Fetal ECG Database")
     parser.add_argument("--mitdb", type=Path, required=True,
                         help="the WFDB record 100 of the MIT-BIH Arrhythmia Database")
+    parser.add_argument("--validation", type=Path,
+                        help="also write the whole recordings (every ADFECGDB record beside "
+                        "r01.edf, all of MIT-BIH 100) to this .npz for validate_ecg.py")
     args = parser.parse_args()
     adfecgdb(args.adfecgdb)
     mitdb(args.mitdb)
+    if args.validation:
+        validation_set(args.adfecgdb, args.mitdb, args.validation)
     return 0
 
 

@@ -302,3 +302,19 @@ def test_a_corrupted_lead_never_gives_a_wrong_interval(damage: list, seed: int) 
         assert np.all((derived.bpm >= BPM_RANGE[0]) & (derived.bpm <= BPM_RANGE[1]))
     else:
         assert derived.reason and derived.bpm.size == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.integers(1, 60), elements=st.sampled_from([0.0, 1.0, 2.0])),
+       st.integers(2, 6))
+def test_still_runs_match_a_slow_reference(x: np.ndarray, length: int) -> None:
+    from dosewatch.ingest.ecg import _still
+
+    want = np.zeros(x.size, dtype=bool)
+    start = 0
+    for i in range(1, x.size + 1):  # the obvious way: walk the runs
+        if i == x.size or x[i] != x[start]:
+            if i - start >= length:
+                want[start:i] = True
+            start = i
+    assert np.array_equal(_still(x, length), want)
