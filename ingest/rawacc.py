@@ -158,12 +158,12 @@ def acc_session(
     t0_unix: float,
     format: str,
     repairs: list[str],
-    hr: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    hr: tuple[NDArray[np.float64], ...] | None = None,
     bounds: tuple[float, float, float] | None = None,
 ) -> Session:
     """A session from acceleration whose times ``t`` count from ``t0_unix`` (Unix s).
 
-    ``hr``, when given, is ``(t, bpm)`` on the same clock as ``t``. ``bounds`` is
+    ``hr``, when given, is ``(t, bpm)`` or ``(t, bpm, rr_ms)`` on the same clock as ``t``. ``bounds`` is
     ``(min t, max t, max |xyz|)`` when the reader knows them already (a week's arrays are
     then not read again here).
 
@@ -206,7 +206,7 @@ def acc_session(
         # Shift here, so that the earliest time is exactly 0 and build_session keeps the
         # arrays (its own shift could round two neighbouring times into one).
         t = t - lo
-        hr = None if hr is None else (np.asarray(hr[0]) - lo, hr[1])
+        hr = None if hr is None else (np.asarray(hr[0]) - lo, *hr[1:])
         t0_unix += lo
     name = options.name or input_stem(path)
     session = build_session(

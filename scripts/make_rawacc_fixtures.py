@@ -125,26 +125,32 @@ def edf_with_acc(path: Path) -> None:
 
 
 def edf() -> None:
-    import pyedflib
-
     edf_with_acc(DATA / "edf" / "acc_hr_ecg.edf")
     for path in sorted((DATA / "edf").glob("*.[eb]df")):
-        reader = pyedflib.EdfReader(str(path))
-        labels = reader.getSignalLabels()
-        out = path.parent / "expected" / (path.name + ".npz")
-        out.parent.mkdir(exist_ok=True)
-        signals = {}
-        for k in range(len(labels)):
-            values = reader.readSignal(k)
-            signals |= {f"head_{k}": values[:ROWS], f"tail_{k}": values[-ROWS:],
-                        f"n_{k}": values.size}
-        start = calendar.timegm(reader.getStartdatetime().timetuple())  # naive: as UTC
-        np.savez_compressed(out, labels=np.array(labels), start_whole_s=start,
-                            rates=np.array([reader.getSampleFrequency(k)
-                                            for k in range(len(labels))], dtype=float),
-                            reader="pyedflib EdfReader", **signals)
-        reader.close()
-        print(f"{out.relative_to(DATA)}: {len(labels)} signals (pyedflib EdfReader)")
+        expect_signals(path)
+
+
+def expect_signals(path: Path) -> None:
+    """``expected/<file>.npz``: what pyedflib reads from an EDF/BDF file (each signal's
+    first and last values, their number, rates, the start to the second)."""
+    import pyedflib
+
+    reader = pyedflib.EdfReader(str(path))
+    labels = reader.getSignalLabels()
+    out = path.parent / "expected" / (path.name + ".npz")
+    out.parent.mkdir(exist_ok=True)
+    signals = {}
+    for k in range(len(labels)):
+        values = reader.readSignal(k)
+        signals |= {f"head_{k}": values[:ROWS], f"tail_{k}": values[-ROWS:],
+                    f"n_{k}": values.size}
+    start = calendar.timegm(reader.getStartdatetime().timetuple())  # naive: as UTC
+    np.savez_compressed(out, labels=np.array(labels), start_whole_s=start,
+                        rates=np.array([reader.getSampleFrequency(k)
+                                        for k in range(len(labels))], dtype=float),
+                        reader="pyedflib EdfReader", **signals)
+    reader.close()
+    print(f"{out.relative_to(DATA)}: {len(labels)} signals (pyedflib EdfReader)")
 
 
 def main() -> int:

@@ -31,8 +31,14 @@ Channels:
   a repair note, and refused when it fits none.
 - **Heart rate**: a channel labelled as heart rate (``HR``, ``Heart Rate``, ``Pulse``,
   not ``HRV``) in beats per minute becomes the session's heart rate.
-- **ECG** channels are not used: dosewatch does not derive heart rate from a raw ECG
-  (that needs a validated R-peak detector); the repairs name the ECG channels left out.
+- **ECG** (a label naming ECG/EKG, or a lead: ``MLII``, ``II``, ``Lead II``, ``V5``...):
+  when the file has no usable heart-rate channel, the heart rate (and RR intervals) is
+  derived from the first ECG channel that gives a trustworthy one, with
+  :func:`dosewatch.ingest.ecg.heart_rate_from_ecg` (an R-peak detector validated on
+  expert-annotated PhysioNet recordings, see ``tests/data/edf/SOURCES.md``). The repairs
+  say which channel, how many beats and how many RR intervals were removed, or why an ECG
+  gave no heart rate. When the file has a heart-rate channel, that is used and the ECG is
+  not needed.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...session import Session
+from ..ecg import heart_rate_from_ecg
 from ..rawacc import acc_session, check_samples, check_size, printable, refuse
 from ..registry import Reader, ReadOptions
 
@@ -57,7 +64,8 @@ _ACC = re.compile(r"acc(el(erometer|eration)?)?", re.IGNORECASE)
 _AXIS = re.compile(r"(?:^|[^a-z])([xyz])(?:$|[^a-z])|acc(?:el(?:erometer|eration)?)?[ _-]?([xyz])",
                    re.IGNORECASE)
 _HR = re.compile(r"(^|[^a-z])(hr|heart ?rate|pulse( ?rate)?|puls)($|[^a-z])", re.IGNORECASE)
-_ECG = re.compile(r"(^|[^a-z])(ecg|ekg)", re.IGNORECASE)
+_ECG = re.compile(r"(^|[^a-z])(ecg|ekg)|^(lead[ _-]?)?(i{1,3}|ml(i{1,3}|[123])|a?v[rlf]|v[1-6])$",
+                  re.IGNORECASE)
 UNITS_G = {"g": 1.0, "mg": 1e-3, "m/s2": 1 / G, "m/s^2": 1 / G, "m/s²": 1 / G,
            "ms-2": 1 / G, "m*s-2": 1 / G}
 ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
@@ -380,12 +388,35 @@ def _heart_rate(contents: Contents, hr: list[Signal], repairs: list[str]
     return contents.times(s), bpm
 
 
+def _ecg_heart_rate(contents: Contents, ecg: list[Signal], repairs: list[str]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                               NDArray[np.float64]] | None:
+    """Heart rate and RR intervals from the first ECG channel that gives a trustworthy
+    one (``(t, bpm, rr_ms)``), or None; the repairs say what was derived or why not."""
+    for s in ecg:
+        label = printable(s.label.encode(), 16)
+        fs = s.per_record / contents.header.duration
+        derived = heart_rate_from_ecg(contents.values(s), fs, contents.times(s))
+        if not derived.ok:
+            repairs.append(f"ECG channel '{label}' gave no heart rate: {derived.reason}")
+            continue
+        causes = ", ".join(f"{n} {why}" for why, n in derived.rejected.items() if n)
+        repairs.append(
+            f"heart rate derived from ECG channel '{label}' ({fs:g} Hz"
+            f"{', inverted lead' if derived.polarity < 0 else ''}): {derived.n_beats} beats, "
+            f"{derived.n_rejected} of {derived.n_intervals} RR intervals rejected as not "
+            f"plausible{f' ({causes})' if causes else ''}")
+        return derived.t, derived.bpm, derived.rr_ms
+    return None
+
+
 def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
-    """Read an EDF/EDF+/BDF file's acceleration (and heart rate) into one session.
+    """Read an EDF/EDF+/BDF file's acceleration and heart rate (from a heart-rate channel,
+    else derived from an ECG channel) into one session.
 
     Raises:
-        InputError: not EDF/BDF, a damaged header, or neither acceleration nor heart-rate
-            channels.
+        InputError: not EDF/BDF, a damaged header, or neither acceleration nor heart rate
+            (a heart-rate channel, or an ECG that gives one).
     """
     path = Path(path)
     options = options or ReadOptions()
@@ -395,17 +426,26 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     annotations = [s for s in signals if s.label in ANNOTATION_LABELS]
     acc, hr, ecg = _channels(signals, annotations)
     t_acc, xyz = _acceleration(path, contents, acc, repairs)
-    hr_stream = _heart_rate(contents, hr, repairs)
-    if ecg:
-        repairs.append("ECG channel(s) " + ", ".join(f"'{s.label}'" for s in ecg)
-                       + " not used: dosewatch does not derive heart rate from a raw ECG; "
-                       "export the device's heart-rate channel")
+    hr_stream: tuple[NDArray[np.float64], ...] | None = _heart_rate(contents, hr, repairs)
+    if ecg and hr_stream is not None:
+        repairs.append("ECG channel(s) " + ", ".join(f"'{printable(s.label.encode(), 16)}'"
+                                                     for s in ecg)
+                       + " not needed: the file's heart-rate channel is used")
+    elif ecg:
+        hr_stream = _ecg_heart_rate(contents, ecg, repairs)
     if xyz is None and hr_stream is None:
         labels = ", ".join(printable(s.label.encode(), 16) for s in signals
                            if s not in annotations)[:300]
-        raise refuse(path, f"no acceleration (x, y, z) or heart-rate channel among the "
+        if ecg:
+            why = "; ".join(r for r in repairs if r.startswith("ECG channel '"))
+            raise refuse(path, f"no acceleration (x, y, z) or heart-rate channel, and no "
+                         f"trustworthy heart rate from the ECG ({why})",
+                         "check the ECG electrodes' contact, or export the device's "
+                         "heart-rate channel")
+        raise refuse(path, f"no acceleration (x, y, z), heart-rate or ECG channel among the "
                      f"signals ({labels})",
-                     "label the channels like 'ACC X', 'ACC Y', 'ACC Z' and 'HR' (bpm)")
+                     "label the channels like 'ACC X', 'ACC Y', 'ACC Z' and 'HR' (bpm) or "
+                     "'ECG'")
     t0_unix = contents.t0_unix
     repairs.insert(0, (
         f"{'BDF' if header.bdf else 'EDF'}{'+' + header.plus[-1] if header.plus else ''}: "
@@ -415,14 +455,14 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     if xyz is None:
         from ...session import build_session
         from ..registry import input_stem
-        t_hr, bpm = hr_stream  # type: ignore[misc]
-        return build_session(options.name or input_stem(path), hr=(t_hr + t0_unix, bpm),
+        t_hr, *values = hr_stream  # type: ignore[misc]
+        return build_session(options.name or input_stem(path), hr=(t_hr + t0_unix, *values),
                              profile=options.profile, source=str(path), format="edf",
                              start_time=None, repairs=tuple(repairs))
     first = float(t_acc[0]) if t_acc.size else 0.0
     return acc_session(path, options, t=t_acc - first, xyz=xyz, t0_unix=t0_unix + first,
                        format="edf", repairs=repairs,
-                       hr=None if hr_stream is None else (hr_stream[0] - first, hr_stream[1]))
+                       hr=None if hr_stream is None else (hr_stream[0] - first, *hr_stream[1:]))
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:

@@ -1,5 +1,5 @@
 """``dosewatch analyze`` on a folder of real raw-accelerometer files, as a user would run
-it: every format is analysed, and an EDF without acceleration or heart rate is refused
+it: every format is analysed, and an EDF without acceleration, heart rate or ECG is refused
 on the console with a hint that names what to do."""
 
 from __future__ import annotations
@@ -35,6 +35,6 @@ def test_analyze_a_folder_of_raw_files(tmp_path: Path) -> None:
                          "GENEActiv_testfile", "acc_hr_ecg"}
     assert {rows[name]["participant"] for name in rows} == {"P01"}
     assert done.returncode != 0  # one input failed, and the console says which and why
-    assert "test_subsecond.edf: no acceleration (x, y, z) or heart-rate channel" in (
+    assert "test_subsecond.edf: no acceleration (x, y, z), heart-rate or ECG channel" in (
         done.stdout + done.stderr)
     assert "label the channels like 'ACC X'" in done.stdout + done.stderr

@@ -253,7 +253,8 @@ def test_geneactiv_page_with_a_wrong_rate_is_dropped(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["test_subsecond.edf", "test_generator_datarec_generator_2.bdf",
-                                  "acc_hr_ecg.edf"])
+                                  "acc_hr_ecg.edf", "adfecgdb_r01_direct.edf",
+                                  "mitdb100_mlii.edf"])
 def test_edf_signals_match_pyedflib(name: str) -> None:
     path = DATA / "edf" / name
     ref = expected(path)
@@ -288,7 +289,9 @@ def test_edf_acceleration_and_heart_rate_channels() -> None:
     assert np.abs(got - want).max() < 1e-6
     assert np.allclose(session.hr.bpm[:60], ref["head_3"][:60])
     assert session.provenance.start_time == datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-    assert any("ECG channel(s) 'ECG' not used" in r for r in session.provenance.repairs)
+    assert any("ECG channel(s) 'ECG' not needed: the file's heart-rate channel is used" in r
+               for r in session.provenance.repairs)
+    assert session.hr.rr_ms is None  # the HR channel's values, nothing derived
 
 
 def test_edf_discontinuous_records_keep_their_times(tmp_path: Path) -> None:
