@@ -212,18 +212,14 @@ def learn(participant: str, evidence: Iterable[Evidence],
     maps = dict(old.acceleration) if previous else {}
     rest_bpm = hr_rest.value if hr_rest else None
     max_bpm = hr_max.value if hr_max else None
-    if max_bpm is None:  # the acceleration mapping still needs a maximum: the prior one
-        priors = [e.hr_max_prior for e in evidence if e.hr_max_prior is not None]
-        max_bpm = min(priors) if priors else None
-    if rest_bpm is not None and max_bpm is not None:
-        for placement in sorted({e.placement for e in evidence if e.placement}):
-            kept = maps.get(placement)
-            if kept is not None and kept.source == RESEARCHER:
-                continue
-            learned = _acc_map([e for e in evidence if e.placement == placement],
-                               rest_bpm, max_bpm)
-            if learned is not None:
-                maps[placement] = learned
+    for placement in sorted({e.placement for e in evidence if e.placement}):
+        kept = maps.get(placement)
+        if kept is not None and kept.source == RESEARCHER:
+            continue
+        learned = _acc_map([e for e in evidence if e.placement == placement],
+                           rest_bpm, max_bpm)
+        if learned is not None:
+            maps[placement] = learned
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
                        acceleration=maps)
@@ -254,16 +250,29 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
                  f"from {len(ks)} sessions with heart rate and a workload")
 
 
-def _acc_map(evidence: list[Evidence], hr_rest: float, hr_max: float) -> AccMap | None:
+def _acc_map(evidence: list[Evidence], hr_rest: float | None,
+             hr_max: float | None) -> AccMap | None:
     """ENMO -> %HRR knots: the median %HRR in ENMO bins at :data:`MAP_QUANTILES`, made
-    non-decreasing. None when there are too few epochs, or too few of them exercise."""
-    demand = np.concatenate([np.asarray(e.demand_bpm, float) for e in evidence]) \
-        if evidence else np.zeros(0)
-    enmo = np.concatenate([np.asarray(e.enmo_g, float) for e in evidence]) \
-        if evidence else np.zeros(0)
-    ok = np.isfinite(demand) & np.isfinite(enmo)
-    demand, enmo = demand[ok], enmo[ok]
-    pct = 100.0 * (demand - hr_rest) / max(hr_max - hr_rest, 1.0)
+    non-decreasing. None when there are too few epochs, or too few of them exercise.
+
+    Each session's heart rate becomes %HRR with the HR_rest and HR_max that session is
+    analysed with under this calibration (``hr_rest``, ``hr_max``: the calibrated values,
+    None when not learned; a profile's values come first, as in the analysis). A session
+    whose HR_rest would only be the default is left out: its %HRR says too little. (The
+    mapping used to need a calibrated HR_rest, which is learned from resting stretches
+    only when no profile gives one: a participant whose profile gave HR_rest and HR_max,
+    the best-known case, got no mapping at all.)"""
+    pcts, enmos, used = [np.zeros(0)], [np.zeros(0)], 0
+    for e in evidence:
+        if e.hr_rest_session is None and hr_rest is None:
+            continue
+        rest, top = e.karvonen(hr_max, hr_rest)
+        pcts.append(100.0 * (np.asarray(e.demand_bpm, float) - rest) / max(top - rest, 1.0))
+        enmos.append(np.asarray(e.enmo_g, float))
+        used += 1
+    pct, enmo = np.concatenate(pcts), np.concatenate(enmos)
+    ok = np.isfinite(pct) & np.isfinite(enmo)
+    pct, enmo = pct[ok], enmo[ok]
     if enmo.size < MIN_MAP_EPOCHS or int((pct >= 20.0).sum()) < MIN_MAP_EXERCISE_EPOCHS:
         return None
     edges = np.quantile(enmo, np.linspace(0.0, 1.0, len(MAP_QUANTILES) + 1))
@@ -281,7 +290,7 @@ def _acc_map(evidence: list[Evidence], hr_rest: float, hr_max: float) -> AccMap 
     y = np.maximum.accumulate(np.clip(np.asarray(ys)[order], 0.0, 100.0))
     keep = np.concatenate([[True], np.diff(x) > 1e-6])
     return AccMap(tuple(np.round(x[keep], 4)), tuple(np.round(y[keep], 1)),
-                  epochs=int(enmo.size), sessions=len(evidence))
+                  epochs=int(enmo.size), sessions=used)
 
 
 # --------------------------------------------------------------------------- files

@@ -11,7 +11,14 @@ Cleaning, in order, all as array operations on a 1 Hz grid:
 4. with acceleration at the wrist, *cadence lock* is removed: a stretch where the reading
    sits within ``cadence_lock_tolerance_spm`` of the step cadence (or half of it) and
    jumped there from a level well away from it. A heart rate that truly equals the cadence,
-   reached without a jump, is kept.
+   reached without a jump, is kept;
+5. without acceleration (no cadence to compare with), a *plateau* is removed: a stretch of
+   10 s to 3 min that the reading entered by a step of 10 bpm or more within 2 s and left
+   by a step of about the same size back to where it had been, flat in between. The heart
+   does not change rate that fast and come back (it takes tens of seconds to follow a
+   change of pace); an optical sensor that locks onto the step cadence and lets go does.
+   As the reading returns to where it was, the stretch is bridged from both sides (and
+   counted as artefact) rather than left as a gap of minutes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ from .base import EpochGrid, FeatureContext, StreamFeatures, per_epoch, row_mean
 MAX_GAP_S = 10.0
 SPIKE_BPM = 20.0
 LOCK_JUMP_BPM = 8.0
+PLATEAU_JUMP_BPM = 10.0
+"""A step of heart rate at least this large within ``PLATEAU_STEP_S`` is not physiology..."""
+PLATEAU_STEP_S = 2
+PLATEAU_S = (10, 180)
+"""... and a stretch of this many seconds between such a step and one back is an artefact."""
+PLATEAU_RETURN_BPM = 6.0
+PLATEAU_SD_BPM = 4.0
+REST_ABOVE_LOW_BPM = 12.0
+"""A calm stretch this far above the session's lowest minute is not a resting one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +161,13 @@ def clean(
             bpm[mask] = np.nan
             artefact[mask] = True
 
+    def bridge(mask: NDArray[np.bool_]) -> None:
+        """Like ``drop``, but the seconds are filled in from the clean heart rate on both
+        sides (a plateau ends where it began: the heart went on beating in between)."""
+        drop(mask, "plateau")
+        if mask.any():
+            bpm[mask] = _fill_nan(bpm)[mask]
+
     with np.errstate(invalid="ignore"):
         drop((bpm < cfg.valid_min_bpm) | (bpm > cfg.valid_max_bpm), "out of range")
         filled = _fill_nan(bpm)
@@ -172,7 +195,50 @@ def clean(
                 outside = 0.5 * (filled[before] + filled[after])
                 jumped = np.abs(filled[mid] - outside) > LOCK_JUMP_BPM
                 drop(spans_mask(stretches[jumped], n_seconds), "cadence lock")
+        elif np.isfinite(bpm).sum() > 2 * PLATEAU_STEP_S:
+            bridge(plateaus(_fill_nan(bpm)))
     return CleanHeartRate(bpm=bpm, artefact=artefact, n_removed=removed)
+
+
+def plateaus(bpm: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Seconds inside a plateau (see the module text, step 5) of a gap-free 1 Hz series:
+    each step up (or down) is paired with the first step the other way after it."""
+    n = bpm.size
+    k = PLATEAU_STEP_S
+    change = np.full(n, 0.0)
+    change[: n - k] = bpm[k:] - bpm[: n - k]  # change over the next k seconds
+    out = np.zeros(n, dtype=bool)
+    for sign in (1.0, -1.0):
+        into = runs(sign * change >= PLATEAU_JUMP_BPM)[:, 0]  # first second of each step
+        back = runs(-sign * change >= PLATEAU_JUMP_BPM)[:, 0]
+        if not (into.size and back.size):
+            continue
+        nxt = np.searchsorted(back, into + k)
+        ok = nxt < back.size
+        a, b = into[ok], back[nxt[ok]]
+        length = b - a
+        ok = (length >= PLATEAU_S[0]) & (length <= PLATEAU_S[1])
+        a, b = a[ok], b[ok]
+        step_in = bpm[a + k] - bpm[a]
+        step_out = bpm[b] - bpm[np.minimum(b + k, n - 1)]
+        returns = np.abs(bpm[np.minimum(b + k, n - 1)] - bpm[a]) <= PLATEAU_RETURN_BPM
+        similar = np.abs(step_in - step_out) <= 0.5 * np.maximum(np.abs(step_in),
+                                                                 np.abs(step_out))
+        keep = returns & similar
+        if not keep.any():
+            continue
+        spans = np.column_stack([a[keep] + 1, np.minimum(b[keep] + k, n)])
+        inside = spans_mask(spans, n)
+        # Flat in between: the SD of each plateau's interior (by cumulative sums).
+        c1 = np.concatenate([[0.0], np.cumsum(bpm)])
+        c2 = np.concatenate([[0.0], np.cumsum(bpm**2)])
+        lo, hi = a[keep] + k, b[keep]
+        m = np.maximum(hi - lo, 1)
+        mean = (c1[hi] - c1[lo]) / m
+        sd = np.sqrt(np.maximum((c2[hi] - c2[lo]) / m - mean**2, 0.0))
+        flat = sd <= PLATEAU_SD_BPM
+        out |= spans_mask(spans[flat], n) & inside
+    return out
 
 
 def minute_stats(bpm: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
@@ -212,6 +278,10 @@ def estimate_hr_rest(
     says so), and a flat level (Theil–Sen slope within ``rest_max_slope_bpm_min``), which
     excludes the recovery after exercise. The estimate is the stretch's mean minute median.
     Files that start mid-run have no such stretch, so their lowest heart rate is not used.
+    A calm stretch more than ``REST_ABOVE_LOW_BPM`` above the session's lowest
+    well-covered minute is not rest either: without acceleration to say the body was
+    still, a steady easy walk (as flat as rest, and under ``rest_max_bpm``) looks calm,
+    and a session that later sits 25 bpm lower shows it was not its resting rate.
     """
     cfg = config.heart_rate
     median, sd, coverage = minute_stats(bpm)
@@ -233,6 +303,9 @@ def estimate_hr_rest(
     if not flat.any():
         return None
     levels = windows[all_calm][flat].mean(axis=1)
+    lowest = float(median[(coverage >= 0.8) & np.isfinite(median)].min())
+    if levels.min() > lowest + REST_ABOVE_LOW_BPM:
+        return None
     return float(levels.min())
 
 

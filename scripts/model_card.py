@@ -310,6 +310,11 @@ def _known_limits(rows: list, plan: list, config: Config, records: list[dict],
         "acceleration when there is one), which the simulator's physiology supports but "
         "real people may not follow. Give a speed, power or footpod channel where it "
         "matters.",
+        "- **What the gap to the heart-rate targets is made of.** `scripts/target_gap.py` "
+        "analyses the held-out sessions again with what heart rate alone cannot know "
+        "given: the true HR_rest and HR_max, no cardiac drift, a chest strap. Most of "
+        "physio's gap is there, in the input, not in the method; the figures and what was "
+        "tried are in `docs/method.md` (\"Where it is weak\").",
         "- **A treadmill export without its incline** hides an incline ramp from the "
         "workload. The learned model was trained to trust the workload channel when it has "
         "one (as physio does), so such ramps are read as steady.",

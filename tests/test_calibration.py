@@ -122,6 +122,27 @@ def test_acceleration_mapping_rises_with_movement() -> None:
     assert still.acc_map("wrist") is None
 
 
+def test_a_profile_giving_hr_rest_and_hr_max_still_yields_a_mapping() -> None:
+    """A participant whose profile gives HR_rest and HR_max has no *learned* HR_rest (the
+    profile's is used, so no resting stretch is looked for); the mapping reads their
+    heart rate with the profile's values instead of being left out. A session whose
+    HR_rest would only be the default adds nothing."""
+    rng = np.random.default_rng(1)
+    enmo = rng.uniform(0.0, 0.4, 300)
+    bpm = 70 + (170 - 70) * np.clip(enmo / 0.4, 0, 1) * 0.9 + rng.normal(0, 3, 300)
+    profiled = replace(evidence("a", held=168, prior=170, placement="chest",
+                                pairs=list(zip(bpm, enmo, strict=True))),
+                       hr_rest_session=70.0, hr_max_profile=170.0)
+    cal = learn("P01", [profiled])
+    assert cal.hr_rest is None
+    m = cal.acc_map("chest")
+    assert m is not None and m.sessions == 1
+    assert m.intensity(np.array([0.2]))[0] == pytest.approx(45, abs=6)
+    unknown_rest = evidence("b", held=168, prior=170, placement="chest",
+                            pairs=list(zip(bpm, enmo, strict=True)))
+    assert learn("P01", [unknown_rest]).acc_map("chest") is None
+
+
 def test_a_researchers_values_are_kept(tmp_path: Path) -> None:
     mine = Calibration("P01", hr_max=Value(181.0, "researcher", "lab test 2026-09-01"),
                        acceleration={"wrist": AccMap((0.0, 0.1, 0.3), (0.0, 40.0, 70.0),

@@ -176,6 +176,41 @@ def test_cadence_lock_is_removed_but_true_equal_rate_kept():
     assert np.isfinite(kept.bpm).all()
 
 
+def test_plateau_without_acceleration_is_bridged_but_a_real_change_kept():
+    """An optical reading that jumps 20 bpm in a second, sits there a minute and jumps
+    back (cadence lock, with no acceleration to compare) is bridged from both sides; a
+    heart rate that rises as fast as a heart can, and stays, is kept."""
+    rng = np.random.default_rng(5)
+    t = np.arange(600.0)
+    steady = 150.0 + rng.normal(0, 0.7, t.size)
+    locked = steady.copy()
+    locked[200:290] = 171.0 + rng.normal(0, 0.5, 90)
+    cleaned = hrmod.clean(HeartRate(t=t, bpm=locked, rr_ms=None, fs=1.0), 600, CFG)
+    assert cleaned.n_removed.get("plateau", 0) >= 88
+    assert np.isfinite(cleaned.bpm).all()
+    assert np.abs(cleaned.bpm[200:290] - 150.0).max() < 4.0
+    # A change of pace: heart rate climbs 25 bpm over half a minute and stays there.
+    rise = np.clip((t - 200) / 30.0, 0.0, 1.0) * 25.0
+    real = hrmod.clean(HeartRate(t=t, bpm=steady + rise, rr_ms=None, fs=1.0), 600, CFG)
+    assert "plateau" not in real.n_removed
+    assert np.nanmax(real.bpm) > 172.0
+
+
+def test_a_calm_stretch_far_above_the_sessions_low_is_not_rest():
+    """Without acceleration a steady easy walk at 98 bpm is as calm as rest; a session
+    that sits near 72 bpm later (too briefly, or too unsettled, to be a resting stretch
+    itself) shows the walk was not its resting rate."""
+    rng = np.random.default_rng(6)
+    walk = 98.0 + rng.normal(0, 1.0, 8 * 60)
+    run = 150.0 + rng.normal(0, 1.0, 20 * 60)
+    after = 72.0 + rng.normal(0, 1.0, 2 * 60)  # two quiet minutes: below rest_min_minutes
+    bpm = np.concatenate([walk, run, after])
+    assert hrmod.estimate_hr_rest(bpm, CFG) is None
+    # The same walk with nothing lower in the session still reads as its rest.
+    assert hrmod.estimate_hr_rest(np.concatenate([walk, run]), CFG) == pytest.approx(
+        98.0, abs=1.0)
+
+
 def rest_then_run(rest_min: float, hr_rest: float = 58.0) -> np.ndarray:
     rng = np.random.default_rng(4)
     t = np.arange(int((rest_min + 20) * 60))
