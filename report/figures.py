@@ -115,8 +115,10 @@ def _grid(frame: _Frame) -> list[str]:
 def _week_tip(week: WeekRow) -> str:
     minutes = ("unknown" if week.minutes_at_or_above_intermediate is None
                else f"{week.minutes_at_or_above_intermediate:.0f}")
-    return (f"{week.week}: {week.sessions} sessions, {week.dose_sessions} with the dose, "
-            f"{week.dose_days} dose days, {minutes} min at intermediate or above — "
+    sessions = f"{week.sessions} session{'' if week.sessions == 1 else 's'}"
+    days = f"{week.dose_days} dose day{'' if week.dose_days == 1 else 's'}"
+    return (f"{week.week}: {sessions}, {week.dose_sessions} with the dose, "
+            f"{days}, {minutes} min at intermediate or above — "
             + ("met" if week.week_met else "not met"))
 
 
