@@ -433,10 +433,13 @@ WORKLOAD_PANEL = Panel("workload", 0.9, draw_workload_panel)
 
 def panels_for(result: SessionResult) -> tuple[Panel, ...]:
     """The panels of ``result``'s picture: :data:`PANELS`, with the workload under the
-    intensity when the session has speed or power."""
+    intensity when the session has speed or power, and without the acceleration when the
+    session has none but has a workload (a watch export: the room goes to the others)."""
     if not has_workload_channel(result):
         return PANELS
-    return (PANELS[0], WORKLOAD_PANEL, *PANELS[1:])
+    rest = PANELS[1:] if result.info.has_acc else tuple(
+        p for p in PANELS[1:] if p.name != "acceleration")
+    return (PANELS[0], WORKLOAD_PANEL, *rest)
 
 
 def _panel_axes(fig: Figure, panels: Sequence[Panel]) -> list[Axes]:

@@ -174,3 +174,13 @@ def test_the_workload_is_drawn_when_the_session_has_one(result, simulated):
                         placement="wrist", acc_fs=25.0, seed=11).session
     without = analyze_session(replace(session, speed=None), classifier=RuleClassifier())
     assert "workload" not in [a.get_label() for a in draw_session(without).axes]
+
+
+def test_a_watch_export_has_no_empty_acceleration_panel(simulated):
+    """Heart rate and speed without acceleration: the picture shows the workload and no
+    panel that only says there is no acceleration."""
+    session = simulated("steady_then_ramp", person_seed=7, person_id="P01",
+                        placement="wrist", acc_fs=25.0, seed=11).session
+    watch = analyze_session(replace(session, acc=None), classifier=RuleClassifier())
+    named = [a.get_label() for a in draw_session(watch).axes if a.get_label()]
+    assert named == ["intensity", "workload", "labels"]
