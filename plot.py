@@ -107,7 +107,8 @@ def header_text(result: SessionResult) -> str:
     """The one-line header: participant, date, duration, class, dose."""
     parts = []
     if result.participant:
-        parts.append(result.participant)
+        name = result.participant
+        parts.append(name if len(name) <= 40 else name[:39] + "…")
     if result.start_time:
         when = result.start_time[:16].replace("T", " ")
         if result.start_time.endswith(("+00:00", "Z")):
@@ -463,10 +464,16 @@ def _draw_legend(fig: Figure, handles: list[LegendHandle]) -> None:
                columnspacing=1.4)
 
 
+HEADER_FITS = 110  # characters of the header line that fit at its full size
+
+
 def _draw_header(fig: Figure, result: SessionResult) -> None:
     """The header line, and under it the session's name and where intensity came from."""
-    fig.text(0.012, 0.965, header_text(result), fontsize=10.5, fontweight="bold",
-             ha="left", va="center")
+    header = header_text(result)
+    # About 110 characters fit the width at 10.5 pt bold; a longer line (a long participant
+    # name, shortened to 40 characters) is made smaller rather than cut off at the edge.
+    size = 10.5 if len(header) <= HEADER_FITS else 10.5 * HEADER_FITS / len(header)
+    fig.text(0.012, 0.965, header, fontsize=size, fontweight="bold", ha="left", va="center")
     source = result.intensity_source.replace("_", " ")
     detail = f"certainty {result.certainty.level}  ·  {result.name}  ·  intensity from {source}"
     hp = result.info.hr_params

@@ -184,3 +184,15 @@ def test_a_watch_export_has_no_empty_acceleration_panel(simulated):
     watch = analyze_session(replace(session, acc=None), classifier=RuleClassifier())
     named = [a.get_label() for a in draw_session(watch).axes if a.get_label()]
     assert named == ["intensity", "workload", "labels"]
+
+
+def test_a_long_header_is_made_smaller_not_cut_off(result):
+    """A long participant name: the header line still ends inside the picture."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    long = replace(result, participant="a-participant-with-a-very-long-study-identifier-" * 2)
+    fig = draw_session(long)
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    header = next(t for t in fig.texts if "class:" in t.get_text())
+    assert header.get_window_extent(renderer).x1 <= fig.bbox.x1
