@@ -14,6 +14,10 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("config", help="print the configuration (defaults, or --config merged)")
+    p = sub.add_parser(
+        "config", help="print the configuration (defaults, or --config merged)",
+        description="Print every threshold dosewatch uses, as a TOML file with a comment "
+        "per value: the defaults, or a --config file merged over them. Save it, edit it and "
+        "pass it to analyze --config.")
     add_config_option(p)
     p.set_defaults(func=cmd_config)

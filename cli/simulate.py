@@ -39,7 +39,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ConfigError(str(exc), hint="see dosewatch simulate --help") from None
-    print(f"{len(written)} simulated sessions written to {args.out}")
+    n = len(written)
+    print(f"{n} simulated session{'' if n == 1 else 's'} written to {args.out}")
     return 0
 
 
@@ -48,7 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..simulate.options import MODALITIES
     from ..simulate.people import POPULATIONS
 
-    p = sub.add_parser("simulate", help="write simulated sessions with known ground truth")
+    p = sub.add_parser(
+        "simulate", help="write simulated sessions with known ground truth",
+        description="Write simulated sessions as session folders (hr, acc, speed, "
+        "profile.toml) with their ground truth (truth.json: labels, bouts, class, dose), for "
+        "trying dosewatch or testing a method against known answers.")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--protocol", action="append", metavar="NAME",
                    help="protocol (repeatable; default: the ten of dosewatch.simulate."
@@ -56,15 +61,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--placement", action="append", choices=["wrist", "chest"],
                    help="accelerometer placement (repeatable; default: wrist)")
     p.add_argument("--modality", default="hr+acc", choices=MODALITIES,
-                   help="streams written (hr+speed and speed: a watch export; a folder "
-                   "with speed alone is not read back until the readers accept one)")
+                   help="streams written (hr+speed: a watch export; speed alone is "
+                   "written, but a session needs heart rate or acceleration to be analysed)")
     p.add_argument("--profile", dest="profile_kind", default="full",
                    choices=["full", "age", "none"],
                    help="what the written profile.toml gives away (default: full)")
     p.add_argument("--acc-fs", type=float, default=50.0, help="acceleration rate, Hz")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the same seed, the same sessions")
     p.add_argument("--count", type=int, default=1, help="sessions per protocol and placement")
-    p.add_argument("--format", default="csv", choices=["csv", "csv.gz", "parquet"])
+    p.add_argument("--format", default="csv", choices=["csv", "csv.gz", "parquet"],
+                   help="stream file format (default csv)")
     p.add_argument("--population", default="typical", choices=POPULATIONS,
                    help="typical (VO2max 28-60) or wide (25-75, walkers to fast runners)")
     p.add_argument("--drift", type=float, metavar="BPM_PER_MIN",
