@@ -48,6 +48,7 @@ LEARNED = "sessions"
 MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
 MIN_MAP_EPOCHS = 30
 MIN_MAP_EXERCISE_EPOCHS = 10
+STEPPING_FRACTION = 0.5  # an epoch at least this much stepping is walking or running
 LOW_HR_MAX_BPM = 15.0  # a learned HR_max this far below the prediction gets a caution
 LOW_HR_MAX_CAUTION = "below what age or the default predicts"
 """The words of that caution in the value's detail (the verdict's certainty looks for
@@ -132,6 +133,8 @@ class Evidence:
         placement: where the accelerometer was worn.
         demand_bpm, enmo_g: per exercise-or-rest epoch with both heart rate and
             acceleration: the heart-rate demand and the ENMO.
+        step_fraction: per epoch of ``enmo_g``, the share of it spent stepping (empty in
+            evidence written before it was kept: then every epoch counts as stepping).
     """
 
     participant: str | None
@@ -148,6 +151,7 @@ class Evidence:
     placement: str | None = None
     demand_bpm: tuple[float, ...] = ()
     enmo_g: tuple[float, ...] = ()
+    step_fraction: tuple[float, ...] = ()
 
     def karvonen(self, hr_max: float | None, hr_rest: float | None) -> tuple[float, float]:
         """HR_rest and HR_max the session is analysed with under a calibration holding
@@ -167,8 +171,8 @@ class Evidence:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Evidence:
         values = dict(data)
-        for key in ("demand_bpm", "enmo_g", "relation_bpm", "relation_workload",
-                    "relation_minutes"):
+        for key in ("demand_bpm", "enmo_g", "step_fraction", "relation_bpm",
+                    "relation_workload", "relation_minutes"):
             values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
         return cls(**values)  # type: ignore[arg-type]
 
@@ -210,14 +214,13 @@ def learn(participant: str, evidence: Iterable[Evidence],
     hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
     fitness = _fitness(evidence, hr_max, hr_rest)
     maps = dict(old.acceleration) if previous else {}
-    rest_bpm = hr_rest.value if hr_rest else None
-    max_bpm = hr_max.value if hr_max else None
     for placement in sorted({e.placement for e in evidence if e.placement}):
         kept = maps.get(placement)
         if kept is not None and kept.source == RESEARCHER:
             continue
         learned = _acc_map([e for e in evidence if e.placement == placement],
-                           rest_bpm, max_bpm)
+                           None if hr_max is None else hr_max.value,
+                           None if hr_rest is None else hr_rest.value)
         if learned is not None:
             maps[placement] = learned
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
@@ -250,47 +253,87 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
                  f"from {len(ks)} sessions with heart rate and a workload")
 
 
-def _acc_map(evidence: list[Evidence], hr_rest: float | None,
-             hr_max: float | None) -> AccMap | None:
-    """ENMO -> %HRR knots: the median %HRR in ENMO bins at :data:`MAP_QUANTILES`, made
-    non-decreasing. None when there are too few epochs, or too few of them exercise.
+def _acc_map(evidence: list[Evidence], hr_max: float | None,
+             hr_rest: float | None) -> AccMap | None:
+    """ENMO -> %HRR knots for one placement, from the epochs with both heart rate and
+    acceleration. None when there are too few epochs, or too few of them stepping at
+    exercise intensity.
 
-    Each session's heart rate becomes %HRR with the HR_rest and HR_max that session is
-    analysed with under this calibration (``hr_rest``, ``hr_max``: the calibrated values,
-    None when not learned; a profile's values come first, as in the analysis). A session
-    whose HR_rest would only be the default is left out: its %HRR says too little. (The
-    mapping used to need a calibrated HR_rest, which is learned from resting stretches
-    only when no profile gives one: a participant whose profile gave HR_rest and HR_max,
-    the best-known case, got no mapping at all.)"""
-    pcts, enmos, used = [np.zeros(0)], [np.zeros(0)], 0
+    - Each session's heart-rate demand becomes %HRR under the HR_rest and HR_max that
+      session is analysed with under this calibration (:meth:`Evidence.karvonen`): a
+      profile's HR_rest counts as well as a learned one. A session whose HR_rest would
+      only be the default is left out: its %HRR says too little.
+    - Only *stepping* epochs (walking, running) place the knots: ENMO measures how the
+      body moves when it carries itself, not the effort of a ride or of a recovery
+      sitting down, where heart rate is high and the wrist or chest barely moves (one
+      ride among a participant's sessions otherwise maps stillness to 80 %HRR). Stillness
+      is anchored at 0 g, 0 %HRR: HR_rest is by definition the heart rate at rest.
+    - Knots: the median %HRR in ENMO quantile bins of the stepping epochs
+      (:data:`MAP_QUANTILES`), made non-decreasing by pooling adjacent bins that fall
+      (isotonic regression, so one noisy bin does not lift all above it).
+    - Beyond the fastest movement seen, intensity keeps rising with the slope of a line
+      fitted to the upper half of the stepping epochs (a ramp that goes faster than any
+      of the participant's other sessions is not capped at their hardest bin), up to
+      100 %HRR.
+    """
+    cal_max, cal_rest = hr_max, hr_rest
+    pcts, enmos, steps = [], [], []
     for e in evidence:
-        if e.hr_rest_session is None and hr_rest is None:
+        if not e.enmo_g or (e.hr_rest_session is None and cal_rest is None):
             continue
-        rest, top = e.karvonen(hr_max, hr_rest)
+        rest, top = e.karvonen(cal_max, cal_rest)
         pcts.append(100.0 * (np.asarray(e.demand_bpm, float) - rest) / max(top - rest, 1.0))
         enmos.append(np.asarray(e.enmo_g, float))
-        used += 1
-    pct, enmo = np.concatenate(pcts), np.concatenate(enmos)
-    ok = np.isfinite(pct) & np.isfinite(enmo)
-    pct, enmo = pct[ok], enmo[ok]
-    if enmo.size < MIN_MAP_EPOCHS or int((pct >= 20.0).sum()) < MIN_MAP_EXERCISE_EPOCHS:
+        steps.append(np.asarray(e.step_fraction, float) if len(e.step_fraction) == len(
+            e.enmo_g) else np.ones(len(e.enmo_g)))
+    if not enmos:
         return None
-    edges = np.quantile(enmo, np.linspace(0.0, 1.0, len(MAP_QUANTILES) + 1))
-    index = np.clip(np.searchsorted(edges, enmo, side="right") - 1, 0, len(MAP_QUANTILES) - 1)
-    xs, ys = [], []
-    for b in range(len(MAP_QUANTILES)):
+    pct, enmo, step = np.concatenate(pcts), np.concatenate(enmos), np.concatenate(steps)
+    ok = np.isfinite(pct) & np.isfinite(enmo)
+    stepping = ok & (np.nan_to_num(step) >= STEPPING_FRACTION) & (enmo > 0)
+    if int(ok.sum()) < MIN_MAP_EPOCHS or \
+            int((stepping & (pct >= 20.0)).sum()) < MIN_MAP_EXERCISE_EPOCHS:
+        return None
+    x_all, y_all = enmo[stepping], pct[stepping]
+    bins = len(MAP_QUANTILES)
+    edges = np.quantile(x_all, np.linspace(0.0, 1.0, bins + 1))
+    index = np.clip(np.searchsorted(edges, x_all, side="right") - 1, 0, bins - 1)
+    xs, ys, ws = [0.0], [0.0], [1.0]
+    for b in range(bins):
         inside = index == b
         if inside.sum() >= 3:
-            xs.append(float(np.median(enmo[inside])))
-            ys.append(float(np.median(pct[inside])))
-    if len(xs) < 2:
-        return None
-    order = np.argsort(xs)
+            xs.append(float(np.median(x_all[inside])))
+            ys.append(float(np.clip(np.median(y_all[inside]), 0.0, 100.0)))
+            ws.append(float(inside.sum()))
+    order = np.argsort(xs, kind="stable")
     x = np.asarray(xs)[order]
-    y = np.maximum.accumulate(np.clip(np.asarray(ys)[order], 0.0, 100.0))
+    y = _isotonic(np.asarray(ys)[order], np.asarray(ws)[order])
     keep = np.concatenate([[True], np.diff(x) > 1e-6])
-    return AccMap(tuple(np.round(x[keep], 4)), tuple(np.round(y[keep], 1)),
-                  epochs=int(enmo.size), sessions=used)
+    x, y = x[keep], y[keep]
+    if x.size < 2:
+        return None
+    upper = x_all >= np.median(x_all)
+    slope = 0.0
+    if upper.sum() >= 5 and np.ptp(x_all[upper]) > 0:
+        slope = max(0.0, float(np.polyfit(x_all[upper], y_all[upper], 1)[0]))
+    if slope > 0 and y[-1] < 100.0:
+        x_end = x[-1] + (100.0 - y[-1]) / slope
+        x, y = np.append(x, x_end), np.append(y, 100.0)
+    return AccMap(tuple(np.round(x, 4)), tuple(np.round(y, 1)),
+                  epochs=int(ok.sum()), sessions=len(pcts))
+
+
+def _isotonic(y: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The non-decreasing sequence nearest to ``y`` in weighted least squares (pool
+    adjacent violators; a handful of knots, so a short loop)."""
+    blocks: list[list[float]] = []  # [weighted mean, weight, count]
+    for value, weight in zip(y.tolist(), w.tolist(), strict=True):
+        blocks.append([value, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, w2, n2 = blocks.pop()
+            v1, w1, n1 = blocks.pop()
+            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    return np.concatenate([np.full(int(n), v) for v, _, n in blocks])
 
 
 # --------------------------------------------------------------------------- files

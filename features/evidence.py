@@ -43,6 +43,7 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
         placement=info.placement if info.has_acc else None,
         demand_bpm=_rounded(v["hr_demand_bpm"][both], 2),
         enmo_g=_rounded(v["enmo_g"][both], 5),
+        step_fraction=_rounded(v["step_fraction"][both], 3),
     )
 
 

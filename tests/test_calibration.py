@@ -141,6 +141,54 @@ def test_a_profile_giving_hr_rest_and_hr_max_still_yields_a_mapping() -> None:
     unknown_rest = evidence("b", held=168, prior=170, placement="chest",
                             pairs=list(zip(bpm, enmo, strict=True)))
     assert learn("P01", [unknown_rest]).acc_map("chest") is None
+def _walks_and_runs(rng: np.random.Generator, n: int = 200
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Stepping epochs whose heart rate follows the movement: ENMO 0.05-0.5 g, bpm from
+    55 (HR_rest) to 185 (HR_max) along it."""
+    enmo = rng.uniform(0.05, 0.5, n)
+    return 55 + (185 - 55) * (0.2 + 1.4 * (enmo - 0.05)) + rng.normal(0, 2, n), enmo
+
+
+def test_a_profiles_hr_rest_is_enough_for_the_acceleration_mapping() -> None:
+    # A participant whose profile gives HR_rest leaves no resting stretch of their own:
+    # their sessions' %HRR still follows from it, so they get a mapping.
+    bpm, enmo = _walks_and_runs(np.random.default_rng(1))
+    e = replace(evidence("a", held=185, prior=185, placement="chest",
+                         pairs=list(zip(bpm, enmo, strict=True))),
+                hr_rest_stretch=None, hr_rest_session=55.0)
+    cal = learn("P01", [e])
+    assert cal.hr_rest is None
+    m = cal.acc_map("chest")
+    assert m is not None
+    assert m.intensity(np.array([0.3]))[0] == pytest.approx(55, abs=6)
+
+
+def test_a_ride_does_not_teach_that_stillness_is_hard_work() -> None:
+    # On a bike heart rate is high while the wrist barely moves; only stepping epochs say
+    # how this person's movement maps to effort, so stillness stays rest.
+    rng = np.random.default_rng(2)
+    bpm, enmo = _walks_and_runs(rng)
+    run = replace(evidence("run", held=185, rest=55, prior=185, placement="wrist",
+                           pairs=list(zip(bpm, enmo, strict=True))),
+                  step_fraction=(1.0,) * enmo.size)
+    ride_enmo = rng.uniform(0.003, 0.01, 300)
+    ride = replace(evidence("ride", held=185, rest=55, prior=185, placement="wrist",
+                            pairs=[(160.0, x) for x in ride_enmo]),
+                   step_fraction=(0.0,) * ride_enmo.size)
+    m = learn("P01", [run, ride]).acc_map("wrist")
+    assert m is not None
+    assert m.intensity(np.array([0.008]))[0] < 10
+    assert m.intensity(np.array([0.3]))[0] == pytest.approx(55, abs=6)
+
+
+def test_the_mapping_keeps_rising_beyond_the_fastest_movement_seen() -> None:
+    bpm, enmo = _walks_and_runs(np.random.default_rng(3))
+    m = learn("P01", [evidence("a", held=185, rest=55, prior=185, placement="wrist",
+                               pairs=list(zip(bpm, enmo, strict=True)))]).acc_map("wrist")
+    top = float(enmo.max())
+    faster = m.intensity(np.array([top, top + 0.05, top + 0.1]))
+    assert faster[1] > faster[0] + 3 and faster[2] > faster[1] + 3
+    assert m.intensity(np.array([5.0]))[0] == 100.0
 
 
 def test_a_researchers_values_are_kept(tmp_path: Path) -> None:
