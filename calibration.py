@@ -33,7 +33,8 @@ import json
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,11 @@ LEARNED = "sessions"
 MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
 MIN_MAP_EPOCHS = 30
 MIN_MAP_EXERCISE_EPOCHS = 10
-STEPPING_FRACTION = 0.5  # an epoch at least this much stepping is walking or running
+STEPPING_FRACTION = 2 / 3  # an epoch at least this much stepping is walking or running
+MIN_STEP_ENMO_G = 0.02
+"""...and moves the body at least this much: the slowest walk's footfalls do, while the
+rhythm of pedalling (the trunk bobbing at twice the pedal rate, in the step band) and a
+few steps about a room do not."""
 LOW_HR_MAX_BPM = 15.0  # a learned HR_max this far below the prediction gets a caution
 LOW_HR_MAX_CAUTION = "below what age or the default predicts"
 """The words of that caution in the value's detail (the verdict's certainty looks for
@@ -68,16 +73,43 @@ class Value:
 @dataclass(frozen=True)
 class AccMap:
     """Acceleration to %HRR for one placement: piecewise linear through the knots
-    (``enmo_g`` rising, ``pct_hrr`` not falling), extended flat beyond the ends."""
+    (``enmo_g`` rising, ``pct_hrr`` not falling), extended flat beyond the ends.
+
+    When it also holds cadence knots (``cadence_spm`` rising, ``cadence_pct_hrr`` not
+    falling: how this person's step rate maps to %HRR, learned like the ENMO knots), an
+    epoch spent stepping takes the mean of the two estimates weighted by how closely each
+    followed the person's heart rate (``enmo_sd``, ``cadence_sd``: robust SDs of their
+    residuals, %HRR). Cadence is the steadier of the two: a runner's step rate barely
+    wanders from minute to minute while the impact and arm swing that ENMO adds up do,
+    and a ramp's few steps a minute faster show in it.
+    """
 
     enmo_g: tuple[float, ...]
     pct_hrr: tuple[float, ...]
     epochs: int = 0
     sessions: int = 0
     source: str = LEARNED
+    cadence_spm: tuple[float, ...] = ()
+    cadence_pct_hrr: tuple[float, ...] = ()
+    enmo_sd: float = 0.0
+    cadence_sd: float = 0.0
 
-    def intensity(self, enmo_g: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.interp(enmo_g, self.enmo_g, self.pct_hrr)
+    def intensity(self, enmo_g: NDArray[np.float64],
+                  cadence_spm: NDArray[np.float64] | None = None,
+                  step_fraction: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """%HRR of each epoch's ENMO; with cadence knots, ``cadence_spm`` and
+        ``step_fraction``, stepping epochs combine it with their cadence's."""
+        from_enmo = np.interp(enmo_g, self.enmo_g, self.pct_hrr)
+        if cadence_spm is None or step_fraction is None or len(self.cadence_spm) < 2 \
+                or self.enmo_sd <= 0 or self.cadence_sd <= 0:
+            return from_enmo
+        cadence = np.nan_to_num(np.asarray(cadence_spm, dtype=np.float64))
+        stepping = _stepping(np.asarray(enmo_g, dtype=np.float64), step_fraction) & (
+            cadence > 0)
+        from_cadence = np.interp(cadence, self.cadence_spm, self.cadence_pct_hrr)
+        we, wc = self.enmo_sd ** -2, self.cadence_sd ** -2
+        both = (we * from_enmo + wc * from_cadence) / (we + wc)
+        return np.where(stepping, both, from_enmo)
 
 
 @dataclass(frozen=True)
@@ -133,8 +165,10 @@ class Evidence:
         placement: where the accelerometer was worn.
         demand_bpm, enmo_g: per exercise-or-rest epoch with both heart rate and
             acceleration: the heart-rate demand and the ENMO.
-        step_fraction: per epoch of ``enmo_g``, the share of it spent stepping (empty in
-            evidence written before it was kept: then every epoch counts as stepping).
+        step_fraction, cadence_spm: per epoch of ``enmo_g``, the share of it spent
+            stepping and the median step rate while stepping (empty in evidence written
+            before they were kept: then every epoch counts as stepping, and no cadence
+            is learned).
     """
 
     participant: str | None
@@ -152,6 +186,7 @@ class Evidence:
     demand_bpm: tuple[float, ...] = ()
     enmo_g: tuple[float, ...] = ()
     step_fraction: tuple[float, ...] = ()
+    cadence_spm: tuple[float, ...] = ()
 
     def karvonen(self, hr_max: float | None, hr_rest: float | None) -> tuple[float, float]:
         """HR_rest and HR_max the session is analysed with under a calibration holding
@@ -171,7 +206,7 @@ class Evidence:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Evidence:
         values = dict(data)
-        for key in ("demand_bpm", "enmo_g", "step_fraction", "relation_bpm",
+        for key in ("demand_bpm", "enmo_g", "step_fraction", "cadence_spm", "relation_bpm",
                     "relation_workload", "relation_minutes"):
             values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
         return cls(**values)  # type: ignore[arg-type]
@@ -255,50 +290,99 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
 
 def _acc_map(evidence: list[Evidence], hr_max: float | None,
              hr_rest: float | None) -> AccMap | None:
-    """ENMO -> %HRR knots for one placement, from the epochs with both heart rate and
-    acceleration. None when there are too few epochs, or too few of them stepping at
-    exercise intensity.
+    """ENMO (and cadence) -> %HRR knots for one placement, from the epochs with both
+    heart rate and acceleration. None when there are too few epochs, or too few of them
+    stepping at exercise intensity.
 
-    - Each session's heart-rate demand becomes %HRR under the HR_rest and HR_max that
-      session is analysed with under this calibration (:meth:`Evidence.karvonen`): a
-      profile's HR_rest counts as well as a learned one. A session whose HR_rest would
-      only be the default is left out: its %HRR says too little.
+    - Each session's heart-rate demand (heart rate with its lag inverted, so the minutes
+      after a change of pace read as the new pace) becomes %HRR under the HR_rest and
+      HR_max that session is analysed with under this calibration
+      (:meth:`Evidence.karvonen`): a profile's HR_rest counts as well as a learned one.
+      A session whose HR_rest would only be the default is left out: its %HRR says too
+      little.
     - Only *stepping* epochs (walking, running) place the knots: ENMO measures how the
       body moves when it carries itself, not the effort of a ride or of a recovery
       sitting down, where heart rate is high and the wrist or chest barely moves (one
       ride among a participant's sessions otherwise maps stillness to 80 %HRR). Stillness
       is anchored at 0 g, 0 %HRR: HR_rest is by definition the heart rate at rest.
-    - Knots: the median %HRR in ENMO quantile bins of the stepping epochs
-      (:data:`MAP_QUANTILES`), made non-decreasing by pooling adjacent bins that fall
-      (isotonic regression, so one noisy bin does not lift all above it).
-    - Beyond the fastest movement seen, intensity keeps rising with the slope of a line
-      fitted to the upper half of the stepping epochs (a ramp that goes faster than any
-      of the participant's other sessions is not capped at their hardest bin), up to
-      100 %HRR.
+    - Knots (:func:`_knots`): the median %HRR in quantile bins, made non-decreasing, and
+      beyond the fastest movement seen a continued rise.
+    - Cadence gets knots of its own the same way, when the evidence has it, and each
+      map's robust residual SD weighs the two (:class:`AccMap`).
     """
-    cal_max, cal_rest = hr_max, hr_rest
-    pcts, enmos, steps = [], [], []
+    pcts, enmos, steps, cads = [], [], [], []
     for e in evidence:
-        if not e.enmo_g or (e.hr_rest_session is None and cal_rest is None):
+        if not e.enmo_g or (e.hr_rest_session is None and hr_rest is None):
             continue
-        rest, top = e.karvonen(cal_max, cal_rest)
+        rest, top = e.karvonen(hr_max, hr_rest)
+        n = len(e.enmo_g)
         pcts.append(100.0 * (np.asarray(e.demand_bpm, float) - rest) / max(top - rest, 1.0))
         enmos.append(np.asarray(e.enmo_g, float))
-        steps.append(np.asarray(e.step_fraction, float) if len(e.step_fraction) == len(
-            e.enmo_g) else np.ones(len(e.enmo_g)))
+        steps.append(np.asarray(e.step_fraction, float) if len(e.step_fraction) == n
+                     else np.ones(n))
+        cads.append(np.asarray(e.cadence_spm, float) if len(e.cadence_spm) == n
+                    else np.full(n, np.nan))
     if not enmos:
         return None
-    pct, enmo, step = np.concatenate(pcts), np.concatenate(enmos), np.concatenate(steps)
+    pct, enmo = np.concatenate(pcts), np.concatenate(enmos)
+    step, cadence = np.concatenate(steps), np.concatenate(cads)
     ok = np.isfinite(pct) & np.isfinite(enmo)
-    stepping = ok & (np.nan_to_num(step) >= STEPPING_FRACTION) & (enmo > 0)
+    stepping = ok & _stepping(enmo, step)
     if int(ok.sum()) < MIN_MAP_EPOCHS or \
             int((stepping & (pct >= 20.0)).sum()) < MIN_MAP_EXERCISE_EPOCHS:
         return None
-    x_all, y_all = enmo[stepping], pct[stepping]
+    knots = _knots(enmo[stepping], pct[stepping], anchor=(0.0, 0.0))
+    if knots is None:
+        return None
+    x, y = knots
+    result = AccMap(tuple(np.round(x, 4)), tuple(np.round(y, 1)),
+                    epochs=int(ok.sum()), sessions=len(pcts))
+    with_cadence = stepping & (np.nan_to_num(cadence) > 0)
+    if int((with_cadence & (pct >= 20.0)).sum()) < MIN_MAP_EXERCISE_EPOCHS:
+        return result
+    cad_knots = _knots(cadence[with_cadence], pct[with_cadence])
+    if cad_knots is None:
+        return result
+    cx, cy = cad_knots
+    target = pct[with_cadence]
+    enmo_sd = _robust_sd(target - np.interp(enmo[with_cadence], x, y))
+    cadence_sd = _robust_sd(target - np.interp(cadence[with_cadence], cx, cy))
+    return replace(result, cadence_spm=tuple(np.round(cx, 2)),
+                   cadence_pct_hrr=tuple(np.round(cy, 1)),
+                   enmo_sd=round(enmo_sd, 2), cadence_sd=round(cadence_sd, 2))
+
+
+def _stepping(enmo_g: NDArray[np.float64], step_fraction: NDArray[np.float64]
+              ) -> NDArray[np.bool_]:
+    """Epochs of walking or running: stepping most of the time (:data:`STEPPING_FRACTION`)
+    with the body moving as steps move it (:data:`MIN_STEP_ENMO_G`)."""
+    with np.errstate(invalid="ignore"):
+        return (np.nan_to_num(step_fraction) >= STEPPING_FRACTION) & (
+            np.nan_to_num(enmo_g) >= MIN_STEP_ENMO_G)
+
+
+def _robust_sd(residuals: NDArray[np.float64]) -> float:
+    """1.4826 × the median absolute deviation (the SD of normal residuals), at least 1."""
+    mad = float(np.median(np.abs(residuals - np.median(residuals))))
+    return max(1.0, 1.4826 * mad)
+
+
+def _knots(x_all: NDArray[np.float64], y_all: NDArray[np.float64],
+           anchor: tuple[float, float] | None = None
+           ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Knots of a non-decreasing map from ``x_all`` to %HRR ``y_all``: the median in
+    quantile bins of ``x_all`` (:data:`MAP_QUANTILES`), with ``anchor`` as a first knot,
+    made non-decreasing by pooling adjacent bins that fall (isotonic regression, so one
+    noisy bin does not lift all above it). Beyond the largest ``x`` seen, the map keeps
+    rising with the slope of a line fitted to the upper half of the points (a ramp that
+    goes faster than any of the participant's other sessions is not capped at their
+    hardest bin), up to 100 %HRR; without an anchor, below the smallest ``x`` seen it
+    falls with the lower half's slope (a stroll slower than any walk in the sessions is
+    easier than that walk, not as hard), down to 0 %HRR."""
     bins = len(MAP_QUANTILES)
     edges = np.quantile(x_all, np.linspace(0.0, 1.0, bins + 1))
     index = np.clip(np.searchsorted(edges, x_all, side="right") - 1, 0, bins - 1)
-    xs, ys, ws = [0.0], [0.0], [1.0]
+    xs, ys, ws = ([anchor[0]], [anchor[1]], [1.0]) if anchor else ([], [], [])
     for b in range(bins):
         inside = index == b
         if inside.sum() >= 3:
@@ -308,19 +392,28 @@ def _acc_map(evidence: list[Evidence], hr_max: float | None,
     order = np.argsort(xs, kind="stable")
     x = np.asarray(xs)[order]
     y = _isotonic(np.asarray(ys)[order], np.asarray(ws)[order])
-    keep = np.concatenate([[True], np.diff(x) > 1e-6])
+    keep = np.concatenate([[True], np.diff(x) > 1e-6]) if x.size else np.zeros(0, bool)
     x, y = x[keep], y[keep]
     if x.size < 2:
         return None
     upper = x_all >= np.median(x_all)
-    slope = 0.0
-    if upper.sum() >= 5 and np.ptp(x_all[upper]) > 0:
-        slope = max(0.0, float(np.polyfit(x_all[upper], y_all[upper], 1)[0]))
+    slope = _slope(x_all[upper], y_all[upper])
     if slope > 0 and y[-1] < 100.0:
-        x_end = x[-1] + (100.0 - y[-1]) / slope
-        x, y = np.append(x, x_end), np.append(y, 100.0)
-    return AccMap(tuple(np.round(x, 4)), tuple(np.round(y, 1)),
-                  epochs=int(ok.sum()), sessions=len(pcts))
+        x, y = np.append(x, x[-1] + (100.0 - y[-1]) / slope), np.append(y, 100.0)
+    if anchor is None:  # and below the slowest, it falls with the lower half's slope
+        slope = _slope(x_all[~upper], y_all[~upper])
+        if slope > 0 and y[0] > 0.0:
+            x0 = max(0.0, x[0] - y[0] / slope)
+            if x0 < x[0] - 1e-6:
+                x, y = np.insert(x, 0, x0), np.insert(y, 0, y[0] - slope * (x[0] - x0))
+    return x, y
+
+
+def _slope(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Least-squares slope of ``y`` on ``x``, 0 when it falls or cannot be fitted."""
+    if x.size < 5 or np.ptp(x) <= 0:
+        return 0.0
+    return max(0.0, float(np.polyfit(x, y, 1)[0]))
 
 
 def _isotonic(y: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -367,6 +460,13 @@ def calibration_toml(cal: Calibration) -> str:
                   f"pct_hrr = [{', '.join(repr(float(y)) for y in m.pct_hrr)}]",
                   f"epochs = {m.epochs}", f"sessions = {m.sessions}",
                   f"source = {_toml_string(m.source)}"]
+        if len(m.cadence_spm) >= 2:
+            ys = m.cadence_pct_hrr
+            lines += ["# steps a minute to %HRR while stepping, and how closely each map",
+                      "# followed heart rate (robust SD of its residuals, %HRR)",
+                      f"cadence_spm = [{', '.join(repr(float(x)) for x in m.cadence_spm)}]",
+                      f"cadence_pct_hrr = [{', '.join(repr(float(y)) for y in ys)}]",
+                      f"enmo_sd = {float(m.enmo_sd)!r}", f"cadence_sd = {float(m.cadence_sd)!r}"]
     return "\n".join(lines) + "\n"
 
 
@@ -379,6 +479,27 @@ def _value(data: object, name: str, source: str) -> Value | None:
                          hint="write e.g. value = 184.0, or delete the section")
     return Value(float(data["value"]), str(data.get("source", RESEARCHER)),
                  str(data.get("detail", "")))
+
+
+def _cadence_knots(m: Mapping[str, object], placement: str, source: str
+                   ) -> tuple[tuple[float, ...], tuple[float, ...], float, float]:
+    """The optional cadence part of an ``[acceleration.<placement>]`` section."""
+    if "cadence_spm" not in m and "cadence_pct_hrr" not in m:
+        return (), (), 0.0, 0.0
+    try:
+        x = tuple(float(v) for v in m["cadence_spm"])  # type: ignore[union-attr]
+        y = tuple(float(v) for v in m["cadence_pct_hrr"])  # type: ignore[union-attr]
+        sds = (float(m.get("enmo_sd", 0.0)), float(m.get("cadence_sd", 0.0)))  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"[acceleration.{placement}] needs cadence_spm and cadence_pct_hrr "
+                         "lists, and numbers enmo_sd and cadence_sd", source=source,
+                         hint="or delete the cadence lines") from None
+    if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in pairwise(x)) \
+            or not all(math.isfinite(v) and v >= 0 for v in sds):
+        raise InputError(f"[acceleration.{placement}]: cadence_spm must rise, with one "
+                         "cadence_pct_hrr each, and the SDs must be numbers >= 0",
+                         source=source, hint="or delete the cadence lines")
+    return x, y, *sds
 
 
 def read_calibration(path: str | Path) -> Calibration:
@@ -412,8 +533,9 @@ def read_calibration(path: str | Path) -> Calibration:
         if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in zip(x, x[1:])):
             raise InputError(f"[acceleration.{placement}]: enmo_g must rise, with one "
                              "pct_hrr each", source=source, hint="or delete the section")
+        cadence = _cadence_knots(m, placement, source)
         maps[placement] = AccMap(x, y, int(m.get("epochs", 0)), int(m.get("sessions", 0)),
-                                 str(m.get("source", RESEARCHER)))
+                                 str(m.get("source", RESEARCHER)), *cadence)
     cal = Calibration(participant=participant, sessions=int(data.get("sessions", 0)),
                       hr_max=_value(data.get("hr_max"), "hr_max", source),
                       hr_rest=_value(data.get("hr_rest"), "hr_rest", source),

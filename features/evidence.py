@@ -24,7 +24,8 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
     in bpm and the workload, which no calibration changes."""
     hp = info.hr_params
     v = features.values
-    both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"])
+    both = np.isfinite(v["hr_demand_bpm"]) & np.isfinite(v["enmo_g"]) & \
+        after_no_drop(v["enmo_g"])
     use, minutes = settled_epochs(v["hr_demand_bpm"], v["workload_ref"], v["moving"],
                                   config.epoch_min)
     own_rest = hp is not None and hp.hr_rest_source in ("profile", "estimated")
@@ -44,7 +45,26 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
         demand_bpm=_rounded(v["hr_demand_bpm"][both], 2),
         enmo_g=_rounded(v["enmo_g"][both], 5),
         step_fraction=_rounded(v["step_fraction"][both], 3),
+        cadence_spm=_rounded(v["cadence_spm"][both], 2),
     )
+
+
+# Movement counts as dropped when the two epochs before held more than this share of ENMO
+# above the epoch's own (plus a margin for stillness).
+DROP_RATIO, DROP_MARGIN_G = 1.25, 0.01
+
+
+def after_no_drop(enmo_g: NDArray[np.float64], epochs: int = 2) -> NDArray[np.bool_]:
+    """Epochs whose movement is not well below that of the ``epochs`` before them. After
+    a hard effort heart rate takes minutes to come down (its slow component outlasts the
+    lag the demand estimate inverts), so the walk or rest just after a run holds a heart
+    rate that belongs to the run: pairing it with the walk's movement would teach the
+    acceleration mapping that walking is harder than it is."""
+    enmo = np.nan_to_num(np.asarray(enmo_g, dtype=np.float64))
+    before = np.zeros_like(enmo)
+    for lag in range(1, epochs + 1):  # a couple of shifted copies, not a loop over epochs
+        before[lag:] = np.maximum(before[lag:], enmo[:-lag])
+    return before <= DROP_RATIO * enmo + DROP_MARGIN_G
 
 
 def _rounded(values: NDArray[np.float64], decimals: int) -> tuple[float, ...]:
