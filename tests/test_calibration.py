@@ -172,13 +172,26 @@ def test_a_ride_does_not_teach_that_stillness_is_hard_work() -> None:
                            pairs=list(zip(bpm, enmo, strict=True))),
                   step_fraction=(1.0,) * enmo.size)
     ride_enmo = rng.uniform(0.003, 0.01, 300)
-    ride = replace(evidence("ride", held=185, rest=55, prior=185, placement="wrist",
-                            pairs=[(160.0, x) for x in ride_enmo]),
-                   step_fraction=(0.0,) * ride_enmo.size)
-    m = learn("P01", [run, ride]).acc_map("wrist")
-    assert m is not None
-    assert m.intensity(np.array([0.008]))[0] < 10
-    assert m.intensity(np.array([0.3]))[0] == pytest.approx(55, abs=6)
+    for rhythm in (0.0, 1.0):  # the pedalling rhythm is in the step band at the chest
+        ride = replace(evidence("ride", held=185, rest=55, prior=185, placement="wrist",
+                                pairs=[(160.0, x) for x in ride_enmo]),
+                       step_fraction=(rhythm,) * ride_enmo.size,
+                       cadence_spm=(170.0 * rhythm,) * ride_enmo.size)
+        m = learn("P01", [run, ride]).acc_map("wrist")
+        assert m is not None
+        assert m.intensity(np.array([0.008]))[0] < 10
+        assert m.intensity(np.array([0.008]), np.array([170.0]), np.array([1.0]))[0] < 10
+        assert m.intensity(np.array([0.3]))[0] == pytest.approx(55, abs=6)
+
+
+def test_minutes_just_after_a_drop_of_movement_teach_nothing() -> None:
+    # Heart rate still holds the run for a while after it: the walk's first minutes are
+    # left out of the evidence, a rise of movement is not.
+    from dosewatch.features.evidence import after_no_drop
+
+    enmo = np.array([0.005, 0.4, 0.4, 0.4, 0.1, 0.1, 0.1, 0.1, 0.5, 0.0, np.nan, 0.0])
+    assert after_no_drop(enmo).tolist() == [True, True, True, True, False, False, True,
+                                            True, True, False, False, True]
 
 
 def test_the_mapping_keeps_rising_beyond_the_fastest_movement_seen() -> None:
