@@ -137,8 +137,8 @@ def _step_cadence(session: Session, grid: EpochGrid, ctx: FeatureContext
     """Steps per minute in each epoch, to tell running from walking: the cadence channel
     (a footpod, a watch), else the steps the accelerometer found (``ctx.cadence_1hz``,
     over the epoch's stepping seconds when it stepped half the epoch); NaN where neither
-    says. A jog at 1.9 m/s is running, which speed alone would call a brisk walk and
-    price at half its cost (the demo's treadmill run did, and its relation failed)."""
+    says. A jog at 1.9 m/s is running, which speed alone (below 2.2 m/s) would call a
+    brisk walk and price at half its cost."""
     if session.cadence is not None:
         c = epoch_mean(session.cadence.t, session.cadence.values, grid)
         return np.where(c > 0, c, np.nan)
