@@ -37,6 +37,7 @@ import pyarrow.csv as pacsv
 from .analysis import SessionResult
 from .errors import OutputError, plain_reason
 from .ingest.arrow import from_numbers, from_texts
+from .ingest.registry import inside
 from .rows import (
     ROWS_CSV,
     ROWS_PARQUET,
@@ -126,11 +127,6 @@ def _stem(path: Path) -> str:
 # --------------------------------------------------------------------------- the folder
 
 
-def _inside(path: str, folder: str) -> bool:
-    """Whether ``path`` is ``folder`` or lies below it (both absolute, resolved)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 class OutputRoot:
     """An output folder that dosewatch owns (see the module text).
 
@@ -163,13 +159,13 @@ class OutputRoot:
         out_real = os.path.realpath(path)
         for given in inputs:
             real = os.path.realpath(given)
-            if _inside(out_real, real):
+            if inside(out_real, [real]):
                 what = "is the input" if out_real == real else "lies inside the input"
                 raise OutputError(
                     f"{what} {given}: dosewatch never writes into its inputs", source=path,
                     hint="choose an output folder outside every input, e.g. "
                     f"{Path(os.path.abspath(given)).parent / 'dosewatch-results'}")
-            if _inside(real, out_real):
+            if inside(real, [out_real]):
                 raise OutputError(
                     f"holds the input {given}: outputs and inputs must not mix", source=path,
                     hint="choose an output folder that holds no input")

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .registry import Reader, group_of, reader_for, unsupported_hint
+from .registry import Reader, group_of, inside, reader_for, unsupported_hint
 
 MAX_DEPTH = 32
 """Folders nested deeper than this below a command-line folder are not searched."""
@@ -98,17 +98,6 @@ def _kind(mode: int) -> str | None:
         if test(mode):
             return name
     return None
-
-
-def inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> bool:
-    """Whether the real location of ``path`` is one of ``roots`` or lies below one (each
-    root taken at its real location too)."""
-    real = os.path.realpath(path)
-    for root in roots:
-        top = os.path.realpath(root)
-        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
-            return True
-    return False
 
 
 def _link_problem(path: Path) -> str | None:

@@ -163,9 +163,9 @@ def acc_session(
 ) -> Session:
     """A session from acceleration whose times ``t`` count from ``t0_unix`` (Unix s).
 
-    ``hr``, when given, is ``(t, bpm)`` or ``(t, bpm, rr_ms)`` on the same clock as ``t``. ``bounds`` is
-    ``(min t, max t, max |xyz|)`` when the reader knows them already (a week's arrays are
-    then not read again here).
+    ``hr``, when given, is ``(t, bpm)`` or ``(t, bpm, rr_ms)`` on the same clock as ``t``.
+    ``bounds`` is ``(min t, max t, max |xyz|)`` when the reader knows them already (a week's
+    arrays are then not read again here).
 
     Raises:
         InputError: the start is not a date a device clock can hold (the file's clock

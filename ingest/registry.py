@@ -25,7 +25,7 @@ import os
 import pkgutil
 import stat
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -402,8 +402,7 @@ def check_input(path: Path, roots: Sequence[Path] = ()) -> None:
             entry_path = Path(entry.path)
             if entry.is_symlink():
                 target = os.path.realpath(entry_path)
-                if not any(target == a or target.startswith(a.rstrip(os.sep) + os.sep)
-                           for a in allowed):
+                if not inside(target, allowed):
                     raise InputError(
                         f"{entry.name} is a link to {target}, outside the folders given: "
                         "dosewatch does not read it", source=path,
@@ -430,13 +429,22 @@ def check_input(path: Path, roots: Sequence[Path] = ()) -> None:
                     hint="remove it from the session folder")
 
 
+def inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether the real location of ``path`` is one of ``roots`` or lies below one (each
+    root taken at its real location too)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        top = os.path.realpath(root)
+        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
 def _check_member(member: Path, roots: Sequence[Path], source: Path) -> None:
     """A file read together with an input (a file group): a regular file, and not a link
     leading outside ``roots``."""
-    allowed = [os.path.realpath(r) for r in roots]
     target = os.path.realpath(member)
-    if member.is_symlink() and not any(
-            target == a or target.startswith(a.rstrip(os.sep) + os.sep) for a in allowed):
+    if member.is_symlink() and not inside(target, roots):
         raise InputError(f"{member.name} is a link to {target}, outside the folders given: "
                          "dosewatch does not read it", source=source,
                          hint="copy the file next to the others, or pass a folder that "
