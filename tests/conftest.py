@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _environment_as_found() -> Iterator[None]:
+    """Each test leaves ``os.environ`` as it found it. Dask's local cluster sets
+    ``OMP_NUM_THREADS=1`` (and the BLAS and malloc variables) in the process that starts
+    it; every later subprocess inherited them, and the gzip-bomb test's ``dosewatch``,
+    run under a 1.5 GB address-space limit, then failed to start a worker thread and
+    gave the wrong refusal whenever a Dask test had run before it."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
