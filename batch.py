@@ -48,9 +48,11 @@ import signal
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
@@ -75,12 +77,13 @@ from .models.base import Classifier
 from .models.registry import classifier_identity, get_classifier
 from .outputs import (
     OutputRoot,
+    SessionDraft,
     atomic_write_text,
+    draft_session,
     output_names,
     to_json,
     write_failures,
     write_rows,
-    write_session,
 )
 from .rows import SessionRow
 from .session import Profile, Session
@@ -288,12 +291,13 @@ def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionR
     return results, cals
 
 
-def run_task(task: Task) -> tuple[str, Done | dict]:
+def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done | dict]:
     """Analyse one input (every session it holds), each session with its participant's
-    calibration when there is one. Never raises: failures come back as
-    ``("failed", reason)``."""
+    calibration when there is one; ``drawer`` draws the pictures beside this process.
+    Never raises: failures come back as ``("failed", reason)``."""
     from .ingest.registry import ReadOptions, read_all
 
+    drafts: list[SessionDraft] = []
     try:
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
                                                     columns=dict(task.columns),
@@ -315,11 +319,19 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": told.to_json(),
                            "calibration": digest})
-            write_session(result, task.out_dir, result.name, picture=task.pictures,
-                          extra={RUN_FILE: run}, work_dir=task.work_dir)
+            drafts.append(draft_session(result, task.out_dir, result.name,
+                                        extra={RUN_FILE: run}, work_dir=task.work_dir))
             done.rows.append(row)
             done.evidence.append(told)
             done.calibration_digests[row.participant or ""] = digest
+        if task.pictures:
+            if drawer is not None:
+                drawer.draw(drafts)
+            else:
+                for draft in drafts:
+                    draft.draw()
+        for draft in drafts:
+            draft.commit()
         write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
         done.recordings.extend(r.summary() for r in recordings)
         return "ok", done
@@ -336,6 +348,9 @@ def run_task(task: Task) -> tuple[str, Done | dict]:
         return _failure(task, type(exc).__name__, f"internal error: {plain_reason(exc)}",
                         "please report this with the input file; traceback: "
                         + traceback.format_exc(limit=3).replace("\n", " | "))
+    finally:
+        for draft in drafts:  # those not swapped in (a failure half-way)
+            draft.discard()
 
 
 
@@ -413,12 +428,13 @@ def _time_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_task_within_budget(task: Task) -> tuple[str, Done | dict]:
+def run_task_within_budget(task: Task, drawer: PictureDrawer | None = None
+                           ) -> tuple[str, Done | dict]:
     """:func:`run_task` within the input's memory and time budgets (``[batch]``)."""
     budget = task.config.batch
     try:
         with memory_budget(budget.input_memory_mb), _time_budget(budget.input_time_s):
-            return run_task(task)
+            return run_task(task, drawer)
     except Overtime:  # the timer fired between run_task's end and the block's end
         return _over_time(task)
     except MemoryError:
@@ -661,13 +677,226 @@ def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
         yield from _dask_results(tasks, scheduler)
         return
     if workers <= 1 or len(tasks) <= 1:
-        yield from map(run_task_within_budget, tasks)
+        drawer = PictureDrawer.for_tasks(tasks)
+        try:
+            yield from map(partial(run_task_within_budget, drawer=drawer), tasks)
+        finally:
+            if drawer is not None:
+                drawer.close()
         return
     pool = _Pool(min(workers, len(tasks)))
     try:
         yield from pool.results(tasks)
     finally:
         pool.close()
+
+
+
+# --------------------------------------------------------------------------- pictures
+
+EARLY_DRAWER_BYTES = 16 << 20
+"""An input this large starts the picture drawer with the batch (a long recording: many
+sessions, and their pictures would otherwise wait for a process started late)."""
+
+
+class PictureDrawer:
+    """Session pictures drawn by two processes at once: this one and a second one.
+
+    One process of the batch (``workers=1``, the default) analyses an input, then draws
+    its sessions' pictures one after the other: about 0.15 s each, mostly matplotlib's
+    text and artists, while the machine's second core waits. A week-long recording holds
+    several sessions; their pictures were a third of its time. The drawer is a second
+    process (spawned: nothing of this one's threads or memory is copied) that loads the
+    picture code and then takes one picture at a time, from the front of the list, while
+    this process draws from the back; the picture code is loaded here too, in a
+    background thread, while the input is read. A session folder is swapped in only when
+    its picture is written, whoever drew it: the folders stay whole.
+
+    Used only with two or more cores and pictures to draw, started when the first input
+    has two or more sessions (or at once for a large input, :data:`EARLY_DRAWER_BYTES`).
+    If the drawer dies or fails a picture, that picture is drawn here (a failure then
+    raises here, as without a drawer) and the rest of the batch draws here too. The
+    drawer ends with the batch, and when the batch's process dies (it watches it).
+    """
+
+    def __init__(self) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._ready = False
+        self._busy: SessionDraft | None = None
+        self._broken = False
+        self.drawn_there = 0
+        """Pictures the second process drew."""
+
+    @classmethod
+    def for_tasks(cls, tasks: Sequence[Task]) -> PictureDrawer | None:
+        """A drawer for these tasks, run one after the other here, when they draw
+        pictures and a second core is free for it (None otherwise)."""
+        if not any(task.pictures for task in tasks) or usable_cpus() < 2:
+            return None
+        drawer = cls()
+        if any(_bytes_at_least(task.input, EARLY_DRAWER_BYTES) for task in tasks):
+            drawer.start()
+        return drawer
+
+    def start(self) -> None:
+        """Start the second process, and load the picture code in this one."""
+        if self._process is not None or self._broken:
+            return
+        context = multiprocessing.get_context("spawn")
+        mine, theirs = context.Pipe()
+        process = context.Process(target=_drawer_main, args=(theirs, os.getpid()),
+                                  name="dosewatch-pictures", daemon=True)
+        try:
+            process.start()
+        except OSError as exc:  # no process to spare (limits): draw here
+            log.info("pictures drawn in one process: cannot start a second (%s)", exc)
+            self._broken = True
+            mine.close()
+            return
+        finally:
+            theirs.close()
+        self._process, self._conn = process, mine
+        threading.Thread(target=_load_pictures, name="dosewatch-load-pictures",
+                         daemon=True).start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Start the drawer and wait up to ``timeout`` seconds until it can draw;
+        whether it can."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while self._conn is not None and not self._ready and time.monotonic() < deadline:
+            if self._conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+                self._hear(wait=False)
+        return self._ready
+
+    def draw(self, drafts: Sequence[SessionDraft]) -> None:
+        """Draw every draft's picture; return when all are written."""
+        todo = deque(drafts)
+        if len(todo) >= 2:
+            self.start()
+        try:
+            while todo or self._busy is not None:
+                self._hear(wait=not todo)
+                if self._busy is None and self._ready and todo:
+                    self._give(todo.popleft())
+                if todo:
+                    todo.pop().draw()
+        except BaseException:
+            self.close()  # a picture in flight: the drawer's state is unknown
+            raise
+
+    def _give(self, draft: SessionDraft) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.send((draft.result, str(draft.picture)))
+        except (OSError, ValueError):
+            self._lost()
+            draft.draw()
+            return
+        self._busy = draft
+
+    def _hear(self, wait: bool) -> None:
+        """Take the drawer's next message (waiting for it if ``wait``)."""
+        if self._conn is None or self._process is None:
+            return
+        if wait:
+            wait_ready([self._conn, self._process.sentinel])
+        try:
+            if not self._conn.poll():
+                if not self._process.is_alive():
+                    self._lost()
+                return
+            message = self._conn.recv()
+        except (EOFError, OSError):
+            self._lost()
+            return
+        if message == "ready":
+            self._ready = True
+        elif self._busy is not None:
+            busy, self._busy = self._busy, None
+            if message == "drawn":
+                self.drawn_there += 1
+            else:
+                busy.draw()  # the same failure, raised here with its own traceback
+
+    def _lost(self) -> None:
+        """The drawer died or cannot be reached: its picture is drawn here, and so are
+        the rest."""
+        busy, self._busy = self._busy, None
+        self.close()
+        if busy is not None:
+            log.info("the picture process ended; pictures are drawn in one process")
+            busy.draw()
+
+    def close(self) -> None:
+        """Let the drawer go (it ends when its pipe closes, or with this process)."""
+        idle = self._ready and self._busy is None
+        self._ready, self._broken, self._busy = False, True, None
+        if self._conn is not None:
+            if idle:  # it ends at once
+                try:
+                    self._conn.send(None)
+                except (OSError, ValueError):
+                    pass
+            self._conn.close()
+            self._conn = None
+        if self._process is not None:
+            if not idle:  # still loading, or drawing a picture nobody waits for now
+                self._process.kill()
+            self._process.join(1.0)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(1.0)
+            self._process = None
+
+
+def _load_pictures() -> None:
+    from . import plot  # noqa: F401 - loaded now, while the input is read
+
+
+def _drawer_main(conn: Connection, parent: int) -> None:
+    """The picture process: load the picture code, then draw what ``conn`` sends
+    (a session result and a path) until it is closed, answering each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    _watch_parent(parent)
+    from .plot import plot_session
+
+    try:
+        conn.send("ready")
+        while True:
+            job = conn.recv()
+            if job is None:
+                return
+            result, path = job
+            try:
+                plot_session(result, Path(path))
+            except Exception:  # noqa: BLE001 - the batch draws it again and reports it
+                conn.send("failed")
+            else:
+                conn.send("drawn")
+    except (EOFError, OSError):
+        return
+
+
+def _bytes_at_least(path: Path, limit: int) -> bool:
+    """Whether the file, or the files in the folder, at ``path`` hold ``limit`` bytes or
+    more (stops counting once they do; unreadable entries count nothing)."""
+    total = 0
+    try:
+        if not path.is_dir():
+            return path.stat().st_size >= limit
+        for folder, _, files in os.walk(path):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(folder, name)).st_size
+                except OSError:
+                    continue
+                if total >= limit:
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def usable_cpus() -> int:

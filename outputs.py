@@ -27,6 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -284,11 +285,36 @@ def write_session(
     swap (a batch's record of the input it analysed, for resuming). ``work_dir`` is where
     the temporary folders go (an :class:`OutputRoot`'s ``work``; default ``out_dir``).
     An existing ``out_dir/name`` is replaced only when it is a session folder dosewatch
-    wrote.
+    wrote. (A batch uses :func:`draft_session` instead, to draw several sessions'
+    pictures at once before it swaps their folders in.)
 
     Raises:
         OutputError: ``out_dir/name`` exists and is not a session folder dosewatch wrote,
             or the folder cannot be written (disk full, permissions).
+    """
+    draft = draft_session(result, out_dir, name, extra, work_dir)
+    try:
+        if picture:
+            draft.draw()
+        return draft.commit()
+    finally:
+        draft.discard()
+
+
+def draft_session(
+    result: SessionResult,
+    out_dir: Path,
+    name: str,
+    extra: dict[str, str] | None = None,
+    work_dir: Path | None = None,
+) -> SessionDraft:
+    """The session folder ``out_dir/name`` assembled under a temporary name, all but its
+    picture: ``summary.json``, ``epochs.csv`` and ``extra`` (see :func:`write_session`).
+    Draw the picture into :attr:`SessionDraft.picture`, then :meth:`~SessionDraft.commit`
+    swaps the folder in whole; :meth:`~SessionDraft.discard` removes what was not.
+
+    Raises:
+        OutputError: as :func:`write_session`.
     """
     out_dir = Path(out_dir)
     final = out_dir / name
@@ -296,12 +322,63 @@ def write_session(
         raise OutputError("exists and is not a session folder dosewatch wrote: left as it is",
                           source=final, hint="move it away, or choose another --out")
     work = Path(work_dir) if work_dir is not None else out_dir
-    try:
-        return _write_session(result, final, work, picture, extra or {})
-    except OSError as exc:
-        raise OutputError(f"cannot write the session's outputs ({plain_reason(exc)})",
-                          source=final, hint="check the free space and permissions of the "
-                          "output folder") from None
+    # A name of its own, not the session's: a session name can be long, and a leftover of
+    # a killed run must never look like a user's folder.
+    draft = SessionDraft(result, final, work / f".dosewatch-{uuid.uuid4().hex[:12]}.partial")
+    with _as_output_error(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        draft.folder.mkdir()
+        try:
+            (draft.folder / "summary.json").write_text(to_json(result.summary()),
+                                                       encoding="utf-8")
+            write_epochs_csv(result, draft.folder / "epochs.csv")
+            for file_name, text in (extra or {}).items():
+                (draft.folder / file_name).write_text(text, encoding="utf-8")
+        except BaseException:
+            draft.discard()
+            raise
+    return draft
+
+
+@dataclass
+class SessionDraft:
+    """A session folder being assembled at ``folder`` (a temporary name) for ``final``."""
+
+    result: SessionResult
+    final: Path
+    folder: Path
+
+    @property
+    def picture(self) -> Path:
+        """Where the session's picture goes."""
+        return self.folder / "session.png"
+
+    def draw(self) -> None:
+        """Draw the picture here, in this process."""
+        from .plot import plot_session
+
+        with _as_output_error(self.final):
+            plot_session(self.result, self.picture)
+
+    def commit(self) -> Path:
+        """Swap the folder in as ``final`` (replacing the one there, which dosewatch
+        wrote), whole; return ``final``."""
+        final, work = self.final, self.folder.parent
+        with _as_output_error(final):
+            if final.exists():
+                old = work / f".dosewatch-{uuid.uuid4().hex[:12]}.old"
+                os.replace(final, old)
+                os.replace(self.folder, final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(self.folder, final)
+        return final
+
+    def discard(self) -> None:
+        """Remove the temporary folder if it was not swapped in (nothing otherwise)."""
+        if self.folder.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _written_here(folder: Path, extra: set[str]) -> bool:
@@ -316,34 +393,15 @@ def _written_here(folder: Path, extra: set[str]) -> bool:
     return names <= SESSION_FILES | extra
 
 
-def _write_session(result: SessionResult, final: Path, work: Path, picture: bool,
-                   extra: dict[str, str]) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work.mkdir(parents=True, exist_ok=True)
-    # A name of its own, not the session's: a session name can be long, and a leftover of
-    # a killed run must never look like a user's folder.
-    tmp = work / f".dosewatch-{uuid.uuid4().hex[:12]}.partial"
-    tmp.mkdir()
+@contextmanager
+def _as_output_error(final: Path) -> Iterator[None]:
+    """An OSError inside the block (a full disk, permissions) as an OutputError."""
     try:
-        (tmp / "summary.json").write_text(to_json(result.summary()), encoding="utf-8")
-        write_epochs_csv(result, tmp / "epochs.csv")
-        if picture:
-            from .plot import plot_session
-
-            plot_session(result, tmp / "session.png")
-        for file_name, text in extra.items():
-            (tmp / file_name).write_text(text, encoding="utf-8")
-        if final.exists():
-            old = work / f".dosewatch-{uuid.uuid4().hex[:12]}.old"
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write the session's outputs ({plain_reason(exc)})",
+                          source=final, hint="check the free space and permissions of the "
+                          "output folder") from None
 
 
 def write_rows(rows: Sequence[SessionRow], out_dir: Path) -> None:
