@@ -49,8 +49,11 @@ OUTPUT_FOLDER_HINT = "give the recordings it was made from (or leave it out)"
 
 
 def is_output_folder(folder: Path) -> bool:
-    """Whether ``folder`` is one of dosewatch's output folders."""
-    return folder.joinpath(*OUTPUT_MARKER).is_file()
+    """Whether ``folder`` is one of dosewatch's output folders, or a session folder in
+    one (its ``summary.json`` beside ``epochs.csv``)."""
+    return folder.joinpath(*OUTPUT_MARKER).is_file() or (
+        folder.parent.joinpath(*OUTPUT_MARKER).is_file()
+        and folder.joinpath("summary.json").is_file())
 
 
 @dataclass(frozen=True)

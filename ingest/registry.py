@@ -326,6 +326,10 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     check_input(p, options.roots)
     reader = reader_for(p)
     if reader is None and p.is_dir():
+        from .discover import OUTPUT_FOLDER_HINT, OUTPUT_FOLDER_REASON, is_output_folder
+
+        if is_output_folder(p):
+            raise InputError(OUTPUT_FOLDER_REASON, source=p, hint=OUTPUT_FOLDER_HINT)
         raise InputError(f"no session in the folder (found: {_listing(p)})", source=p,
                          hint="; ".join(r.hint for r in readers()
                                         if r.claims_folder is not None and r.hint))

@@ -7,6 +7,7 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 from support.hostile import hr_session
 
 from dosewatch.ingest.discover import discover
@@ -123,3 +124,25 @@ def test_an_output_folder_is_results_not_recordings(tmp_path):
     given = discover([out])
     assert given.inputs == [] and "results, not recordings" in given.failed[0].reason
     assert "recordings it was made from" in given.failed[0].hint
+
+
+def test_a_session_folder_of_an_output_is_refused_as_results(tmp_path):
+    """One session's folder of an output, given on its own (its epochs.csv would read like
+    a session table), is refused as results with the same hint, by discovery and by the
+    library's read."""
+    from dosewatch.analysis import analyze_session
+    from dosewatch.errors import InputError
+    from dosewatch.ingest.registry import read_one
+    from dosewatch.outputs import OutputRoot, write_session
+
+    hr_session(tmp_path / "runs" / "run", minutes=3)
+    out = tmp_path / "out"
+    OutputRoot.claim(out)
+    write_session(analyze_session(read_one(tmp_path / "runs" / "run")), out, "run",
+                  picture=False)
+    given = discover([out / "run"])
+    assert given.inputs == [] and "results, not recordings" in given.failed[0].reason
+    with pytest.raises(InputError, match="results, not recordings") as raised:
+        read_one(out / "run")
+    assert "recordings it was made from" in raised.value.hint
+    assert read_one(tmp_path / "runs" / "run").hr.t.size > 0  # a recording still reads
