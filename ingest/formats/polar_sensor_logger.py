@@ -28,6 +28,7 @@ discovery keeps one file per recording as the input and lists the others as read
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +36,19 @@ import numpy as np
 from ...errors import InputError
 from ...session import Session
 from ..activity import ActivityData, errors_of, rr_per_sample, to_session
+from ..ecg import heart_rate_from_ecg
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import HEAD_BYTES, assign_roles, numbers, read_columns, sniff_layout, to_seconds
 
-__all__ = ["READER", "is_psl_file", "read_recording", "recording_files"]
+__all__ = ["READER", "is_psl_file", "read_recording", "recording_files", "recordings"]
 
 POLAR_EPOCH_UNIX = 946_684_800  # 2000-01-01T00:00:00Z
 _NAME = re.compile(r"^(?P<prefix>.+?)_(?P<stream>HR|RR|PPI|ACC|ECG|PPG|GYRO|GYR|MAGN|MAG)"
                    r"\.txt$", re.IGNORECASE)
+_STAMP = re.compile(r"^(?P<device>.+)_(?P<stamp>\d{8}_\d{6})$")
+SAME_RECORDING_S = 60.0  # the streams of one recording start within this of its first
 _MARKER = re.compile(r"^MARKER.*\.txt$", re.IGNORECASE)
-_READ = ("HR", "RR", "PPI", "ACC")
+_READ = ("HR", "RR", "PPI", "ACC", "ECG")
 _STREAM_ORDER = ("HR", "RR", "PPI", "ACC", "ECG", "PPG", "GYRO", "GYR", "MAGN", "MAG")
 
 
@@ -71,24 +75,71 @@ def _head(path: Path) -> bytes:
         return b""
 
 
+def _started(prefix: str) -> tuple[str, float | None]:
+    """(device part, start time in s) of a prefix ``<device>_<yyyyMMdd>_<HHmmss>``; the
+    whole prefix and None when it carries no readable start."""
+    match = _STAMP.match(prefix)
+    if match is None:
+        return prefix, None
+    try:
+        start = datetime.strptime(match.group("stamp"), "%Y%m%d_%H%M%S")
+    except ValueError:
+        return prefix, None
+    return match.group("device"), start.replace(tzinfo=UTC).timestamp()
+
+
+def recordings(paths: list[Path]) -> list[list[Path]]:
+    """The recordings among Polar Sensor Logger files, each a list of its files (the HR
+    file, else the first by stream, first).
+
+    The app stamps each file with the time its own stream started, so one recording's
+    files differ in name by a few seconds (``..._080845_HR``, ``..._080846_ECG``,
+    ``..._080900_ACC``): files of one device join one recording when they started within
+    :data:`SAME_RECORDING_S` of its first file and it has no file of their stream yet.
+    Prefixes without a start stamp group by the whole prefix.
+    """
+    keyed = []
+    for path in paths:
+        stream = _stream_of(path)
+        if stream is not None:
+            device, start = _started(stream[0])
+            keyed.append((device, start if start is not None else -np.inf, stream[0],
+                          stream[1], path))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2], k[4].name))
+    groups: list[list[Path]] = []
+    streams: set[str] = set()
+    last = None
+    for device, start, prefix, stream, path in keyed:
+        same = last is not None and device == last[0] and stream not in streams and (
+            prefix == last[2] if start == -np.inf
+            else last[1] != -np.inf and start - last[1] <= SAME_RECORDING_S)
+        if not same:
+            groups.append([])
+            streams = set()
+            last = (device, start, prefix)
+        groups[-1].append(path)
+        streams.add(stream)
+    order = {s: i for i, s in enumerate(_STREAM_ORDER)}
+    for group in groups:
+        group.sort(key=lambda p: (order.get(_stream_of(p)[1], 99), p.name))  # type: ignore[index]
+    return groups
+
+
 def recording_files(path: Path) -> list[Path]:
     """Every file of the recording ``path`` belongs to (the HR file, else the first by
-    name, first): its siblings with the same prefix that are Polar Sensor Logger files."""
+    stream, first): its Polar Sensor Logger siblings of the same recording
+    (:func:`recordings`)."""
     path = Path(path)
-    own = _stream_of(path)
-    if own is None:
+    if _stream_of(path) is None:
         return [path]
     try:
         siblings = [p for p in path.parent.iterdir() if p.is_file()]
     except OSError:
         return [path]
-    members = [p for p in siblings if (s := _stream_of(p)) is not None and s[0] == own[0]
-               and is_psl_file(_head(p))]
+    members = [p for p in siblings if _stream_of(p) is not None and is_psl_file(_head(p))]
     if path not in members:
         members.append(path)
-    order = {s: i for i, s in enumerate(_STREAM_ORDER)}
-    members.sort(key=lambda p: (order.get(_stream_of(p)[1], 99), p.name))  # type: ignore[index]
-    return members
+    return next(g for g in recordings(members) if path in g)
 
 
 def claims_folder(path: Path) -> bool:
@@ -169,18 +220,90 @@ def _read_acc(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     phone = _phone_times(cells, layout, path, notes)
     xyz = np.column_stack([numbers(cells[a], a, path, decimal=layout.decimal) * roles.factor.get(
         a, 1.0) for a in "xyz"])
-    t = phone
-    if sensor is not None:
-        ns = numbers(cells["sensor"], "sensor timestamp [ns]", path)
-        sensor_s = ns * 1e-9
-        ok = np.isfinite(sensor_s) & np.isfinite(phone)
-        if ok.sum() >= 2:
-            offset = float(np.median(phone[ok] - sensor_s[ok]))
-            t = sensor_s + offset
-            notes.append(f"{path.name}: sample times from the sensor's clock (ns since "
-                         "2000-01-01), put on the phone's clock, which reads "
-                         f"{offset - POLAR_EPOCH_UNIX:+.3f} s from it (median)")
+    t = phone if sensor is None else _sensor_clock(phone, cells["sensor"], path, notes)
     return t, xyz.astype(np.float32)
+
+
+def _sensor_clock(phone: np.ndarray, cells: object, path: Path, notes: list[str]
+                  ) -> np.ndarray:
+    """Sample times from the sensor's own clock (``sensor timestamp [ns]``, nanoseconds
+    since 2000-01-01: exact spacing), put on the phone's clock by the median difference
+    between the two; the phone's times where fewer than two rows have both."""
+    sensor_s = numbers(cells, "sensor timestamp [ns]", path) * 1e-9
+    ok = np.isfinite(sensor_s) & np.isfinite(phone)
+    if ok.sum() < 2:
+        return phone
+    offset = float(np.median(phone[ok] - sensor_s[ok]))
+    notes.append(f"{path.name}: sample times from the sensor's clock (ns since "
+                 "2000-01-01), put on the phone's clock, which reads "
+                 f"{offset - POLAR_EPOCH_UNIX:+.3f} s from it (median)")
+    return sensor_s + offset
+
+
+def _read_ecg(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(sample times, ECG in µV, sampling rate or None) of an ECG file: times from the
+    sensor's clock like the ACC file's, the rate from their median spacing."""
+    _, layout, _ = _table(path, ReadOptions())
+    names = [n.strip().lower() for n in layout.names]
+    column = next((i for i, n in enumerate(names) if n.startswith("ecg")), None)
+    if column is None or column == 0:
+        raise InputError("no 'ecg [uV]' column", source=path,
+                         hint="export the recording again from Polar Sensor Logger")
+    wanted = {"time": 0, "ecg": column}
+    sensor = next((i for i, n in enumerate(names) if n.startswith("sensor timestamp")), None)
+    if sensor is not None and sensor != column:
+        wanted["sensor"] = sensor
+    cells = read_columns(path, layout, wanted)
+    phone = _phone_times(cells, layout, path, notes)
+    uv = numbers(cells["ecg"], "ecg [uV]", path, decimal=layout.decimal)
+    t = phone if "sensor" not in cells else _sensor_clock(phone, cells["sensor"], path, notes)
+    with np.errstate(invalid="ignore"):
+        step = np.diff(t)
+        step = step[np.isfinite(step) & (step > 0)]
+    fs = 1.0 / float(np.median(step)) if step.size else None
+    return t, uv, fs if fs is not None and np.isfinite(fs) else None
+
+
+def _ecg_heart_rate(path: Path, notes: list[str]
+                    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, str | None]:
+    """``((t, bpm, rr_ms), None)`` derived from the ECG file, or ``(None, why not)``; the
+    notes say what was derived, how many intervals were rejected, or why none was."""
+    try:
+        t, uv, fs = _read_ecg(path, notes)
+    except InputError as exc:
+        reason = f"it could not be read ({exc.reason})"
+    else:
+        if fs is None:
+            reason = "its sample times do not advance, so its sampling rate is unknown"
+        else:
+            derived = heart_rate_from_ecg(uv, fs, t)
+            if derived.ok:
+                causes = ", ".join(f"{n} {why}" for why, n in derived.rejected.items() if n)
+                notes.append(
+                    f"heart rate derived from the ECG file {path.name} (no HR, RR or PPI "
+                    f"file; {uv.size} samples at {fs:.1f} Hz"
+                    f"{', inverted lead' if derived.polarity < 0 else ''}): "
+                    f"{derived.n_beats} beats, {derived.n_rejected} of {derived.n_intervals} "
+                    f"RR intervals rejected as not plausible{f' ({causes})' if causes else ''}")
+                return (derived.t, derived.bpm, derived.rr_ms), None
+            reason = str(derived.reason)
+    notes.append(f"the ECG file {path.name} gave no heart rate: {reason}")
+    return None, reason
+
+
+def _note_ecg_unused(path: Path, notes: list[str]) -> None:
+    """Read an ECG file the session does not need (the strap's HR is kept: see the module
+    text) and say so, or why it could not be read."""
+    try:
+        t, uv, fs = _read_ecg(path, [])
+    except InputError as exc:
+        notes.append(f"the ECG file {path.name} could not be read ({exc.reason}); not needed: "
+                     "the heart rate is the strap's own")
+        return
+    rate = f" at {fs:.1f} Hz" if fs is not None else ""
+    notes.append(f"ECG file {path.name} read ({uv.size} samples{rate}) and not used: the "
+                 "heart rate is the strap's own (its beats are timed to the millisecond, the "
+                 "ECG's to 7.7 ms)")
 
 
 def read_recording(files: list[Path], options: ReadOptions, name: str) -> Session:
@@ -212,14 +335,25 @@ def read_recording(files: list[Path], options: ReadOptions, name: str) -> Sessio
         ok = np.isfinite(beats[0]) & np.isfinite(beats[1]) & (beats[1] > 0)
         rr = rr_per_sample(hr_t, np.isfinite(hr), (beats[0][ok], beats[1][ok] / 1000.0))
     acc = _read_acc(streams["ACC"], notes) if "ACC" in streams else None
+    if "ECG" in streams and hr.size:
+        _note_ecg_unused(streams["ECG"], notes)
+    elif "ECG" in streams:
+        derived, why = _ecg_heart_rate(streams["ECG"], notes)
+        if derived is not None:
+            hr_t, hr, rr = derived
+        elif acc is None:
+            raise InputError("the recording has no HR, RR, PPI or ACC file, and its ECG file "
+                             f"gave no trustworthy heart rate: {why}", source=lead,
+                             hint="check the strap's contact (moisten the electrodes, tighten "
+                             "the strap), or record HR as well in Polar Sensor Logger")
     if not hr.size and acc is None:
-        raise InputError("the recording has no HR, RR, PPI or ACC file", source=lead,
+        raise InputError("the recording has no HR, RR, PPI, ACC or ECG file", source=lead,
                          hint="record heart rate or acceleration in Polar Sensor Logger")
     read = [p.name for k, p in streams.items() if k in _READ]
     unread = [p.name for k, p in streams.items() if k not in _READ]
     notes.insert(0, "Polar Sensor Logger recording: read " + ", ".join(read))
     if unread:
-        notes.append("not read (dosewatch uses heart rate, RR and acceleration): "
+        notes.append("not read (dosewatch uses heart rate, RR, acceleration and ECG): "
                      + ", ".join(unread))
     data = ActivityData(source=lead, format="polar-sensor-logger", t=hr_t,
                         segment=np.zeros(hr_t.size, np.int64), hr=hr if hr.size else None,
@@ -234,16 +368,11 @@ def _read(path: Path, options: ReadOptions) -> list[Session]:
 
 def _read_recordings(path: Path, options: ReadOptions) -> list[Session]:
     if path.is_dir():
-        groups: dict[str, list[Path]] = {}
-        for entry in sorted(path.iterdir()):
-            stream = _stream_of(entry)
-            if stream is not None and entry.is_file():
-                groups.setdefault(stream[0], []).append(entry)
-        sessions = []
-        for prefix in sorted(groups):
-            files = recording_files(groups[prefix][0])
-            sessions.append(read_recording(files, options, options.name or prefix))
-        return sessions
+        # Every file named as a stream is read (a damaged one is refused by name, not lost).
+        entries = [p for p in sorted(path.iterdir()) if p.is_file() and _stream_of(p)]
+        groups = sorted(recordings(entries), key=lambda g: g[0].name)
+        return [read_recording(files, options, options.name or _stream_of(files[0])[0])  # type: ignore[index]
+                for files in groups]
     files = recording_files(path)
     stream = _stream_of(path)
     name = options.name or (stream[0] if stream else path.stem)
@@ -253,7 +382,7 @@ def _read_recordings(path: Path, options: ReadOptions) -> list[Session]:
 def _explain(path: Path) -> str | None:
     if _MARKER.match(path.name) and _head(path).startswith(b"Phone timestamp;Marker"):
         return ("a Polar Sensor Logger marker file (start and stop marks, no samples): the "
-                "recording is read from its HR, RR, PPI and ACC files")
+                "recording is read from its HR, RR, PPI, ACC and ECG files")
     return None
 
 
@@ -263,7 +392,7 @@ def _group(path: Path) -> list[Path]:
 
 READER = Reader(
     name="polar-sensor-logger",
-    title="Polar Sensor Logger recording (HR, RR, PPI, ACC text files)",
+    title="Polar Sensor Logger recording (HR, RR, PPI, ACC, ECG text files)",
     read=_read,
     sniff=is_psl_file,
     claims_folder=claims_folder,
