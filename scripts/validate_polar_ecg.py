@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dosewatch.ingest import read_sessions
-from dosewatch.ingest.formats.polar_sensor_logger import _read_beats
+from dosewatch.session import Session
 
 
 def per_minute(t: np.ndarray, values: np.ndarray, start: float, minutes: int,
@@ -41,17 +41,23 @@ def per_minute(t: np.ndarray, values: np.ndarray, start: float, minutes: int,
     return 60_000.0 / mean if rate_of_rr else mean
 
 
+def alone(folder: Path, endings: tuple[str, ...]) -> Session:
+    """The session of only the recording's files with these endings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in folder.iterdir():
+            if path.name.endswith(endings):
+                shutil.copy(path, tmp)
+        (session,) = read_sessions(Path(tmp))
+    return session
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="the recording's Polar Sensor Logger files")
     args = parser.parse_args()
     (strap,) = read_sessions(args.folder)
-    with tempfile.TemporaryDirectory() as tmp:
-        only = Path(tmp)
-        for path in args.folder.iterdir():
-            if path.name.endswith(("_ECG.txt", "_ACC.txt")):
-                shutil.copy(path, only)
-        (ecg,) = read_sessions(only)
+    ecg = alone(args.folder, ("_ECG.txt", "_ACC.txt"))
+    beats = alone(args.folder, ("_RR.txt",))  # every beat of the strap's RR file
     note = next((r for r in ecg.provenance.repairs if "ECG" in r and "heart rate" in r), "")
     print(note)
     if ecg.hr is None:
@@ -61,9 +67,8 @@ def main() -> int:
     start = max(t_strap[0], t_ecg[0] - ecg.hr.rr_ms[0] / 1000)
     minutes = int(np.ceil((min(t_strap[-1], t_ecg[-1]) - start) / 60))
     hr = per_minute(t_strap, strap.hr.bpm, start, minutes, rate_of_rr=False)
-    rr_file = next(args.folder.glob("*_RR.txt"))
-    t_rr, rr_ms, _ = _read_beats(rr_file, [])  # every beat of the strap's RR file
-    rr_strap = per_minute(t_rr, rr_ms, start, minutes, rate_of_rr=True)
+    t_rr = beats.hr.t + beats.provenance.time_origin_s
+    rr_strap = per_minute(t_rr, beats.hr.rr_ms, start, minutes, rate_of_rr=True)
     rr_ecg = per_minute(t_ecg, ecg.hr.rr_ms, start, minutes, rate_of_rr=True)
     print(f"{'minute':>6} {'strap HR':>9} {'strap RR':>9} {'ECG':>7} {'ECG-HR':>7} "
           f"{'ECG-RR':>7}")

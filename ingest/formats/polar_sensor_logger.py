@@ -1,8 +1,10 @@
 """Polar Sensor Logger exports: the text files one recording of a Polar strap or armband
 (H10, OH1, Verity Sense) leaves, read together as ONE session.
 
-The app writes one ``;``-separated file per stream, named ``<prefix>_<STREAM>.txt`` with a
-prefix shared by the recording (``Polar_H10_16E0A933_20240424_141011``):
+The app writes one ``;``-separated file per stream, named ``<prefix>_<STREAM>.txt``, the
+prefix being the device and the second the stream started
+(``Polar_H10_55354125_20210516_080845_HR.txt``, ``..._080846_ECG.txt``,
+``..._080900_ACC.txt``: one recording, see :func:`recordings`):
 
 - ``HR``: ``Phone timestamp;HR [bpm];HRV [ms];Breathing interval [rpm];`` (rows leave out
   the trailing fields they have no value for);
@@ -14,15 +16,32 @@ prefix shared by the recording (``Polar_H10_16E0A933_20240424_141011``):
 - ``ACC``: ``Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]``: the sensor's own
   clock (nanoseconds since 2000-01-01) keeps the sample spacing exact; it is put on the
   phone's clock by the median difference between the two;
-- ``ECG``, ``PPG``, ``GYRO``, ``MAGN`` and ``MARKER`` files are not read (dosewatch needs
-  heart rate, RR and acceleration), and the session says so.
+- ``ECG`` (H10): ``Phone timestamp;sensor timestamp [ns];timestamp [ms];ecg [uV]``, about
+  130 Hz, put on the sensor's clock like ``ACC`` (the phone's timestamps carry each
+  Bluetooth packet's delay); the rate is the median spacing of those times.
+
+  *Without* an ``HR``, ``RR`` or ``PPI`` file the heart rate and RR intervals are derived
+  from the ECG by :func:`dosewatch.ingest.ecg.heart_rate_from_ecg` (the R-peak detector
+  the EDF reader uses, validated on expert-annotated PhysioNet recordings); a note says how
+  many beats were found and how many intervals were rejected. A lead that gives no
+  trustworthy heart rate (flat, noisy, too short) gives none, and the note, or the refusal
+  when the recording has nothing else, says why.
+
+  *With* one of them the strap's heart rate is kept and the ECG is only read (the note
+  says so, or why it could not be): the H10 times its beats on its own ECG sampled far
+  faster than the 130 Hz it streams, to the millisecond (the streamed ECG places a beat
+  to 7.7 ms), its beat detection is validated against clinical ECG, and the ``RR`` file is
+  complete where Bluetooth drops ECG packets; deriving the rate again would only add a
+  second, coarser opinion;
+- ``PPG``, ``GYRO``, ``MAGN`` and ``MARKER`` files are not read (dosewatch needs heart
+  rate, RR and acceleration), and the session says so.
 
 ``Phone timestamp`` is the phone's local time without a zone: taken as UTC, with a note.
 
 How the registry sees them: a folder that holds only such files (and markers) is one
-input, one session per recording prefix; a file given on its own, or met in a folder
-that also holds other things, stands for its whole recording (:func:`recording_files`):
-discovery keeps one file per recording as the input and lists the others as read with it.
+input, one session per recording; a file given on its own, or met in a folder that also
+holds other things, stands for its whole recording (:func:`recording_files`): discovery
+keeps one file per recording as the input and lists the others as read with it.
 """
 
 from __future__ import annotations
@@ -273,7 +292,9 @@ def _ecg_heart_rate(path: Path, notes: list[str]
     except InputError as exc:
         reason = f"it could not be read ({exc.reason})"
     else:
-        if fs is None:
+        if uv.size < 2:
+            reason = f"it holds {uv.size} sample{'' if uv.size == 1 else 's'}"
+        elif fs is None:
             reason = "its sample times do not advance, so its sampling rate is unknown"
         else:
             derived = heart_rate_from_ecg(uv, fs, t)
@@ -295,7 +316,7 @@ def _note_ecg_unused(path: Path, notes: list[str]) -> None:
     """Read an ECG file the session does not need (the strap's HR is kept: see the module
     text) and say so, or why it could not be read."""
     try:
-        t, uv, fs = _read_ecg(path, [])
+        _, uv, fs = _read_ecg(path, [])
     except InputError as exc:
         notes.append(f"the ECG file {path.name} could not be read ({exc.reason}); not needed: "
                      "the heart rate is the strap's own")
@@ -344,8 +365,8 @@ def read_recording(files: list[Path], options: ReadOptions, name: str) -> Sessio
         elif acc is None:
             raise InputError("the recording has no HR, RR, PPI or ACC file, and its ECG file "
                              f"gave no trustworthy heart rate: {why}", source=lead,
-                             hint="check the strap's contact (moisten the electrodes, tighten "
-                             "the strap), or record HR as well in Polar Sensor Logger")
+                             hint="record HR as well in Polar Sensor Logger; a flat or noisy "
+                             "ECG means poor contact: moisten the electrodes, tighten the strap")
     if not hr.size and acc is None:
         raise InputError("the recording has no HR, RR, PPI, ACC or ECG file", source=lead,
                          hint="record heart rate or acceleration in Polar Sensor Logger")
@@ -371,7 +392,7 @@ def _read_recordings(path: Path, options: ReadOptions) -> list[Session]:
         # Every file named as a stream is read (a damaged one is refused by name, not lost).
         entries = [p for p in sorted(path.iterdir()) if p.is_file() and _stream_of(p)]
         groups = sorted(recordings(entries), key=lambda g: g[0].name)
-        return [read_recording(files, options, options.name or _stream_of(files[0])[0])  # type: ignore[index]
+        return [read_recording(files, options, options.name or files[0].name.rsplit("_", 1)[0])
                 for files in groups]
     files = recording_files(path)
     stream = _stream_of(path)

@@ -9,7 +9,8 @@ another exception, never a hang. Cases: random bytes under every new ending; gen
 tables (random headers from the recognised vocabulary, delimiters, units and cell values:
 ISO and epoch times, NaN, blanks, huge and negative numbers, text); generated .hrm and PWX
 files with random parameters; damaged copies (cut, bytes changed) of real files of each
-format; and damaged or hostile archives. How many cases run is :data:`TOTAL_CASES`.
+format (the Polar H10 ECG: a real ECG written in its layout by ``support.polar_ecg``); and
+damaged or hostile archives. How many cases run is :data:`TOTAL_CASES`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import polar_ecg
 from support.contract import check
 from support.paths import DATA, REAL
 
@@ -192,6 +194,7 @@ REAL_FILES = {
     "fitcsv.csv": _head_of(REAL / "GoldenCheetah__GoldenCheetah" / "Ramp test.csv"),
     "_HR.txt": (DATA / "polar_sensor_logger" / "Polar_Sense_HR.txt").read_bytes(),
     "_ACC.txt": (DATA / "polar_sensor_logger" / "Polar_Sense_ACC.txt").read_bytes(),
+    "_ECG.txt": polar_ecg.ecg_text(polar_ecg.mitdb_ecg_130hz(30.0)).encode(),
     ".xml": (DATA / "apple_health" / "export.xml").read_bytes(),
 }
 EDITS = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)),
@@ -227,6 +230,7 @@ def test_damaged_real_files(scratch: Path, kind: str, edits: list, cut: float | 
 FOLDERS = {
     "e4": DATA / "e4",
     "psl": DATA / "polar_sensor_logger",
+    "psl_ecg": None,  # an H10 recording (HR, ACC, ECG) written by support.polar_ecg
 }
 
 
@@ -237,7 +241,10 @@ FOLDERS = {
 def test_damaged_folders(scratch: Path, kind: str, which: int, edits: list,
                          cut: float | None, drop: bool) -> None:
     folder = scratch / f"{kind}{next(_names)}"
-    shutil.copytree(FOLDERS[kind], folder)
+    if FOLDERS[kind] is None:
+        polar_ecg.write_recording(folder, seconds=60.0, hr=True, acc=True)
+    else:
+        shutil.copytree(FOLDERS[kind], folder)
     files = sorted(p for p in folder.iterdir())
     victim = files[which % len(files)]
     if drop:

@@ -156,5 +156,6 @@ def test_sensor_logger_recording_without_heart_rate_or_acceleration(tmp_path: Pa
     path = tmp_path / "Polar_H10_1_ECG.txt"
     path.write_text("Phone timestamp;sensor timestamp [ns];timestamp [ms];ecg [uV]\n"
                     "2024-05-01T10:00:00.000;599616050941733632;0.0;8575\n")
-    with pytest.raises(InputError, match="no HR, RR, PPI or ACC file"):
+    with pytest.raises(InputError, match="no HR, RR, PPI or ACC file, and its ECG file gave "
+                       "no trustworthy heart rate: it holds 1 sample"):
         read_session(path)
