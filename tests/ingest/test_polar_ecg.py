@@ -171,7 +171,7 @@ ECG_60S = pe.ecg_text(pe.mitdb_ecg_130hz(60.0)).encode()
 REFERENCE = pe.reference()["reference"]
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
                                 st.sampled_from(b"0123456789;-.\n e")), min_size=1,
