@@ -24,6 +24,10 @@ is gone, even mid-input, so a killed batch leaves no worker, fork server or reso
 tracker behind. On Dask, an input whose task errs (a worker that died, "KilledWorker")
 or outlasts twice its time budget is a failure, and the others go on.
 
+Pictures: in one process on a machine with a second core, a :class:`PictureDrawer` (a
+second process) draws an input's session pictures beside the batch's own process, each
+taking the next; a session folder is swapped in only with its picture.
+
 The output folder is claimed and locked first (:class:`~dosewatch.outputs.OutputRoot`):
 never an input, inside one or holding one; never a folder with files dosewatch did not
 write; never two runs at once.
