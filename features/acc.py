@@ -11,8 +11,8 @@ Features of a window (vector magnitude ``r = |a|`` in g, orientation-free):
 - ``enmo_g``: mean of ``max(r - 1, 0)`` (Euclidean norm minus one, van Hees et al. 2013).
 - ``mad_g``: mean amplitude deviation, mean ``|r - mean(r)|`` (Vähä-Ypyä et al. 2015).
 - ``cadence_spm``: 60 × the dominant frequency of ``r`` in the step band (1.3–4 Hz),
-  read between the FFT's bins (Jacobsen's estimator), 0 when the window is not rhythmic stepping (too little
-  movement or too little power in the band).
+  read between the FFT's bins (Jacobsen's estimator), 0 when the window is not rhythmic
+  stepping (too little movement or too little power in the band).
 - ``step_power``: the fraction of movement power (0.3 Hz up to 10 Hz or Nyquist) in the
   step band; ``low_power``: the fraction below it (arm swing, posture).
 
@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 from numpy.typing import NDArray
 
 from ..config import Config
@@ -69,6 +68,8 @@ def window_features_from_matrix(
 
     Rows containing NaN give NaN features.
     """
+    import scipy.fft  # loaded here: 0.2 s that heart-rate-only work never needs
+
     r = np.asarray(r, dtype=np.float32)
     n = r.shape[1]
     mean = r.mean(axis=1, dtype=np.float64)
