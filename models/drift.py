@@ -81,24 +81,30 @@ def single_change_with_kinetics(trend: NDArray[np.float64], candidates: NDArray[
                                 config: Config, change_of_pace: float,
                                 kinetics_epochs: int) -> NDArray[np.bool_]:
     """The ``candidates`` (epochs labelled accelerating from heart rate) whose window
-    holds a change of pace (a rise of at least ``change_of_pace`` %HRR within two epochs)
-    and whose rise, with that change and its fast phase (``kinetics_epochs``) taken out,
-    no longer reaches the ramp threshold: a step of pace and the slow rise after it, not
-    a ramp. ``trend`` is the series the labels' trend was read from (NaN = left out)."""
+    holds a change of pace (a rise of at least ``change_of_pace`` %HRR within two epochs;
+    the window reaches back ``kinetics_epochs - 1`` epochs, whose fast phase still rises
+    in it) and whose rise, with that change and its fast phase (``kinetics_epochs``)
+    taken out, no longer reaches the ramp threshold: a step of pace and the slow rise
+    after it, not a ramp. ``trend`` is the series the labels' trend was read from (NaN =
+    left out)."""
     out = np.zeros(trend.size, dtype=bool)
     rows = np.flatnonzero(candidates)
     if rows.size == 0:
         return out
     h = trend_half_width(config)
+    # The window, and the epochs before it that a change of pace's fast phase reaches into
+    # it from (the tail of a step taken just before the window is still rising in it).
+    before = max(0, kinetics_epochs - 1)
     with np.errstate(invalid="ignore"):
         usable = np.isfinite(trend) & (trend >= config.levels.light_from)
-    windows = centred_windows(np.where(usable, trend, np.nan), h)[rows]
-    step, _, _ = largest_rise(windows, 2)
+    reach = centred_windows(np.where(usable, trend, np.nan), h + before)[rows]
+    reach = reach[:, : reach.shape[1] - before]
+    step, _, _ = largest_rise(reach, 2)
     stepped = step >= change_of_pace
     if not stepped.any():
         return out
     x = np.arange(-h, h + 1) * config.epoch_min
-    rest = theil_sen(without_largest_rise(windows[stepped], kinetics_epochs), x)
+    rest = theil_sen(without_largest_rise(reach[stepped], kinetics_epochs)[:, before:], x)
     with np.errstate(invalid="ignore"):
         out[rows[stepped]] = ~(rest >= config.trend.accelerating_slope)
     return out
