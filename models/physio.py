@@ -17,9 +17,11 @@ Per epoch it chooses where the true intensity ``I`` is read from (see
    first-order lag inverted, so a step of workload is seen at once and falling heart
    rate after a stop reads as the lower demand it is). Cardiac drift cannot be told from
    a slow ramp by its rate alone (heat drift reaches about 1 bpm/min; the SPEC's ramp
-   threshold is 0.75 %HRR/min), so an HR-only trend counts as a ramp only when it is
-   steeper than drift can be (``drift_proof_slope``); a rise between the two is called
-   steady, and the output says the verdict is uncertain there.
+   threshold is 0.75 %HRR/min); the output says the verdict is uncertain there. What
+   heart rate's kinetics do separate is a change of pace followed by drift: where a
+   window holds one, it is taken out with its fast phase and the rest must reach the
+   ramp threshold (:mod:`dosewatch.models.drift`). ``drift_proof_slope`` can hold HR-only
+   ramps to a stricter slope (off by default: it loses slow ramps).
 3. **Acceleration alone**: ENMO with the participant's own mapping when there is one,
    else the placement's cut-points (uncertain).
 
