@@ -17,9 +17,11 @@ Per epoch it chooses where the true intensity ``I`` is read from (see
    first-order lag inverted, so a step of workload is seen at once and falling heart
    rate after a stop reads as the lower demand it is). Cardiac drift cannot be told from
    a slow ramp by its rate alone (heat drift reaches about 1 bpm/min; the SPEC's ramp
-   threshold is 0.75 %HRR/min), so an HR-only trend counts as a ramp only when it is
-   steeper than drift can be (``drift_proof_slope``); a rise between the two is called
-   steady, and the output says the verdict is uncertain there.
+   threshold is 0.75 %HRR/min); the output says the verdict is uncertain there. What
+   heart rate's kinetics do separate is a change of pace followed by drift: where a
+   window holds one, it is taken out with its fast phase and the rest must reach the
+   ramp threshold (:mod:`dosewatch.models.drift`). ``drift_proof_slope`` can hold HR-only
+   ramps to a stricter slope (off by default: it loses slow ramps).
 3. **Acceleration alone**: ENMO with the participant's own mapping when there is one,
    else the placement's cut-points (uncertain).
 
@@ -29,7 +31,7 @@ an epoch qualifies for a bout at 40 %HRR or more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +41,7 @@ from ..features.epochs import EpochFeatures, FeatureInfo
 from ..relation import WorkloadRelation
 from ..spec.labels import Label, accelerating_mask, label_epochs
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
+from .drift import single_change_with_kinetics
 from .rules import fill_short_gaps, onset_masked
 
 # A relation that explains less of the heart rate's variance than this is not used...
@@ -61,18 +64,28 @@ class PhysioClassifier:
         onset_epochs: epochs after the start of exercise left out of an HR-only trend
             (heart rate is still catching up with the workload there).
         drift_proof_slope: %HRR/min an HR-only trend must reach to be a ramp.
+        change_of_pace: a rise of heart rate of at least this many %HRR within two
+            epochs is a change of pace, not a step of a staircase (see
+            :mod:`dosewatch.models.drift`); 0 turns the kinetics-aware single-change
+            rule off.
+        kinetics_epochs: epochs over which heart rate's fast phase spreads a change of
+            pace (taken out with it).
         name: as written in the outputs.
     """
 
     fill_epochs: int = 2
     onset_epochs: int = 2
     drift_proof_slope: float = 0.75
+    change_of_pace: float = 10.0
+    kinetics_epochs: int = 3
     name: str = "physio"
 
     @property
     def identity(self) -> str:
         return (f"physio(fill_epochs={self.fill_epochs}, onset_epochs={self.onset_epochs}, "
-                f"drift_proof_slope={self.drift_proof_slope:g})")
+                f"drift_proof_slope={self.drift_proof_slope:g}, "
+                f"change_of_pace={self.change_of_pace:g}, "
+                f"kinetics_epochs={self.kinetics_epochs})")
 
     def predict(self, features: EpochFeatures, info: FeatureInfo,
                 config: Config) -> EpochPrediction:
@@ -190,15 +203,18 @@ class PhysioClassifier:
         trend = onset_masked(trend_source, config.levels.light_from, self.onset_epochs)
         labels = label_epochs(intensity, config, trend_intensity=trend)
         from_hr = source == SOURCE_HR
+        demote = np.zeros(labels.size, dtype=bool)
         if from_hr.any() and self.drift_proof_slope > config.trend.accelerating_slope:
-            from dataclasses import replace
-
             strict = replace(config, trend=replace(
                 config.trend, accelerating_slope=self.drift_proof_slope))
             ramps = accelerating_mask(intensity, strict, trend_intensity=trend)
-            demote = from_hr & (labels == Label.ACCELERATING) & ~ramps
-            if demote.any():
-                steady = label_epochs(intensity, replace(config, trend=replace(
-                    config.trend, accelerating_slope=np.inf)))
-                labels = np.where(demote, steady, labels).astype(np.int8)
+            demote |= from_hr & (labels == Label.ACCELERATING) & ~ramps
+        if from_hr.any() and self.change_of_pace > 0:
+            demote |= single_change_with_kinetics(
+                trend, from_hr & (labels == Label.ACCELERATING) & ~demote, config,
+                self.change_of_pace, self.kinetics_epochs)
+        if demote.any():
+            steady = label_epochs(intensity, replace(config, trend=replace(
+                config.trend, accelerating_slope=np.inf)))
+            labels = np.where(demote, steady, labels).astype(np.int8)
         return labels

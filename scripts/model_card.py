@@ -305,7 +305,8 @@ def _known_limits(rows: list, plan: list, config: Config, records: list[dict],
         f"{config.trend.accelerating_slope:g} %HRR/min for accelerating"
         + (f" (the held-out sessions drift {min(drift):.2f}-{max(drift):.2f} bpm/min "
            "at 60 %HRR, heat included)" if plan else "")
-        + ". physio holds heart-rate-only ramps to a stricter slope and says when a rise "
+        + ". physio takes a change of pace out with heart rate's fast phase (the slow rise "
+        "after it is drift, not a ramp) and says when a rise "
         "is drift-like; the learned model also leans on the shape of the rise (and "
         "acceleration when there is one), which the simulator's physiology supports but "
         "real people may not follow. Give a speed, power or footpod channel where it "
