@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support.rawacc_files import DATA, edf_bytes, geneactiv_bytes
 
@@ -187,8 +187,12 @@ def test_damaged_gt3x_log(scratch: Path, edits: list, cut: float | None) -> None
 @settings(max_examples=40, **SETTINGS)
 @given(edits=EDITS)
 def test_cwa_damage_is_caught_by_the_checksum(scratch: Path, edits: list) -> None:
-    """Any change inside the data blocks drops just the blocks changed, never alters a
-    value: what is read equals the original minus those blocks."""
+    """Any change inside the data blocks that their checksum can see drops just the blocks
+    changed, never alters a value: what is read equals the original minus those blocks.
+
+    The format's checksum is a 16-bit sum of the block's words: one changed byte always
+    shows, but changes that cancel in the sum (+1 in one word, -1 in another: Hypothesis
+    found such a pair) are invisible to any reader, so those cases are left out."""
     original = REAL[".cwa"]
     data = bytearray(original)
     for where, value in edits:
@@ -198,6 +202,8 @@ def test_cwa_damage_is_caught_by_the_checksum(scratch: Path, edits: list) -> Non
                for w, _ in edits if True}
     changed = {b for b in changed if data[HEADER + b * 512 : HEADER + (b + 1) * 512]
                != original[HEADER + b * 512 : HEADER + (b + 1) * 512]}
+    assume(all(np.frombuffer(bytes(data[HEADER + b * 512 : HEADER + (b + 1) * 512]), "<u2")
+               .sum(dtype=np.uint16) != 0 for b in changed))
     whole = read_one(DATA / "cwa" / "ax3_testfile.cwa")
     try:
         session = read_one(path)
