@@ -49,9 +49,11 @@ import multiprocessing
 import os
 import select
 import signal
+import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -698,34 +700,44 @@ def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
 
 # --------------------------------------------------------------------------- pictures
 
+FORK_READY_S = 0.1  # how long a new drawer is waited for before this process draws alone
 EARLY_DRAWER_BYTES = 16 << 20
-"""An input this large starts the picture drawer with the batch (a long recording: many
-sessions, and their pictures would otherwise wait for a process started late)."""
+"""An input this large has the picture code loaded while it is read (a long recording:
+many sessions to draw)."""
 
 
 class PictureDrawer:
     """Session pictures drawn by two processes at once: this one and a second one.
 
     One process of the batch (``workers=1``, the default) analyses an input, then draws
-    its sessions' pictures one after the other: about 0.15 s each, mostly matplotlib's
+    its sessions' pictures one after the other: about 0.17 s each, mostly matplotlib's
     text and artists, while the machine's second core waits. A week-long recording holds
     several sessions; their pictures were a third of its time. The drawer is a second
-    process (spawned: nothing of this one's threads or memory is copied) that loads the
-    picture code and then takes one picture at a time, from the front of the list, while
-    this process draws from the back; the picture code is loaded here too, in a
-    background thread, while the input is read. A session folder is swapped in only when
-    its picture is written, whoever drew it: the folders stay whole.
+    process that takes one picture at a time, from the front of the list, while this
+    process draws from the back. A session folder is swapped in only when its picture is
+    written, whoever drew it: the folders stay whole.
 
-    Used only with two or more cores and pictures to draw, started when the first input
-    has two or more sessions (or at once for a large input, :data:`EARLY_DRAWER_BYTES`).
-    If the drawer dies or fails a picture, that picture is drawn here (a failure then
-    raises here, as without a drawer) and the rest of the batch draws here too. The
-    drawer ends with the batch, and when the batch's process dies (it watches it).
+    The drawer is forked from this process once the picture code is loaded here, so it
+    starts drawing at once: a freshly started Python would spend 0.7 s of CPU loading
+    NumPy, matplotlib and dosewatch again, on the core the batch's own reading uses (it
+    made the week no faster). Forking a process that has threads (Arrow's, idle by then)
+    is safe for what the drawer does: it only draws with matplotlib and NumPy and writes a
+    PNG, and glibc's allocator and the Arrow allocator's fork handlers leave the child's
+    heap usable. For a large input (:data:`EARLY_DRAWER_BYTES`, a long recording with
+    many sessions) the picture code is loaded in a background thread while the input is
+    read.
+
+    Used only on Linux, with two or more cores and pictures to draw, for inputs with two
+    or more sessions. If the drawer dies or fails a picture, that picture is drawn here
+    (a failure then raises here, as without a drawer) and the rest of the batch draws
+    here too. The drawer ends with the batch, and when the batch's process dies (it
+    watches it).
     """
 
     def __init__(self) -> None:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
+        self._loader: threading.Thread | None = None
         self._ready = False
         self._busy: SessionDraft | None = None
         self._broken = False
@@ -736,23 +748,39 @@ class PictureDrawer:
     def for_tasks(cls, tasks: Sequence[Task]) -> PictureDrawer | None:
         """A drawer for these tasks, run one after the other here, when they draw
         pictures and a second core is free for it (None otherwise)."""
-        if not any(task.pictures for task in tasks) or usable_cpus() < 2:
+        if (not any(task.pictures for task in tasks) or usable_cpus() < 2
+                or not sys.platform.startswith("linux")):
             return None
         drawer = cls()
         if any(_bytes_at_least(task.input, EARLY_DRAWER_BYTES) for task in tasks):
-            drawer.start()
+            drawer.prepare()
         return drawer
 
+    def prepare(self) -> None:
+        """Load the picture code in a background thread (while an input is read)."""
+        if self._loader is None:
+            self._loader = threading.Thread(target=_load_pictures, daemon=True,
+                                            name="dosewatch-load-pictures")
+            self._loader.start()
+
     def start(self) -> None:
-        """Start the second process, and load the picture code in this one."""
+        """Load the picture code here, then fork the second process."""
         if self._process is not None or self._broken:
             return
-        context = multiprocessing.get_context("spawn")
+        self.prepare()
+        assert self._loader is not None
+        self._loader.join()
+        from . import plot  # noqa: F401 - loaded (a failure to load it raises here)
+
+        context = multiprocessing.get_context("fork")
         mine, theirs = context.Pipe()
         process = context.Process(target=_drawer_main, args=(theirs, os.getpid()),
                                   name="dosewatch-pictures", daemon=True)
         try:
-            process.start()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of any fork with threads; see the class text.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                process.start()
         except OSError as exc:  # no process to spare (limits): draw here
             log.info("pictures drawn in one process: cannot start a second (%s)", exc)
             self._broken = True
@@ -761,8 +789,6 @@ class PictureDrawer:
         finally:
             theirs.close()
         self._process, self._conn = process, mine
-        threading.Thread(target=_load_pictures, name="dosewatch-load-pictures",
-                         daemon=True).start()
 
     def wait_ready(self, timeout: float) -> bool:
         """Start the drawer and wait up to ``timeout`` seconds until it can draw;
@@ -779,6 +805,8 @@ class PictureDrawer:
         todo = deque(drafts)
         if len(todo) >= 2:
             self.start()
+            if self._conn is not None and not self._ready and self._conn.poll(FORK_READY_S):
+                self._hear(wait=False)  # a fork is ready in milliseconds: give it the first
         try:
             while todo or self._busy is not None:
                 self._hear(wait=not todo)
@@ -856,12 +884,15 @@ class PictureDrawer:
 
 
 def _load_pictures() -> None:
-    from . import plot  # noqa: F401 - loaded now, while the input is read
+    try:
+        from . import plot  # noqa: F401 - loaded now, while the input is read
+    except Exception:  # noqa: BLE001 - PictureDrawer.start imports it again and raises
+        pass
 
 
 def _drawer_main(conn: Connection, parent: int) -> None:
-    """The picture process: load the picture code, then draw what ``conn`` sends
-    (a session result and a path) until it is closed, answering each."""
+    """The picture process (forked with the picture code loaded): draw what ``conn``
+    sends (a session result and a path) until it is closed, answering each."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
     _watch_parent(parent)
     from .plot import plot_session
