@@ -701,6 +701,9 @@ def _results(tasks: Sequence[Task], workers: int, scheduler: str | None = None
 # --------------------------------------------------------------------------- pictures
 
 FORK_READY_S = 0.1  # how long a new drawer is waited for before this process draws alone
+DRAWER_STALL_S = 10.0
+"""A picture the drawer has not answered for this long, plus five times the slowest one
+drawn here, means a stalled drawer: it is killed and the picture drawn here."""
 EARLY_DRAWER_BYTES = 16 << 20
 """An input this large has the picture code loaded while it is read (a long recording:
 many sessions to draw)."""
@@ -741,6 +744,8 @@ class PictureDrawer:
         self._ready = False
         self._busy: SessionDraft | None = None
         self._broken = False
+        self._given_at = 0.0
+        self._slowest_here = 0.0
         self.drawn_there = 0
         """Pictures the second process drew."""
 
@@ -749,7 +754,7 @@ class PictureDrawer:
         """A drawer for these tasks, run one after the other here, when they draw
         pictures and a second core is free for it (None otherwise)."""
         if (not any(task.pictures for task in tasks) or usable_cpus() < 2
-                or not sys.platform.startswith("linux")):
+                or not sys.platform.startswith("linux") or _address_space_limited()):
             return None
         drawer = cls()
         if any(_bytes_at_least(task.input, EARLY_DRAWER_BYTES) for task in tasks):
@@ -813,7 +818,9 @@ class PictureDrawer:
                 if self._busy is None and self._ready and todo:
                     self._give(todo.popleft())
                 if todo:
+                    began = time.monotonic()
                     todo.pop().draw()
+                    self._slowest_here = max(self._slowest_here, time.monotonic() - began)
         except BaseException:
             self.close()  # a picture in flight: the drawer's state is unknown
             raise
@@ -827,13 +834,19 @@ class PictureDrawer:
             draft.draw()
             return
         self._busy = draft
+        self._given_at = time.monotonic()
 
     def _hear(self, wait: bool) -> None:
         """Take the drawer's next message (waiting for it if ``wait``)."""
         if self._conn is None or self._process is None:
             return
         if wait:
-            wait_ready([self._conn, self._process.sentinel])
+            deadline = self._given_at + DRAWER_STALL_S + 5 * self._slowest_here
+            if not wait_ready([self._conn, self._process.sentinel],
+                              timeout=max(0.0, deadline - time.monotonic())):
+                log.info("the picture process stalled; pictures are drawn in one process")
+                self._lost()
+                return
         try:
             if not self._conn.poll():
                 if not self._process.is_alive():
@@ -855,8 +868,8 @@ class PictureDrawer:
     def _lost(self) -> None:
         """The drawer died or cannot be reached: its picture is drawn here, and so are
         the rest."""
-        busy, self._busy = self._busy, None
-        self.close()
+        busy = self._busy
+        self.close()  # killed, if it was drawing
         if busy is not None:
             log.info("the picture process ended; pictures are drawn in one process")
             busy.draw()
@@ -881,6 +894,18 @@ class PictureDrawer:
                 self._process.kill()
                 self._process.join(1.0)
             self._process = None
+
+
+def _address_space_limited() -> bool:
+    """Whether this process runs under an address-space limit (``ulimit -v``). A second
+    process and the picture code loaded early move the point where allocations, thread
+    starts or OpenBLAS fail under it by 100-200 MB: there pictures are drawn in one
+    process, as they always were."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
 
 
 def _load_pictures() -> None:

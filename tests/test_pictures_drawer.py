@@ -105,3 +105,76 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_stalled_drawer_is_killed_and_its_picture_drawn_here(results, drawer, tmp_path,
+                                                                monkeypatch):
+    import dosewatch.batch as batch
+
+    monkeypatch.setattr(batch, "DRAWER_STALL_S", 1.0)
+    assert drawer.wait_ready(READY_S)
+    process = drawer._process
+    os.kill(process.pid, signal.SIGSTOP)  # alive, never answering
+    try:
+        drafts = drafts_of(results, tmp_path)
+        began = time.monotonic()
+
+        def hung(signum, frame):
+            raise AssertionError("draw() waited on a stalled drawer for 60 s")
+
+        previous = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(60)
+        try:
+            drawer.draw(drafts)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+        assert time.monotonic() - began < 30
+        assert all(d.picture.read_bytes().startswith(b"\x89PNG") for d in drafts)
+        process.join(10)
+        assert not process.is_alive()  # killed, not left stopped
+    finally:
+        if process.is_alive():
+            process.kill()
+
+
+def test_a_batch_of_a_multi_session_input_commits_every_session_with_its_picture(
+        tmp_path, monkeypatch):
+    import shutil
+
+    from support.paths import REAL
+
+    import dosewatch.batch as batch
+
+    shutil.copy(REAL / "Runalyze__Runalyze" / "Multiple-Trainings.tcx", tmp_path / "three.tcx")
+    drawers = []
+    make = batch.PictureDrawer.for_tasks
+
+    def recorded(tasks):
+        drawers.append(make(tasks))
+        return drawers[-1]
+
+    monkeypatch.setattr(batch.PictureDrawer, "for_tasks", staticmethod(recorded))
+    report = batch.run_batch([tmp_path / "three.tcx"], tmp_path / "out", progress=False,
+                             calibrate=False)
+    assert len(report.rows) == 3 and not report.failures and drawers[0] is not None
+    monkeypatch.setattr(batch.PictureDrawer, "for_tasks", staticmethod(lambda tasks: None))
+    batch.run_batch([tmp_path / "three.tcx"], tmp_path / "alone", progress=False,
+                    calibrate=False)  # one process draws them all
+    for row in report.rows:
+        name = row.session
+        drawn = (tmp_path / "out" / name / "session.png").read_bytes()
+        assert drawn == (tmp_path / "alone" / name / "session.png").read_bytes()
+    assert list((tmp_path / "out" / ".dosewatch" / "tmp").iterdir()) == []
+
+
+def test_no_drawer_under_an_address_space_limit():
+    script = ("import resource\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (8 << 30, resource.RLIM_INFINITY))\n"
+              "from dosewatch.batch import _address_space_limited\n"
+              "print(_address_space_limited())\n")
+    limited = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert limited.stdout.strip() == "True", limited.stderr
+    free = subprocess.run([sys.executable, "-c", script.split("\n", 2)[2]],
+                          capture_output=True, text=True)
+    assert free.stdout.strip() == "False", free.stderr
