@@ -99,8 +99,7 @@ def single_change_with_kinetics(trend: NDArray[np.float64], candidates: NDArray[
         usable = np.isfinite(trend) & (trend >= config.levels.light_from)
     reach = centred_windows(np.where(usable, trend, np.nan), h + before)[rows]
     reach = reach[:, : reach.shape[1] - before]
-    step, _, _ = largest_rise(reach, 2)
-    stepped = step >= change_of_pace
+    stepped = change_of_pace_in(reach, 2) >= change_of_pace
     if not stepped.any():
         return out
     x = np.arange(-h, h + 1) * config.epoch_min
@@ -108,3 +107,22 @@ def single_change_with_kinetics(trend: NDArray[np.float64], candidates: NDArray[
     with np.errstate(invalid="ignore"):
         out[rows[stepped]] = ~(rest >= config.trend.accelerating_slope)
     return out
+
+
+def change_of_pace_in(windows: NDArray[np.float64], span: int) -> NDArray[np.float64]:
+    """Per row of ``windows`` (NaN = left out): the largest rise between epochs at most
+    ``span`` apart in the window's time, so that a rise across a gap in the heart rate or
+    a rest break is no change of pace (:func:`largest_rise` compares neighbours among the
+    kept epochs, whatever lies between them). Rows without such a rise give ``-inf``."""
+    n, w = windows.shape
+    order = np.argsort(np.isnan(windows), axis=1, kind="stable")  # kept epochs first
+    c = np.take_along_axis(windows, order, axis=1)
+    at = np.take_along_axis(np.broadcast_to(np.arange(w), (n, w)), order, axis=1)
+    best = np.full(n, -np.inf)
+    for k in range(1, min(span, w - 1) + 1):  # a loop over the span (1-2), not over data
+        with np.errstate(invalid="ignore"):
+            rise = c[:, k:] - c[:, :-k]
+        near = (at[:, k:] - at[:, :-k]) <= span
+        rise = np.where(near & np.isfinite(rise), rise, -np.inf)
+        best = np.maximum(best, rise.max(axis=1))
+    return best

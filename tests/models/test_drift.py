@@ -109,3 +109,14 @@ def test_the_largest_rise_spans_the_fast_phase() -> None:
     assert (rise[0], first[0], width[0]) == (20.0, 1, 3)
     np.testing.assert_allclose(without_largest_rise(window, 3)[0], np.full(7, 50.0))
     assert largest_rise(window, 2)[0][0] == 18.0
+
+
+def test_a_rise_across_a_gap_is_no_change_of_pace():
+    """Two epochs either side of a five-minute dropout are not "within two epochs": the
+    rise between them is no change of pace; the same rise from one epoch to the next is."""
+    from dosewatch.models.drift import change_of_pace_in
+
+    gap = np.array([[50.0, 50.0, np.nan, np.nan, np.nan, np.nan, np.nan, 65.0, 65.0]])
+    step = np.array([[50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 65.0, 65.0]])
+    assert change_of_pace_in(gap, 2)[0] == 0.0  # only the flat neighbours count
+    assert change_of_pace_in(step, 2)[0] == 15.0
