@@ -731,9 +731,11 @@ class PictureDrawer:
     read.
 
     Used only on Linux, with two or more cores and pictures to draw, for inputs with two
-    or more sessions. If the drawer dies or fails a picture, that picture is drawn here
-    (a failure then raises here, as without a drawer) and the rest of the batch draws
-    here too. The drawer ends with the batch, and when the batch's process dies (it
+    or more sessions, and not under an address-space limit (:func:`_address_space_limited`).
+    If the drawer dies, fails a picture or stalls (no answer within :data:`DRAWER_STALL_S`
+    plus five times the slowest picture drawn here: it is killed), that picture is drawn
+    here (a failure then raises here, as without a drawer) and the rest of the batch
+    draws here too. The drawer ends with the batch, and when the batch's process dies (it
     watches it).
     """
 
