@@ -28,22 +28,29 @@ from ..spec.labels import trend_half_width
 from ..spec.trend import centred_windows, theil_sen
 
 
-def largest_rise(windows: NDArray[np.float64], span: int
+def largest_rise(windows: NDArray[np.float64], span: int, near_in_time: bool = False
                  ) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.intp]]:
     """Per row of ``windows`` (NaN = not a non-rest epoch, left out): the largest rise
     between non-rest epochs at most ``span`` apart, where it starts (index among the row's
-    non-rest epochs, in time) and over how many epochs. Earlier and shorter rises win
-    ties. Rows without two non-rest epochs give a rise of ``-inf``."""
+    non-rest epochs, in time) and over how many epochs. Apart means among the non-rest
+    epochs, whatever lies between them; with ``near_in_time``, also at most ``span``
+    epochs apart in the window's time, so that a rise across a gap in the heart rate or a
+    rest break does not count. Earlier and shorter rises win ties. Rows without two
+    non-rest epochs give a rise of ``-inf``."""
     n, w = windows.shape
     order = np.argsort(np.isnan(windows), axis=1, kind="stable")  # non-rest first, in time
     c = np.take_along_axis(windows, order, axis=1)
+    when = np.take_along_axis(np.broadcast_to(np.arange(w), (n, w)), order, axis=1)
     best = np.full(n, -np.inf)
     first = np.zeros(n, dtype=np.intp)
     width = np.ones(n, dtype=np.intp)
     for k in range(1, min(span, w - 1) + 1):  # a loop over the span (1–3), not over data
         d = np.full((n, w - 1), -np.inf)
         diff = c[:, k:] - c[:, :-k]
-        d[:, : w - k] = np.where(np.isfinite(diff), diff, -np.inf)
+        ok = np.isfinite(diff)
+        if near_in_time:
+            ok &= (when[:, k:] - when[:, :-k]) <= span
+        d[:, : w - k] = np.where(ok, diff, -np.inf)
         at = np.argmax(d, axis=1)
         rise = d[np.arange(n), at]
         better = rise > best
@@ -99,7 +106,8 @@ def single_change_with_kinetics(trend: NDArray[np.float64], candidates: NDArray[
         usable = np.isfinite(trend) & (trend >= config.levels.light_from)
     reach = centred_windows(np.where(usable, trend, np.nan), h + before)[rows]
     reach = reach[:, : reach.shape[1] - before]
-    stepped = change_of_pace_in(reach, 2) >= change_of_pace
+    step, _, _ = largest_rise(reach, 2, near_in_time=True)
+    stepped = step >= change_of_pace
     if not stepped.any():
         return out
     x = np.arange(-h, h + 1) * config.epoch_min
@@ -107,22 +115,3 @@ def single_change_with_kinetics(trend: NDArray[np.float64], candidates: NDArray[
     with np.errstate(invalid="ignore"):
         out[rows[stepped]] = ~(rest >= config.trend.accelerating_slope)
     return out
-
-
-def change_of_pace_in(windows: NDArray[np.float64], span: int) -> NDArray[np.float64]:
-    """Per row of ``windows`` (NaN = left out): the largest rise between epochs at most
-    ``span`` apart in the window's time, so that a rise across a gap in the heart rate or
-    a rest break is no change of pace (:func:`largest_rise` compares neighbours among the
-    kept epochs, whatever lies between them). Rows without such a rise give ``-inf``."""
-    n, w = windows.shape
-    order = np.argsort(np.isnan(windows), axis=1, kind="stable")  # kept epochs first
-    c = np.take_along_axis(windows, order, axis=1)
-    at = np.take_along_axis(np.broadcast_to(np.arange(w), (n, w)), order, axis=1)
-    best = np.full(n, -np.inf)
-    for k in range(1, min(span, w - 1) + 1):  # a loop over the span (1-2), not over data
-        with np.errstate(invalid="ignore"):
-            rise = c[:, k:] - c[:, :-k]
-        near = (at[:, k:] - at[:, :-k]) <= span
-        rise = np.where(near & np.isfinite(rise), rise, -np.inf)
-        best = np.maximum(best, rise.max(axis=1))
-    return best

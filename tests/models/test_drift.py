@@ -114,9 +114,7 @@ def test_the_largest_rise_spans_the_fast_phase() -> None:
 def test_a_rise_across_a_gap_is_no_change_of_pace():
     """Two epochs either side of a five-minute dropout are not "within two epochs": the
     rise between them is no change of pace; the same rise from one epoch to the next is."""
-    from dosewatch.models.drift import change_of_pace_in
-
     gap = np.array([[50.0, 50.0, np.nan, np.nan, np.nan, np.nan, np.nan, 65.0, 65.0]])
     step = np.array([[50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 65.0, 65.0]])
-    assert change_of_pace_in(gap, 2)[0] == 0.0  # only the flat neighbours count
-    assert change_of_pace_in(step, 2)[0] == 15.0
+    assert largest_rise(gap, 2, near_in_time=True)[0][0] == 0.0  # only the flat neighbours count
+    assert largest_rise(step, 2, near_in_time=True)[0][0] == 15.0
