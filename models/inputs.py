@@ -121,13 +121,12 @@ def _trusted(info: FeatureInfo) -> bool:
 
 def physio_prediction(features: EpochFeatures, info: FeatureInfo,
                       config: Config) -> EpochPrediction:
-    """What the physiological classifier decides (the ``physio`` inputs), as the shipped
-    model was trained on it: before physio's kinetics-aware single-change rule
-    (:mod:`dosewatch.models.drift`), so ``change_of_pace=0``. Retraining with physio's
-    default is a separate step (the model's inputs must match its training)."""
+    """What the physiological classifier decides (the ``physio`` inputs): physio with its
+    defaults, the kinetics-aware single-change rule (:mod:`dosewatch.models.drift`)
+    included, as the shipped model was trained on it."""
     from .physio import PhysioClassifier
 
-    return PhysioClassifier(change_of_pace=0.0).predict(features, info, config)
+    return PhysioClassifier().predict(features, info, config)
 
 
 def input_columns(features: EpochFeatures, info: FeatureInfo, config: Config,
