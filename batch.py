@@ -103,6 +103,9 @@ SCHEDULER_TIMEOUT_S = 20.0  # how long to try reaching a Dask scheduler before g
 KILL_GRACE_S = 15.0
 """A worker still busy this long after its input's time budget is killed (the budget's own
 timer cannot interrupt C code)."""
+PICTURES_LATER_MAX_BYTES = 64 << 20
+"""Inputs up to this size whose folder holds other inputs have their pictures drawn in
+the batch's second round only (:func:`_pictures_later`)."""
 KILL_MEMORY_FACTOR = 1.5
 """A worker whose resident memory grew by more than this times the memory budget while
 analysing one input is killed (the memory limit normally stops it first)."""
@@ -127,6 +130,10 @@ class Task:
     learn: bool = False
     """Learn the calibration of a participant with enough sessions in this input from
     those sessions, and analyse them with it (see :func:`_calibrated_here`)."""
+    pictures_later: bool = False
+    """The pictures are left to the batch's second round (:func:`_pictures_later`): this
+    run writes the sessions without them (``pictures`` is False), and outputs stored
+    with their pictures count as current."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,8 @@ class Done:
     """Summaries of the free-living recordings the input held (see freeliving.py)."""
     calibration_digests: dict[str, str | None] = field(default_factory=dict)
     """Each participant's calibration the sessions were analysed with (its digest)."""
+    pictures: bool = True
+    """Whether the session folders hold their pictures (or none were asked for)."""
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -182,6 +191,15 @@ def _stored_run(folder: Path) -> dict | None:
         return None
 
 
+def _current(stored: object, want: dict[str, object], pictures_later: bool) -> bool:
+    """Whether stored outputs were made with the fingerprint ``want``; for a task whose
+    pictures come later, outputs that already hold their pictures are current too."""
+    if stored == want:
+        return True
+    return (pictures_later and isinstance(stored, dict)
+            and {**stored, "pictures": False} == want)
+
+
 def completed_rows(task: Task) -> Done | None:
     """The stored rows (and evidence) of ``task``'s sessions when their outputs are
     complete and current: every session folder the input gave, with the same fingerprint
@@ -190,18 +208,21 @@ def completed_rows(task: Task) -> Done | None:
     record = read_record(task.out_dir, task.name)  # a free-living input's sessions
     first = record or _stored_run(task.out_dir / task.name) or _stored_run(
         task.out_dir / f"{task.name}-1")
-    if first is None or (record is not None and record.get("fingerprint") != want):
+    later = task.pictures_later
+    if first is None or (record is not None
+                         and not _current(record.get("fingerprint"), want, later)):
         return None
     names = first.get("outputs") if record is not None else first.get("outputs") or [task.name]
     if not isinstance(names, list):
         return None
-    rows, evidence, used_by = [], [], {}
+    rows, evidence, used_by, pictures = [], [], {}, True
     for name in names:
         folder = task.out_dir / str(name)
         stored = _stored_run(folder)
-        if (stored is None or stored.get("fingerprint") != want
+        if (stored is None or not _current(stored.get("fingerprint"), want, later)
                 or not (folder / "summary.json").is_file()):
             return None
+        pictures = pictures and bool(stored["fingerprint"].get("pictures"))
         try:
             row = SessionRow.from_record(stored["row"])
             used = stored.get("calibration")
@@ -214,7 +235,7 @@ def completed_rows(task: Task) -> Done | None:
         except (KeyError, TypeError, ValueError):
             return None
     return Done(task.input, rows, evidence, [] if record is None else
-                list(record.get("recordings") or []), used_by)
+                list(record.get("recordings") or []), used_by, pictures)
 
 
 @dataclass
@@ -317,7 +338,7 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         evidence = [result.evidence() for result in results]
         if task.learn:
             results, cals = _calibrated_here(task, sessions, results, cals, evidence)
-        done = Done(task.input, [], [])
+        done = Done(task.input, [], [], pictures=task.pictures)
         for result, cal, told in zip(results, cals, evidence, strict=True):
             folder = task.out_dir / result.name
             row = SessionRow.from_result(result, str(folder))
@@ -1055,16 +1076,20 @@ def run_batch(
         report.followed.extend(
             {"input": s.path, "reason": s.reason} for s in inventory.followed)
         run = _Runner(workers, scheduler, progress, on_result)
-        done = run(tasks, report, force)
+        first = _pictures_later(tasks) if calibrate else tasks
+        done = run(first, report, force)
         try:
             if calibrate:
                 redo = _calibration_round(done, calibrations, cal_dir)
-                if redo:
+                drawn_later = {t.input for t in first if t.pictures_later
+                               and t.input in done and not done[t.input].pictures} - redo
+                if redo or drawn_later:
                     again = [replace(t, calibrations=calibrations, learn=False)
-                             for t in tasks if t.input in redo]
-                    log.info("%d inputs analysed again with their participants' calibration",
-                             len(again))
-                    done.update(run(again, report, force=True, desc="calibrated"))
+                             for t in tasks if t.input in redo or t.input in drawn_later]
+                    log.info("%d inputs analysed again with their participants' calibration"
+                             ", %d for their pictures", len(redo & set(done)), len(drawn_later))
+                    done.update(run(again, report, force=True,
+                                    desc="calibrated" if redo else "pictures"))
             report.rows = [row for result in done.values() for row in result.rows]
             report.recordings = [r for result in done.values() for r in result.recordings]
             _write_tables(report, tasks, out_dir, config)
@@ -1075,6 +1100,32 @@ def run_batch(
                 hint="free some space (or fix the permissions) and run the same command "
                 "again: finished sessions are not analysed again") from None
     return report
+
+
+def _pictures_later(tasks: Sequence[Task]) -> list[Task]:
+    """The tasks of the batch's first round: the pictures of a small input are left to
+    the second round when its folder holds other inputs. The folder is the participant
+    (:func:`with_participant`, unless a profile names them), so the calibration round
+    will likely analyse the input again and draw its pictures then; drawing them in the
+    first round too was a third of the time of a folder of watch exports. An input the
+    second round does not analyse again for its calibration is read again there for its
+    pictures, which costs little for an input under :data:`PICTURES_LATER_MAX_BYTES`."""
+    if not any(t.pictures for t in tasks):
+        return list(tasks)
+    folders: dict[Path, int] = {}
+    for t in tasks:
+        folder = Path(os.path.abspath(t.input)).parent
+        folders[folder] = folders.get(folder, 0) + 1
+    out = []
+    for t in tasks:
+        files = t.fingerprint.get("files") if t.fingerprint else None
+        size = sum(int(f[1]) for f in files) if isinstance(files, list) else None
+        if (t.pictures and size is not None and size <= PICTURES_LATER_MAX_BYTES
+                and folders[Path(os.path.abspath(t.input)).parent] > 1):
+            t = replace(t, pictures=False, pictures_later=True,
+                        fingerprint={**t.fingerprint, "pictures": False})
+        out.append(t)
+    return out
 
 
 def _tasks(inputs: Sequence[Path], root: OutputRoot, config: Config, classifier: Classifier,

@@ -422,3 +422,62 @@ def test_a_calibrated_workload_relation_does_not_overrule_a_sessions_own_heart_r
     no_hr = replace(session, hr=None)
     relation = analyze_session(no_hr, classifier="physio", calibration=cal).info.relation
     assert relation is not None and relation.source == "calibration"
+
+
+def test_pictures_of_a_folder_of_inputs_are_drawn_once_in_the_second_round(
+        tmp_path: Path, simulated) -> None:
+    """Small inputs that share a folder (the participant) are analysed without pictures
+    first, since the calibration round analyses them again and draws them then. Those
+    that round does not analyse again for a calibration (here: two people, by their
+    profile's id, in one folder) are analysed again for their pictures; an input alone in
+    its folder is drawn in the first round. Every session ends with its picture, and a
+    batch stopped between the rounds is finished by the next run."""
+    one = _runs(tmp_path / "study" / "P01" / "one.tcx", 1)
+    two = tmp_path / "study" / "P01" / "two.tcx"
+    two.write_text(one.read_text().replace("2023-11-14", "2023-11-13"), encoding="utf-8")
+    solo = _runs(tmp_path / "study" / "P02" / "solo.tcx", 1)
+    mixed = []
+    for k, who in enumerate(("A", "B")):
+        sim = simulated("steady_intermediate", person_seed=k, modality="hr", seed=k)
+        folder = write_session_folder(sim.session, tmp_path / "study" / "mixed" / who)
+        (folder / "profile.toml").write_text(f'id = "{who}"\n', encoding="utf-8")
+        mixed.append(folder)
+    inputs = [one, two, solo, *mixed]
+    drawn: dict[str, list[bool]] = {}
+
+    def batch(out: Path, pictures: bool = True) -> tuple[dict[str, int], object]:
+        analysed: dict[str, int] = {}
+
+        def seen(status: str, payload: object) -> None:
+            name = Path(payload.input).name  # type: ignore[attr-defined]
+            analysed[name] = analysed.get(name, 0) + 1
+            drawn.setdefault(name, []).append(all(
+                (Path(row.output) / "session.png").is_file()
+                for row in payload.rows))  # type: ignore[attr-defined]
+
+        report = run_batch(inputs, out, classifier="physio", pictures=pictures,
+                           progress=False, on_result=seen)
+        assert not report.failures and len(report.rows) == 5
+        return analysed, report
+
+    out = tmp_path / "out"
+    analysed, report = batch(out)
+    assert analysed == {"one.tcx": 2, "two.tcx": 2, "solo.tcx": 1, "A": 2, "B": 2}
+    # Drawn once: not in the first round, in the second (the solo input: in the first).
+    assert drawn == {"one.tcx": [False, True], "two.tcx": [False, True], "solo.tcx": [True],
+                     "A": [False, True], "B": [False, True]}
+    assert not (out / "calibration" / "A.toml").exists()  # A and B: nothing to calibrate
+    for row in report.rows:
+        folder = Path(row.output)
+        assert (folder / "session.png").stat().st_size > 10_000
+        assert json.loads((folder / "run.json").read_text())["fingerprint"]["pictures"]
+    again, report = batch(out)
+    assert again == {} and report.skipped == 5
+
+    # Stopped after the first round: its session folders lack their pictures.
+    stopped = tmp_path / "stopped"
+    batch(stopped, pictures=False)
+    assert not list(stopped.rglob("session.png"))
+    analysed, report = batch(stopped)
+    assert analysed == {"one.tcx": 1, "two.tcx": 1, "solo.tcx": 1, "A": 1, "B": 1}
+    assert len(list(stopped.rglob("session.png"))) == 5
