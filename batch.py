@@ -76,7 +76,7 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .errors import ConfigError, DosewatchError, OutputError, plain_reason
+from .errors import ConfigError, DosewatchError, OutputError, memory_limits, plain_reason
 from .freeliving import read_record, split_free_living, write_record
 from .ingest.discover import Inventory
 from .models.base import Classifier
@@ -279,11 +279,8 @@ def _failure(task: Task, error: str, reason: str, hint: str) -> tuple[str, dict]
 
 
 def _over_memory(task: Task) -> tuple[str, dict]:
-    budget = task.config.batch.input_memory_mb
-    return _failure(task, "MemoryError",
-                    f"needs more memory than its budget of {budget:g} MB",
-                    "check that the input is what it should be; to analyse it anyway, raise "
-                    "[batch] input_memory_mb in the configuration")
+    what, hint = memory_limits(task.config.batch.input_memory_mb)
+    return _failure(task, "MemoryError", f"needs {what}", hint)
 
 
 def _over_time(task: Task) -> tuple[str, dict]:

@@ -121,3 +121,36 @@ def plain_reason(exc: BaseException, limit: int = 80) -> str:
     # Arrow quotes the offending row after the last colon of "...: got 1: <row>".
     first = re.sub(r"(got \d+)\s*:.*$", r"\1", first)
     return sanitise(first, limit) or type(exc).__name__
+
+
+ADDRESS_SPACE_OVERHEAD_MB = 2048.0
+"""About what a dosewatch process maps besides its data (Python, NumPy, Arrow, thread
+stacks): an address-space limit below an input's memory budget plus this is the one an
+input runs into first."""
+
+
+def address_space_limit_mb() -> float | None:
+    """The address-space limit set on this process from outside (``ulimit -v``, or a
+    cluster job's memory request), in MB; None when there is none."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return None if soft == resource.RLIM_INFINITY else soft / (1 << 20)
+
+
+def memory_limits(budget_mb: float) -> tuple[str, str]:
+    """What an input that ran out of memory ran into, and what to do: its budget
+    (``[batch] input_memory_mb``), or an address-space limit set outside dosewatch when
+    that one is the lower (then raising the budget would not help)."""
+    limit = address_space_limit_mb()
+    if limit is not None and limit < budget_mb + ADDRESS_SPACE_OVERHEAD_MB:
+        return (f"more memory than this process may use (its address space is limited to "
+                f"{limit:,.0f} MB from outside dosewatch: ulimit -v, or the job's memory "
+                "request on a cluster)",
+                "raise that limit (ulimit -v unlimited, or ask for more memory), or check "
+                "that the input is what it should be")
+    return (f"more memory than its budget of {budget_mb:g} MB",
+            "check that the input is what it should be; to analyse it anyway, raise "
+            "[batch] input_memory_mb in the configuration")

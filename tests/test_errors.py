@@ -21,3 +21,29 @@ def test_library_jargon_is_said_in_plain_words():
     assert plain_reason(row) == "CSV parse error: Expected 2 columns, got 1"
     assert plain_reason(OSError(28, "No space left on device")) == "the disk is full"
     assert plain_reason(KeyError()) == "KeyError"
+
+
+def test_running_out_of_memory_names_the_limit_that_was_reached() -> None:
+    """An input's memory budget, or an address-space limit set outside dosewatch (ulimit
+    -v) when that one is the lower: raising the budget would not help then."""
+    import subprocess
+    import sys
+
+    from dosewatch.errors import ADDRESS_SPACE_OVERHEAD_MB, address_space_limit_mb, memory_limits
+
+    outside = address_space_limit_mb()
+    if outside is None or outside >= 4096 + ADDRESS_SPACE_OVERHEAD_MB:
+        what, hint = memory_limits(4096)
+        assert what == "more memory than its budget of 4096 MB"
+        assert "input_memory_mb" in hint
+    code = ("import resource\n"
+            "hard = resource.getrlimit(resource.RLIMIT_AS)[1]\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3000 << 20, hard))\n"
+            "from dosewatch.errors import memory_limits\n"
+            "for budget in (4096, 512):\n"
+            "    print(' | '.join(memory_limits(budget)))\n")
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, timeout=60).stdout.splitlines()
+    assert "address space is limited to 3,000 MB" in lines[0]
+    assert "ulimit -v" in lines[0] and "input_memory_mb" not in lines[0]
+    assert lines[1].startswith("more memory than its budget of 512 MB")

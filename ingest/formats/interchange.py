@@ -53,7 +53,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
-from ...errors import InputError, OutputError, plain_reason, quote, sanitise
+from ...errors import (
+    InputError,
+    OutputError,
+    address_space_limit_mb,
+    plain_reason,
+    quote,
+    sanitise,
+)
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session, time_unit
 from ..arrow import to_numbers
@@ -241,11 +248,15 @@ def _allocate(
         arrays = {"time": t} | {c: np.empty(n, dtype=np.float64) for c in present if c != "time"}
         return arrays, dict(arrays)
     except (MemoryError, ValueError):
+        limit = address_space_limit_mb()
+        outside = ("" if limit is None else f"; this process's address space is also "
+                   f"limited to {limit:,.0f} MB from outside dosewatch (ulimit -v, or a "
+                   "cluster job's memory request): raising it may be what is needed")
         raise _bad_file(
             path,
             f"declares {n:,} rows, more than the memory this input may use can hold",
             "check that the file is not corrupt, or split the recording (in a batch, "
-            "[batch] input_memory_mb sets the memory an input may use)",
+            f"[batch] input_memory_mb sets the memory an input may use){outside}",
         ) from None
 
 
