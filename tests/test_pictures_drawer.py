@@ -107,6 +107,52 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def test_a_drawer_killed_halfway_through_a_picture_leaves_no_broken_picture(
+        results, tmp_path, monkeypatch):
+    """The second process dies while its picture is half written: the batch draws that
+    picture again over the half-written file, and every picture is whole (the same bytes
+    as drawn alone)."""
+    import threading
+
+    import dosewatch.plot as plot
+
+    alone = [write_session(r, tmp_path / "alone", f"s{i}").joinpath("session.png")
+             for i, r in enumerate(results)]
+    parent, draw_here = os.getpid(), plot.plot_session
+    started = tmp_path / "started"
+
+    def halfway(result, path, *args, **kwargs):
+        if os.getpid() == parent:
+            return draw_here(result, path, *args, **kwargs)
+        Path(path).write_bytes(alone[0].read_bytes()[:1000])  # half a picture, then hang
+        started.write_text(str(os.getpid()))
+        time.sleep(120)
+
+    monkeypatch.setattr(plot, "plot_session", halfway)
+    drawer = PictureDrawer()  # forked after the patch: the second process hangs halfway
+    try:
+        assert drawer.wait_ready(READY_S)
+
+        def kill_when_halfway() -> None:
+            deadline = time.monotonic() + 60
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if started.exists():
+                os.kill(int(started.read_text()), signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_when_halfway, daemon=True)
+        killer.start()
+        drafts = drafts_of(results, tmp_path / "both")
+        drawer.draw(drafts)
+        killer.join(60)
+        assert started.exists()  # the second process did start a picture, and died in it
+        assert drawer.drawn_there == 0
+        for draft, picture in zip(drafts, alone, strict=True):
+            assert draft.picture.read_bytes() == picture.read_bytes()
+    finally:
+        drawer.close()
+
+
 def test_a_stalled_drawer_is_killed_and_its_picture_drawn_here(results, drawer, tmp_path,
                                                                 monkeypatch):
     import dosewatch.batch as batch
