@@ -23,7 +23,8 @@ Per epoch it chooses where the true intensity ``I`` is read from (see
    ramp threshold (:mod:`dosewatch.models.drift`). ``drift_proof_slope`` can hold HR-only
    ramps to a stricter slope (off by default: it loses slow ramps).
 3. **Acceleration alone**: ENMO with the participant's own mapping when there is one,
-   else the placement's cut-points (uncertain).
+   else the placement's cut-points (uncertain); its trend is read from a 3-epoch median
+   (:data:`ACC_TREND_EPOCHS`), since that intensity scatters from minute to minute.
 
 Then the SPEC's rules label the epochs (:func:`dosewatch.spec.labels.label_epochs`) and
 an epoch qualifies for a bout at 40 %HRR or more.
@@ -40,6 +41,7 @@ from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
 from ..relation import WorkloadRelation
 from ..spec.labels import Label, accelerating_mask, label_epochs
+from ..spec.trend import centred_windows, nan_median_rows
 from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
 from .drift import single_change_with_kinetics
 from .rules import fill_short_gaps, onset_masked
@@ -53,6 +55,20 @@ MIN_RELATION_R2 = 0.2
 MAX_RELATION_RMSE = 6.0
 # An HR-only rise below this (%HRR/min) is within reach of drift, heat or hills.
 DRIFT_LIKE_SLOPE = 1.5
+# Epochs of the centred median an acceleration-only trend is read from. Intensity from
+# acceleration scatters by several %HRR from one minute to the next, where the heart-rate
+# demand is smooth; one high minute in a running ramp became the window's "largest change
+# of pace", and with it taken out the SPEC's single-change test found no ramp left. A
+# median takes out such a minute and keeps a real change of pace as sharp as it was (a
+# mean spreads it over three epochs, and the single-change test no longer takes it out
+# whole: 4 false ramp minutes after one change of pace in the tests).
+ACC_TREND_EPOCHS = 3
+
+
+def centred_median(values: NDArray[np.float64], epochs: int) -> NDArray[np.float64]:
+    """The median of the finite values among the ``epochs`` (odd) centred on each epoch;
+    NaN where there are none."""
+    return nan_median_rows(centred_windows(values, epochs // 2))
 
 
 @dataclass(frozen=True)
@@ -199,7 +215,11 @@ class PhysioClassifier:
                               trend_source: NDArray[np.float64],
                               source: NDArray[np.int8], config: Config) -> NDArray[np.int8]:
         """SPEC labels on heart-rate demand (or acceleration), with the HR-only trend held
-        to the drift-proof slope."""
+        to the drift-proof slope and the acceleration trend read from a 3-epoch median."""
+        from_acc = source == SOURCE_ACC
+        if from_acc.any():
+            smooth = centred_median(np.where(from_acc, trend_source, np.nan), ACC_TREND_EPOCHS)
+            trend_source = np.where(from_acc, smooth, trend_source)
         trend = onset_masked(trend_source, config.levels.light_from, self.onset_epochs)
         labels = label_epochs(intensity, config, trend_intensity=trend)
         from_hr = source == SOURCE_HR

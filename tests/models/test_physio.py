@@ -54,3 +54,33 @@ def test_a_steady_workload_that_heart_rate_follows_closely_is_trusted() -> None:
     assert gate(0.7, 12.0) == (True, [])
     trusted, notes = gate(0.03, 17.0)
     assert not trusted and "strayed 17 %HRR" in notes[0]
+
+
+def _acc_labels(intensity: np.ndarray) -> np.ndarray:
+    from dosewatch.models.base import SOURCE_ACC
+
+    source = np.full(intensity.size, SOURCE_ACC, dtype=np.int8)
+    return PhysioClassifier()._labels_from_measured(intensity, intensity, source, Config())
+
+
+def test_a_running_ramp_seen_by_acceleration_alone_stays_accelerating() -> None:
+    """Intensity from acceleration scatters from minute to minute: a ramp of 1 %HRR a
+    minute with ±4 %HRR of scatter is still a ramp, not a single change of pace made of
+    its highest minute."""
+    minutes = np.arange(24.0)
+    scatter = 4.0 * np.where(np.arange(24) % 3 == 1, 1.0, -0.5)  # one high minute in three
+    ramp = np.concatenate([np.full(4, 5.0), 65.0 + minutes + scatter, np.full(4, 5.0)])
+    labels = _acc_labels(ramp)
+    assert (labels[8:24] == Label.ACCELERATING).mean() >= 0.8
+    # A step of the same size (one change of pace), with the same scatter, is no ramp.
+    step = np.concatenate([np.full(4, 5.0), 65.0 + 12.0 * (minutes >= 12) + scatter,
+                           np.full(4, 5.0)])
+    assert not (_acc_labels(step) == Label.ACCELERATING).any()
+
+
+def test_the_acceleration_trend_median_leaves_out_what_is_missing() -> None:
+    from dosewatch.models.physio import centred_median
+
+    values = np.array([1.0, np.nan, 3.0, 5.0, 40.0, 6.0, np.nan, np.nan, np.nan, 9.0])
+    np.testing.assert_allclose(
+        centred_median(values, 3), [1.0, 2.0, 4.0, 5.0, 6.0, 23.0, 6.0, np.nan, 9.0, 9.0])
