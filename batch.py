@@ -1075,6 +1075,7 @@ def run_batch(
         run = _Runner(workers, scheduler, progress, on_result)
         first = _pictures_later(tasks) if calibrate else tasks
         done = run(first, report, force)
+        report.skipped = run.skip_count(())
         try:
             if calibrate:
                 redo = _calibration_round(done, calibrations, cal_dir)
@@ -1087,6 +1088,7 @@ def run_batch(
                              ", %d for their pictures", len(redo & set(done)), len(drawn_later))
                     done.update(run(again, report, force=True,
                                     desc="calibrated" if redo else "pictures"))
+                    report.skipped = run.skip_count(again)
             report.rows = [row for result in done.values() for row in result.rows]
             report.recordings = [r for result in done.values() for r in result.recordings]
             _write_tables(report, tasks, out_dir, config)
@@ -1154,6 +1156,14 @@ class _Runner:
     scheduler: str | None
     progress: bool | None
     on_result: Callable[[str, object], None] | None
+    skipped: set[Path] = field(default_factory=set)
+    """Inputs whose stored outputs were current (see :meth:`skip_count`)."""
+
+    def skip_count(self, again: Sequence[Task]) -> int:
+        """How many inputs the batch did not analyse at all: those skipped as current,
+        less those the second round analysed again (for a calibration or their pictures),
+        which a summary must not call 'not analysed again'."""
+        return len(self.skipped - {t.input for t in again})
 
     def __call__(self, tasks: Sequence[Task], report: BatchReport, force: bool,
                  desc: str = "analysing") -> dict[Path, Done]:
@@ -1165,10 +1175,11 @@ class _Runner:
                 todo.append(task)
             else:
                 done[task.input] = stored
-                report.skipped += 1
+                self.skipped.add(task.input)
         if len(todo) < len(tasks):
             log.info("%d inputs already analysed with the same input and settings: "
-                     "skipped (force=True redoes them)", len(tasks) - len(todo))
+                     "skipped (force=True redoes them; those lacking their pictures get "
+                     "them in the second round)", len(tasks) - len(todo))
         # progress=None: a bar on a terminal, none in logs (tqdm's own test of the stream).
         bar = tqdm(total=len(todo), unit="input", desc=desc,
                    disable=None if self.progress is None else not self.progress)

@@ -481,3 +481,5 @@ def test_pictures_of_a_folder_of_inputs_are_drawn_once_in_the_second_round(
     analysed, report = batch(stopped)
     assert analysed == {"one.tcx": 1, "two.tcx": 1, "solo.tcx": 1, "A": 1, "B": 1}
     assert len(list(stopped.rglob("session.png"))) == 5
+    # Each was analysed again (for its pictures): none may be reported as skipped.
+    assert report.skipped == 0
