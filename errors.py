@@ -140,12 +140,41 @@ def address_space_limit_mb() -> float | None:
     return None if soft == resource.RLIM_INFINITY else soft / (1 << 20)
 
 
+def _rooms_mb(address_space_mb: float) -> tuple[float, float] | None:
+    """Room left now under the address-space limit and under the data limit (which an
+    input's memory budget sets, see :func:`dosewatch.batch.memory_budget`), in MB; None
+    when no data limit is in force or ``/proc`` cannot tell."""
+    import resource
+
+    data_limit = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    if data_limit == resource.RLIM_INFINITY:
+        return None
+    used: dict[str, float] = {}
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                key = line.split(b":")[0]
+                if key in (b"VmData", b"VmSize"):
+                    used[key.decode()] = int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(used) != 2:
+        return None
+    return address_space_mb - used["VmSize"], data_limit / (1 << 20) - used["VmData"]
+
+
 def memory_limits(budget_mb: float) -> tuple[str, str]:
     """What an input that ran out of memory ran into, and what to do: its budget
     (``[batch] input_memory_mb``), or an address-space limit set outside dosewatch when
-    that one is the lower (then raising the budget would not help)."""
+    that one is the one reached (then raising the budget would not help). Called where
+    the MemoryError is caught, inside the budget: the limit with less room left is the
+    one the failed allocation ran into (every data allocation takes address space too);
+    elsewhere, the address-space limit counts when it is below the budget plus what a
+    process maps besides its data."""
     limit = address_space_limit_mb()
-    if limit is not None and limit < budget_mb + ADDRESS_SPACE_OVERHEAD_MB:
+    rooms = None if limit is None else _rooms_mb(limit)
+    if limit is not None and (limit < budget_mb + ADDRESS_SPACE_OVERHEAD_MB if rooms is None
+                              else rooms[0] < rooms[1]):
         return (f"more memory than this process may use (its address space is limited to "
                 f"{limit:,.0f} MB from outside dosewatch: ulimit -v, or the job's memory "
                 "request on a cluster)",

@@ -47,3 +47,30 @@ def test_running_out_of_memory_names_the_limit_that_was_reached() -> None:
     assert "address space is limited to 3,000 MB" in lines[0]
     assert "ulimit -v" in lines[0] and "input_memory_mb" not in lines[0]
     assert lines[1].startswith("more memory than its budget of 512 MB")
+
+
+def test_running_out_of_memory_inside_the_budget_names_the_limit_really_reached() -> None:
+    """Under an address-space limit below the budget plus the usual overhead, an input
+    that runs into its (smaller) budget is told to raise the budget, not ulimit -v; one
+    that runs into the address-space limit is told to raise that."""
+    import subprocess
+    import sys
+
+    code = ("import resource, numpy as np\n"
+            "from dosewatch.batch import memory_budget\n"
+            "from dosewatch.errors import memory_limits\n"
+            "size = int(open('/proc/self/status').read().split('VmSize:')[1].split()[0])\n"
+            "hard = resource.getrlimit(resource.RLIMIT_AS)[1]\n"
+            "resource.setrlimit(resource.RLIMIT_AS, ((size << 10) + (3000 << 20), hard))\n"
+            "for budget, mb in ((2000, 2500), (4000, 3500)):\n"
+            "    with memory_budget(budget):\n"
+            "        try:\n"
+            "            np.ones(mb << 20, dtype=np.uint8)\n"
+            "        except MemoryError:\n"
+            "            print(' | '.join(memory_limits(budget)))\n")
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, timeout=60).stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("more memory than its budget of 2000 MB"), lines[0]
+    assert "input_memory_mb" in lines[0]
+    assert "address space is limited" in lines[1] and "ulimit -v" in lines[1], lines[1]
