@@ -132,7 +132,13 @@ def moving_median(x: NDArray[np.float64], size: int,
     below, above = (size - 1) // 2, size // 2  # the middle one, or the middle two
     for lo in range(0, len(x), block):  # a handful of blocks, not a loop per window
         ordered = np.sort(windows[lo : lo + block], axis=1)
-        out[lo : lo + block] = 0.5 * (ordered[:, below] + ordered[:, above])
+        middle = ordered[:, below] if below == above else 0.5 * (
+            ordered[:, below] + ordered[:, above])
+        # NaN sorts last: a window holding one has no median (as np.median says).
+        holes = np.isnan(ordered[:, -1])
+        if holes.any():
+            middle[holes] = np.nan
+        out[lo : lo + block] = middle
     return out
 
 

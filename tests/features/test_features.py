@@ -380,6 +380,21 @@ def test_moving_median_is_scipy_median_filter(n: int, size: int, block: int) -> 
                                   median_filter(y, size=size, mode="nearest"))
 
 
+def test_moving_median_of_a_window_with_nan_or_huge_values_is_np_median() -> None:
+    """Sorting puts NaN last, so a window holding a NaN would get a made-up median from
+    its other values; like np.median it has none. The middle of an odd window is taken as
+    it is (halving twice a huge value overflowed to infinity)."""
+    from dosewatch.features.hr import moving_median
+
+    y = 120 + np.cumsum(np.random.default_rng(3).normal(size=60))
+    y[30] = np.nan
+    y[50] = 1e308
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(y, 7, mode="edge"), 15)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(moving_median(y, 15, block=16),
+                                      np.median(windows, axis=1))
+
+
 def test_no_heart_rate_is_made_up_across_a_long_gap_or_past_the_ends():
     """Issue 14: two readings a day apart have a 'sample period' of a day; the grid holds
     them, not a day of heart rate."""
