@@ -335,7 +335,8 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         evidence = [result.evidence() for result in results]
         if task.learn:
             results, cals = _calibrated_here(task, sessions, results, cals, evidence)
-        done = Done(task.input, [], [], pictures=task.pictures)
+        # No session, no picture to draw: never analysed again for pictures.
+        done = Done(task.input, [], [], pictures=task.pictures or not results)
         for result, cal, told in zip(results, cals, evidence, strict=True):
             folder = task.out_dir / result.name
             row = SessionRow.from_result(result, str(folder))

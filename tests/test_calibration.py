@@ -483,3 +483,28 @@ def test_pictures_of_a_folder_of_inputs_are_drawn_once_in_the_second_round(
     assert len(list(stopped.rglob("session.png"))) == 5
     # Each was analysed again (for its pictures): none may be reported as skipped.
     assert report.skipped == 0
+
+
+def test_an_input_without_sessions_is_not_analysed_again_for_pictures(tmp_path: Path) -> None:
+    """A free-living recording in which no exercise was found has no picture to draw:
+    the second round must not read and analyse it again for its pictures."""
+    rng = np.random.default_rng(9)
+    day = tmp_path / "study" / "P09" / "day"
+    day.mkdir(parents=True)
+    seconds = np.arange(8 * 3600)
+    bpm = 62 + 4 * rng.random(seconds.size)
+    (day / "hr.csv").write_text("time,hr\n" + "".join(
+        f"{t},{b:.1f}\n" for t, b in zip(seconds, bpm, strict=True)), encoding="utf-8")
+    run = _runs(tmp_path / "study" / "P09" / "run.tcx", 1)
+    analysed: dict[str, int] = {}
+
+    def seen(status: str, payload: object) -> None:
+        name = Path(payload.input).name  # type: ignore[attr-defined]
+        analysed[name] = analysed.get(name, 0) + 1
+
+    report = run_batch([day, run], tmp_path / "out", classifier="physio", progress=False,
+                       on_result=seen)
+    assert not report.failures and len(report.recordings) == 1
+    assert report.recordings[0]["sessions"] == [] and len(report.rows) == 1
+    assert analysed == {"day": 1, "run.tcx": 2}
+    assert (Path(report.rows[0].output) / "session.png").is_file()
