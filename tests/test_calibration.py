@@ -21,6 +21,7 @@ from dosewatch.calibration import (
     learn,
     read_calibration,
 )
+from dosewatch.config import Config
 from dosewatch.errors import InputError
 from dosewatch.ingest import write_session_folder
 from dosewatch.spec.labels import Label
@@ -491,7 +492,9 @@ def test_an_input_without_sessions_is_not_analysed_again_for_pictures(tmp_path: 
     rng = np.random.default_rng(9)
     day = tmp_path / "study" / "P09" / "day"
     day.mkdir(parents=True)
-    seconds = np.arange(8 * 3600)
+    config = Config()  # a recording from half an hour on: a short one will do
+    config = replace(config, free_living=replace(config.free_living, min_recording_h=0.5))
+    seconds = np.arange(3600)
     bpm = 62 + 4 * rng.random(seconds.size)
     (day / "hr.csv").write_text("time,hr\n" + "".join(
         f"{t},{b:.1f}\n" for t, b in zip(seconds, bpm, strict=True)), encoding="utf-8")
@@ -502,8 +505,8 @@ def test_an_input_without_sessions_is_not_analysed_again_for_pictures(tmp_path: 
         name = Path(payload.input).name  # type: ignore[attr-defined]
         analysed[name] = analysed.get(name, 0) + 1
 
-    report = run_batch([day, run], tmp_path / "out", classifier="physio", progress=False,
-                       on_result=seen)
+    report = run_batch([day, run], tmp_path / "out", config=config, classifier="physio",
+                       progress=False, on_result=seen)
     assert not report.failures and len(report.recordings) == 1
     assert report.recordings[0]["sessions"] == [] and len(report.rows) == 1
     assert analysed == {"day": 1, "run.tcx": 2}
