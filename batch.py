@@ -1206,7 +1206,11 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
     Updates ``calibrations`` in place."""
     by_participant: dict[str, list[Evidence]] = {}
     inputs_of: dict[str, set[Path]] = {}
-    for task_input, result in done.items():
+    # In the inputs' order, not in the order they were done (a rerun puts the inputs it
+    # skipped first): learning sums in that order, and a sum in another order can round
+    # a value the other way (-0.0 for 0.0), which changes the calibration's digest and
+    # has all the participant's inputs analysed again for nothing.
+    for task_input, result in sorted(done.items(), key=lambda item: str(item[0])):
         for evidence in result.evidence:
             who = evidence.participant or ""
             by_participant.setdefault(who, []).append(evidence)
