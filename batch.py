@@ -652,7 +652,7 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
 
         def submit(task: Task) -> None:
             # pure=False: the same task run twice (a rerun) must run, not come from a cache.
-            future = client.submit(run_task, task, pure=False)
+            future = client.submit(run_task, _absolute(task), pure=False)
             running[future] = (task, time.monotonic())
 
         for task in islice(queue, slots):
@@ -682,10 +682,27 @@ def _dask_results(tasks: Sequence[Task], scheduler: str) -> Iterator[tuple[str, 
                 submit(task)
 
 
+def _absolute(task: Task) -> Task:
+    """``task`` with absolute paths: a Dask worker runs in a folder of its own (on a
+    cluster, on another machine), where the paths a user typed relative to theirs lead
+    nowhere (its inputs failed as missing, and its outputs went into the worker's
+    folder)."""
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else Path(os.path.abspath(path))
+
+    return replace(task, input=absolute(task.input), out_dir=absolute(task.out_dir),
+                   work_dir=absolute(task.work_dir),
+                   roots=tuple(Path(os.path.abspath(r)) for r in task.roots))
+
+
 def _dask_outcome(future: object, task: Task) -> tuple[str, object]:
-    """A finished Dask future's result, or the failure it stands for."""
+    """A finished Dask future's result, or the failure it stands for, about ``task``'s
+    input as the batch names it (the worker had it as an absolute path)."""
     try:
-        return future.result()  # type: ignore[attr-defined]
+        status, payload = future.result()  # type: ignore[attr-defined]
+        if isinstance(payload, Done):
+            return status, replace(payload, input=task.input)
+        return status, {**payload, "input": str(task.input)}
     except Exception as exc:  # noqa: BLE001 - whatever Dask raises, this input failed
         name = type(exc).__name__
         if name == "KilledWorker":

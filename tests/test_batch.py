@@ -153,6 +153,35 @@ def test_dask_cluster_equals_serial_run(inputs: list[Path], tmp_path: Path) -> N
     _same_outputs(serial, tmp_path / "dask")
 
 
+@pytest.mark.e2e
+def test_dask_workers_elsewhere_find_inputs_and_outputs_given_relative(
+        inputs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers run in folders of their own (on a cluster, on other machines): inputs and
+    the output folder given relative to the user's folder still work there, and the
+    tables name the inputs as the user gave them."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    monkeypatch.chdir(inputs[0].parent.parent)
+    relative = [Path(os.path.relpath(p)) for p in inputs]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    relative.append(Path(os.path.relpath(bad)))
+    out = Path(os.path.relpath(tmp_path / "dask"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        client.run(os.chdir, "/")  # the worker's own folder
+        report = run_batch(relative, out, progress=False, pictures=False,
+                           scheduler=cluster.scheduler_address)
+    assert len(report.rows) == len(inputs)
+    assert [f["input"] for f in report.failures] == [str(relative[-1])]  # as given
+    assert "column" in report.failures[0]["reason"]  # read, and refused for its columns
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir() if p.is_dir()
+                  and not p.name.startswith(".")) == sorted(
+        ["calibration", *(p.name for p in inputs)])
+
+
 def test_unreachable_scheduler_is_a_clear_error(
     inputs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
