@@ -1104,8 +1104,9 @@ def run_batch(
                              for t in tasks if t.input in redo or t.input in drawn_later]
                     log.info("%d inputs analysed again with their participants' calibration"
                              ", %d for their pictures", len(redo & set(done)), len(drawn_later))
-                    done.update(run(again, report, force=True,
-                                    desc="calibrated" if redo else "pictures"))
+                    desc = " and ".join(what for what, due in (("calibrated", redo),
+                                                               ("pictures", drawn_later)) if due)
+                    done.update(run(again, report, force=True, desc=desc))
                     report.skipped = run.skip_count(again)
             report.rows = [row for result in done.values() for row in result.rows]
             report.recordings = [r for result in done.values() for r in result.recordings]
