@@ -177,3 +177,20 @@ def test_analyse_is_analyze():
 
     args = build_parser().parse_args(["analyse", "run.fit", "--out", "o"])
     assert args.func is cmd_analyze and args.inputs == ["run.fit"]
+
+
+def test_a_reader_that_stops_reading_is_no_error_and_outputs_are_whole(simulated, tmp_path):
+    """``dosewatch analyze ... | head``: the reader goes away before the summary is
+    printed. The batch's outputs are whole, and the command ends as one killed by
+    SIGPIPE would (141), without an error message; the exit itself skips the
+    interpreter's teardown, which loses nothing written."""
+    command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "dosewatch"]
+    out = tmp_path / "results"
+    process = subprocess.Popen([*command, "analyze", str(simulated), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # gone before anything is written
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 141, stderr
+    assert b"error" not in stderr
+    assert len(read_table(out / "sessions.csv")) == 4
+    assert json.loads((out / "failures.json").read_text()) == []
