@@ -64,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        code = args.func(args)
+        # Written out here, not left to the exit: a full disk or a reader gone (| head)
+        # shows only when the buffer is written, and must decide the exit status.
+        sys.stdout.flush()
+        return code
     except DosewatchError as exc:
         print(f"dosewatch: error: {exc}", file=sys.stderr)
         return exc.exit_code

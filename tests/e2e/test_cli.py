@@ -187,10 +187,33 @@ def test_a_reader_that_stops_reading_is_no_error_and_outputs_are_whole(simulated
     command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "dosewatch"]
     out = tmp_path / "results"
     process = subprocess.Popen([*command, "analyze", str(simulated), "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=_buffered_env())
     process.stdout.close()  # gone before anything is written
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 141, stderr
     assert b"error" not in stderr
     assert len(read_table(out / "sessions.csv")) == 4
     assert json.loads((out / "failures.json").read_text()) == []
+
+
+def _buffered_env() -> dict[str, str]:
+    """The environment without PYTHONUNBUFFERED: standard output block-buffered, as a
+    user's shell has it, so that what is printed reaches the file or pipe only when the
+    buffer is written out (at the end of a short command)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+@pytest.mark.parametrize("args", [("config",), ("simulate", "--protocol", "ramp")])
+def test_an_output_that_cannot_be_written_to_a_full_disk_is_an_error(args, tmp_path):
+    """``dosewatch config > my.toml`` on a full disk: the buffered text fails only when
+    it is written out, and the command says so (status 5), not 0 with an empty file.
+    Run through ``run`` (as the console script) with the code under test."""
+    if args[0] == "simulate":
+        args = (*args, "--out", str(tmp_path / "sim"))
+    with open("/dev/full", "w") as full:  # Linux: every write fails with ENOSPC
+        done = subprocess.run([sys.executable, "-m", "dosewatch", *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=_buffered_env(),
+                              timeout=600, check=False)
+    assert done.returncode == 5, done.stderr
+    assert "dosewatch: error: the disk is full" in done.stderr
