@@ -134,6 +134,11 @@ class Task:
     """The pictures are left to the batch's second round (:func:`_pictures_later`): this
     run writes the sessions without them (``pictures`` is False), and outputs stored
     with their pictures count as current."""
+    shown: tuple[Path, Path] | None = None
+    """The input and output folder as the user named them, when ``input`` and
+    ``out_dir`` were made absolute for a Dask worker (:func:`_absolute`): the sessions'
+    sources and output folders are written under these names, as a local run writes
+    them."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +261,17 @@ class BatchReport:
         return not self.failures
 
 
+def _as_shown(session: Session, task: Task) -> Session:
+    """``session`` with its source under the input's name as the user gave it (a Dask
+    worker reads it by its absolute path: ``/home/me/study/x.zip!run.fit`` becomes
+    ``study/x.zip!run.fit`` again)."""
+    source = session.provenance.source
+    if task.shown is None or not source.startswith(str(task.input)):
+        return session
+    source = str(task.shown[0]) + source[len(str(task.input)):]
+    return replace(session, provenance=replace(session.provenance, source=source))
+
+
 def with_participant(session: Session, input_path: Path) -> Session:
     """Sessions are grouped by participant: the profile's ``id``, or else the name of the
     folder that holds the input (``study/P01/run.fit`` and ``study/P01/day1/`` both
@@ -327,7 +343,7 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
                                                     columns=dict(task.columns),
                                                     roots=task.roots))
         sessions, recordings = split_free_living(sessions, task.config)
-        sessions = [with_participant(s, task.input) for s in sessions]
+        sessions = [with_participant(_as_shown(s, task), task.input) for s in sessions]
         names = [s.name for s in sessions]
         cals = [task.calibrations.get(s.profile.id or "") for s in sessions]
         results = [analyze_session(s, task.config, task.classifier, cal)
@@ -338,8 +354,8 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         # No session, no picture to draw: never analysed again for pictures.
         done = Done(task.input, [], [], pictures=task.pictures or not results)
         for result, cal, told in zip(results, cals, evidence, strict=True):
-            folder = task.out_dir / result.name
-            row = SessionRow.from_result(result, str(folder))
+            shown_out = task.out_dir if task.shown is None else task.shown[1]
+            row = SessionRow.from_result(result, str(shown_out / result.name))
             digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": told.to_json(),
@@ -691,6 +707,7 @@ def _absolute(task: Task) -> Task:
         return None if path is None else Path(os.path.abspath(path))
 
     return replace(task, input=absolute(task.input), out_dir=absolute(task.out_dir),
+                   shown=(task.input, task.out_dir),
                    work_dir=absolute(task.work_dir),
                    roots=tuple(Path(os.path.abspath(r)) for r in task.roots))
 

@@ -175,6 +175,11 @@ def test_dask_workers_elsewhere_find_inputs_and_outputs_given_relative(
         report = run_batch(relative, out, progress=False, pictures=False,
                            scheduler=cluster.scheduler_address)
     assert len(report.rows) == len(inputs)
+    # The sessions' sources and folders as a local run names them, not the worker's paths.
+    assert sorted(r.source for r in report.rows) == sorted(str(p) for p in relative[:-1])
+    assert {Path(r.output).parent for r in report.rows} == {out}
+    summary = json.loads((out / inputs[0].name / "summary.json").read_text())
+    assert summary["source"] == str(relative[0])
     assert [f["input"] for f in report.failures] == [str(relative[-1])]  # as given
     assert "column" in report.failures[0]["reason"]  # read, and refused for its columns
     assert sorted(p.name for p in (tmp_path / "dask").iterdir() if p.is_dir()
