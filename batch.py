@@ -1123,8 +1123,12 @@ def run_batch(
                              ", %d for their pictures", len(redo & set(done)), len(drawn_later))
                     desc = " and ".join(what for what, due in (("calibrated", redo),
                                                                ("pictures", drawn_later)) if due)
+                    first_round = dict(done)
+                    failed_before = len(report.failures)
                     done.update(run(again, report, force=True, desc=desc))
                     report.skipped = run.skip_count(again)
+                    for failure in report.failures[failed_before:]:
+                        _second_round_failed(failure, first_round, redo)
             report.rows = [row for result in done.values() for row in result.rows]
             report.recordings = [r for result in done.values() for r in result.recordings]
             _write_tables(report, tasks, out_dir, config)
@@ -1135,6 +1139,22 @@ def run_batch(
                 hint="free some space (or fix the permissions) and run the same command "
                 "again: finished sessions are not analysed again") from None
     return report
+
+
+def _second_round_failed(failure: dict[str, str], first_round: Mapping[Path, Done],
+                         redo: set[Path]) -> None:
+    """Say, in an input's failure from the batch's second round, that its sessions are in
+    the tables from the first: analysed without its participant's calibration, or
+    without their pictures (the session folders are whole either way)."""
+    done = first_round.get(Path(failure["input"]))
+    if done is None:
+        return
+    without = ("its participant's calibration" if Path(failure["input"]) in redo
+               else "their pictures")
+    n = len(done.rows)
+    failure["reason"] = (f"{n} session{'s' if n != 1 else ''} in the tables, analysed "
+                         f"without {without}: analysing it again failed "
+                         f"({failure['reason']})")
 
 
 def _pictures_later(tasks: Sequence[Task]) -> list[Task]:

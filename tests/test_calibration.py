@@ -511,3 +511,33 @@ def test_an_input_without_sessions_is_not_analysed_again_for_pictures(tmp_path: 
     assert report.recordings[0]["sessions"] == [] and len(report.rows) == 1
     assert analysed == {"day": 1, "run.tcx": 2}
     assert (Path(report.rows[0].output) / "session.png").is_file()
+
+
+class _FailsWithACalibration:
+    """Physio, failing whenever HR_max comes from a participant's calibration."""
+
+    name = "fails-with-a-calibration"
+
+    def predict(self, features, info, config):  # noqa: ANN001, ANN201 - the protocol's
+        from dosewatch.errors import ModelError
+        from dosewatch.models.physio import PhysioClassifier
+
+        if info.hr_params is not None and info.hr_params.hr_max_source == "calibration":
+            raise ModelError("cannot use a calibration", hint="a test's classifier")
+        return PhysioClassifier().predict(features, info, config)
+
+
+def test_an_input_failing_in_the_second_round_says_its_first_round_verdicts_stand(
+        tmp_path: Path) -> None:
+    """Analysed once, then failing when analysed again with the participant's
+    calibration: its sessions stay in the tables, and its failure says so."""
+    one = _runs(tmp_path / "study" / "P01" / "one.tcx", 1)
+    two = tmp_path / "study" / "P01" / "two.tcx"
+    two.write_text(one.read_text().replace("2023-11-14", "2023-11-13"), encoding="utf-8")
+    report = run_batch([one, two], tmp_path / "out", classifier=_FailsWithACalibration(),
+                       pictures=False, progress=False)
+    assert len(report.rows) == 2 and len(report.failures) == 2
+    for failure in report.failures:
+        assert failure["reason"] == (
+            "1 session in the tables, analysed without its participant's calibration: "
+            "analysing it again failed (cannot use a calibration)")
