@@ -54,7 +54,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1167,16 +1167,14 @@ def _pictures_later(tasks: Sequence[Task]) -> list[Task]:
     pictures, which costs little for an input under :data:`PICTURES_LATER_MAX_BYTES`."""
     if not any(t.pictures for t in tasks):
         return list(tasks)
-    folders: dict[Path, int] = {}
-    for t in tasks:
-        folder = Path(os.path.abspath(t.input)).parent
-        folders[folder] = folders.get(folder, 0) + 1
+    parents = [os.path.dirname(os.path.abspath(t.input)) for t in tasks]
+    shared = Counter(parents)
     out = []
-    for t in tasks:
+    for t, parent in zip(tasks, parents, strict=True):
         files = t.fingerprint.get("files") if t.fingerprint else None
         size = sum(int(f[1]) for f in files) if isinstance(files, list) else None
         if (t.pictures and size is not None and size <= PICTURES_LATER_MAX_BYTES
-                and folders[Path(os.path.abspath(t.input)).parent] > 1):
+                and shared[parent] > 1):
             t = replace(t, pictures=False, pictures_later=True,
                         fingerprint={**t.fingerprint, "pictures": False})
         out.append(t)
