@@ -91,6 +91,7 @@ from .outputs import (
     write_failures,
     write_rows,
 )
+from .passes import usable_cpus
 from .rows import SessionRow
 from .session import Profile, Session
 
@@ -1012,14 +1013,6 @@ def _bytes_at_least(path: Path, limit: int) -> bool:
     except OSError:
         return False
     return False
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def check_workers(workers: object) -> int:

@@ -115,13 +115,15 @@ def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDAr
 
 
 def moving_median(x: NDArray[np.float64], size: int,
-                  block: int = 1 << 20) -> NDArray[np.float64]:
+                  block: int = 1 << 14) -> NDArray[np.float64]:
     """The median of the ``size`` samples centred on each one (odd ``size``), edges
     repeated: ``scipy.ndimage.median_filter(x, size, mode="nearest")`` for finite ``x``.
 
     Written with NumPy because it is the only thing the analysis needed from
     ``scipy.ndimage``, whose import alone cost a quarter of a second of every run.
-    Works ``block`` samples at a time, so a month at 1 Hz needs no big temporary. Each
+    Works ``block`` samples at a time, so the sorted windows stay in the cache (a
+    million at a time took 0.16 s more for a week at 1 Hz, most of it spent mapping
+    fresh memory for the copy). Each
     block's windows are sorted and the middle taken: for windows this short, four times
     faster than ``np.median`` (a partition per row), and the same numbers.
     """
@@ -140,6 +142,21 @@ def moving_median(x: NDArray[np.float64], size: int,
             middle[holes] = np.nan
         out[lo : lo + block] = middle
     return out
+
+
+def moving_min(x: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    """The lowest of each ``size`` consecutive samples (``len(x) - size + 1`` windows,
+    ``1 <= size <= len(x)``): ``sliding_window_view(x, size).min(axis=1)``, from minima
+    over spans that double (a few passes over ``x``, not ``size`` per sample)."""
+    low = np.array(x, dtype=np.float64)
+    span, n = 1, len(low)
+    while 2 * span <= size:  # low[i] is the minimum of x[i : i + span], i < n
+        n -= span
+        np.minimum(low[:n], low[span:span + n], out=low[:n])  # forward: reads ahead
+        span *= 2
+    low = low[:n]
+    # Two overlapping spans cover each window exactly.
+    return np.minimum(low[: len(x) - size + 1], low[size - span:])
 
 
 def _fill_nan(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -364,8 +381,7 @@ def resolve_params(
     if bpm is not None:
         hold = max(1, int(round(cfg.hr_max_raise_s)))
         if bpm.size >= hold:
-            held = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(bpm, nan=-1.0), hold)
-            sustained = float(held.min(axis=1).max())
+            sustained = float(moving_min(np.nan_to_num(bpm, nan=-1.0), hold).max())
             sustained = sustained if sustained >= cfg.valid_min_bpm else None
             if sustained is not None and sustained > hr_max:
                 warnings.append(

@@ -61,6 +61,7 @@ from ...errors import (
     quote,
     sanitise,
 )
+from ...passes import first_argmin
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session, time_unit
 from ..arrow import to_numbers
@@ -960,7 +961,7 @@ def _shift_to_start(streams: dict[str, dict[str, NDArray]]) -> datetime | None:
     for stream, arrays in streams.items():
         t = arrays["time"]
         values = arrays["xyz" if stream == "acc" else STREAMS[stream].required[0]]
-        i = int(np.argmin(t))  # the earliest time (or the first NaN time)
+        i = first_argmin(t)  # the earliest time (or the first NaN time)
         if np.isfinite(t[i]) and np.isfinite(values[i]).all():
             firsts.append(float(t[i]))  # the common case: one pass over the times
             continue

@@ -395,6 +395,20 @@ def test_moving_median_of_a_window_with_nan_or_huge_values_is_np_median() -> Non
                                       np.median(windows, axis=1))
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 30, 31, 64])
+def test_moving_min_is_the_minimum_of_each_window(size: int) -> None:
+    """HR_max's sustained rate: the lowest of each ``size`` seconds, every window (sizes on
+    and off the powers of two, a window as long as the series)."""
+    from dosewatch.features.hr import moving_min
+
+    rng = np.random.default_rng(size)
+    for n in (size, size + 1, 3 * size + 5, 200):
+        y = rng.normal(150, 20, n)
+        y[rng.random(n) < 0.1] = -1.0  # the gaps' stand-in
+        windows = np.lib.stride_tricks.sliding_window_view(y, size)
+        np.testing.assert_array_equal(moving_min(y, size), windows.min(axis=1))
+
+
 def test_no_heart_rate_is_made_up_across_a_long_gap_or_past_the_ends():
     """Issue 14: two readings a day apart have a 'sample period' of a day; the grid holds
     them, not a day of heart rate."""
