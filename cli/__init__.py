@@ -31,6 +31,23 @@ from ..errors import DosewatchError
 # (README, "Speed and memory"). setdefault: NUMPY_MADVISE_HUGEPAGE=1 turns them back on.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
+
+def _arrow_allocator_for_address_space_limit() -> None:
+    """Before pyarrow is imported: under an address-space limit (``ulimit -v``, a cluster
+    job's memory request) Arrow allocates with the C library's malloc. Its default,
+    mimalloc, reserves address space a gigabyte at a time: under a 1.5 GB limit a
+    decompression bomb then failed for memory after 24 MiB instead of being refused as a
+    bomb at 109 MiB. setdefault: a user's ARROW_DEFAULT_MEMORY_POOL wins."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX: no such limit
+        return
+    if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+_arrow_allocator_for_address_space_limit()
+
 log = logging.getLogger("dosewatch")
 
 # Modules (absolute within the package) whose ``register(subparsers)`` adds commands,

@@ -170,6 +170,24 @@ def test_the_command_turns_numpys_huge_pages_off_unless_asked(given, expected):
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize(("limit_mb", "given", "expected"), [
+    (None, None, "mimalloc"), (3000, None, "system"), (3000, "mimalloc", "mimalloc")])
+def test_under_an_address_space_limit_arrow_allocates_with_malloc(limit_mb, given, expected):
+    """mimalloc reserves address space a gigabyte at a time, which leaves nothing under a
+    ``ulimit -v`` of a gigabyte or two; the command line gives Arrow the C library's
+    malloc under such a limit (and only then), and a user's own setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if given is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    limit = "" if limit_mb is None else (
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit_mb << 20}, resource.RLIM_INFINITY)); ")
+    code = (f"import resource; {limit}import dosewatch.cli, pyarrow; "
+            "print(pyarrow.default_memory_pool().backend_name)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)
+    assert done.stdout.strip() == expected
+
+
 def test_analyse_is_analyze():
     """The British spelling the help text uses is accepted too."""
     from dosewatch.cli import build_parser

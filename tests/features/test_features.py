@@ -96,6 +96,17 @@ def test_window_features_match_reference(fs, seconds):
             assert fast[name][i] == pytest.approx(value, rel=1e-4, abs=1e-5), (name, i)
 
 
+def test_the_fft_length_is_scipys_fast_length() -> None:
+    """The windows are padded to the length SciPy would choose, so the spectrum's bins
+    (and the step band's edges) are where the reference puts them."""
+    from scipy.fft import next_fast_len
+
+    from dosewatch.features.acc import fast_fft_length
+
+    for n in [*range(1, 700), 1000, 1024, 1500, 2999, 3001, 6250, 10007]:
+        assert fast_fft_length(n) == next_fast_len(n, real=True), n
+
+
 def test_cadence_is_the_step_frequency():
     fs = 50.0
     t = np.arange(int(60 * fs)) / fs
