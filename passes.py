@@ -57,8 +57,13 @@ def map_parts(fn: Callable[[NDArray], T], a: NDArray, overlap: int = 0) -> list[
     if len(bounds) == 2:
         return [fn(a)]
     pieces = [a[lo:hi + overlap] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    with ThreadPoolExecutor(max_workers=len(pieces), thread_name_prefix="dosewatch-pass") as ex:
-        return list(ex.map(fn, pieces))
+    try:
+        with ThreadPoolExecutor(max_workers=len(pieces),
+                                thread_name_prefix="dosewatch-pass") as ex:
+            futures = [ex.submit(fn, piece) for piece in pieces]
+    except RuntimeError:  # no thread to be had (a process or memory limit): one at a time
+        return [fn(piece) for piece in pieces]
+    return [future.result() for future in futures]
 
 
 def all_finite(a: NDArray) -> bool:

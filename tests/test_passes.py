@@ -75,3 +75,28 @@ def test_split_passes_agree_with_numpy_on_random_arrays(small_parts) -> None:
         with np.errstate(invalid="ignore"):
             want = (float(np.fmin.reduce(t)), float(np.fmax.reduce(t)))
         assert nan_span(t) == pytest.approx(want, nan_ok=True)
+
+
+def test_without_threads_to_be_had_the_parts_run_one_at_a_time(small_parts, monkeypatch) -> None:
+    """Under a process or memory limit a thread may not start ("can't start new
+    thread"); the pass still answers, part by part."""
+    import concurrent.futures
+
+    def refuse(self, fn, /, *args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", refuse)
+    t = np.arange(40, dtype=float)
+    assert strictly_increasing(t) and first_argmin(t) == 0 and nan_span(t) == (0.0, 39.0)
+    t[25] = np.nan
+    assert not all_finite(t) and first_argmin(t) == 25
+
+
+def test_an_error_inside_a_part_reaches_the_caller(small_parts) -> None:
+    """A part that fails (MemoryError under an input's memory budget) fails the pass,
+    as the one-call expression would, rather than being taken for a missing thread."""
+    def fail(p):
+        raise MemoryError
+
+    with pytest.raises(MemoryError):
+        map_parts(fail, np.arange(40))
