@@ -123,9 +123,9 @@ def moving_median(x: NDArray[np.float64], size: int,
     ``scipy.ndimage``, whose import alone cost a quarter of a second of every run.
     Works ``block`` samples at a time, so the sorted windows stay in the cache (a
     million at a time took 0.16 s more for a week at 1 Hz, most of it spent mapping
-    fresh memory for the copy). Each
-    block's windows are sorted and the middle taken: for windows this short, four times
-    faster than ``np.median`` (a partition per row), and the same numbers.
+    fresh memory for the copy). Each block's windows are sorted and the middle taken:
+    for windows this short, four times faster than ``np.median`` (a partition per row),
+    and the same numbers.
     """
     half = size // 2
     padded = np.pad(np.asarray(x, dtype=np.float64), half, mode="edge")
