@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -44,48 +45,71 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _address_space_limited() -> bool:
+    """Whether an address-space limit is set from outside (``ulimit -v``)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+
+
 def _bounds(n: int) -> list[int]:
+    """Where the parts of ``n`` rows begin (and the last ends). One part under an
+    address-space limit: each thread costs 8 MB of stack and a 64 MB malloc arena of
+    address space, which such a limit would rather give to the data."""
     parts = min(MAX_THREADS, usable_cpus(), max(1, n // (PARALLEL_MIN // 2)))
+    if parts > 1 and _address_space_limited():
+        parts = 1
     return [n * i // parts for i in range(parts + 1)]
+
+
+def _map(fn: Callable[[NDArray], T], a: NDArray, bounds: list[int], overlap: int) -> list[T]:
+    pieces = [a[lo:hi + overlap] for lo, hi in pairwise(bounds)]
+    if len(pieces) == 1:
+        return [fn(pieces[0])]
+    # The first part runs here, the others on threads (one thread fewer to start).
+    futures: list[Future[T]] = []
+    with ThreadPoolExecutor(max_workers=len(pieces) - 1,
+                            thread_name_prefix="dosewatch-pass") as ex:
+        try:
+            for piece in pieces[1:]:
+                futures.append(ex.submit(fn, piece))
+        except RuntimeError:  # no thread to be had (a process or memory limit): the
+            pass  # parts without one run here
+        first = fn(pieces[0])
+    done = [future.result() for future in futures]
+    return [first, *done, *(fn(piece) for piece in pieces[1 + len(futures):])]
 
 
 def map_parts(fn: Callable[[NDArray], T], a: NDArray, overlap: int = 0) -> list[T]:
     """``fn`` of consecutive parts of ``a`` (along its first axis), in order; the parts
-    run on threads when ``a`` is long. Each part but the last also holds the first
-    ``overlap`` rows of the next (for passes over neighbours)."""
-    bounds = _bounds(len(a))
-    if len(bounds) == 2:
-        return [fn(a)]
-    pieces = [a[lo:hi + overlap] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    try:
-        with ThreadPoolExecutor(max_workers=len(pieces),
-                                thread_name_prefix="dosewatch-pass") as ex:
-            futures = [ex.submit(fn, piece) for piece in pieces]
-    except RuntimeError:  # no thread to be had (a process or memory limit): one at a time
-        return [fn(piece) for piece in pieces]
-    return [future.result() for future in futures]
+    run side by side (this thread and others) when ``a`` is long. Each part but the last
+    also holds the first ``overlap`` rows of the next (for passes over neighbours)."""
+    return _map(fn, a, _bounds(len(a)), overlap)
 
 
 def all_finite(a: NDArray) -> bool:
     """``np.isfinite(a).all()``, without a boolean array the size of ``a``: a sum is NaN
     or infinite when any value is; only a sum that overflows (huge finite values) needs
     the element-wise check. Sums are in ``a``'s own type: float32 acceleration summed as
-    float64 took twice as long, and its sums stay far from float32's limit."""
-    flat = a.reshape(-1)
+    float64 took twice as long, and its sums stay far from float32's limit. Parts are
+    rows, so an array in column order is not copied."""
 
     def part(p: NDArray) -> bool:
         with np.errstate(over="ignore", invalid="ignore"):
             return bool(np.isfinite(p.sum()))
 
-    if all(map_parts(part, flat)):
+    if a.ndim > 0 and all(map_parts(part, a)):
         return True
-    return bool(np.isfinite(flat).all())
+    return bool(np.isfinite(a).all())
 
 
 def nan_span(a: NDArray) -> tuple[float, float]:
     """``(np.fmin.reduce(a), np.fmax.reduce(a))`` over all of ``a``: the lowest and
     highest value, NaN left out (NaN when all are NaN). ``a`` must not be empty."""
-    parts = map_parts(lambda p: (np.fmin.reduce(p), np.fmax.reduce(p)), a.reshape(-1))
+    parts = map_parts(lambda p: (np.fmin.reduce(p, axis=None), np.fmax.reduce(p, axis=None)),
+                      a.reshape(-1) if a.ndim == 0 else a)
     return (float(np.fmin.reduce([lo for lo, _ in parts])),
             float(np.fmax.reduce([hi for _, hi in parts])))
 
@@ -107,7 +131,7 @@ def first_argmin(t: NDArray) -> int:
     """``int(np.argmin(t))`` of a 1-D array: the first NaN when there is one, else the
     first of the lowest values."""
     bounds = _bounds(len(t))
-    found = map_parts(lambda p: int(np.argmin(p)), t)
+    found = _map(lambda p: int(np.argmin(p)), t, bounds, 0)
     best = None
     for start, i in zip(bounds[:-1], found, strict=True):
         v = t[start + i]

@@ -100,3 +100,29 @@ def test_an_error_inside_a_part_reaches_the_caller(small_parts) -> None:
 
     with pytest.raises(MemoryError):
         map_parts(fail, np.arange(40))
+
+
+def test_under_an_address_space_limit_a_pass_starts_no_thread(monkeypatch) -> None:
+    """Each thread costs a stack and a malloc arena of address space, which a
+    ``ulimit -v`` would rather give to the data: one part then."""
+    monkeypatch.setattr(passes, "usable_cpus", lambda: 4)
+    long = 4 * passes.PARALLEL_MIN
+    assert len(passes._bounds(long)) == 5
+    monkeypatch.setattr(passes, "_address_space_limited", lambda: True)
+    assert passes._bounds(long) == [0, long]
+
+
+def test_acceleration_in_column_order_is_checked_without_a_copy(small_parts) -> None:
+    """A table's three axes often arrive in column order (Fortran order); the checks
+    take rows of the array as it is instead of flattening it into a copy."""
+    import tracemalloc
+
+    xyz = np.asfortranarray(np.ones((200_000, 3), dtype=np.float32))
+    tracemalloc.start()
+    try:
+        assert all_finite(xyz)
+        assert nan_span(xyz) == (1.0, 1.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < xyz.nbytes / 4  # a flattened copy is the array's size
