@@ -26,9 +26,11 @@ __all__ = ["all_finite", "first_argmin", "map_parts", "nan_span", "strictly_incr
            "usable_cpus"]
 
 PARALLEL_MIN = 1 << 22
-"""Elements from which a pass is split between threads (4 million: 16–32 MB)."""
+"""Rows (elements of a 1-D array) from which a pass is split into parts (4 million:
+16–48 MB)."""
 MAX_THREADS = 4
-"""Beyond a few cores, a pass is limited by the memory bus, not by the cores."""
+"""Parts at most, the calling thread's included: beyond a few cores, a pass is limited
+by the memory bus, not by the cores."""
 BLOCK = 1 << 18
 """Elements per step of a pass that needs a temporary array (a comparison of
 neighbours): its temporaries stay in the cache instead of a 60-million-element
