@@ -76,7 +76,14 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .errors import ConfigError, DosewatchError, OutputError, memory_limits, plain_reason
+from .errors import (
+    ConfigError,
+    DosewatchError,
+    OutputError,
+    address_space_limit_mb,
+    memory_limits,
+    plain_reason,
+)
 from .freeliving import read_record, split_free_living, write_record
 from .ingest.discover import Inventory
 from .models.base import Classifier
@@ -957,11 +964,7 @@ def _address_space_limited() -> bool:
     process and the picture code loaded early move the point where allocations, thread
     starts or OpenBLAS fail under it by 100-200 MB: there pictures are drawn in one
     process, as they always were."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return False
-    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+    return address_space_limit_mb() is not None
 
 
 def _load_pictures() -> None:

@@ -22,6 +22,8 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import address_space_limit_mb
+
 __all__ = ["all_finite", "first_argmin", "map_parts", "nan_span", "strictly_increasing",
            "usable_cpus"]
 
@@ -47,21 +49,12 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _address_space_limited() -> bool:
-    """Whether an address-space limit is set from outside (``ulimit -v``)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return False
-    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
-
-
 def _bounds(n: int) -> list[int]:
     """Where the parts of ``n`` rows begin (and the last ends). One part under an
     address-space limit: each thread costs 8 MB of stack and a 64 MB malloc arena of
     address space, which such a limit would rather give to the data."""
     parts = min(MAX_THREADS, usable_cpus(), max(1, n // (PARALLEL_MIN // 2)))
-    if parts > 1 and _address_space_limited():
+    if parts > 1 and address_space_limit_mb() is not None:
         parts = 1
     return [n * i // parts for i in range(parts + 1)]
 

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import DosewatchError
+from ..errors import DosewatchError, address_space_limit_mb
 
 # Before NumPy is imported (nothing above imports it): NumPy asks Linux for transparent huge
 # pages for every large array, and where the kernel then compacts memory on demand (THP
@@ -38,11 +38,7 @@ def _arrow_allocator_for_address_space_limit() -> None:
     mimalloc, reserves address space a gigabyte at a time: under a 1.5 GB limit a
     decompression bomb then failed for memory after 24 MiB instead of being refused as a
     bomb at 109 MiB. setdefault: a user's ARROW_DEFAULT_MEMORY_POOL wins."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX: no such limit
-        return
-    if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
+    if address_space_limit_mb() is not None:
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 

@@ -108,7 +108,7 @@ def test_under_an_address_space_limit_a_pass_starts_no_thread(monkeypatch) -> No
     monkeypatch.setattr(passes, "usable_cpus", lambda: 4)
     long = 4 * passes.PARALLEL_MIN
     assert len(passes._bounds(long)) == 5
-    monkeypatch.setattr(passes, "_address_space_limited", lambda: True)
+    monkeypatch.setattr(passes, "address_space_limit_mb", lambda: 1500.0)
     assert passes._bounds(long) == [0, long]
 
 
