@@ -149,7 +149,10 @@ class HeartRate:
 @dataclass(frozen=True, slots=True)
 class Acceleration:
     """Triaxial acceleration in g, shape ``(n, 3)``, float32 to halve the memory of long
-    recordings (a 16-bit sensor needs no more)."""
+    recordings (a 16-bit sensor needs no more). Contiguous in row order (``x, y, z`` of a
+    sample side by side), or in column order (each axis one run of memory: what a
+    column file such as Parquet is read into, since every axis is then copied in one
+    block and the features read one axis at a time)."""
 
     t: NDArray[np.float64]
     xyz: NDArray[np.float32]
@@ -527,6 +530,12 @@ def _session_origin(
     return t0, _plausible_start(start_time, notes)
 
 
+def _contiguous(xyz: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``xyz`` as it is when it is one block of memory in row or column order, else copied
+    in row order."""
+    return xyz if xyz.flags.c_contiguous or xyz.flags.f_contiguous else np.ascontiguousarray(xyz)
+
+
 def _typed_streams(cleaned: _Raw) -> dict[str, object]:
     """The cleaned arrays as the session's typed streams, each with its nominal rate."""
     streams: dict[str, object] = {}
@@ -535,7 +544,7 @@ def _typed_streams(cleaned: _Raw) -> dict[str, object]:
         streams["hr"] = HeartRate(t=t, bpm=bpm, rr_ms=rr[0] if rr else None, fs=_rate(t))
     if "acc" in cleaned:
         t, (xyz,) = cleaned["acc"]
-        streams["acc"] = Acceleration(t=t, xyz=np.ascontiguousarray(xyz), fs=_rate(t))
+        streams["acc"] = Acceleration(t=t, xyz=_contiguous(xyz), fs=_rate(t))
     if "speed" in cleaned:
         t, (mps,) = cleaned["speed"]
         streams["speed"] = Speed(t=t, mps=mps, fs=_rate(t))

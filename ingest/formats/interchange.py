@@ -239,7 +239,10 @@ def _allocate(
     try:
         t = np.empty(n, dtype=np.float64)
         if spec.name == "acc":
-            xyz = np.empty((n, 3), dtype=np.float32)
+            # Column order: each axis is one block, filled by one contiguous copy per
+            # batch (into row order, each value went to every third float: 0.25 s of
+            # CPU for a week at 100 Hz).
+            xyz = np.empty((3, n), dtype=np.float32).T
             return {"time": t, "xyz": xyz}, {
                 "time": t,
                 "x": xyz[:, 0],

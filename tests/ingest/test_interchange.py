@@ -121,6 +121,29 @@ def test_round_trip_from_start(tmp_path: Path, fmt: str) -> None:
     assert_streams_equal(session, back)
 
 
+def test_parquet_acceleration_is_read_in_column_order_and_analysed_alike(
+        tmp_path: Path) -> None:
+    """Parquet acceleration is read into column order (each axis one block); the verdict
+    and the features are the same as for the same samples in row order."""
+    from dataclasses import replace
+
+    from dosewatch.analysis import analyze_session
+    from dosewatch.config import Config
+    from dosewatch.session import Acceleration
+
+    session = make_session(seed=3)
+    back = read_session_folder(write_session_folder(session, tmp_path / "out",
+                                                    format="parquet"))
+    assert back.acc.xyz.flags.f_contiguous and not back.acc.xyz.flags.c_contiguous
+    rows = replace(back, acc=Acceleration(t=back.acc.t, xyz=np.ascontiguousarray(
+        back.acc.xyz), fs=back.acc.fs))
+    assert rows.acc.xyz.flags.c_contiguous
+    a, b = (analyze_session(s, Config(), "physio") for s in (back, rows))
+    assert a.session_class == b.session_class
+    for name, values in a.features.values.items():
+        np.testing.assert_array_equal(values, b.features.values[name], err_msg=name)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_round_trip_unix_times_keeps_start(tmp_path: Path, fmt: str) -> None:
     session = make_session(start=T_UNIX + 0.25)
