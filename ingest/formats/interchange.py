@@ -61,7 +61,7 @@ from ...errors import (
     quote,
     sanitise,
 )
-from ...passes import first_argmin
+from ...passes import first_argmin, usable_cpus
 from ...profiles import profile_to_toml, read_profile
 from ...session import UNIX_EPOCH_THRESHOLD, Profile, Session, build_session, time_unit
 from ..arrow import to_numbers
@@ -804,7 +804,13 @@ def _read_parquet_stream(path: Path, spec: StreamSpec,
             "write or copy the file again")
     arrays, targets = _allocate(spec, list(columns), n, path)
     jobs = list(columns.items())
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    # A thread per column, up to the cores this process may use; none under an
+    # address-space limit, where each thread's stack and allocator arena would count.
+    workers = 1 if address_space_limit_mb() is not None else min(len(jobs), usable_cpus())
+    if workers <= 1:
+        for want, name in jobs:
+            _fill_parquet_column(path, want, name, targets[want], n)
+        return arrays
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dosewatch-parquet") as ex:
         futures = [
             ex.submit(_fill_parquet_column, path, want, name, targets[want], n)

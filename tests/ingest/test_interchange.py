@@ -144,6 +144,24 @@ def test_parquet_acceleration_is_read_in_column_order_and_analysed_alike(
         np.testing.assert_array_equal(values, b.features.values[name], err_msg=name)
 
 
+@pytest.mark.parametrize("limit, cpus", [(1500.0, 2), (None, 1)])
+def test_parquet_columns_are_read_here_under_a_limit_or_on_one_core(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: float | None,
+        cpus: int) -> None:
+    """Under an address-space limit, or with one usable core, the columns are read in
+    the calling thread (no pool), and the session is the same."""
+    session = make_session(seed=5)
+    out = write_session_folder(session, tmp_path / "out", format="parquet")
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a thread pool was started")
+
+    monkeypatch.setattr(interchange, "address_space_limit_mb", lambda: limit)
+    monkeypatch.setattr(interchange, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(interchange, "ThreadPoolExecutor", no_pool)
+    assert_streams_equal(session, read_session_folder(out))
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_round_trip_unix_times_keeps_start(tmp_path: Path, fmt: str) -> None:
     session = make_session(start=T_UNIX + 0.25)
