@@ -15,7 +15,8 @@ settle it. The rules, weakest evidence first:
     predicts;
   - data cover less than half of the session's minutes;
   - the classifier's own doubts (for example heart rate rising at a rate cardiac drift
-    can also explain, with no workload channel to tell them apart);
+    can also explain, with no workload channel to tell them apart, or rising at the
+    recorded workload almost as fast as a ramp: heat, or an unrecorded incline);
   - the session class is a near tie between two labels;
   - the longest bout is within 2 minutes of the dose.
 """

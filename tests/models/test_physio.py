@@ -84,3 +84,30 @@ def test_the_acceleration_trend_median_leaves_out_what_is_missing() -> None:
     values = np.array([1.0, np.nan, 3.0, 5.0, 40.0, 6.0, np.nan, np.nan, np.nan, 9.0])
     np.testing.assert_allclose(
         centred_median(values, 3), [1.0, 2.0, 4.0, 5.0, 6.0, 23.0, 6.0, np.nan, 9.0, 9.0])
+
+
+def test_a_relation_that_needs_nearly_a_ramps_drift_is_doubted() -> None:
+    """Heart rate that rose, at the recorded workload, almost as fast as a ramp would
+    raise it (an unrecorded incline, or heat) makes the verdict less than sure; ordinary
+    drift does not."""
+    from dosewatch.relation import WorkloadRelation
+
+    def doubt(drift: float) -> tuple[str, ...]:
+        relation = WorkloadRelation(k=0.8, drift=drift, n=40, r2=0.6, rmse=3.0)
+        return PhysioClassifier._hidden_ramp_doubt(relation, Config())
+
+    assert doubt(0.1) == () and doubt(0.55) == ()
+    (text,) = doubt(0.95)
+    assert "0.95 %HRR a minute" in text and "incline" in text
+
+
+def test_a_treadmill_ramp_by_incline_with_speed_alone_is_not_called_sure(simulated) -> None:
+    """The reviewer's case: a ramp by incline, the incline not recorded. The speed is
+    steady, so the verdict is constant — and it says it may be a hidden ramp."""
+    from dosewatch.analysis import analyze_session
+
+    sim = simulated("ramp", person_seed=0, modality="hr+speed", seed=0)
+    result = analyze_session(sim.session, Config(), "physio")
+    assert result.info.relation is not None and result.info.relation.drift >= 0.6
+    assert result.certainty.level != "high"
+    assert any("workload channel explains" in r for r in result.certainty.reasons)
