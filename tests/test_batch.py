@@ -68,6 +68,36 @@ def _same_outputs(a: Path, b: Path) -> None:
             assert (a / name / file).read_bytes() == (b / name / file).read_bytes(), (name, file)
 
 
+def test_loaded_code_is_frozen_during_the_batch_and_given_back(inputs: list[Path],
+                                                               tmp_path: Path) -> None:
+    """After the first input the process's objects are out of the collector's sight
+    (gc.freeze); when the batch ends they are given back, and a program's own freeze is
+    left alone."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    seen: list[int] = []
+    run_batch(inputs, tmp_path / "a", pictures=False, progress=False, calibrate=False,
+              on_result=lambda status, payload: seen.append(gc.get_freeze_count()))
+    assert len(seen) == len(inputs)
+    assert seen[0] == 0 and all(count > 0 for count in seen[1:])
+    assert gc.get_freeze_count() == 0
+
+    gc.freeze()  # the program froze its own objects: the batch neither adds nor unfreezes
+    try:
+        theirs = gc.get_freeze_count()
+        seen.clear()
+        run_batch(inputs, tmp_path / "b", pictures=False, progress=False, calibrate=False,
+                  on_result=lambda status, payload: seen.append(gc.get_freeze_count()))
+        # Frozen objects can still be freed (by reference counting), never added or
+        # unfrozen by the batch.
+        assert len(seen) == len(inputs)
+        assert all(theirs - 1000 < count <= theirs for count in seen)
+        assert theirs - 1000 < gc.get_freeze_count() <= theirs
+    finally:
+        gc.unfreeze()
+
+
 def test_rerun_skips_unchanged_sessions(inputs: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_batch(inputs, out, pictures=False, progress=False)

@@ -196,15 +196,16 @@ def test_a_batch_of_a_multi_session_input_commits_every_session_with_its_picture
     drawers = []
     make = batch.PictureDrawer.for_tasks
 
-    def recorded(tasks):
-        drawers.append(make(tasks))
+    def recorded(tasks, frozen=None):
+        drawers.append(make(tasks, frozen))
         return drawers[-1]
 
     monkeypatch.setattr(batch.PictureDrawer, "for_tasks", staticmethod(recorded))
     report = batch.run_batch([tmp_path / "three.tcx"], tmp_path / "out", progress=False,
                              calibrate=False)
     assert len(report.rows) == 3 and not report.failures and drawers[0] is not None
-    monkeypatch.setattr(batch.PictureDrawer, "for_tasks", staticmethod(lambda tasks: None))
+    monkeypatch.setattr(batch.PictureDrawer, "for_tasks",
+                        staticmethod(lambda tasks, frozen=None: None))
     batch.run_batch([tmp_path / "three.tcx"], tmp_path / "alone", progress=False,
                     calibrate=False)  # one process draws them all
     for row in report.rows:
