@@ -178,6 +178,13 @@ def input_fingerprint(path: Path) -> list[list[object]]:
     return out
 
 
+def config_digest(config: Config) -> str:
+    """A fingerprint of the configuration's results-changing part (the batch's budgets
+    change no result: a rerun with other budgets still resumes)."""
+    return hashlib.sha256(replace(config, batch=Config().batch).to_toml()
+                          .encode()).hexdigest()[:16]
+
+
 def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
     """What a session's outputs depend on (see the module text)."""
     from . import __version__
@@ -186,9 +193,7 @@ def run_fingerprint(task: Task, model_id: str) -> dict[str, object]:
     return {
         "input": str(task.input.resolve()),
         "files": input_fingerprint(task.input),
-        # The batch's budgets change no result: a rerun with other budgets still resumes.
-        "config": hashlib.sha256(replace(task.config, batch=Config().batch).to_toml()
-                                 .encode()).hexdigest()[:16],
+        "config": config_digest(task.config),
         "model": model_id,
         "profile": profile,
         "columns": [list(c) for c in task.columns],
@@ -263,6 +268,10 @@ class BatchReport:
     """Each free-living recording's summary: its non-wear and the sessions found."""
     followed: list[dict[str, str]] = field(default_factory=list)
     """Links discovery followed (inside the folders given), each with where it leads."""
+    elsewhere: list[dict[str, object]] = field(default_factory=list)
+    """Session folders in the output folder from inputs not given in this run (an earlier
+    run's): each ``output``, ``input`` and whether its evidence ``counted`` in its
+    participant's calibration. They are in no table (see :func:`stored_elsewhere`)."""
 
     @property
     def ok(self) -> bool:
@@ -1157,9 +1166,17 @@ def run_batch(
         first = _pictures_later(tasks) if calibrate else tasks
         done = run(first, report, force)
         report.skipped = run.skip_count(())
+        given = {str(Path(p).resolve()) for p in inventory.inputs} | {
+            str(Path(f.path).resolve()) for f in inventory.failed}
+        elsewhere = stored_elsewhere(out_dir, given, config)
+        here = {e.participant or "" for d in done.values() for e in d.evidence}
+        report.elsewhere.extend(
+            {"output": str(e.output), "input": e.input,
+             "counted": calibrate and e.evidence is not None
+             and (e.evidence.participant or "") in here} for e in elsewhere)
         try:
             if calibrate:
-                redo = _calibration_round(done, calibrations, cal_dir)
+                redo = _calibration_round(done, calibrations, cal_dir, elsewhere)
                 drawn_later = {t.input for t in first if t.pictures_later
                                and t.input in done and not done[t.input].pictures} - redo
                 if redo or drawn_later:
@@ -1296,24 +1313,85 @@ class _Runner:
         return done
 
 
+@dataclass(frozen=True)
+class StoredSession:
+    """A session folder an earlier run left in the output folder, from an input this run
+    was not given."""
+
+    output: Path
+    input: str
+    """The input as its run recorded it (an absolute path)."""
+    index: int
+    """Its place among its input's sessions."""
+    evidence: Evidence | None
+    """What it tells about its participant, when it was analysed with this run's
+    configuration (evidence depends on the configuration, not on the calibration)."""
+
+
+def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[StoredSession]:
+    """The session folders in ``out_dir`` whose input (as ``run.json`` records it,
+    resolved) is not in ``given``: what earlier runs into the same output folder analysed.
+
+    Their evidence counts in their participants' calibration, so that the calibration
+    the next run reuses grows with every week given to it; keyed by input and session, a
+    session analysed again (its input given again) counts once. They stay out of this
+    run's tables: they were analysed with an earlier calibration (this run may have
+    changed it) and perhaps other settings, from inputs this run did not look at."""
+    found = []
+    want = config_digest(config)
+    try:
+        folders = sorted(p for p in Path(out_dir).iterdir()
+                         if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    for folder in folders:
+        stored = _stored_run(folder)
+        if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
+            continue
+        fingerprint = stored["fingerprint"]
+        source = fingerprint.get("input")
+        if not isinstance(source, str) or source in given:
+            continue
+        outputs = stored.get("outputs")
+        index = outputs.index(folder.name) if isinstance(outputs, list) and \
+            folder.name in outputs else 0
+        evidence = None
+        if fingerprint.get("config") == want and isinstance(stored.get("evidence"), dict):
+            try:
+                evidence = Evidence.from_json(stored["evidence"])
+            except (TypeError, ValueError):
+                evidence = None
+        found.append(StoredSession(folder, source, index, evidence))
+    return found
+
+
 def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],
-                       cal_dir: Path) -> set[Path]:
-    """Learn each participant's calibration from the evidence of their sessions; write
-    the calibrations that changed; return the inputs whose sessions must be analysed
-    again because their participant's calibration changed. A participant needs at least
+                       cal_dir: Path, stored: Sequence[StoredSession] = ()) -> set[Path]:
+    """Learn each participant's calibration from the evidence of their sessions (with
+    that of their ``stored`` sessions, an earlier run's); write the calibrations that
+    changed; return the inputs whose sessions must be analysed again because their
+    participant's calibration changed. A participant needs at least
     :data:`MIN_CALIBRATION_SESSIONS` sessions (one session is its own evidence already).
     Updates ``calibrations`` in place."""
-    by_participant: dict[str, list[Evidence]] = {}
+    keyed: dict[str, list[tuple[str, int, Evidence]]] = {}
     inputs_of: dict[str, set[Path]] = {}
-    # In the inputs' order, not in the order they were done (a rerun puts the inputs it
-    # skipped first): learning sums in that order, and a sum in another order can round
-    # a value the other way (-0.0 for 0.0), which changes the calibration's digest and
-    # has all the participant's inputs analysed again for nothing.
-    for task_input, result in sorted(done.items(), key=lambda item: str(item[0])):
-        for evidence in result.evidence:
+    for task_input, result in done.items():
+        key = str(Path(task_input).resolve())
+        for i, evidence in enumerate(result.evidence):
             who = evidence.participant or ""
-            by_participant.setdefault(who, []).append(evidence)
+            keyed.setdefault(who, []).append((key, i, evidence))
             inputs_of.setdefault(who, set()).add(task_input)
+    for kept in stored:  # only for participants this run analyses
+        if kept.evidence is not None and (kept.evidence.participant or "") in inputs_of:
+            keyed[kept.evidence.participant or ""].append((kept.input, kept.index,
+                                                           kept.evidence))
+    # In the order of the inputs (and of the sessions in each), not in the order they
+    # were done (a rerun puts the inputs it skipped first), nor in that of the runs that
+    # gave them: learning sums in that order, and a sum in another order can round a
+    # value the other way (-0.0 for 0.0), which changes the calibration's digest and has
+    # all the participant's inputs analysed again for nothing.
+    by_participant = {who: [e for _, _, e in sorted(items, key=lambda x: x[:2])]
+                      for who, items in keyed.items()}
     redo: set[Path] = set()
     for who, evidence in sorted(by_participant.items()):
         if not who or len(evidence) < MIN_CALIBRATION_SESSIONS:

@@ -29,6 +29,7 @@ says which values it used and where they came from.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import tomllib
@@ -40,10 +41,24 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import InputError
+from .errors import ProfileError, plain_reason, quote, sanitise
+from .session import PLACEMENTS, PROFILE_LIMITS
 
 RESEARCHER = "researcher"
 LEARNED = "sessions"
+SOURCES = (LEARNED, RESEARCHER)
+"""What a calibration file's ``source`` may say (read in any case)."""
+FITNESS_LIMITS = (0.05, 20.0)
+"""Possible fitness factors k (%HRR per unit of reference intensity: about 1 for most
+people); beyond them a value is a typing error."""
+VALUE_LIMITS = {"hr_max": PROFILE_LIMITS["hr_max"], "hr_rest": PROFILE_LIMITS["hr_rest"],
+                "fitness_k": FITNESS_LIMITS}
+VALUE_UNITS = {"hr_max": " bpm", "hr_rest": " bpm", "fitness_k": ""}
+_EXAMPLES = {"hr_max": 184.0, "hr_rest": 55.0, "fitness_k": 1.0}
+TOP_KEYS = ("participant", "sessions", "hr_max", "hr_rest", "fitness_k", "acceleration")
+VALUE_KEYS = ("value", "source", "detail")
+MAP_KEYS = ("enmo_g", "pct_hrr", "epochs", "sessions", "source", "cadence_spm",
+            "cadence_pct_hrr", "enmo_sd", "cadence_sd")
 # The acceleration mapping: ENMO quantiles at which %HRR is read, and how many epochs a
 # placement needs before its mapping is used.
 MAP_QUANTILES = (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
@@ -56,8 +71,8 @@ rhythm of pedalling (the trunk bobbing at twice the pedal rate, in the step band
 few steps about a room do not."""
 LOW_HR_MAX_BPM = 15.0  # a learned HR_max this far below the prediction gets a caution
 LOW_HR_MAX_CAUTION = "below what age or the default predicts"
-"""The words of that caution in the value's detail (the verdict's certainty looks for
-them: a researcher's own note never carries them by accident)."""
+"""The words of that caution in the value's detail (for the reader of the file; the
+verdict's certainty judges the value itself, see :mod:`dosewatch.certainty`)."""
 
 
 @dataclass(frozen=True)
@@ -152,11 +167,16 @@ class Evidence:
         hr_held_max: the highest heart rate held for 30 s (artefacts removed), bpm.
         hr_max_prior: what HR_max would be without a calibration (profile, age or
             default), bpm.
-        hr_max_profile: the profile's HR_max, when it gave one (a calibration does not
-            override it).
+        hr_max_profile: the profile's HR_max, when it gave one (a learned calibration
+            value does not override it).
+        hr_max_given: the profile's HR_max when a person gave it, not the input file (no
+            calibration value, not even a researcher's, overrides it).
         hr_rest_stretch: the resting heart rate of a real resting stretch, if any, bpm.
-        hr_rest_session: the HR_rest a calibration does not override (the profile's, or a
-            resting stretch in the session), if any; ``hr_rest_default`` otherwise applies.
+        hr_rest_session: the HR_rest a learned calibration value does not override (the
+            profile's, or a resting stretch in the session), if any;
+            ``hr_rest_default`` otherwise applies.
+        hr_rest_given: the profile's HR_rest when a person gave it (no calibration value
+            overrides it).
         relation_bpm, relation_workload, relation_minutes: the epochs the session's
             heart-rate–workload relation is fitted on (see
             :func:`dosewatch.features.workload.settled_epochs`): the heart-rate demand in
@@ -179,6 +199,8 @@ class Evidence:
     hr_rest_stretch: float | None = None
     hr_rest_session: float | None = None
     hr_rest_default: float = 60.0
+    hr_max_given: float | None = None
+    hr_rest_given: float | None = None
     relation_bpm: tuple[float, ...] = ()
     relation_workload: tuple[float, ...] = ()
     relation_minutes: tuple[float, ...] = ()
@@ -188,16 +210,24 @@ class Evidence:
     step_fraction: tuple[float, ...] = ()
     cadence_spm: tuple[float, ...] = ()
 
-    def karvonen(self, hr_max: float | None, hr_rest: float | None) -> tuple[float, float]:
+    def karvonen(self, hr_max: Value | None, hr_rest: Value | None) -> tuple[float, float]:
         """HR_rest and HR_max the session is analysed with under a calibration holding
         ``hr_max`` and ``hr_rest`` (None: not calibrated), in the definitions' order (as
-        :func:`dosewatch.features.hr.resolve_params` resolves them)."""
-        top = next(v for v in (self.hr_max_profile, hr_max, self.hr_max_prior, 190.0)
-                   if v is not None)
+        :func:`dosewatch.features.hr.resolve_params` resolves them): a researcher's value
+        gives way only to the profile a person gave, a learned one to any profile value
+        and to a resting stretch in the session."""
+        if hr_max is not None and hr_max.source == RESEARCHER:
+            top = self.hr_max_given if self.hr_max_given is not None else hr_max.value
+        else:
+            top = next(v for v in (self.hr_max_profile, None if hr_max is None else
+                                   hr_max.value, self.hr_max_prior, 190.0) if v is not None)
         if self.hr_held_max is not None:
             top = max(top, self.hr_held_max)
-        rest = next(v for v in (self.hr_rest_session, hr_rest, self.hr_rest_default)
-                    if v is not None)
+        if hr_rest is not None and hr_rest.source == RESEARCHER:
+            rest = self.hr_rest_given if self.hr_rest_given is not None else hr_rest.value
+        else:
+            rest = next(v for v in (self.hr_rest_session, None if hr_rest is None else
+                                    hr_rest.value, self.hr_rest_default) if v is not None)
         return rest, top
 
     def to_json(self) -> dict[str, object]:
@@ -206,6 +236,11 @@ class Evidence:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Evidence:
         values = dict(data)
+        if "hr_max_given" not in values:  # written before device values were told apart
+            values["hr_max_given"] = values.get("hr_max_profile")
+            stretch = values.get("hr_rest_stretch")
+            own = values.get("hr_rest_session")
+            values["hr_rest_given"] = own if own is not None and own != stretch else None
         for key in ("demand_bpm", "enmo_g", "step_fraction", "cadence_spm", "relation_bpm",
                     "relation_workload", "relation_minutes"):
             values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
@@ -244,6 +279,10 @@ def learn(participant: str, evidence: Iterable[Evidence],
     if rests:
         hr_rest = Value(round(float(np.median(rests)), 1), LEARNED,
                         f"median of the resting stretches of {len(rests)} sessions")
+    # A value no profile may hold is not learned either (a study's configuration may let
+    # heart rate up to 300 bpm through): the file must read back.
+    hr_max, hr_rest = (v if v is None or _possible(name, v.value) else None
+                       for name, v in (("hr_max", hr_max), ("hr_rest", hr_rest)))
     old = previous or Calibration(participant)
     hr_max = _learned_or_kept(old.hr_max, hr_max)
     hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
@@ -254,8 +293,7 @@ def learn(participant: str, evidence: Iterable[Evidence],
         if kept is not None and kept.source == RESEARCHER:
             continue
         learned = _acc_map([e for e in evidence if e.placement == placement],
-                           None if hr_max is None else hr_max.value,
-                           None if hr_rest is None else hr_rest.value)
+                           hr_max, hr_rest)
         if learned is not None:
             maps[placement] = learned
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
@@ -274,8 +312,7 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
     for e in evidence:
         if not e.relation_bpm:
             continue
-        rest, top = e.karvonen(None if hr_max is None else hr_max.value,
-                               None if hr_rest is None else hr_rest.value)
+        rest, top = e.karvonen(hr_max, hr_rest)
         pct = 100.0 * (np.asarray(e.relation_bpm) - rest) / max(top - rest, 1.0)
         fitted = fit_relation(pct, np.asarray(e.relation_workload),
                               np.asarray(e.relation_minutes))
@@ -288,8 +325,8 @@ def _fitness(evidence: list[Evidence], hr_max: Value | None,
                  f"from {len(ks)} sessions with heart rate and a workload")
 
 
-def _acc_map(evidence: list[Evidence], hr_max: float | None,
-             hr_rest: float | None) -> AccMap | None:
+def _acc_map(evidence: list[Evidence], hr_max: Value | None,
+             hr_rest: Value | None) -> AccMap | None:
     """ENMO (and cadence) -> %HRR knots for one placement, from the epochs with both
     heart rate and acceleration. None when there are too few epochs, or too few of them
     stepping at exercise intensity.
@@ -442,7 +479,11 @@ def calibration_toml(cal: Calibration) -> str:
         f"# dosewatch calibration of participant {cal.participant}, learned from "
         f"{cal.sessions} sessions.",
         "# To override a value, edit it and set its source to \"researcher\": dosewatch",
-        "# then keeps it as written. Delete a section to have it learned again.",
+        "# then keeps it as written, and each session says it used a researcher's value.",
+        "# Delete a section to have it learned again. Values are checked as a profile's",
+        "# are (hr_max {}-{} bpm, hr_rest {}-{} bpm); a key dosewatch does not know is".format(
+            *VALUE_LIMITS["hr_max"], *VALUE_LIMITS["hr_rest"]),
+        "# refused. Comments are not kept when the file is rewritten: write notes in detail.",
         f"participant = {_toml_string(cal.participant)}",
         f"sessions = {cal.sessions}",
     ]
@@ -470,15 +511,99 @@ def calibration_toml(cal: Calibration) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _unknown(key: str, known: Iterable[str], where: str, section: bool,
+             source: str) -> ProfileError:
+    """A key the calibration file may not hold: named, with the nearest valid name. It is
+    refused, not dropped: the file is rewritten when the calibration changes, and a
+    researcher's misspelt section would then be lost without a word."""
+    known = list(known)
+    shown = f"[{where}{key}]" if section else f"'{key}'" + (f" in [{where.rstrip('.')}]"
+                                                            if where else "")
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    names = ", ".join(known)
+    nearest = (f"[{where}{close[0]}]" if section else f"'{close[0]}'") if close else ""
+    hint = (f"did you mean {nearest}? Rename it" if close else "remove it") + \
+        f" (known here: {names})"
+    what = "section" if section else "key"
+    return ProfileError(f"unknown {what} {sanitise(shown)} in the calibration file",
+                        source=source, hint=hint)
+
+
+def _check_keys(table: Mapping[str, object], known: Iterable[str], where: str,
+                source: str) -> None:
+    known = tuple(known)
+    for key, item in table.items():
+        if key not in known:
+            raise _unknown(key, known, where, isinstance(item, dict), source)
+
+
+def _source(data: Mapping[str, object], where: str, source: str) -> str:
+    """A value's ``source``, read case-insensitively (a section without one was written
+    by hand: the researcher's)."""
+    raw = data.get("source", RESEARCHER)
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text not in SOURCES:
+        shown = quote(raw) if isinstance(raw, str) else sanitise(repr(raw))
+        raise ProfileError(
+            f"[{where}] source = {shown} is not one of {', '.join(SOURCES)}", source=source,
+            hint=f'write source = "{RESEARCHER}" to keep your value as written, or '
+            f'source = "{LEARNED}" to have it learned again from the sessions')
+    return text
+
+
+def _number(data: Mapping[str, object], key: str, where: str, source: str) -> float:
+    """A finite number from a section (an integer is a number too; text is not)."""
+    if key not in data:
+        raise ProfileError(f"[{where}] has no {key}", source=source,
+                           hint=f"add a line {key} = <number>, or delete the section to "
+                           "have it learned again")
+    raw = data[key]
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        shown = f"the text {quote(raw)}" if isinstance(raw, str) else sanitise(repr(raw))
+        example = _EXAMPLES.get(where, 1.0)
+        if isinstance(raw, str):
+            try:
+                parsed = float(raw.strip())
+            except ValueError:
+                parsed = math.nan
+            example = parsed if math.isfinite(parsed) else example
+        raise ProfileError(f"[{where}] {key} must be a number, got {shown}", source=source,
+                           hint=f"write it without quotes, e.g. {key} = {example!r}")
+    if not math.isfinite(raw):
+        raise ProfileError(f"[{where}] {key} = {raw!r} is not a finite number",
+                           source=source, hint=f"write a number, e.g. {key} = "
+                           f"{_EXAMPLES.get(where, 1.0)!r}")
+    return float(raw)
+
+
+def _possible(name: str, value: float) -> bool:
+    lo, hi = VALUE_LIMITS[name]
+    return lo <= value <= hi
+
+
 def _value(data: object, name: str, source: str) -> Value | None:
+    """One ``[hr_max]``, ``[hr_rest]`` or ``[fitness_k]`` section, checked as a profile's
+    value is (:data:`dosewatch.session.PROFILE_LIMITS`)."""
     if data is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("value"), int | float) or \
-            isinstance(data.get("value"), bool) or not math.isfinite(data["value"]):
-        raise InputError(f"[{name}] needs a number 'value'", source=source,
-                         hint="write e.g. value = 184.0, or delete the section")
-    return Value(float(data["value"]), str(data.get("source", RESEARCHER)),
-                 str(data.get("detail", "")))
+    if not isinstance(data, dict):
+        raise ProfileError(f"{name} must be a section [{name}] with a value, got "
+                           f"{sanitise(repr(data))}", source=source,
+                           hint=f"write [{name}] on a line of its own, then value = "
+                           f"{_EXAMPLES[name]!r} and source = \"{RESEARCHER}\"")
+    _check_keys(data, VALUE_KEYS, f"{name}.", source)
+    number = _number(data, "value", name, source)
+    lo, hi = VALUE_LIMITS[name]
+    if not _possible(name, number):
+        raise ProfileError(f"[{name}] value = {number:g} is not possible (expected "
+                           f"{lo:g}–{hi:g}{VALUE_UNITS[name]})", source=source,
+                           hint="correct the value, or delete the section to have it learned "
+                           "again from the sessions")
+    detail = data.get("detail", "")
+    if not isinstance(detail, str):
+        raise ProfileError(f"[{name}] detail must be text", source=source,
+                           hint='quote it, e.g. detail = "lab test 2026-09-01"')
+    return Value(number, _source(data, name, source), detail)
 
 
 def _cadence_knots(m: Mapping[str, object], placement: str, source: str
@@ -491,59 +616,89 @@ def _cadence_knots(m: Mapping[str, object], placement: str, source: str
         y = tuple(float(v) for v in m["cadence_pct_hrr"])  # type: ignore[union-attr]
         sds = (float(m.get("enmo_sd", 0.0)), float(m.get("cadence_sd", 0.0)))  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError):
-        raise InputError(f"[acceleration.{placement}] needs cadence_spm and cadence_pct_hrr "
-                         "lists, and numbers enmo_sd and cadence_sd", source=source,
-                         hint="or delete the cadence lines") from None
+        raise ProfileError(f"[acceleration.{placement}] needs cadence_spm and "
+                           "cadence_pct_hrr lists, and numbers enmo_sd and cadence_sd",
+                           source=source, hint="or delete the cadence lines") from None
     if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in pairwise(x)) \
             or not all(math.isfinite(v) and v >= 0 for v in sds):
-        raise InputError(f"[acceleration.{placement}]: cadence_spm must rise, with one "
-                         "cadence_pct_hrr each, and the SDs must be numbers >= 0",
-                         source=source, hint="or delete the cadence lines")
+        raise ProfileError(f"[acceleration.{placement}]: cadence_spm must rise, with one "
+                           "cadence_pct_hrr each, and the SDs must be numbers >= 0",
+                           source=source, hint="or delete the cadence lines")
     return x, y, *sds
 
 
+def _acc_maps(data: object, source: str) -> dict[str, AccMap]:
+    """The ``[acceleration.<placement>]`` sections."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProfileError("acceleration must hold [acceleration.<placement>] sections",
+                           source=source, hint="or delete it")
+    maps = {}
+    for placement, m in data.items():
+        if placement not in PLACEMENTS:
+            raise _unknown(placement, PLACEMENTS, "acceleration.", True, source)
+        if not isinstance(m, dict):
+            raise ProfileError(f"acceleration.{placement} must be a section", source=source,
+                               hint="or delete it")
+        _check_keys(m, MAP_KEYS, f"acceleration.{placement}.", source)
+        try:
+            x = tuple(float(v) for v in m["enmo_g"])
+            y = tuple(float(v) for v in m["pct_hrr"])
+            epochs, sessions = int(m.get("epochs", 0)), int(m.get("sessions", 0))
+        except (KeyError, TypeError, ValueError):
+            raise ProfileError(f"[acceleration.{placement}] needs enmo_g and pct_hrr lists "
+                               "(and whole numbers epochs and sessions)",
+                               source=source, hint="or delete the section") from None
+        if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in pairwise(x)) \
+                or not all(math.isfinite(v) for v in x + y):
+            raise ProfileError(f"[acceleration.{placement}]: enmo_g must rise, with one "
+                               "pct_hrr each", source=source, hint="or delete the section")
+        cadence = _cadence_knots(m, placement, source)
+        maps[placement] = AccMap(x, y, epochs, sessions,
+                                 _source(m, f"acceleration.{placement}", source), *cadence)
+    return maps
+
+
 def read_calibration(path: str | Path) -> Calibration:
-    """A calibration file (see :func:`calibration_toml`).
+    """A calibration file (see :func:`calibration_toml`), checked as a profile is: every
+    key known (a misspelt one is named, with the nearest valid name), HR_max and HR_rest
+    in the ranges a profile allows and HR_rest below HR_max, each ``source`` one of
+    :data:`SOURCES` (in any case).
 
     Raises:
-        InputError: the file is not valid TOML or a value is not what it must be.
+        ProfileError: the file is not valid TOML or holds something it must not (an
+            :class:`~dosewatch.errors.InputError`, exit status 3, like a bad profile).
     """
     path = Path(path)
     source = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError("calibration file not found", source=source) from None
+        raise ProfileError("calibration file not found", source=source) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"not a readable calibration file ({exc})", source=source,
-                         hint="fix the TOML, or delete the file to have it learned again"
-                         ) from None
+        raise ProfileError(f"not a readable calibration file ({plain_reason(exc)})",
+                           source=source,
+                           hint="fix the TOML, or delete the file to have it learned again"
+                           ) from None
+    _check_keys(data, TOP_KEYS, "", source)
     participant = data.get("participant")
     if not isinstance(participant, str) or not participant:
-        raise InputError("calibration file has no participant", source=source,
-                         hint='add participant = "P01"')
-    maps = {}
-    for placement, m in (data.get("acceleration") or {}).items():
-        try:
-            x = tuple(float(v) for v in m["enmo_g"])
-            y = tuple(float(v) for v in m["pct_hrr"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"[acceleration.{placement}] needs enmo_g and pct_hrr lists",
-                             source=source, hint="or delete the section") from None
-        if len(x) != len(y) or len(x) < 2 or any(b <= a for a, b in zip(x, x[1:])):
-            raise InputError(f"[acceleration.{placement}]: enmo_g must rise, with one "
-                             "pct_hrr each", source=source, hint="or delete the section")
-        cadence = _cadence_knots(m, placement, source)
-        maps[placement] = AccMap(x, y, int(m.get("epochs", 0)), int(m.get("sessions", 0)),
-                                 str(m.get("source", RESEARCHER)), *cadence)
-    cal = Calibration(participant=participant, sessions=int(data.get("sessions", 0)),
+        raise ProfileError("calibration file has no participant", source=source,
+                           hint='add participant = "P01"')
+    sessions = data.get("sessions", 0)
+    if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 0:
+        raise ProfileError("sessions must be a whole number", source=source,
+                           hint="write e.g. sessions = 3")
+    cal = Calibration(participant=participant, sessions=sessions,
                       hr_max=_value(data.get("hr_max"), "hr_max", source),
                       hr_rest=_value(data.get("hr_rest"), "hr_rest", source),
                       fitness_k=_value(data.get("fitness_k"), "fitness_k", source),
-                      acceleration=maps)
+                      acceleration=_acc_maps(data.get("acceleration"), source))
     if cal.hr_rest and cal.hr_max and cal.hr_rest.value >= cal.hr_max.value:
-        raise InputError("hr_rest is not below hr_max", source=source,
-                         hint="check that the two values are not swapped")
+        raise ProfileError(f"[hr_rest] value = {cal.hr_rest.value:g} is not below [hr_max] "
+                           f"value = {cal.hr_max.value:g}", source=source,
+                           hint="check that the two values are not swapped")
     return cal
 
 

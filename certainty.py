@@ -11,8 +11,9 @@ settle it. The rules, weakest evidence first:
 - **medium**:
   - HR_max or HR_rest is a default (no profile, no calibration, nothing in the data), so
     every level may be off by several %HRR;
-  - HR_max is the participant's calibrated highest held rate, far below what their age
-    predicts;
+  - HR_max is the participant's learned highest held rate (source ``calibration``), far
+    below what their age (or the default) predicts; a researcher's value (source
+    ``researcher``) is never doubted this way;
   - data cover less than half of the session's minutes;
   - the classifier's own doubts (for example heart rate rising at a rate cardiac drift
     can also explain, with no workload channel to tell them apart, or rising at the
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .calibration import LOW_HR_MAX_CAUTION
+from .calibration import LOW_HR_MAX_BPM
 from .features.epochs import FeatureInfo
 from .models.base import SOURCE_ACC, EpochPrediction
 
@@ -65,9 +66,11 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
         medium.append(f"data cover only {100 * n_known / prediction.source.size:.0f} % of "
                       "the session's minutes")
     hp = info.hr_params
-    cal_max = None if info.calibration is None else info.calibration.hr_max
-    if (hp is not None and hp.hr_max_source == "calibration" and cal_max is not None
-            and LOW_HR_MAX_CAUTION in cal_max.detail):
+    # Judged on the value used and where it came from, never on the calibration file's
+    # detail text: a researcher's value (source "researcher") is theirs to choose, and a
+    # detail left from an earlier value would say nothing about the current one.
+    if (hp is not None and hp.hr_max_source == "calibration" and hp.prior_max is not None
+            and hp.hr_max < hp.prior_max - LOW_HR_MAX_BPM):
         medium.append(f"HR_max {hp.hr_max:.0f} bpm is the highest rate held in the "
                       "participant's sessions, well below what their age (or, without one, the "
                       "default) predicts: if none "

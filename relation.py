@@ -27,7 +27,8 @@ class WorkloadRelation:
         drift: %HRR gained per minute of movement at a constant workload.
         n: epochs the fit used.
         r2: the share of the heart-rate demand's variance the relation explains.
-        source: ``session`` (fitted here) or ``calibration`` (the participant's).
+        source: ``session`` (fitted here), ``calibration`` (the participant's, learned)
+            or ``researcher`` (set by a researcher in the participant's calibration file).
         rmse: the fit's root-mean-square error, %HRR: how far the heart-rate demand
             strays from the relation, whether or not the workload varied.
     """

@@ -24,6 +24,10 @@ from .errors import InputError, ProfileError, quote, sanitise
 from .passes import all_finite, nan_span, strictly_increasing
 
 PLACEMENTS = ("wrist", "chest", "hip")
+PROFILE_LIMITS = {"age": (5, 120), "hr_rest": (25, 120), "hr_max": (100, 240),
+                  "weight_kg": (20, 350)}
+"""The possible range of each number of a profile (years, bpm, bpm, kg): a value outside is
+a typing error. The participant's calibration file is held to the same ranges."""
 
 # Times above this are taken as Unix-epoch seconds (1973-03-03); below, as seconds from start.
 UNIX_EPOCH_THRESHOLD = 1.0e8
@@ -102,12 +106,7 @@ class Profile:
                 hint=f"correct {field_name} or remove it so that it is estimated",
             )
 
-        for name, lo, hi in (
-            ("age", 5, 120),
-            ("hr_rest", 25, 120),
-            ("hr_max", 100, 240),
-            ("weight_kg", 20, 350),
-        ):
+        for name, (lo, hi) in PROFILE_LIMITS.items():
             value = getattr(self, name)
             if value is None:
                 continue
@@ -192,6 +191,10 @@ class Provenance:
         sport: the activity's sport as the file names it (``running``, ``cycling``...).
         time_origin_s: the input's time that became 0 (the earliest sample), in the
             input's own time base (Unix seconds, or seconds from some start).
+        device_profile: the profile fields whose value the input file itself stored (a
+            watch's own settings, such as a FIT file's resting heart rate), not a person:
+            a researcher's calibration value comes before them (see
+            :func:`dosewatch.features.hr.resolve_params`).
     """
 
     source: str
@@ -200,6 +203,7 @@ class Provenance:
     repairs: tuple[str, ...] = ()
     sport: str | None = None
     time_origin_s: float = 0.0
+    device_profile: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,6 +575,7 @@ def build_session(
     start_time: datetime | None = None,
     repairs: tuple[str, ...] = (),
     sport: str | None = None,
+    device_profile: tuple[str, ...] = (),
 ) -> Session:
     """Normalise raw streams into a :class:`Session`.
 
@@ -586,6 +591,8 @@ def build_session(
         start_time: absolute start, when known from elsewhere (e.g. a file header).
         repairs: repairs a reader already made, to keep with the session.
         sport: the activity's sport, when the file names one.
+        device_profile: which of ``profile``'s fields the file itself stored (see
+            :class:`Provenance`).
 
     Times may be unsorted, duplicated and gappy, in Unix-epoch seconds or from the start.
     Rows with a non-finite time are dropped; rows with a non-finite value are dropped from
@@ -611,7 +618,7 @@ def build_session(
         cleaned = {k: (t - t0, values) for k, (t, values) in cleaned.items()}
     provenance = Provenance(
         source=source, format=format, start_time=start_time, repairs=tuple(notes),
-        sport=sport, time_origin_s=t0,
+        sport=sport, time_origin_s=t0, device_profile=tuple(device_profile),
     )
     return Session(name=name, profile=profile, provenance=provenance,
                    **_typed_streams(cleaned))

@@ -27,6 +27,22 @@ def _say_calibration(folder: Path) -> None:
           "--no-calibration, when one folder holds several people's files")
 
 
+def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
+    """Session folders an earlier run left in ``out`` from inputs not given this time:
+    how many, that no table holds them, and how to have them all in one."""
+    inputs = sorted({str(e["input"]) for e in elsewhere})
+    counted = sum(bool(e["counted"]) for e in elsewhere)
+    shown = " ".join(_printable(i) for i in inputs[:3]) + (" ..." if len(inputs) > 3 else "")
+    note = (f" ({counted} of them count in their participant's calibration)"
+            if counted else "")
+    print(f"note: {_printable(str(out))} also holds {_count(len(elsewhere), 'session')} "
+          f"from {_count(len(inputs), 'input')} not given in this run{note}: they are not "
+          f"in sessions.csv nor in the adherence. To have every session in the tables, give "
+          f"all inputs together: dosewatch analyze "
+          f"{' '.join(_printable(g) for g in given)} {shown} --out {_printable(str(out))}",
+          file=sys.stderr)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -67,6 +83,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 print(f"  {r['recording']}: {r['note']}")
     if not args.no_calibration:
         _say_calibration(Path(args.calibration) if args.calibration else out / "calibration")
+    if report.elsewhere:
+        _say_elsewhere(report.elsewhere, out, args.inputs)
     print(f"table: {out / 'sessions.csv'}")
     for title, entries in (("links followed (they lead inside the folders given):",
                             report.followed),

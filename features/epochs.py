@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..calibration import Calibration
+from ..calibration import RESEARCHER, Calibration
 from ..config import Config
 from ..relation import DRIFT_PRIOR, WorkloadRelation
 from ..session import Session
@@ -154,8 +154,10 @@ def _relation(values: dict[str, NDArray[np.float64]], session: Session, config: 
     if session.hr is not None and with_hr[moving].sum() >= 0.5 * moving.sum():
         return None
     if calibration is not None and calibration.fitness_k is not None:
+        researcher = calibration.fitness_k.source == RESEARCHER
         return WorkloadRelation(k=calibration.fitness_k.value, drift=DRIFT_PRIOR, n=0,
-                                r2=float("nan"), source="calibration")
+                                r2=float("nan"),
+                                source="researcher" if researcher else "calibration")
     if session.hr is None:
         return WorkloadRelation(k=1.0, drift=DRIFT_PRIOR, n=0, r2=float("nan"),
                                 source="population")

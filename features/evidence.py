@@ -28,7 +28,6 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
         after_no_drop(v["enmo_g"])
     use, minutes = settled_epochs(v["hr_demand_bpm"], v["workload_ref"], v["moving"],
                                   config.epoch_min)
-    own_rest = hp is not None and hp.hr_rest_source in ("profile", "estimated")
     return Evidence(
         participant=participant,
         session=session,
@@ -36,8 +35,10 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
         hr_max_prior=None if hp is None else hp.prior_max,
         hr_max_profile=None if hp is None else hp.profile_max,
         hr_rest_stretch=None if hp is None else hp.rest_stretch,
-        hr_rest_session=hp.hr_rest if own_rest else None,
+        hr_rest_session=None if hp is None else hp.own_rest,
         hr_rest_default=config.heart_rate.hr_rest_default,
+        hr_max_given=None if hp is None else hp.given_max,
+        hr_rest_given=None if hp is None else hp.given_rest,
         relation_bpm=_rounded(v["hr_demand_bpm"][use], 2),
         relation_workload=_rounded(v["workload_ref"][use], 3),
         relation_minutes=_rounded(minutes[use], 2),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..calibration import Calibration
+from ..calibration import RESEARCHER, Calibration, Value
 from ..config import Config
 from ..session import HeartRate, Profile, Session
 from ..spec.runs import runs, spans_mask
@@ -65,14 +65,19 @@ class HeartRateParams:
 
     ``hr_rest_source``: ``profile`` | ``estimated`` (a resting stretch in the data) |
     ``default``. ``hr_max_source``: ``profile`` | ``age`` (Tanaka) | ``default`` |
-    ``observed`` (raised to a rate the session held); both may be ``calibration`` (the
-    participant's, learned across their sessions).
+    ``observed`` (raised to a rate the session held). Both may also be ``researcher`` (set
+    by a researcher in the participant's calibration file), ``device`` (stored in the
+    input file by the watch or app) or ``calibration`` (learned across the participant's
+    sessions). :func:`resolve_params` gives the order.
 
     ``held_max`` (the highest rate held for ``hr_max_raise_s``) and ``rest_stretch`` (the
     level of a real resting stretch, if any) are what the session tells about the
     participant, whatever values were used; ``prior_max`` is the HR_max that age (or the
     default) predicts, for judging ``held_max``; ``profile_max`` the profile's HR_max, if
-    it gave one (no calibration overrides it).
+    it gave one (no learned calibration overrides it); ``given_max`` and ``given_rest``
+    the profile's values that a person gave, not the file (no calibration overrides
+    them); ``own_rest`` the HR_rest of the session without any calibration (the
+    profile's or a resting stretch), if not the default.
     """
 
     hr_rest: float
@@ -84,6 +89,9 @@ class HeartRateParams:
     rest_stretch: float | None = None
     prior_max: float | None = None
     profile_max: float | None = None
+    given_max: float | None = None
+    own_rest: float | None = None
+    given_rest: float | None = None
 
 
 def to_grid(hr: HeartRate, n_seconds: int, max_gap_s: float = MAX_GAP_S) -> NDArray[np.float64]:
@@ -342,40 +350,58 @@ def resolve_params(
     config: Config,
     still_minutes: NDArray[np.bool_] | None = None,
     calibration: Calibration | None = None,
+    device: tuple[str, ...] = (),
 ) -> HeartRateParams:
     """HR_rest and HR_max per the definitions ('Relative intensity'), with their sources
-    and warnings: HR_max from the profile, else the participant's calibration, else age,
-    else the default (then raised to a rate the session held); HR_rest from the profile,
-    else a resting stretch in the session, else the calibration, else the default."""
+    and warnings.
+
+    A value a person wrote comes before one a device stored or the data suggest, and the
+    profile given for the session before the participant's calibration file:
+
+    - HR_max: the profile's (``profile``), else a researcher's value in the calibration
+      (``researcher``), else the input file's own setting (``device``: ``device`` names
+      the profile fields the file stored, see :class:`~dosewatch.session.Provenance`),
+      else the calibration's learned value (``calibration``), else age (``age``), else
+      the default (``default``); then raised to a rate the session held (``observed``).
+    - HR_rest: the profile's, else a researcher's calibration value, else the file's own,
+      else a resting stretch in the session (``estimated``), else the learned calibration
+      value, else the default.
+    """
     cfg = config.heart_rate
     warnings: list[str] = []
-    cal_max = None if calibration is None else calibration.hr_max
-    cal_rest = None if calibration is None else calibration.hr_rest
+
+    def split(value: Value | None) -> tuple[float | None, float | None]:
+        """A calibration value as (the researcher's, the learned one)."""
+        if value is None:
+            return None, None
+        return (value.value, None) if value.source == RESEARCHER else (None, value.value)
+
+    researcher_max, learned_max = split(None if calibration is None else calibration.hr_max)
+    researcher_rest, learned_rest = split(None if calibration is None else calibration.hr_rest)
+    device_max = profile.hr_max if "hr_max" in device else None
+    device_rest = profile.hr_rest if "hr_rest" in device else None
+    given_max = None if device_max is not None else profile.hr_max
+    given_rest = None if device_rest is not None else profile.hr_rest
     prior_max = (cfg.tanaka_intercept - cfg.tanaka_slope * profile.age
                  if profile.age is not None else cfg.hr_max_default)
-    if profile.hr_max is not None:
-        hr_max, max_source = float(profile.hr_max), "profile"
-    elif cal_max is not None:
-        hr_max, max_source = cal_max.value, "calibration"
-    elif profile.age is not None:
-        hr_max, max_source = cfg.tanaka_intercept - cfg.tanaka_slope * profile.age, "age"
-    else:
-        hr_max, max_source = cfg.hr_max_default, "default"
+    hr_max, max_source = next((float(v), source) for v, source in (
+        (given_max, "profile"), (researcher_max, "researcher"), (device_max, "device"),
+        (learned_max, "calibration"), (None if profile.age is None else prior_max, "age"),
+        (cfg.hr_max_default, "default")) if v is not None)
 
-    if profile.hr_rest is not None:
-        hr_rest, rest_source = float(profile.hr_rest), "profile"
-    else:
-        estimate = None if bpm is None else estimate_hr_rest(bpm, config, still_minutes)
-        if estimate is not None:
-            hr_rest, rest_source = estimate, "estimated"
-        elif cal_rest is not None:
-            hr_rest, rest_source = cal_rest.value, "calibration"
-        else:
-            hr_rest, rest_source = cfg.hr_rest_default, "default"
-            warnings.append(
-                f"no resting stretch in the data and no hr_rest in the profile: "
-                f"HR_rest = {hr_rest:g} bpm (default); give hr_rest for accurate %HRR"
-            )
+    # A resting stretch is looked for whatever the calibration says: it is what the
+    # session tells about the participant (their calibration's evidence).
+    estimate = None if bpm is None or profile.hr_rest is not None else \
+        estimate_hr_rest(bpm, config, still_minutes)
+    hr_rest, rest_source = next((float(v), source) for v, source in (
+        (given_rest, "profile"), (researcher_rest, "researcher"), (device_rest, "device"),
+        (estimate, "estimated"), (learned_rest, "calibration"),
+        (cfg.hr_rest_default, "default")) if v is not None)
+    if rest_source == "default":
+        warnings.append(
+            f"no resting stretch in the data and no hr_rest in the profile: "
+            f"HR_rest = {hr_rest:g} bpm (default); give hr_rest for accurate %HRR"
+        )
 
     sustained = None
     if bpm is not None:
@@ -395,10 +421,14 @@ def resolve_params(
         )
     return HeartRateParams(hr_rest, rest_source, hr_max, max_source, tuple(warnings),
                            held_max=sustained,
-                           rest_stretch=hr_rest if rest_source == "estimated" else None,
+                           rest_stretch=estimate,
                            prior_max=float(profile.hr_max) if profile.hr_max is not None
                            else prior_max,
-                           profile_max=None if profile.hr_max is None else float(profile.hr_max))
+                           profile_max=None if profile.hr_max is None else float(profile.hr_max),
+                           given_max=None if given_max is None else float(given_max),
+                           own_rest=next((float(v) for v in (profile.hr_rest, estimate)
+                                          if v is not None), None),
+                           given_rest=None if given_rest is None else float(given_rest))
 
 
 def pct_hrr(bpm: NDArray[np.float64], params: HeartRateParams) -> NDArray[np.float64]:
@@ -491,7 +521,8 @@ def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: 
     ctx.hr_removed = cleaned.n_removed
     bpm = cleaned.bpm
     still = _still_minutes(ctx.still_minutes, session, bpm.size // 60)
-    params = resolve_params(bpm, session.profile, config, still, ctx.calibration)
+    params = resolve_params(bpm, session.profile, config, still, ctx.calibration,
+                            session.provenance.device_profile)
     ctx.hr_params = params
     ctx.warnings.extend(params.warnings)
     per_s, n = grid.per_s, grid.n

@@ -1056,6 +1056,12 @@ def to_session(
         if data.rr_ms is not None and np.isfinite(data.rr_ms[has_hr]).any():
             hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
     merged = _merge_profiles(data.profile, profile, data.source, repairs)
+    # The file's own values for HR_rest and HR_max (a watch's settings) rank below a
+    # researcher's calibration; values the profile given here sets are a person's.
+    stored = tuple(name for name in ("hr_rest", "hr_max")
+                   if getattr(data.profile, name) is not None
+                   and (profile is None or getattr(profile, name) is None)
+                   and getattr(merged, name) is not None)
     return build_session(
         name or default_name(data.source),
         hr=hr,
@@ -1069,4 +1075,5 @@ def to_session(
         format=data.format,
         repairs=tuple(repairs),
         sport=data.sport,
+        device_profile=stored,
     )

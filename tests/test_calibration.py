@@ -4,6 +4,7 @@ override, and a batch that learns it and analyses each participant's sessions wi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from dosewatch.analysis import analyze_session
 from dosewatch.batch import run_batch
 from dosewatch.calibration import (
+    LOW_HR_MAX_CAUTION,
     AccMap,
     Calibration,
     Evidence,
@@ -24,6 +26,7 @@ from dosewatch.calibration import (
 from dosewatch.config import Config
 from dosewatch.errors import InputError
 from dosewatch.ingest import write_session_folder
+from dosewatch.session import Profile
 from dosewatch.spec.labels import Label
 
 
@@ -96,15 +99,33 @@ def test_learning_again_from_its_own_outputs_changes_nothing(tmp_path: Path, sim
 
 
 def test_evidence_resolves_heart_rate_as_the_analysis_does(simulated) -> None:
+    """Learning re-reads each session's %HRR under a new calibration from its evidence
+    alone: the evidence must resolve HR_rest and HR_max as the analysis does, with a
+    researcher's values, a learned calibration's and a watch's stored settings, and it
+    must not depend on the calibration the session was analysed with."""
     session = simulated("walk_then_run", person_seed=5, modality="hr+speed", seed=1,
                         profile="none").session
-    for cal in (None, Calibration("p0", hr_max=Value(201.0), hr_rest=Value(44.0)),
-                Calibration("p0", hr_max=Value(120.0))):
-        result = analyze_session(session, classifier="physio", calibration=cal)
-        hp = result.info.hr_params
-        given = (None, None) if cal is None else (
-            cal.hr_max and cal.hr_max.value, cal.hr_rest and cal.hr_rest.value)
-        assert result.evidence().karvonen(*given) == (hp.hr_rest, hp.hr_max)
+    watch = replace(session, profile=replace(session.profile, hr_rest=48.0, hr_max=185.0),
+                    provenance=replace(session.provenance,
+                                       device_profile=("hr_rest", "hr_max")))
+    given = replace(session, profile=replace(session.profile, hr_rest=52.0, hr_max=183.0))
+    cals = (None, Calibration("p0", hr_max=Value(201.0), hr_rest=Value(44.0)),
+            Calibration("p0", hr_max=Value(120.0)),
+            Calibration("p0", hr_max=Value(201.0, "researcher"),
+                        hr_rest=Value(44.0, "researcher")))
+    sources = set()
+    for s in (session, watch, given):
+        alone = analyze_session(s, classifier="physio").evidence()
+        for cal in cals:
+            result = analyze_session(s, classifier="physio", calibration=cal)
+            hp = result.info.hr_params
+            sources.add((hp.hr_rest_source, hp.hr_max_source))
+            assert result.evidence() == alone
+            values = (None, None) if cal is None else (cal.hr_max, cal.hr_rest)
+            assert alone.karvonen(*values) == (hp.hr_rest, hp.hr_max)
+    rest_sources, max_sources = (set(x) for x in zip(*sources, strict=True))
+    assert {"device", "researcher", "profile", "estimated"} <= rest_sources
+    assert {"device", "researcher", "profile", "calibration"} <= max_sources
 
 
 def test_acceleration_mapping_rises_with_movement() -> None:
@@ -269,11 +290,167 @@ def test_the_file_round_trips_and_bad_files_are_clear(tmp_path: Path) -> None:
     text = path.read_text()
     assert "# dosewatch calibration of participant P 01/x" in text
     path.write_text(text.replace("value = 190.0", 'value = "fast"'))
-    with pytest.raises(InputError, match=r"\[hr_max\] needs a number"):
+    with pytest.raises(InputError, match=r"\[hr_max\] value must be a number"):
         read_calibration(path)
-    path.write_text("participant = 'P1'\n[hr_max]\nvalue = 50.0\n[hr_rest]\nvalue = 60.0\n")
-    with pytest.raises(InputError, match="not below hr_max"):
+    path.write_text("participant = 'P1'\n[hr_max]\nvalue = 110.0\n[hr_rest]\nvalue = 115\n")
+    with pytest.raises(InputError, match=r"\[hr_rest\] value = 115 is not below \[hr_max\]"):
         read_calibration(path)
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    """A learned calibration file with one researcher's edit (``old`` replaced by
+    ``new``)."""
+    cal = learn("P01", [evidence("a", held=172, rest=48, k=1.0, n=20),
+                        evidence("b", held=165, rest=50)])
+    text = calibration_toml(cal)
+    assert old in text
+    path = tmp_path / "P01.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "message", "hint"), [
+    # Out of the range a profile allows: refused as --profile hr_max=1900 is.
+    ('value = 172.0\nsource = "sessions"', 'value = 1900\nsource = "researcher"',
+     r"\[hr_max\] value = 1900 is not possible \(expected 100–240 bpm\)", "correct"),
+    # A negative HR_max is out of range, not "swapped" with HR_rest.
+    ("value = 172.0", "value = -5", r"\[hr_max\] value = -5 is not possible", "correct"),
+    ("value = 49.0", "value = 200",
+     r"\[hr_rest\] value = 200 is not possible \(expected 25–120 bpm\)", "correct"),
+    ("value = 49.0", "value = nan", r"\[hr_rest\] value = nan is not a finite number",
+     "value = 55.0"),
+    ("value = 172.0", 'value = "190"', r"\[hr_max\] value must be a number, got the text",
+     "without quotes, e.g. value = 190.0"),
+    ('source = "sessions"', 'source = "reseacher"',
+     r"\[hr_max\] source = 'reseacher' is not one of sessions, researcher",
+     'source = "researcher"'),
+    # A misspelt section or key: named with the file and the nearest valid name.
+    ("[hr_max]", "[hrmax]", r"unknown section \[hrmax\] in the calibration file",
+     r"did you mean \[hr_max\]\?"),
+    ("detail =", "detial =", r"unknown key 'detial' in \[hr_max\]", "did you mean 'detail'"),
+    ("sessions = 2", "sesions = 2", r"unknown key 'sesions'", "did you mean 'sessions'"),
+    ("value = 172.0", "value = 190.0.0", "not a readable calibration file", "fix the TOML"),
+])
+def test_a_researchers_bad_edit_is_refused_with_what_to_do(
+        tmp_path: Path, old: str, new: str, message: str, hint: str) -> None:
+    """The calibration file is held to what a profile is held to (review 2026-11-25,
+    item 3: HR_max 1900 was used, a misspelt section deleted on rewrite)."""
+    from dosewatch.errors import ProfileError
+
+    path = _edited(tmp_path, old, new)
+    with pytest.raises(ProfileError, match=message) as caught:
+        read_calibration(path)
+    assert caught.value.source == str(path)
+    assert re.search(hint, caught.value.hint or "")
+
+
+def test_the_limits_are_the_profiles_own() -> None:
+    """One set of limits for a profile and a calibration (changing one changes both)."""
+    from dosewatch.calibration import VALUE_LIMITS
+    from dosewatch.session import PROFILE_LIMITS
+
+    assert VALUE_LIMITS["hr_max"] is PROFILE_LIMITS["hr_max"]
+    assert VALUE_LIMITS["hr_rest"] is PROFILE_LIMITS["hr_rest"]
+
+
+def test_a_source_is_read_in_any_case_and_the_researchers_value_kept(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'value = 172.0\nsource = "sessions"',
+                   'value = 190.0\nsource = " Researcher"')
+    cal = read_calibration(path)
+    assert cal.hr_max == Value(190.0, "researcher", cal.hr_max.detail)
+    again = learn("P01", [evidence("c", held=175, rest=47)], previous=cal)
+    assert again.hr_max.value == 190.0 and again.hr_max.source == "researcher"
+    assert 'source = "researcher"' in calibration_toml(again)
+
+
+def test_a_bad_calibration_file_stops_the_command_with_the_profiles_exit_status(
+        tmp_path: Path, capsys) -> None:
+    """On the console: the file, the key and what to do; exit status 3, as for a bad
+    --profile, and nothing analysed."""
+    from dosewatch.cli import main
+
+    inputs = tmp_path / "P01"
+    run = _runs(inputs / "runs.tcx", 1)
+    cal_dir = tmp_path / "cal"
+    cal_dir.mkdir()
+    bad = _edited(cal_dir, "[hr_max]", "[hrmax]")
+    code = main(["analyze", str(run), "--out", str(tmp_path / "out"), "-q", "--no-pictures",
+                 "--calibration", str(cal_dir)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert str(bad) in err and "[hrmax]" in err and "did you mean [hr_max]" in err
+    assert main(["analyze", str(run), "--out", str(tmp_path / "out2"), "-q",
+                 "--no-pictures", "--profile", "hr_max=1900"]) == code
+    assert bad.read_text().count("[hrmax]") == 1  # not rewritten: the edit is not lost
+    assert not (tmp_path / "out" / "sessions.csv").exists()
+
+
+def test_a_researchers_hr_rest_beats_the_one_a_watch_stored(tmp_path: Path) -> None:
+    """A FIT file's own resting heart rate (30 bpm, junk, as in a real Garmin export)
+    gave way to nothing; a researcher's calibration value comes before it, and each
+    session says which it used (review 2026-11-25, item 8)."""
+    from support.activity_files import fit_activity, steady_records, write
+
+    from dosewatch.ingest.formats.fit import read_fit
+
+    watch = [(8, "uint8", 30)]  # user profile: resting_heart_rate
+    (tmp_path / "P02").mkdir()
+    files = [write(tmp_path / "P02" / f"run{k}.fit",
+                   fit_activity(steady_records(1200, hr=140.0 + 5 * k, start=1.7e9 + 86400 * k),
+                                user_profile=watch, zones_max_hr=185))
+             for k in range(2)]
+    session = read_fit(files[0])
+    assert session.provenance.device_profile == ("hr_rest", "hr_max")
+    given = read_fit(files[0], profile=Profile(hr_rest=50.0))
+    assert given.provenance.device_profile == ("hr_max",)
+
+    out = tmp_path / "out"
+    report = run_batch(files, out, classifier="physio", pictures=False, progress=False)
+    assert {(r.hr_rest, r.hr_rest_source, r.hr_max_source) for r in report.rows} == {
+        (30.0, "device", "device")}
+    path = out / "calibration" / "P02.toml"
+    path.write_text(path.read_text() + '\n[hr_rest]\nvalue = 55\nsource = "researcher"\n',
+                    encoding="utf-8")
+    report = run_batch(files, out, classifier="physio", pictures=False, progress=False)
+    assert {(r.hr_rest, r.hr_rest_source, r.hr_max, r.hr_max_source)
+            for r in report.rows} == {(55.0, "researcher", 185.0, "device")}
+    for row in report.rows:
+        summary = json.loads((Path(row.output) / "summary.json").read_text())
+        assert (summary["hr_rest"], summary["hr_rest_source"]) == (55.0, "researcher")
+    assert read_calibration(path).hr_rest == Value(55.0, "researcher", "")
+
+
+def test_a_researchers_hr_max_is_reported_as_such_and_not_doubted() -> None:
+    """The caution on a low HR_max is for a learned one, judged on the value used, never
+    on the detail text (a researcher's 190 kept a stale "below what age predicts" detail
+    and was called the highest rate held)."""
+    from dosewatch.plot import draw_session
+    from dosewatch.rows import SessionRow
+    from dosewatch.session import Profile, build_session
+
+    low = learn("P01", [evidence("a", held=137.0, rest=55.0, prior=190.0),
+                        evidence("b", held=130.0, rest=57.0, prior=190.0)])
+    assert LOW_HR_MAX_CAUTION in low.hr_max.detail
+    t = np.arange(0.0, 1800.0)
+    run = build_session("r", hr=(t, 120.0 + 10 * np.sin(t / 300)),
+                        profile=Profile(id="P01", hr_rest=55))
+    mine = replace(low, hr_max=replace(low.hr_max, value=150.0, source="researcher"))
+    result = analyze_session(run, calibration=mine)
+    hp = result.info.hr_params
+    assert (hp.hr_max, hp.hr_max_source) == (150.0, "researcher")
+    assert not any("HR_max" in r for r in result.certainty.reasons)
+    assert result.summary()["hr_max_source"] == "researcher"
+    assert SessionRow.from_result(result, "out").hr_max_source == "researcher"
+    assert any("HR max 150 bpm (researcher)" in t.get_text()
+               for t in draw_session(result).texts)
+    # A learned value as low is doubted even with its detail text gone...
+    learned = replace(low, hr_max=Value(150.0, "sessions", ""))
+    assert any("well below" in r for r in
+               analyze_session(run, calibration=learned).certainty.reasons)
+    # ...and a learned value near the prediction is not, whatever its detail says.
+    fine = replace(low, hr_max=replace(low.hr_max, value=185.0))
+    assert not any("well below" in r for r in
+                   analyze_session(run, calibration=fine).certainty.reasons)
 
 
 def test_calibration_is_used_in_the_order_the_definitions_give(simulated) -> None:
@@ -378,6 +555,59 @@ def test_an_input_holding_a_participants_sessions_is_calibrated_in_one_pass(
     assert not report.failures and len(report.rows) == 2 and analysed == ["ok"] * 4
     split = read_calibration(tmp_path / "out-b" / "calibration" / "P01.toml")
     assert (split.sessions, split.hr_max.value) == (2, cal.hr_max.value)
+
+
+def _week(folder: Path, week: int, hrs: tuple[float, ...]) -> Path:
+    """A week of P01's 15-minute runs, one TCX file a day at the given heart rates."""
+    from support.activity_files import T0, points, tcx_text
+
+    for day, hr in enumerate(hrs):
+        start = T0 + 86_400.0 * (7 * (week - 1) + day)
+        path = folder / "P01" / f"w{week}d{day}.tcx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tcx_text([points(900, hr=hr, start=start)]), encoding="utf-8")
+    return folder
+
+
+def test_the_calibration_grows_across_runs_into_the_same_folder(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Week 2 given alone learns from week 1's sessions already in the output folder too
+    (HR_max 172 used to become 169, review 2026-11-25 item 1); keyed by input and session,
+    a session analysed again counts once, and all weeks given together give the same file
+    to the byte. Week 1 stays out of week 2's table, and the command says so."""
+    from dosewatch.cli import main
+    from dosewatch.ingest.discover import discover
+
+    w1, w2 = _week(tmp_path / "w1", 1, (170.0, 160.0)), _week(tmp_path / "w2", 2, (150.0, 152.0))
+    out = tmp_path / "out"
+    path = out / "calibration" / "P01.toml"
+    first = run_batch(discover([w1]), out, classifier="physio", pictures=False, progress=False)
+    top = read_calibration(path).hr_max.value
+    assert len(first.rows) == 2 and top >= 170 and not first.elsewhere
+
+    second = run_batch(discover([w2]), out, classifier="physio", pictures=False, progress=False)
+    cal = read_calibration(path)
+    assert (cal.sessions, cal.hr_max.value) == (4, top)  # not relearned from week 2 alone
+    assert sorted(Path(r.output).name for r in second.rows) == ["w2d0", "w2d1"]
+    assert sorted(Path(e["output"]).name for e in second.elsewhere) == ["w1d0", "w1d1"]
+    assert all(e["counted"] for e in second.elsewhere)
+    for row in second.rows:  # week 2 analysed with the calibration of all four
+        summary = json.loads((Path(row.output) / "summary.json").read_text())
+        assert summary["hr_max"] == top and summary["calibration"]["sessions"] == 4
+    text = path.read_text()
+
+    again = run_batch(discover([w2]), out, classifier="physio", pictures=False, progress=False)
+    assert again.skipped == 2 and path.read_text() == text  # week 2 not counted twice
+    both = run_batch(discover([w1, w2]), out, classifier="physio", pictures=False, progress=False)
+    assert len(both.rows) == 4 and not both.elsewhere and path.read_text() == text
+    assert read_calibration(path).sessions == 4
+
+    assert main(["analyze", str(w2), "--out", str(out), "-q", "--no-pictures"]) == 0
+    err = capsys.readouterr().err
+    assert f"{out} also holds 2 sessions from 2 inputs not given in this run" in err
+    assert "not in sessions.csv nor in the adherence" in err
+    assert "give all inputs together" in err and str(w1 / "P01" / "w1d0.tcx") in err
+    assert path.read_text() == text
 
 
 def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure() -> None:
