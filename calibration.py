@@ -286,6 +286,14 @@ def learn(participant: str, evidence: Iterable[Evidence],
     old = previous or Calibration(participant)
     hr_max = _learned_or_kept(old.hr_max, hr_max)
     hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
+    if hr_max is not None and hr_rest is not None and hr_rest.value >= hr_max.value:
+        # A learned value that contradicts a researcher's gives way (the file would not
+        # read back); two learned ones cannot contradict: a resting stretch is flat and
+        # low, the highest held rate is no lower.
+        if hr_max.source != RESEARCHER:
+            hr_max = None
+        else:
+            hr_rest = None
     fitness = _fitness(evidence, hr_max, hr_rest)
     maps = dict(old.acceleration) if previous else {}
     for placement in sorted({e.placement for e in evidence if e.placement}):

@@ -495,7 +495,8 @@ def split(session: Session, config: Config | None = None) -> Recording:
     if minutes.hr_1hz is not None and minutes.has_hr.any():
         still = np.nan_to_num(minutes.enmo_g, nan=1.0) < config.heart_rate.still_enmo_g
         hr_params = resolve_params(minutes.hr_1hz, session.profile, config,
-                                   still if minutes.has_acc.any() else None)
+                                   still if minutes.has_acc.any() else None,
+                                   device=session.provenance.device_profile)
     active = active_minutes(minutes, nonwear, hr_params, placement, config)
     found = find_sessions(active, nonwear, config)
     start = session.provenance.start_time

@@ -363,6 +363,19 @@ def test_a_source_is_read_in_any_case_and_the_researchers_value_kept(tmp_path: P
     assert 'source = "researcher"' in calibration_toml(again)
 
 
+def test_what_is_learned_always_reads_back(tmp_path: Path) -> None:
+    """A learned value that no profile may hold, or that contradicts a researcher's, is
+    not written: the next run would refuse the file."""
+    mine = Calibration("P01", hr_rest=Value(112.0, "researcher"))
+    cal = learn("P01", [evidence("a", held=108.0), evidence("b", held=104.0)], previous=mine)
+    assert cal.hr_max is None and cal.hr_rest == mine.hr_rest
+    assert learn("P01", [evidence("a", held=250.0, rest=20.0)]).hr_max is None
+    assert learn("P01", [evidence("a", held=250.0, rest=20.0)]).hr_rest is None
+    path = tmp_path / "P01.toml"
+    path.write_text(calibration_toml(cal), encoding="utf-8")
+    assert read_calibration(path) == cal
+
+
 def test_a_bad_calibration_file_stops_the_command_with_the_profiles_exit_status(
         tmp_path: Path, capsys) -> None:
     """On the console: the file, the key and what to do; exit status 3, as for a bad
@@ -498,7 +511,7 @@ def test_a_batch_learns_the_calibration_and_uses_it(tmp_path: Path, simulated) -
     assert third.skipped == 0
     for k in (0, 1):
         summary = json.loads((out / f"s{k}" / "summary.json").read_text())
-        assert (summary["hr_max"], summary["hr_max_source"]) == (199.0, "calibration")
+        assert (summary["hr_max"], summary["hr_max_source"]) == (199.0, "researcher")
     assert read_calibration(out / "calibration" / "P07.toml").hr_max.value == 199.0
 
 
