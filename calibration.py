@@ -173,7 +173,7 @@ class Evidence:
             calibration value, not even a researcher's, overrides it).
         hr_rest_stretch: the resting heart rate of a real resting stretch, if any, bpm.
         hr_rest_session: the HR_rest a learned calibration value does not override (the
-            profile's, or a resting stretch in the session), if any;
+            profile's, a resting stretch in the session, or the file's own), if any;
             ``hr_rest_default`` otherwise applies.
         hr_rest_given: the profile's HR_rest when a person gave it (no calibration value
             overrides it).
@@ -214,8 +214,8 @@ class Evidence:
         """HR_rest and HR_max the session is analysed with under a calibration holding
         ``hr_max`` and ``hr_rest`` (None: not calibrated), in the definitions' order (as
         :func:`dosewatch.features.hr.resolve_params` resolves them): a researcher's value
-        gives way only to the profile a person gave, a learned one to any profile value
-        and to a resting stretch in the session."""
+        gives way only to the profile a person gave (and, for HR_rest, to a resting
+        stretch in the session), a learned one also to the input file's own values."""
         if hr_max is not None and hr_max.source == RESEARCHER:
             top = self.hr_max_given if self.hr_max_given is not None else hr_max.value
         else:
@@ -224,7 +224,8 @@ class Evidence:
         if self.hr_held_max is not None:
             top = max(top, self.hr_held_max)
         if hr_rest is not None and hr_rest.source == RESEARCHER:
-            rest = self.hr_rest_given if self.hr_rest_given is not None else hr_rest.value
+            rest = next(v for v in (self.hr_rest_given, self.hr_rest_stretch, hr_rest.value)
+                        if v is not None)
         else:
             rest = next(v for v in (self.hr_rest_session, None if hr_rest is None else
                                     hr_rest.value, self.hr_rest_default) if v is not None)

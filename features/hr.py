@@ -77,7 +77,7 @@ class HeartRateParams:
     it gave one (no learned calibration overrides it); ``given_max`` and ``given_rest``
     the profile's values that a person gave, not the file (no calibration overrides
     them); ``own_rest`` the HR_rest of the session without any calibration (the
-    profile's or a resting stretch), if not the default.
+    profile's, a resting stretch or the file's own), if not the default.
     """
 
     hr_rest: float
@@ -355,16 +355,18 @@ def resolve_params(
     """HR_rest and HR_max per the definitions ('Relative intensity'), with their sources
     and warnings.
 
-    A value a person wrote comes before one a device stored or the data suggest, and the
-    profile given for the session before the participant's calibration file:
+    The definitions' order (profile, [resting stretch,] calibration, [age,] default),
+    with a researcher's calibration value before the input file's own setting (a watch's
+    stored resting or maximum heart rate, often never set: ``device`` names the profile
+    fields the file stored, see :class:`~dosewatch.session.Provenance`), and that before
+    a value the calibration learned:
 
     - HR_max: the profile's (``profile``), else a researcher's value in the calibration
-      (``researcher``), else the input file's own setting (``device``: ``device`` names
-      the profile fields the file stored, see :class:`~dosewatch.session.Provenance`),
-      else the calibration's learned value (``calibration``), else age (``age``), else
-      the default (``default``); then raised to a rate the session held (``observed``).
-    - HR_rest: the profile's, else a researcher's calibration value, else the file's own,
-      else a resting stretch in the session (``estimated``), else the learned calibration
+      (``researcher``), else the file's own (``device``), else the calibration's learned
+      value (``calibration``), else age (``age``), else the default (``default``); then
+      raised to a rate the session held (``observed``).
+    - HR_rest: the profile's, else a resting stretch in the session (``estimated``), else
+      a researcher's calibration value, else the file's own, else the learned calibration
       value, else the default.
     """
     cfg = config.heart_rate
@@ -389,13 +391,13 @@ def resolve_params(
         (learned_max, "calibration"), (None if profile.age is None else prior_max, "age"),
         (cfg.hr_max_default, "default")) if v is not None)
 
-    # A resting stretch is looked for whatever the calibration says: it is what the
-    # session tells about the participant (their calibration's evidence).
-    estimate = None if bpm is None or profile.hr_rest is not None else \
+    # A resting stretch is looked for whatever the calibration or the file says: it is
+    # what the session tells about the participant (their calibration's evidence).
+    estimate = None if bpm is None or given_rest is not None else \
         estimate_hr_rest(bpm, config, still_minutes)
     hr_rest, rest_source = next((float(v), source) for v, source in (
-        (given_rest, "profile"), (researcher_rest, "researcher"), (device_rest, "device"),
-        (estimate, "estimated"), (learned_rest, "calibration"),
+        (given_rest, "profile"), (estimate, "estimated"), (researcher_rest, "researcher"),
+        (device_rest, "device"), (learned_rest, "calibration"),
         (cfg.hr_rest_default, "default")) if v is not None)
     if rest_source == "default":
         warnings.append(
@@ -426,7 +428,8 @@ def resolve_params(
                            else prior_max,
                            profile_max=None if profile.hr_max is None else float(profile.hr_max),
                            given_max=None if given_max is None else float(given_max),
-                           own_rest=next((float(v) for v in (profile.hr_rest, estimate)
+                           own_rest=next((float(v) for v in (given_rest, estimate,
+                                                             device_rest)
                                           if v is not None), None),
                            given_rest=None if given_rest is None else float(given_rest))
 

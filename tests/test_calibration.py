@@ -103,18 +103,27 @@ def test_evidence_resolves_heart_rate_as_the_analysis_does(simulated) -> None:
     alone: the evidence must resolve HR_rest and HR_max as the analysis does, with a
     researcher's values, a learned calibration's and a watch's stored settings, and it
     must not depend on the calibration the session was analysed with."""
-    session = simulated("walk_then_run", person_seed=5, modality="hr+speed", seed=1,
-                        profile="none").session
-    watch = replace(session, profile=replace(session.profile, hr_rest=48.0, hr_max=185.0),
-                    provenance=replace(session.provenance,
-                                       device_profile=("hr_rest", "hr_max")))
-    given = replace(session, profile=replace(session.profile, hr_rest=52.0, hr_max=183.0))
+    from dosewatch.session import build_session
+
+    rests = simulated("walk_then_run", person_seed=5, modality="hr+speed", seed=1,
+                      profile="none").session  # holds a resting stretch
+    t = np.arange(0.0, 1800.0)
+    runs = build_session("r", hr=(t, 130.0 + 10 * np.sin(t / 300)))  # holds none
+    bases = []
+    for session in (rests, runs):
+        watch = replace(session, profile=replace(session.profile, hr_rest=48.0,
+                                                 hr_max=185.0),
+                        provenance=replace(session.provenance,
+                                           device_profile=("hr_rest", "hr_max")))
+        given = replace(session, profile=replace(session.profile, hr_rest=52.0,
+                                                 hr_max=183.0))
+        bases += [session, watch, given]
     cals = (None, Calibration("p0", hr_max=Value(201.0), hr_rest=Value(44.0)),
             Calibration("p0", hr_max=Value(120.0)),
             Calibration("p0", hr_max=Value(201.0, "researcher"),
                         hr_rest=Value(44.0, "researcher")))
     sources = set()
-    for s in (session, watch, given):
+    for s in bases:
         alone = analyze_session(s, classifier="physio").evidence()
         for cal in cals:
             result = analyze_session(s, classifier="physio", calibration=cal)
@@ -124,7 +133,7 @@ def test_evidence_resolves_heart_rate_as_the_analysis_does(simulated) -> None:
             values = (None, None) if cal is None else (cal.hr_max, cal.hr_rest)
             assert alone.karvonen(*values) == (hp.hr_rest, hp.hr_max)
     rest_sources, max_sources = (set(x) for x in zip(*sources, strict=True))
-    assert {"device", "researcher", "profile", "estimated"} <= rest_sources
+    assert {"device", "researcher", "profile", "estimated", "calibration"} <= rest_sources
     assert {"device", "researcher", "profile", "calibration"} <= max_sources
 
 
