@@ -719,12 +719,27 @@ def calibration_file(folder: Path, participant: str) -> Path:
 
 
 def read_calibrations(folder: Path) -> dict[str, Calibration]:
-    """Every calibration file in a folder, by participant (an absent folder: none)."""
+    """Every calibration file in a folder, by participant (an absent folder: none).
+
+    Raises:
+        ProfileError: a file cannot be read (:func:`read_calibration`), or two files name
+            the same participant (a copy a researcher made: which one holds their edits
+            cannot be guessed, and the batch rewrites only one).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return {}
-    found = {}
+    found: dict[str, Calibration] = {}
+    paths: dict[str, Path] = {}
     for path in sorted(folder.glob("*.toml")):
         cal = read_calibration(path)
+        if cal.participant in found:
+            raise ProfileError(
+                f"participant {quote(cal.participant)} has a calibration in "
+                f"{paths[cal.participant].name} too", source=str(path),
+                hint=f"keep one file per participant (dosewatch reads and writes "
+                f"{calibration_file(folder, cal.participant).name}): move the other away, "
+                "or correct its participant")
         found[cal.participant] = cal
+        paths[cal.participant] = path
     return found

@@ -385,6 +385,21 @@ def test_what_is_learned_always_reads_back(tmp_path: Path) -> None:
     assert read_calibration(path) == cal
 
 
+def test_two_files_for_one_participant_are_refused(tmp_path: Path) -> None:
+    """A copy of P01.toml left beside it (or copied for P02 without changing its
+    participant) is refused by name: one of the two would be used without a word."""
+    from dosewatch.calibration import read_calibrations
+    from dosewatch.errors import ProfileError
+
+    path = _edited(tmp_path, "value = 172.0", "value = 172.0")
+    assert set(read_calibrations(tmp_path)) == {"P01"}
+    (tmp_path / "P02.toml").write_text(path.read_text(), encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"participant 'P01' has a calibration in "
+                       r"P01.toml too") as caught:
+        read_calibrations(tmp_path)
+    assert caught.value.source == str(tmp_path / "P02.toml")
+
+
 def test_a_bad_calibration_file_stops_the_command_with_the_profiles_exit_status(
         tmp_path: Path, capsys) -> None:
     """On the console: the file, the key and what to do; exit status 3, as for a bad
