@@ -38,6 +38,11 @@ of its files), the configuration, classifier, model and options, and the row the
 gave in ``sessions.csv``. A rerun skips a session whose folder is complete and whose
 ``run.json`` matches, unless ``force``; so a batch killed half-way and run again ends
 with the same outputs as one clean run.
+
+Across runs into one output folder: the session folders of inputs a run was not given
+(an earlier week's) stay where they are and out of its tables, but their ``run.json``
+evidence counts in their participants' calibration (:func:`stored_elsewhere`), so the
+calibration grows with every run and a session analysed again counts once.
 """
 
 from __future__ import annotations
