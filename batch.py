@@ -1330,7 +1330,8 @@ class StoredSession:
     """Its place among its input's sessions."""
     evidence: Evidence | None
     """What it tells about its participant, when it was analysed with this run's
-    configuration (evidence depends on the configuration, not on the calibration)."""
+    configuration (evidence depends on the configuration, not on the calibration) and its
+    input is still there unchanged."""
 
 
 def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[StoredSession]:
@@ -1361,13 +1362,23 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
         index = outputs.index(folder.name) if isinstance(outputs, list) and \
             folder.name in outputs else 0
         evidence = None
-        if fingerprint.get("config") == want and isinstance(stored.get("evidence"), dict):
+        if (fingerprint.get("config") == want and isinstance(stored.get("evidence"), dict)
+                and _unchanged(source, fingerprint.get("files"))):
             try:
                 evidence = Evidence.from_json(stored["evidence"])
             except (TypeError, ValueError):
                 evidence = None
         found.append(StoredSession(folder, source, index, evidence))
     return found
+
+
+def _unchanged(source: str, files: object) -> bool:
+    """Whether the input an earlier run analysed is still there as it was then (a file
+    deleted from the study, or exported again, no longer speaks for the participant)."""
+    try:
+        return json.loads(json.dumps(input_fingerprint(Path(source)))) == files
+    except OSError:
+        return False
 
 
 def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],

@@ -645,6 +645,12 @@ def test_the_calibration_grows_across_runs_into_the_same_folder(tmp_path: Path,
     assert "not in sessions.csv nor in the adherence" in err
     assert "give all inputs together" in err and str(w1 / "P01" / "w1d0.tcx") in err
     assert path.read_text() == text
+    # A file deleted from the study (or exported again) no longer speaks for them.
+    (w1 / "P01" / "w1d0.tcx").unlink()
+    gone = run_batch(discover([w2]), out, classifier="physio", pictures=False,
+                     progress=False)
+    assert sorted(e["counted"] for e in gone.elsewhere) == [False, True]
+    assert read_calibration(path).sessions == 3
 
 
 def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure() -> None:
