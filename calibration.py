@@ -288,9 +288,9 @@ def learn(participant: str, evidence: Iterable[Evidence],
     hr_max = _learned_or_kept(old.hr_max, hr_max)
     hr_rest = _learned_or_kept(old.hr_rest, hr_rest)
     if hr_max is not None and hr_rest is not None and hr_rest.value >= hr_max.value:
-        # A learned value that contradicts a researcher's gives way (the file would not
-        # read back); two learned ones cannot contradict: a resting stretch is flat and
-        # low, the highest held rate is no lower.
+        # The file would not read back: a learned value gives way to a researcher's
+        # (two learned ones hardly contradict: a resting stretch is flat and low, the
+        # highest held rate no lower; if they do, HR_max is left to the other sources).
         if hr_max.source != RESEARCHER:
             hr_max = None
         else:
@@ -305,6 +305,8 @@ def learn(participant: str, evidence: Iterable[Evidence],
                            hr_max, hr_rest)
         if learned is not None:
             maps[placement] = learned
+    if fitness is not None and not _possible("fitness_k", fitness.value):
+        fitness = None
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
                        acceleration=maps)
