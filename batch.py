@@ -275,8 +275,9 @@ class BatchReport:
     """Links discovery followed (inside the folders given), each with where it leads."""
     elsewhere: list[dict[str, object]] = field(default_factory=list)
     """Session folders in the output folder from inputs not given in this run (an earlier
-    run's): each ``output``, ``input`` and whether its evidence ``counted`` in its
-    participant's calibration. They are in no table (see :func:`stored_elsewhere`)."""
+    run's): each ``output``, ``input``, whether its evidence ``counted`` in its
+    participant's calibration, and whether an input of this run of the same name
+    ``replaced`` the folder. They are in no table (see :func:`stored_elsewhere`)."""
 
     @property
     def ok(self) -> bool:
@@ -1168,17 +1169,21 @@ def run_batch(
         report.followed.extend(
             {"input": s.path, "reason": s.reason} for s in inventory.followed)
         run = _Runner(workers, scheduler, progress, on_result)
-        first = _pictures_later(tasks) if calibrate else tasks
-        done = run(first, report, force)
-        report.skipped = run.skip_count(())
+        # Before this run writes: an earlier session whose folder an input of this run
+        # takes over (the same name) still tells about its participant.
         given = {str(Path(p).resolve()) for p in inventory.inputs} | {
             str(Path(f.path).resolve()) for f in inventory.failed}
         elsewhere = stored_elsewhere(out_dir, given, config)
+        first = _pictures_later(tasks) if calibrate else tasks
+        done = run(first, report, force)
+        report.skipped = run.skip_count(())
         here = {e.participant or "" for d in done.values() for e in d.evidence}
+        names = {t.name for t in tasks}
         report.elsewhere.extend(
             {"output": str(e.output), "input": e.input,
              "counted": calibrate and e.evidence is not None
-             and (e.evidence.participant or "") in here} for e in elsewhere)
+             and (e.evidence.participant or "") in here,
+             "replaced": _taken(e.output.name, names)} for e in elsewhere)
         try:
             if calibrate:
                 redo = _calibration_round(done, calibrations, cal_dir, elsewhere)
@@ -1370,6 +1375,13 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
                 evidence = None
         found.append(StoredSession(folder, source, index, evidence))
     return found
+
+
+def _taken(folder: str, names: set[str]) -> bool:
+    """Whether a session folder is one this run's inputs write (``name``, or ``name-N``
+    for an input of several sessions)."""
+    base, _, number = folder.rpartition("-")
+    return folder in names or (number.isdigit() and base in names)
 
 
 def _unchanged(source: str, files: object) -> bool:

@@ -29,18 +29,32 @@ def _say_calibration(folder: Path) -> None:
 
 def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
     """Session folders an earlier run left in ``out`` from inputs not given this time:
-    how many, that no table holds them, and how to have them all in one."""
+    how many, that no table holds them (and which this run's inputs of the same name
+    replaced), and how to have them all in one."""
     inputs = sorted({str(e["input"]) for e in elsewhere})
+    kept = [e for e in elsewhere if not e.get("replaced")]
     counted = sum(bool(e["counted"]) for e in elsewhere)
+    where = _printable(str(out))
+    if kept:
+        n = len({str(e["input"]) for e in kept})
+        print(f"note: {where} also holds {_count(len(kept), 'session')} from "
+              f"{_count(n, 'input')} not given in this run: they are not in sessions.csv "
+              "nor in the adherence", file=sys.stderr)
+    for e in elsewhere:
+        if e.get("replaced"):
+            print(f"note: {_printable(str(e['output']))} held the session of "
+                  f"{_printable(str(e['input']))} (not given in this run): replaced by this "
+                  "run's input of the same name", file=sys.stderr)
+    if counted:
+        print(f"  {_count(counted, 'earlier session')} of the same participants "
+              f"{'count' if counted > 1 else 'counts'} in their calibration",
+              file=sys.stderr)
     shown = " ".join(_printable(i) for i in inputs[:3]) + (" ..." if len(inputs) > 3 else "")
-    note = (f" ({counted} of them count in their participant's calibration)"
-            if counted else "")
-    print(f"note: {_printable(str(out))} also holds {_count(len(elsewhere), 'session')} "
-          f"from {_count(len(inputs), 'input')} not given in this run{note}: they are not "
-          f"in sessions.csv nor in the adherence. To have every session in the tables, give "
-          f"all inputs together: dosewatch analyze "
-          f"{' '.join(_printable(g) for g in given)} {shown} --out {_printable(str(out))}",
-          file=sys.stderr)
+    named = (" (inputs of the same name then get names of their own)"
+             if len(kept) < len(elsewhere) else "")
+    print(f"  to have every session in the tables, give all inputs together{named}: "
+          f"dosewatch analyze {' '.join(_printable(g) for g in given)} {shown} "
+          f"--out {where}", file=sys.stderr)
 
 
 def _count(n: int, noun: str) -> str:

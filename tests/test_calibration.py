@@ -653,6 +653,29 @@ def test_the_calibration_grows_across_runs_into_the_same_folder(tmp_path: Path,
     assert read_calibration(path).sessions == 3
 
 
+def test_an_earlier_session_replaced_by_one_of_the_same_name_is_said_and_still_counts(
+        tmp_path: Path, capsys) -> None:
+    """study/a/P01/run.tcx, then study/b/P01/run.tcx: the second takes the folder `run`
+    over. The command says whose session it held, and its evidence still counts."""
+    from dosewatch.cli import main
+
+    for week, hr in (("a", 170.0), ("b", 150.0)):
+        _week(tmp_path / week, 1, (hr,))
+        (tmp_path / week / "P01" / "w1d0.tcx").rename(tmp_path / week / "P01" / "run.tcx")
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path / "a"), "--out", str(out), "-q",
+                 "--no-pictures"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(tmp_path / "b"), "--out", str(out), "-q",
+                 "--no-pictures"]) == 0
+    err = capsys.readouterr().err
+    assert f"{out / 'run'} held the session of {tmp_path / 'a' / 'P01' / 'run.tcx'}" in err
+    assert "1 earlier session of the same participants counts" in err
+    assert "inputs of the same name then get names of their own" in err
+    cal = read_calibration(out / "calibration" / "P01.toml")
+    assert cal.sessions == 2 and cal.hr_max.value >= 170
+
+
 def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure() -> None:
     from dosewatch.session import Profile, build_session
 
