@@ -22,6 +22,16 @@ Discovery cannot be trapped (issue 14):
 - Every file and folder is an input at most once: a link to something already found, a
   hard link, or a path given twice is skipped as the same input. Real paths win over
   links: links are looked at after everything else.
+
+A ``profile.toml`` in a folder that is walked (a participant's folder of watch exports,
+say) is the profile of every input in that folder and in the folders below it
+(:attr:`Inventory.profiles`); where folders nested in each other each hold one, the
+nearest one's fields win (a study-wide ``placement`` above, each participant's ``id``
+and ``age`` in their folder). An input named on the command line gets the
+``profile.toml`` of the folder that holds it (a regular file, not a link), as that
+folder is its participant. A session folder's own ``profile.toml`` is its reader's, and
+wins over the folders' (see :func:`dosewatch.profiles.profile_for_input`). A
+``profile.toml`` that no input is below is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -46,6 +56,8 @@ MAX_ENTRIES = 100_000
 OUTPUT_MARKER = (".dosewatch", "output.json")
 OUTPUT_FOLDER_REASON = "a dosewatch output folder: results, not recordings"
 OUTPUT_FOLDER_HINT = "give the recordings it was made from (or leave it out)"
+PROFILE_NAME = "profile.toml"
+"""A file of this name in a walked folder is the profile of the inputs below it."""
 
 
 def is_output_folder(folder: Path) -> bool:
@@ -85,6 +97,10 @@ class Inventory:
         followed: links followed (they lead inside the roots); ``reason`` says where to.
         roots: the command-line paths. Links are followed only inside them, and the
             output folder may be neither inside one nor hold one.
+        profiles: each input that folder profiles apply to -> their ``profile.toml``
+            files, the outermost first (each one's fields win over those before it).
+        profile_files: every ``profile.toml`` that applies to some input, with ``reason``
+            saying to how many (``profile for 4 inputs``).
     """
 
     inputs: list[Path] = field(default_factory=list)
@@ -92,6 +108,8 @@ class Inventory:
     failed: list[Failed] = field(default_factory=list)
     followed: list[Skipped] = field(default_factory=list)
     roots: list[Path] = field(default_factory=list)
+    profiles: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
+    profile_files: list[Skipped] = field(default_factory=list)
 
 
 def _kind(mode: int) -> str | None:
@@ -127,6 +145,8 @@ class _Walk:
         self.max_entries = max_entries
         self.seen: dict[tuple[int, int], str] = {}
         self.count = 0
+        self.profile_folders: dict[Path, Path] = {}
+        """Walked folder -> the ``profile.toml`` in it."""
 
     def first_time(self, st: os.stat_result, path: Path, what: str) -> bool:
         """Record ``path``; False (and a skip entry) when its inode was met before."""
@@ -162,6 +182,9 @@ class _Walk:
                                        "dosewatch reads regular files only"))
             return
         if not self.first_time(st, path, "file"):
+            return
+        if path.name == PROFILE_NAME:
+            self.profile_folders[path.parent] = path
             return
         reader: Reader | None = reader_for(path)
         if reader is None:
@@ -241,6 +264,46 @@ class _Walk:
         return True
 
 
+def _folder_profiles(inventory: Inventory, walked: list[tuple[Path, int, int]],
+                     profile_folders: dict[Path, Path]) -> None:
+    """Give each input the ``profile.toml`` files of its folders (see the module text):
+    those of the walked folders from the input's own up to the command-line folder it
+    was found in, or, for an input named on the command line, the one beside it."""
+    uses: dict[Path, int] = dict.fromkeys(profile_folders.values(), 0)
+    walked_inputs = {i: root for root, first, end in walked for i in range(first, end)}
+    for i, path in enumerate(inventory.inputs):
+        root = walked_inputs.get(i)
+        if root is None:
+            beside = path.parent / PROFILE_NAME
+            try:
+                regular = stat.S_ISREG(os.lstat(beside).st_mode)
+            except OSError:
+                regular = False
+            found = [beside] if regular else []
+        else:
+            found = []
+            folder = path.parent
+            while True:
+                if folder in profile_folders:
+                    found.append(profile_folders[folder])
+                if folder == root or folder == folder.parent:
+                    break
+                folder = folder.parent
+            found.reverse()
+        for profile in found:
+            uses[profile] = uses.get(profile, 0) + 1
+        if found:
+            inventory.profiles[path] = tuple(found)
+    for profile, n in sorted(uses.items()):
+        if n:
+            inventory.profile_files.append(Skipped(
+                str(profile), f"profile for {n} input{'s' if n != 1 else ''}"))
+        else:
+            inventory.skipped.append(Skipped(
+                str(profile), "a participant profile, but no input is in its folder or "
+                "below it", "put it in the folder that holds the participant's recordings"))
+
+
 def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
              max_entries: int = MAX_ENTRIES) -> Inventory:
     """Expand command-line paths into inputs (see the module text). Never raises for a
@@ -248,6 +311,7 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
     given = [Path(raw) for raw in paths]
     inventory = Inventory(roots=given)
     state = _Walk(inventory, [str(p) for p in given], max_depth, max_entries)
+    walked: list[tuple[Path, int, int]] = []  # each walked root, and its inputs' indices
     for path in given:
         try:
             st = os.stat(path)
@@ -273,17 +337,21 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
             continue
         inputs_before = len(inventory.inputs)
         skipped_before = len(inventory.skipped)
+        profiles_before = len(state.profile_folders)
         state.count = 0
         complete = state.walk(path)
         inventory.inputs[inputs_before:] = sorted(inventory.inputs[inputs_before:])
+        walked.append((path, inputs_before, len(inventory.inputs)))
         if not complete:
             inventory.failed.append(Failed(
                 str(path), f"holds more than {max_entries:,} files and folders: searched "
                 f"the first {max_entries:,} only", "pass its subfolders separately"))
         elif len(inventory.inputs) == inputs_before:
-            seen = len(inventory.skipped) - skipped_before
+            seen = (len(inventory.skipped) - skipped_before
+                    + len(state.profile_folders) - profiles_before)
             inventory.failed.append(Failed(
                 str(path), "folder holds no session" + (
                     f" ({seen} files, none of a kind dosewatch reads)" if seen else " (empty)"),
                 unsupported_hint(path)))
+    _folder_profiles(inventory, walked, state.profile_folders)
     return inventory

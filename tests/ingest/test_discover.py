@@ -146,3 +146,79 @@ def test_a_session_folder_of_an_output_is_refused_as_results(tmp_path):
         read_one(out / "run")
     assert "recordings it was made from" in raised.value.hint
     assert read_one(tmp_path / "runs" / "run").hr.t.size > 0  # a recording still reads
+
+
+# --------------------------------------------------------------------------- folder profiles
+# review 2026-11-25, item 10: a profile.toml beside watch exports is their participant's.
+
+
+def _study(root: Path) -> Path:
+    """study/ with a study-wide profile, two participants' folders (one with a subfolder
+    and a session folder of its own), and a profile.toml with no recording below it."""
+    from support.activity_files import points, tcx_text
+
+    def write(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    run = tcx_text([points(60)])
+    write(root / "profile.toml", 'placement = "wrist"\n')
+    write(root / "P01" / "profile.toml", 'id = "P01"\nage = 40\n')
+    write(root / "P01" / "a.tcx", run)
+    write(root / "P01" / "week2" / "b.tcx", run)
+    hr_session(root / "P01" / "lab", minutes=1)
+    write(root / "P01" / "lab" / "profile.toml", "hr_rest = 50\n")
+    write(root / "P02" / "c.tcx", run)
+    write(root / "P03" / "profile.toml", 'id = "P03"\n')
+    return root
+
+
+def test_a_folder_profile_applies_to_the_inputs_in_its_folder_and_below(tmp_path):
+    root = _study(tmp_path / "study")
+    inventory = discover([root])
+    top, p01 = root / "profile.toml", root / "P01" / "profile.toml"
+    assert inventory.profiles == {
+        root / "P01" / "a.tcx": (top, p01),
+        root / "P01" / "lab": (top, p01),  # its own profile.toml is its reader's
+        root / "P01" / "week2" / "b.tcx": (top, p01),
+        root / "P02" / "c.tcx": (top,),
+    }
+    assert {s.path: s.reason for s in inventory.profile_files} == {
+        str(top): "profile for 4 inputs", str(p01): "profile for 3 inputs"}
+    # No longer "not a kind of input": used, or skipped with the reason it is not.
+    reasons = {s.path: (s.reason, s.hint) for s in inventory.skipped}
+    assert reasons == {str(root / "P03" / "profile.toml"): (
+        "a participant profile, but no input is in its folder or below it",
+        "put it in the folder that holds the participant's recordings")}
+
+
+def test_a_folder_given_on_the_command_line_is_the_top(tmp_path):
+    root = _study(tmp_path / "study")
+    inventory = discover([root / "P01", root / "P02"])
+    p01 = root / "P01" / "profile.toml"
+    # study/profile.toml is above the folders given: not read.
+    assert inventory.profiles == {root / "P01" / "a.tcx": (p01,),
+                                  root / "P01" / "lab": (p01,),
+                                  root / "P01" / "week2" / "b.tcx": (p01,)}
+
+
+def test_an_input_named_on_the_command_line_gets_the_profile_beside_it(tmp_path):
+    root = _study(tmp_path / "study")
+    inventory = discover([root / "P01" / "a.tcx", root / "P02" / "c.tcx",
+                          root / "P01" / "lab"])
+    assert inventory.profiles == {root / "P01" / "a.tcx": (root / "P01" / "profile.toml",),
+                                  root / "P01" / "lab": (root / "P01" / "profile.toml",)}
+    # A link named profile.toml beside it is not followed (it may lead anywhere).
+    os.symlink(root / "P01" / "profile.toml", root / "P02" / "profile.toml")
+    assert discover([root / "P02" / "c.tcx"]).profiles == {}
+
+
+def test_a_folder_holding_only_a_profile_holds_no_session(tmp_path):
+    (tmp_path / "P03").mkdir()
+    (tmp_path / "P03" / "profile.toml").write_text('id = "P03"\n')
+    inventory = discover([tmp_path / "P03"])
+    assert inventory.inputs == [] and inventory.profiles == {}
+    (failed,) = inventory.failed
+    assert failed.reason == "folder holds no session (1 files, none of a kind dosewatch reads)"
+    assert [s.reason for s in inventory.skipped] == [
+        "a participant profile, but no input is in its folder or below it"]
