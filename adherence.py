@@ -16,6 +16,10 @@ The rules, and where they need a choice:
   study's time zone (``[adherence] timezone``, e.g. ``"Europe/Berlin"``) or, when none is
   set, in the zone the start time carries: UTC for most watch exports and recordings, so
   a late-evening session west of Greenwich lands on the next day unless the zone is set.
+- A session that is a copy of another (``duplicate_of`` in ``sessions.csv``: the same
+  participant, start and samples, e.g. a ``.tcx`` and its ``.tcx.gz``; see
+  :mod:`dosewatch.duplicates`) is not counted again: the activity counts once, in every
+  column. ``participants.csv`` says how many copies were left out (``copies``).
 - Sessions without a start time cannot be placed in a week: they are left out of the
   weekly table and counted and named per participant (``undated_sessions``, ``undated``).
 - A participant's weeks run from the week of their first dated session to the week of
@@ -40,6 +44,7 @@ import csv
 import io
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -74,7 +79,8 @@ WEEKLY_COLUMNS: dict[str, str] = {
 
 PARTICIPANT_COLUMNS: dict[str, str] = {
     "participant": "participant identifier",
-    "sessions": "all analysed sessions of the participant",
+    "sessions": "all analysed sessions of the participant, copies of another left out",
+    "copies": "sessions that are copies of another (duplicate_of): not counted",
     "dated_sessions": "sessions with a start time (in the weekly table)",
     "undated_sessions": "sessions without a start time (not in the weekly table)",
     "dose_sessions": "dated sessions in which the dose was met",
@@ -151,6 +157,7 @@ class ParticipantRow:
 
     participant: str
     sessions: int
+    copies: int
     dated_sessions: int
     undated_sessions: int
     dose_sessions: int
@@ -275,12 +282,14 @@ def _weeks(participant: str, dated: list[tuple[SessionRow, date]],
 
 def _participant_row(participant: str, mine: list[SessionRow],
                      dated: list[tuple[SessionRow, date]], undated: tuple[str, ...],
-                     weeks: list[WeekRow], rules: AdherenceRules) -> ParticipantRow:
+                     weeks: list[WeekRow], rules: AdherenceRules, copies: int = 0
+                     ) -> ParticipantRow:
     """One participant's totals and longest streak of weeks that met the recommendation."""
     streak, streak_from, streak_to = _longest_streak(weeks)
     return ParticipantRow(
         participant=participant,
         sessions=len(mine),
+        copies=copies,
         dated_sessions=len(dated),
         undated_sessions=len(undated),
         dose_sessions=sum(s.dose_met for s, _ in dated),
@@ -305,14 +314,20 @@ def compute_adherence(
 
     Args:
         rows: the sessions' rows (as ``run_batch`` returns them, or
-            :func:`~dosewatch.rows.read_rows` reads them from an analysis folder).
+            :func:`~dosewatch.rows.read_rows` reads them from an analysis folder). Rows
+            that are copies of another (``duplicate_of``) are not counted.
         rules: thresholds (default :class:`AdherenceRules`).
     """
     rules = rules or AdherenceRules()
     sessions = list(rows)
     by_participant: dict[str, list[SessionRow]] = {}
+    copies: Counter[str] = Counter()
     for s in sessions:
-        by_participant.setdefault(_participant(s), []).append(s)
+        by_participant.setdefault(_participant(s), [])
+        if s.duplicate_of is None:
+            by_participant[_participant(s)].append(s)
+        else:
+            copies[_participant(s)] += 1
 
     weeks_out: list[WeekRow] = []
     participants_out: list[ParticipantRow] = []
@@ -323,7 +338,7 @@ def compute_adherence(
         undated = tuple(s.session for s in mine if s.start_time is None)
         weeks = _weeks(participant, dated, rules)
         participants_out.append(_participant_row(participant, mine, dated, undated, weeks,
-                                                 rules))
+                                                 rules, copies[participant]))
         weeks_out.extend(weeks)
     session_weeks = tuple(
         None if s.start_time is None else _week_label(_monday(rules.local(s.start_time).date()))
@@ -373,7 +388,8 @@ _WEEKLY_TYPES = {
     "minutes_at_or_above_intermediate": pa.float64(), "week_met": pa.bool_(),
 }
 _PARTICIPANT_TYPES = {
-    "participant": pa.string(), "sessions": pa.int32(), "dated_sessions": pa.int32(),
+    "participant": pa.string(), "sessions": pa.int32(), "copies": pa.int32(),
+    "dated_sessions": pa.int32(),
     "undated_sessions": pa.int32(), "dose_sessions": pa.int32(), "first_week": pa.string(),
     "last_week": pa.string(), "weeks": pa.int32(), "weeks_met": pa.int32(),
     "longest_streak_weeks": pa.int32(), "longest_streak_from": pa.string(),

@@ -81,10 +81,12 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
+from .duplicates import Copies, mark_duplicates, stream_digest
 from .errors import (
     ConfigError,
     DosewatchError,
     OutputError,
+    ProfileError,
     address_space_limit_mb,
     memory_limits,
     plain_reason,
@@ -104,6 +106,7 @@ from .outputs import (
     write_rows,
 )
 from .passes import usable_cpus
+from .profiles import profile_for_input, read_profile
 from .rows import SessionRow
 from .session import Profile, Session
 
@@ -278,6 +281,11 @@ class BatchReport:
     run's): each ``output``, ``input``, whether its evidence ``counted`` in its
     participant's calibration, and whether an input of this run of the same name
     ``replaced`` the folder. They are in no table (see :func:`stored_elsewhere`)."""
+    profiles: list[dict[str, str]] = field(default_factory=list)
+    """The folders' ``profile.toml`` files, each with how many inputs it applies to."""
+    copies: Copies = field(default_factory=Copies)
+    """Sessions that are copies of another (``duplicate_of`` in their rows), and sessions
+    that start together with different samples (see :mod:`dosewatch.duplicates`)."""
 
     @property
     def ok(self) -> bool:
@@ -376,9 +384,10 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
             results, cals = _calibrated_here(task, sessions, results, cals, evidence)
         # No session, no picture to draw: never analysed again for pictures.
         done = Done(task.input, [], [], pictures=task.pictures or not results)
-        for result, cal, told in zip(results, cals, evidence, strict=True):
+        for session, result, cal, told in zip(sessions, results, cals, evidence, strict=True):
             shown_out = task.out_dir if task.shown is None else task.shown[1]
-            row = SessionRow.from_result(result, str(shown_out / result.name))
+            row = replace(SessionRow.from_result(result, str(shown_out / result.name)),
+                          content_digest=stream_digest(session))
             digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": told.to_json(),
@@ -1124,7 +1133,9 @@ def run_batch(
     Args:
         inputs: input paths, or the :class:`~dosewatch.ingest.discover.Inventory` of
             command-line paths (its failed and skipped entries are listed in
-            ``failures.json`` beside the batch's own failures).
+            ``failures.json`` beside the batch's own failures; its folder profiles are
+            the profiles of their inputs, under ``profile``). Plain paths get no folder
+            profiles: pass ``discover(paths)`` for them.
         classifier: a classifier, or what :func:`~dosewatch.models.registry.get_classifier`
             accepts (a name, a model folder, ``module:Class``); the object itself travels
             to the workers.
@@ -1157,10 +1168,15 @@ def run_batch(
         cal_dir = (Path(calibration_dir) if calibration_dir is not None
                    else out_dir / CALIBRATION_DIR)
         calibrations = read_calibrations(cal_dir) if calibrate else {}
+        profiles, refused = _folder_profiles(inventory, profile)
         tasks = [replace(t, learn=calibrate) for t in
                  _tasks(inventory.inputs, root, config, classifier, profile, pictures,
-                        columns, calibrations, roots)]
+                        columns, calibrations, roots, profiles)
+                 if str(t.input) not in refused]
         report = BatchReport()
+        report.failures.extend(refused.values())
+        report.profiles.extend({"input": s.path, "reason": s.reason}
+                               for s in inventory.profile_files)
         report.failures.extend(
             {"input": f.path, "error": "InputError", "reason": f.reason, "hint": f.hint}
             for f in inventory.failed)
@@ -1186,7 +1202,9 @@ def run_batch(
              "replaced": _taken(e.output.name, names)} for e in elsewhere)
         try:
             if calibrate:
-                redo = _calibration_round(done, calibrations, cal_dir, elsewhere)
+                copies = mark_duplicates([r for d in done.values() for r in d.rows])[1]
+                redo = _calibration_round(done, calibrations, cal_dir, elsewhere,
+                                          set(copies.copies))
                 drawn_later = {t.input for t in first if t.pictures_later
                                and t.input in done and not done[t.input].pictures} - redo
                 if redo or drawn_later:
@@ -1202,7 +1220,9 @@ def run_batch(
                     report.skipped = run.skip_count(again)
                     for failure in report.failures[failed_before:]:
                         _second_round_failed(failure, first_round, redo)
-            report.rows = [row for result in done.values() for row in result.rows]
+            report.rows, report.copies = mark_duplicates(
+                sorted((row for result in done.values() for row in result.rows),
+                       key=lambda r: r.output))
             report.recordings = [r for result in done.values() for r in result.recordings]
             _write_tables(report, tasks, out_dir, config)
         except OSError as exc:  # a full disk, a folder taken away: say so, no traceback
@@ -1212,6 +1232,36 @@ def run_batch(
                 hint="free some space (or fix the permissions) and run the same command "
                 "again: finished sessions are not analysed again") from None
     return report
+
+
+def _folder_profiles(inventory: Inventory, override: Profile | None
+                     ) -> tuple[dict[Path, Profile], dict[str, dict[str, str]]]:
+    """The profile of each input that folder ``profile.toml`` files apply to (see
+    :func:`dosewatch.profiles.profile_for_input`: ``override``, the command line's,
+    wins), and the failures of the inputs whose profile is refused, by input. Each file
+    is read once."""
+    cache: dict[Path, Profile | ProfileError] = {}
+
+    def read(path: Path) -> Profile:
+        if path not in cache:
+            try:
+                cache[path] = read_profile(path)
+            except ProfileError as exc:
+                cache[path] = exc
+        found = cache[path]
+        if isinstance(found, ProfileError):
+            raise found
+        return found
+
+    profiles: dict[Path, Profile] = {}
+    refused: dict[str, dict[str, str]] = {}
+    for path, files in inventory.profiles.items():
+        try:
+            profiles[path] = profile_for_input(path, files, override, read)
+        except ProfileError as exc:
+            refused[str(path)] = {"input": str(path), "error": "ProfileError",
+                                  "reason": exc.reason, "hint": exc.hint or ""}
+    return profiles, refused
 
 
 def _second_round_failed(failure: dict[str, str], first_round: Mapping[Path, Done],
@@ -1256,13 +1306,17 @@ def _pictures_later(tasks: Sequence[Task]) -> list[Task]:
 
 def _tasks(inputs: Sequence[Path], root: OutputRoot, config: Config, classifier: Classifier,
            profile: Profile | None, pictures: bool, columns: Mapping[str, str] | None,
-           calibrations: Mapping[str, Calibration], roots: tuple[Path, ...]) -> list[Task]:
-    """One task per input, with the fingerprint of what its outputs depend on."""
+           calibrations: Mapping[str, Calibration], roots: tuple[Path, ...],
+           profiles: Mapping[Path, Profile] | None = None) -> list[Task]:
+    """One task per input, with the fingerprint of what its outputs depend on; an input
+    in ``profiles`` (its folders' profile, see :func:`_folder_profiles`) is read with
+    that profile instead of ``profile``."""
     model_id = classifier_identity(classifier)
     out_dir = root.path
     tasks = []
     for p, n in zip(inputs, output_names(inputs), strict=True):
-        task = Task(Path(p), n, out_dir, config, classifier, profile, pictures,
+        task = Task(Path(p), n, out_dir, config, classifier,
+                    (profiles or {}).get(Path(p), profile), pictures,
                     tuple(sorted((columns or {}).items())), calibrations=calibrations,
                     roots=roots, work_dir=root.work)
         try:
@@ -1394,25 +1448,28 @@ def _unchanged(source: str, files: object) -> bool:
 
 
 def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],
-                       cal_dir: Path, stored: Sequence[StoredSession] = ()) -> set[Path]:
+                       cal_dir: Path, stored: Sequence[StoredSession] = (),
+                       copies: set[str] = frozenset()) -> set[Path]:
     """Learn each participant's calibration from the evidence of their sessions (with
     that of their ``stored`` sessions, an earlier run's); write the calibrations that
     changed; return the inputs whose sessions must be analysed again because their
     participant's calibration changed. A participant needs at least
     :data:`MIN_CALIBRATION_SESSIONS` sessions (one session is its own evidence already).
-    Updates ``calibrations`` in place."""
+    The sessions named in ``copies`` (copies of another, :mod:`dosewatch.duplicates`)
+    are not evidence again. Updates ``calibrations`` in place."""
     keyed: dict[str, list[tuple[str, int, Evidence]]] = {}
     inputs_of: dict[str, set[Path]] = {}
     for task_input, result in done.items():
         key = str(Path(task_input).resolve())
-        for i, evidence in enumerate(result.evidence):
+        for i, (row, evidence) in enumerate(zip(result.rows, result.evidence, strict=True)):
             who = evidence.participant or ""
-            keyed.setdefault(who, []).append((key, i, evidence))
-            inputs_of.setdefault(who, set()).add(task_input)
+            inputs_of.setdefault(who, set()).add(task_input)  # a copy too is analysed with it
+            if row.session not in copies:
+                keyed.setdefault(who, []).append((key, i, evidence))
     for kept in stored:  # only for participants this run analyses
         if kept.evidence is not None and (kept.evidence.participant or "") in inputs_of:
-            keyed[kept.evidence.participant or ""].append((kept.input, kept.index,
-                                                           kept.evidence))
+            keyed.setdefault(kept.evidence.participant or "", []).append(
+                (kept.input, kept.index, kept.evidence))
     # In the order of the inputs (and of the sessions in each), not in the order they
     # were done (a rerun puts the inputs it skipped first), nor in that of the runs that
     # gave them: learning sums in that order, and a sum in another order can round a
@@ -1444,6 +1501,6 @@ def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
     write_rows(report.rows, out_dir)
     write_failures(report.failures, report.unsupported, out_dir / "failures.json",
-                   report.followed)
+                   report.followed, report.profiles)
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())

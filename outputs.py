@@ -420,12 +420,15 @@ def write_rows(rows: Sequence[SessionRow], out_dir: Path) -> None:
 
 
 def write_failures(failures: Sequence[dict[str, str]], unsupported: Sequence[dict[str, str]],
-                   path: Path, followed: Sequence[dict[str, str]] = ()) -> None:
+                   path: Path, followed: Sequence[dict[str, str]] = (),
+                   profiles: Sequence[dict[str, str]] = ()) -> None:
     """``failures.json``: every input that failed (``status: failed``), every file that
     was skipped as not a session input (``status: skipped``), each with its reason and
-    what to do, and every link that discovery followed (``status: followed``, with where
-    it leads)."""
+    what to do, every link that discovery followed (``status: followed``, with where
+    it leads), and every folder ``profile.toml`` used (``status: profile``, with how many
+    inputs it is the profile of)."""
     entries = [{"status": "failed", **f} for f in failures]
     entries += [{"status": "skipped", **s} for s in unsupported]
     entries += [{"status": "followed", **s} for s in followed]
+    entries += [{"status": "profile", **s} for s in profiles]
     atomic_write_text(path, to_json(entries))

@@ -21,7 +21,7 @@ import difflib
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import ProfileError
@@ -35,6 +35,7 @@ __all__ = [
     "FIELDS",
     "parse_profile_options",
     "parse_profile_string",
+    "profile_for_input",
     "profile_to_toml",
     "read_profile",
     "write_profile",
@@ -224,3 +225,43 @@ def write_profile(profile: Profile, path: str | Path) -> Path:
     path = Path(path)
     path.write_text(profile_to_toml(profile), encoding="utf-8")
     return path
+
+
+def profile_for_input(
+    path: Path,
+    folder_profiles: Sequence[Path],
+    override: Profile | None = None,
+    read: Callable[[Path], Profile] = read_profile,
+) -> Profile:
+    """The profile an input is read with when folders above it hold ``profile.toml``
+    files (``folder_profiles``, the outermost first; see
+    :mod:`dosewatch.ingest.discover`). Nearer files win field by field, then the
+    input's own ``profile.toml`` (a session folder's), then ``override`` (``--profile``);
+    the result overrides what the input's files say (a FIT file's resting heart rate).
+
+    Args:
+        read: reads one profile file (a cache, when many inputs share one).
+
+    Raises:
+        ProfileError: a profile file is invalid (the reason names it), or the merged
+            profile is impossible (hr_rest not below hr_max, naming the files merged).
+    """
+    files = list(folder_profiles)
+    own = path / "profile.toml"
+    if path.is_dir() and own.is_file():
+        files.append(own)
+    merged = Profile()
+    for file in files:
+        try:
+            merged = merged.merged(read(file))
+        except ProfileError as exc:
+            raise ProfileError(f"its profile {file} is refused: {exc.reason}",
+                               hint=exc.hint) from None
+    names = ", ".join(str(f) for f in files)
+    if override is not None:
+        merged = merged.merged(override)
+        names += " with the given profile"
+    try:
+        return merged.validate()
+    except ProfileError as exc:
+        raise ProfileError(f"its profile from {names}: {exc.reason}", hint=exc.hint) from None

@@ -56,6 +56,10 @@ class SessionRow:
         n_warnings: how many warnings ``summary.json`` lists.
         minutes_at_or_above_intermediate: minutes at the intermediate or vigorous level.
         output: the session's output folder.
+        content_digest: a fingerprint of the session's samples
+            (:func:`dosewatch.duplicates.stream_digest`).
+        duplicate_of: the session this one is a copy of (same participant, start and
+            samples; see :mod:`dosewatch.duplicates`): kept, but counted once, as that one.
     """
 
     session: str
@@ -84,6 +88,8 @@ class SessionRow:
     n_warnings: int
     minutes_at_or_above_intermediate: float | None
     output: str
+    content_digest: str | None = None
+    duplicate_of: str | None = None
 
     @classmethod
     def from_result(cls, result: SessionResult, output: str) -> SessionRow:

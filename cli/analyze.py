@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .options import (
     add_classifier_options,
@@ -14,6 +15,9 @@ from .options import (
     config_from,
     profile_from,
 )
+
+if TYPE_CHECKING:
+    from ..batch import BatchReport
 
 
 def _say_calibration(folder: Path) -> None:
@@ -57,6 +61,23 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
           f"--out {where}", file=sys.stderr)
 
 
+def _say_copies(report: BatchReport) -> None:
+    """Which sessions are copies of others (counted once), and which start together with
+    different samples (both counted); see :mod:`dosewatch.duplicates`."""
+    copies = report.copies
+    if copies.copies:
+        n = len(copies.copies)
+        pairs = [f"{c} = {k}" for c, k in sorted(copies.copies.items())]
+        shown = ", ".join(pairs[:4]) + (f" and {n - 4} more" if n > 4 else "")
+        print(f"{_count(n, 'session')} {'is a copy' if n == 1 else 'are copies'} of "
+              f"{'another' if n == 1 else 'others'} (same participant, start and samples): "
+              f"counted once ({_printable(shown)}; duplicate_of in sessions.csv)")
+    for group in copies.same_start:
+        print(f"sessions {_printable(', '.join(group))} start at the same time with different "
+              "samples (two devices?): all counted; leave out the ones that record the same "
+              "activity")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -87,6 +108,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{_count(len(report.rows), 'session')} analysed{resumed}, "
           f"{_count(len(report.failures), 'input')} failed, "
           f"{_count(len(report.unsupported), 'file')} skipped as not session inputs")
+    if report.profiles:
+        shown = [f"{_printable(p['input'])} ({p['reason']})" for p in report.profiles[:5]]
+        more = len(report.profiles) - len(shown)
+        print("participant profiles from their folders: " + ", ".join(shown)
+              + (f" and {more} more" if more > 0 else ""))
+    _say_copies(report)
     if report.recordings:
         found = sum(len(r["sessions"]) for r in report.recordings)
         n = len(report.recordings)

@@ -78,7 +78,7 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
     config, config_note = _resolve_config(out_dir, config)
     adherence = compute_adherence(rows, rules or AdherenceRules.from_config(config))
     return StudyData(out_dir=out_dir, rows=rows, summaries=summaries,
-                     failures=[e for e in entries if e.get("status") != "skipped"],
+                     failures=[e for e in entries if e.get("status", "failed") == "failed"],
                      adherence=adherence, config_text=config.to_toml(),
                      config_note=config_note, notes=notes,
                      skipped=[e for e in entries if e.get("status") == "skipped"])

@@ -19,6 +19,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .. import __version__
+from ..duplicates import counted
 from .data import StudyData
 from .figures import PATTERNS, class_figure, participant_figure
 from .markup import relative_href
@@ -66,10 +67,12 @@ def _header(data: StudyData, title: str) -> str:
     span = (f", {min(dated).date().isoformat()} to {max(dated).date().isoformat()}"
             if dated else "")
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    n, people = len(data.rows), len(data.adherence.participants)
+    n, people = len(counted(data.rows)), len(data.adherence.participants)
+    copies = len(data.rows) - n
+    also = f" (and {copies} copies of them, counted once)" if copies else ""
     return f"""<header>
 <h1>{escape(title)}</h1>
-<p class="meta">{n} sessions from {people} participants{escape(span)};
+<p class="meta">{n} sessions{also} from {people} participants{escape(span)};
 {len(data.failures)} failed inputs, {len(data.skipped)} files skipped.
 Folder <code>{escape(str(data.out_dir))}</code>.
 Report written {now} by dosewatch {escape(__version__)}.</p>
@@ -82,14 +85,17 @@ Report written {now} by dosewatch {escape(__version__)}.</p>
 def _cards(data: StudyData) -> str:
     """Key figures: sessions, participants, doses met, failed inputs, skipped files."""
     a = data.adherence
-    n = len(data.rows)
+    rows = counted(data.rows)  # a copy of another session is the same activity
+    n = len(rows)
     undated = sum(p.undated_sessions for p in a.participants)
     on_target = sum(p.target_met for p in a.participants)
+    copies = len(data.rows) - n
     cards = [
-        ("sessions", f"{n}", f"{n - undated} dated, {undated} undated"),
+        ("sessions", f"{n}", f"{n - undated} dated, {undated} undated"
+         + (f"; {copies} copies of these not counted" if copies else "")),
         ("participants", f"{len(a.participants)}",
          f"{on_target} reached the {a.rules.target_weeks}-week target"),
-        ("dose met", f"{sum(r.dose_met for r in data.rows)}",
+        ("dose met", f"{sum(r.dose_met for r in rows)}",
          "sessions with a bout of at least the dose"),
         ("failed inputs", f"{len(data.failures)}", "listed below"),
         ("skipped files", f"{len(data.skipped)}", "not session inputs; listed below"),
@@ -142,12 +148,12 @@ run</p>
 
 def _classes_section(data: StudyData) -> str:
     """Sessions per class, as a figure and as a table."""
-    counts = Counter(r.session_class for r in data.rows)
+    counts = Counter(r.session_class for r in counted(data.rows))
     return f"""<section id="classes" aria-labelledby="h-classes">
 <h2 id="h-classes">Session classes</h2>
 <p>The most frequent non-rest label of each session (see docs/definitions.md in dosewatch);
-<em>none</em> when the session was all rest.</p>
-{class_figure(counts, len(data.rows))}
+<em>none</em> when the session was all rest. A copy of another session counts once.</p>
+{class_figure(counts, sum(counts.values()))}
 <table class="data" id="class-counts" style="max-width:22rem"><caption>Sessions per class
 </caption><thead><tr><th scope="col">Class</th><th scope="col">Sessions</th></tr></thead>
 <tbody>{class_rows(counts)}</tbody></table>

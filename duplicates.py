@@ -1,0 +1,140 @@
+"""Copies of one activity among a batch's sessions: found, marked, and counted once.
+
+People hand in the same activity more than once: a ``.tcx``, its ``.tcx.gz`` copy and a
+bulk-export zip that holds it again give three sessions with the same start, and counted
+as three they would have one run meet a week's dose. A session is a *copy* of another
+when both belong to the same participant, start at the same second and hold the same
+samples: :func:`stream_digest` is a fingerprint of the session's streams (every stream,
+its times and values, rounded well below any sensor's resolution so that the same
+samples read from two formats, such as a FIT file and its TCX export, give the same
+fingerprint), and two sessions are copies only when their fingerprints are equal.
+
+Two recordings of one run by two devices (a watch and a chest strap) start at the same
+time but hold different samples: they are *not* copies. dosewatch cannot tell them from
+two activities started at the same second, so it keeps and counts both, and says so
+(:attr:`Copies.same_start`): a study that wants one of them leaves the other out.
+
+Nothing is dropped. Every copy keeps its output folder and its row in ``sessions.csv``,
+whose ``duplicate_of`` column names the session it copies; adherence, calibration and
+the report count the activity once, from the session kept (:func:`counted`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .rows import SessionRow
+from .session import Session
+
+_CHUNK = 1 << 18
+"""Samples rounded and hashed at a time (bounds the digest's extra memory)."""
+
+# Each stream's values are rounded to these steps (times to the millisecond): finer than
+# any sensor resolves, coarse enough that one sample written by two formats rounds alike.
+_STEPS: dict[str, float] = {
+    "t": 1e-3, "bpm": 1e-2, "rr_ms": 1e-1, "xyz": 1e-4, "mps": 1e-3, "values": 1e-2,
+}
+_NOT_FINITE = np.iinfo(np.int64).min
+
+
+def _feed(digest: hashlib._Hash, values: NDArray, step: float) -> None:
+    """Add ``values`` rounded to ``step`` (non-finite values as one marker) to ``digest``,
+    a chunk of samples at a time."""
+    flat = values.reshape(len(values), -1)
+    digest.update(f"{flat.shape}".encode())
+    for start in range(0, len(flat), _CHUNK):
+        part = flat[start:start + _CHUNK].astype(np.float64) / step
+        finite = np.isfinite(part)
+        rounded = np.rint(np.clip(np.where(finite, part, 0.0), -2.0**62, 2.0**62)
+                          ).astype(np.int64)
+        rounded[~finite] = _NOT_FINITE
+        digest.update(rounded.tobytes())
+
+
+def stream_digest(session: Session) -> str:
+    """A fingerprint of the session's samples: every stream's name, times and values
+    (see the module text). Equal for the same samples however they were stored; the
+    participant, start time and file name are not part of it."""
+    digest = hashlib.blake2b(digest_size=12)
+    for name in ("hr", "acc", "speed", "cadence", "power", "altitude", "grade"):
+        stream = getattr(session, name)
+        if stream is None:
+            continue
+        digest.update(name.encode())
+        for key, step in _STEPS.items():
+            values = getattr(stream, key, None)
+            if values is not None:
+                digest.update(key.encode())
+                _feed(digest, np.asarray(values), step)
+    return digest.hexdigest()
+
+
+def _second(start: datetime | None) -> datetime | None:
+    """The start to the second, in UTC (a FIT file keeps whole seconds, TCX milliseconds)."""
+    if start is None:
+        return None
+    if start.tzinfo is not None:
+        start = start.astimezone(UTC)
+    return start.replace(microsecond=0)
+
+
+def _plainness(row: SessionRow) -> tuple[int, int, str]:
+    """How plainly a session was stored, plainest first: a file on its own before a member
+    of an archive (``x.zip!run.tcx``), an uncompressed file before a compressed one, then
+    by source and name (so the session kept is the same from run to run)."""
+    source = row.source.lower()
+    return (source.count("!"), int(source.endswith(".gz")), f"{row.source}\0{row.session}")
+
+
+@dataclass
+class Copies:
+    """What :func:`mark_duplicates` found.
+
+    Attributes:
+        copies: each copy's session name -> the session it copies (the one kept).
+        same_start: groups of sessions of one participant that start at the same second
+            but hold different samples (two devices, or two activities): all counted.
+    """
+
+    copies: dict[str, str] = field(default_factory=dict)
+    same_start: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copies]:
+    """``rows`` (in their order) with ``duplicate_of`` set on every copy of another
+    session and cleared on every other row, and what was found. Rows without a
+    ``content_digest`` (tables of older versions) are never copies."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    starts: dict[tuple[object, ...], list[int]] = {}
+    for i, row in enumerate(rows):
+        if row.content_digest is None:
+            continue
+        who, when = row.participant or "", _second(row.start_time)
+        groups.setdefault((who, when, row.content_digest), []).append(i)
+        if when is not None:
+            starts.setdefault((who, when), []).append(i)
+    found = Copies()
+    marks: dict[int, str] = {}
+    for members in groups.values():
+        ordered = sorted(members, key=lambda i: _plainness(rows[i]))
+        for i in ordered[1:]:
+            marks[i] = rows[ordered[0]].session
+            found.copies[rows[i].session] = rows[ordered[0]].session
+    for members in starts.values():
+        if len({rows[i].content_digest for i in members}) > 1:
+            found.same_start.append(tuple(sorted(rows[i].session for i in members
+                                                 if i not in marks)))
+    out = [row if row.duplicate_of == marks.get(i) else replace(row, duplicate_of=marks.get(i))
+           for i, row in enumerate(rows)]
+    return out, found
+
+
+def counted(rows: Sequence[SessionRow]) -> list[SessionRow]:
+    """The rows that count: every row that is not a copy of another."""
+    return [row for row in rows if row.duplicate_of is None]

@@ -1,0 +1,184 @@
+"""Copies of one activity across a batch's inputs: fingerprinted, marked, counted once
+(review 2026-11-25, item 4)."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support.activity_files import T0, fit_activity, points, tcx_text, write
+
+from dosewatch.adherence import compute_adherence
+from dosewatch.batch import run_batch
+from dosewatch.cli import main
+from dosewatch.duplicates import counted, mark_duplicates, stream_digest
+from dosewatch.ingest.discover import discover
+from dosewatch.ingest.registry import ReadOptions, read_all
+from dosewatch.rows import SessionRow, read_rows
+from dosewatch.session import build_session
+
+START = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+
+
+def _session(name: str, bpm: np.ndarray, *, t: np.ndarray | None = None):
+    t = np.arange(len(bpm), dtype=float) if t is None else t
+    return build_session(name, hr=(t, bpm), source=f"{name}.csv", start_time=START)
+
+
+def test_the_digest_is_of_the_samples_not_of_names_or_sources():
+    bpm = 120 + np.arange(600) % 9.0
+    a, b = _session("a", bpm), _session("b", bpm.copy())
+    assert stream_digest(a) == stream_digest(b)
+    # The same samples written with float noise (another format's rounding) are the same.
+    noisy = _session("c", bpm + 1e-9, t=np.arange(600.0) + 1e-7)
+    assert stream_digest(noisy) == stream_digest(a)
+    changed = bpm.copy()
+    changed[300] += 1  # one sample of 600 differs: another recording
+    assert stream_digest(_session("d", changed)) != stream_digest(a)
+    assert stream_digest(_session("e", bpm[:-1])) != stream_digest(a)
+
+
+def test_the_digest_covers_every_stream():
+    bpm = 120 + np.arange(300) % 9.0
+    t = np.arange(300.0)
+    hr_only = build_session("a", hr=(t, bpm))
+    with_speed = build_session("b", hr=(t, bpm), speed=(t, np.full(300, 3.0)))
+    faster = build_session("c", hr=(t, bpm), speed=(t, np.full(300, 3.1)))
+    assert len({stream_digest(s) for s in (hr_only, with_speed, faster)}) == 3
+
+
+def row(session: str, *, participant: str = "P1", start: datetime | None = START,
+        digest: str | None = "d1", source: str | None = None, dose: bool = True) -> SessionRow:
+    record = {"session": session, "participant": participant,
+              "start_time": "" if start is None else start.isoformat(), "dose_met": str(dose),
+              "minutes_at_or_above_intermediate": "35", "source": source or f"{session}.tcx",
+              "duration_s": "3000", "session_class": "constant",
+              "longest_bout_qualifying_minutes": "35", "n_bouts": "1",
+              "intensity_source": "heart_rate", "placement": "wrist", "minutes_rest": "5",
+              "minutes_constant": "35", "minutes_intermediate": "0",
+              "minutes_accelerating": "0", "minutes_missing": "0", "n_warnings": "0",
+              "output": session, "content_digest": digest or ""}
+    return SessionRow.from_record(record)
+
+
+def test_copies_need_the_same_participant_start_and_samples():
+    rows = [
+        row("zip-1", source="p/bulk.zip!run.tcx"),
+        row("run-copy", source="p/run-copy.tcx.gz"),
+        row("run", source="p/run.tcx"),
+        row("other-person", participant="P2"),
+        row("next-day", start=START + timedelta(days=1)),
+        row("strap", digest="d2"),  # same start, other samples: a second device
+        row("old-table", digest=None),  # a row of an older version: never a copy
+    ]
+    marked, found = mark_duplicates(rows)
+    # The plainest input is kept: a file of its own, uncompressed.
+    assert found.copies == {"zip-1": "run", "run-copy": "run"}
+    assert [r.duplicate_of for r in marked] == ["run", "run", None, None, None, None, None]
+    assert found.same_start == [("run", "strap")]
+    assert [r.session for r in counted(marked)] == ["run", "other-person", "next-day",
+                                                     "strap", "old-table"]
+    # Marks are recomputed from scratch: a stale mark goes away.
+    again, _ = mark_duplicates([replace(r, duplicate_of="x") for r in rows[3:]])
+    assert all(r.duplicate_of is None for r in again)
+
+
+def test_the_start_is_compared_to_the_second_in_utc():
+    berlin = START.astimezone(datetime.fromisoformat("2024-03-04T09:00:00+01:00").tzinfo)
+    rows = [row("a"), row("b", start=berlin + timedelta(milliseconds=400)),
+            row("u1", start=None), row("u2", start=None)]
+    _, found = mark_duplicates(rows)
+    assert found.copies == {"b": "a", "u2": "u1"}
+
+
+def test_adherence_counts_a_copied_activity_once():
+    monday = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+    rows = [row("run", start=monday), row("run-copy", start=monday),
+            row("run-zip", start=monday)]
+    rows, _ = mark_duplicates(rows)
+    a = compute_adherence(rows)
+    (week,) = a.weeks
+    (person,) = a.participants
+    assert (week.sessions, week.dose_sessions, week.dose_days) == (1, 1, 1)
+    assert week.minutes_at_or_above_intermediate == 35
+    assert (person.sessions, person.copies, person.dose_sessions) == (1, 2, 1)
+    assert len(a.session_weeks) == 3  # every row still has its week (the report's table)
+    unmarked = compute_adherence([replace(r, duplicate_of=None) for r in rows])
+    assert unmarked.weeks[0].dose_sessions == 3
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One participant's folder: a run as .tcx, a .tcx.gz copy, a bulk zip holding it
+    again with another run, and the same run recorded by a second device."""
+    root = tmp_path_factory.mktemp("dup")
+    folder = root / "P9"
+    folder.mkdir()
+    run = tcx_text([points(900, hr=150.0)])
+    write(folder / "run.tcx", run)
+    write(folder / "run-copy.tcx.gz", run)
+    other = tcx_text([points(900, start=T0 + 2 * 86_400, hr=140.0)])
+    with zipfile.ZipFile(folder / "bulk.zip", "w") as z:
+        z.writestr("export/run.tcx", run)
+        z.writestr("export/other.tcx", other)
+    write(folder / "strap.tcx", tcx_text([points(900, hr=151.0)]))
+    return root
+
+
+@pytest.mark.e2e
+def test_a_batch_marks_copies_and_counts_each_activity_once(exports, tmp_path, capsys):
+    out = tmp_path / "out"
+    report = run_batch(discover([exports]), out, pictures=False, progress=False)
+    rows = {r.session: r for r in read_rows(out)}
+    assert set(rows) == {"run", "run-copy", "bulk-1", "bulk-2", "strap"}  # nothing lost
+    assert all((out / name / "summary.json").is_file() for name in rows)
+    copies = {name: r.duplicate_of for name, r in rows.items() if r.duplicate_of}
+    same = {rows["bulk-1"].session, rows["bulk-2"].session}
+    zipped_run = next(n for n in same if rows[n].start_time == rows["run"].start_time)
+    assert copies == {"run-copy": "run", zipped_run: "run"}
+    assert report.copies.copies == copies
+    assert report.copies.same_start == [("run", "strap")]
+    assert rows["strap"].duplicate_of is None  # another device's samples: counted
+    with open(out / "sessions.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert {r["session"]: r["duplicate_of"] for r in table}["run-copy"] == "run"
+    # Calibration learned from each activity once: run, strap, the other run.
+    calibration = (out / "calibration" / "P9.toml").read_text()
+    assert "learned from 3 sessions" in calibration
+    # A rerun (resumed from stored rows) marks the same copies.
+    again = run_batch(discover([exports]), out, pictures=False, progress=False)
+    assert again.skipped == 4 and again.copies.copies == copies
+
+
+@pytest.mark.e2e
+def test_the_console_says_copies_are_counted_once(exports, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["analyze", str(exports), "--out", str(out), "-q", "--no-pictures"]) == 0
+    said = capsys.readouterr().out
+    assert "2 sessions are copies of others (same participant, start and samples): " \
+           "counted once" in said
+    assert "run-copy = run" in said
+    assert "sessions run, strap start at the same time with different samples" in said
+    assert main(["report", str(out)]) == 0
+    with open(out / "adherence.csv", newline="") as fh:
+        weeks = {r["week"]: r for r in csv.DictReader(fh)}
+    # run, strap and the other run: one week, each activity once (five rows).
+    assert [(w["week"], w["sessions"]) for w in weeks.values()] == [("2023-W46", "3")]
+    page = (out / "report.html").read_text()
+    assert "(copy of run)" in page and "2 copies of these not counted" in page
+
+
+def test_the_same_samples_from_fit_and_tcx_are_copies(tmp_path):
+    samples = [{"t": T0 + i, "hr": 120 + i % 7} for i in range(600)]
+    fit = write(tmp_path / "run.fit", fit_activity(samples))
+    tcx = write(tmp_path / "run.tcx", tcx_text([[{"t": p["t"], "hr": p["hr"]}
+                                                 for p in samples]]))
+    (a,) = read_all(fit, ReadOptions())
+    (b,) = read_all(tcx, ReadOptions())
+    assert a.provenance.start_time == b.provenance.start_time
+    assert stream_digest(a) == stream_digest(b)

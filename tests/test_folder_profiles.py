@@ -1,0 +1,107 @@
+"""A participant's ``profile.toml`` beside their watch exports (review 2026-11-25, item
+10): it is their profile, its ``id`` their participant; ``--profile`` beats it, it beats
+what the device files store; a malformed one is refused naming the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.activity_files import T0, fit_activity, steady_records, write
+from support.hostile import hr_session
+
+from dosewatch.batch import run_batch
+from dosewatch.errors import ProfileError
+from dosewatch.ingest.discover import discover
+from dosewatch.profiles import profile_for_input
+from dosewatch.rows import read_rows
+from dosewatch.session import Profile
+
+pytestmark = pytest.mark.e2e  # whole batches
+
+RESTING_IN_FILE = [(8, "uint8", 45)]  # the watch's own resting heart rate: 45 bpm
+
+
+def _text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _fit(path: Path, day: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = steady_records(600, start=T0 + day * 86_400)
+    write(path, fit_activity(records, user_profile=RESTING_IN_FILE))
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    root = tmp_path / "study"
+    _text(root / "alice" / "profile.toml", 'id = "S1"\nage = 40\nhr_rest = 52\n')
+    _fit(root / "alice" / "run1.fit", 0)
+    _fit(root / "alice" / "run2.fit", 2)
+    _text(root / "flat" / "profile.toml", 'id = "P03"\nage = "thirty"\n')
+    _fit(root / "flat" / "run.fit", 0)
+    _text(root / "P02" / "profile.toml", 'hr_rest = 56\nage = 30\n')
+    hr_session(root / "P02" / "lab", minutes=3)
+    _text(root / "P02" / "lab" / "profile.toml", "hr_rest = 50\n")
+    return root
+
+
+def _rows(out: Path) -> dict[str, object]:
+    return {r.session: r for r in read_rows(out)}
+
+
+def test_the_folder_profile_is_the_participants_and_beats_the_files(study, tmp_path):
+    out = tmp_path / "out"
+    report = run_batch(discover([study]), out, pictures=False, progress=False)
+    rows = _rows(out)
+    for name in ("run1", "run2"):
+        assert rows[name].participant == "S1"  # the folder's id, not "alice"
+        assert (rows[name].hr_rest, rows[name].hr_rest_source) == (52, "profile")
+    assert (out / "calibration" / "S1.toml").is_file()
+    # A session folder's own profile.toml beats its participant folder's.
+    assert (rows["lab"].participant, rows["lab"].hr_rest) == ("P02", 50)
+    # The malformed profile refuses its inputs, naming the file; the others go on.
+    (failure,) = report.failures
+    assert failure["input"] == str(study / "flat" / "run.fit")
+    assert failure["error"] == "ProfileError"
+    assert str(study / "flat" / "profile.toml") in failure["reason"]
+    assert "age must be a number, got the text 'thirty'" in failure["reason"]
+    assert failure["hint"] == "write it as a bare number, e.g. age = 60"
+    entries = json.loads((out / "failures.json").read_text())
+    assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
+        str(study / "alice" / "profile.toml"): "profile for 2 inputs",
+        str(study / "flat" / "profile.toml"): "profile for 1 input",
+        str(study / "P02" / "profile.toml"): "profile for 1 input"}
+    assert not [e for e in entries if e["status"] == "skipped"]
+
+
+def test_the_command_line_beats_the_folder_profile(study, tmp_path):
+    out = tmp_path / "out"
+    run_batch(discover([study / "alice", study / "P02"]), out, pictures=False,
+              progress=False, profile=Profile(hr_rest=58))
+    rows = _rows(out)
+    assert [rows[n].hr_rest for n in ("run1", "run2", "lab")] == [58, 58, 58]
+    assert rows["run1"].participant == "S1"  # the fields it does not give stay the folder's
+
+
+def test_editing_the_folder_profile_analyses_its_inputs_again(study, tmp_path):
+    out = tmp_path / "out"
+    inputs = [study / "alice"]
+    run_batch(discover(inputs), out, pictures=False, progress=False)
+    assert run_batch(discover(inputs), out, pictures=False, progress=False).skipped == 2
+    _text(study / "alice" / "profile.toml", 'id = "S1"\nage = 40\nhr_rest = 54\n')
+    again = run_batch(discover(inputs), out, pictures=False, progress=False)
+    assert again.skipped == 0
+    assert {r.hr_rest for r in read_rows(out)} == {54}
+
+
+def test_an_impossible_merge_names_the_files(tmp_path):
+    folder = _text(tmp_path / "P1" / "profile.toml", "hr_rest = 110\n")
+    with pytest.raises(ProfileError) as caught:
+        profile_for_input(tmp_path / "P1" / "run.fit", [folder], Profile(hr_max=105))
+    assert str(folder) in caught.value.reason and "with the given profile" in caught.value.reason
+    assert "hr_rest" in caught.value.reason
+    assert profile_for_input(tmp_path / "P1" / "run.fit", [folder]) == Profile(hr_rest=110)
