@@ -40,21 +40,23 @@ _CHUNK = 1 << 18
 _STEPS: dict[str, float] = {
     "t": 1e-3, "bpm": 1e-2, "rr_ms": 1e-1, "xyz": 1e-4, "mps": 1e-3, "values": 1e-2,
 }
-_NOT_FINITE = np.iinfo(np.int64).min
 
 
 def _feed(digest: hashlib._Hash, values: NDArray, step: float) -> None:
-    """Add ``values`` rounded to ``step`` (non-finite values as one marker) to ``digest``,
-    a chunk of samples at a time."""
+    """Add ``values`` rounded to ``step`` to ``digest``, a chunk of samples at a time.
+
+    The rounded values are hashed as float64 (whole numbers of steps, exact up to 2**53):
+    ``-0.0`` is made ``0.0`` and every NaN the same NaN, so that equal samples give equal
+    bytes whatever their sign or payload bits."""
     flat = values.reshape(len(values), -1)
     digest.update(f"{flat.shape}".encode())
+    scale = 1.0 / step
     for start in range(0, len(flat), _CHUNK):
-        part = flat[start:start + _CHUNK].astype(np.float64) / step
-        finite = np.isfinite(part)
-        rounded = np.rint(np.clip(np.where(finite, part, 0.0), -2.0**62, 2.0**62)
-                          ).astype(np.int64)
-        rounded[~finite] = _NOT_FINITE
-        digest.update(rounded.tobytes())
+        rounded = np.multiply(flat[start:start + _CHUNK], scale, dtype=np.float64)
+        np.rint(rounded, out=rounded)
+        rounded += 0.0
+        np.copyto(rounded, np.nan, where=np.isnan(rounded))
+        digest.update(memoryview(np.ascontiguousarray(rounded)).cast("B"))
 
 
 def stream_digest(session: Session) -> str:
