@@ -81,7 +81,7 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .duplicates import Copies, mark_duplicates, stream_digest
+from .duplicates import Copies, mark_duplicates, repeats, stream_digest
 from .errors import (
     ConfigError,
     DosewatchError,
@@ -338,7 +338,8 @@ def _over_time(task: Task) -> tuple[str, dict]:
 
 
 def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionResult],
-                     cals: list[Calibration | None], evidence: list[Evidence]
+                     cals: list[Calibration | None], evidence: list[Evidence],
+                     copies: set[int] = frozenset()
                      ) -> tuple[list[SessionResult], list[Calibration | None]]:
     """The input's sessions analysed again with their participant's calibration learned
     from them, for each participant with enough sessions in this input (a free-living
@@ -346,14 +347,16 @@ def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionR
     the same evidence when the input holds all of the participant's sessions, and then
     does not read the input again; when it holds only some, the round analyses them with
     the calibration learned from all. ``evidence`` is the sessions' evidence, which no
-    calibration changes."""
+    calibration changes; the sessions in ``copies`` (copies of others in this input) are
+    analysed with the calibration but not learned from."""
     results, cals = list(results), list(cals)
     for who in sorted({e.participant for e in evidence if e.participant}):
         mine = [i for i, e in enumerate(evidence) if e.participant == who]
-        if len(mine) < MIN_CALIBRATION_SESSIONS:
+        learned_from = [evidence[i] for i in mine if i not in copies]
+        if len(learned_from) < MIN_CALIBRATION_SESSIONS:
             continue
         old = task.calibrations.get(who)
-        new = learn(who, [evidence[i] for i in mine], previous=old)
+        new = learn(who, learned_from, previous=old)
         if not new.learned or (old is not None and new.digest == old.digest):
             continue
         for i in mine:
@@ -380,14 +383,16 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         results = [analyze_session(s, task.config, task.classifier, cal)
                    for s, cal in zip(sessions, cals, strict=True)]
         evidence = [result.evidence() for result in results]
+        digests = [stream_digest(s) for s in sessions]
         if task.learn:
-            results, cals = _calibrated_here(task, sessions, results, cals, evidence)
+            results, cals = _calibrated_here(task, sessions, results, cals, evidence,
+                                             repeats(sessions, digests))
         # No session, no picture to draw: never analysed again for pictures.
         done = Done(task.input, [], [], pictures=task.pictures or not results)
-        for session, result, cal, told in zip(sessions, results, cals, evidence, strict=True):
+        for content, result, cal, told in zip(digests, results, cals, evidence, strict=True):
             shown_out = task.out_dir if task.shown is None else task.shown[1]
             row = replace(SessionRow.from_result(result, str(shown_out / result.name)),
-                          content_digest=stream_digest(session))
+                          content_digest=content)
             digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": told.to_json(),

@@ -86,12 +86,12 @@ def _second(start: datetime | None) -> datetime | None:
     return start.replace(microsecond=0)
 
 
-def _plainness(row: SessionRow) -> tuple[int, int, str]:
+def _plainness(source: str, name: str) -> tuple[int, int, str]:
     """How plainly a session was stored, plainest first: a file on its own before a member
     of an archive (``x.zip!run.tcx``), an uncompressed file before a compressed one, then
     by source and name (so the session kept is the same from run to run)."""
-    source = row.source.lower()
-    return (source.count("!"), int(source.endswith(".gz")), f"{row.source}\0{row.session}")
+    lower = source.lower()
+    return (lower.count("!"), int(lower.endswith(".gz")), f"{source}\0{name}")
 
 
 @dataclass
@@ -124,7 +124,7 @@ def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copie
     found = Copies()
     marks: dict[int, str] = {}
     for members in groups.values():
-        ordered = sorted(members, key=lambda i: _plainness(rows[i]))
+        ordered = sorted(members, key=lambda i: _plainness(rows[i].source, rows[i].session))
         for i in ordered[1:]:
             marks[i] = rows[ordered[0]].session
             found.copies[rows[i].session] = rows[ordered[0]].session
@@ -140,3 +140,20 @@ def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copie
 def counted(rows: Sequence[SessionRow]) -> list[SessionRow]:
     """The rows that count: every row that is not a copy of another."""
     return [row for row in rows if row.duplicate_of is None]
+
+
+def repeats(sessions: Sequence[Session], digests: Sequence[str]) -> set[int]:
+    """The indices of the sessions (of one input, ``digests`` their
+    :func:`stream_digest`) that are copies of another of them, by the rule of
+    :func:`mark_duplicates` (before their rows exist: a bulk zip can hold one activity
+    twice, and its participant's calibration must not learn from it twice)."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, (session, digest) in enumerate(zip(sessions, digests, strict=True)):
+        key = (session.profile.id or "", _second(session.provenance.start_time), digest)
+        groups.setdefault(key, []).append(i)
+    out: set[int] = set()
+    for members in groups.values():
+        ordered = sorted(members, key=lambda i: _plainness(sessions[i].provenance.source,
+                                                           sessions[i].name))
+        out.update(ordered[1:])
+    return out

@@ -72,10 +72,13 @@ def _say_copies(report: BatchReport) -> None:
         print(f"{_count(n, 'session')} {'is a copy' if n == 1 else 'are copies'} of "
               f"{'another' if n == 1 else 'others'} (same participant, start and samples): "
               f"counted once ({_printable(shown)}; duplicate_of in sessions.csv)")
-    for group in copies.same_start:
+    for group in copies.same_start[:3]:
         print(f"sessions {_printable(', '.join(group))} start at the same time with different "
               "samples (two devices?): all counted; leave out the ones that record the same "
               "activity")
+    if len(copies.same_start) > 3:
+        print(f"and {len(copies.same_start) - 3} more groups of sessions that start at the "
+              "same time with different samples (all counted)")
 
 
 def _count(n: int, noun: str) -> str:

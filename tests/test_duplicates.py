@@ -182,3 +182,22 @@ def test_the_same_samples_from_fit_and_tcx_are_copies(tmp_path):
     (b,) = read_all(tcx, ReadOptions())
     assert a.provenance.start_time == b.provenance.start_time
     assert stream_digest(a) == stream_digest(b)
+
+
+@pytest.mark.e2e
+def test_copies_inside_one_archive_are_learned_from_once(tmp_path):
+    folder = tmp_path / "in" / "Z1"
+    folder.mkdir(parents=True)
+    run = tcx_text([points(900, hr=150.0)])
+    with zipfile.ZipFile(folder / "export.zip", "w") as z:
+        z.writestr("a/run.tcx", run)
+        z.writestr("b/run-copy.tcx", run)
+        z.writestr("c/other.tcx", tcx_text([points(900, start=T0 + 86_400, hr=140.0)]))
+    analysed: list[object] = []
+    report = run_batch(discover([tmp_path / "in"]), tmp_path / "out", pictures=False,
+                       progress=False, on_result=lambda status, done: analysed.append(done))
+    assert list(report.copies.copies.values()) == ["export-1"]
+    assert "learned from 2 sessions" in (tmp_path / "out" / "calibration" / "Z1.toml"
+                                         ).read_text()
+    # The input learned what the batch's round learns: it is not analysed a second time.
+    assert len(analysed) == 1
