@@ -5,7 +5,8 @@ bulk-export zip that holds it again give three sessions with the same start, and
 as three they would have one run meet a week's dose. A session is a *copy* of another
 when both belong to the same participant, start at the same second and hold the same
 samples: :func:`stream_digest` is a fingerprint of the session's streams (every stream,
-its times and values, rounded well below any sensor's resolution so that the same
+its length and its times and values — at most :data:`SAMPLED` of them, evenly spaced —
+rounded well below any sensor's resolution so that the same
 samples read from two formats, such as a FIT file and its TCX export, give the same
 fingerprint), and two sessions are copies only when their fingerprints are equal.
 
@@ -34,6 +35,10 @@ from .session import Session
 
 _CHUNK = 1 << 18
 """Samples rounded and hashed at a time (bounds the digest's extra memory)."""
+SAMPLED = 1 << 14
+"""At most this many samples of a stream are hashed, evenly spaced, with the stream's
+length: two recordings of different activities differ in nearly every sample, and a
+week's sessions at 100 Hz took 0.18 s to hash whole (60 ns a sample), on every run."""
 
 # Each stream's values are rounded to these steps (times to the millisecond): finer than
 # any sensor resolves, coarse enough that one sample written by two formats rounds alike.
@@ -50,6 +55,7 @@ def _feed(digest: hashlib._Hash, values: NDArray, step: float) -> None:
     bytes whatever their sign or payload bits."""
     flat = values.reshape(len(values), -1)
     digest.update(f"{flat.shape}".encode())
+    flat = flat[::-(-len(flat) // SAMPLED) or 1]
     scale = 1.0 / step
     for start in range(0, len(flat), _CHUNK):
         rounded = np.multiply(flat[start:start + _CHUNK], scale, dtype=np.float64)

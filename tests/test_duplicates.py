@@ -43,6 +43,24 @@ def test_the_digest_is_of_the_samples_not_of_names_or_sources():
     assert stream_digest(_session("e", bpm[:-1])) != stream_digest(a)
 
 
+def test_a_long_stream_is_told_apart_from_another_recording():
+    """Past SAMPLED samples the digest hashes an even subsample and the length: the same
+    long recording gives the same digest, another recording (different in nearly every
+    sample) or the same one a sample shorter another."""
+    from dosewatch.duplicates import SAMPLED
+
+    n = 4 * SAMPLED + 7
+    t = np.arange(n) / 100.0
+    xyz = np.random.default_rng(1).normal(0, 0.3, (n, 3)).astype(np.float32)
+    xyz[:, 2] += 1.0
+    other = np.random.default_rng(2).normal(0, 0.3, (n, 3)).astype(np.float32)
+    other[:, 2] += 1.0
+    one = build_session("a", acc=(t, xyz))
+    assert stream_digest(one) == stream_digest(build_session("b", acc=(t, xyz.copy())))
+    assert stream_digest(one) != stream_digest(build_session("c", acc=(t, other)))
+    assert stream_digest(one) != stream_digest(build_session("d", acc=(t[:-1], xyz[:-1])))
+
+
 def test_the_digest_covers_every_stream():
     bpm = 120 + np.arange(300) % 9.0
     t = np.arange(300.0)
