@@ -14,7 +14,9 @@ level lines for *constant*, rising lines for *accelerating*) and are named in th
 wherever a run is wide enough, so the picture reads in greyscale and when printed.
 
 ``plot_session(result, "x.png")`` writes a PNG, ``"x.svg"`` an SVG (text kept as text);
-``draw_session(result)`` returns the Figure.
+``draw_session(result)`` returns the Figure. ``plot_session`` draws on a figure kept from
+the previous picture with the same panels (:class:`_ReusedFigure`): a batch draws many,
+and building a figure, its axes and their ticks was a third of each picture's time.
 
 The picture is a stack of :class:`Panel` s on one time axis (:data:`PANELS`): each is a
 name, a height and a function that draws into its axes and returns its legend entries.
@@ -24,13 +26,16 @@ A panel for another channel (speed, power) is one such function and one line in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -130,9 +135,24 @@ def header_text(result: SessionResult) -> str:
 
 
 def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
-    """Write the session picture to ``path``: SVG when it ends in ``.svg``, else PNG."""
-    fig = draw_session(result)
+    """Write the session picture to ``path``: SVG when it ends in ``.svg``, else PNG.
+
+    The picture is drawn on a figure this thread kept from its previous picture with the
+    same panels, emptied first (:class:`_ReusedFigure`); it is the same picture, pixel for
+    pixel, as on a new figure (``draw_session``)."""
     path = Path(path)
+    panels = panels_for(result)
+    reused = _reused_figure(panels)
+    try:
+        fig = reused.draw(result)
+        _save(fig, path, dpi)
+    except BaseException:
+        _forget_figure(panels)  # its state is unknown now: the next picture starts anew
+        raise
+    return path
+
+
+def _save(fig: Figure, path: Path, dpi: int) -> None:
     if path.suffix.lower() == ".svg":
         # Text as text (searchable, accessible, smaller), and no creation date, so the
         # same result gives the same file.
@@ -140,7 +160,6 @@ def plot_session(result: SessionResult, path: Path, dpi: int = 110) -> Path:
             fig.savefig(path, format="svg", metadata={"Date": None})
     else:
         fig.savefig(path, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})
-    return path
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,7 +255,7 @@ def _draw_heart_rate(ax: Axes, result: SessionResult, time: Timeline, y_bottom: 
     hp = result.info.hr_params
     if not result.info.has_hr or hp is None:
         return []
-    ax_hr = ax.twinx()
+    ax_hr = twin_axes(ax)
     ax_hr.plot(time.t, result.features.values["hr_bpm"], color=HR_COLOUR, lw=1.0,
                ls=(0, (4, 2)), zorder=2)
     ax_hr.set_ylabel("heart rate (bpm)", color=HR_COLOUR)
@@ -323,7 +342,7 @@ def draw_acceleration_panel(ax: Axes, result: SessionResult, time: Timeline
     ax.step(time.t, enmo_mg, where="mid", color=ENMO_COLOUR, lw=1.0)
     ax.set_ylabel("ENMO (mg)")
     ax.set_ylim(bottom=0)
-    cad = ax.twinx()
+    cad = twin_axes(ax)
     cad.plot(time.t, values["cadence_spm"], color="#555555", lw=0.9, ls=":")
     cad.set_ylabel("steps/min", color="#555555")
     cad.set_ylim(bottom=0)
@@ -357,7 +376,7 @@ def draw_workload_panel(ax: Axes, result: SessionResult, time: Timeline
     handles: list[LegendHandle] = [Line2D([], [], color=WORKLOAD_COLOUR, lw=1.3, label=label)]
     grade = values.get("grade")
     if grade is not None and np.nanmax(np.abs(grade), initial=0.0) > 0.001:
-        incline = ax.twinx()
+        incline = twin_axes(ax)
         incline.step(time.t, grade * 100, where="mid", color=GRADE_COLOUR, lw=0.9, ls=":")
         incline.set_ylabel("grade (%)", color=GRADE_COLOUR)
         handles.append(Line2D([], [], color=GRADE_COLOUR, lw=0.9, ls=":", label="grade"))
@@ -483,16 +502,14 @@ def _draw_header(fig: Figure, result: SessionResult) -> None:
     fig.text(0.012, 0.928, detail, fontsize=8, color="#444444", ha="left", va="center")
 
 
-def draw_session(result: SessionResult, panels: Sequence[Panel] | None = None) -> Figure:
-    """The session picture as a matplotlib Figure: the header, then ``panels`` top to
-    bottom on one time axis (axes labelled by the panels' names; by default
-    :func:`panels_for`: ``intensity``, ``workload`` when there is one, ``acceleration``
-    and ``labels``), then the legend."""
-    panels = panels_for(result) if panels is None else panels
+FIGURE_SIZE = (11, 6.8)  # inches
+
+
+def _draw_panels(fig: Figure, axes: Sequence[Axes], panels: Sequence[Panel],
+                 result: SessionResult) -> None:
+    """Draw ``result`` into the empty ``axes`` of ``fig``, one per panel; the legend and
+    the header."""
     time = Timeline.of(result)
-    # The Figure API, not pyplot: no global state, safe in worker processes and threads.
-    fig = Figure(figsize=(11, 6.8))
-    axes = _panel_axes(fig, panels)
     handles: list[LegendHandle] = []
     for panel, ax in zip(panels, axes, strict=True):
         handles += panel.draw(ax, result, time)
@@ -500,4 +517,132 @@ def draw_session(result: SessionResult, panels: Sequence[Panel] | None = None) -
     axes[-1].set_xlabel(f"time ({time.unit} from start)")
     _draw_legend(fig, handles)
     _draw_header(fig, result)
+
+
+def draw_session(result: SessionResult, panels: Sequence[Panel] | None = None) -> Figure:
+    """The session picture as a new matplotlib Figure: the header, then ``panels`` top to
+    bottom on one time axis (axes labelled by the panels' names; by default
+    :func:`panels_for`: ``intensity``, ``workload`` when there is one, ``acceleration``
+    and ``labels``), then the legend."""
+    panels = panels_for(result) if panels is None else panels
+    # The Figure API, not pyplot: no global state, safe in worker processes and threads.
+    fig = Figure(figsize=FIGURE_SIZE)
+    _draw_panels(fig, _panel_axes(fig, panels), panels, result)
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Reusing a figure from one picture to the next
+
+
+def twin_axes(ax: Axes) -> Axes:
+    """An axes on ``ax``'s right with its own y axis (``ax.twinx()``); on a reused
+    figure, the one the same panel drew on last time, emptied (:class:`_ReusedFigure`).
+    Panels take their twin from here."""
+    reused = getattr(_KEPT, "drawing", None)
+    if reused is None or ax.get_figure(root=True) is not reused.fig:
+        return ax.twinx()
+    return reused.twin(ax)
+
+
+def _empty_axes(ax: Axes) -> None:
+    """Take back what a panel drew into ``ax``: its artists, data and view limits, scale,
+    ticks' locators and formatters, axis labels, property cycle. What is left is what a
+    new axes has, apart from what every picture sets to the same value (the panel's name,
+    tick parameters a panel always sets the same, its twins: see :class:`_ReusedFigure`)."""
+    for artists in (ax.artists, ax.collections, ax.images, ax.lines, ax.patches, ax.tables,
+                    ax.texts):
+        for artist in list(artists):
+            artist.remove()
+    ax.relim()  # the data limits of no artists
+    ax.set_prop_cycle(None)
+    ax.set_yscale("linear")  # the default locators and formatters again (set_yticks)
+    ax.set_xlim(0, 1, auto=True)  # as a new axes: unit limits, autoscaled
+    ax.set_ylim(0, 1, auto=True)
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        label.set_text("")
+        label.set_color(mpl.rcParams["axes.labelcolor"])
+
+
+class _ReusedFigure:
+    """A figure with one axes per panel, drawn on again and again (:func:`plot_session`).
+
+    Building a Figure, its axes, its twin axes and their ticks costs about as much as
+    drawing the picture's text, and the first save of a figure makes its ticks and lays
+    out every tick label; a figure that stays also keeps its Agg renderer, whose text
+    metrics matplotlib caches. Before each picture every axes is emptied
+    (:func:`_empty_axes`) and the figure's legend and header removed.
+
+    Twin axes stay too: a panel asks :func:`twin_axes` for its twin and gets the one it
+    drew on last time. A twin no panel asked for is deleted after the picture. The order
+    of ``fig.axes`` is the order of drawing and must be what a new figure has (the
+    panels' axes, then the twins in the order the panels asked for them): when a panel
+    asks for a twin it had not, the twins kept for the panels below it are deleted first,
+    and made again when asked for.
+
+    The figure serves one thread (:data:`_KEPT` is thread-local) and one panel layout;
+    after a failure it is dropped (:func:`_forget_figure`).
+    """
+
+    def __init__(self, panels: tuple[Panel, ...]) -> None:
+        self.panels = panels
+        self.fig = Figure(figsize=FIGURE_SIZE)
+        FigureCanvasAgg(self.fig)  # kept: savefig would make a new canvas and renderer each time
+        self.axes = _panel_axes(self.fig, panels)
+        self._twins: dict[Axes, Axes] = {}
+        self._spare: dict[Axes, Axes] = {}
+        self._fresh = True
+
+    def draw(self, result: SessionResult) -> Figure:
+        """The picture of ``result`` on this figure (emptied first)."""
+        if not self._fresh:
+            self._empty()
+        self._fresh = False
+        _KEPT.drawing = self
+        try:
+            _draw_panels(self.fig, self.axes, self.panels, result)
+        finally:
+            _KEPT.drawing = None
+        for spare in self._spare.values():
+            self.fig.delaxes(spare)
+        self._spare = {}
+        return self.fig
+
+    def twin(self, ax: Axes) -> Axes:
+        """``ax``'s twin: the one it had, or a new one after every other axes."""
+        twin = self._spare.pop(ax, None)
+        if twin is None:
+            for spare in self._spare.values():
+                self.fig.delaxes(spare)
+            self._spare = {}
+            twin = ax.twinx()
+        self._twins[ax] = twin
+        return twin
+
+    def _empty(self) -> None:
+        for artist in [*self.fig.legends, *self.fig.texts]:
+            artist.remove()
+        self._spare, self._twins = self._twins, {}
+        for ax in (*self.axes, *self._spare.values()):
+            _empty_axes(ax)
+
+
+_KEPT = threading.local()
+"""This thread's reused figures (``figures``: panels -> :class:`_ReusedFigure`) and the
+one drawing now (``drawing``)."""
+KEPT_LAYOUTS = 4  # at most this many figures per thread (a layout is a tuple of panels)
+
+
+def _reused_figure(panels: tuple[Panel, ...]) -> _ReusedFigure:
+    figures: dict[tuple[Panel, ...], _ReusedFigure] = _KEPT.__dict__.setdefault("figures", {})
+    reused = figures.pop(panels, None)
+    if reused is None:
+        reused = _ReusedFigure(panels)
+    figures[panels] = reused  # the most recent last
+    while len(figures) > KEPT_LAYOUTS:
+        del figures[next(iter(figures))]
+    return reused
+
+
+def _forget_figure(panels: tuple[Panel, ...]) -> None:
+    _KEPT.__dict__.get("figures", {}).pop(panels, None)
