@@ -540,16 +540,18 @@ def twin_axes(ax: Axes) -> Axes:
     figure, the one the same panel drew on last time, emptied (:class:`_ReusedFigure`).
     Panels take their twin from here."""
     reused = getattr(_KEPT, "drawing", None)
-    if reused is None or ax.get_figure(root=True) is not reused.fig:
+    if reused is None or ax.figure is not reused.fig:
         return ax.twinx()
     return reused.twin(ax)
 
 
 def _empty_axes(ax: Axes) -> None:
-    """Take back what a panel drew into ``ax``: its artists, data and view limits, scale,
-    ticks' locators and formatters, axis labels, property cycle. What is left is what a
-    new axes has, apart from what every picture sets to the same value (the panel's name,
-    tick parameters a panel always sets the same, its twins: see :class:`_ReusedFigure`)."""
+    """Take back what a panel drew into ``ax``: its artists, data limits, y limits, y
+    scale, y ticks' locators and formatters, axis labels, property cycle. What is left is
+    what a new axes has, apart from the x limits (shared: :meth:`_ReusedFigure._empty`
+    resets them once for all) and what every picture sets to the same value (the panel's
+    name, tick parameters a panel always sets the same, its twins: see
+    :class:`_ReusedFigure`)."""
     for artists in (ax.artists, ax.collections, ax.images, ax.lines, ax.patches, ax.tables,
                     ax.texts):
         for artist in list(artists):
@@ -557,8 +559,7 @@ def _empty_axes(ax: Axes) -> None:
     ax.relim()  # the data limits of no artists
     ax.set_prop_cycle(None)
     ax.set_yscale("linear")  # the default locators and formatters again (set_yticks)
-    ax.set_xlim(0, 1, auto=True)  # as a new axes: unit limits, autoscaled
-    ax.set_ylim(0, 1, auto=True)
+    ax.set_ylim(0, 1, auto=True)  # as a new axes: unit limits, autoscaled
     for label in (ax.xaxis.label, ax.yaxis.label):
         label.set_text("")
         label.set_color(mpl.rcParams["axes.labelcolor"])
@@ -577,8 +578,8 @@ class _ReusedFigure:
     drew on last time. A twin no panel asked for is deleted after the picture. The order
     of ``fig.axes`` is the order of drawing and must be what a new figure has (the
     panels' axes, then the twins in the order the panels asked for them): when a panel
-    asks for a twin it had not, the twins kept for the panels below it are deleted first,
-    and made again when asked for.
+    asks for a twin it had not, the twins still kept (for the panels below it) are
+    deleted first, and made again when asked for.
 
     The figure serves one thread (:data:`_KEPT` is thread-local) and one panel layout;
     after a failure it is dropped (:func:`_forget_figure`).
@@ -625,6 +626,8 @@ class _ReusedFigure:
         self._spare, self._twins = self._twins, {}
         for ax in (*self.axes, *self._spare.values()):
             _empty_axes(ax)
+        # Every axes shares the time axis (twins too): setting it on one sets them all.
+        self.axes[0].set_xlim(0, 1, auto=True)
 
 
 _KEPT = threading.local()
