@@ -844,7 +844,7 @@ class PictureDrawer:
     """Session pictures drawn by two processes at once: this one and a second one.
 
     One process of the batch (``workers=1``, the default) analyses an input, then draws
-    its sessions' pictures one after the other: about 0.08 s each (0.17 s before they were
+    its sessions' pictures one after the other: about 0.11 s each (0.16 s before they were
     drawn on a kept figure, see :func:`plot.plot_session`), mostly matplotlib's text and
     artists, while the machine's second core waits. A week-long recording holds
     several sessions; their pictures were a third of its time. The drawer is a second
