@@ -18,6 +18,7 @@ from . import __version__
 from .calibration import Calibration, Evidence
 from .certainty import Certainty, assess
 from .config import Config
+from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
 from .models.base import SOURCE_NAMES, Classifier, EpochPrediction
 from .models.registry import get_classifier
@@ -229,6 +230,21 @@ class SessionResult:
             index = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
         data = {k: v for k, v in self.epoch_columns().items() if k != "time"}
         return pd.DataFrame(data, index=index)
+
+
+def no_data_error(result: SessionResult) -> InputError:
+    """The refusal of a session in which no epoch has heart rate or acceleration to judge
+    by (all of it missing or removed as artefacts): such a session has no verdict, and must
+    not count as one (in adherence) with the class ``none``."""
+    cfg = result.config.heart_rate
+    removed = "; ".join(f"{seconds} s of heart rate removed as {reason}"
+                        for reason, seconds in result.info.hr_removed.items())
+    return InputError(
+        "no minute has heart rate or acceleration to analyse"
+        + (f" ({removed})" if removed else ""), source=result.source,
+        hint=f"check that the heart-rate column is beats per minute ({cfg.valid_min_bpm:g}–"
+        f"{cfg.valid_max_bpm:g}) and the times are seconds; name columns and units with "
+        "--columns (hr=..., time_unit=...)")
 
 
 def analyze_session(

@@ -71,7 +71,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .analysis import SessionResult, analyze_session
+from .analysis import SessionResult, analyze_session, no_data_error
 from .calibration import (
     Calibration,
     Evidence,
@@ -382,6 +382,8 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         cals = [task.calibrations.get(s.profile.id or "") for s in sessions]
         results = [analyze_session(s, task.config, task.classifier, cal)
                    for s, cal in zip(sessions, cals, strict=True)]
+        if results and all(r.data_coverage == 0 for r in results):
+            raise no_data_error(results[0])
         evidence = [result.evidence() for result in results]
         digests = [stream_digest(s) for s in sessions]
         if task.learn:

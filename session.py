@@ -54,6 +54,23 @@ it (two readings a day apart do not make a session one day longer)."""
 # the start (epoch-based times of those units are refused as dates beyond year 9999).
 STEP_RANGE_S = {"hr": (0.5, 60.0), "acc": (0.004, 0.11)}
 MAX_MEDIAN_STEP_S = {"hr": 60.0, "acc": 1.0}
+MIN_HR_STEP_S = 0.2
+"""Heart rate sampled more densely than this (5 Hz) is denser than any heart beats
+(300 bpm); such a stream is only real when it was repeated on another stream's clock
+(a table of acceleration at 100 Hz with its heart rate on every row)..."""
+MAX_HR_CHANGES_PER_S = 4.0
+"""...and then its value changes at most once a beat (4 a second is 240 bpm). A stream
+denser than :data:`MIN_HR_STEP_S` whose value changes more often than this has times that
+are not seconds (minutes, or spreadsheet serial days, read as seconds)."""
+EXCEL_SERIAL_DAYS = (25_569.0, 73_051.0)
+"""Spreadsheet serial day numbers of 1970-01-01 and 2100-01-01 (days since 1899-12-30):
+relative times in this range that step by a fraction of a second are serial days."""
+HR_RANGE_BPM = (25.0, 250.0)
+"""Heart rates a person can have; the plausibility check below asks how many samples
+lie in it (the analysis has its own, configurable, artefact limits)."""
+MIN_PLAUSIBLE_HR_FRACTION = 0.1
+"""A heart-rate stream with fewer of its samples in :data:`HR_RANGE_BPM` than this, and
+nearly all above it, is not heart rate in bpm: it is refused with what it looks like."""
 # Values no sensor reports for a person; beyond them a value is a gap, with a repair note.
 # Heart rate keeps what devices write for "no reading" (0, -1, 255) and artefacts such as
 # 300 bpm: the analysis removes those and counts them; only absurd magnitudes go here.
@@ -327,6 +344,91 @@ def _check_time_base(stream: str, t: NDArray[np.float64], source: str) -> None:
         hint="export the recording at its full rate; times must be seconds")
 
 
+def _time_unit_hint(t: NDArray[np.float64], step: float) -> str:
+    """What unit dense heart-rate times (``t``: the input's own times) look like, as a
+    hint naming the ``--columns`` option that says so."""
+    lo, hi = STEP_RANGE_S["hr"]
+    first = float(t[0])
+    if EXCEL_SERIAL_DAYS[0] <= first <= EXCEL_SERIAL_DAYS[1] and lo <= step * 86_400 <= hi:
+        day = datetime.fromtimestamp((first - EXCEL_SERIAL_DAYS[0]) * 86_400, UTC)
+        return (f"the times look like spreadsheet serial days ({first:.6g} is "
+                f"{day:%Y-%m-%d %H:%M}): say so with --columns time_unit=excel, or save the "
+                "time column as date-times (2026-03-01 10:00:00)")
+    for unit, name, factor in (("min", "minutes", 60.0), ("h", "hours", 3600.0)):
+        if lo <= step * factor <= hi:
+            return (f"the times look like {name} from the start: say so with --columns "
+                    f"time_unit={unit}")
+    return ("give the time column's unit with --columns time_unit=s, ms, us, ns, min, h "
+            "or excel")
+
+
+def _check_dense_hr(cleaned: _Raw, source: str) -> None:
+    """Refuse heart rate whose times cannot be seconds: denser than a heart beats and
+    changing value more often than it could (see :data:`MIN_HR_STEP_S`); a stream held on
+    a plausible acceleration clock, or changing at most once a beat, is kept."""
+    if "hr" not in cleaned:
+        return
+    t, (bpm, *_) = cleaned["hr"]
+    if t.size < 10:
+        return
+    step = 1.0 / _rate(t)
+    if step >= MIN_HR_STEP_S:
+        return
+    if "acc" in cleaned:
+        acc_step = 1.0 / _rate(cleaned["acc"][0])
+        if STEP_RANGE_S["acc"][0] <= acc_step and step >= 0.5 * acc_step:
+            return  # heart rate repeated on the acceleration's rows
+    span = float(t[-1] - t[0])
+    changes = int(np.count_nonzero(bpm[1:] != bpm[:-1]))
+    if span > 0 and changes / span <= MAX_HR_CHANGES_PER_S:
+        return
+    per_s = changes / span if span > 0 else float("inf")
+    raise InputError(
+        f"heart-rate samples are {step:.3g} s apart (median) and the rate changes "
+        f"{per_s:,.0f} times a second, faster than a heart beats: the times are not "
+        f"seconds (as seconds the session would last {span:.3g} s)", source=source,
+        hint=_time_unit_hint(t, step))
+
+
+def check_heart_rate_values(session: Session) -> None:
+    """Refuse a heart-rate stream that is not heart rate in bpm: almost no sample a
+    person can have (:data:`HR_RANGE_BPM`) and nearly all above it, with what the values
+    look like: RR intervals in milliseconds (600–1200 for 50–100 bpm) or tenths of bpm.
+    A stream that is mostly plausible is left to the analysis, which removes artefacts.
+
+    Raises:
+        InputError: naming the values' median and the likely cause.
+    """
+    hr = session.hr
+    if hr is None or hr.bpm.size < 10:
+        return
+    bpm = hr.bpm[np.isfinite(hr.bpm)]
+    if bpm.size < 10:
+        return
+    lo, hi = HR_RANGE_BPM
+    plausible = np.count_nonzero((bpm >= lo) & (bpm <= hi)) / bpm.size
+    above = np.count_nonzero(bpm > hi) / bpm.size
+    if plausible >= MIN_PLAUSIBLE_HR_FRACTION or above < 1 - MIN_PLAUSIBLE_HR_FRACTION:
+        return
+    high = bpm[bpm > hi]
+    median = float(np.median(high))
+    rr = (f"RR intervals in milliseconds ({60_000 / median:.0f} bpm as such): give the "
+          "column the role rr with --columns rr=COLUMN")
+    tenths = f"heart rate in tenths of bpm ({median / 10:.0f} bpm): divide the column by 10"
+    causes = [c for c, fits in ((rr, lo <= 60_000.0 / median <= hi),
+                                (tenths, lo <= median / 10 <= hi)) if fits]
+    # Whole bpm times ten are all multiples of 10; RR intervals (1 ms or 1/1024 s steps)
+    # are not: the likelier cause first.
+    if len(causes) == 2 and np.count_nonzero(high % 10 == 0) >= 0.95 * high.size:
+        causes.reverse()
+    raise InputError(
+        f"heart rate: {100 * plausible:.0f} % of the values are heart rates a person can "
+        f"have ({lo:g}–{hi:g} bpm); their median is {median:.4g}",
+        source=session.provenance.source,
+        hint=("they look like " + "; or like ".join(causes)) if causes else
+        "check that the column is heart rate in beats per minute (--columns hr=COLUMN)")
+
+
 def _implausible(stream: str, values: NDArray) -> NDArray[np.bool_] | None:
     """Which samples of ``values`` (rows, for acceleration) no sensor of ``stream``
     reports, or None when all are plausible."""
@@ -356,8 +458,10 @@ def drop_implausible(session: Session) -> Session:
     the unit check, so a milli-g or km/h column is converted first, never dropped.
 
     Raises:
-        InputError: no plausible heart rate or acceleration is left.
+        InputError: no plausible heart rate or acceleration is left, or the heart rate is
+            not in bpm (:func:`check_heart_rate_values`).
     """
+    check_heart_rate_values(session)
     notes: list[str] = []
     changes: dict[str, object] = {}
     for name, field_name in _VALUES.items():
@@ -514,6 +618,7 @@ def _session_origin(
     not plausible. Refuses a span longer than :data:`MAX_SPAN_S`."""
     for stream, (t, _) in cleaned.items():
         _check_time_base(stream, t, source)
+    _check_dense_hr(cleaned, source)
     t0 = min(float(t[0]) for t, _ in cleaned.values())
     span = max(float(t[-1]) for t, _ in cleaned.values()) - t0
     if span > MAX_SPAN_S:

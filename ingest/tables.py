@@ -19,7 +19,8 @@ A table is sniffed from its first lines, never by asking the user to rewrite it:
   name or ``time_unit`` says otherwise), or elapsed ``HH:MM:SS`` (:func:`to_seconds`).
 
 ``--columns time=Zeit,hr=Puls`` (:func:`parse_columns_option`) names the columns a file's
-headers do not say, by name or by 1-based number, and ``time_unit=ms``, ``acc_unit=mg``,
+headers do not say, by name or by 1-based number, and ``time_unit=ms`` (``s``, ``ms``,
+``us``, ``ns``, ``min``, ``h``, or ``excel`` for spreadsheet serial days), ``acc_unit=mg``,
 ``speed_unit=km/h``, ``distance_unit=km`` give units a header leaves out.
 
 Reading is column-wise through Arrow; rows with fewer fields than the header (Polar
@@ -74,6 +75,7 @@ HEAD_BYTES = 64 << 10
 MAX_RAGGED_BYTES = 1 << 30
 _MAX_TIME_S = 253_402_300_799.0  # 9999-12-31
 _EPOCH_MIN_S = 1.0e8  # 1973: numbers of seconds below this count from the start
+_EXCEL_UNIX_DAY = 25_569.0  # the spreadsheet serial day of 1970-01-01
 
 # Unit spellings (lower case, spaces removed) -> (kind, factor to the canonical unit).
 UNITS: dict[str, tuple[str, float]] = {
@@ -81,6 +83,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "ms": ("time", 1e-3), "msec": ("time", 1e-3), "millis": ("time", 1e-3),
     "us": ("time", 1e-6), "µs": ("time", 1e-6), "μs": ("time", 1e-6),
     "ns": ("time", 1e-9), "min": ("time", 60.0), "h": ("time", 3600.0),
+    "excel": ("time", 86_400.0),
     "bpm": ("hr", 1.0), "1/min": ("hr", 1.0), "count/min": ("hr", 1.0),
     "g": ("acc", 1.0), "mg": ("acc", 1e-3), "milli-g": ("acc", 1e-3),
     "m/s2": ("acc", 1 / 9.80665), "m/s^2": ("acc", 1 / 9.80665), "m/s²": ("acc", 1 / 9.80665),
@@ -713,13 +716,14 @@ def _numeric_times(raw: NDArray[np.float64], source: Path | str, unit: str | Non
         return Times(raw, False)
     if unit is not None:
         factor = UNITS[unit][1] if unit in UNITS else 1.0
-        t = raw * factor
+        # Spreadsheet serial days count from 1899-12-30: day 25569 is 1970-01-01.
+        t = (raw - _EXCEL_UNIX_DAY if unit == "excel" else raw) * factor
         scaled = t[np.isfinite(t)]
         absolute = bool(np.median(scaled) > _EPOCH_MIN_S)
         if absolute and np.abs(scaled).max() > _MAX_TIME_S:
             raise TableError(f"column '{name}' holds {np.abs(scaled).max():.6g} s, beyond "
                              "the year 9999", source=source,
-                             hint="check the time unit (time_unit=s, ms, us or ns)")
+                             hint="check the time unit (time_unit=s, ms, us, ns, min, h or excel)")
         return Times(t, absolute)
     magnitude = float(np.median(np.abs(finite)))
     for limit, factor, what in ((1e17, 1e-9, "nanoseconds"), (1e14, 1e-6, "microseconds"),

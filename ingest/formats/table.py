@@ -197,8 +197,10 @@ def _require(roles: Roles, layout: Layout, path: Path) -> None:
     if "time" not in roles.index:
         raise TableError(
             f"no time column recognised {found}", source=path,
-            hint="name it with --columns time=COLUMN (times may be ISO-8601, or seconds, "
-            "ms or ns since 1970, or seconds from the start)")
+            hint="name it with --columns time=COLUMN (times may be ISO-8601, numbers "
+            "since 1970 or from the start, or HH:MM:SS; give a unit the header leaves out "
+            "with time_unit=s, ms, us, ns, min, h or excel: e.g. --columns "
+            "time=Minutes,time_unit=min)")
     axes = [a for a in _ACC if a in roles.index]
     if 0 < len(axes) < 3:
         missing = ", ".join(a for a in _ACC if a not in roles.index)
