@@ -331,3 +331,20 @@ def test_more_workers_than_cores_are_capped(caplog):
     assert check_workers(cores) == cores
     assert check_workers(32 * cores) == cores
     assert f"using {cores}" in caplog.text
+
+
+def test_an_input_without_a_minute_of_usable_data_fails_and_is_no_session(tmp_path):
+    """Heart rate a person can have (245 bpm) but that the analysis removes as out of range
+    in every minute: the input fails with the reason, it is no 'none' session (issue 12
+    review: such sessions counted in adherence)."""
+    good, empty = tmp_path / "good.csv", tmp_path / "empty.csv"
+    rows = "\n".join(f"{1_700_000_000 + s},{120 + s % 7}" for s in range(1800))
+    good.write_text("time,hr\n" + rows + "\n")
+    empty.write_text("time,hr\n" + "\n".join(f"{1_700_000_000 + s},245" for s in range(1800))
+                     + "\n")
+    report = run_batch([good, empty], tmp_path / "out", pictures=False, calibrate=False)
+    assert [r.session for r in report.rows] == ["good"]
+    [failure] = report.failures
+    assert failure["input"] == str(empty)
+    assert "no minute has heart rate or acceleration" in failure["reason"]
+    assert "out of range" in failure["reason"] and "--columns" in failure["hint"]

@@ -228,3 +228,57 @@ def test_any_arrays_give_a_session_or_dosewatchs_error(t, values, streams):
         build_session("x", **{s: (t, values) for s in streams.split("+")})
     except DosewatchError:
         pass
+
+
+def _varying_hr(n: int, seed: int = 0) -> np.ndarray:
+    """Heart rate that changes from sample to sample, as real 1-s recordings do."""
+    return 120.0 + np.round(np.random.default_rng(seed).normal(0, 3, n))
+
+
+@pytest.mark.parametrize(("scale", "first", "expect"), [
+    (1 / 60, 0.0, "time_unit=min"),  # minutes from the start
+    (1 / 3600, 0.0, "time_unit=h"),
+    (1 / 86_400, 46_082.4166, "time_unit=excel"),  # spreadsheet serial days (2026)
+])
+def test_heart_rate_denser_and_faster_changing_than_a_heart_is_refused_with_the_unit(
+        scale, first, expect):
+    t = first + np.arange(3000) * scale  # a 1-s recording in another unit
+    with pytest.raises(InputError, match="faster than a heart beats") as err:
+        build_session("s", hr=(t, _varying_hr(3000)))
+    assert expect in err.value.hint
+
+
+def test_dense_heart_rate_that_a_heart_could_give_is_kept():
+    # Heart rate repeated on the rows of 100-Hz acceleration (one table for both)...
+    t = np.arange(60_000) / 100.0
+    bpm = np.repeat(_varying_hr(600), 100)
+    session = build_session("s", hr=(t, bpm), acc=(t, np.tile([0, 0, 1.0], (t.size, 1))))
+    assert session.duration_s == pytest.approx(600.0, abs=0.1)
+    # ...or held at 25 Hz without acceleration (changes once a second): kept too.
+    t = np.arange(15_000) / 25.0
+    assert build_session("s", hr=(t, np.repeat(_varying_hr(600), 25))).hr is not None
+    # Beat-by-beat heart rate at 180 bpm (0.33 s apart) is not dense at all.
+    t = np.cumsum(np.full(2000, 1 / 3))
+    assert build_session("s", hr=(t, _varying_hr(2000))).hr.fs == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("values", "first"), [
+    (np.round(60_000 / _varying_hr(600)), "RR intervals"),  # RR in ms under 'hr'
+    (_varying_hr(600) * 10, "heart rate in tenths of bpm"),  # whole bpm times ten
+])
+def test_heart_rate_that_is_not_bpm_is_refused_with_what_it_looks_like(values, first):
+    from dosewatch.session import drop_implausible
+
+    session = build_session("s", hr=(np.arange(600.0), values))
+    with pytest.raises(InputError, match="heart rates a person can have") as err:
+        drop_implausible(session)
+    assert err.value.hint.startswith(f"they look like {first}")
+
+
+def test_heart_rate_with_some_artefacts_is_left_to_the_analysis():
+    from dosewatch.session import drop_implausible
+
+    bpm = _varying_hr(600)
+    bpm[::3] = 600.0  # a third of the samples are artefacts: the analysis removes them
+    session = drop_implausible(build_session("s", hr=(np.arange(600.0), bpm)))
+    assert session.hr.bpm.size == 600

@@ -186,3 +186,31 @@ def test_rda_files_stay_unsupported_with_a_hint() -> None:
     with pytest.raises(InputError) as info:
         read_sessions(path)
     assert "write.csv" in info.value.hint
+
+
+def test_times_in_minutes_or_serial_days_are_refused_and_read_with_their_unit(
+        tmp_path: Path) -> None:
+    """A 1-s recording written with its times in minutes from the start, or as spreadsheet
+    serial days, is refused with the time_unit that reads it (issue 12 review: a 52-minute
+    session became 52 seconds, class none); with that unit it is the 52-minute session."""
+    bpm = 120 + np.round(np.random.default_rng(1).normal(0, 3, 3120)).astype(int)
+    minutes = write(tmp_path / "minutes.csv", "time,hr\n" + "".join(
+        f"{s / 60:.4f},{b}\n" for s, b in enumerate(bpm)))
+    serial = write(tmp_path / "serial.csv", "Time,HR\n" + "".join(
+        f"{46082.416666667 + s / 86400:.8f},{b}\n" for s, b in enumerate(bpm)))
+    for path, unit in ((minutes, "min"), (serial, "excel")):
+        with pytest.raises(InputError, match="faster than a heart beats") as info:
+            read_session(path)
+        assert f"--columns time_unit={unit}" in info.value.hint
+        session = read_all(path, ReadOptions(columns={"time_unit": unit}))[0]
+        assert session.duration_s == pytest.approx(3120, abs=1.5)
+    start = read_all(serial, ReadOptions(columns={"time_unit": "excel"}))[0].provenance
+    assert abs(start.start_time.timestamp() - datetime(2026, 3, 1, 10, tzinfo=UTC).timestamp()) < 0.01
+
+
+def test_the_no_time_column_hint_names_the_time_units(tmp_path: Path) -> None:
+    path = write(tmp_path / "gc.csv", "Minutes,Hrate\n" + "".join(
+        f"{s / 60:.4f},{120 + s % 5}\n" for s in range(600)))
+    with pytest.raises(InputError, match="no time column recognised") as info:
+        read_session(path)
+    assert "time_unit=s, ms, us, ns, min, h or excel" in info.value.hint
