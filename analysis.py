@@ -22,7 +22,7 @@ from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
 from .models.base import SOURCE_NAMES, Classifier, EpochPrediction
 from .models.registry import get_classifier
-from .session import Session
+from .session import Session, truncation
 from .spec.bouts import Bout, find_bouts
 from .spec.labels import LEVEL_NAMES, Label, label_names, levels, session_class
 
@@ -117,7 +117,8 @@ class SessionResult:
     def certainty(self) -> Certainty:
         """How sure the verdict is, and why not (see :mod:`dosewatch.certainty`)."""
         return assess(self.info, self.prediction, self.minutes,
-                      self.longest_bout_qualifying_minutes, self.config.bouts.dose_min)
+                      self.longest_bout_qualifying_minutes, self.config.bouts.dose_min,
+                      truncation(self.repairs))
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""

@@ -61,7 +61,7 @@ import time
 import traceback
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -108,7 +108,7 @@ from .outputs import (
 from .passes import usable_cpus
 from .profiles import profile_for_input, read_profile
 from .rows import SessionRow
-from .session import Profile, Session
+from .session import Profile, Session, truncation
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,9 @@ class Done:
     """Each participant's calibration the sessions were analysed with (its digest)."""
     pictures: bool = True
     """Whether the session folders hold their pictures (or none were asked for)."""
+    notices: list[dict[str, str]] = field(default_factory=list)
+    """What the user must see beyond the rows: the input truncated (``kind``
+    ``truncated``), archive members not read (``failed``) or not inputs (``ignored``)."""
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -286,6 +289,8 @@ class BatchReport:
     copies: Copies = field(default_factory=Copies)
     """Sessions that are copies of another (``duplicate_of`` in their rows), and sessions
     that start together with different samples (see :mod:`dosewatch.duplicates`)."""
+    truncated: list[dict[str, str]] = field(default_factory=list)
+    """Inputs cut short and analysed for what they hold (``input``, ``reason``)."""
 
     @property
     def ok(self) -> bool:
@@ -313,6 +318,38 @@ def with_participant(session: Session, input_path: Path) -> Session:
     if not parent:
         return session
     return replace(session, profile=replace(session.profile, id=parent))
+
+
+def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[str, str]]:
+    """What the console and ``failures.json`` must name about an input beyond its rows:
+    that it was truncated and analysed for what it holds (once per file), and the archive
+    members that were not read or are not activities (see :class:`Done`)."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for session in sessions:
+        note = truncation(session.provenance.repairs)
+        source = session.provenance.source
+        if note is not None and ("truncated", source) not in out:
+            out[("truncated", source)] = {"kind": "truncated", "input": source,
+                                          "reason": note}
+        for n in session.provenance.notices:
+            out.setdefault((n.kind, n.source), {"kind": n.kind, "input": n.source,
+                                                "reason": n.reason, "hint": n.hint})
+    return list(out.values())
+
+
+def _add_notices(report: BatchReport, done: Iterable[Done]) -> None:
+    """The inputs' notices into the report: archive members not read with its failures
+    (``failures.json``), members that are no activity with the files skipped, truncated
+    inputs in :attr:`BatchReport.truncated`."""
+    for result in done:
+        for notice in result.notices:
+            entry = {k: v for k, v in notice.items() if k != "kind"}
+            if notice["kind"] == "failed":
+                report.failures.append({"error": "InputError", **entry})
+            elif notice["kind"] == "ignored":
+                report.unsupported.append(entry)
+            else:
+                report.truncated.append(entry)
 
 
 class Overtime(BaseException):
@@ -390,7 +427,8 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
             results, cals = _calibrated_here(task, sessions, results, cals, evidence,
                                              repeats(sessions, digests))
         # No session, no picture to draw: never analysed again for pictures.
-        done = Done(task.input, [], [], pictures=task.pictures or not results)
+        done = Done(task.input, [], [], pictures=task.pictures or not results,
+                    notices=input_notices(sessions, task.input))
         for content, result, cal, told in zip(digests, results, cals, evidence, strict=True):
             shown_out = task.out_dir if task.shown is None else task.shown[1]
             row = replace(SessionRow.from_result(result, str(shown_out / result.name)),
@@ -1232,6 +1270,7 @@ def run_batch(
                 sorted((row for result in done.values() for row in result.rows),
                        key=lambda r: r.output))
             report.recordings = [r for result in done.values() for r in result.recordings]
+            _add_notices(report, done.values())
             _write_tables(report, tasks, out_dir, config)
         except OSError as exc:  # a full disk, a folder taken away: say so, no traceback
             raise OutputError(

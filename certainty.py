@@ -19,7 +19,9 @@ settle it. The rules, weakest evidence first:
     can also explain, with no workload channel to tell them apart, or rising at the
     recorded workload almost as fast as a ramp: heat, or an unrecorded incline);
   - the session class is a near tie between two labels;
-  - the longest bout is within 2 minutes of the dose.
+  - the longest bout is within 2 minutes of the dose;
+  - the input is truncated (a file cut short, analysed for what it holds): the activity
+    may have gone on, and the verdict covers only its first part.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ class Certainty:
 
 
 def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str, float],
-           longest_bout_min: float, dose_min: float) -> Certainty:
-    """The certainty of a session's verdict (see the module text)."""
+           longest_bout_min: float, dose_min: float, truncated: str | None = None
+           ) -> Certainty:
+    """The certainty of a session's verdict (see the module text); ``truncated``: the
+    repair note saying the input was cut short, if it was."""
     low: list[str] = []
     medium: list[str] = []
     n_acc = int((prediction.source == SOURCE_ACC).sum())
@@ -97,6 +101,9 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
     if abs(longest_bout_min - dose_min) <= DOSE_MARGIN_MIN:
         medium.append(f"the longest bout holds {longest_bout_min:g} qualifying minutes, "
                       f"within {DOSE_MARGIN_MIN:g} of the {dose_min:g}-minute dose")
+    if truncated is not None:
+        medium.append(f"the input is truncated ({truncated}): the verdict covers what it "
+                      "holds, and the activity may have gone on (export it again)")
     if low:
         return Certainty("low", tuple(low + medium))
     if medium:

@@ -13,6 +13,7 @@ When the input used Unix-epoch times, the absolute start is kept in
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -197,6 +198,39 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """A file inside an input that the user must hear about beyond the sessions' repairs:
+    an archive member that could not be read (``kind`` ``failed``) or that is not an input
+    (``ignored``). The batch lists these with its failures and skipped files.
+
+    Attributes:
+        kind: ``failed`` or ``ignored``.
+        source: the file, as ``archive.zip!member``.
+        reason: why it was not read.
+        hint: what to do.
+    """
+
+    kind: str
+    source: str
+    reason: str
+    hint: str = ""
+
+
+_TRUNCATED = re.compile(r"\b(truncated|cut short|ends early|stops early)\b")
+_OTHER_FILES = re.compile(r"^\d+ archive members")
+
+
+def truncation(repairs: Iterable[str]) -> str | None:
+    """The repair note that says the input was cut short (a FIT, TCX or gzip stream that
+    ends early, read for what it holds), or None. Notes about other files of an archive
+    (its members not read) do not count: they are :class:`Notice` s."""
+    for note in repairs:
+        if _TRUNCATED.search(note) and not _OTHER_FILES.match(note):
+            return note
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a session came from and what normalising it changed.
 
@@ -212,6 +246,7 @@ class Provenance:
             watch's own settings, such as a FIT file's resting heart rate), not a person:
             a researcher's calibration value comes before them (see
             :func:`dosewatch.features.hr.resolve_params`).
+        notices: other files of the input that were not read (archive members).
     """
 
     source: str
@@ -221,6 +256,7 @@ class Provenance:
     sport: str | None = None
     time_origin_s: float = 0.0
     device_profile: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +287,12 @@ class Session:
     def with_repairs(self, notes: Iterable[str]) -> Session:
         """This session with ``notes`` added at the end of its provenance's repairs."""
         provenance = replace(self.provenance, repairs=self.provenance.repairs + tuple(notes))
+        return replace(self, provenance=provenance)
+
+    def with_notices(self, notices: Iterable[Notice]) -> Session:
+        """This session with ``notices`` added to its provenance's."""
+        provenance = replace(self.provenance,
+                             notices=self.provenance.notices + tuple(notices))
         return replace(self, provenance=provenance)
 
 

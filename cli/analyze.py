@@ -129,6 +129,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _say_calibration(Path(args.calibration) if args.calibration else out / "calibration")
     if report.elsewhere:
         _say_elsewhere(report.elsewhere, out, args.inputs)
+    if report.truncated:
+        n = len(report.truncated)
+        print(f"{_count(n, 'input')} truncated: analysed what {'it holds' if n == 1 else 'they hold'}"
+              " (certainty lowered; export again for the whole activity):")
+        for t in report.truncated:
+            print(f"  {_printable(t['input'])}: {t['reason']}")
     print(f"table: {out / 'sessions.csv'}")
     for title, entries in (("links followed (they lead inside the folders given):",
                             report.followed),

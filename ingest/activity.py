@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError, ProfileError, plain_reason, sanitise
-from ..session import Profile, Session, build_session
+from ..session import Profile, Session, build_session, truncation
 
 __all__ = [
     "FOOT_SPORTS",
@@ -1017,6 +1017,11 @@ def to_session(
         ProfileError: ``profile`` is invalid.
     """
     if data.t.size == 0 and data.acc is None:
+        cut = truncation(data.repairs)
+        if cut is not None:  # a copy that stopped early, not a file without samples
+            raise InputError(f"the file is truncated before its first {what_rows} ({cut})",
+                             source=data.source, hint="copy or export the file again: the "
+                             "copy or download stopped early")
         raise InputError(f"the file holds no {what_rows}s", source=data.source,
                          hint="it may be a course, workout or summary without samples; "
                          "export the recorded activity")

@@ -40,8 +40,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ...errors import InputError
-from ...session import Session
-from ..registry import Reader, ReadOptions, reader_for
+from ...session import Notice, Session
+from ..registry import Reader, ReadOptions, reader_for, readers
 
 __all__ = ["MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO", "MAX_TOTAL_BYTES", "READER"]
 
@@ -234,8 +234,11 @@ def _read_e4(zf: zipfile.ZipFile, folder: str, infos: list[zipfile.ZipInfo], pat
 
 def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
                options: ReadOptions, budget: _Budget, tmp: Path, depth: int,
-               failures: list[str], ignored: list[str]) -> list[Session]:
+               failures: list[tuple[str, str, str]], ignored: list[str]) -> list[Session]:
+    """The sessions of every activity member; each member not read is added to
+    ``failures`` as (name, reason, hint), each other file to ``ignored``."""
     sessions: list[Session] = []
+    again = "export the activity again, or extract the file and analyse it on its own"
     for k, info in enumerate(sorted(infos, key=lambda i: i.filename)):
         lower = info.filename.lower()
         source = _source(path, info.filename)
@@ -245,14 +248,15 @@ def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
             continue
         why = _usable(info)
         if why is not None:
-            failures.append(f"{info.filename}: {why}, not read")
+            failures.append((info.filename, f"{why}, not read", again))
             continue
         copy: Path | None = None
         try:
             copy = _extract(zf, info, tmp / f"m{depth}-{k}", budget, source)
             if lower.endswith(".zip"):
                 if depth >= MAX_DEPTH:
-                    failures.append(f"{info.filename}: an archive nested too deep, not read")
+                    failures.append((info.filename, "an archive nested too deep, not read",
+                                     "extract the inner archive and pass it on its own"))
                     continue
                 with _open_zip(copy, source) as inner:
                     found = _read_bulk(inner, _members(inner, source), Path(source), options,
@@ -262,14 +266,15 @@ def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
                 continue
             reader = reader_for(copy)
             if reader is None:
-                failures.append(f"{info.filename}: not a kind of file dosewatch reads")
+                failures.append((info.filename, "not a kind of file dosewatch reads",
+                                 "check what the file is"))
                 continue
             stem = re.sub(r"(\.gz)?$", "", PurePosixPath(info.filename).name,
                           flags=re.IGNORECASE).rsplit(".", 1)[0]
             found = reader.read(copy, replace(options, name=options.name or stem))
             sessions.extend(_with_source(s, source) for s in found)
         except InputError as exc:
-            failures.append(f"{info.filename}: {exc.reason}")
+            failures.append((info.filename, exc.reason, exc.hint or again))
         finally:
             if copy is not None and copy.is_file():
                 copy.unlink()  # one member on disk at a time
@@ -302,12 +307,13 @@ def read_archive(path: Path, options: ReadOptions) -> list[Session]:
             member = health.filename if health is not None else f"{e4}/"
             raise InputError(f"{member}: {exc.reason}", source=source,
                              hint=exc.hint) from None
-        failures: list[str] = []
+        failures: list[tuple[str, str, str]] = []
         ignored: list[str] = []
         sessions = _read_bulk(zf, infos, path, options, budget, tmp, 1, failures, ignored)
+    failed = [f"{name}: {reason}" for name, reason, _ in failures]
     if not sessions:
         if failures:
-            shown = "; ".join(failures[:5]) + (f"; and {len(failures) - 5} more"
+            shown = "; ".join(failed[:5]) + (f"; and {len(failures) - 5} more"
                                                if len(failures) > 5 else "")
             raise InputError(f"no activity in the archive could be read ({shown})",
                              source=source, hint="see each member's reason; export the "
@@ -320,13 +326,29 @@ def read_archive(path: Path, options: ReadOptions) -> list[Session]:
                          "Empatica E4 session downloads")
     notes = []
     if failures:
-        notes.append(f"{len(failures)} archive members not read: " + "; ".join(failures[:10])
+        notes.append(f"{len(failures)} archive members not read: " + "; ".join(failed[:10])
                      + ("; …" if len(failures) > 10 else ""))
     if ignored:
         notes.append(f"{len(ignored)} archive members are not activity files (ignored)")
     if notes:
         sessions = [s.with_repairs(notes) for s in sessions]
+    notices = [Notice("failed", _source(path, name), reason, hint)
+               for name, reason, hint in failures]
+    notices += [Notice("ignored", _source(path, name), "a file inside a bulk-export archive "
+                       "that is not an activity file: not read",
+                       "extract it and pass it on its own if it is a recording")
+                for name in ignored if _an_input_elsewhere(name)]
+    if notices:  # on the first session only: the batch lists each once
+        sessions[0] = sessions[0].with_notices(notices)
     return sessions
+
+
+def _an_input_elsewhere(name: str) -> bool:
+    """Whether a member's name ends like a file dosewatch reads on its own (a CSV table,
+    an EDF recording), unlike the summaries and photos of an export."""
+    lower = re.sub(r"\.gz$", "", name.lower())
+    return any(lower.endswith(suffix) for r in readers() for suffix in r.suffixes
+               if suffix not in (".zip",))
 
 
 READER = Reader(
