@@ -35,7 +35,7 @@ import io
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,10 @@ HEAD_BYTES = 64 << 10
 MAX_RAGGED_BYTES = 1 << 30
 _MAX_TIME_S = 253_402_300_799.0  # 9999-12-31
 _EPOCH_MIN_S = 1.0e8  # 1973: numbers of seconds below this count from the start
+TRUNCATED_GZIP = ("the gzip stream is cut short: the file is truncated (a copy or download "
+                  "that stopped early)")
+TRUNCATED_GZIP_HINT = ("copy or export the file again (or decompress what it holds, zcat "
+                       "FILE.csv.gz > FILE.csv, and pass that)")
 _EXCEL_UNIX_DAY = 25_569.0  # the spreadsheet serial day of 1970-01-01
 
 # Unit spellings (lower case, spaces removed) -> (kind, factor to the canonical unit).
@@ -484,6 +488,8 @@ def looks_like_table(head: bytes) -> bool:
 def _arrow_error(source: Path | str, exc: BaseException) -> TableError:
     text = str(exc).strip().splitlines()
     first = text[0][:200] if text else type(exc).__name__
+    if "truncated compressed stream" in first.lower():
+        return TableError(TRUNCATED_GZIP, source=source, hint=TRUNCATED_GZIP_HINT)
     return TableError(f"cannot read the table ({first})", source=source,
                       hint="check that it is a delimited text table with one sample per line")
 
@@ -654,6 +660,15 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
     if decimal == ",":
         text = pc.replace_substring(text, ",", ".")
     bad = first_uncastable(text, pa.float64())
+    if bad is not None and decimal == "." and _DECIMAL_COMMA.match(text[bad].as_py() or ""):
+        # A quoted "80,5" in a comma-separated file: this column writes decimal commas,
+        # when none of its cells writes a decimal point, and not every comma is followed
+        # by three digits (1,234 may be a thousands separator).
+        with_comma = pc.match_substring(text, ",")
+        thousands = pc.match_substring_regex(text, r"^[+-]?\d{1,3}(,\d{3})+$")
+        if not pc.any(pc.match_substring(text, ".")).as_py() and not pc.all(
+                pc.or_(pc.invert(with_comma), thousands)).as_py():
+            return numbers(values, what, source, decimal=",", first_row=first_row)
     if bad is not None:
         raise TableError(
             f"column '{what}' has a value that is not a number: {_shown(values, bad)} at "
@@ -682,7 +697,7 @@ _CLOCK = re.compile(r"^\d+:\d{2}(:\d{2})?(\.\d+)?$")
 
 
 def to_seconds(values: pa.Array, source: Path | str, *, unit: str | None = None,
-               name: str = "time", first_row: int = 1) -> Times:
+               name: str = "time", first_row: int = 1, decimal: str = ".") -> Times:
     """A time column in seconds, whatever the file wrote (see the module text).
 
     Args:
@@ -690,6 +705,8 @@ def to_seconds(values: pa.Array, source: Path | str, *, unit: str | None = None,
         unit: the unit the header or ``time_unit`` gives (``s``, ``ms``, ``us``, ``ns``,
             ``min``, ``h``), or None to tell from the values.
         name: the column's name, for messages.
+        decimal: the table's decimal mark (``,`` in a semicolon-separated table that
+            writes ``0,25``).
 
     Raises:
         TableError: a cell is no time, or numbers whose unit cannot be told.
@@ -700,11 +717,15 @@ def to_seconds(values: pa.Array, source: Path | str, *, unit: str | None = None,
         if not sample:
             return Times(np.full(len(values), np.nan), False)
         first = sample[0]  # the first time says how they are all written
-        if _NUMBER.match(first) and "," not in first:
-            return _numeric_times(numbers(text, name, source, first_row=first_row), source,
-                                  unit, name)
+        if _NUMBER.match(first) and ("," not in first or decimal == ","):
+            return _numeric_times(numbers(text, name, source, first_row=first_row,
+                                          decimal=decimal), source, unit, name)
         if _CLOCK.match(first):
             return _clock_times(text, source, name, first_row)
+        if _DOTTED_DATE.match(first) or _SLASHED_DATE.match(first):
+            text, order = _day_first(text, sample, source, name)
+            times = _iso_times(text, source, name, first_row)
+            return replace(times, notes=(f"{name}: dates read as {order}", *times.notes))
         return _iso_times(text, source, name, first_row)
     return _numeric_times(numbers(values, name, source), source, unit, name)
 
@@ -752,6 +773,44 @@ def _numeric_times(raw: NDArray[np.float64], source: Path | str, unit: str | Non
             source=source, hint="the times may be milliseconds: say so with --columns "
             "time_unit=ms (or s, if the samples really are that far apart)")
     return Times(raw, False)
+
+
+_DOTTED_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}[ T]\d")
+_SLASHED_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}[ T]\d")
+
+
+def _day_first(text: pa.Array, sample: Sequence[str], source: Path | str,
+               name: str) -> tuple[pa.Array, str]:
+    """Dates written ``dd.mm.yyyy`` (day first, as every locale that writes dots does) or
+    ``dd/mm/yyyy`` / ``mm/dd/yyyy`` rewritten as ISO-8601 ``yyyy-mm-dd``. Slashed dates
+    are read day first when a first field above 12 says so, month first when a second
+    field above 12 does, and refused when nothing tells them apart. Returns the text and
+    the order read (``day.month.year``...).
+
+    Raises:
+        TableError: slashed dates whose order cannot be told.
+    """
+    slashed = "/" in sample[0].split(" ")[0]
+    day_first = True
+    if slashed:
+        parts = pc.extract_regex(text, r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/")
+        firsts = pc.max(pc.cast(pc.struct_field(parts, [0]), pa.int64())).as_py() or 0
+        seconds = pc.max(pc.cast(pc.struct_field(parts, [1]), pa.int64())).as_py() or 0
+        day_first, month_first = firsts > 12, seconds > 12
+        if day_first == month_first:
+            raise TableError(
+                f"column '{name}' writes dates as {sample[0].split(' ')[0]!r}: day/month or "
+                "month/day cannot be told from these dates", source=source,
+                hint="write the times as ISO-8601 (2026-03-01 10:00:00), or as seconds")
+    sep = "/" if slashed else r"\."
+    text = pc.replace_substring_regex(text, rf"^(\d)({sep})", r"0\1\2")
+    # RE2 rewrites take one digit after the backslash: \10 is group 1, then a 0.
+    text = pc.replace_substring_regex(text, rf"^(\d\d{sep})(\d)({sep})", r"\10\2\3")
+    rewrite = r"\3-\2-\1" if day_first else r"\3-\1-\2"
+    text = pc.replace_substring_regex(text, rf"^(\d\d){sep}(\d\d){sep}(\d{{4}})", rewrite)
+    mark = "/" if slashed else "."
+    order = mark.join(("day", "month", "year") if day_first else ("month", "day", "year"))
+    return text, order
 
 
 def _clock_times(text: pa.Array, source: Path | str, name: str, first_row: int) -> Times:

@@ -25,6 +25,8 @@ on its own) is refused with a hint to pass its folder.
 
 from __future__ import annotations
 
+import zlib
+
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,8 @@ from ..arrow import to_flags
 from ..registry import Reader, ReadOptions, file_head
 from ..tables import (
     HEAD_BYTES,
+    TRUNCATED_GZIP,
+    TRUNCATED_GZIP_HINT,
     Layout,
     Roles,
     TableError,
@@ -86,10 +90,46 @@ def _check_gzip(path: Path) -> str | None:
     return "gzip" if gz else None
 
 
+def truncated_gzip(path: Path) -> InputError:
+    """The refusal of a gzip-compressed table whose stream is cut short."""
+    return InputError(TRUNCATED_GZIP, source=path, hint=TRUNCATED_GZIP_HINT)
+
+
+def _gzip_head(path: Path, size: int) -> bytes:
+    """The first ``size`` decompressed bytes of a gzip file.
+
+    Raises:
+        InputError: the stream ends before ``size`` bytes and before its end marker (the
+            file is truncated), or is not valid gzip.
+    """
+    inflate = zlib.decompressobj(wbits=31)
+    out = bytearray()
+    try:
+        with path.open("rb") as fh:
+            while len(out) < size and not inflate.eof:
+                chunk = fh.read(64 << 10)
+                if not chunk:
+                    raise truncated_gzip(path)
+                out += inflate.decompress(chunk, size - len(out))
+                while len(out) < size and inflate.unconsumed_tail and not inflate.eof:
+                    out += inflate.decompress(inflate.unconsumed_tail, size - len(out))
+    except zlib.error as exc:
+        raise InputError(f"the gzip data is damaged ({exc})", source=path,
+                         hint="copy or export the file again") from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=path,
+                         hint="check that it exists and is readable") from None
+    return bytes(out[:size])
+
+
 def _other_format(path: Path, head: bytes) -> InputError | None:
     """A refusal for a table that belongs to another format read as a whole."""
+    from ..activity import sniff, wrong_content
     from .empatica import is_e4_file
 
+    found = sniff(head)
+    if found in ("fit", "zip", "sqlite", "tcx", "gpx"):  # a file of another kind, misnamed
+        return wrong_content(path, "table (CSV)", found)
     if is_e4_file(head):
         return InputError(
             "it is one file of an Empatica E4 session (start time and rate in its first "
@@ -107,7 +147,8 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
             acceleration column (the hint names the columns found and ``--columns``).
     """
     compression = _check_gzip(path)
-    head = file_head(path, HEAD_BYTES) if head is None else head
+    if head is None:
+        head = _gzip_head(path, HEAD_BYTES) if compression else file_head(path, HEAD_BYTES)
     other = _other_format(path, head)
     if other is not None:
         raise other
@@ -122,7 +163,7 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
               if role in roles.index}
     cells = read_columns(path, layout, wanted, compression=compression)
     times = to_seconds(cells["time"], path, unit=roles.unit.get("time"),
-                       name=layout.names[roles.index["time"]])
+                       name=layout.names[roles.index["time"]], decimal=layout.decimal)
     repairs = list(times.notes)
     values = {role: _values(cells[role], role, roles, layout, path)
               for role in _VALUE_ROLES if role in cells}
