@@ -247,6 +247,8 @@ def reader_for(path: Path) -> Reader | None:
     match = _by_suffix(path)
     if match is not None:
         return match[0]
+    if any(r.explain is not None and r.explain(path) for r in readers()):
+        return None  # a kind of file a reader knows is no input (its explain says why)
     sniffers = [r for r in readers() if r.sniff is not None]
     if not sniffers:
         return None

@@ -351,11 +351,33 @@ def _an_input_elsewhere(name: str) -> bool:
                if suffix not in (".zip",))
 
 
+# Files that are ZIP archives inside but never a recording (their name says so): named as
+# what they are, and skipped, rather than read as an export and failed.
+_NOT_EXPORTS = {
+    ".npz": ("a NumPy array archive (.npz)", "export the arrays as a CSV table (time and hr, "
+             "or x, y, z columns) to analyse them"),
+    ".xlsx": ("an Excel workbook", "save the sheet as CSV (CSV UTF-8) and pass the CSV"),
+    ".ods": ("a spreadsheet", "save the sheet as CSV (CSV UTF-8) and pass the CSV"),
+    ".docx": ("a Word document", "leave it out: it is not a recording"),
+    ".odt": ("a text document", "leave it out: it is not a recording"),
+    ".pptx": ("a presentation", "leave it out: it is not a recording"),
+    ".jar": ("a Java archive", "leave it out: it is not a recording"),
+    ".whl": ("a Python wheel", "leave it out: it is not a recording"),
+    ".epub": ("an e-book", "leave it out: it is not a recording"),
+}
+
+
+def _explain(path: Path) -> str | None:
+    known = _NOT_EXPORTS.get(Path(path).suffix.lower())
+    return None if known is None else f"{known[0]}, not a recording: {known[1]}"
+
+
 READER = Reader(
     name="zip",
     title="ZIP archive (Garmin/Strava bulk export, Apple Health export.zip, Empatica E4)",
     read=read_archive,
     suffixes=(".zip",),
     sniff=lambda head: head.startswith(b"PK\x03\x04"),
+    explain=_explain,
     hint="pass the export's ZIP as downloaded",
 )
