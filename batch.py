@@ -362,6 +362,21 @@ def _failure(task: Task, error: str, reason: str, hint: str) -> tuple[str, dict]
                       "hint": hint}
 
 
+def _reason_in(exc: DosewatchError, input_path: Path) -> str:
+    """The error's reason, naming the file inside the input folder it is about (an empty
+    ``hr.csv`` of a session folder), since the failure is listed under the folder."""
+    source = exc.source
+    if not source or not Path(input_path).is_dir():
+        return exc.reason
+    try:
+        inner = Path(source).relative_to(input_path)
+    except ValueError:
+        return exc.reason
+    if inner == Path(".") or exc.reason.startswith(f"{inner}:"):
+        return exc.reason
+    return f"{inner}: {exc.reason}"
+
+
 def _over_memory(task: Task) -> tuple[str, dict]:
     what, hint = memory_limits(task.config.batch.input_memory_mb)
     return _failure(task, "MemoryError", f"needs {what}", hint)
@@ -454,7 +469,7 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         done.recordings.extend(r.summary() for r in recordings)
         return "ok", done
     except DosewatchError as exc:
-        return _failure(task, type(exc).__name__, exc.reason, exc.hint or "")
+        return _failure(task, type(exc).__name__, _reason_in(exc, task.input), exc.hint or "")
     except MemoryError:
         return _over_memory(task)
     except Overtime:

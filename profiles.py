@@ -62,7 +62,7 @@ def _profile_from_values(values: Mapping[str, object], source: str) -> Profile:
                 raise ProfileError(
                     f"profile key {key} must be a number, got {shown}",
                     source=source,
-                    hint=f"write it as a bare number, e.g. {key} = 60",
+                    hint=f"write it as a bare number, e.g. {key} = {_number_example(key)}",
                 )
             value = float(value)
         elif key == "id":
@@ -91,6 +91,12 @@ def _profile_from_values(values: Mapping[str, object], source: str) -> Profile:
 
 def _example(key: str) -> str:
     return {"placement": PLACEMENTS[0], "sex": "female"}.get(key, "...")
+
+
+def _number_example(key: str) -> str:
+    """A value of ``key`` that the profile's own check accepts (an example in a hint must
+    not be refused in turn)."""
+    return {"age": "34", "hr_rest": "55", "hr_max": "185", "weight_kg": "70"}.get(key, "60")
 
 
 def read_profile(path: str | Path) -> Profile:
@@ -164,13 +170,13 @@ def parse_profile_options(mapping: Mapping[str, object], source: str = "--profil
                 raise ProfileError(
                     f"profile option {key}={raw!r} is not a number",
                     source=source,
-                    hint=f"give a number, e.g. {key}=60",
+                    hint=f"give a number, e.g. {key}={_number_example(key)}",
                 ) from None
             if not math.isfinite(number):
                 raise ProfileError(
                     f"profile option {key}={raw!r} is not a finite number",
                     source=source,
-                    hint=f"give a number, e.g. {key}=60",
+                    hint=f"give a number, e.g. {key}={_number_example(key)}",
                 )
             values[key] = number
         else:

@@ -348,3 +348,16 @@ def test_an_input_without_a_minute_of_usable_data_fails_and_is_no_session(tmp_pa
     assert failure["input"] == str(empty)
     assert "no minute has heart rate or acceleration" in failure["reason"]
     assert "out of range" in failure["reason"] and "--columns" in failure["hint"]
+
+
+def test_a_failure_inside_a_session_folder_names_the_file(tmp_path):
+    """An empty hr.csv in a session folder: the failure, listed under the folder, says
+    which file of it is empty (issue 12 review)."""
+    folder = tmp_path / "s1"
+    folder.mkdir()
+    (folder / "hr.csv").write_bytes(b"")
+    (folder / "profile.toml").write_text("age = 30\n")
+    report = run_batch([folder], tmp_path / "out", pictures=False, calibrate=False)
+    [failure] = report.failures
+    assert failure["input"] == str(folder)
+    assert failure["reason"].startswith("hr.csv: the file is empty")

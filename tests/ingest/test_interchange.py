@@ -887,3 +887,17 @@ def test_a_treadmills_incline_travels_beside_its_speed(tmp_path: Path, fmt: str)
     # A folder without the column has no grade.
     plain = build_session("p", hr=(t, 120.0 + 0 * t), speed=(t, np.full(t.size, 1.4)))
     assert read_session(write_session_folder(plain, tmp_path / "p", format=fmt)).grade is None
+
+
+@pytest.mark.parametrize("key", ["age", "hr_rest", "hr_max", "weight_kg"])
+def test_the_example_in_a_profile_hint_is_itself_accepted(key):
+    """--profile hr_max=abc once suggested hr_max=60, which the profile then refuses."""
+    import re
+
+    from dosewatch.errors import ProfileError
+    from dosewatch.ingest import parse_profile_string
+
+    with pytest.raises(ProfileError) as err:
+        parse_profile_string(f"{key}=abc")
+    example = re.search(rf"e\.g\. ({key}=\S+)", err.value.hint).group(1)
+    assert getattr(parse_profile_string(example), key) is not None
