@@ -173,7 +173,8 @@ class Done:
     """Whether the session folders hold their pictures (or none were asked for)."""
     notices: list[dict[str, str]] = field(default_factory=list)
     """What the user must see beyond the rows: the input truncated (``kind``
-    ``truncated``), archive members not read (``failed``) or not inputs (``ignored``)."""
+    ``truncated``), archive members not read (``failed``) or not inputs (``ignored``), a
+    decision to check (``check``)."""
 
 
 def input_fingerprint(path: Path) -> list[list[object]]:
@@ -291,6 +292,9 @@ class BatchReport:
     that start together with different samples (see :mod:`dosewatch.duplicates`)."""
     truncated: list[dict[str, str]] = field(default_factory=list)
     """Inputs cut short and analysed for what they hold (``input``, ``reason``)."""
+    checks: list[dict[str, str]] = field(default_factory=list)
+    """Decisions about an input the user should check (a speed unit that fits two
+    readings): ``input``, ``reason``, ``hint``."""
 
     @property
     def ok(self) -> bool:
@@ -322,8 +326,9 @@ def with_participant(session: Session, input_path: Path) -> Session:
 
 def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[str, str]]:
     """What the console and ``failures.json`` must name about an input beyond its rows:
-    that it was truncated and analysed for what it holds (once per file), and the archive
-    members that were not read or are not activities (see :class:`Done`)."""
+    that it was truncated and analysed for what it holds (once per file), the archive
+    members that were not read or are not activities, and decisions to check (see
+    :class:`Done`)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     for session in sessions:
         note = truncation(session.provenance.repairs)
@@ -340,7 +345,7 @@ def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[st
 def _add_notices(report: BatchReport, done: Iterable[Done]) -> None:
     """The inputs' notices into the report: archive members not read with its failures
     (``failures.json``), members that are no activity with the files skipped, truncated
-    inputs in :attr:`BatchReport.truncated`."""
+    inputs in :attr:`BatchReport.truncated`, the rest in :attr:`BatchReport.checks`."""
     for result in done:
         for notice in result.notices:
             entry = {k: v for k, v in notice.items() if k != "kind"}
@@ -348,8 +353,10 @@ def _add_notices(report: BatchReport, done: Iterable[Done]) -> None:
                 report.failures.append({"error": "InputError", **entry})
             elif notice["kind"] == "ignored":
                 report.unsupported.append(entry)
-            else:
+            elif notice["kind"] == "truncated":
                 report.truncated.append(entry)
+            else:
+                report.checks.append(entry)
 
 
 class Overtime(BaseException):

@@ -135,6 +135,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               " (certainty lowered; export again for the whole activity):")
         for t in report.truncated:
             print(f"  {_printable(t['input'])}: {t['reason']}")
+    for c in report.checks:
+        print(f"check: {_printable(c['input'])}: {c['reason']}"
+              + (f" — {c['hint']}" if c.get("hint") else ""))
     print(f"table: {out / 'sessions.csv'}")
     for title, entries in (("links followed (they lead inside the folders given):",
                             report.followed),

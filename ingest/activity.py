@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError, ProfileError, plain_reason, sanitise
-from ..session import Profile, Session, build_session, truncation
+from ..session import Notice, Profile, Session, build_session, truncation
 
 __all__ = [
     "FOOT_SPORTS",
@@ -125,6 +125,8 @@ class ActivityData:
         sport: the sport as the file names it, normalised by :func:`normalise_sport`.
         profile: what the file says about the participant (validated leniently).
         repairs: one line per repair or decision made while reading.
+        checks: ``(reason, hint)`` of each decision the user should check (a speed
+            column whose unit is ambiguous), shown on the console as well.
     """
 
     source: Path
@@ -145,6 +147,7 @@ class ActivityData:
     sport: str | None = None
     profile: Profile = field(default_factory=Profile)
     repairs: list[str] = field(default_factory=list)
+    checks: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -1067,7 +1070,7 @@ def to_session(
                    if getattr(data.profile, name) is not None
                    and (profile is None or getattr(profile, name) is None)
                    and getattr(merged, name) is not None)
-    return build_session(
+    session = build_session(
         name or default_name(data.source),
         hr=hr,
         acc=data.acc if has_acc else None,
@@ -1082,3 +1085,5 @@ def to_session(
         sport=data.sport,
         device_profile=stored,
     )
+    return session.with_notices(Notice("check", str(data.source), reason, hint)
+                                for reason, hint in data.checks)

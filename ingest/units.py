@@ -34,7 +34,8 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..session import Acceleration, Session, Speed
 
-__all__ = ["acc_factor", "check_units", "speed_factor", "speed_factor_from_distance"]
+__all__ = ["acc_factor", "check_units", "speed_factor", "speed_factor_from_distance",
+           "table_speed_unit"]
 
 G = 9.80665
 # (factor to g, what the values were, band of the magnitude at rest in the file's unit)
@@ -50,6 +51,15 @@ _MIN_STILL = 5
 
 FOOT_SPORT_LIMIT_MPS = 7.0
 OTHER_LIMIT_MPS = 20.0
+ON_FOOT_SESSION_MPS = 5.9
+"""Nobody's median moving speed on foot over a session is above this (the marathon
+record's pace, 21 km/h): above it, a unitless speed is a cycling pace in m/s or km/h."""
+OWN_POWER_LIMIT_MPS = 12.5
+"""A median moving speed above this (45 km/h) over a whole session is not a person
+moving under their own power, whatever the sport (the cycling hour record is 56.8 km/h)."""
+STEP_CADENCE = (130.0, 230.0)
+"""A cadence in this range (per minute) is steps: the person is on foot (pedalling is
+slower, 60 to 120 revolutions a minute)."""
 _MOVING_MPS = 0.5
 _MIN_MOVING_S = 300.0
 _FOOT = frozenset({"running", "walking", "hiking", "trail_running", "treadmill", "run",
@@ -140,6 +150,48 @@ def speed_factor(session: Session) -> tuple[float, str] | None:
         "still too fast as km/h", source=session.provenance.source,
         hint="give the speed's unit with --columns speed_unit=m/s, km/h or mph, or leave "
         "the speed column out (--columns names the columns to read)")
+
+
+def table_speed_unit(speed: NDArray[np.float64], cadence: NDArray[np.float64] | None,
+                     step_s: float) -> tuple[float, str, tuple[str, str] | None]:
+    """The unit of a table's speed column whose header names none (and with no distance
+    to check it against), told from the values: the factor to m/s, a repair note, and a
+    warning ``(reason, hint)`` when the values fit m/s and km/h alike.
+
+    A table names no sport, so :func:`speed_factor` allows 20 m/s (72 km/h); but a
+    median moving speed above :data:`ON_FOOT_SESSION_MPS` is km/h when the cadence says
+    the person is on foot (130–230 steps a minute), and above
+    :data:`OWN_POWER_LIMIT_MPS` (45 km/h held for the session, near the cycling hour
+    record) whatever the sport, since people move under their own power. Between the two,
+    without cadence, both fit (a cycling pace in m/s, a run in km/h): read as m/s, with a
+    warning naming ``--columns speed_unit``. ``step_s`` is the median time between rows.
+    """
+    moving = np.isfinite(speed) & (speed > _MOVING_MPS)
+    if int(moving.sum()) * step_s < _MIN_MOVING_S:
+        return 1.0, "speed: the header gives no unit: read as m/s", None
+    median = float(np.median(speed[moving]))
+    given = ("if the column is km/h, say so with --columns speed_unit=km/h")
+    if median <= ON_FOOT_SESSION_MPS or median > OTHER_LIMIT_MPS:
+        # Plausible as m/s for any sport; or impossible, which check_units settles.
+        return 1.0, (f"speed: the header gives no unit: read as m/s (median moving speed "
+                     f"{median:.3g}; {given})"), None
+    steps = None
+    if cadence is not None:
+        cad = cadence[moving & np.isfinite(cadence) & (cadence > 0)]
+        steps = float(np.median(cad)) if cad.size else None
+    on_foot = steps is not None and STEP_CADENCE[0] <= steps <= STEP_CADENCE[1]
+    if on_foot or median > OWN_POWER_LIMIT_MPS:
+        why = (f"with a cadence of {steps:.0f} steps a minute the person is on foot, where "
+               f"{median:.3g} m/s is not held for a session" if on_foot else
+               f"as m/s that is {median * 3.6:.0f} km/h held for the whole session, faster "
+               "than people move under their own power")
+        return 1 / 3.6, (f"speed: the header gives no unit and the median moving speed is "
+                         f"{median:.3g}: {why}: read as km/h (divided by 3.6); if the column "
+                         "is m/s, say so with --columns speed_unit=m/s"), None
+    reason = (f"speed: the header gives no unit, and the median moving speed {median:.3g} "
+              f"fits m/s ({median * 3.6:.0f} km/h: a cycling pace) and km/h (on foot) alike: "
+              "read as m/s")
+    return 1.0, reason, (reason, given)
 
 
 def speed_factor_from_distance(

@@ -187,6 +187,17 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
             with np.errstate(divide="ignore", invalid="ignore"):
                 values["hr"] = np.where(rr > 0, 60_000.0 / rr, np.nan)
             repairs.append("hr: from the RR intervals (60000 / RR)")
+    checks = []
+    if "speed" in values and "speed" not in roles.unit and "distance" not in values:
+        from ..units import table_speed_unit
+
+        finite = np.sort(times.t[np.isfinite(times.t)][:20_000])
+        steps = np.diff(finite)
+        step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+        factor, note, check = table_speed_unit(values["speed"], values.get("cadence"), step)
+        values["speed"] = values["speed"] * factor
+        repairs.append(note)
+        checks = [check] if check is not None else []
     described = ", ".join(f"{role}={layout.names[i]}" for role, i in roles.index.items())
     repairs.insert(0, f"read as a table ({_dialect(layout)}): {described}")
     return ActivityData(
@@ -203,6 +214,7 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
         acc=acc,
         speed_field=layout.names[roles.index["speed"]] if "speed" in values else None,
         repairs=repairs,
+        checks=checks,
     )
 
 
