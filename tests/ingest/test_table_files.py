@@ -214,3 +214,72 @@ def test_the_no_time_column_hint_names_the_time_units(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no time column recognised") as info:
         read_session(path)
     assert "time_unit=s, ms, us, ns, min, h or excel" in info.value.hint
+
+
+def _hr_rows(n: int = 600) -> list[int]:
+    return [120 + s % 7 for s in range(n)]
+
+
+def test_decimal_commas_in_the_time_column_are_read(tmp_path: Path) -> None:
+    """'0,25;80': the time column writes decimal commas as the heart rate does (issue 12
+    review: refused as 'times must be numbers of seconds')."""
+    path = write(tmp_path / "semi.csv", "time;hr\n" + "".join(
+        f"{s},25;{b}\n" for s, b in enumerate(_hr_rows())))
+    session = read_session(path)
+    assert session.provenance.time_origin_s == pytest.approx(0.25)
+    assert session.duration_s == pytest.approx(600, abs=1.5)
+    quoted = write(tmp_path / "quoted.csv", "time,hr\n" + "".join(
+        f'{s},"{b},5"\n' for s, b in enumerate(_hr_rows())))
+    assert read_session(quoted).hr.bpm[0] == 120.5
+
+
+def test_a_comma_that_may_be_a_thousands_separator_is_not_a_decimal_comma(
+        tmp_path: Path) -> None:
+    path = write(tmp_path / "thousands.csv", "time,hr\n" + "".join(
+        f'{s},"1,{b:03d}"\n' for s, b in enumerate(_hr_rows())))
+    with pytest.raises(InputError, match="not a number"):
+        read_session(path)
+
+
+@pytest.mark.parametrize(("stamp", "order"), [
+    ("{d:02d}.03.2026 10:{m:02d}:{s:02d}", "day.month.year"),
+    ("{d}.3.2026 10:{m:02d}:{s:02d}", "day.month.year"),
+    ("{d:02d}/03/2026 10:{m:02d}:{s:02d}", "day/month/year"),  # day 13 tells
+    ("03/{d:02d}/2026 10:{m:02d}:{s:02d}", "month/day/year"),
+])
+def test_day_first_and_month_first_dates_are_read_when_the_dates_tell(
+        tmp_path: Path, stamp: str, order: str) -> None:
+    rows = [(d, s) for d in (1, 13) for s in range(600)]
+    path = write(tmp_path / "dates.csv", "Zeit;Puls\n" + "".join(
+        stamp.format(d=d, m=s // 60, s=s % 60) + f";{120 + s % 7}\n" for d, s in rows))
+    session = read_all(path, ReadOptions(columns={"time": "Zeit", "hr": "Puls"}))[0]
+    assert session.provenance.start_time == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert any(f"dates read as {order}" in n for n in session.provenance.repairs)
+
+
+def test_slashed_dates_that_do_not_tell_their_order_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
+        f"01/03/2026 10:{s // 60:02d}:{s % 60:02d},120\n" for s in range(600)))
+    with pytest.raises(InputError, match="day/month or month/day cannot be told") as info:
+        read_session(path)
+    assert "ISO-8601" in info.value.hint
+
+
+def test_a_truncated_csv_gz_says_it_is_truncated(tmp_path: Path) -> None:
+    text = "time,hr\n" + "".join(f"{1_700_000_000 + s},{120 + s % 7}\n" for s in range(40_000))
+    whole = gzip.compress(text.encode())
+    for keep in (len(whole) // 50, len(whole) * 2 // 3):  # inside the head, and after it
+        path = tmp_path / f"cut{keep}.csv.gz"
+        path.write_bytes(whole[:keep])
+        with pytest.raises(InputError, match="the gzip stream is cut short") as info:
+            read_session(path)
+        assert "copy or export the file again" in info.value.hint
+
+
+def test_a_fit_file_named_csv_is_named_as_fit(tmp_path: Path) -> None:
+    fit = REAL / "dtcooper__python-fitparse" / "activity-small-fenix2-run.fit"
+    path = tmp_path / "export.csv"
+    path.write_bytes(fit.read_bytes())
+    with pytest.raises(InputError, match="the content is a FIT file") as info:
+        read_session(path)
+    assert "rename it to export.fit" in info.value.hint

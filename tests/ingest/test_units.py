@@ -112,3 +112,57 @@ def test_speed_unit_from_the_distance() -> None:
     assert factor == pytest.approx(1 / 3.6) and "km/h" in note
     factor, note = speed_factor_from_distance(t, mps / 0.44704, distance)
     assert factor == pytest.approx(0.44704) and "mph" in note
+
+
+def _speed_table(path: Path, kmh: np.ndarray, *, header: str = "speed",
+                 cadence: float | None = None) -> Path:
+    """A 1-s table of heart rate and a speed column written in km/h."""
+    lines = [f"time,hr,{header}" + (",cadence" if cadence is not None else "")]
+    for s, v in enumerate(kmh):
+        lines.append(f"{1_700_000_000 + s},{130 + s % 5},{v:.2f}"
+                     + (f",{cadence:g}" if cadence is not None else ""))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _pace(kmh: float, n: int = 1800, seed: int = 0) -> np.ndarray:
+    return kmh + np.random.default_rng(seed).normal(0, 0.3, n)
+
+
+def test_a_unitless_speed_only_a_person_holds_in_km_h_is_read_as_km_h(tmp_path):
+    """49 km/h written as 13.6 under a plain 'speed' header (issue 12 review item 6: read
+    as m/s, a 49 km/h hour): as m/s no one holds it under their own power."""
+    session = read_session(_speed_table(tmp_path / "run.csv", _pace(13.6)))
+    assert np.median(session.speed.mps) == pytest.approx(13.6 / 3.6, rel=0.02)
+    assert any("read as km/h" in r and "speed_unit=m/s" in r
+               for r in session.provenance.repairs)
+    assert not session.provenance.notices
+
+
+def test_steps_cadence_says_on_foot_so_a_cycling_pace_is_km_h(tmp_path):
+    session = read_session(_speed_table(tmp_path / "run.csv", _pace(11.0), cadence=172))
+    assert np.median(session.speed.mps) == pytest.approx(11.0 / 3.6, rel=0.02)
+    assert any("172 steps a minute" in r for r in session.provenance.repairs)
+
+
+def test_a_speed_that_fits_both_units_is_read_as_m_s_with_a_check(tmp_path):
+    session = read_session(_speed_table(tmp_path / "ride.csv", _pace(11.0)))
+    assert np.median(session.speed.mps) == pytest.approx(11.0, rel=0.02)
+    [notice] = session.provenance.notices
+    assert notice.kind == "check" and "fits m/s" in notice.reason
+    assert "--columns speed_unit=km/h" in notice.hint
+
+
+@pytest.mark.parametrize("header", ["Speed (m/s)", "speed_mps"])
+def test_a_stated_unit_is_never_second_guessed(tmp_path, header):
+    session = read_session(_speed_table(tmp_path / "tt.csv", _pace(13.6), header=header))
+    assert np.median(session.speed.mps) == pytest.approx(13.6, rel=0.02)
+    assert not session.provenance.notices
+
+
+def test_a_running_pace_in_m_s_is_kept_with_a_note(tmp_path):
+    session = read_session(_speed_table(tmp_path / "run.csv", _pace(3.5)))
+    assert np.median(session.speed.mps) == pytest.approx(3.5, rel=0.02)
+    assert not session.provenance.notices
+    assert any("the header gives no unit: read as m/s" in r
+               for r in session.provenance.repairs)

@@ -1,0 +1,84 @@
+"""What a batch must tell about an input beyond its sessions (issue 12 review, items 7 and
+12): a truncated file is analysed for what it holds and says so (certainty lowered, a
+console line), archive members that cannot be read are failures and tables inside an
+archive are listed as skipped, and ZIP-based files that are no recording are skipped."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from support.paths import REAL
+
+from dosewatch.analysis import analyze_session
+from dosewatch.batch import run_batch
+from dosewatch.errors import InputError
+from dosewatch.ingest import read_session
+from dosewatch.ingest.discover import discover
+from dosewatch.session import truncation
+
+FENIX = REAL / "dtcooper__python-fitparse" / "activity-small-fenix2-run.fit"
+TCX = REAL / "corriporai__runpandas" / "11km.tcx"
+
+
+def _cut(source: Path, target: Path, fraction: float) -> Path:
+    data = source.read_bytes()
+    target.write_bytes(data[: int(len(data) * fraction)])
+    return target
+
+
+@pytest.mark.parametrize("source", [FENIX, TCX], ids=lambda p: p.suffix)
+def test_a_truncated_file_lowers_the_certainty_with_the_reason(source, tmp_path):
+    whole = analyze_session(read_session(source))
+    assert not any("truncated" in r for r in whole.certainty.reasons)
+    cut = analyze_session(read_session(_cut(source, tmp_path / f"cut{source.suffix}", 0.3)))
+    assert truncation(cut.repairs) is not None
+    assert cut.certainty.level != "high"
+    assert any(r.startswith("the input is truncated") for r in cut.certainty.reasons)
+
+
+def test_notes_about_other_members_of_an_archive_are_no_truncation():
+    assert truncation(["1 archive members not read: a.fit: the FIT file is truncated"]) is None
+    assert truncation(["the gzip stream is cut short; read what it holds"]) is not None
+
+
+def test_the_batch_lists_truncated_inputs_and_archive_members_not_read(tmp_path):
+    cut = _cut(FENIX, tmp_path / "cut.fit", 0.3)
+    tiny = _cut(FENIX, tmp_path / "tiny.fit", 100 / FENIX.stat().st_size)
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.write(FENIX, "good.fit")
+        zf.write(tiny, "tiny.fit")
+        zf.writestr("notes/hr.csv", "time,hr\n0,120\n1,121\n")
+        zf.writestr("summary.json", "{}")
+    tiny.unlink()
+    report = run_batch([cut, bundle], tmp_path / "out", pictures=False, calibrate=False)
+    assert sorted(r.session for r in report.rows) == ["bundle", "cut"]
+    assert [t["input"] for t in report.truncated] == [str(cut)]
+    [member] = report.failures
+    assert member["input"] == f"{bundle}!tiny.fit"
+    assert "truncated before its first record" in member["reason"]
+    # The CSV is named (it may be a recording); the summary.json is not an input at all.
+    assert [s["input"] for s in report.unsupported] == [f"{bundle}!notes/hr.csv"]
+
+
+def test_a_fit_cut_inside_its_first_record_says_it_is_truncated(tmp_path):
+    tiny = _cut(FENIX, tmp_path / "tiny.fit", 100 / FENIX.stat().st_size)
+    with pytest.raises(InputError, match="truncated before its first record") as err:
+        read_session(tiny)
+    assert "copy or export the file again" in err.value.hint
+
+
+@pytest.mark.parametrize(("name", "what"), [("arrays.npz", "NumPy array archive"),
+                                            ("sheet.xlsx", "Excel workbook")])
+def test_zip_based_files_that_are_no_recording_are_skipped_as_what_they_are(
+        tmp_path, name, what):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("x.npy", b"\x93NUMPY")
+    (tmp_path / "run.fit").write_bytes(FENIX.read_bytes())
+    inventory = discover([tmp_path])
+    assert [Path(p).name for p in inventory.inputs] == ["run.fit"] and not inventory.failed
+    [skipped] = inventory.skipped
+    assert what in skipped.hint
