@@ -200,13 +200,25 @@ def analyze_batch(
     Returns:
         A :class:`~dosewatch.batch.BatchReport` with the typed rows, the failures and the
         skipped files.
+
+    Raises:
+        InputError: none of ``inputs`` exists (nothing is written; a batch with some
+            missing inputs lists them as failed instead).
     """
     from .batch import run_batch
     from .ingest.discover import discover
 
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    inventory = discover(paths)
+    if paths and all(not os.path.lexists(p) for p in paths):
+        # Nothing given exists (a mistyped path): nothing to analyse, so no output folder
+        # is made for it either.
+        raise InputError(
+            "no such file or folder" if len(paths) == 1 else
+            f"none of the {len(paths)} inputs exists", source=paths[0] if len(paths) == 1
+            else None, hint="check the path; quote it if it holds spaces")
     return run_batch(
-        discover(paths), Path(out), config=as_config(config), classifier=classifier,
+        inventory, Path(out), config=as_config(config), classifier=classifier,
         profile=as_profile(profile), columns=dict(columns or {}), workers=workers,
         scheduler=scheduler, pictures=pictures, force=force, progress=progress,
         on_result=on_result, calibrate=calibrate,

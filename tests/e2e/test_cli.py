@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REAL
 
 from dosewatch.config import Config
 
 pytestmark = pytest.mark.e2e
 
 EXE = Path(sys.executable).with_name("dosewatch")
+FENIX = REAL / "dtcooper__python-fitparse" / "activity-small-fenix2-run.fit"
 
 
 def dosewatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -126,13 +128,24 @@ def test_profile_override_from_the_command_line(simulated, tmp_path):
 
 
 def test_missing_input_is_one_more_failure(tmp_path):
-    # A missing path is a failure of its own, listed where the user sees it; it does not
-    # stop the batch (exit 1: some inputs failed).
-    done = dosewatch("analyze", tmp_path / "nowhere", "--out", tmp_path / "out")
+    # A missing path beside others is a failure of its own, listed where the user sees it;
+    # it does not stop the batch (exit 1: some inputs failed).
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "run.fit").write_bytes(FENIX.read_bytes())
+    done = dosewatch("analyze", tmp_path / "nowhere", tmp_path / "good", "--out",
+                     tmp_path / "out", "--no-pictures")
     assert done.returncode == 1
     assert "nowhere" in done.stderr and "no such file or folder" in done.stderr
     failures = json.loads((tmp_path / "out" / "failures.json").read_text())
     assert [(f["status"], Path(f["input"]).name) for f in failures] == [("failed", "nowhere")]
+
+
+def test_a_mistyped_path_alone_makes_no_output_folder(tmp_path):
+    # Nothing given exists: an input error (exit 3), and no output folder for nothing.
+    done = dosewatch("analyze", tmp_path / "nowhere.fit", "--out", tmp_path / "out")
+    assert done.returncode == 3
+    assert "nowhere.fit: no such file or folder" in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_config_round_trip_and_errors(tmp_path):
@@ -235,3 +248,21 @@ def test_an_output_that_cannot_be_written_to_a_full_disk_is_an_error(args, tmp_p
                               timeout=600, check=False)
     assert done.returncode == 5, done.stderr
     assert "dosewatch: error: the disk is full" in done.stderr
+
+
+def test_the_console_says_what_was_truncated_and_what_to_check(tmp_path):
+    """A FIT cut short is analysed for what it holds and the console says so; a table
+    whose unitless speed fits m/s and km/h alike is named with the option that settles
+    it (issue 12 review, items 6 and 7)."""
+    data = FENIX.read_bytes()
+    (tmp_path / "cut.fit").write_bytes(data[: len(data) // 3])
+    rows = "".join(f"{1_700_000_000 + s},{130 + s % 5},{11 + (s % 7) / 10:.1f}\n"
+                   for s in range(1800))
+    (tmp_path / "ride.csv").write_text("time,hr,speed\n" + rows)
+    done = dosewatch("analyze", tmp_path / "cut.fit", tmp_path / "ride.csv", "--out",
+                     tmp_path / "out", "--no-pictures", "-q", "--no-calibration")
+    assert done.returncode == 0, done.stderr
+    assert "1 input truncated: analysed what it holds" in done.stdout
+    assert f"{tmp_path / 'cut.fit'}: the FIT file is truncated" in done.stdout
+    assert f"check: {tmp_path / 'ride.csv'}: speed:" in done.stdout
+    assert "--columns speed_unit=km/h" in done.stdout

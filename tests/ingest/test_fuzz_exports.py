@@ -72,14 +72,19 @@ NAMES = st.sampled_from(["time", "timestamp", "Date", "Phone timestamp", "time_m
                          "elapsed", "hr", "heart_rate", "HR [bpm]", "Heart rate", "rr_ms",
                          "x", "y", "z", "X [mg]", "Y [mg]", "Z [mg]", "acc_x [m/s^2]",
                          "speed", "Speed (km/h)", "cadence", "power", "Distance", "notes",
-                         ""])
+                         "Minutes", "Zeit", ""])
 CELLS = st.one_of(
     st.integers(-10, 400).map(str),
     st.floats(allow_nan=True, allow_infinity=True, width=32).map(repr),
     st.sampled_from(["", "NaN", "nan", "-", "1e308", "-1e308", "0", "1714557600",
                      "1714557600000", "1714557600000000000", "2024-05-01T10:00:00Z",
                      "2024-05-01 12:00:00 +0200", "2024-05-01T10:00:00", "00:01:05",
-                     "9999-12-31T23:59:59Z", "0001-01-01", "1,5", "abc", '"q"']),
+                     "9999-12-31T23:59:59Z", "0001-01-01", "1,5", "abc", '"q"',
+                     # issue 12 review: day-first and slashed dates, decimal-comma times,
+                     # spreadsheet serial days, minutes, RR or tenths under 'hr'
+                     "01.05.2024 10:00:00", "1.5.2024 10:00", "13/05/2024 10:00:01",
+                     "05/13/2024 10:00", "99.99.2024 10:00", "0,25", '"80,5"',
+                     "46082.41666667", "0.0167", "750", "1300", "1,234"]),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
             max_size=6),
 )
@@ -92,7 +97,7 @@ def tables(draw: st.DrawFn) -> tuple[str, bytes]:
     rows = []
     t = 1_714_557_600.0
     for _ in range(draw(st.integers(0, 80))):
-        t += draw(st.sampled_from([0.02, 1.0, 1.0, 0.0, -1.0, 3600.0]))
+        t += draw(st.sampled_from([0.02, 1.0, 1.0, 0.0, -1.0, 3600.0, 1 / 60, 1 / 86_400]))
         cells = [draw(CELLS) for _ in names]
         if names[0] in ("time", "timestamp") and draw(st.booleans()):
             cells[0] = repr(t)
