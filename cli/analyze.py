@@ -131,8 +131,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _say_elsewhere(report.elsewhere, out, args.inputs)
     if report.truncated:
         n = len(report.truncated)
-        print(f"{_count(n, 'input')} truncated: analysed what {'it holds' if n == 1 else 'they hold'}"
-              " (certainty lowered; export again for the whole activity):")
+        holds = "it holds" if n == 1 else "they hold"
+        print(f"{_count(n, 'input')} truncated: analysed what {holds} (certainty lowered; "
+              "export again for the whole activity):")
         for t in report.truncated:
             print(f"  {_printable(t['input'])}: {t['reason']}")
     for c in report.checks:

@@ -354,8 +354,8 @@ def _an_input_elsewhere(name: str) -> bool:
 # Files that are ZIP archives inside but never a recording (their name says so): named as
 # what they are, and skipped, rather than read as an export and failed.
 _NOT_EXPORTS = {
-    ".npz": ("a NumPy array archive (.npz)", "export the arrays as a CSV table (time and hr, "
-             "or x, y, z columns) to analyse them"),
+    ".npz": ("a NumPy array archive (.npz)", ("export the arrays as a CSV table (time and "
+                                               "hr, or x, y, z columns) to analyse them")),
     ".xlsx": ("an Excel workbook", "save the sheet as CSV (CSV UTF-8) and pass the CSV"),
     ".ods": ("a spreadsheet", "save the sheet as CSV (CSV UTF-8) and pass the CSV"),
     ".docx": ("a Word document", "leave it out: it is not a recording"),

@@ -26,7 +26,6 @@ on its own) is refused with a hint to pass its folder.
 from __future__ import annotations
 
 import zlib
-
 from pathlib import Path
 
 import numpy as np

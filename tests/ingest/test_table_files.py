@@ -205,7 +205,8 @@ def test_times_in_minutes_or_serial_days_are_refused_and_read_with_their_unit(
         session = read_all(path, ReadOptions(columns={"time_unit": unit}))[0]
         assert session.duration_s == pytest.approx(3120, abs=1.5)
     start = read_all(serial, ReadOptions(columns={"time_unit": "excel"}))[0].provenance
-    assert abs(start.start_time.timestamp() - datetime(2026, 3, 1, 10, tzinfo=UTC).timestamp()) < 0.01
+    expected = datetime(2026, 3, 1, 10, tzinfo=UTC).timestamp()
+    assert abs(start.start_time.timestamp() - expected) < 0.01
 
 
 def test_the_no_time_column_hint_names_the_time_units(tmp_path: Path) -> None:
