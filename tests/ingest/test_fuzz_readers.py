@@ -407,7 +407,7 @@ EXPECTED_REASONS = {
     "fit-empty": "the file is empty",
     "tcx-empty": "the file is empty",
     "gpx-empty": "the file is empty",
-    "fit-cut-0.01": "the file holds no records",
+    "fit-cut-0.01": "the file is truncated before its first record",
     "tcx-cut-0.01": "the file holds no trackpoints",
     "gpx-cut-0.01": "the file holds no track points (the document ends early",
     "fit-all-zero-bpm": "no usable heart rate",
