@@ -250,14 +250,23 @@ def test_two_readings_a_day_apart_are_no_dose_and_say_so(tmp_path):
     assert report.rows == [] and not report.failures
     (recording,) = report.recordings
     assert recording["sessions"] == [] and recording["active_minutes"] == 0
-    # Analysed whole, as one session: no dose, and the summary says how little data it had.
+    # Analysed whole, as one session: no minute holds enough of it to analyse, so it is
+    # refused with the reason, not a 'none' session counted in adherence (issue 12 review).
     whole = Config.from_dict({"free_living": {"enabled": False}})
     report = run_batch([tmp_path / "in" / "s1"], tmp_path / "out", pictures=False,
                        progress=False, config=whole)
+    assert report.rows == []
+    (failure,) = report.failures
+    assert failure["reason"].startswith("no minute has heart rate or acceleration")
+    # Three readings a minute apart among them are a little data, said in the summary.
+    write_hr_csv(tmp_path / "in" / "s2" / "hr.csv",
+                 [T0, *(T0 + 43_200 + np.arange(0.0, 180.0, 1.0)), T0 + 86_400], 150.0)
+    report = run_batch([tmp_path / "in" / "s2"], tmp_path / "out2", pictures=False,
+                       progress=False, config=whole)
     (row,) = report.rows
-    assert not row.dose_met and row.longest_bout_qualifying_minutes == 0
-    summary = _summary(tmp_path / "out", "s1")
-    assert summary["bouts"] == [] and summary["data_coverage"] < 0.01
+    assert not row.dose_met and row.longest_bout_qualifying_minutes <= 3
+    summary = _summary(tmp_path / "out2", "s2")
+    assert summary["data_coverage"] < 0.01
     assert any(w.startswith("data covers 0 %") for w in summary["warnings"])
 
 
