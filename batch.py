@@ -246,6 +246,7 @@ def completed_rows(task: Task) -> Done | None:
     if not isinstance(names, list):
         return None
     rows, evidence, used_by, pictures = [], [], {}, True
+    notices: list[dict[str, str]] = []
     for name in names:
         folder = task.out_dir / str(name)
         stored = _stored_run(folder)
@@ -262,10 +263,11 @@ def completed_rows(task: Task) -> Done | None:
             rows.append(row)
             evidence.append(Evidence.from_json(stored["evidence"]))
             used_by[row.participant or ""] = used
+            notices += [n for n in stored.get("notices") or [] if n not in notices]
         except (KeyError, TypeError, ValueError):
             return None
     return Done(task.input, rows, evidence, [] if record is None else
-                list(record.get("recordings") or []), used_by, pictures)
+                list(record.get("recordings") or []), used_by, pictures, notices)
 
 
 @dataclass
@@ -309,7 +311,11 @@ def _as_shown(session: Session, task: Task) -> Session:
     if task.shown is None or not source.startswith(str(task.input)):
         return session
     source = str(task.shown[0]) + source[len(str(task.input)):]
-    return replace(session, provenance=replace(session.provenance, source=source))
+    notices = tuple(replace(n, source=str(task.shown[0]) + n.source[len(str(task.input)):])
+                    if n.source.startswith(str(task.input)) else n
+                    for n in session.provenance.notices)
+    return replace(session, provenance=replace(session.provenance, source=source,
+                                               notices=notices))
 
 
 def with_participant(session: Session, input_path: Path) -> Session:
@@ -458,7 +464,7 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
             digest = None if cal is None else cal.digest
             run = to_json({"fingerprint": task.fingerprint, "row": row.to_record(),
                            "outputs": names, "evidence": told.to_json(),
-                           "calibration": digest})
+                           "calibration": digest, "notices": done.notices})
             drafts.append(draft_session(result, task.out_dir, result.name,
                                         extra={RUN_FILE: run}, work_dir=task.work_dir))
             done.rows.append(row)

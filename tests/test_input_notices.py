@@ -82,3 +82,12 @@ def test_zip_based_files_that_are_no_recording_are_skipped_as_what_they_are(
     assert [Path(p).name for p in inventory.inputs] == ["run.fit"] and not inventory.failed
     [skipped] = inventory.skipped
     assert what in skipped.hint
+
+
+def test_a_rerun_that_skips_the_input_still_lists_its_notices(tmp_path):
+    cut = _cut(FENIX, tmp_path / "cut.fit", 0.3)
+    first = run_batch([cut], tmp_path / "out", pictures=False, calibrate=False)
+    again = run_batch([cut], tmp_path / "out", pictures=False, calibrate=False)
+    assert again.skipped == 1
+    assert again.truncated == first.truncated == [
+        {"input": str(cut), "reason": first.truncated[0]["reason"]}]
