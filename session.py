@@ -199,12 +199,14 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A file inside an input that the user must hear about beyond the sessions' repairs:
-    an archive member that could not be read (``kind`` ``failed``) or that is not an input
-    (``ignored``). The batch lists these with its failures and skipped files.
+    """What the user must hear about an input beyond its sessions' repairs: an archive
+    member that could not be read (``kind`` ``failed``) or that is not an activity but may
+    be a recording (``ignored``), or a reader's decision to check (``check``: a unit that
+    fits two readings). The batch lists these with its failures, its skipped files and on
+    the console.
 
     Attributes:
-        kind: ``failed`` or ``ignored``.
+        kind: ``failed``, ``ignored`` or ``check``.
         source: the file, as ``archive.zip!member``.
         reason: why it was not read.
         hint: what to do.
@@ -246,7 +248,8 @@ class Provenance:
             watch's own settings, such as a FIT file's resting heart rate), not a person:
             a researcher's calibration value comes before them (see
             :func:`dosewatch.features.hr.resolve_params`).
-        notices: other files of the input that were not read (archive members).
+        notices: other files of the input that were not read (archive members), and
+            decisions to check (:class:`Notice`).
     """
 
     source: str
