@@ -238,6 +238,12 @@ def no_data_error(result: SessionResult) -> InputError:
     by (all of it missing or removed as artefacts): such a session has no verdict, and must
     not count as one (in adherence) with the class ``none``."""
     cfg = result.config.heart_rate
+    if result.duration_s < 60:
+        return InputError(f"the session lasts {result.duration_s:.3g} s: no minute to "
+                          "analyse", source=result.source,
+                          hint="a session needs at least a few minutes of heart rate or "
+                          "acceleration; check that the times are seconds (--columns "
+                          "time_unit=...)")
     removed = "; ".join(f"{seconds} s of heart rate removed as {reason}"
                         for reason, seconds in result.info.hr_removed.items())
     return InputError(

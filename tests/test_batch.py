@@ -361,3 +361,11 @@ def test_a_failure_inside_a_session_folder_names_the_file(tmp_path):
     [failure] = report.failures
     assert failure["input"] == str(folder)
     assert failure["reason"].startswith("hr.csv: the file is empty")
+
+
+def test_an_input_shorter_than_a_minute_fails_as_too_short(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("time,hr\n1700000000,120\n")
+    report = run_batch([path], tmp_path / "out", pictures=False, calibrate=False)
+    assert not report.rows
+    assert report.failures[0]["reason"] == "the session lasts 1 s: no minute to analyse"
