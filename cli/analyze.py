@@ -184,8 +184,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", metavar="NAME=COLUMN,...",
                    help="for tables whose headers dosewatch does not recognise: which column "
                    "holds what, by name or 1-based number (time=Zeit,hr=Puls or "
-                   "time=1,x=2,y=3,z=4), and units the header leaves out (time_unit=ms, "
-                   "acc_unit=mg, speed_unit=km/h, distance_unit=km)")
+                   "time=1,x=2,y=3,z=4), and units the header leaves out (time_unit=s, "
+                   "ms, us, ns, min, h or excel for spreadsheet serial days; acc_unit=mg, "
+                   "speed_unit=km/h, distance_unit=km)")
     p.add_argument("--calibration", metavar="DIR",
                    help="folder of per-participant calibration files to use and update "
                    "(default OUT/calibration; edit a file there to override a value)")
