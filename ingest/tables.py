@@ -739,6 +739,8 @@ def _numeric_times(raw: NDArray[np.float64], source: Path | str, unit: str | Non
         factor = UNITS[unit][1] if unit in UNITS else 1.0
         # Spreadsheet serial days count from 1899-12-30: day 25569 is 1970-01-01.
         t = (raw - _EXCEL_UNIX_DAY if unit == "excel" else raw) * factor
+        if unit == "excel":  # days with 8 decimals: 1 ms at best, not the float's noise
+            t = np.round(t, 3)
         scaled = t[np.isfinite(t)]
         absolute = bool(np.median(scaled) > _EPOCH_MIN_S)
         if absolute and np.abs(scaled).max() > _MAX_TIME_S:
