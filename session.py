@@ -63,6 +63,9 @@ MAX_HR_CHANGES_PER_S = 4.0
 """...and then its value changes at most once a beat (4 a second is 240 bpm). A stream
 denser than :data:`MIN_HR_STEP_S` whose value changes more often than this has times that
 are not seconds (minutes, or spreadsheet serial days, read as seconds)."""
+MIN_ACC_STEP_S = 1 / 3200
+"""Acceleration sampled more densely than this (3200 Hz, the fastest an Axivity AX3
+records) has times that are not seconds."""
 EXCEL_SERIAL_DAYS = (25_569.0, 73_051.0)
 """Spreadsheet serial day numbers of 1970-01-01 and 2100-01-01 (days since 1899-12-30):
 relative times in this range that step by a fraction of a second are serial days."""
@@ -389,10 +392,10 @@ def _check_time_base(stream: str, t: NDArray[np.float64], source: str) -> None:
         hint="export the recording at its full rate; times must be seconds")
 
 
-def _time_unit_hint(t: NDArray[np.float64], step: float) -> str:
-    """What unit dense heart-rate times (``t``: the input's own times) look like, as a
+def _time_unit_hint(t: NDArray[np.float64], step: float, stream: str = "hr") -> str:
+    """What unit dense times of ``stream`` (``t``: the input's own times) look like, as a
     hint naming the ``--columns`` option that says so."""
-    lo, hi = STEP_RANGE_S["hr"]
+    lo, hi = STEP_RANGE_S[stream]
     first = float(t[0])
     if EXCEL_SERIAL_DAYS[0] <= first <= EXCEL_SERIAL_DAYS[1] and lo <= step * 86_400 <= hi:
         day = datetime.fromtimestamp((first - EXCEL_SERIAL_DAYS[0]) * 86_400, UTC)
@@ -405,6 +408,21 @@ def _time_unit_hint(t: NDArray[np.float64], step: float) -> str:
                     f"time_unit={unit}")
     return ("give the time column's unit with --columns time_unit=s, ms, us, ns, min, h "
             "or excel")
+
+
+def _check_dense_acc(cleaned: _Raw, source: str) -> None:
+    """Refuse acceleration sampled more densely than any accelerometer records
+    (:data:`MIN_ACC_STEP_S`): its times are not seconds."""
+    if "acc" not in cleaned or cleaned["acc"][0].size < 10:
+        return
+    t = cleaned["acc"][0]
+    step = 1.0 / _rate(t)
+    if step >= MIN_ACC_STEP_S:
+        return
+    raise InputError(
+        f"acceleration samples are {step:.3g} s apart (median), {1 / step:,.0f} a second: "
+        f"more than any accelerometer records ({1 / MIN_ACC_STEP_S:,.0f}): the times are "
+        "not seconds", source=source, hint=_time_unit_hint(t, step, "acc"))
 
 
 def _check_dense_hr(cleaned: _Raw, source: str) -> None:
@@ -664,6 +682,7 @@ def _session_origin(
     for stream, (t, _) in cleaned.items():
         _check_time_base(stream, t, source)
     _check_dense_hr(cleaned, source)
+    _check_dense_acc(cleaned, source)
     t0 = min(float(t[0]) for t, _ in cleaned.values())
     span = max(float(t[-1]) for t, _ in cleaned.values()) - t0
     if span > MAX_SPAN_S:

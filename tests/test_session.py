@@ -282,3 +282,12 @@ def test_heart_rate_with_some_artefacts_is_left_to_the_analysis():
     bpm[::3] = 600.0  # a third of the samples are artefacts: the analysis removes them
     session = drop_implausible(build_session("s", hr=(np.arange(600.0), bpm)))
     assert session.hr.bpm.size == 600
+
+
+def test_acceleration_denser_than_any_accelerometer_is_refused_with_the_unit():
+    t = np.arange(6000) / 100.0 / 60.0  # 100 Hz with its times in minutes
+    xyz = np.tile([0, 0, 1.0], (t.size, 1))
+    with pytest.raises(InputError, match="more than any accelerometer records") as err:
+        build_session("s", acc=(t, xyz))
+    assert "time_unit=min" in err.value.hint
+    assert build_session("s", acc=(t * 60, xyz)).acc.fs == pytest.approx(100.0)
