@@ -1022,7 +1022,8 @@ def to_session(
     if data.t.size == 0 and data.acc is None:
         cut = truncation(data.repairs)
         if cut is not None:  # a copy that stopped early, not a file without samples
-            raise InputError(f"the file is truncated before its first {what_rows} ({cut})",
+            raise InputError(f"the file is truncated before its first {what_rows} "
+                             f"({cut.split(';')[0]})",
                              source=data.source, hint="copy or export the file again: the "
                              "copy or download stopped early")
         raise InputError(f"the file holds no {what_rows}s", source=data.source,

@@ -347,6 +347,8 @@ def _an_input_elsewhere(name: str) -> bool:
     """Whether a member's name ends like a file dosewatch reads on its own (a CSV table,
     an EDF recording), unlike the summaries and photos of an export."""
     lower = re.sub(r"\.gz$", "", name.lower())
+    if PurePosixPath(lower).name == "activities.csv":
+        return False  # Strava's index of the export's activities, not a recording
     return any(lower.endswith(suffix) for r in readers() for suffix in r.suffixes
                if suffix not in (".zip",))
 
