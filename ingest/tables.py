@@ -140,6 +140,14 @@ _names("cadence", 9, "cadence", "cad", "runcadence", "stepcadence", "steprate",
 _names("power", 9, "power", "watts", "pwr", "leistung", "puissance")
 _names("distance", 9, "distance", "dist", "distancemeters", "distances", "distancem",
        "distancekm", "strecke")
+_names("hr", 8, "hrate")  # GoldenCheetah's PowerTap CSV
+# Names that are a unit themselves (GoldenCheetah's "Minutes, ..., Km/h, ..., Km" CSV):
+# base name -> (role, rank, unit key).
+_UNIT_NAMES: dict[str, tuple[str, int, str]] = {
+    "minutes": ("time", 7, "min"), "mins": ("time", 7, "min"), "min": ("time", 6, "min"),
+    "hours": ("time", 6, "h"), "kmh": ("speed", 8, "kmh"), "kph": ("speed", 8, "kph"),
+    "mph": ("speed", 8, "mph"), "km": ("distance", 8, "km"),
+}
 
 
 class TableError(InputError):
@@ -267,6 +275,8 @@ def parse_name(name: str) -> tuple[str | None, int, str | None]:
                 base, unit = stem, suffix[1:]
                 break
     found = _NAMES.get(base)
+    if found is None and unit is None and base in _UNIT_NAMES:
+        return _UNIT_NAMES[base]
     if found is None:
         return None, 0, unit
     role, rank = found

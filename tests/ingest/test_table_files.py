@@ -210,7 +210,7 @@ def test_times_in_minutes_or_serial_days_are_refused_and_read_with_their_unit(
 
 
 def test_the_no_time_column_hint_names_the_time_units(tmp_path: Path) -> None:
-    path = write(tmp_path / "gc.csv", "Minutes,Hrate\n" + "".join(
+    path = write(tmp_path / "gc.csv", "Stamp,Hrate\n" + "".join(
         f"{s / 60:.4f},{120 + s % 5}\n" for s in range(600)))
     with pytest.raises(InputError, match="no time column recognised") as info:
         read_session(path)
@@ -284,3 +284,17 @@ def test_a_fit_file_named_csv_is_named_as_fit(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="the content is a FIT file") as info:
         read_session(path)
     assert "rename it to export.fit" in info.value.hint
+
+
+def test_goldencheetah_powertap_columns_that_are_units_are_read(tmp_path: Path) -> None:
+    """'Minutes, Torq (N-m), Km/h, Watts, Km, Cadence, Hrate': the time in minutes, the
+    speed in km/h and the distance in km, by the names that are units (issue 12 review:
+    'no time column recognised', then a 32-second session)."""
+    rows = "".join(f"{s / 60:.4f},0,{10.8 + s % 3 / 10:.1f},150,{s * 0.003:.3f},85,"
+                   f"{120 + s % 7}\n" for s in range(1200))
+    path = write(tmp_path / "powertap.csv",
+                 "Minutes, Torq (N-m),Km/h,Watts,Km,Cadence,Hrate\n" + rows)
+    session = read_session(path)
+    assert session.duration_s == pytest.approx(1200, abs=1.5)
+    assert np.median(session.speed.mps) == pytest.approx(10.9 / 3.6, rel=0.02)
+    assert session.hr.bpm.max() == 126
