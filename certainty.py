@@ -102,8 +102,9 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
         medium.append(f"the longest bout holds {longest_bout_min:g} qualifying minutes, "
                       f"within {DOSE_MARGIN_MIN:g} of the {dose_min:g}-minute dose")
     if truncated is not None:
-        medium.append(f"the input is truncated ({truncated}): the verdict covers what it "
-                      "holds, and the activity may have gone on (export it again)")
+        medium.append(f"the input is truncated ({truncated.split(';')[0]}): the verdict "
+                      "covers what it holds, and the activity may have gone on (export it "
+                      "again)")
     if low:
         return Certainty("low", tuple(low + medium))
     if medium:
