@@ -69,7 +69,7 @@ def test_the_folder_profile_is_the_participants_and_beats_the_files(study, tmp_p
     assert failure["error"] == "ProfileError"
     assert str(study / "flat" / "profile.toml") in failure["reason"]
     assert "age must be a number, got the text 'thirty'" in failure["reason"]
-    assert failure["hint"] == "write it as a bare number, e.g. age = 60"
+    assert failure["hint"] == "write it as a bare number, e.g. age = 34"
     entries = json.loads((out / "failures.json").read_text())
     assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
         str(study / "alice" / "profile.toml"): "profile for 2 inputs",
