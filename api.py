@@ -150,9 +150,7 @@ def analyze(source: PathLike | Session, config: ConfigLike = None,
         session = source
         wanted = as_profile(profile, **profile_fields)
         if wanted is not None:
-            from dataclasses import replace
-
-            session = replace(session, profile=session.profile.merged(wanted))
+            session = session.with_profile(wanted)
     elif isinstance(source, str | os.PathLike):
         session = read(source, profile, **profile_fields)
     else:

@@ -295,6 +295,16 @@ class Session:
         provenance = replace(self.provenance, repairs=self.provenance.repairs + tuple(notes))
         return replace(self, provenance=provenance)
 
+    def with_profile(self, override: Profile) -> Session:
+        """This session with every profile field ``override`` sets replaced; a field the
+        input file had stored is then a person's value, no longer the device's (see
+        :attr:`Provenance.device_profile`)."""
+        given = {name for name in Profile.__dataclass_fields__
+                 if getattr(override, name) is not None}
+        provenance = replace(self.provenance, device_profile=tuple(
+            name for name in self.provenance.device_profile if name not in given))
+        return replace(self, profile=self.profile.merged(override), provenance=provenance)
+
     def with_notices(self, notices: Iterable[Notice]) -> Session:
         """This session with ``notices`` added to its provenance's."""
         provenance = replace(self.provenance,

@@ -162,3 +162,25 @@ def test_model_options_refuse_what_is_not_a_classifier(tmp_path: Path) -> None:
         get_classifier(tmp_path)  # a folder without a model
     with pytest.raises(ConfigError, match="unknown classifier 'bogus'"):
         get_classifier("bogus")
+
+
+def test_profile_values_given_to_analyze_beat_a_researchers_calibration_and_the_file() -> None:
+    """Values passed with a Session are a person's, even for fields the file had stored
+    (the device's): the profile comes first, before a researcher's calibration value."""
+    import numpy as np
+
+    from dosewatch.calibration import Calibration, Value
+    from dosewatch.session import Profile, build_session
+
+    t = np.arange(0, 2400.0)
+    session = build_session("x", hr=(t, 120 + 20 * np.sin(t / 300)),
+                            profile=Profile(hr_rest=70, hr_max=190),
+                            device_profile=("hr_rest", "hr_max"))
+    cal = Calibration("P1", hr_rest=Value(40.0, "researcher", ""),
+                      hr_max=Value(200.0, "researcher", ""))
+    hp = dosewatch.analyze(session, calibration=cal, hr_rest=50, hr_max=180).info.hr_params
+    assert (hp.hr_rest, hp.hr_rest_source) == (50.0, "profile")
+    assert (hp.hr_max, hp.hr_max_source) == (180.0, "profile")
+    # Without the caller's values the researcher's beat the file's.
+    hp = dosewatch.analyze(session, calibration=cal).info.hr_params
+    assert (hp.hr_rest_source, hp.hr_max_source) == ("researcher", "researcher")
