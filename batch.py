@@ -81,7 +81,7 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .duplicates import Copies, mark_duplicates, repeats, stream_digest
+from .duplicates import Copies, copy_key, mark_duplicates, repeats, stream_digest
 from .errors import (
     ConfigError,
     DosewatchError,
@@ -1268,11 +1268,12 @@ def run_batch(
         done = run(first, report, force)
         report.skipped = run.skip_count(())
         here = {e.participant or "" for d in done.values() for e in d.evidence}
+        keys_here = {copy_key(row) for d in done.values() for row in d.rows} - {None}
         names = {t.name for t in tasks}
         report.elsewhere.extend(
             {"output": str(e.output), "input": e.input,
              "counted": calibrate and e.evidence is not None
-             and (e.evidence.participant or "") in here,
+             and (e.evidence.participant or "") in here and e.key not in keys_here,
              "replaced": _taken(e.output.name, names)} for e in elsewhere)
         try:
             if calibrate:
@@ -1466,6 +1467,9 @@ class StoredSession:
     """What it tells about its participant, when it was analysed with this run's
     configuration (evidence depends on the configuration, not on the calibration) and its
     input is still there unchanged."""
+    key: tuple[object, ...] | None = None
+    """Its :func:`~dosewatch.duplicates.copy_key`: a copy of a session of this run, or of
+    another stored one, is not evidence again."""
 
 
 def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[StoredSession]:
@@ -1502,7 +1506,11 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
                 evidence = Evidence.from_json(stored["evidence"])
             except (TypeError, ValueError):
                 evidence = None
-        found.append(StoredSession(folder, source, index, evidence))
+        try:
+            key = copy_key(SessionRow.from_record(stored["row"]))
+        except (KeyError, TypeError, ValueError):
+            key = None
+        found.append(StoredSession(folder, source, index, evidence, key))
     return found
 
 
@@ -1541,10 +1549,19 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
             inputs_of.setdefault(who, set()).add(task_input)  # a copy too is analysed with it
             if row.session not in copies:
                 keyed.setdefault(who, []).append((key, i, evidence))
-    for kept in stored:  # only for participants this run analyses
-        if kept.evidence is not None and (kept.evidence.participant or "") in inputs_of:
-            keyed.setdefault(kept.evidence.participant or "", []).append(
-                (kept.input, kept.index, kept.evidence))
+    # A stored session that is a copy of one of this run's, or of another stored one,
+    # is not evidence again (an activity handed in again in a later run).
+    seen = {copy_key(row) for result in done.values() for row in result.rows
+            if row.session not in copies} - {None}
+    for kept in sorted(stored, key=lambda k: (k.input, k.index)):
+        if kept.evidence is None or (kept.evidence.participant or "") not in inputs_of:
+            continue  # only for participants this run analyses
+        if kept.key is not None:
+            if kept.key in seen:
+                continue
+            seen.add(kept.key)
+        keyed.setdefault(kept.evidence.participant or "", []).append(
+            (kept.input, kept.index, kept.evidence))
     # In the order of the inputs (and of the sessions in each), not in the order they
     # were done (a rerun puts the inputs it skipped first), nor in that of the runs that
     # gave them: learning sums in that order, and a sum in another order can round a

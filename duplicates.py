@@ -114,6 +114,14 @@ class Copies:
     same_start: list[tuple[str, ...]] = field(default_factory=list)
 
 
+def copy_key(row: SessionRow) -> tuple[object, ...] | None:
+    """What copies of one activity share: participant, start to the second and samples
+    (None for a row without a ``content_digest``, which is never a copy)."""
+    if row.content_digest is None:
+        return None
+    return row.participant or "", _second(row.start_time), row.content_digest
+
+
 def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copies]:
     """``rows`` (in their order) with ``duplicate_of`` set on every copy of another
     session and cleared on every other row, and what was found. Rows without a
@@ -121,10 +129,11 @@ def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copie
     groups: dict[tuple[object, ...], list[int]] = {}
     starts: dict[tuple[object, ...], list[int]] = {}
     for i, row in enumerate(rows):
-        if row.content_digest is None:
+        key = copy_key(row)
+        if key is None:
             continue
-        who, when = row.participant or "", _second(row.start_time)
-        groups.setdefault((who, when, row.content_digest), []).append(i)
+        who, when, _ = key
+        groups.setdefault(key, []).append(i)
         if when is not None:
             starts.setdefault((who, when), []).append(i)
     found = Copies()

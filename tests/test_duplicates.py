@@ -219,3 +219,30 @@ def test_copies_inside_one_archive_are_learned_from_once(tmp_path):
                                          ).read_text()
     # The input learned what the batch's round learns: it is not analysed a second time.
     assert len(analysed) == 1
+
+
+def test_a_copy_handed_in_a_later_run_is_not_learned_from_again(tmp_path):
+    """Run 1 learns from three activities; run 2, into the same output folder, gets only
+    a gzipped copy of one of them: the calibration still rests on three sessions."""
+    folder = tmp_path / "P01"
+    folder.mkdir()
+    (folder / "profile.toml").write_text('id = "P01"\nage = 30\n')
+    run = tcx_text([points(1800, hr=150.0)])
+    write(folder / "run.tcx", run)
+    write(folder / "other.tcx", tcx_text([points(1800, start=T0 + 2 * 86_400, hr=140.0)]))
+    write(folder / "third.tcx", tcx_text([points(1800, start=T0 + 4 * 86_400, hr=145.0)]))
+    out = tmp_path / "out"
+
+    def sessions() -> list[str]:
+        text = (out / "calibration" / "P01.toml").read_text()
+        return [line for line in text.splitlines() if line.startswith("sessions")]
+
+    run_batch(discover([folder / n for n in ("run.tcx", "other.tcx", "third.tcx")]), out,
+              pictures=False, progress=False)
+    assert sessions() == ["sessions = 3"]
+    write(folder / "run-copy.tcx.gz", run)
+    report = run_batch(discover([folder / "run-copy.tcx.gz"]), out, pictures=False,
+                       progress=False)
+    assert sessions() == ["sessions = 3"]
+    counted_earlier = {Path(e["input"]).name: e["counted"] for e in report.elsewhere}
+    assert counted_earlier == {"run.tcx": False, "other.tcx": True, "third.tcx": True}
