@@ -814,12 +814,20 @@ def _day_first(text: pa.Array, sample: Sequence[str], source: Path | str,
                 f"column '{name}' writes dates as {sample[0].split(' ')[0]!r}: day/month or "
                 "month/day cannot be told from these dates", source=source,
                 hint="write the times as ISO-8601 (2026-03-01 10:00:00), or as seconds")
+    if pc.any(pc.match_substring_regex(text, r"(?i)\d\s*[ap]\.?m\.?\s*$")).as_py():
+        raise TableError(
+            f"column '{name}' writes times on a 12-hour clock ({sample[0]!r}): AM and PM "
+            "are not read", source=source,
+            hint="write the times on a 24-hour clock or as ISO-8601 (2026-03-01 "
+            "14:00:00), or as seconds")
     sep = "/" if slashed else r"\."
     text = pc.replace_substring_regex(text, rf"^(\d)({sep})", r"0\1\2")
     # RE2 rewrites take one digit after the backslash: \10 is group 1, then a 0.
     text = pc.replace_substring_regex(text, rf"^(\d\d{sep})(\d)({sep})", r"\10\2\3")
     rewrite = r"\3-\2-\1" if day_first else r"\3-\1-\2"
     text = pc.replace_substring_regex(text, rf"^(\d\d){sep}(\d\d){sep}(\d{{4}})", rewrite)
+    # A one-digit hour (Excel's short format writes 1.3.2026 9:05:00) gets its zero.
+    text = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d[ T])(\d):", r"\10\2:")
     mark = "/" if slashed else "."
     order = mark.join(("day", "month", "year") if day_first else ("month", "day", "year"))
     return text, order

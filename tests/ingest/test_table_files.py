@@ -258,6 +258,23 @@ def test_day_first_and_month_first_dates_are_read_when_the_dates_tell(
     assert any(f"dates read as {order}" in n for n in session.provenance.repairs)
 
 
+def test_day_first_dates_with_a_one_digit_hour_are_read(tmp_path: Path) -> None:
+    """Excel's short German format: 1.3.2026 9:05:00."""
+    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
+        f"1.3.2026 9:{s // 60:02d}:{s % 60:02d},{120 + s % 7}\n" for s in range(600)))
+    session = read_session(path)
+    assert session.provenance.start_time == datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert session.hr.t[-1] == 599
+
+
+def test_twelve_hour_clock_times_are_refused_with_a_hint(tmp_path: Path) -> None:
+    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
+        f"3/13/2026 10:{s // 60:02d}:{s % 60:02d} AM,120\n" for s in range(600)))
+    with pytest.raises(InputError, match="12-hour clock") as info:
+        read_session(path)
+    assert "24-hour clock" in info.value.hint
+
+
 def test_slashed_dates_that_do_not_tell_their_order_are_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
         f"01/03/2026 10:{s // 60:02d}:{s % 60:02d},120\n" for s in range(600)))
