@@ -258,29 +258,29 @@ def test_day_first_and_month_first_dates_are_read_when_the_dates_tell(
     assert any(f"dates read as {order}" in n for n in session.provenance.repairs)
 
 
+def _dated_csv(tmp_path: Path, clock: str) -> Path:
+    """Ten minutes of heart rate a second, each time written as ``clock`` (formatted with
+    the minute ``m`` and second ``s``)."""
+    return write(tmp_path / "dates.csv", "time,hr\n" + "".join(
+        clock.format(m=s // 60, s=s % 60) + f",{120 + s % 7}\n" for s in range(600)))
+
+
 def test_day_first_dates_with_a_one_digit_hour_are_read(tmp_path: Path) -> None:
     """Excel's short German format: 1.3.2026 9:05:00."""
-    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
-        f"1.3.2026 9:{s // 60:02d}:{s % 60:02d},{120 + s % 7}\n" for s in range(600)))
-    session = read_session(path)
+    session = read_session(_dated_csv(tmp_path, "1.3.2026 9:{m:02d}:{s:02d}"))
     assert session.provenance.start_time == datetime(2026, 3, 1, 9, tzinfo=UTC)
     assert session.hr.t[-1] == 599
 
 
-def test_twelve_hour_clock_times_are_refused_with_a_hint(tmp_path: Path) -> None:
-    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
-        f"3/13/2026 10:{s // 60:02d}:{s % 60:02d} AM,120\n" for s in range(600)))
-    with pytest.raises(InputError, match="12-hour clock") as info:
-        read_session(path)
-    assert "24-hour clock" in info.value.hint
-
-
-def test_slashed_dates_that_do_not_tell_their_order_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path / "dates.csv", "time,hr\n" + "".join(
-        f"01/03/2026 10:{s // 60:02d}:{s % 60:02d},120\n" for s in range(600)))
-    with pytest.raises(InputError, match="day/month or month/day cannot be told") as info:
-        read_session(path)
-    assert "ISO-8601" in info.value.hint
+@pytest.mark.parametrize("clock, reason, hint", [
+    ("3/13/2026 10:{m:02d}:{s:02d} AM", "12-hour clock", "24-hour clock"),
+    ("01/03/2026 10:{m:02d}:{s:02d}", "day/month or month/day cannot be told", "ISO-8601"),
+])
+def test_times_that_cannot_be_read_surely_are_refused_with_a_hint(
+        tmp_path: Path, clock: str, reason: str, hint: str) -> None:
+    with pytest.raises(InputError, match=reason) as info:
+        read_session(_dated_csv(tmp_path, clock))
+    assert hint in info.value.hint
 
 
 def test_a_truncated_csv_gz_says_it_is_truncated(tmp_path: Path) -> None:
