@@ -1267,19 +1267,15 @@ def run_batch(
         first = _pictures_later(tasks) if calibrate else tasks
         done = run(first, report, force)
         report.skipped = run.skip_count(())
-        here = {e.participant or "" for d in done.values() for e in d.evidence}
-        keys_here = {copy_key(row) for d in done.values() for row in d.rows} - {None}
-        names = {t.name for t in tasks}
+        copies = set(mark_duplicates([r for d in done.values() for r in d.rows])[1].copies)
+        counting = _stored_evidence(elsewhere, done, copies) if calibrate else []
+        counted, names = {k.output for k in counting}, {t.name for t in tasks}
         report.elsewhere.extend(
-            {"output": str(e.output), "input": e.input,
-             "counted": calibrate and e.evidence is not None
-             and (e.evidence.participant or "") in here and e.key not in keys_here,
+            {"output": str(e.output), "input": e.input, "counted": e.output in counted,
              "replaced": _taken(e.output.name, names)} for e in elsewhere)
         try:
             if calibrate:
-                copies = mark_duplicates([r for d in done.values() for r in d.rows])[1]
-                redo = _calibration_round(done, calibrations, cal_dir, elsewhere,
-                                          set(copies.copies))
+                redo = _calibration_round(done, calibrations, cal_dir, counting, copies)
                 drawn_later = {t.input for t in first if t.pictures_later
                                and t.input in done and not done[t.input].pictures} - redo
                 if redo or drawn_later:
@@ -1530,11 +1526,33 @@ def _unchanged(source: str, files: object) -> bool:
         return False
 
 
+def _stored_evidence(stored: Sequence[StoredSession], done: Mapping[Path, Done],
+                     copies: set[str]) -> list[StoredSession]:
+    """The sessions of an earlier run whose evidence counts in this run's calibration
+    round: those with evidence, of a participant this run analyses, and not a copy of one
+    of this run's sessions (``copies`` are this run's copies) or of another stored one
+    (an activity handed in again in a later run counts once)."""
+    here = {e.participant or "" for result in done.values() for e in result.evidence}
+    seen = {copy_key(row) for result in done.values() for row in result.rows
+            if row.session not in copies} - {None}
+    counting = []
+    for kept in sorted(stored, key=lambda k: (k.input, k.index)):
+        if kept.evidence is None or (kept.evidence.participant or "") not in here:
+            continue
+        if kept.key is not None:
+            if kept.key in seen:
+                continue
+            seen.add(kept.key)
+        counting.append(kept)
+    return counting
+
+
 def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],
                        cal_dir: Path, stored: Sequence[StoredSession] = (),
                        copies: set[str] = frozenset()) -> set[Path]:
     """Learn each participant's calibration from the evidence of their sessions (with
-    that of their ``stored`` sessions, an earlier run's); write the calibrations that
+    that of the ``stored`` sessions of an earlier run that count, see
+    :func:`_stored_evidence`); write the calibrations that
     changed; return the inputs whose sessions must be analysed again because their
     participant's calibration changed. A participant needs at least
     :data:`MIN_CALIBRATION_SESSIONS` sessions (one session is its own evidence already).
@@ -1549,17 +1567,8 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
             inputs_of.setdefault(who, set()).add(task_input)  # a copy too is analysed with it
             if row.session not in copies:
                 keyed.setdefault(who, []).append((key, i, evidence))
-    # A stored session that is a copy of one of this run's, or of another stored one,
-    # is not evidence again (an activity handed in again in a later run).
-    seen = {copy_key(row) for result in done.values() for row in result.rows
-            if row.session not in copies} - {None}
-    for kept in sorted(stored, key=lambda k: (k.input, k.index)):
-        if kept.evidence is None or (kept.evidence.participant or "") not in inputs_of:
-            continue  # only for participants this run analyses
-        if kept.key is not None:
-            if kept.key in seen:
-                continue
-            seen.add(kept.key)
+    for kept in stored:
+        assert kept.evidence is not None  # _stored_evidence keeps only those
         keyed.setdefault(kept.evidence.participant or "", []).append(
             (kept.input, kept.index, kept.evidence))
     # In the order of the inputs (and of the sessions in each), not in the order they
