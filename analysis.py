@@ -99,6 +99,9 @@ class SessionResult:
         out = list(self.info.warnings) + list(self.prediction.notes)
         if self.intensity_source == "acceleration":
             out.append("intensity estimated from acceleration alone (no heart rate)")
+        elif not (self.info.has_hr or self.info.has_acc):
+            out.append("intensity estimated from the workload (speed or power) alone (no "
+                       "heart rate)")
         elif self.info.has_acc and (self.prediction.source == 2).any():
             n = int((self.prediction.source == 2).sum())
             out.append(f"{n} epochs without usable heart rate: intensity from acceleration")
@@ -144,10 +147,13 @@ class SessionResult:
 
     @property
     def data_coverage(self) -> float:
-        """Fraction of the epochs with measured heart rate or acceleration (issue 14: a
-        session of two readings a day apart is mostly missing, and says so)."""
+        """Fraction of the epochs with measured heart rate or acceleration, or, in a
+        session with neither, a workload (issue 14: a session of two readings a day apart
+        is mostly missing, and says so)."""
         v = self.features.values
         measured = np.isfinite(v["hr_bpm"]) | np.isfinite(v["enmo_g"])
+        if not (self.info.has_hr or self.info.has_acc):  # the workload alone (speed, power)
+            measured = np.isfinite(v["workload_ref"])
         return float(measured.mean()) if measured.size else 0.0
 
     def summary(self) -> dict[str, object]:

@@ -7,8 +7,12 @@ settle it. The rules, weakest evidence first:
 - **low**: intensity from acceleration with the placement's population cut-points (the
   participant's own mapping unknown: the same speed of movement is easy for one person and
   hard for another);
-- **low** also when no epoch has data to judge by;
+- **low** also when no epoch has data to judge by, and when intensity comes from a
+  workload channel (speed, power) without heart rate and without the participant's
+  calibrated fitness (the reference person's is used);
 - **medium**:
+  - intensity from a workload channel without heart rate, through the participant's
+    calibrated (or a researcher's) fitness: heat or fatigue change what a pace costs;
   - HR_max or HR_rest is a default (no profile, no calibration, nothing in the data), so
     every level may be off by several %HRR;
   - HR_max is the participant's learned highest held rate (source ``calibration``), far
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 
 from .calibration import LOW_HR_MAX_BPM
 from .features.epochs import FeatureInfo
-from .models.base import SOURCE_ACC, EpochPrediction
+from .models.base import SOURCE_ACC, SOURCE_WORKLOAD, EpochPrediction
 
 LEVELS = ("high", "medium", "low")
 NEAR_TIE_FRACTION = 0.1
@@ -63,6 +67,22 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
                    f"{info.placement}: how hard a movement is for this participant is "
                    "unknown (analyse their sessions with heart rate in the same batch, or "
                    "give a calibration)")
+    n_workload = int((prediction.source == SOURCE_WORKLOAD).sum())
+    if not info.has_hr and n_workload and n_workload >= n_known / 2:
+        relation = info.relation
+        fitness = "population" if relation is None else relation.source
+        whose = {"researcher": "fitness as a researcher set it"}.get(
+            fitness, "calibrated fitness")
+        if fitness == "population":
+            low.append("intensity comes from the workload (speed or power) with the "
+                       "reference person's fitness: how hard that pace is for this "
+                       "participant is unknown (analyse their sessions with heart rate in "
+                       "the same batch, or give a calibration)")
+        else:
+            medium.append("intensity comes from the workload (speed or power) through the "
+                          f"participant's {whose}, without heart rate: heat, "
+                          "fatigue or wind change the effort of a pace, and only heart "
+                          "rate would show it (wear a heart-rate sensor)")
     if n_known == 0:
         low.append("no epoch has heart rate or acceleration to judge it by: the data are "
                    "missing, out of range or not what the columns were taken for")

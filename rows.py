@@ -49,7 +49,7 @@ class SessionRow:
             why; see :mod:`dosewatch.certainty`).
         longest_bout_qualifying_minutes: qualifying minutes of the longest bout.
         n_bouts: how many bouts.
-        intensity_source: heart_rate | acceleration.
+        intensity_source: heart_rate | acceleration | workload.
         hr_rest, hr_max: what %HRR was computed with, and their sources.
         placement: accelerometer placement used.
         minutes_*: minutes per epoch label.

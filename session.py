@@ -531,8 +531,8 @@ def drop_implausible(session: Session) -> Session:
     the unit check, so a milli-g or km/h column is converted first, never dropped.
 
     Raises:
-        InputError: no plausible heart rate or acceleration is left, or the heart rate is
-            not in bpm (:func:`check_heart_rate_values`).
+        InputError: no plausible heart rate, acceleration, speed or power is left, or the
+            heart rate is not in bpm (:func:`check_heart_rate_values`).
     """
     check_heart_rate_values(session)
     notes: list[str] = []
@@ -558,8 +558,9 @@ def drop_implausible(session: Session) -> Session:
     if not changes:
         return session
     updated = replace(session, **changes)
-    if updated.hr is None and updated.acc is None:
-        raise InputError("no plausible heart rate or acceleration (" + "; ".join(notes) + ")",
+    if all(getattr(updated, stream) is None for stream in INTENSITY_STREAMS):
+        raise InputError("no plausible heart rate, acceleration, speed or power ("
+                         + "; ".join(notes) + ")",
                          source=session.provenance.source,
                          hint="check the file's units and values")
     return updated.with_repairs(notes)
@@ -667,19 +668,25 @@ def _clean_stream(
     return t_clean, values
 
 
-def _require_hr_or_acc(cleaned: _Raw, source: str) -> None:
-    """Refuse a session with no usable sample, or with neither heart rate nor acceleration."""
+# Streams a session's intensity can be read from (cadence alone cannot: it says nothing
+# of speed or power).
+INTENSITY_STREAMS = ("hr", "acc", "speed", "power")
+
+
+def _require_intensity_stream(cleaned: _Raw, source: str) -> None:
+    """Refuse a session with no usable sample, or with no stream its intensity can be read
+    from (:data:`INTENSITY_STREAMS`)."""
     if not cleaned:
         raise InputError(
             "no usable heart-rate, acceleration, speed, cadence or power samples",
             source=source,
             hint="a session needs heart rate or acceleration with at least one valid row",
         )
-    if "hr" not in cleaned and "acc" not in cleaned:
+    if not any(stream in cleaned for stream in INTENSITY_STREAMS):
         raise InputError(
-            "the session has neither heart rate nor acceleration",
+            "the session has neither heart rate, acceleration, speed nor power",
             source=source,
-            hint="add hr.csv or acc.csv (speed alone cannot give relative intensity)",
+            hint="add hr.csv or acc.csv (cadence alone cannot give relative intensity)",
         )
 
 
@@ -790,7 +797,7 @@ def build_session(
         t_clean, values = _clean_stream(stream, t, values, notes)
         if t_clean.size:
             cleaned[stream] = (t_clean, values)
-    _require_hr_or_acc(cleaned, source)
+    _require_intensity_stream(cleaned, source)
     t0, start_time = _session_origin(cleaned, start_time, source, notes)
     if t0 != 0.0:
         # A new array: the cleaned times may still be the caller's own (no copy was needed).

@@ -61,8 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--placement", action="append", choices=["wrist", "chest"],
                    help="accelerometer placement (repeatable; default: wrist)")
     p.add_argument("--modality", default="hr+acc", choices=MODALITIES,
-                   help="streams written (hr+speed: a watch export; speed alone is "
-                   "written, but a session needs heart rate or acceleration to be analysed)")
+                   help="streams written (hr+speed: a watch export; speed: the same "
+                   "watch worn without its strap, read through the participant's calibrated "
+                   "fitness)")
     p.add_argument("--profile", dest="profile_kind", default="full",
                    choices=["full", "age", "none"],
                    help="what the written profile.toml gives away (default: full)")

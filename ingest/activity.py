@@ -13,12 +13,15 @@ plus what the file says about the sport, the participant and the repairs made so
 - **Heart rate** is kept as recorded (0 or 300 bpm included: the analysis removes
   out-of-range values as artefacts). Only magnitudes no sensor produces (above 1e6 for
   heart rate, speed, cadence and power, a damaged file's 1e308) are left as gaps. A
-  file without any heart-rate value is refused with an
-  :class:`~dosewatch.errors.InputError` that says what the file does hold, and so is a
-  file whose heart rate is missing or 0 bpm in every row ("no usable heart rate"): the
-  same rule in every reader. A file that carries acceleration (a phone-app export, a
-  table of samples) needs no heart rate: it is read as acceleration alone, with a note
-  when its heart rate was unusable.
+  file that carries acceleration (a phone-app export, a table of samples) needs no heart
+  rate: it is read as acceleration alone, with a note when its heart rate was unusable.
+  So does a file with a workload channel (speed, distances or positions, power: a GPS
+  watch worn without its strap): it is read as the workload alone, with a note, and its
+  intensity comes from the participant's calibrated fitness (SPEC: "without heart rate,
+  intensity is estimated ... from a workload channel"). A file with none of these and
+  no heart-rate value is refused with an :class:`~dosewatch.errors.InputError` that says
+  what the file does hold, and so is one whose heart rate is missing or 0 bpm in every
+  row ("no usable heart rate"): the same rule in every reader.
 - **Speed** in a unit other than m/s is found by comparing the device's speed field
   with the speed its distance gives (km/h is 3.6 times it, mph 2.24 times; see
   :func:`dosewatch.ingest.units.speed_factor_from_distance`) and converted with a note.
@@ -935,6 +938,42 @@ def _present(data: ActivityData, ok_time: NDArray[np.bool_]) -> list[str]:
     return found
 
 
+# Why a file without heart rate is read at all (see the module text), and what to do.
+WORKLOAD_ONLY_NOTE = ("intensity from the workload through the participant's calibrated "
+                      "fitness, or the reference person's without one (then uncertain)")
+WORKLOAD_ONLY_HINT = ("its intensity comes from the participant's calibrated fitness, else "
+                      "the reference person's (low certainty): analyse it with their sessions "
+                      "with heart rate, or record with a heart-rate sensor paired")
+
+
+def _priced(sport: str | None) -> bool:
+    """Whether the workload of ``sport`` has an equation (walking and running on foot,
+    cycling; see :mod:`dosewatch.features.workload`): a swim's or a row's speed does not
+    say how hard it was."""
+    return sport is None or sport == "cycling" or any(
+        foot in sport for foot in ("run", "walk", "hik"))
+
+
+def _workload_channels(data: ActivityData) -> list[str]:
+    """The workload channels a file carries (``speed``: a speed field, distances or
+    positions; ``power``), whose intensity a session without heart rate can be read from
+    (SPEC: "Without heart rate, intensity is estimated ... from a workload channel"); none
+    for a sport whose workload has no equation (:func:`_priced`)."""
+    if not _priced(data.sport):
+        return []
+    ok = np.isfinite(data.t)
+
+    def has(values: NDArray[np.float64] | None) -> bool:
+        return values is not None and bool((np.isfinite(values) & ok).any())
+
+    found = []
+    if has(data.speed) or has(data.distance) or (has(data.lat) and has(data.lon)):
+        found.append("speed")
+    if has(data.power):
+        found.append("power")
+    return found
+
+
 def _check_heart_rate(data: ActivityData, what_rows: str) -> NDArray[np.bool_]:
     """The rows with a heart-rate value and a time; raises when none is usable."""
     ok_time = np.isfinite(data.t)
@@ -1036,11 +1075,17 @@ def to_session(
     try:
         has_hr = _check_heart_rate(data, what_rows)
     except InputError as exc:
-        if not has_acc:
+        workload = _workload_channels(data)
+        if not has_acc and not workload:
             raise
         has_hr = np.zeros(data.t.size, bool)
-        if data.hr is not None and np.isfinite(data.hr).any():
-            repairs.append(f"{exc.reason}: read the acceleration alone")
+        if has_acc:
+            if data.hr is not None and np.isfinite(data.hr).any():
+                repairs.append(f"{exc.reason}: read the acceleration alone")
+        else:
+            reason = f"{exc.reason}: read the {' and '.join(workload)} alone"
+            repairs.append(f"{reason} ({WORKLOAD_ONLY_NOTE})")
+            data.checks.append((reason, WORKLOAD_ONLY_HINT))
     if has_acc and has_hr.any():
         _check_same_recording(data, has_hr)
     if data.speed is not None and data.distance is not None:

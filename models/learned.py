@@ -68,6 +68,9 @@ LABEL_CODES = (int(Label.REST), int(Label.CONSTANT), int(Label.INTERMEDIATE),
 SMOOTHING_WEIGHT = 2.0
 JUST_BELOW = 0.1  # %HRR: how far under a level's boundary an intensity is moved (agree)
 PRIOR_POWER = 0.5
+WORKLOAD_ONLY_NOTE = ("speed or power alone: labels and intensity from the physiological "
+                      "classifier (the learned model was not trained on sessions without "
+                      "heart rate or acceleration)")
 """The label prior divides the classifier's probabilities to this power in the HMM's
 emissions: 1 is the textbook scaled likelihood, which favours the rarer labels so much
 that a short session with a few likely-ramping minutes becomes all accelerating; 0.5 was
@@ -277,6 +280,11 @@ class LearnedClassifier:
         # is the physiological classifier's decision: the learned model does not invent
         # data.
         physio = physio_prediction(features, info, config)
+        if not (info.has_hr or info.has_acc):
+            # The model never saw a session with a workload channel alone: what it would
+            # say is untested, and the physiological classifier's reading is the
+            # definitions' own (the workload's intensity and trend).
+            return replace(physio, notes=(*physio.notes, WORKLOAD_ONLY_NOTE))
         available = np.isfinite(physio.intensity)
         proba, intensity = model.run(model_inputs(features, info, config, physio=physio))
         intensity = np.where(available, np.clip(intensity, 0.0, 100.0), np.nan)

@@ -17,7 +17,7 @@ from ..config import Config
 from ..features.epochs import EpochFeatures, FeatureInfo
 from ..spec.labels import label_epochs
 from ..spec.runs import runs, spans_mask
-from .base import SOURCE_ACC, SOURCE_HR, EpochPrediction
+from .base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
 
 
 def fill_short_gaps(x: NDArray[np.float64], max_gap: int) -> NDArray[np.float64]:
@@ -60,7 +60,7 @@ def measured_intensity(
     """%HRR as measured, and its source per epoch: heart rate where it is clean (short
     dropouts of up to ``fill_epochs`` bridged, so an optical dropout does not switch
     source mid-run), acceleration cut-points elsewhere, NaN where neither stream covers
-    the epoch."""
+    the epoch; in a session with neither stream, the workload's intensity."""
     v = features.values
     intensity = np.full(features.n, np.nan)
     source = np.zeros(features.n, dtype=np.int8)
@@ -74,6 +74,13 @@ def measured_intensity(
         use = ~np.isfinite(intensity) & np.isfinite(v["enmo_g"])
         intensity[use] = acc_i[use]
         source[use] = SOURCE_ACC
+    if not (info.has_hr or info.has_acc):
+        # The workload alone (speed, power): its intensity through the participant's
+        # calibrated fitness, else the reference person's.
+        work = v["pct_hrr_workload"]
+        use = np.isfinite(work)
+        intensity[use] = work[use]
+        source[use] = SOURCE_WORKLOAD
     return intensity, source
 
 

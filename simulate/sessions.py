@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..session import Profile, Provenance, Series, Session, Speed, build_session
+from ..session import Profile, Session, build_session
 from .acceleration import check_fs, simulate_acceleration
 from .heart import DRIFT_TAU_UP_S, simulate_heart_rate
 from .options import (
@@ -147,24 +147,12 @@ def _workload_channels(work: Workload, cadence: NDArray[np.float64], modality: s
 
 def _assemble(name: str, hr: tuple | None, acc: Pair | None, channels: _Channels,
               profile: Profile, source: str, sport: str | None) -> Session:
-    """The Session. With neither heart rate nor acceleration (modality ``speed``)
-    ``build_session`` refuses, as the SPEC has it for inputs, so the streams, clean
-    already, go into a Session directly."""
-    if hr is not None or acc is not None:
-        return build_session(name, hr=hr, acc=acc, speed=channels.speed,
-                             cadence=channels.cadence, power=channels.power,
-                             altitude=channels.altitude, grade=channels.grade, profile=profile,
-                             source=source, format="simulated", sport=sport)
-
-    def series(pair: Pair | None) -> Series | None:
-        return None if pair is None else Series(t=pair[0], values=pair[1], fs=1.0)
-
-    speed = channels.speed
-    return Session(name=name, profile=profile.validate(source),
-                   provenance=Provenance(source=source, format="simulated", sport=sport),
-                   speed=None if speed is None else Speed(t=speed[0], mps=speed[1], fs=1.0),
-                   cadence=series(channels.cadence), power=series(channels.power),
-                   altitude=series(channels.altitude), grade=series(channels.grade))
+    """The Session, built as a reader builds one (modality ``speed``: the workload alone,
+    which the definitions read through the participant's calibrated fitness)."""
+    return build_session(name, hr=hr, acc=acc, speed=channels.speed,
+                         cadence=channels.cadence, power=channels.power,
+                         altitude=channels.altitude, grade=channels.grade, profile=profile,
+                         source=source, format="simulated", sport=sport)
 
 
 def simulate(

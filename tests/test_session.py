@@ -51,11 +51,18 @@ def test_unix_times_give_start_time_and_a_common_origin():
     assert s.duration_s == pytest.approx(12.0)
 
 
-def test_needs_heart_rate_or_acceleration():
-    with pytest.raises(InputError, match="neither heart rate nor acceleration"):
-        build_session("x", speed=(np.arange(3.0), np.ones(3)))
+def test_needs_a_stream_intensity_can_be_read_from():
+    with pytest.raises(InputError, match="neither heart rate, acceleration, speed nor power"):
+        build_session("x", cadence=(np.arange(3.0), np.full(3, 170.0)))
     with pytest.raises(InputError, match="no usable"):
         build_session("x", hr=(np.array([np.nan]), np.array([60.0])))
+
+
+@pytest.mark.parametrize("stream", ["speed", "power"])
+def test_a_workload_alone_is_a_session(stream):
+    # SPEC: without heart rate, intensity is estimated from a workload channel.
+    s = build_session("x", **{stream: (np.arange(3.0), np.ones(3))})
+    assert s.hr is None and s.acc is None and getattr(s, stream) is not None
 
 
 def test_length_mismatch_is_an_input_error():
@@ -187,7 +194,7 @@ def test_implausible_values_become_gaps_and_the_callers_arrays_stay():
     assert session.speed.mps.tolist() == [2.0, 3.0] and session.speed.t.tolist() == [0, 3]
     assert speed[1] == 9e7  # the caller's array is not changed
     assert any("speed: 2 values outside 0–50 m/s" in r for r in session.provenance.repairs)
-    with pytest.raises(InputError, match="no plausible heart rate or acceleration"):
+    with pytest.raises(InputError, match="no plausible heart rate, acceleration, speed or power"):
         drop_implausible(build_session("s", hr=(np.arange(4.0), np.full(4, 5000.0))))
 
 

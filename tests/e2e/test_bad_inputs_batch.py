@@ -26,6 +26,15 @@ from dosewatch.ingest.discover import discover
 REAL_FIT = REAL / "GoldenCheetah__GoldenCheetah/Move_2020_01_15_19_27_16_Running.fit"
 REAL_TCX_GZ = REAL / "lwaldron__ConconiAnaerobicThresholdTest/2023-01-16.tcx.gz"
 GOOD = {"Move_2020_01_15_19_27_16_Running", "2023-01-16", "simulated"}
+# Files without usable heart rate but with positions: read as the speed alone (SPEC:
+# intensity from a workload channel), with a "check:" line saying so (name -> its reason).
+WORKLOAD_ONLY = {
+    "no-heart-rate": "no heart rate in this file (it has distance, positions only): read the "
+                     "speed alone",
+    "zero-heart-rate": "no usable heart rate: every heart-rate value is 0 bpm (100 "
+                       "trackpoints): read the speed alone",
+}
+SESSIONS = GOOD | set(WORKLOAD_ONLY)
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
     '<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
@@ -58,10 +67,6 @@ def _broken_files(folder: Path) -> dict[str, str]:
         "fit-inside.tcx": (fit, "not a TCX file: the content is a FIT file"),
         "billion-laughs.gpx": (BILLION_LAUGHS.encode(),
                                "the XML declares a DOCTYPE or entities"),
-        "no-heart-rate.gpx": (gpx_text([no_hr], style="gpxdata").encode(),
-                              "no heart rate in this file (it has distance, positions only)"),
-        "zero-heart-rate.tcx": (tcx_text([zero_hr]).encode(),
-                                "no usable heart rate: every heart-rate value is 0 bpm"),
         "malformed.tcx": (b"\n".join(lines), "malformed XML at line"),
         "plain-text.tcx.gz": (tcx, "the file is named .gz but is not gzip-compressed"),
         "bad-gzip.tcx.gz": (bytes(bad_gzip), "the gzip data is corrupt"),
@@ -71,6 +76,8 @@ def _broken_files(folder: Path) -> dict[str, str]:
     }
     for name, (data, _) in files.items():
         (folder / name).write_bytes(data)
+    (folder / "no-heart-rate.gpx").write_text(gpx_text([no_hr], style="gpxdata"))
+    (folder / "zero-heart-rate.tcx").write_text(tcx_text([zero_hr]))
     return {name: reason for name, (_, reason) in files.items()}
 
 
@@ -102,7 +109,9 @@ def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
         assert Path(entry["input"]) == folder / name
     with open(out / "sessions.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {row["session"] for row in rows} == GOOD
+    assert {row["session"] for row in rows} == SESSIONS
+    for row in rows:
+        assert (row["intensity_source"] == "workload") == (row["session"] in WORKLOAD_ONLY)
     for row in rows:
         session_dir = Path(row["output"])
         assert session_dir.parent == out
@@ -112,12 +121,12 @@ def _check_outputs(out: Path, study: tuple[Path, dict[str, str]]) -> None:
         epochs = (session_dir / "epochs.csv").read_text().splitlines()
         assert next(csv.reader(epochs[:1]))[:5] == ["start_s", "time", "label", "level",
                                                        "intensity"]
-        assert len(epochs) > 10
+        assert len(epochs) > (2 if row["session"] in WORKLOAD_ONLY else 10)  # 100-s files
     fit_row = next(r for r in rows if r["session"] == "Move_2020_01_15_19_27_16_Running")
     assert fit_row["sport"] == "running"
     assert fit_row["start_time"].startswith("2020-01-15T18:27:24")
     assert {p.name for p in out.iterdir() if p.is_dir()} - {"calibration"} == \
-        GOOD | {".dosewatch"}
+        SESSIONS | {".dosewatch"}
     assert not list((out / ".dosewatch" / "tmp").iterdir())  # no temporary left behind
     for root, dirs, files in os.walk(out):
         dirs[:] = [d for d in dirs if d != ".dosewatch"]  # dosewatch's own: marker, lock
@@ -131,12 +140,14 @@ def test_batch_runner_reports_each_bad_file(study: tuple[Path, dict[str, str]],
                                             tmp_path: Path) -> None:
     folder, expected = study
     inputs = discover([folder])
-    assert len(inputs.inputs) == len(expected) + len(GOOD)
+    assert len(inputs.inputs) == len(expected) + len(SESSIONS)
     out = tmp_path / "out"
     report = run_batch(inputs, out, workers=1, pictures=False,
                        progress=False)
     assert not report.ok and len(report.failures) == len(expected)
-    assert len(report.rows) == len(GOOD)
+    assert len(report.rows) == len(SESSIONS)
+    assert {Path(c["input"]).name.split(".")[0]: c["reason"] for c in report.checks} == \
+        WORKLOAD_ONLY
     _check_outputs(out, study)
 
 
@@ -152,7 +163,9 @@ def test_the_command_reports_each_bad_file(study: tuple[Path, dict[str, str]],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 1, done.stderr
-    assert f"{len(GOOD)} sessions analysed, {len(expected)} inputs failed" in done.stdout
+    assert f"{len(SESSIONS)} sessions analysed, {len(expected)} inputs failed" in done.stdout
+    for name, reason in WORKLOAD_ONLY.items():
+        assert f"{name}." in done.stdout and reason in done.stdout, (name, done.stdout)
     assert "Traceback" not in done.stderr
     for name in expected:
         assert name in done.stderr

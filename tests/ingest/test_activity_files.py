@@ -450,11 +450,27 @@ def test_fit_refusals_of_damaged_and_empty_activities(tmp_path: Path) -> None:
     no_records = fit_file([fit_message(0, [(0, "enum", 4)])])
     with pytest.raises(InputError, match="the file holds no records"):
         read_fit(write(tmp_path / "empty.fit", no_records))
-    speed_only = fit_activity([{"t": T0 + i, "speed": 3.0, "power": 200} for i in range(60)])
+    cadence_only = fit_activity([{"t": T0 + i, "cadence": 80} for i in range(60)])
     with pytest.raises(InputError) as info:
-        read_fit(write(tmp_path / "nohr.fit", speed_only))
-    assert info.value.reason == "no heart rate in this file (it has speed, power only)"
+        read_fit(write(tmp_path / "nohr.fit", cadence_only))
+    assert info.value.reason == "no heart rate in this file (it has cadence only)"
     assert "heart-rate sensor" in info.value.hint
+
+
+def test_a_file_without_heart_rate_is_read_as_its_workload(tmp_path: Path) -> None:
+    # SPEC: without heart rate, intensity is estimated from a workload channel; the
+    # reading is said in the repairs and, as a check, on the console.
+    speed_only = fit_activity([{"t": T0 + i, "speed": 3.0, "power": 200} for i in range(60)])
+    session = read_fit(write(tmp_path / "nohr.fit", speed_only))
+    assert session.hr is None and session.acc is None
+    np.testing.assert_allclose(session.speed.mps, 3.0)
+    np.testing.assert_allclose(session.power.values, 200.0)
+    reason = ("no heart rate in this file (it has speed, power only): read the speed and "
+              "power alone")
+    assert any(r.startswith(reason) for r in session.provenance.repairs)
+    (notice,) = session.provenance.notices
+    assert (notice.kind, notice.reason) == ("check", reason)
+    assert "calibrated fitness" in notice.hint
 
 
 # --------------------------------------------------------------------------- TCX, known content
@@ -638,9 +654,10 @@ def test_gpx_sport_is_the_track_type(tmp_path: Path) -> None:
 
 def test_gpx_refusals(tmp_path: Path) -> None:
     no_hr = [{k: v for k, v in p.items() if k != "hr"} for p in points(30)]
-    with pytest.raises(InputError) as info:
-        read_gpx(write(tmp_path / "nohr.gpx", gpx_text([no_hr], style="gpxdata")))
-    assert info.value.reason == "no heart rate in this file (it has distance, positions only)"
+    walk = read_gpx(write(tmp_path / "nohr.gpx", gpx_text([no_hr], style="gpxdata")))
+    assert walk.hr is None and walk.speed is not None  # the positions' speed alone
+    assert walk.provenance.repairs[0].startswith(
+        "no heart rate in this file (it has distance, positions only): read the speed alone")
     with pytest.raises(InputError, match="no track points"):
         read_gpx(write(tmp_path / "route.gpx", "<gpx><rte><rtept lat='1' lon='2'/></rte></gpx>"))
     with pytest.raises(InputError, match="not a GPX file: the content is a TCX file"):
@@ -669,16 +686,23 @@ def test_the_three_readers_agree(tmp_path: Path) -> None:
         assert s.name == "same" and s.provenance.sport == "running"
 
 
-def test_the_three_readers_refuse_zero_heart_rate_alike(tmp_path: Path) -> None:
+def test_the_three_readers_say_zero_heart_rate_alike(tmp_path: Path) -> None:
+    # The FIT file holds heart rate alone and is refused; the TCX and GPX files hold
+    # positions too, and are read as the speed alone, with the same reason.
     pts = points(50, hr=0)
     for p in pts:
         p["hr"] = 0
     reasons = set()
-    for path in write_all(tmp_path, pts, "zero"):
-        with pytest.raises(InputError) as info:
-            read_session(path)
-        reasons.add(re.sub(r"\(\d+ \w+( \w+)?s\)", "(N)", info.value.reason))
-    assert reasons == {"no usable heart rate: every heart-rate value is 0 bpm (N)"}
+    fit, *with_positions = write_all(tmp_path, pts, "zero")
+    with pytest.raises(InputError) as info:
+        read_session(fit)
+    reasons.add(info.value.reason)
+    for path in with_positions:
+        session = read_session(path)
+        assert session.hr is None and session.speed is not None
+        reasons.add(session.provenance.repairs[0].split(": read the")[0])
+    assert {re.sub(r"\(\d+ \w+( \w+)?s\)", "(N)", r) for r in reasons} == {
+        "no usable heart rate: every heart-rate value is 0 bpm (N)"}
 
 
 def test_a_one_sample_session_loads_in_every_reader(tmp_path: Path) -> None:

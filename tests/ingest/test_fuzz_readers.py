@@ -411,16 +411,21 @@ EXPECTED_REASONS = {
     "tcx-cut-0.01": "the file holds no trackpoints",
     "gpx-cut-0.01": "the file holds no track points (the document ends early",
     "fit-all-zero-bpm": "no usable heart rate",
-    "tcx-all-zero-bpm": "no usable heart rate",
-    "gpx-all-zero-bpm": "no usable heart rate",
-    "tcx-nan-bpm-everywhere": "no heart rate in this file",
-    "gpx-nan-bpm-everywhere": "no heart rate in this file",
     "tcx-named-fit": "not a FIT file: the content is a TCX file",
     "fit-named-tcx": "not a TCX file: the content is a FIT file",
     "gpx-named-tcx": "not a TCX file: the content is a GPX file",
     "fit-named-gpx": "not a GPX file: the content is a FIT file",
     "tcx-gz-named-tcx": "the file is gzip-compressed but named .tcx",
     "plain-named-gz": "the file is named .gz but is not gzip-compressed",
+}
+# Files without usable heart rate but with speed (distances, positions): read as the
+# workload alone, saying so in the repairs and on the console (SPEC: intensity from a
+# workload channel without heart rate).
+WORKLOAD_ONLY = {
+    "tcx-all-zero-bpm": "no usable heart rate",
+    "gpx-all-zero-bpm": "no usable heart rate",
+    "tcx-nan-bpm-everywhere": "no heart rate in this file",
+    "gpx-nan-bpm-everywhere": "no heart rate in this file",
 }
 LOADS = {"fit-cut-0.5", "fit-cut-0.99", "tcx-cut-0.5", "tcx-cut-0.99", "gpx-cut-0.5",
          "gpx-cut-0.99", "fit-backwards", "tcx-backwards", "gpx-backwards",
@@ -444,6 +449,12 @@ def test_named_corruptions(scratch: Path, name: str) -> None:
         with pytest.raises(InputError) as info:
             read_session(path)
         assert info.value.reason.startswith(EXPECTED_REASONS[name]), info.value.reason
+    if name in WORKLOAD_ONLY:
+        session = read_session(path)
+        assert session.hr is None and session.speed is not None
+        said = [r for r in session.provenance.repairs if r.startswith(WORKLOAD_ONLY[name])]
+        assert said and "alone" in said[0], session.provenance.repairs
+        assert [n.kind for n in session.provenance.notices] == ["check"], session.provenance
     if name in LOADS:
         assert outcome in ("analysed", "analysis refused"), outcome
         session = read_session(path)

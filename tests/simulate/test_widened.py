@@ -10,8 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dosewatch.errors import InputError
-from dosewatch.session import build_session
+from dosewatch.analysis import analyze_session
 from dosewatch.simulate import (
     ALL_PROTOCOLS,
     CYCLE,
@@ -340,8 +339,11 @@ def test_watch_export_modalities():
     assert both.speed.t.size == both.hr.t.size + 0 or both.speed.t.size >= 20 * 60
     alone = simulate("steady_intermediate", RUNNER, modality="speed", seed=1).session
     assert alone.hr is None and alone.acc is None and alone.speed.t.size > 0
-    with pytest.raises(InputError, match="neither heart rate nor acceleration"):
-        build_session("x", speed=(alone.speed.t, alone.speed.mps))  # why Session is built
+    # The watch without its strap: a session of its own, analysed from the speed with the
+    # reference person's fitness, and marked uncertain for it.
+    result = analyze_session(alone)
+    assert result.intensity_source == "workload" and result.certainty.level == "low"
+    assert not result.info.has_hr and result.info.relation.source == "population"
     bare = simulate("steady_intermediate", RUNNER, modality="hr", seed=1,
                     options=Options(workload_channels=False))
     assert bare.session.speed is None and bare.session.grade is None

@@ -31,8 +31,11 @@ def check(path: Path) -> str:
         return "refused"
     outcome = "analysed"
     for session in sessions:
-        streams = [s for s in (session.hr, session.acc) if s is not None]
-        assert streams, "a session needs heart rate or acceleration"
+        streams = [s for s in (session.hr, session.acc, session.speed, session.power)
+                   if s is not None]
+        assert streams, "a session needs heart rate, acceleration, speed or power"
+        if session.hr is None and session.acc is None:  # the workload alone: said so
+            assert any("alone" in r for r in session.provenance.repairs), session.provenance
         if session.hr is not None:
             hr = session.hr
             assert hr.t.size >= 1
