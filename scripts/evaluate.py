@@ -18,7 +18,10 @@ participant's devices might give:
   not the incline (a known limit: an incline ramp is then invisible to the workload);
 - ``acc``: acceleration alone, without calibration, and ``acc, calibrated``: with the
   participant's calibration learned from their heart-rate sessions in the same study (as
-  a batch does).
+  a batch does);
+- ``workload``: speed or power alone (a watch worn without its strap), with the
+  reference person's fitness, and ``workload, calibrated``: with the calibration learned
+  from the participant's *other* sessions with heart rate and workload.
 
 Heart-rate modalities are scored per session alone and, with ``--calibrated-hr``, also
 with the participant's calibration. Reports session-class, dose-flag and epoch-label
@@ -56,7 +59,7 @@ from dosewatch.simulate import simulate
 from dosewatch.spec.labels import Label
 
 MODALITIES = ("hr+acc", "hr", "hr+workload", "hr+speed, incline unrecorded", "acc",
-              "acc, calibrated")
+              "acc, calibrated", "workload", "workload, calibrated")
 HR_MODALITIES = ("hr+acc", "hr", "hr+workload", "hr+speed, incline unrecorded")
 LABEL_ORDER = [Label.REST, Label.CONSTANT, Label.INTERMEDIATE, Label.ACCELERATING]
 
@@ -93,14 +96,22 @@ def evaluate(plan: list[Planned], classifiers: dict[str, object],
                 for k, p in enumerate(planned)]
         for label, classifier in classifiers.items():
             evidence = []
+            with_workload = []  # each session's evidence with its workload (or None)
             for p, sim in zip(planned, sims, strict=True):
-                for modality, session in views(sim.session).items():
+                seen = views(sim.session)
+                for modality, session in seen.items():
                     session = replace(session, profile=replace(
                         session.profile, id=person_id, placement=p.placement))
                     result = analyze_session(session, config, classifier)
                     records.append(_record(result, sim.truth, p, modality, label, False))
                     if modality == "hr+acc":
                         evidence.append(result.evidence())
+                    if modality == "hr+workload":
+                        with_workload.append(result.evidence())
+                if "hr+workload" not in seen:
+                    with_workload.append(None)
+            records += _workload_only(planned, sims, with_workload, person_id, config,
+                                      classifier, label)
             calibration = learn(person_id, evidence)
             for p, sim in zip(planned, sims, strict=True):
                 for modality, session in views(sim.session).items():
@@ -112,6 +123,29 @@ def evaluate(plan: list[Planned], classifiers: dict[str, object],
                     name = "acc, calibrated" if modality == "acc" else modality
                     records.append(_record(result, sim.truth, p, name, label, True))
     return records
+
+
+def _workload_only(planned: list[Planned], sims: list, evidence: list, person_id: str,
+                   config: Config, classifier: object, label: str) -> list[dict]:
+    """Each session with its workload channels alone (a GPS watch worn without its
+    strap): ``workload`` with the reference person's fitness, and ``workload,
+    calibrated`` with the calibration learned from the participant's *other* sessions with
+    heart rate and workload (a batch never holds the heart rate of a session recorded
+    without it)."""
+    out = []
+    for i, (p, sim) in enumerate(zip(planned, sims, strict=True)):
+        full = views(sim.session).get("hr+workload")
+        if full is None or (full.speed is None and full.power is None):
+            continue
+        session = replace(full, hr=None, profile=replace(
+            full.profile, id=person_id, placement=p.placement))
+        result = analyze_session(session, config, classifier)
+        out.append(_record(result, sim.truth, p, "workload", label, False))
+        others = [e for j, e in enumerate(evidence) if j != i and e is not None]
+        calibration = learn(person_id, others)
+        result = analyze_session(session, config, classifier, calibration)
+        out.append(_record(result, sim.truth, p, "workload, calibrated", label, True))
+    return out
 
 
 # --------------------------------------------------------------------------- scoring

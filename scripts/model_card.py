@@ -217,6 +217,18 @@ def write_card(path: Path, records: list[dict], names: list[str], seed: int,
               ", never heart rate; docs/method.md §7). *Heart rate only*: the workload "
               "channels hidden from the classifier; *with the workload*: every channel.",
               "", real_text.rstrip()]
+    import workload_only_eval
+
+    lines += ["", "### Real recordings read from their workload alone", "",
+              "The same sessions with the heart rate hidden (a GPS watch or bike computer "
+              "used without its strap; `scripts/workload_only_eval.py`, `physio`): with the "
+              "reference person's fitness (every verdict marked low certainty), and, for "
+              "the participants with several sessions in the folder, with the calibration "
+              "learned from their *other* sessions. The reference made from the workload "
+              "uses the reference person too, so agreement with it is expected; agreement "
+              "with the same session's verdict *with* heart rate is the measure.", "",
+              workload_only_eval.report(workload_only_eval.collect(real_dir)).split(
+                  "\n\nPer session")[0].rstrip()]
     if ablation is not None:
         lines += ["", "### Input families on real recordings (ablation)", "",
                   "The learned model retrained without one input family at a time (its "

@@ -525,7 +525,9 @@ def test_a_batch_learns_the_calibration_and_uses_it(tmp_path: Path, simulated) -
     acc_only = json.loads((out / "s2" / "summary.json").read_text())
     assert acc_only["calibration"]["participant"] == "P07"
     assert acc_only["calibration"]["acceleration"] == "calibration"
-    assert acc_only["certainty"]["level"] != "low"  # no longer population cut-points
+    # No longer population cut-points (low), but still no heart rate: medium, and why.
+    assert acc_only["certainty"]["level"] == "medium"
+    assert any("participant's own mapping" in r for r in acc_only["certainty"]["reasons"])
     # A rerun with nothing changed redoes nothing; a researcher's edit is used as written.
     again = run_batch(inputs, out, classifier="physio", pictures=False, progress=False)
     assert again.skipped == 3

@@ -54,9 +54,10 @@ def test_the_card_has_every_part(card) -> None:
 def test_simulated_figures_are_the_records(card) -> None:
     text, records, _ = card
     for classifier in CLASSIFIERS:
-        for modality in ("hr", "hr+workload", "acc"):
+        for modality in ("hr", "hr+workload", "acc", "workload", "workload, calibrated"):
             rs = [r for r in records if r["classifier"] == classifier
-                  and r["modality"] == modality and not r["calibrated"]]
+                  and r["modality"] == modality
+                  and r["calibrated"] == modality.endswith("calibrated")]
             right = sum(r["true_class"] == r["found_class"] for r in rs)
             row = f"| {modality} | {classifier} | {len(rs)} | {100 * right / len(rs):.1f} % |"
             assert row in text, row
@@ -79,3 +80,19 @@ def test_real_figures_are_the_real_evaluation(card) -> None:
                f"{real_eval._pct(s['dose'])} |")
         assert row in text, row
     assert re.search(rf"{len(rows)} real sessions with a workload channel", text)
+
+
+def test_workload_alone_figures_are_the_workload_evaluation(card) -> None:
+    text, _, real = card
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import workload_only_eval
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    rows = workload_only_eval.collect(real)
+    assert len(rows) == len(RECORDINGS)
+    agree = workload_only_eval._agree(rows, "alone")
+    row = (f"| uncalibrated (reference person), every session | {len(rows)} | "
+           f"{workload_only_eval._pct(agree['class vs heart rate'])} |")
+    assert "### Real recordings read from their workload alone" in text
+    assert row in text, row
