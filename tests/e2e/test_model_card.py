@@ -40,6 +40,17 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict], Pat
     return (tmp / "CARD.md").read_text(encoding="utf-8"), records, real
 
 
+def _script(name: str):  # noqa: ANN202
+    """The module of ``scripts/<name>.py`` (the evaluation the card was written from)."""
+    import importlib
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+
+
 def test_the_card_has_every_part(card) -> None:
     text, _, _ = card
     for heading in ("## Which classifier is the default, and why", "## The learned model",
@@ -65,11 +76,7 @@ def test_simulated_figures_are_the_records(card) -> None:
 
 def test_real_figures_are_the_real_evaluation(card) -> None:
     text, _, real = card
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import real_eval
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
+    real_eval = _script("real_eval")
     from dosewatch.models.registry import get_classifier
 
     rows, _ = real_eval.collect({c: get_classifier(c) for c in CLASSIFIERS}, real)
@@ -84,11 +91,7 @@ def test_real_figures_are_the_real_evaluation(card) -> None:
 
 def test_workload_alone_figures_are_the_workload_evaluation(card) -> None:
     text, _, real = card
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import workload_only_eval
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
+    workload_only_eval = _script("workload_only_eval")
     rows = workload_only_eval.collect(real)
     assert len(rows) == len(RECORDINGS)
     agree = workload_only_eval._agree(rows, "alone")
