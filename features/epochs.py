@@ -44,7 +44,7 @@ from . import hr as hrmod
 from .acc import ACC_FEATURES
 from .base import EpochGrid, FeatureContext, StreamFeatures
 from .hr import HR_FEATURES
-from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, relate
+from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, relate, resolve_gait
 
 # The feature functions, one per stream, in the order they run (acceleration first: it
 # leaves the cadence and the still minutes that heart-rate cleaning uses).
@@ -186,6 +186,10 @@ def extract(session: Session, config: Config | None = None,
         else:
             values.update(features.compute(stream, session, grid, config, ctx))
     has_workload = bool(np.nansum(values["moving"]) > 0)
+    values["workload_ref"] = resolve_gait(values["pct_hrr_demand"], values["workload_ref"],
+                                          values.pop("workload_ref_run", None),
+                                          values["speed_mps"], values["moving"],
+                                          config.epoch_min)
     relation = _relation(values, session, config, calibration)
     values["pct_hrr_workload"] = (np.full(grid.n, np.nan) if relation is None
                                   else relation.intensity(values["workload_ref"]))

@@ -41,6 +41,10 @@ from .base import EpochGrid, FeatureContext, StreamFeatures
 RUN_VO2_RESERVE = 46.5
 RIDE_MAX_POWER_W = 300.0
 RUN_FROM_MPS = 2.2  # without a cadence: ACSM's running equation holds from 134 m/min
+# Without a cadence, speeds from here up to RUN_FROM_MPS may be a brisk walk or a jog (a
+# person who runs from 1.7 m/s, another who walks at 2.1): heart rate decides
+# (:func:`resolve_gait`).
+EITHER_GAIT_FROM_MPS = 1.5
 RUN_FROM_SPM = 140.0
 MOVING_MPS = 0.5
 MOVING_W = 10.0
@@ -176,14 +180,21 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
         running = np.where(np.isfinite(cadence), cadence >= RUN_FROM_SPM, speed >= RUN_FROM_MPS)
         net_vo2 = foot_vo2(speed, grade, running)
         ref, moving = 100.0 * net_vo2 / RUN_VO2_RESERVE, speed >= MOVING_MPS
+        with np.errstate(invalid="ignore"):
+            either = ~np.isfinite(cadence) & (speed >= EITHER_GAIT_FROM_MPS) & ~running
+        run_ref = np.where(either, 100.0 * foot_vo2(speed, grade, either) / RUN_VO2_RESERVE,
+                           np.nan)
     else:
         return {"grade": grade, "power_w": power, "workload_ref": nan,
                 "moving": np.zeros(grid.n)}
     with np.errstate(invalid="ignore"):
         moving = np.where(np.isfinite(ref), moving, False)
     ref = np.where(moving, ref, np.where(np.isfinite(ref), 0.0, np.nan))
-    return {"grade": grade, "power_w": power, "workload_ref": ref,
-            "moving": moving.astype(np.float64)}
+    out = {"grade": grade, "power_w": power, "workload_ref": ref,
+           "moving": moving.astype(np.float64)}
+    if has_speed and not _cycling(session, speed) and np.any(either & moving):
+        out["workload_ref_run"] = np.where(moving, run_ref, np.nan)
+    return out
 
 
 def _workload_compute(_: object, session: Session, grid: EpochGrid, config: Config,
@@ -214,6 +225,62 @@ def settled_epochs(demand: NDArray[np.float64], workload_ref: NDArray[np.float64
     settled = on & np.concatenate([[False, False], on[1:-1] & on[:-2]]) if on.size > 2 else on
     use = settled & np.isfinite(demand) & np.isfinite(workload_ref) & (workload_ref > 0)
     return use, moving_minutes(moving, epoch_min)
+
+
+GAIT_SPEED_STEP_MPS = 0.1  # speeds within one step are one pace: one gait
+
+
+def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
+                 run_ref: NDArray[np.float64] | None, speed_mps: NDArray[np.float64],
+                 moving: NDArray[np.float64], epoch_min: float,
+                 rounds: int = 2) -> NDArray[np.float64]:
+    """``workload_ref`` with the paces whose gait speed alone cannot tell (``run_ref``
+    finite: no cadence, 1.5-2.2 m/s) priced as a run where the heart rate says they were.
+
+    Speed alone calls 2.0 m/s a brisk walk, at half the cost of a jog at that speed; a
+    person who runs from 1.7 m/s (a treadmill protocol that raises the incline, then
+    switches to running) then seems to slow down as the belt speeds up, and a ramp's trend
+    breaks. The heart rate knows. The relation is fitted on the epochs whose gait is
+    certain (with too few of them, on every epoch with the uncertain ones read as walks);
+    each uncertain epoch votes for the gait whose workload, through that relation, is
+    closer to its heart-rate demand, and each pace (speeds in steps of
+    :data:`GAIT_SPEED_STEP_MPS`) takes its majority: a person keeps their gait at a pace
+    whatever the incline, and once they run at a pace they run at every faster one. The
+    relation is fitted again on that reading and the choice made once more (``rounds``).
+    Paces without heart rate keep the walk."""
+    if run_ref is None or not np.isfinite(pct_hrr_demand).any():
+        return workload_ref
+    either = np.isfinite(run_ref) & np.isfinite(speed_mps)
+    if not either.any():
+        return workload_ref
+    demand = np.asarray(pct_hrr_demand, dtype=np.float64)
+    t = moving_minutes(moving, epoch_min)
+    pace = np.zeros(demand.size, dtype=np.int64)
+    pace[either] = np.floor(speed_mps[either] / GAIT_SPEED_STEP_MPS).astype(np.int64)
+    lowest = int(pace[either].min())
+    out = workload_ref
+    for round_ in range(rounds):
+        # First on the epochs whose gait is certain, when there are enough of them: read
+        # as walks, a run of jogs at the end of a session looks like drift.
+        relation = relate(demand, np.where(either, np.nan, out), moving, epoch_min) \
+            if round_ == 0 else None
+        relation = relation or relate(demand, out, moving, epoch_min)
+        if relation is None:
+            break
+        drift = relation.drift * t
+        with np.errstate(invalid="ignore"):
+            closer = np.abs(relation.k * run_ref + drift - demand) < \
+                np.abs(relation.k * workload_ref + drift - demand)
+        voting = either & np.isfinite(demand)
+        if not voting.any():
+            break
+        bins = pace[voting] - lowest
+        runs_at = np.bincount(bins, weights=closer[voting].astype(np.float64))
+        votes = np.bincount(bins)
+        run_pace = np.maximum.accumulate(runs_at > votes / 2)  # faster paces run too
+        run = either & run_pace[np.clip(pace - lowest, 0, run_pace.size - 1)]
+        out = np.where(run, run_ref, workload_ref)
+    return out
 
 
 def relate(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],

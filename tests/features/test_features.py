@@ -460,3 +460,59 @@ def test_the_accelerometers_steps_tell_a_jog_from_a_brisk_walk(steps_per_min, ga
                            cadence_1hz=np.zeros(t.size))
     walked = workload_features(session, EpochGrid(10, 60.0), CFG, still)["workload_ref"]
     assert walked == pytest.approx(np.full(10, 100.0 * 0.1 * 1.9 * 60.0 / RUN_VO2_RESERVE))
+
+
+def _walk_then_jog(jog_demand: float) -> tuple[np.ndarray, ...]:
+    """40 epochs at 1.3 m/s (a walk: certain), then 20 at 2.0 m/s without a cadence
+    (a walk or a jog: speed alone cannot tell), with the heart-rate demand each reading
+    predicts for a person of fitness k = 1.2."""
+    from dosewatch.features.workload import RUN_VO2_RESERVE, foot_vo2
+
+    speed = np.r_[np.full(40, 1.3), np.full(20, 2.0)]
+    flat = np.zeros(speed.size)
+    walk = 100.0 * foot_vo2(speed, flat, np.zeros(speed.size, bool)) / RUN_VO2_RESERVE
+    run = 100.0 * foot_vo2(speed, flat, np.ones(speed.size, bool)) / RUN_VO2_RESERVE
+    run_ref = np.where(speed >= 1.5, run, np.nan)
+    demand = 1.2 * walk
+    demand[40:] = jog_demand
+    return demand, walk, run_ref, np.ones(speed.size)
+
+
+@pytest.mark.parametrize("jog", [True, False])
+def test_heart_rate_tells_a_jog_from_a_brisk_walk_at_the_same_speed(jog):
+    # At 2.0 m/s without a cadence the walking equation costs half the running one; the
+    # heart rate says which it was (a treadmill protocol that switches from incline
+    # walking to running, or a brisk walker).
+    from dosewatch.features.workload import resolve_gait
+
+    _, walk, run_ref, moving = _walk_then_jog(0.0)
+    demand, *_ = _walk_then_jog(1.2 * (run_ref[-1] if jog else walk[-1]))
+    speed = np.r_[np.full(40, 1.3), np.full(20, 2.0)]
+    out = resolve_gait(demand, walk, run_ref, speed, moving, 1.0)
+    np.testing.assert_array_equal(out[:40], walk[:40])  # certain epochs never change
+    np.testing.assert_allclose(out[40:], run_ref[40:] if jog else walk[40:])
+    # Without heart rate nothing can tell: the walk stays.
+    unknown = resolve_gait(np.full(demand.size, np.nan), walk, run_ref, speed, moving, 1.0)
+    np.testing.assert_array_equal(unknown, walk)
+
+
+def test_a_treadmill_protocol_that_starts_running_stays_a_ramp():
+    # A person who runs from 1.7 m/s: the incline rises at a walk, then the belt speeds
+    # up and they run at 2.0-2.3 m/s. Priced as a walk, the workload fell at the switch
+    # and the ramp broke into "constant" (3 of 96 development sessions).
+    from dosewatch.analysis import analyze_session
+    from dosewatch.simulate import Options, Person, simulate
+
+    person = Person(id="P", age=30.5, sex="female", hr_rest=81.0, hr_max=186.2,
+                    vo2max=41.8, tau_on_s=37.5, tau_off_s=69.7, drift_bpm_per_min=0.14,
+                    height_m=1.62, walk_max_mps=1.76)
+    sim = simulate("steady_then_ramp", person, modality="hr+speed", seed=3, profile="full",
+                   options=Options(incline=True))
+    session = sim.session
+    assert session.cadence is None and session.grade is not None
+    result = analyze_session(session, classifier="physio")
+    assert sim.truth.session_class == result.session_class == "accelerating"
+    assert result.info.relation.r2 > 0.9
+    labels = result.prediction.labels[: sim.truth.labels.size]
+    ramp = sim.truth.labels == 3
+    assert np.mean(labels[ramp] == 3) > 0.8
