@@ -223,7 +223,9 @@ def test_copies_inside_one_archive_are_learned_from_once(tmp_path):
 
 def test_a_copy_handed_in_a_later_run_is_not_learned_from_again(tmp_path):
     """Run 1 learns from three activities; run 2, into the same output folder, gets only
-    a gzipped copy of one of them: the calibration still rests on three sessions."""
+    a gzipped copy of one of them: the calibration still rests on three sessions, the
+    plain run.tcx being the copy that counts (as in one batch of all four), and run 2
+    says its session is a copy of run 1's."""
     folder = tmp_path / "P01"
     folder.mkdir()
     (folder / "profile.toml").write_text('id = "P01"\nage = 30\n')
@@ -245,4 +247,6 @@ def test_a_copy_handed_in_a_later_run_is_not_learned_from_again(tmp_path):
                        progress=False)
     assert sessions() == ["sessions = 3"]
     counted_earlier = {Path(e["input"]).name: e["counted"] for e in report.elsewhere}
-    assert counted_earlier == {"run.tcx": False, "other.tcx": True, "third.tcx": True}
+    assert counted_earlier == {"run.tcx": True, "other.tcx": True, "third.tcx": True}
+    assert report.earlier_copies == [{"session": "run-copy", "copy_of": str(out / "run"),
+                                      "input": str(folder.resolve() / "run.tcx")}]
