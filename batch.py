@@ -1308,8 +1308,9 @@ def run_batch(
         try:
             if calibrate:
                 fingerprints = {t.input: t.fingerprint for t in tasks}
+                displaced = {n for n, k in earlier.items() if k.output in counted}
                 redo = _calibration_round(done, calibrations, cal_dir, counting,
-                                          copies | set(earlier), fingerprints)
+                                          copies | displaced, fingerprints)
                 drawn_later = {t.input for t in first if t.pictures_later
                                and t.input in done and not done[t.input].pictures} - redo
                 if redo or drawn_later:
@@ -1631,7 +1632,8 @@ def _stored_evidence(stored: Sequence[StoredSession], done: Mapping[Path, Done],
                      copies: set[str]
                      ) -> tuple[list[StoredSession], dict[str, StoredSession]]:
     """The sessions of earlier runs whose evidence counts in this run's calibration
-    round, and this run's sessions that are copies of one of them (by name, with it).
+    round, and this run's sessions that are copies of one of them (by name, with it;
+    the one of the two that counts is in the first list or not).
 
     A stored session counts when it has evidence, belongs to a participant this run
     analyses and is not the same session as an earlier one in ``stored`` (its input and
@@ -1661,9 +1663,9 @@ def _stored_evidence(stored: Sequence[StoredSession], done: Mapping[Path, Done],
     for key, kept in best.items():
         row = current.get(key)
         if row is not None:
+            earlier[row.session] = kept
             if not plainer(kept.plain, (row.source, row.session)):
                 continue  # this run's session is the one kept
-            earlier[row.session] = kept
         counting.append(kept)
     return sorted(counting, key=lambda k: (k.input, k.index)), earlier
 
