@@ -66,7 +66,7 @@ import traceback
 import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
@@ -1262,10 +1262,12 @@ def run_batch(
         workers = check_workers(workers)
     root = OutputRoot.claim(Path(out_dir), roots)
     classifier = get_classifier(classifier)
-    with root.locked():
+    with root.locked(), ExitStack() as held:
         out_dir = root.path
         cal_dir = (Path(calibration_dir) if calibration_dir is not None
                    else out_dir / CALIBRATION_DIR)
+        if calibrate:
+            held.enter_context(_calibration_lock(cal_dir, out_dir))
         calibrations = read_calibrations(cal_dir) if calibrate else {}
         profiles, refused = _folder_profiles(inventory, profile)
         tasks = [replace(t, learn=calibrate) for t in
@@ -1339,6 +1341,49 @@ def run_batch(
                 hint="free some space (or fix the permissions) and run the same command "
                 "again: finished sessions are not analysed again") from None
     return report
+
+
+CALIBRATION_LOCK = ".lock"
+
+
+@contextmanager
+def _calibration_lock(cal_dir: Path, out_dir: Path) -> Iterator[None]:
+    """Hold a calibration folder outside the output folder (``--calibration DIR``) for the
+    run: two runs into different output folders that share it would each write the
+    participants' calibration and evidence as they saw them, and the later would drop the
+    sessions of the other. The output folder's own lock covers its ``calibration``. A
+    folder the run cannot write a lock into (read-only: a researcher's calibrations to
+    use) is used without one.
+
+    Raises:
+        OutputError: another run holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    if os.path.abspath(cal_dir).startswith(os.path.join(os.path.abspath(out_dir), "")):
+        yield
+        return
+    try:
+        Path(cal_dir).mkdir(parents=True, exist_ok=True)
+        fd = os.open(Path(cal_dir) / CALIBRATION_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        log.info("calibration folder %s used without a lock (%s)", cal_dir, plain_reason(exc))
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError("another dosewatch run is using this calibration folder",
+                              source=cal_dir, hint="wait for it to finish: runs that share "
+                              "a calibration folder pool their sessions one after the "
+                              "other") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _folder_profiles(inventory: Inventory, override: Profile | None

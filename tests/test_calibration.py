@@ -767,6 +767,33 @@ def test_a_shared_calibration_keeps_a_researchers_value_and_forgets_deleted_inpu
     assert read_calibration(path).sessions == 3
 
 
+def test_a_calibration_folder_another_run_uses_is_refused(tmp_path: Path) -> None:
+    """Two runs sharing one calibration folder at once would each write what they saw,
+    the later dropping the other's sessions: the second is refused, with what to do."""
+    import fcntl
+    import os
+
+    from dosewatch.errors import OutputError
+    from dosewatch.ingest.discover import discover
+
+    w1 = _week(tmp_path / "w1", 1, (170.0,))
+    cal_dir = tmp_path / "C"
+    cal_dir.mkdir()
+    fd = os.open(cal_dir / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputError) as caught:
+            run_batch(discover([w1]), tmp_path / "A", classifier="physio", pictures=False,
+                      progress=False, calibration_dir=cal_dir)
+    finally:
+        os.close(fd)
+    assert "another dosewatch run is using this calibration folder" in caught.value.reason
+    assert caught.value.hint.startswith("wait for it to finish")
+    report = run_batch(discover([w1]), tmp_path / "A", classifier="physio", pictures=False,
+                       progress=False, calibration_dir=cal_dir)
+    assert len(report.rows) == 1 and (cal_dir / "evidence" / "P01.json").is_file()
+
+
 def test_a_damaged_evidence_file_stops_the_run_with_what_to_do(tmp_path: Path) -> None:
     from dosewatch.errors import ProfileError
     from dosewatch.ingest.discover import discover
