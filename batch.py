@@ -1348,12 +1348,13 @@ CALIBRATION_LOCK = ".lock"
 
 @contextmanager
 def _calibration_lock(cal_dir: Path, out_dir: Path) -> Iterator[None]:
-    """Hold a calibration folder outside the output folder (``--calibration DIR``) for the
-    run: two runs into different output folders that share it would each write the
-    participants' calibration and evidence as they saw them, and the later would drop the
-    sessions of the other. The output folder's own lock covers its ``calibration``. A
-    folder the run cannot write a lock into (read-only: a researcher's calibrations to
-    use) is used without one.
+    """Hold the calibration folder for the run: two runs into different output folders
+    that share it (``--calibration DIR``) would each write the participants' calibration
+    and evidence as they saw them, and the later would drop the sessions of the other. A
+    folder outside the output folder is created for its lock; the output folder's own
+    ``calibration``, not yet there, is covered by the output folder's lock. A folder the
+    run cannot write a lock into (read-only: a researcher's calibrations to use) is used
+    without one.
 
     Raises:
         OutputError: another run holds it.
@@ -1363,7 +1364,8 @@ def _calibration_lock(cal_dir: Path, out_dir: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX: no lock
         yield
         return
-    if os.path.abspath(cal_dir).startswith(os.path.join(os.path.abspath(out_dir), "")):
+    inside = os.path.abspath(cal_dir).startswith(os.path.join(os.path.abspath(out_dir), ""))
+    if inside and not Path(cal_dir).is_dir():
         yield
         return
     try:
