@@ -1248,11 +1248,15 @@ def run_batch(
             :mod:`dosewatch.calibration`) and analyse their sessions with it.
         calibration_dir: where calibration files are read from and written to (default
             ``out_dir/calibration``); files a researcher edited there are used as written.
+            The evidence files it keeps make runs into other output folders that share it
+            learn from each other's sessions (:func:`pooled_elsewhere`).
 
     Raises:
         OutputError: ``out_dir`` may not be written (see
-            :meth:`~dosewatch.outputs.OutputRoot.claim`), another run holds it, or the
-            tables cannot be written (a full disk).
+            :meth:`~dosewatch.outputs.OutputRoot.claim`), another run holds it or the
+            calibration folder, or the tables cannot be written (a full disk).
+        ProfileError: a calibration or evidence file in the calibration folder cannot be
+            read (:mod:`dosewatch.calibration`).
         ConfigError: ``workers`` is not a whole number of at least 1.
     """
     config = config or Config()

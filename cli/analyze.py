@@ -208,7 +208,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "speed_unit=km/h, distance_unit=km)")
     p.add_argument("--calibration", metavar="DIR",
                    help="folder of per-participant calibration files to use and update "
-                   "(default OUT/calibration; edit a file there to override a value)")
+                   "(default OUT/calibration; edit a file there to override a value). "
+                   "Runs into other output folders that share it learn from each other's "
+                   "sessions")
     p.add_argument("--no-calibration", action="store_true",
                    help="analyse each session on its own, without learning or using "
                    "participants' calibrations")
