@@ -745,7 +745,8 @@ def test_runs_into_other_output_folders_pool_their_shared_calibration(tmp_path: 
 def test_a_shared_calibration_keeps_a_researchers_value_and_forgets_deleted_inputs(
         tmp_path: Path) -> None:
     """Week 2 into another output folder pools with week 1's evidence, keeps the HR_max a
-    researcher wrote after week 1, and no longer counts a week 1 file deleted since."""
+    researcher wrote after week 1, counts week 1 once when it is given again into a third
+    folder, and no longer counts a week 1 file deleted since."""
     from dosewatch.ingest.discover import discover
 
     w1, w2 = _week(tmp_path / "w1", 1, (170.0, 160.0)), _week(tmp_path / "w2", 2, (150.0, 152.0))
@@ -762,6 +763,8 @@ def test_a_shared_calibration_keeps_a_researchers_value_and_forgets_deleted_inpu
     assert cal.sessions == 4 and (cal.hr_max.value, cal.hr_max.source) == (185.0, "researcher")
     entries = json.loads((cal_dir / "evidence" / "P01.json").read_text())["sessions"]
     assert sorted(e["session"] for e in entries) == ["w1d0", "w1d1", "w2d0", "w2d1"]
+    both = run_batch(discover([w1, w2]), tmp_path / "E", **options)  # given again: once
+    assert read_calibration(path).sessions == 4 and not any(e["counted"] for e in both.pooled)
     (w1 / "P01" / "w1d0.tcx").unlink()
     run_batch(discover([w2]), tmp_path / "B", **options)
     assert read_calibration(path).sessions == 3
