@@ -39,10 +39,14 @@ gave in ``sessions.csv``. A rerun skips a session whose folder is complete and w
 ``run.json`` matches, unless ``force``; so a batch killed half-way and run again ends
 with the same outputs as one clean run.
 
-Across runs into one output folder: the session folders of inputs a run was not given
-(an earlier week's) stay where they are and out of its tables, but their ``run.json``
-evidence counts in their participants' calibration (:func:`stored_elsewhere`), so the
-calibration grows with every run and a session analysed again counts once.
+Across runs: the session folders of inputs a run was not given (an earlier week's) stay
+where they are and out of its tables, but their ``run.json`` evidence counts in their
+participants' calibration (:func:`stored_elsewhere`), so the calibration grows with every
+run and a session analysed again counts once. The calibration folder keeps that evidence
+too (``evidence/<participant>.json``, see :mod:`dosewatch.calibration`): runs into
+different output folders that share one ``calibration_dir`` pool their sessions
+(:func:`pooled_elsewhere`). An activity given again, under any name, counts once: of its
+copies, the one :mod:`dosewatch.duplicates` would keep among them in one batch.
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ import traceback
 import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from itertools import islice
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
@@ -77,11 +82,22 @@ from .calibration import (
     Evidence,
     calibration_file,
     calibration_toml,
+    evidence_file,
+    evidence_json,
     learn,
     read_calibrations,
+    read_evidence,
 )
 from .config import Config
-from .duplicates import Copies, copy_key, mark_duplicates, repeats, stream_digest
+from .duplicates import (
+    Copies,
+    activity_key,
+    copy_key,
+    mark_duplicates,
+    plainer,
+    repeats,
+    stream_digest,
+)
 from .errors import (
     ConfigError,
     DosewatchError,
@@ -287,6 +303,15 @@ class BatchReport:
     run's): each ``output``, ``input``, whether its evidence ``counted`` in its
     participant's calibration, and whether an input of this run of the same name
     ``replaced`` the folder. They are in no table (see :func:`stored_elsewhere`)."""
+    pooled: list[dict[str, object]] = field(default_factory=list)
+    """Sessions other runs analysed into other output folders that the calibration
+    folder keeps the evidence of (:func:`pooled_elsewhere`): each ``output``, ``input``
+    and whether it ``counted`` in its participant's calibration."""
+    earlier_copies: list[dict[str, str]] = field(default_factory=list)
+    """Sessions of this run that are copies of an earlier run's session (same
+    participant, start and samples): each ``session`` (this run's), ``copy_of`` (the
+    earlier session's output folder) and ``input`` (its input). The calibration counts
+    the activity once; each run's table holds only its own sessions."""
     profiles: list[dict[str, str]] = field(default_factory=list)
     """The folders' ``profile.toml`` files, each with how many inputs it applies to."""
     copies: Copies = field(default_factory=Copies)
@@ -1223,11 +1248,15 @@ def run_batch(
             :mod:`dosewatch.calibration`) and analyse their sessions with it.
         calibration_dir: where calibration files are read from and written to (default
             ``out_dir/calibration``); files a researcher edited there are used as written.
+            The evidence files it keeps make runs into other output folders that share it
+            learn from each other's sessions (:func:`pooled_elsewhere`).
 
     Raises:
         OutputError: ``out_dir`` may not be written (see
-            :meth:`~dosewatch.outputs.OutputRoot.claim`), another run holds it, or the
-            tables cannot be written (a full disk).
+            :meth:`~dosewatch.outputs.OutputRoot.claim`), another run holds it or the
+            calibration folder, or the tables cannot be written (a full disk).
+        ProfileError: a calibration or evidence file in the calibration folder cannot be
+            read (:mod:`dosewatch.calibration`).
         ConfigError: ``workers`` is not a whole number of at least 1.
     """
     config = config or Config()
@@ -1237,10 +1266,12 @@ def run_batch(
         workers = check_workers(workers)
     root = OutputRoot.claim(Path(out_dir), roots)
     classifier = get_classifier(classifier)
-    with root.locked():
+    with root.locked(), ExitStack() as held:
         out_dir = root.path
         cal_dir = (Path(calibration_dir) if calibration_dir is not None
                    else out_dir / CALIBRATION_DIR)
+        if calibrate:
+            held.enter_context(_calibration_lock(cal_dir, out_dir))
         calibrations = read_calibrations(cal_dir) if calibrate else {}
         profiles, refused = _folder_profiles(inventory, profile)
         tasks = [replace(t, learn=calibrate) for t in
@@ -1264,18 +1295,28 @@ def run_batch(
         given = {str(Path(p).resolve()) for p in inventory.inputs} | {
             str(Path(f.path).resolve()) for f in inventory.failed}
         elsewhere = stored_elsewhere(out_dir, given, config)
+        pooled = pooled_elsewhere(cal_dir, given, config, elsewhere) if calibrate else []
         first = _pictures_later(tasks) if calibrate else tasks
         done = run(first, report, force)
         report.skipped = run.skip_count(())
         copies = set(mark_duplicates([r for d in done.values() for r in d.rows])[1].copies)
-        counting = _stored_evidence(elsewhere, done, copies) if calibrate else []
+        counting, earlier = (_stored_evidence(elsewhere + pooled, done, copies)
+                             if calibrate else ([], {}))
         counted, names = {k.output for k in counting}, {t.name for t in tasks}
         report.elsewhere.extend(
             {"output": str(e.output), "input": e.input, "counted": e.output in counted,
              "replaced": _taken(e.output.name, names)} for e in elsewhere)
+        report.pooled.extend({"output": str(e.output), "input": e.input,
+                              "counted": e.output in counted} for e in pooled)
+        report.earlier_copies.extend(
+            {"session": name, "copy_of": str(kept.output), "input": kept.input}
+            for name, kept in sorted(earlier.items()))
         try:
             if calibrate:
-                redo = _calibration_round(done, calibrations, cal_dir, counting, copies)
+                fingerprints = {t.input: t.fingerprint for t in tasks}
+                displaced = {n for n, k in earlier.items() if k.output in counted}
+                redo = _calibration_round(done, calibrations, cal_dir, counting,
+                                          copies | displaced, fingerprints)
                 drawn_later = {t.input for t in first if t.pictures_later
                                and t.input in done and not done[t.input].pictures} - redo
                 if redo or drawn_later:
@@ -1304,6 +1345,51 @@ def run_batch(
                 hint="free some space (or fix the permissions) and run the same command "
                 "again: finished sessions are not analysed again") from None
     return report
+
+
+CALIBRATION_LOCK = ".lock"
+
+
+@contextmanager
+def _calibration_lock(cal_dir: Path, out_dir: Path) -> Iterator[None]:
+    """Hold the calibration folder for the run: two runs into different output folders
+    that share it (``--calibration DIR``) would each write the participants' calibration
+    and evidence as they saw them, and the later would drop the sessions of the other. A
+    folder outside the output folder is created for its lock; the output folder's own
+    ``calibration``, not yet there, is covered by the output folder's lock. A folder the
+    run cannot write a lock into (read-only: a researcher's calibrations to use) is used
+    without one.
+
+    Raises:
+        OutputError: another run holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    inside = os.path.abspath(cal_dir).startswith(os.path.join(os.path.abspath(out_dir), ""))
+    if inside and not Path(cal_dir).is_dir():
+        yield
+        return
+    try:
+        Path(cal_dir).mkdir(parents=True, exist_ok=True)
+        fd = os.open(Path(cal_dir) / CALIBRATION_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        log.info("calibration folder %s used without a lock (%s)", cal_dir, plain_reason(exc))
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError("another dosewatch run is using this calibration folder",
+                              source=cal_dir, hint="wait for it to finish: runs that share "
+                              "a calibration folder pool their sessions one after the "
+                              "other") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _folder_profiles(inventory: Inventory, override: Profile | None
@@ -1451,8 +1537,9 @@ class _Runner:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """A session folder an earlier run left in the output folder, from an input this run
-    was not given."""
+    """A session an earlier run analysed from an input this run was not given: a folder
+    it left in the output folder (:func:`stored_elsewhere`), or an entry of the
+    calibration folder's evidence (:func:`pooled_elsewhere`)."""
 
     output: Path
     input: str
@@ -1466,6 +1553,27 @@ class StoredSession:
     key: tuple[object, ...] | None = None
     """Its :func:`~dosewatch.duplicates.copy_key`: a copy of a session of this run, or of
     another stored one, is not evidence again."""
+    entry: Mapping[str, object] | None = None
+    """Its entry in the calibration folder's evidence file (see
+    :func:`dosewatch.calibration.evidence_json`), written again while it counts."""
+
+    @property
+    def plain(self) -> tuple[str, str]:
+        """Its source and name, for :func:`~dosewatch.duplicates.plainer`."""
+        entry = self.entry or {}
+        return str(entry.get("source", "")), str(entry.get("session", ""))
+
+
+def _entry(fingerprint: Mapping[str, object], index: int, row: SessionRow,
+           evidence: Evidence) -> dict[str, object]:
+    """A session's entry in its participant's evidence file (see
+    :data:`dosewatch.calibration.EVIDENCE_ENTRY_KEYS`)."""
+    return {"input": fingerprint.get("input"), "index": index,
+            "files": fingerprint.get("files"), "config": fingerprint.get("config"),
+            "participant": row.participant, "session": row.session, "source": row.source,
+            "output": os.path.abspath(row.output),
+            "start_time": None if row.start_time is None else row.start_time.isoformat(),
+            "content_digest": row.content_digest, "evidence": evidence.to_json()}
 
 
 def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[StoredSession]:
@@ -1502,11 +1610,56 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
                 evidence = Evidence.from_json(stored["evidence"])
             except (TypeError, ValueError):
                 evidence = None
+        key, entry = None, None
         try:
-            key = copy_key(SessionRow.from_record(stored["row"]))
+            row = SessionRow.from_record(stored["row"])
+            key = copy_key(row)
+            if evidence is not None:
+                entry = _entry(fingerprint, index, row, evidence)
         except (KeyError, TypeError, ValueError):
-            key = None
-        found.append(StoredSession(folder, source, index, evidence, key))
+            pass
+        found.append(StoredSession(folder, source, index, evidence, key, entry))
+    return found
+
+
+def pooled_elsewhere(cal_dir: Path, given: set[str], config: Config,
+                     local: Sequence[StoredSession] = ()) -> list[StoredSession]:
+    """The sessions the calibration folder's evidence files keep (other runs', into
+    other output folders) whose input is not in ``given`` and that are not among
+    ``local`` (this output folder's, :func:`stored_elsewhere`: the same input and
+    session). Their evidence counts as that of :func:`stored_elsewhere` does: analysed
+    with this run's configuration, from an input still there unchanged.
+
+    Raises:
+        ProfileError: an evidence file is damaged (:func:`dosewatch.calibration.read_evidence`).
+    """
+    want = config_digest(config)
+    seen = {(s.input, s.index) for s in local}
+    found = []
+    for path, entry in read_evidence(cal_dir):
+        source, index = entry["input"], entry["index"]
+        if not isinstance(source, str) or isinstance(index, bool) \
+                or not isinstance(index, int):
+            raise ProfileError("an evidence file's session has no input or index",
+                               source=str(path), hint="delete the file: the calibration is "
+                               "then learned from the next run's sessions only")
+        if source in given or (source, index) in seen:
+            continue
+        seen.add((source, index))
+        evidence, key = None, None
+        try:
+            start = entry["start_time"]
+            key = activity_key(
+                str(entry["participant"] or ""), None if start is None else
+                datetime.fromisoformat(str(start)), entry["content_digest"])  # type: ignore[arg-type]
+            if entry["config"] == want and _unchanged(source, entry["files"]):
+                evidence = Evidence.from_json(entry["evidence"])  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ProfileError(f"the evidence of {source} is damaged", source=str(path),
+                               hint="delete the file: the calibration is then learned "
+                               "from the next run's sessions only") from None
+        found.append(StoredSession(Path(str(entry["output"])), source, index, evidence,
+                                   key, entry))
     return found
 
 
@@ -1527,60 +1680,90 @@ def _unchanged(source: str, files: object) -> bool:
 
 
 def _stored_evidence(stored: Sequence[StoredSession], done: Mapping[Path, Done],
-                     copies: set[str]) -> list[StoredSession]:
-    """The sessions of an earlier run whose evidence counts in this run's calibration
-    round: those with evidence, of a participant this run analyses, and not a copy of one
-    of this run's sessions (``copies`` are this run's copies) or of another stored one
-    (an activity handed in again in a later run counts once)."""
+                     copies: set[str]
+                     ) -> tuple[list[StoredSession], dict[str, StoredSession]]:
+    """The sessions of earlier runs whose evidence counts in this run's calibration
+    round, and this run's sessions that are copies of one of them (by name, with it;
+    the one of the two that counts is in the first list or not).
+
+    A stored session counts when it has evidence, belongs to a participant this run
+    analyses and is not the same session as an earlier one in ``stored`` (its input and
+    place). Of the copies of one activity (this run's and earlier runs', ``copies``
+    being this run's copies of each other), one counts: the one
+    :func:`~dosewatch.duplicates.mark_duplicates` would keep among them in one batch, so
+    that runs one after the other learn what one run of all of them learns."""
     here = {e.participant or "" for result in done.values() for e in result.evidence}
-    seen = {copy_key(row) for result in done.values() for row in result.rows
-            if row.session not in copies} - {None}
-    counting = []
+    current = {}
+    for result in done.values():
+        for row in result.rows:
+            key = copy_key(row)
+            if key is not None and row.session not in copies:
+                current[key] = row
+    best: dict[tuple[object, ...], StoredSession] = {}
+    counting, places = [], set()
     for kept in sorted(stored, key=lambda k: (k.input, k.index)):
-        if kept.evidence is None or (kept.evidence.participant or "") not in here:
+        if kept.evidence is None or (kept.evidence.participant or "") not in here \
+                or (kept.input, kept.index) in places:
             continue
-        if kept.key is not None:
-            if kept.key in seen:
-                continue
-            seen.add(kept.key)
+        places.add((kept.input, kept.index))
+        if kept.key is None:
+            counting.append(kept)
+        elif kept.key not in best or plainer(kept.plain, best[kept.key].plain):
+            best[kept.key] = kept
+    earlier: dict[str, StoredSession] = {}
+    for key, kept in best.items():
+        row = current.get(key)
+        if row is not None:
+            earlier[row.session] = kept
+            if not plainer(kept.plain, (row.source, row.session)):
+                continue  # this run's session is the one kept
         counting.append(kept)
-    return counting
+    return sorted(counting, key=lambda k: (k.input, k.index)), earlier
 
 
 def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibration],
                        cal_dir: Path, stored: Sequence[StoredSession] = (),
-                       copies: set[str] = frozenset()) -> set[Path]:
+                       copies: set[str] = frozenset(),
+                       fingerprints: Mapping[Path, Mapping[str, object]] | None = None
+                       ) -> set[Path]:
     """Learn each participant's calibration from the evidence of their sessions (with
-    that of the ``stored`` sessions of an earlier run that count, see
-    :func:`_stored_evidence`); write the calibrations that
-    changed; return the inputs whose sessions must be analysed again because their
-    participant's calibration changed. A participant needs at least
+    that of the ``stored`` sessions of earlier runs that count, see
+    :func:`_stored_evidence`); write the calibrations that changed, and each
+    participant's evidence file (what the calibration was learned from, for the next run
+    that writes to ``cal_dir``; ``fingerprints``: each input's fingerprint, see
+    :func:`run_fingerprint`); return the inputs whose sessions must be analysed again
+    because their participant's calibration changed. A participant needs at least
     :data:`MIN_CALIBRATION_SESSIONS` sessions (one session is its own evidence already).
     The sessions named in ``copies`` (copies of another, :mod:`dosewatch.duplicates`)
     are not evidence again. Updates ``calibrations`` in place."""
-    keyed: dict[str, list[tuple[str, int, Evidence]]] = {}
+    keyed: dict[str, list[tuple[str, int, Evidence, Mapping[str, object] | None]]] = {}
     inputs_of: dict[str, set[Path]] = {}
     for task_input, result in done.items():
         key = str(Path(task_input).resolve())
+        fingerprint = (fingerprints or {}).get(task_input) or {}
         for i, (row, evidence) in enumerate(zip(result.rows, result.evidence, strict=True)):
             who = evidence.participant or ""
             inputs_of.setdefault(who, set()).add(task_input)  # a copy too is analysed with it
             if row.session not in copies:
-                keyed.setdefault(who, []).append((key, i, evidence))
+                entry = _entry(fingerprint, i, row, evidence) if fingerprint else None
+                keyed.setdefault(who, []).append((key, i, evidence, entry))
     for kept in stored:
         assert kept.evidence is not None  # _stored_evidence keeps only those
         keyed.setdefault(kept.evidence.participant or "", []).append(
-            (kept.input, kept.index, kept.evidence))
+            (kept.input, kept.index, kept.evidence, kept.entry))
     # In the order of the inputs (and of the sessions in each), not in the order they
     # were done (a rerun puts the inputs it skipped first), nor in that of the runs that
     # gave them: learning sums in that order, and a sum in another order can round a
     # value the other way (-0.0 for 0.0), which changes the calibration's digest and has
     # all the participant's inputs analysed again for nothing.
-    by_participant = {who: [e for _, _, e in sorted(items, key=lambda x: x[:2])]
-                      for who, items in keyed.items()}
+    ordered = {who: sorted(items, key=lambda x: x[:2]) for who, items in keyed.items()}
     redo: set[Path] = set()
-    for who, evidence in sorted(by_participant.items()):
-        if not who or len(evidence) < MIN_CALIBRATION_SESSIONS:
+    for who, items in sorted(ordered.items()):
+        if not who:
+            continue
+        _write_evidence(cal_dir, who, [entry for *_, entry in items if entry is not None])
+        evidence = [e for _, _, e, _ in items]
+        if len(evidence) < MIN_CALIBRATION_SESSIONS:
             continue
         old = calibrations.get(who)
         new = learn(who, evidence, previous=old)
@@ -1593,6 +1776,22 @@ def _calibration_round(done: Mapping[Path, Done], calibrations: dict[str, Calibr
         # Inputs that learned the same calibration from their own sessions are done.
         redo |= {i for i in inputs_of[who] if done[i].calibration_digests.get(who) != new.digest}
     return redo
+
+
+def _write_evidence(cal_dir: Path, who: str, entries: Sequence[Mapping[str, object]]) -> None:
+    """Write a participant's evidence file when it changed (written even before their
+    sessions are enough for a calibration: the next run's may make them enough)."""
+    if not entries:
+        return
+    path = evidence_file(cal_dir, who)
+    text = evidence_json(who, entries)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
 
 
 def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,

@@ -21,10 +21,18 @@ Several sessions of the same participant can say much more:
 
 Each analysed session leaves its :class:`Evidence` (small: a few numbers per minute);
 :func:`learn` turns a participant's evidence into a :class:`Calibration`, written as
-``<out>/calibration/<participant>.toml`` (:func:`write_calibration`). The next run reads
+``<out>/calibration/<participant>.toml`` (:func:`calibration_toml`). The next run reads
 it again, and a researcher may edit it: a value whose ``source`` is set to
 ``"researcher"`` is kept as written, never relearned. Every session's ``summary.json``
 says which values it used and where they came from.
+
+Beside it, ``evidence/<participant>.json`` keeps the evidence the calibration was learned
+from, one entry per session: which input and session it was, the input's fingerprint, the
+configuration's, and the activity's identity (start and content digest, see
+:mod:`dosewatch.duplicates`). A later run that writes to the same calibration folder,
+whatever its output folder, learns from these sessions as well as from its own, so the
+calibration pools every session of the participant, each activity counted once
+(:func:`read_evidence`, :func:`evidence_json`).
 """
 
 from __future__ import annotations
@@ -489,6 +497,9 @@ def calibration_toml(cal: Calibration) -> str:
     lines = [
         f"# dosewatch calibration of participant {cal.participant}, learned from "
         f"{cal.sessions} sessions.",
+        f"# What each of them showed is kept in {EVIDENCE_DIR}/"
+        f"{calibration_file(Path('.'), cal.participant).stem}.json: every run that writes",
+        "# here learns from those sessions too (as long as their inputs are unchanged).",
         "# To override a value, edit it and set its source to \"researcher\": dosewatch",
         "# then keeps it as written, and each session says it used a researcher's value.",
         "# Delete a section to have it learned again. Values are checked as a profile's",
@@ -718,6 +729,63 @@ def calibration_file(folder: Path, participant: str) -> Path:
     safe for a file system)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in participant).strip(".")
     return Path(folder) / f"{safe or 'participant'}.toml"
+
+
+EVIDENCE_DIR = "evidence"
+"""The calibration folder's sub-folder of evidence files (one per participant)."""
+EVIDENCE_ENTRY_KEYS = ("input", "index", "files", "config", "participant", "session",
+                       "source", "output", "start_time", "content_digest", "evidence")
+"""What each session's entry in an evidence file holds (see the module text)."""
+
+
+def evidence_file(folder: Path, participant: str) -> Path:
+    """Where a calibration folder keeps the evidence a participant's calibration was
+    learned from (beside :func:`calibration_file`, same name, ``.json``)."""
+    name = calibration_file(folder, participant).stem
+    return Path(folder) / EVIDENCE_DIR / f"{name}.json"
+
+
+def evidence_json(participant: str, entries: Iterable[Mapping[str, object]]) -> str:
+    """The evidence file of a participant: their sessions' entries (each with the keys of
+    :data:`EVIDENCE_ENTRY_KEYS`), in the order given."""
+    return json.dumps({
+        "participant": participant,
+        "about": "The sessions dosewatch learned this participant's calibration from, "
+                 "and what each showed. Written by dosewatch; a run that writes to this "
+                 "calibration folder learns from these sessions too while their inputs are "
+                 "unchanged. Delete the file to have the calibration learned from the "
+                 "next run's sessions only.",
+        "sessions": [dict(e) for e in entries],
+    }, indent=1, default=str) + "\n"
+
+
+def read_evidence(folder: Path) -> list[tuple[Path, dict[str, object]]]:
+    """Every session entry of the evidence files in a calibration folder (none without
+    one), each with the file it is in. Only the files' shape is checked here: whether an
+    entry still counts (its input unchanged, the same configuration) is the batch's to
+    decide.
+
+    Raises:
+        ProfileError: a file is not an evidence file dosewatch wrote (damaged, edited).
+    """
+    found: list[tuple[Path, dict[str, object]]] = []
+    for path in sorted((Path(folder) / EVIDENCE_DIR).glob("*.json")):
+        hint = ("delete it: the participant's calibration is then learned from the next "
+                "run's sessions (and its output folder's) only")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ProfileError(f"not a readable evidence file ({plain_reason(exc)})",
+                               source=str(path), hint=hint) from None
+        sessions = data.get("sessions") if isinstance(data, dict) else None
+        if not isinstance(sessions, list) or not all(
+                isinstance(e, dict) and set(EVIDENCE_ENTRY_KEYS) <= set(e)
+                and isinstance(e["evidence"], dict) for e in sessions):
+            raise ProfileError("not an evidence file dosewatch wrote (each session needs "
+                               f"{', '.join(EVIDENCE_ENTRY_KEYS)})", source=str(path),
+                               hint=hint)
+        found.extend((path, e) for e in sessions)
+    return found
 
 
 def read_calibrations(folder: Path) -> dict[str, Calibration]:

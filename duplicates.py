@@ -117,9 +117,23 @@ class Copies:
 def copy_key(row: SessionRow) -> tuple[object, ...] | None:
     """What copies of one activity share: participant, start to the second and samples
     (None for a row without a ``content_digest``, which is never a copy)."""
-    if row.content_digest is None:
+    return activity_key(row.participant, row.start_time, row.content_digest)
+
+
+def activity_key(participant: str | None, start: datetime | None,
+                 content_digest: str | None) -> tuple[object, ...] | None:
+    """:func:`copy_key` of a session known by these three (a calibration folder keeps
+    them of every session it learned from, not its whole row)."""
+    if content_digest is None:
         return None
-    return row.participant or "", _second(row.start_time), row.content_digest
+    return participant or "", _second(start), content_digest
+
+
+def plainer(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether the session stored as ``a`` (source, name) is kept before its copy ``b``:
+    the rule :func:`mark_duplicates` keeps one of a batch's copies by, for copies seen
+    in different runs."""
+    return _plainness(*a) < _plainness(*b)
 
 
 def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copies]:

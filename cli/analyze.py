@@ -61,6 +61,23 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
           f"--out {where}", file=sys.stderr)
 
 
+def _say_earlier(report: BatchReport, calibration: Path) -> None:
+    """This run's sessions that are copies of an earlier run's (counted once in the
+    calibration), and the sessions of runs into other output folders whose evidence the
+    calibration folder keeps and that count."""
+    for c in report.earlier_copies:
+        print(f"{_printable(c['session'])} is a copy of {_printable(c['copy_of'])} "
+              f"({_printable(c['input'])}), analysed by an earlier run: its participant's "
+              "calibration counts the activity once")
+    counted = [e for e in report.pooled if e["counted"]]
+    if counted:
+        folders = sorted({_printable(str(Path(str(e["output"])).parent)) for e in counted})
+        shown = ", ".join(folders[:3]) + (" ..." if len(folders) > 3 else "")
+        print(f"{_count(len(counted), 'session')} that earlier runs analysed into "
+              f"{shown} {'count' if len(counted) > 1 else 'counts'} in the calibration too "
+              f"(their evidence is kept in {_printable(str(calibration / 'evidence'))})")
+
+
 def _say_copies(report: BatchReport) -> None:
     """Which sessions are copies of others (counted once), and which start together with
     different samples (both counted); see :mod:`dosewatch.duplicates`."""
@@ -126,7 +143,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if not r["sessions"]:
                 print(f"  {r['recording']}: {r['note']}")
     if not args.no_calibration:
-        _say_calibration(Path(args.calibration) if args.calibration else out / "calibration")
+        calibration = Path(args.calibration) if args.calibration else out / "calibration"
+        _say_calibration(calibration)
+        _say_earlier(report, calibration)
     if report.elsewhere:
         _say_elsewhere(report.elsewhere, out, args.inputs)
     if report.truncated:
@@ -189,7 +208,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "speed_unit=km/h, distance_unit=km)")
     p.add_argument("--calibration", metavar="DIR",
                    help="folder of per-participant calibration files to use and update "
-                   "(default OUT/calibration; edit a file there to override a value)")
+                   "(default OUT/calibration; edit a file there to override a value). "
+                   "Runs into other output folders that share it learn from each other's "
+                   "sessions")
     p.add_argument("--no-calibration", action="store_true",
                    help="analyse each session on its own, without learning or using "
                    "participants' calibrations")

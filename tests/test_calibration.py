@@ -678,6 +678,142 @@ def test_an_earlier_session_replaced_by_one_of_the_same_name_is_said_and_still_c
     assert cal.sessions == 2 and cal.hr_max.value >= 170
 
 
+RUNNER = "corriporai__runpandas"
+"""One runner's real TCX exports: 2 and 8 December hold 169 and 172 bpm for 30 s, 16
+and 26 December less (166 at most)."""
+
+
+def _real_weeks(root: Path) -> tuple[Path, Path]:
+    """Week 1 (2 and 8 December) and week 2 (16 and 26 December, and 2 December again,
+    gzipped under another name) of the runner, each in a folder P01."""
+    import gzip
+    import shutil
+
+    from support.paths import REAL
+
+    real = REAL / RUNNER
+    weeks = []
+    for week, days in ((1, ("02T06_08_29", "08T06_36_12")), (2, ("16T05_44_18",
+                                                                 "26T06_03_49"))):
+        folder = root / f"week{week}" / "P01"
+        folder.mkdir(parents=True)
+        for day in days:
+            shutil.copyfile(real / f"2020-12-{day}-300_Running.tcx", folder / f"{day}.tcx")
+        weeks.append(folder.parent)
+    again = (real / "2020-12-02T06_08_29-300_Running.tcx").read_bytes()
+    (weeks[1] / "P01" / "again.tcx.gz").write_bytes(gzip.compress(again))
+    return weeks[0], weeks[1]
+
+
+@pytest.mark.e2e
+def test_runs_into_other_output_folders_pool_their_shared_calibration(tmp_path: Path,
+                                                                       capsys) -> None:
+    """Week 1 into A, week 2 into B, one --calibration C: C ends as the calibration of
+    both weeks at once (to the byte; week 2 alone used to overwrite it, losing week 1's
+    172 bpm), week 2's sessions are analysed with it, and week 2's gzipped copy of a week
+    1 run counts once and is named as a copy."""
+    from dosewatch.adherence import compute_adherence
+    from dosewatch.cli import main
+    from dosewatch.ingest.discover import discover
+    from dosewatch.rows import read_rows
+
+    week1, week2 = _real_weeks(tmp_path)
+    a, b, c = tmp_path / "A", tmp_path / "B", tmp_path / "C"
+    assert main(["analyze", str(week1), "--out", str(a), "--calibration", str(c), "-q",
+                 "--no-pictures"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(week2), "--out", str(b), "--calibration", str(c), "-q",
+                 "--no-pictures"]) == 0
+    said = capsys.readouterr().out
+    cal = read_calibration(c / "P01.toml")
+    assert (cal.sessions, cal.hr_max.value) == (4, 172.0)
+    run_batch(discover([week1, week2]), tmp_path / "D", pictures=False, progress=False)
+    pooled = (c / "P01.toml").read_text()
+    assert pooled == (tmp_path / "D" / "calibration" / "P01.toml").read_text()
+    assert f"again is a copy of {a / '02T06_08_29'}" in said
+    assert f"2 sessions that earlier runs analysed into {a} count in the calibration" in said
+    for row in read_rows(b):
+        summary = json.loads((Path(row.output) / "summary.json").read_text())
+        assert summary["hr_max"] == 172.0 and summary["calibration"]["sessions"] == 4
+    (person,) = compute_adherence(read_rows(b)).participants
+    assert person.sessions == 3  # B's own three, the copy among them once
+    # Week 2 again: nothing counted twice, nothing analysed again.
+    again = run_batch(discover([week2]), b, pictures=False, progress=False,
+                      calibration_dir=c)
+    assert again.skipped == 3 and (c / "P01.toml").read_text() == pooled
+
+
+@pytest.mark.e2e
+def test_a_shared_calibration_keeps_a_researchers_value_and_forgets_deleted_inputs(
+        tmp_path: Path) -> None:
+    """Week 2 into another output folder pools with week 1's evidence, keeps the HR_max a
+    researcher wrote after week 1, counts week 1 once when it is given again into a third
+    folder, and no longer counts a week 1 file deleted since."""
+    from dosewatch.ingest.discover import discover
+
+    w1, w2 = _week(tmp_path / "w1", 1, (170.0, 160.0)), _week(tmp_path / "w2", 2, (150.0, 152.0))
+    cal_dir = tmp_path / "C"
+    options = {"classifier": "physio", "pictures": False, "progress": False,
+               "calibration_dir": cal_dir}
+    run_batch(discover([w1]), tmp_path / "A", **options)
+    path = cal_dir / "P01.toml"
+    text = path.read_text().replace('source = "sessions"', 'source = "researcher"', 1)
+    text = re.sub(r"(\[hr_max\][^\n]*\nvalue = )[0-9.]+", r"\g<1>185.0", text)
+    path.write_text(text)
+    run_batch(discover([w2]), tmp_path / "B", **options)
+    cal = read_calibration(path)
+    assert cal.sessions == 4 and (cal.hr_max.value, cal.hr_max.source) == (185.0, "researcher")
+    entries = json.loads((cal_dir / "evidence" / "P01.json").read_text())["sessions"]
+    assert sorted(e["session"] for e in entries) == ["w1d0", "w1d1", "w2d0", "w2d1"]
+    both = run_batch(discover([w1, w2]), tmp_path / "E", **options)  # given again: once
+    assert read_calibration(path).sessions == 4 and not any(e["counted"] for e in both.pooled)
+    (w1 / "P01" / "w1d0.tcx").unlink()
+    run_batch(discover([w2]), tmp_path / "B", **options)
+    assert read_calibration(path).sessions == 3
+
+
+def test_a_calibration_folder_another_run_uses_is_refused(tmp_path: Path) -> None:
+    """Two runs sharing one calibration folder at once would each write what they saw,
+    the later dropping the other's sessions: the second is refused, with what to do."""
+    import fcntl
+    import os
+
+    from dosewatch.errors import OutputError
+    from dosewatch.ingest.discover import discover
+
+    w1 = _week(tmp_path / "w1", 1, (170.0,))
+    cal_dir = tmp_path / "C"
+    cal_dir.mkdir()
+    fd = os.open(cal_dir / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputError) as caught:
+            run_batch(discover([w1]), tmp_path / "A", classifier="physio", pictures=False,
+                      progress=False, calibration_dir=cal_dir)
+    finally:
+        os.close(fd)
+    assert "another dosewatch run is using this calibration folder" in caught.value.reason
+    assert caught.value.hint.startswith("wait for it to finish")
+    report = run_batch(discover([w1]), tmp_path / "A", classifier="physio", pictures=False,
+                       progress=False, calibration_dir=cal_dir)
+    assert len(report.rows) == 1 and (cal_dir / "evidence" / "P01.json").is_file()
+
+
+def test_a_damaged_evidence_file_stops_the_run_with_what_to_do(tmp_path: Path) -> None:
+    from dosewatch.errors import ProfileError
+    from dosewatch.ingest.discover import discover
+
+    w1 = _week(tmp_path / "w1", 1, (170.0, 160.0))
+    cal_dir = tmp_path / "C"
+    (cal_dir / "evidence").mkdir(parents=True)
+    (cal_dir / "evidence" / "P01.json").write_text('{"sessions": [{"input": 1}]}')
+    with pytest.raises(ProfileError) as caught:
+        run_batch(discover([w1]), tmp_path / "A", classifier="physio", pictures=False,
+                  progress=False, calibration_dir=cal_dir)
+    assert "not an evidence file dosewatch wrote" in caught.value.reason
+    assert caught.value.hint.startswith("delete it")
+
+
 def test_a_verdict_without_data_or_on_a_low_calibrated_hr_max_says_it_is_unsure() -> None:
     from dosewatch.session import Profile, build_session
 

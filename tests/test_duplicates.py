@@ -223,7 +223,9 @@ def test_copies_inside_one_archive_are_learned_from_once(tmp_path):
 
 def test_a_copy_handed_in_a_later_run_is_not_learned_from_again(tmp_path):
     """Run 1 learns from three activities; run 2, into the same output folder, gets only
-    a gzipped copy of one of them: the calibration still rests on three sessions."""
+    a gzipped copy of one of them: the calibration still rests on three sessions, the
+    plain run.tcx being the copy that counts (as in one batch of all four), and run 2
+    says its session is a copy of run 1's."""
     folder = tmp_path / "P01"
     folder.mkdir()
     (folder / "profile.toml").write_text('id = "P01"\nage = 30\n')
@@ -245,4 +247,32 @@ def test_a_copy_handed_in_a_later_run_is_not_learned_from_again(tmp_path):
                        progress=False)
     assert sessions() == ["sessions = 3"]
     counted_earlier = {Path(e["input"]).name: e["counted"] for e in report.elsewhere}
-    assert counted_earlier == {"run.tcx": False, "other.tcx": True, "third.tcx": True}
+    assert counted_earlier == {"run.tcx": True, "other.tcx": True, "third.tcx": True}
+    assert report.earlier_copies == [{"session": "run-copy", "copy_of": str(out / "run"),
+                                      "input": str(folder.resolve() / "run.tcx")}]
+
+
+def test_a_plain_copy_under_another_name_in_a_later_run_is_said_and_counted_once(
+        tmp_path, capsys):
+    """Run 2 gets a.tcx, the same activity as run 1's x.tcx under another name (the
+    plainer name, so it is the one that counts now): the console says it is a copy of
+    run 1's session, and the calibration is that of all three files at once."""
+    folder = tmp_path / "in" / "P01"
+    folder.mkdir(parents=True)
+    run = tcx_text([points(900, hr=150.0)])
+    write(folder / "x.tcx", run)
+    write(folder / "other.tcx", tcx_text([points(900, start=T0 + 2 * 86_400, hr=140.0)]))
+    out = tmp_path / "out"
+    assert main(["analyze", str(folder / "x.tcx"), str(folder / "other.tcx"), "--out",
+                 str(out), "-q", "--no-pictures"]) == 0
+    capsys.readouterr()
+    write(folder / "a.tcx", run)
+    assert main(["analyze", str(folder / "a.tcx"), "--out", str(out), "-q",
+                 "--no-pictures"]) == 0
+    said = capsys.readouterr().out
+    assert f"a is a copy of {out / 'x'} ({folder.resolve() / 'x.tcx'}), analysed by an " \
+           "earlier run: its participant's calibration counts the activity once" in said
+    text = (out / "calibration" / "P01.toml").read_text()
+    assert "learned from 2 sessions" in text
+    run_batch(discover([tmp_path / "in"]), tmp_path / "all", pictures=False, progress=False)
+    assert (tmp_path / "all" / "calibration" / "P01.toml").read_text() == text
