@@ -8,7 +8,7 @@ so no number is computed twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -239,6 +239,23 @@ class SessionResult:
         return pd.DataFrame(data, index=index)
 
 
+INTENSITY_FLOOR = 0.0
+"""The lowest intensity (%HRR) a verdict states: ``I`` is what the workload demands, and no
+workload demands less than rest. Below it, a classifier's estimate is overshoot (a fast
+fall of heart rate inverted through its lag), and it would pull a bout's mean down."""
+
+
+def floored(prediction: EpochPrediction) -> EpochPrediction:
+    """``prediction`` with its intensity floored at :data:`INTENSITY_FLOOR` (NaN stays
+    NaN). Labels, levels and qualifying minutes do not change: below 20 %HRR is rest."""
+    with np.errstate(invalid="ignore"):
+        if not (prediction.intensity < INTENSITY_FLOOR).any():
+            return prediction
+        intensity = np.where(prediction.intensity < INTENSITY_FLOOR, INTENSITY_FLOOR,
+                             prediction.intensity)
+    return replace(prediction, intensity=intensity)
+
+
 def no_data_error(result: SessionResult) -> InputError:
     """The refusal of a session in which no epoch has heart rate or acceleration to judge
     by (all of it missing or removed as artefacts): such a session has no verdict, and must
@@ -272,7 +289,7 @@ def analyze_session(
     config = config or Config()
     classifier = get_classifier(classifier)
     features, info = extract(session, config, calibration)
-    prediction = classifier.predict(features, info, config)
+    prediction = floored(classifier.predict(features, info, config))
     bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)
     start = session.provenance.start_time
     return SessionResult(
