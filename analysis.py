@@ -156,9 +156,20 @@ class SessionResult:
             measured = np.isfinite(v["workload_ref"])
         return float(measured.mean()) if measured.size else 0.0
 
+    def hr_used(self) -> dict[str, object]:
+        """HR_rest and HR_max the verdict used, with their sources (docs/definitions.md):
+        the same four keys and values in ``summary.json``, the row of ``sessions.csv`` and
+        every other output that names them (a free-living recording's record)."""
+        hp = self.info.hr_params
+        return {
+            "hr_rest": None if hp is None else round(hp.hr_rest, 1),
+            "hr_rest_source": None if hp is None else hp.hr_rest_source,
+            "hr_max": None if hp is None else round(hp.hr_max, 1),
+            "hr_max_source": None if hp is None else hp.hr_max_source,
+        }
+
     def summary(self) -> dict[str, object]:
         """The content of ``summary.json``."""
-        hp = self.info.hr_params
         return {
             "session": self.name,
             "participant": self.participant,
@@ -172,10 +183,7 @@ class SessionResult:
             "duration_s": round(self.duration_s, 3),
             "data_coverage": round(self.data_coverage, 4),
             "intensity_source": self.intensity_source,
-            "hr_rest": None if hp is None else round(hp.hr_rest, 1),
-            "hr_rest_source": None if hp is None else hp.hr_rest_source,
-            "hr_max": None if hp is None else round(hp.hr_max, 1),
-            "hr_max_source": None if hp is None else hp.hr_max_source,
+            **self.hr_used(),
             "placement": self.info.placement,
             "placement_source": self.info.placement_source,
             "epoch_s": self.config.epochs.epoch_s,

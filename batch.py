@@ -478,8 +478,9 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
                     draft.draw()
         for draft in drafts:
             draft.commit()
-        write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
-        done.recordings.extend(r.summary() for r in recordings)
+        used = {result.name: result.hr_used() for result in results}
+        write_record(task.out_dir, task.name, recordings, task.fingerprint, names, used)
+        done.recordings.extend(r.summary(used) for r in recordings)
         return "ok", done
     except DosewatchError as exc:
         return _failure(task, type(exc).__name__, _reason_in(exc, task.input), exc.hint or "")
