@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__
 from .calibration import Calibration, Evidence
-from .certainty import Certainty, assess
+from .certainty import Certainty, assess, gap_reasons
 from .config import Config
 from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
@@ -55,6 +55,17 @@ class SessionResult:
     def longest_bout_qualifying_minutes(self) -> float:
         """Qualifying minutes of the longest bout (0 without bouts)."""
         return max((b.qualifying_minutes for b in self.bouts), default=0.0)
+
+    @property
+    def qualifying(self) -> np.ndarray:
+        """Per epoch, whether it counts towards a bout (the classifier's decision, else
+        the SPEC rule on ``intensity``): what the bouts were found from."""
+        p = self.prediction
+        if p.qualifying is not None:
+            return np.asarray(p.qualifying, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(p.intensity) & (
+                p.intensity >= self.config.bouts.qualifying_from)
 
     @property
     def dose_met_at_s(self) -> float | None:
@@ -121,7 +132,8 @@ class SessionResult:
         """How sure the verdict is, and why not (see :mod:`dosewatch.certainty`)."""
         return assess(self.info, self.prediction, self.minutes,
                       self.longest_bout_qualifying_minutes, self.config.bouts.dose_min,
-                      truncation(self.repairs))
+                      truncation(self.repairs),
+                      gap_reasons(self.prediction, self.qualifying, self.config))
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""
