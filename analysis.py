@@ -210,6 +210,10 @@ class SessionResult:
             "minutes_at_or_above_intermediate": self.minutes_at_or_above_intermediate,
             "certainty": self.certainty.as_dict(),
             "calibration": self._calibration_summary(),
+            # Whether the session is a copy of another is known to the batch only (see
+            # dosewatch.duplicates.mark_summaries, which rewrites these for a copy).
+            "duplicate_of": None,
+            "counted": True,
         }
 
     def epoch_times(self) -> np.ndarray | None:

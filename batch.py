@@ -81,7 +81,14 @@ from .calibration import (
     read_calibrations,
 )
 from .config import Config
-from .duplicates import Copies, copy_key, mark_duplicates, repeats, stream_digest
+from .duplicates import (
+    Copies,
+    copy_key,
+    mark_duplicates,
+    mark_summaries,
+    repeats,
+    stream_digest,
+)
 from .errors import (
     ConfigError,
     DosewatchError,
@@ -1295,6 +1302,7 @@ def run_batch(
             report.rows, report.copies = mark_duplicates(
                 sorted((row for result in done.values() for row in result.rows),
                        key=lambda r: r.output))
+            mark_summaries(report.rows, out_dir)
             report.recordings = [r for result in done.values() for r in result.recordings]
             _add_notices(report, done.values())
             _write_tables(report, tasks, out_dir, config)
