@@ -1611,6 +1611,6 @@ def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
     write_rows(report.rows, out_dir)
     write_failures(report.failures, report.unsupported, out_dir / "failures.json",
-                   report.followed, report.profiles)
+                   report.followed, report.profiles, report.elsewhere)
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())
