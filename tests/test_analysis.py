@@ -41,3 +41,18 @@ def test_intensity_is_never_below_rest_while_measured_hrr_may_be(tmp_path):
     assert all(r["level"] == "rest" for r in rows[40:])  # below 20 %HRR either way
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["dose_met"] is True and summary["bouts"][0]["mean_pct_hrr"] > 70
+
+
+def test_the_picture_draws_the_floored_intensity_and_the_measured_heart_rate():
+    from dosewatch.plot import draw_session
+
+    result = analyze_session(_run_then_fall_below_rest())
+    fig = draw_session(result)
+    ax = next(a for a in fig.axes if a.get_ylabel() == "intensity (%HRR)")
+    (line,) = [x for x in ax.lines if x.get_color() == "black"]
+    drawn = line.get_ydata()  # the intensity, the same numbers as epochs.csv
+    np.testing.assert_array_equal(drawn, result.prediction.intensity)
+    assert np.nanmin(drawn) == 0.0
+    # The axis goes as low as the measured %HRR, so heart rate below HR_rest is seen.
+    measured = np.nanmin(result.features.values["pct_hrr"])
+    assert ax.get_ylim()[0] <= measured < -5
