@@ -231,7 +231,8 @@ class SessionResult:
         ``intensity``), ``intensity`` (the classifier's estimate of the true relative
         intensity, from which ``level``, the label and the bouts follow),
         ``intensity_source``, then every feature (``pct_hrr`` is the %HRR measured from
-        heart rate)."""
+        heart rate; ``pct_hrr_demand`` and ``hr_demand_bpm``, the demand estimate, stop at
+        rest as the intensity does: see :data:`INTENSITY_FLOOR`)."""
         p = self.prediction
         times = self.epoch_times()
         time_text = (np.full(self.features.n, "", dtype=object) if times is None
@@ -246,6 +247,13 @@ class SessionResult:
         }
         for name in FEATURE_NAMES:
             columns[name] = self.features.values[name]
+        hp = self.info.hr_params
+        if hp is not None:  # the demand as the outputs state it: never below rest
+            with np.errstate(invalid="ignore"):
+                for name, floor in (("pct_hrr_demand", INTENSITY_FLOOR),
+                                    ("hr_demand_bpm", hp.hr_rest)):
+                    column = columns[name]
+                    columns[name] = np.where(column < floor, floor, column)
         return columns
 
     def epochs(self) -> Any:
@@ -266,7 +274,10 @@ class SessionResult:
 INTENSITY_FLOOR = 0.0
 """The lowest intensity (%HRR) a verdict states: ``I`` is what the workload demands, and no
 workload demands less than rest. Below it, a classifier's estimate is overshoot (a fast
-fall of heart rate inverted through its lag), and it would pull a bout's mean down."""
+fall of heart rate inverted through its lag), and it would pull a bout's mean down. The
+heart-rate demand feature is floored the same way in ``epochs.csv`` only: the classifiers
+read it as computed (the shipped learned model was trained on it), and every epoch below
+20 %HRR is rest either way."""
 
 
 def floored(prediction: EpochPrediction) -> EpochPrediction:

@@ -543,9 +543,6 @@ def hr_epoch_features(hr: HeartRate, session: Session, grid: EpochGrid, config: 
     demand_now = per_epoch(demand(bpm, config), per_s, n)
     demand_bpm = nan_median_rows(demand_now)
     demand_bpm[cover_now < 0.5] = np.nan
-    # No workload demands less than rest: below HR_rest the inversion of a fast fall
-    # (τ · dHR/dt) is overshoot, not a demand (it read -52 %HRR on a real recording).
-    demand_bpm = np.maximum(demand_bpm, params.hr_rest)
     return {
         "hr_bpm": level,
         "hr_coverage": coverage,
