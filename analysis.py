@@ -8,7 +8,7 @@ so no number is computed twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__
 from .calibration import Calibration, Evidence
-from .certainty import Certainty, assess
+from .certainty import Certainty, assess, gap_reasons
 from .config import Config
 from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
@@ -55,6 +55,17 @@ class SessionResult:
     def longest_bout_qualifying_minutes(self) -> float:
         """Qualifying minutes of the longest bout (0 without bouts)."""
         return max((b.qualifying_minutes for b in self.bouts), default=0.0)
+
+    @property
+    def qualifying(self) -> np.ndarray:
+        """Per epoch, whether it counts towards a bout (the classifier's decision, else
+        the SPEC rule on ``intensity``): what the bouts were found from."""
+        p = self.prediction
+        if p.qualifying is not None:
+            return np.asarray(p.qualifying, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(p.intensity) & (
+                p.intensity >= self.config.bouts.qualifying_from)
 
     @property
     def dose_met_at_s(self) -> float | None:
@@ -121,7 +132,8 @@ class SessionResult:
         """How sure the verdict is, and why not (see :mod:`dosewatch.certainty`)."""
         return assess(self.info, self.prediction, self.minutes,
                       self.longest_bout_qualifying_minutes, self.config.bouts.dose_min,
-                      truncation(self.repairs))
+                      truncation(self.repairs),
+                      gap_reasons(self.prediction, self.qualifying, self.config))
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""
@@ -156,9 +168,20 @@ class SessionResult:
             measured = np.isfinite(v["workload_ref"])
         return float(measured.mean()) if measured.size else 0.0
 
+    def hr_used(self) -> dict[str, object]:
+        """HR_rest and HR_max the verdict used, with their sources (docs/definitions.md):
+        the same four keys and values in ``summary.json``, the row of ``sessions.csv`` and
+        every other output that names them (a free-living recording's record)."""
+        hp = self.info.hr_params
+        return {
+            "hr_rest": None if hp is None else round(hp.hr_rest, 1),
+            "hr_rest_source": None if hp is None else hp.hr_rest_source,
+            "hr_max": None if hp is None else round(hp.hr_max, 1),
+            "hr_max_source": None if hp is None else hp.hr_max_source,
+        }
+
     def summary(self) -> dict[str, object]:
         """The content of ``summary.json``."""
-        hp = self.info.hr_params
         return {
             "session": self.name,
             "participant": self.participant,
@@ -172,10 +195,7 @@ class SessionResult:
             "duration_s": round(self.duration_s, 3),
             "data_coverage": round(self.data_coverage, 4),
             "intensity_source": self.intensity_source,
-            "hr_rest": None if hp is None else round(hp.hr_rest, 1),
-            "hr_rest_source": None if hp is None else hp.hr_rest_source,
-            "hr_max": None if hp is None else round(hp.hr_max, 1),
-            "hr_max_source": None if hp is None else hp.hr_max_source,
+            **self.hr_used(),
             "placement": self.info.placement,
             "placement_source": self.info.placement_source,
             "epoch_s": self.config.epochs.epoch_s,
@@ -190,6 +210,10 @@ class SessionResult:
             "minutes_at_or_above_intermediate": self.minutes_at_or_above_intermediate,
             "certainty": self.certainty.as_dict(),
             "calibration": self._calibration_summary(),
+            # Whether the session is a copy of another is known to the batch only (see
+            # dosewatch.duplicates.mark_summaries, which rewrites these for a copy).
+            "duplicate_of": None,
+            "counted": True,
         }
 
     def epoch_times(self) -> np.ndarray | None:
@@ -207,7 +231,8 @@ class SessionResult:
         ``intensity``), ``intensity`` (the classifier's estimate of the true relative
         intensity, from which ``level``, the label and the bouts follow),
         ``intensity_source``, then every feature (``pct_hrr`` is the %HRR measured from
-        heart rate)."""
+        heart rate; ``pct_hrr_demand`` and ``hr_demand_bpm``, the demand estimate, stop at
+        rest as the intensity does: see :data:`INTENSITY_FLOOR`)."""
         p = self.prediction
         times = self.epoch_times()
         time_text = (np.full(self.features.n, "", dtype=object) if times is None
@@ -222,6 +247,13 @@ class SessionResult:
         }
         for name in FEATURE_NAMES:
             columns[name] = self.features.values[name]
+        hp = self.info.hr_params
+        if hp is not None:  # the demand as the outputs state it: never below rest
+            with np.errstate(invalid="ignore"):
+                for name, floor in (("pct_hrr_demand", INTENSITY_FLOOR),
+                                    ("hr_demand_bpm", hp.hr_rest)):
+                    column = columns[name]
+                    columns[name] = np.where(column < floor, floor, column)
         return columns
 
     def epochs(self) -> Any:
@@ -237,6 +269,26 @@ class SessionResult:
             index = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
         data = {k: v for k, v in self.epoch_columns().items() if k != "time"}
         return pd.DataFrame(data, index=index)
+
+
+INTENSITY_FLOOR = 0.0
+"""The lowest intensity (%HRR) a verdict states: ``I`` is what the workload demands, and no
+workload demands less than rest. Below it, a classifier's estimate is overshoot (a fast
+fall of heart rate inverted through its lag), and it would pull a bout's mean down. The
+heart-rate demand feature is floored the same way in ``epochs.csv`` only: the classifiers
+read it as computed (the shipped learned model was trained on it), and every epoch below
+20 %HRR is rest either way."""
+
+
+def floored(prediction: EpochPrediction) -> EpochPrediction:
+    """``prediction`` with its intensity floored at :data:`INTENSITY_FLOOR` (NaN stays
+    NaN). Labels, levels and qualifying minutes do not change: below 20 %HRR is rest."""
+    with np.errstate(invalid="ignore"):
+        if not (prediction.intensity < INTENSITY_FLOOR).any():
+            return prediction
+        intensity = np.where(prediction.intensity < INTENSITY_FLOOR, INTENSITY_FLOOR,
+                             prediction.intensity)
+    return replace(prediction, intensity=intensity)
 
 
 def no_data_error(result: SessionResult) -> InputError:
@@ -272,7 +324,7 @@ def analyze_session(
     config = config or Config()
     classifier = get_classifier(classifier)
     features, info = extract(session, config, calibration)
-    prediction = classifier.predict(features, info, config)
+    prediction = floored(classifier.predict(features, info, config))
     bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)
     start = session.provenance.start_time
     return SessionResult(

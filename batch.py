@@ -94,6 +94,7 @@ from .duplicates import (
     activity_key,
     copy_key,
     mark_duplicates,
+    mark_summaries,
     plainer,
     repeats,
     stream_digest,
@@ -503,8 +504,9 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
                     draft.draw()
         for draft in drafts:
             draft.commit()
-        write_record(task.out_dir, task.name, recordings, task.fingerprint, names)
-        done.recordings.extend(r.summary() for r in recordings)
+        used = {result.name: result.hr_used() for result in results}
+        write_record(task.out_dir, task.name, recordings, task.fingerprint, names, used)
+        done.recordings.extend(r.summary(used) for r in recordings)
         return "ok", done
     except DosewatchError as exc:
         return _failure(task, type(exc).__name__, _reason_in(exc, task.input), exc.hint or "")
@@ -1335,6 +1337,7 @@ def run_batch(
             report.rows, report.copies = mark_duplicates(
                 sorted((row for result in done.values() for row in result.rows),
                        key=lambda r: r.output))
+            mark_summaries(report.rows, out_dir)
             report.recordings = [r for result in done.values() for r in result.recordings]
             _add_notices(report, done.values())
             _write_tables(report, tasks, out_dir, config)
@@ -1801,6 +1804,6 @@ def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
     write_rows(report.rows, out_dir)
     write_failures(report.failures, report.unsupported, out_dir / "failures.json",
-                   report.followed, report.profiles)
+                   report.followed, report.profiles, report.elsewhere)
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())

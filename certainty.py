@@ -28,17 +28,28 @@ settle it. The rules, weakest evidence first:
   - the session class is a near tie between two labels;
   - the longest bout is within 2 minutes of the dose;
   - the input is truncated (a file cut short, analysed for what it holds): the activity
-    may have gone on, and the verdict covers only its first part.
+    may have gone on, and the verdict covers only its first part;
+  - heart rate is missing (a dropout too long to bridge) inside or at the edge of a bout,
+    and the gap could decide the dose (the longest bout meets it if the effort went on
+    through the gap, and not if it stopped) or the session class (the gap's minutes
+    outnumber the lead of the most frequent label): :func:`gap_reasons`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from .calibration import LOW_HR_MAX_BPM
+from .config import Config
 from .features.epochs import FeatureInfo
-from .models.base import SOURCE_ACC, SOURCE_WORKLOAD, EpochPrediction
+from .models.base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
+from .spec.bouts import bout_spans
+from .spec.labels import Label
+from .spec.runs import runs
 
 LEVELS = ("high", "medium", "low")
 NEAR_TIE_FRACTION = 0.1
@@ -57,10 +68,11 @@ class Certainty:
 
 
 def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str, float],
-           longest_bout_min: float, dose_min: float, truncated: str | None = None
-           ) -> Certainty:
+           longest_bout_min: float, dose_min: float, truncated: str | None = None,
+           gaps: Sequence[str] = ()) -> Certainty:
     """The certainty of a session's verdict (see the module text); ``truncated``: the
-    repair note saying the input was cut short, if it was."""
+    repair note saying the input was cut short, if it was; ``gaps``: the reasons of
+    :func:`gap_reasons`."""
     low: list[str] = []
     medium: list[str] = []
     n_acc = int((prediction.source == SOURCE_ACC).sum())
@@ -129,6 +141,7 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
     if abs(longest_bout_min - dose_min) <= DOSE_MARGIN_MIN:
         medium.append(f"the longest bout holds {longest_bout_min:g} qualifying minutes, "
                       f"within {DOSE_MARGIN_MIN:g} of the {dose_min:g}-minute dose")
+    medium.extend(gaps)
     if truncated is not None:
         medium.append(f"the input is truncated ({truncated.split(';')[0]}): the verdict "
                       "covers what it holds, and the activity may have gone on (export it "
@@ -138,3 +151,85 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
     if medium:
         return Certainty("medium", tuple(medium))
     return Certainty("high")
+
+
+def _longest(qualifying: NDArray[np.bool_], config: Config) -> int:
+    """Qualifying epochs of the longest bout the SPEC's bout rule finds in ``qualifying``."""
+    return max((int(qualifying[a:b].sum()) for a, b in bout_spans(qualifying, config)),
+               default=0)
+
+
+def _span_text(start: int, end: int, epoch_min: float) -> str:
+    return f"minutes {start * epoch_min:g}–{end * epoch_min:g} of the session"
+
+
+def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
+                config: Config) -> tuple[str, ...]:
+    """Why a heart-rate gap makes the verdict uncertain, if one does.
+
+    A gap is a run of epochs without heart rate (a dropout longer than the classifier
+    bridges; acceleration may stand in for it, or nothing). A gap inside or at the edge
+    of a bout (within a tolerated break of it) is judged both ways: had the effort gone on
+    through it (every epoch of it qualifying), and had it stopped (none qualifying). When
+    the longest bout meets the dose one way and not the other, the gap decides the dose
+    (a 10-minute dropout halfway through a 40-minute run leaves two bouts of 15 minutes).
+    When the gap's minutes are at least the lead of the most frequent exercise label over
+    the next (counting neither in the gap), it could decide the class. Sessions without
+    heart rate have no heart-rate gaps. The loop is over gaps, a handful per session."""
+    source = np.asarray(prediction.source)
+    if not (source == SOURCE_HR).any():
+        return ()
+    qualifying = np.asarray(qualifying, dtype=bool)
+    epoch_min = config.epoch_min
+    dose = int(np.ceil(config.bouts.dose_min / epoch_min - 1e-9))
+    reach = int(np.floor(config.bouts.max_break_min / epoch_min + 1e-9))
+    spans = bout_spans(qualifying, config)
+    labels = np.asarray(prediction.labels)
+    reasons: list[str] = []
+    near: list[tuple[int, int]] = []
+    for start, end in runs(source != SOURCE_HR).tolist():
+        if not any(start <= b + reach and end >= a - reach for a, b in spans):
+            continue
+        near.append((start, end))
+        went_on, stopped = qualifying.copy(), qualifying.copy()
+        went_on[start:end], stopped[start:end] = True, False
+        best, worst = _longest(went_on, config), _longest(stopped, config)
+        where = _span_text(start, end, epoch_min)
+        minutes = (end - start) * epoch_min
+        if (best >= dose) != (worst >= dose):
+            reasons.append(
+                f"heart rate is missing for {minutes:g} minutes ({where}) inside or at the "
+                f"edge of a bout: had the effort gone on through the gap, the longest bout "
+                f"would hold {best * epoch_min:g} qualifying minutes, had it stopped "
+                f"{worst * epoch_min:g}, so the gap decides the "
+                f"{config.bouts.dose_min:g}-minute dose (check the strap's contact or "
+                "battery; acceleration or a speed channel would cover such a gap)")
+            continue
+        outside = np.ones(labels.size, dtype=bool)
+        outside[start:end] = False
+        counts = sorted(((int(np.sum(outside & (labels == label))), label.name.lower())
+                         for label in (Label.CONSTANT, Label.INTERMEDIATE,
+                                       Label.ACCELERATING)), reverse=True)
+        (first, first_name), (second, second_name) = counts[0], counts[1]
+        if first > 0 and end - start >= first - second:
+            reasons.append(
+                f"heart rate is missing for {minutes:g} minutes ({where}) inside or at the "
+                f"edge of a bout: outside the gap, {first * epoch_min:g} minutes are "
+                f"{first_name} and {second * epoch_min:g} {second_name}, so what the gap "
+                "held could decide the session class")
+    if not reasons and len(near) > 1:
+        went_on, stopped = qualifying.copy(), qualifying.copy()
+        for start, end in near:
+            went_on[start:end], stopped[start:end] = True, False
+        best, worst = _longest(went_on, config), _longest(stopped, config)
+        if (best >= dose) != (worst >= dose):
+            total = sum(end - start for start, end in near) * epoch_min
+            where = ", ".join(_span_text(a, b, epoch_min).removesuffix(" of the session")
+                              for a, b in near)
+            reasons.append(
+                f"heart rate is missing for {total:g} minutes in {len(near)} gaps in or at "
+                f"the edges of bouts ({where} of the session): had the effort gone on "
+                f"through them, the longest bout would hold {best * epoch_min:g} qualifying "
+                f"minutes, had it stopped {worst * epoch_min:g}, so the gaps decide the "
+                f"{config.bouts.dose_min:g}-minute dose")
+    return tuple(reasons)

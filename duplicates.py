@@ -17,15 +17,19 @@ two activities started at the same second, so it keeps and counts both, and says
 
 Nothing is dropped. Every copy keeps its output folder and its row in ``sessions.csv``,
 whose ``duplicate_of`` column names the session it copies; adherence, calibration and
-the report count the activity once, from the session kept (:func:`counted`).
+the report count the activity once, from the session kept (:func:`counted`). The copy's
+own ``summary.json`` says so too (:func:`mark_summaries`): ``duplicate_of`` and
+``counted`` (false), with a note.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,6 +168,51 @@ def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copie
     out = [row if row.duplicate_of == marks.get(i) else replace(row, duplicate_of=marks.get(i))
            for i, row in enumerate(rows)]
     return out, found
+
+
+def copy_note(original: str) -> str:
+    """What a copy's ``summary.json`` and report entry say about it."""
+    return (f"a copy of session {original} (the same participant, start and samples): "
+            "counted once, as that session, in adherence, the calibration and the report")
+
+
+def summary_marks(duplicate_of: str | None) -> dict[str, object]:
+    """The keys of ``summary.json`` that say whether the session is a copy."""
+    marks: dict[str, object] = {"duplicate_of": duplicate_of,
+                                "counted": duplicate_of is None}
+    if duplicate_of is not None:
+        marks["duplicate_note"] = copy_note(duplicate_of)
+    return marks
+
+
+def mark_summaries(rows: Sequence[SessionRow], out_dir: Path) -> int:
+    """Write into each session's ``summary.json`` (in ``out_dir``, the folder of the
+    row's ``output``) whether it is a copy (:func:`summary_marks`): a session's copies
+    are known only when the whole batch is, after its summary was written; a session
+    that stops being a copy (its original deleted) loses the mark. A summary that already
+    says the right thing is left as it is; one that cannot be read is left to the next
+    run. Returns the number of summaries rewritten."""
+    from .outputs import atomic_write_text, to_json
+
+    rewritten = 0
+    for row in rows:
+        path = Path(out_dir) / Path(row.output).name / "summary.json"
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(summary, dict):
+            continue
+        marks = summary_marks(row.duplicate_of)
+        now = {k: summary[k] for k in ("duplicate_of", "counted", "duplicate_note")
+               if k in summary}
+        if now == marks:
+            continue
+        summary.pop("duplicate_note", None)
+        summary.update(marks)
+        atomic_write_text(path, to_json(summary))
+        rewritten += 1
+    return rewritten
 
 
 def counted(rows: Sequence[SessionRow]) -> list[SessionRow]:

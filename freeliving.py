@@ -52,6 +52,7 @@ session's repairs name its recording, its non-wear and the other sessions found.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -139,7 +140,8 @@ class Recording:
         active: per minute, active (see the module text).
         found: the sessions found, in order.
         sessions: the sessions (one per ``found``), ready for analysis.
-        hr_params: HR_rest and HR_max used for %HRR (None without heart rate).
+        hr_params: HR_rest and HR_max that found the active minutes (None without heart
+            rate); each session's verdict resolves its own.
         placement: the sensor's placement the light cut-point was taken for.
         config: the thresholds used.
     """
@@ -163,10 +165,16 @@ class Recording:
         """Minutes with neither acceleration nor heart rate (and not non-wear)."""
         return ~self.minutes.has_acc & ~self.minutes.has_hr & ~self.nonwear
 
-    def summary(self) -> dict[str, object]:
+    def summary(self, used: Mapping[str, Mapping[str, object]] | None = None
+                ) -> dict[str, object]:
         """The recording's summary (``recordings/<input>.json``): its length, worn time,
-        non-wear periods and the sessions found, with the thresholds used."""
+        non-wear periods and the sessions found, with the thresholds used. ``used``: per
+        session name, the HR_rest and HR_max (with their sources) its verdict used, shown
+        with each session; the recording's own (``to_find_sessions``) only found its
+        active minutes, before any calibration of the participant was applied."""
         fl = self.config.free_living
+        used = used or {}
+        hp = self.hr_params
         nonwear = runs(self.nonwear)
         worn_min = int(self.minutes.n - self.nonwear.sum() - self.no_data.sum())
         out: dict[str, object] = {
@@ -183,14 +191,19 @@ class Recording:
             "sessions": [
                 {"session": s.name, **self._span(f.slice_start_min, f.slice_end_min),
                  "exercise": self._span(f.start_min, f.end_min),
-                 "active_minutes": f.active_min}
+                 "active_minutes": f.active_min, **used.get(s.name, {})}
                 for f, s in zip(self.found, self.sessions, strict=True)
             ],
             "placement": self.placement,
-            "hr_rest": None if self.hr_params is None else round(self.hr_params.hr_rest, 1),
-            "hr_rest_source": None if self.hr_params is None else self.hr_params.hr_rest_source,
-            "hr_max": None if self.hr_params is None else round(self.hr_params.hr_max, 1),
-            "hr_max_source": None if self.hr_params is None else self.hr_params.hr_max_source,
+            "to_find_sessions": {
+                "hr_rest": None if hp is None else round(hp.hr_rest, 1),
+                "hr_rest_source": None if hp is None else hp.hr_rest_source,
+                "hr_max": None if hp is None else round(hp.hr_max, 1),
+                "hr_max_source": None if hp is None else hp.hr_max_source,
+                "note": "HR_rest and HR_max that found the active minutes of the whole "
+                        "recording; each session's verdict used its own (with the "
+                        "participant's calibration), given with the session",
+            },
             "free_living": {k: getattr(fl, k) for k in fl.__dataclass_fields__},
         }
         if not self.found:
@@ -547,7 +560,8 @@ def record_path(out_dir: Path, name: str) -> Path:
 
 
 def write_record(out_dir: Path, name: str, recordings: list[Recording],
-                 fingerprint: dict[str, object], outputs: list[str]) -> None:
+                 fingerprint: dict[str, object], outputs: list[str],
+                 used: Mapping[str, Mapping[str, object]] | None = None) -> None:
     """Keep what a free-living input held in ``out_dir/recordings/<name>.json``: each
     recording's summary, the session folders it gave and the input's fingerprint (so a
     rerun can resume, even when no session was found). An input that is no longer
@@ -559,7 +573,7 @@ def write_record(out_dir: Path, name: str, recordings: list[Recording],
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, to_json({"recordings": [r.summary() for r in recordings],
+    atomic_write_text(path, to_json({"recordings": [r.summary(used) for r in recordings],
                                      "outputs": outputs, "fingerprint": fingerprint}))
 
 

@@ -25,7 +25,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -419,16 +419,34 @@ def write_rows(rows: Sequence[SessionRow], out_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def stored_reason(entry: Mapping[str, object]) -> str:
+    """Why a session folder of an earlier run is in no table of this one (an entry of
+    ``BatchReport.elsewhere``: ``output``, ``input``, ``counted``, ``replaced``)."""
+    if entry.get("replaced"):
+        return ("analysed by an earlier run from an input not given in this run; its folder "
+                "was replaced by this run's input of the same name")
+    return ("analysed by an earlier run from an input not given in this run: not in "
+            "sessions.csv nor in the adherence" + (
+                "; it counts in its participant's calibration" if entry.get("counted")
+                else ""))
+
+
 def write_failures(failures: Sequence[dict[str, str]], unsupported: Sequence[dict[str, str]],
                    path: Path, followed: Sequence[dict[str, str]] = (),
-                   profiles: Sequence[dict[str, str]] = ()) -> None:
+                   profiles: Sequence[dict[str, str]] = (),
+                   stored: Sequence[Mapping[str, object]] = ()) -> None:
     """``failures.json``: every input that failed (``status: failed``), every file that
     was skipped as not a session input (``status: skipped``), each with its reason and
     what to do, every link that discovery followed (``status: followed``, with where
-    it leads), and every folder ``profile.toml`` used (``status: profile``, with how many
-    inputs it is the profile of)."""
+    it leads), every folder ``profile.toml`` used (``status: profile``, with how many
+    inputs it is the profile of), and every session folder an earlier run left in the
+    output folder from an input not given in this run (``status: stored``, with
+    ``output``, ``counted`` in its participant's calibration, ``replaced`` by this run's
+    input of the same name, and the reason): what this run's tables leave out, for
+    ``dosewatch report`` to say so too."""
     entries = [{"status": "failed", **f} for f in failures]
     entries += [{"status": "skipped", **s} for s in unsupported]
     entries += [{"status": "followed", **s} for s in followed]
     entries += [{"status": "profile", **s} for s in profiles]
+    entries += [{"status": "stored", **e, "reason": stored_reason(e)} for e in stored]
     atomic_write_text(path, to_json(entries))

@@ -310,9 +310,13 @@ def _draw_bouts(ax: Axes, result: SessionResult, time: Timeline, y_bottom: float
 
 def draw_intensity_panel(ax: Axes, result: SessionResult, time: Timeline
                          ) -> list[LegendHandle]:
-    """Relative intensity (%HRR) over the level bands, heart rate, bouts and the dose."""
+    """Relative intensity (%HRR) over the level bands, heart rate, bouts and the dose.
+    The axis reaches below 0 when the measured heart rate does (below HR_rest): the
+    intensity stops at 0 (docs/definitions.md, "Below rest"), the heart rate is drawn as
+    it was."""
     intensity = np.asarray(result.prediction.intensity, dtype=np.float64)
-    y_bottom, y_top = _intensity_range(intensity)
+    measured = np.asarray(result.features.values["pct_hrr"], dtype=np.float64)
+    y_bottom, y_top = _intensity_range(np.concatenate([intensity, measured]))
     _draw_level_bands(ax, result.config.levels, y_bottom, y_top)
     ax.step(time.t, intensity, where="mid", color="black", lw=1.5, zorder=3)
     handles: list[LegendHandle] = [Line2D([], [], color="black", lw=1.5,

@@ -94,7 +94,6 @@ class SessionRow:
     @classmethod
     def from_result(cls, result: SessionResult, output: str) -> SessionRow:
         """The row of an analysed session whose folder is ``output``."""
-        hp = result.info.hr_params
         minutes = result.minutes
         start = result.start_time
         return cls(
@@ -111,10 +110,7 @@ class SessionRow:
             longest_bout_qualifying_minutes=result.longest_bout_qualifying_minutes,
             n_bouts=len(result.bouts),
             intensity_source=result.intensity_source,
-            hr_rest=None if hp is None else round(hp.hr_rest, 1),
-            hr_rest_source=None if hp is None else hp.hr_rest_source,
-            hr_max=None if hp is None else round(hp.hr_max, 1),
-            hr_max_source=None if hp is None else hp.hr_max_source,
+            **result.hr_used(),
             placement=result.info.placement,
             minutes_rest=minutes["rest"],
             minutes_constant=minutes["constant"],

@@ -49,6 +49,7 @@ def write_report(
     config: Config | str | Path | None = None,
     rules: AdherenceRules | None = None,
     title: str | None = None,
+    left_out: list[str] | None = None,
 ) -> Path:
     """Write the adherence tables and the study report of an analysis folder.
 
@@ -63,6 +64,8 @@ def write_report(
             ``out_dir/config.toml`` if present, else the defaults (the page says which).
         rules: adherence thresholds (default: from the configuration).
         title: the page title (default from the folder's name).
+        left_out: when given, filled with what the report leaves out or counts once, and
+            why (:mod:`.notes`; the page says the same), for the console.
 
     Returns:
         The path of the report.
@@ -72,6 +75,8 @@ def write_report(
     """
     out_dir = Path(out_dir)
     data = load_study(out_dir, config, rules)
+    if left_out is not None:
+        left_out.extend(data.left_out)
     write_adherence(data.adherence, out_dir)
     path = Path(out) if out is not None else out_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,10 @@ from pathlib import Path
 from .. import __version__
 from ..adherence import Adherence, AdherenceRules, compute_adherence
 from ..config import Config
+from ..duplicates import Copies, mark_duplicates
 from ..errors import InputError
 from ..rows import SessionRow, read_rows
+from .notes import left_out_lines
 
 
 @dataclass
@@ -47,6 +49,17 @@ class StudyData:
     notes: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     """The files skipped as not session inputs (``status: skipped`` in failures.json)."""
+    stored: list[dict] = field(default_factory=list)
+    """Session folders of earlier runs that no table holds (``status: stored`` in
+    failures.json, written by the analysis): left out of the report."""
+    copies: Copies = field(default_factory=Copies)
+    """The rows that are copies of others (counted once), and those that start together
+    with different samples, by :func:`dosewatch.duplicates.mark_duplicates`."""
+
+    @property
+    def left_out(self) -> list[str]:
+        """What the report leaves out or counts once, and why (console and page)."""
+        return left_out_lines(self.stored, self.copies, self.out_dir)
 
 
 def session_folder(out_dir: Path, row: SessionRow) -> Path:
@@ -81,7 +94,9 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
                      failures=[e for e in entries if e.get("status", "failed") == "failed"],
                      adherence=adherence, config_text=config.to_toml(),
                      config_note=config_note, notes=notes,
-                     skipped=[e for e in entries if e.get("status") == "skipped"])
+                     skipped=[e for e in entries if e.get("status") == "skipped"],
+                     stored=[e for e in entries if e.get("status") == "stored"],
+                     copies=mark_duplicates(rows)[1])
 
 
 def _read_summaries(out_dir: Path, rows: list[SessionRow], notes: list[str]

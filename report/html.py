@@ -107,11 +107,18 @@ def _cards(data: StudyData) -> str:
 
 
 def _notes(data: StudyData) -> str:
-    """Problems met while reading the folder (empty when there were none)."""
-    if not data.notes:
-        return ""
-    return ('<div class="notes"><p>Problems met while reading the folder:</p><ul>'
-            + "".join(f"<li>{escape(x)}</li>" for x in data.notes) + "</ul></div>")
+    """Problems met while reading the folder, then what the report leaves out or counts
+    once and why (empty when neither)."""
+    html = ""
+    if data.notes:
+        html += ('<div class="notes"><p>Problems met while reading the folder:</p><ul>'
+                 + "".join(f"<li>{escape(x)}</li>" for x in data.notes) + "</ul></div>")
+    left_out = data.left_out
+    if left_out:
+        html += ('<div class="notes" id="left-out"><p>Left out of this report, or counted '
+                 'once:</p><ul>' + "".join(f"<li>{escape(x)}</li>" for x in left_out)
+                 + "</ul></div>")
+    return html
 
 
 def _adherence_section(data: StudyData) -> str:

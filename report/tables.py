@@ -55,7 +55,8 @@ def _session_name(row: SessionRow, folder: Path, report_dir: Path) -> str:
     if picture.is_file():
         name = f'<a href="{relative_href(picture, report_dir)}">{name}</a>'
     if row.duplicate_of is not None:  # see dosewatch.duplicates: counted once, as that one
-        name += f' <small class="copy">(copy of {escape(row.duplicate_of)})</small>'
+        name += (f' <small class="copy">(copy of {escape(row.duplicate_of)}, not counted '
+                 'again)</small>')
     return name
 
 

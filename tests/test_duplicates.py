@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from support.activity_files import T0, fit_activity, points, tcx_text, write
 from dosewatch.adherence import compute_adherence
 from dosewatch.batch import run_batch
 from dosewatch.cli import main
-from dosewatch.duplicates import counted, mark_duplicates, stream_digest
+from dosewatch.duplicates import counted, mark_duplicates, mark_summaries, stream_digest
 from dosewatch.ingest.discover import discover
 from dosewatch.ingest.registry import ReadOptions, read_all
 from dosewatch.rows import SessionRow, read_rows
@@ -114,6 +115,30 @@ def test_the_start_is_compared_to_the_second_in_utc():
     assert found.copies == {"b": "a", "u2": "u1"}
 
 
+def test_a_copys_summary_says_what_it_copies_and_that_it_is_not_counted(tmp_path):
+    out = tmp_path / "out"
+    for name in ("run", "run-copy"):
+        (out / name).mkdir(parents=True)
+        (out / name / "summary.json").write_text(json.dumps(
+            {"session": name, "dose_met": True, "duplicate_of": None, "counted": True}))
+    rows, _ = mark_duplicates([row("run"), row("run-copy", source="p/run-copy.tcx.gz")])
+    assert mark_summaries(rows, out) == 1  # only the copy's is rewritten
+    copy = json.loads((out / "run-copy" / "summary.json").read_text())
+    assert copy["duplicate_of"] == "run" and copy["counted"] is False
+    assert "copy of session run" in copy["duplicate_note"] and "counted once" in \
+        copy["duplicate_note"]
+    assert copy["dose_met"] is True  # the rest of the summary is kept
+    original = json.loads((out / "run" / "summary.json").read_text())
+    assert original["duplicate_of"] is None and original["counted"] is True
+    assert mark_summaries(rows, out) == 0  # said already: nothing rewritten
+    # The original gone (deleted from the inputs): the copy is counted again, unmarked.
+    alone, _ = mark_duplicates([row("run-copy", source="p/run-copy.tcx.gz")])
+    assert mark_summaries(alone, out) == 1
+    now = json.loads((out / "run-copy" / "summary.json").read_text())
+    assert now["duplicate_of"] is None and now["counted"] is True
+    assert "duplicate_note" not in now
+
+
 def test_adherence_counts_a_copied_activity_once():
     monday = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
     rows = [row("run", start=monday), row("run-copy", start=monday),
@@ -165,6 +190,10 @@ def test_a_batch_marks_copies_and_counts_each_activity_once(exports, tmp_path, c
     with open(out / "sessions.csv", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert {r["session"]: r["duplicate_of"] for r in table}["run-copy"] == "run"
+    for name in rows:  # each copy's own summary says so, the others that they count
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert (summary["duplicate_of"], summary["counted"]) == (
+            copies.get(name), name not in copies)
     # Calibration learned from each activity once: run, strap, the other run.
     calibration = (out / "calibration" / "P9.toml").read_text()
     assert "learned from 3 sessions" in calibration
@@ -188,7 +217,8 @@ def test_the_console_says_copies_are_counted_once(exports, tmp_path, capsys):
     # run, strap and the other run: one week, each activity once (five rows).
     assert [(w["week"], w["sessions"]) for w in weeks.values()] == [("2023-W46", "3")]
     page = (out / "report.html").read_text()
-    assert "(copy of run)" in page and "2 copies of these not counted" in page
+    assert "(copy of run, not counted again)" in page
+    assert "2 copies of these not counted" in page
 
 
 def test_the_same_samples_from_fit_and_tcx_are_copies(tmp_path):

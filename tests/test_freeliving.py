@@ -216,3 +216,32 @@ def test_nonwear_matches_a_slow_reference(fs: float) -> None:
     got = nonwear_minutes(minutes, config)
     want = _reference_nonwear(xyz, int(fs), minutes.has_hr, config)  # every sample
     assert got.any() and np.array_equal(got, want)
+
+
+def test_a_recordings_record_states_the_hr_values_each_verdict_used(tmp_path) -> None:
+    """The recording's own HR_rest/HR_max only found its active minutes; each session
+    found is analysed on its own slice (and with its participant's calibration), so the
+    record gives, per session, the values of that session's verdict (review 2026-11-25:
+    the record said HR_max 190 'default' while the sessions used 136.9 'calibration')."""
+    import json
+
+    from dosewatch.batch import run_batch
+
+    day = tmp_path / "P05" / "day"
+    day.mkdir(parents=True)
+    t = np.arange(0.0, 3600.0)
+    bpm = np.where((t >= 900) & (t < 2100), 150.0, 58.0) + np.sin(t / 7.0)
+    (day / "hr.csv").write_text("time,hr\n" + "".join(
+        f"{a:.0f},{b:.1f}\n" for a, b in zip(t, bpm, strict=True)), encoding="utf-8")
+    config = replace(Config(), free_living=replace(Config().free_living, min_recording_h=0.5))
+    report = run_batch([day], tmp_path / "out", config=config, pictures=False,
+                       progress=False)
+    assert not report.failures and len(report.rows) == 1
+    record = json.loads((tmp_path / "out" / "recordings" / "day.json").read_text())
+    (rec,) = record["recordings"]
+    (found,) = rec["sessions"]
+    summary = json.loads((tmp_path / "out" / found["session"] / "summary.json").read_text())
+    keys = ("hr_rest", "hr_rest_source", "hr_max", "hr_max_source")
+    assert {k: found[k] for k in keys} == {k: summary[k] for k in keys}
+    assert "hr_max" not in rec  # the recording's own are named for what they did
+    assert rec["to_find_sessions"]["hr_max_source"] in ("default", "observed")
