@@ -17,7 +17,11 @@ Several sessions of the same participant can say much more:
   heart rate and a speed or power channel;
 - **movement**: how their acceleration (ENMO) maps to %HRR at each placement, from their
   sessions with both heart rate and acceleration, applied to their sessions without heart
-  rate.
+  rate;
+- **the pace they run from** (``runs_from_mps``): from their sessions with heart rate and
+  speed but no cadence, where heart rate told a jog from a brisk walk at 1.5-2.2 m/s;
+  applied to their sessions with speed alone (a watch without its strap), which nothing
+  else could tell.
 
 Each analysed session leaves its :class:`Evidence` (small: a few numbers per minute);
 :func:`learn` turns a participant's evidence into a :class:`Calibration`, written as
@@ -59,11 +63,16 @@ SOURCES = (LEARNED, RESEARCHER)
 FITNESS_LIMITS = (0.05, 20.0)
 """Possible fitness factors k (%HRR per unit of reference intensity: about 1 for most
 people); beyond them a value is a typing error."""
+RUNS_FROM_LIMITS = (1.0, 3.0)
+"""Possible paces (m/s) from which a person runs rather than walks; the gait of paces from
+1.5 to 2.2 m/s is what a session without cadence cannot tell (see
+:func:`dosewatch.features.workload.resolve_gait`)."""
 VALUE_LIMITS = {"hr_max": PROFILE_LIMITS["hr_max"], "hr_rest": PROFILE_LIMITS["hr_rest"],
-                "fitness_k": FITNESS_LIMITS}
-VALUE_UNITS = {"hr_max": " bpm", "hr_rest": " bpm", "fitness_k": ""}
-_EXAMPLES = {"hr_max": 184.0, "hr_rest": 55.0, "fitness_k": 1.0}
-TOP_KEYS = ("participant", "sessions", "hr_max", "hr_rest", "fitness_k", "acceleration")
+                "fitness_k": FITNESS_LIMITS, "runs_from_mps": RUNS_FROM_LIMITS}
+VALUE_UNITS = {"hr_max": " bpm", "hr_rest": " bpm", "fitness_k": "", "runs_from_mps": " m/s"}
+_EXAMPLES = {"hr_max": 184.0, "hr_rest": 55.0, "fitness_k": 1.0, "runs_from_mps": 2.0}
+TOP_KEYS = ("participant", "sessions", "hr_max", "hr_rest", "fitness_k", "runs_from_mps",
+            "acceleration")
 VALUE_KEYS = ("value", "source", "detail")
 MAP_KEYS = ("enmo_g", "pct_hrr", "epochs", "sessions", "source", "cadence_spm",
             "cadence_pct_hrr", "enmo_sd", "cadence_sd")
@@ -145,6 +154,7 @@ class Calibration:
     hr_rest: Value | None = None
     fitness_k: Value | None = None
     acceleration: Mapping[str, AccMap] = field(default_factory=dict)
+    runs_from_mps: Value | None = None
 
     def acc_map(self, placement: str) -> AccMap | None:
         return self.acceleration.get(placement)
@@ -152,8 +162,8 @@ class Calibration:
     @property
     def learned(self) -> bool:
         """Whether it holds anything (acceleration-only sessions teach nothing)."""
-        return (self.hr_max, self.hr_rest, self.fitness_k) != (None, None, None) \
-            or bool(self.acceleration)
+        return (self.hr_max, self.hr_rest, self.fitness_k, self.runs_from_mps) != (
+            None, None, None, None) or bool(self.acceleration)
 
     @property
     def digest(self) -> str:
@@ -197,6 +207,9 @@ class Evidence:
             stepping and the median step rate while stepping (empty in evidence written
             before they were kept: then every epoch counts as stepping, and no cadence
             is learned).
+        run_paces_mps, walk_paces_mps: the speeds of the moving epochs whose gait speed
+            alone could not tell (no cadence, 1.5-2.2 m/s) that heart rate called a run
+            or a walk (:func:`dosewatch.features.workload.resolve_gait`).
     """
 
     participant: str | None
@@ -217,6 +230,8 @@ class Evidence:
     enmo_g: tuple[float, ...] = ()
     step_fraction: tuple[float, ...] = ()
     cadence_spm: tuple[float, ...] = ()
+    run_paces_mps: tuple[float, ...] = ()
+    walk_paces_mps: tuple[float, ...] = ()
 
     def karvonen(self, hr_max: Value | None, hr_rest: Value | None) -> tuple[float, float]:
         """HR_rest and HR_max the session is analysed with under a calibration holding
@@ -251,7 +266,8 @@ class Evidence:
             own = values.get("hr_rest_session")
             values["hr_rest_given"] = own if own is not None and own != stretch else None
         for key in ("demand_bpm", "enmo_g", "step_fraction", "cadence_spm", "relation_bpm",
-                    "relation_workload", "relation_minutes"):
+                    "relation_workload", "relation_minutes", "run_paces_mps",
+                    "walk_paces_mps"):
             values[key] = tuple(float(x) for x in values.get(key) or ())  # type: ignore[union-attr]
         return cls(**values)  # type: ignore[arg-type]
 
@@ -317,7 +333,28 @@ def learn(participant: str, evidence: Iterable[Evidence],
         fitness = None
     return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
-                       acceleration=maps)
+                       acceleration=maps,
+                       runs_from_mps=_learned_or_kept(old.runs_from_mps, _runs_from(evidence)))
+
+
+def _runs_from(evidence: list[Evidence]) -> Value | None:
+    """The pace from which the participant runs: the threshold that best separates the
+    paces their heart rate called walks from those it called runs, in their sessions with
+    heart rate and speed but no cadence (:func:`dosewatch.features.workload.resolve_gait`,
+    :func:`dosewatch.relation.runs_from`). None without a pace called a run."""
+    walks = np.concatenate([np.asarray(e.walk_paces_mps, dtype=np.float64) for e in evidence]
+                           + [np.zeros(0)])
+    runs = np.concatenate([np.asarray(e.run_paces_mps, dtype=np.float64) for e in evidence]
+                          + [np.zeros(0)])
+    from .relation import runs_from
+
+    best = runs_from(walks, runs)
+    if best is None:
+        return None
+    sessions = sum(1 for e in evidence if e.run_paces_mps or e.walk_paces_mps)
+    return Value(round(best, 2), LEARNED,
+                 f"from {runs.size} epochs run and {walks.size} walked at 1.5-2.2 m/s in "
+                 f"{sessions} sessions with heart rate and no cadence")
 
 
 def _fitness(evidence: list[Evidence], hr_max: Value | None,
@@ -511,7 +548,9 @@ def calibration_toml(cal: Calibration) -> str:
     ]
     for name, value, what in (("hr_max", cal.hr_max, "bpm"), ("hr_rest", cal.hr_rest, "bpm"),
                               ("fitness_k", cal.fitness_k,
-                               "%HRR per unit of reference intensity")):
+                               "%HRR per unit of reference intensity"),
+                              ("runs_from_mps", cal.runs_from_mps,
+                               "m/s: the pace from which they run, not walk")):
         if value is None:
             continue
         lines += ["", f"[{name}]  # {what}", f"value = {value.value!r}",
@@ -604,8 +643,8 @@ def _possible(name: str, value: float) -> bool:
 
 
 def _value(data: object, name: str, source: str) -> Value | None:
-    """One ``[hr_max]``, ``[hr_rest]`` or ``[fitness_k]`` section, checked as a profile's
-    value is (:data:`dosewatch.session.PROFILE_LIMITS`)."""
+    """One ``[hr_max]``, ``[hr_rest]``, ``[fitness_k]`` or ``[runs_from_mps]`` section,
+    checked as a profile's value is (:data:`VALUE_LIMITS`)."""
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -716,7 +755,8 @@ def read_calibration(path: str | Path) -> Calibration:
                       hr_max=_value(data.get("hr_max"), "hr_max", source),
                       hr_rest=_value(data.get("hr_rest"), "hr_rest", source),
                       fitness_k=_value(data.get("fitness_k"), "fitness_k", source),
-                      acceleration=_acc_maps(data.get("acceleration"), source))
+                      acceleration=_acc_maps(data.get("acceleration"), source),
+                      runs_from_mps=_value(data.get("runs_from_mps"), "runs_from_mps", source))
     if cal.hr_rest and cal.hr_max and cal.hr_rest.value >= cal.hr_max.value:
         raise ProfileError(f"[hr_rest] value = {cal.hr_rest.value:g} is not below [hr_max] "
                            f"value = {cal.hr_max.value:g}", source=source,

@@ -86,3 +86,22 @@ def fit_relation(y: NDArray[np.float64], w: NDArray[np.float64], t: NDArray[np.f
     r2 = 1.0 - float(np.var(residual)) / var if var > 1e-9 else 0.0
     rmse = float(np.sqrt(np.mean(residual**2)))
     return WorkloadRelation(k=k, drift=c, n=n, r2=r2, rmse=rmse)
+
+
+def runs_from(walked: NDArray[np.float64], ran: NDArray[np.float64]) -> float | None:
+    """The pace from which a person runs: the speed that best separates the paces read as
+    walks (``walked``) from those read as runs (``ran``), counting each misread minute
+    (a walk at or above it, a run below it), "never" (infinity) among the choices; ties go
+    to the faster. None when nothing says they ran.
+
+    One pace with a slow minute read as a run (the heart rate still high as the person
+    slows down after a hard stretch) then does not make every faster pace a run."""
+    walked = np.asarray(walked, dtype=np.float64)
+    ran = np.asarray(ran, dtype=np.float64)
+    if ran.size == 0:
+        return None
+    candidates = np.append(np.unique(ran), np.inf)
+    wrong = (walked[None, :] >= candidates[:, None]).sum(axis=1) + (
+        ran[None, :] < candidates[:, None]).sum(axis=1)
+    best = candidates[np.flatnonzero(wrong == wrong.min())[-1]]
+    return None if np.isinf(best) else float(best)

@@ -56,7 +56,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "enmo_g", "mad_g", "cadence_spm", "step_fraction", "step_power", "low_power",
     "acc_coverage", "speed_mps",
     "hr_demand_bpm", "pct_hrr_demand", "grade", "power_w", "workload_ref", "moving",
-    "pct_hrr_workload", "pct_hrr_acc",
+    "jog_by_hr", "pct_hrr_workload", "pct_hrr_acc",
 )
 TREND_OF = ("pct_hrr", "enmo_g", "cadence_spm", "speed_mps")
 FEATURE_NAMES = BASE_FEATURES + tuple(f"{name}_slope" for name in TREND_OF)
@@ -186,10 +186,17 @@ def extract(session: Session, config: Config | None = None,
         else:
             values.update(features.compute(stream, session, grid, config, ctx))
     has_workload = bool(np.nansum(values["moving"]) > 0)
-    values["workload_ref"] = resolve_gait(values["pct_hrr_demand"], values["workload_ref"],
-                                          values.pop("workload_ref_run", None),
-                                          values["speed_mps"], values["moving"],
-                                          config.epoch_min)
+    run_ref = values.pop("workload_ref_run", None)
+    values["workload_ref"], values["jog_by_hr"] = resolve_gait(
+        values["pct_hrr_demand"], values["workload_ref"], run_ref, values["speed_mps"],
+        values["grade"], values["moving"], config.epoch_min)
+    if session.hr is None and run_ref is not None and calibration is not None \
+            and calibration.runs_from_mps is not None:
+        # No heart rate to tell a jog from a brisk walk: the participant's own pace from
+        # which they run does (learned from their sessions with heart rate).
+        with np.errstate(invalid="ignore"):
+            jog = np.isfinite(run_ref) & (values["speed_mps"] >= calibration.runs_from_mps.value)
+        values["workload_ref"] = np.where(jog, run_ref, values["workload_ref"])
     relation = _relation(values, session, config, calibration)
     values["pct_hrr_workload"] = (np.full(grid.n, np.nan) if relation is None
                                   else relation.intensity(values["workload_ref"]))

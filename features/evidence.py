@@ -47,6 +47,8 @@ def session_evidence(features: EpochFeatures, info: FeatureInfo, config: Config,
         enmo_g=_rounded(v["enmo_g"][both], 5),
         step_fraction=_rounded(v["step_fraction"][both], 3),
         cadence_spm=_rounded(v["cadence_spm"][both], 2),
+        run_paces_mps=_rounded(v["speed_mps"][v["jog_by_hr"] == 1], 2),
+        walk_paces_mps=_rounded(v["speed_mps"][v["jog_by_hr"] == 0], 2),
     )
 
 

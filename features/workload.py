@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..relation import WorkloadRelation, fit_relation, moving_minutes
+from ..relation import WorkloadRelation, fit_relation, moving_minutes, runs_from
 from ..session import Session, Speed
 from .base import EpochGrid, FeatureContext, StreamFeatures
 
@@ -228,12 +228,16 @@ def settled_epochs(demand: NDArray[np.float64], workload_ref: NDArray[np.float64
 
 
 GAIT_SPEED_STEP_MPS = 0.1  # speeds within one step are one pace: one gait
+# Only near-flat epochs vote on a pace's gait: there a jog costs about twice a walk (ACSM),
+# while on a climb the walk's steeper grade term closes the gap (equal at 11 %), and heart
+# rate raised by the climb would read as a jog.
+GAIT_VOTE_MAX_GRADE = 0.02
 
 
 def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],
                  run_ref: NDArray[np.float64] | None, speed_mps: NDArray[np.float64],
-                 moving: NDArray[np.float64], epoch_min: float,
-                 rounds: int = 2) -> NDArray[np.float64]:
+                 grade: NDArray[np.float64], moving: NDArray[np.float64], epoch_min: float
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``workload_ref`` with the paces whose gait speed alone cannot tell (``run_ref``
     finite: no cadence, 1.5-2.2 m/s) priced as a run where the heart rate says they were.
 
@@ -242,45 +246,39 @@ def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.f
     switches to running) then seems to slow down as the belt speeds up, and a ramp's trend
     breaks. The heart rate knows. The relation is fitted on the epochs whose gait is
     certain (with too few of them, on every epoch with the uncertain ones read as walks);
-    each uncertain epoch votes for the gait whose workload, through that relation, is
-    closer to its heart-rate demand, and each pace (speeds in steps of
-    :data:`GAIT_SPEED_STEP_MPS`) takes its majority: a person keeps their gait at a pace
-    whatever the incline, and once they run at a pace they run at every faster one. The
-    relation is fitted again on that reading and the choice made once more (``rounds``).
-    Paces without heart rate keep the walk."""
+    each uncertain epoch on the flat (:data:`GAIT_VOTE_MAX_GRADE`) votes for the gait whose
+    workload, through that relation, is closer to its heart-rate demand, and the pace from
+    which the person runs is the one that best separates the votes
+    (:func:`dosewatch.relation.runs_from`, paces in steps of :data:`GAIT_SPEED_STEP_MPS`): a
+    person keeps their gait at a pace whatever the incline, and runs at every pace faster
+    than one they run at. Without heart rate, paces keep the walk.
+
+    Returns:
+        The workload, and per epoch what heart rate said of an uncertain one: 1 a jog, 0
+        a walk (NaN for the others: gait certain, or no heart rate to tell)."""
+    unknown = np.full(np.shape(workload_ref), np.nan)
     if run_ref is None or not np.isfinite(pct_hrr_demand).any():
-        return workload_ref
+        return workload_ref, unknown
     either = np.isfinite(run_ref) & np.isfinite(speed_mps)
     if not either.any():
-        return workload_ref
+        return workload_ref, unknown
     demand = np.asarray(pct_hrr_demand, dtype=np.float64)
-    t = moving_minutes(moving, epoch_min)
-    pace = np.zeros(demand.size, dtype=np.int64)
-    pace[either] = np.floor(speed_mps[either] / GAIT_SPEED_STEP_MPS).astype(np.int64)
-    lowest = int(pace[either].min())
-    out = workload_ref
-    for round_ in range(rounds):
-        # First on the epochs whose gait is certain, when there are enough of them: read
-        # as walks, a run of jogs at the end of a session looks like drift.
-        relation = relate(demand, np.where(either, np.nan, out), moving, epoch_min) \
-            if round_ == 0 else None
-        relation = relation or relate(demand, out, moving, epoch_min)
-        if relation is None:
-            break
-        drift = relation.drift * t
-        with np.errstate(invalid="ignore"):
-            closer = np.abs(relation.k * run_ref + drift - demand) < \
-                np.abs(relation.k * workload_ref + drift - demand)
-        voting = either & np.isfinite(demand)
-        if not voting.any():
-            break
-        bins = pace[voting] - lowest
-        runs_at = np.bincount(bins, weights=closer[voting].astype(np.float64))
-        votes = np.bincount(bins)
-        run_pace = np.maximum.accumulate(runs_at > votes / 2)  # faster paces run too
-        run = either & run_pace[np.clip(pace - lowest, 0, run_pace.size - 1)]
-        out = np.where(run, run_ref, workload_ref)
-    return out
+    pace = np.floor(np.nan_to_num(speed_mps) / GAIT_SPEED_STEP_MPS) * GAIT_SPEED_STEP_MPS
+    # On the epochs whose gait is certain, when there are enough of them: read as walks,
+    # a run of jogs at the end of a session looks like drift.
+    relation = relate(demand, np.where(either, np.nan, workload_ref), moving, epoch_min) \
+        or relate(demand, workload_ref, moving, epoch_min)
+    if relation is None:
+        return workload_ref, unknown
+    drift = relation.drift * moving_minutes(moving, epoch_min)
+    with np.errstate(invalid="ignore"):
+        closer = np.abs(relation.k * run_ref + drift - demand) < \
+            np.abs(relation.k * workload_ref + drift - demand)
+        voting = either & np.isfinite(demand) & (np.abs(grade) <= GAIT_VOTE_MAX_GRADE)
+    threshold = runs_from(pace[voting & ~closer], pace[voting & closer])
+    run = either & (pace >= (np.inf if threshold is None else threshold))
+    said = np.where(voting, run.astype(np.float64), np.nan)
+    return np.where(run, run_ref, workload_ref), said
 
 
 def relate(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.float64],

@@ -975,3 +975,43 @@ def test_an_input_failing_in_the_second_round_says_its_first_round_verdicts_stan
         assert failure["reason"] == (
             "1 session in the tables, analysed without its participant's calibration: "
             "analysing it again failed (cannot use a calibration)")
+
+
+def test_the_pace_a_participant_runs_from_is_learned_kept_and_checked(tmp_path: Path) -> None:
+    # Heart rate told their jogs from their walks at 1.5-2.2 m/s (no cadence): walks at
+    # 1.6-1.7, runs from 1.9, and one slow minute read as a run as they slowed down.
+    a = replace(Evidence("P01", "a"), walk_paces_mps=(1.6, 1.6, 1.7, 1.7),
+                run_paces_mps=(1.5, 1.9, 2.0, 2.0))
+    b = replace(Evidence("P01", "b"), walk_paces_mps=(1.6,), run_paces_mps=(2.1, 2.1))
+    cal = learn("P01", [a, b])
+    assert cal.runs_from_mps.value == 1.9 and cal.runs_from_mps.source == "sessions"
+    assert "6 epochs run and 5 walked" in cal.runs_from_mps.detail
+    assert learn("P01", [replace(a, run_paces_mps=())]).runs_from_mps is None
+    path = tmp_path / "P01.toml"
+    path.write_text(calibration_toml(cal), encoding="utf-8")
+    assert read_calibration(path) == cal
+    # A researcher's value is kept; an impossible one is refused with the limits.
+    theirs = replace(cal, runs_from_mps=Value(2.1, "researcher", "observed on video"))
+    assert learn("P01", [a, b], previous=theirs).runs_from_mps == theirs.runs_from_mps
+    from dosewatch.errors import ProfileError
+
+    path.write_text(calibration_toml(cal).replace("value = 1.9", "value = 19.0"))
+    with pytest.raises(ProfileError, match=r"\[runs_from_mps\] value = 19 is not possible "
+                                           r"\(expected 1–3 m/s\)"):
+        read_calibration(path)
+
+
+def test_a_session_without_heart_rate_runs_from_the_participants_pace() -> None:
+    # 2.0 m/s without a cadence: a brisk walk to speed alone, a jog for a participant
+    # whose heart rate showed they run from 1.9 m/s; the jog costs twice the walk.
+    from dosewatch.session import build_session
+
+    t = np.arange(30 * 60, dtype=np.float64)
+    session = build_session("strapless", speed=(t, np.full(t.size, 2.0)))
+    cal = Calibration("P01", fitness_k=Value(1.0, "sessions", ""))
+    walked = analyze_session(session, calibration=cal).features.values["pct_hrr_workload"]
+    ran = analyze_session(session, calibration=replace(
+        cal, runs_from_mps=Value(1.9, "sessions", ""))).features.values["pct_hrr_workload"]
+    moving = np.isfinite(walked) & (walked > 0)
+    assert moving.sum() > 25
+    np.testing.assert_allclose(ran[moving], 2 * walked[moving], rtol=1e-6)

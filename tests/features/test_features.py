@@ -488,12 +488,15 @@ def test_heart_rate_tells_a_jog_from_a_brisk_walk_at_the_same_speed(jog):
     _, walk, run_ref, moving = _walk_then_jog(0.0)
     demand, *_ = _walk_then_jog(1.2 * (run_ref[-1] if jog else walk[-1]))
     speed = np.r_[np.full(40, 1.3), np.full(20, 2.0)]
-    out = resolve_gait(demand, walk, run_ref, speed, moving, 1.0)
+    out, said = resolve_gait(demand, walk, run_ref, speed, 0 * speed, moving, 1.0)
     np.testing.assert_array_equal(out[:40], walk[:40])  # certain epochs never change
     np.testing.assert_allclose(out[40:], run_ref[40:] if jog else walk[40:])
+    assert np.isnan(said[:40]).all() and (said[40:] == float(jog)).all()
     # Without heart rate nothing can tell: the walk stays.
-    unknown = resolve_gait(np.full(demand.size, np.nan), walk, run_ref, speed, moving, 1.0)
+    unknown, said = resolve_gait(np.full(demand.size, np.nan), walk, run_ref, speed,
+                                 0 * speed, moving, 1.0)
     np.testing.assert_array_equal(unknown, walk)
+    assert np.isnan(said).all()
 
 
 def test_a_treadmill_protocol_that_starts_running_stays_a_ramp():
@@ -516,3 +519,25 @@ def test_a_treadmill_protocol_that_starts_running_stays_a_ramp():
     labels = result.prediction.labels[: sim.truth.labels.size]
     ramp = sim.truth.labels == 3
     assert np.mean(labels[ramp] == 3) > 0.8
+
+
+def test_an_incline_walk_stays_a_walk_when_a_slow_minute_reads_as_a_jog():
+    # Walking at 1.62 m/s up a rising incline, then two minutes of jogging at 2.0 m/s and a
+    # slow minute (1.59 m/s) while the heart rate is still high: that minute reads as a jog,
+    # but the walking pace is a walk (its minutes on the flat say so), and the incline ramp
+    # stays a ramp (priced as a run, its climb would cost half).
+    from dosewatch.analysis import analyze_session
+    from dosewatch.simulate import Options, Person, simulate
+
+    person = Person(id="P", age=33.0, sex="male", hr_rest=70.0, hr_max=186.0, vo2max=36.0,
+                    tau_on_s=50.0, tau_off_s=80.0, drift_bpm_per_min=0.2, height_m=1.80,
+                    walk_max_mps=1.62)
+    sim = simulate("ramp", person, modality="hr+speed", seed=2, profile="full",
+                   options=Options(incline=True))
+    result = analyze_session(sim.session, classifier="physio")
+    v = result.features.values
+    walking = np.isclose(v["speed_mps"], 1.62, atol=0.01)
+    assert walking.sum() > 20 and (v["jog_by_hr"][walking & (v["grade"] < 0.02)] == 0).all()
+    jogging = v["speed_mps"] > 2.0
+    assert (v["jog_by_hr"][jogging] == 1).all()
+    assert sim.truth.session_class == result.session_class == "accelerating"
