@@ -193,7 +193,8 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
         finite = np.sort(times.t[np.isfinite(times.t)][:20_000])
         steps = np.diff(finite)
         step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
-        factor, note, check = table_speed_unit(values["speed"], values.get("cadence"), step)
+        factor, note, check = table_speed_unit(values["speed"], values.get("cadence"), step,
+                                               values.get("hr"))
         values["speed"] = values["speed"] * factor
         repairs.append(note)
         checks = [check] if check is not None else []
