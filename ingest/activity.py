@@ -69,6 +69,7 @@ __all__ = [
     "SpeedChoice",
     "XmlPoints",
     "XmlSpec",
+    "activity_sessions",
     "choose_speed",
     "default_name",
     "errors_of",
@@ -1037,6 +1038,30 @@ def _stream(
     if not ok.any():
         return None
     return t[ok], values[ok]
+
+
+def activity_sessions(activities: list[ActivityData], *, profile: Profile | None = None,
+                      name: str | None = None, what_rows: str = "record") -> list:
+    """The sessions of a file's activities (:func:`to_session` each). A file of one
+    activity is refused as it is; of several, each activity that is refused becomes an
+    :class:`~dosewatch.ingest.registry.Unread` in its place (which activity, and why), a
+    failure of its own, and the others are read.
+
+    Raises:
+        InputError: the file's only activity is refused.
+    """
+    from .registry import Unread
+
+    if len(activities) == 1:
+        return [to_session(activities[0], profile=profile, name=name, what_rows=what_rows)]
+    out: list[Session | Unread] = []
+    for data in activities:
+        try:
+            out.append(to_session(data, profile=profile, name=name, what_rows=what_rows))
+        except InputError as exc:
+            which = next((r for r in data.repairs if " of " in r and " in the file" in r), "")
+            out.append(Unread(f"{which}: {exc.reason}" if which else exc.reason, exc.hint))
+    return out
 
 
 def to_session(

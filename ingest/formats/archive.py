@@ -41,7 +41,7 @@ from typing import BinaryIO
 
 from ...errors import InputError
 from ...session import Notice, Session
-from ..registry import Reader, ReadOptions, reader_for, readers
+from ..registry import Reader, ReadOptions, Unread, reader_for, readers
 
 __all__ = ["MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO", "MAX_TOTAL_BYTES", "READER"]
 
@@ -272,7 +272,12 @@ def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
             stem = re.sub(r"(\.gz)?$", "", PurePosixPath(info.filename).name,
                           flags=re.IGNORECASE).rsplit(".", 1)[0]
             found = reader.read(copy, replace(options, name=options.name or stem))
-            sessions.extend(_with_source(s, source) for s in found)
+            for k, entry in enumerate(found, 1):
+                if isinstance(entry, Unread):  # an activity of the member without data
+                    failures.append((f"{info.filename}!{stem}-{k}", entry.reason,
+                                     entry.hint or again))
+                else:
+                    sessions.append(_with_source(entry, source))
         except InputError as exc:
             failures.append((info.filename, exc.reason, exc.hint or again))
         finally:
