@@ -53,12 +53,17 @@ class ReadOptions:
         roots: the folders the input was found in (the command-line paths). A link inside
             a folder input is read only when it leads inside these (or inside the input
             itself, when none are given), so no file outside the inputs is ever read.
+        override: the caller's own profile (``--profile``), when ``profile`` also holds
+            the profile files of the folders above the input: a ``profile.toml`` found
+            inside the input (a zip's) wins over the folders' and loses to this. None:
+            ``profile`` is all the caller's, and wins.
     """
 
     profile: Profile | None = None
     name: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     roots: tuple[Path, ...] = ()
+    override: Profile | None = None
 
 
 @dataclass(frozen=True)
