@@ -1136,8 +1136,9 @@ def to_session(
             hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
     merged = _merge_profiles(data.profile, profile, data.source, repairs)
     # The file's own values for HR_rest and HR_max (a watch's settings) rank below a
-    # researcher's calibration; values the profile given here sets are a person's.
-    stored = tuple(name for name in ("hr_rest", "hr_max")
+    # researcher's calibration; values the profile given here sets are a person's. A
+    # placement the device implies (a chest strap) is the device's too.
+    stored = tuple(name for name in ("hr_rest", "hr_max", "placement")
                    if getattr(data.profile, name) is not None
                    and (profile is None or getattr(profile, name) is None)
                    and getattr(merged, name) is not None)
