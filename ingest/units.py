@@ -228,14 +228,14 @@ def table_speed_unit(speed: NDArray[np.float64], cadence: NDArray[np.float64] | 
     walk = _on_foot_misfit(median / 3.6, steps, beats)
     if run is not None and walk is None:
         why, certain = run
-        note = (f"{head}: as m/s ({median * 3.6:.0f} km/h on foot) {why}; as km/h it is a "
-                f"walk: read as km/h (divided by 3.6); {as_mps}")
-        return 1 / 3.6, note, None if certain else (note, as_mps)
+        reason = (f"{head}: as m/s ({median * 3.6:.0f} km/h on foot) {why}; as km/h it is "
+                  "a walk: read as km/h (divided by 3.6)")
+        return 1 / 3.6, f"{reason}; {as_mps}", None if certain else (reason, as_mps)
     if walk is not None and run is None:
         why, certain = walk
-        note = (f"{head}: as km/h ({median / 3.6:.2g} m/s on foot) {why}; as m/s it is a "
-                f"run: read as m/s; {as_kmh}")
-        return 1.0, note, None if certain else (note, as_kmh)
+        reason = (f"{head}: as km/h ({median / 3.6:.2g} m/s on foot) {why}; as m/s it is a "
+                  "run: read as m/s")
+        return 1.0, f"{reason}; {as_kmh}", None if certain else (reason, as_kmh)
     fits = ("fits m/s (a run at {:.0f} km/h) and km/h (a walk) alike" if run is None else
             "fits neither m/s (a run at {:.0f} km/h) nor km/h (a walk) well").format(
                 median * 3.6)
