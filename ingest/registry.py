@@ -423,8 +423,9 @@ def _settled(entries: list[Session | Unread], p: Path, options: ReadOptions
                 if span >= MIN_SESSION_S:
                     kept.append(replace(session, name=name))
                     continue
-                entry = Unread(f"{_label(session)}its samples span {span:.0f} s, under "
-                               f"{MIN_SESSION_S:.0f} s: nothing to analyse",
+                entry = Unread(f"{_label(session)}no stream of {MIN_SESSION_SAMPLES} "
+                               f"samples or more spans {MIN_SESSION_S:.0f} s (the longest: "
+                               f"{span:.0f} s): nothing to analyse",
                                "the watch may have been stopped at once; nothing to do if "
                                "so, else export the activity again")
         failed.append(Notice("failed", f"{p}!{name}", entry.reason,
@@ -446,9 +447,15 @@ def _label(session: Session) -> str:
     return ""
 
 
+MIN_SESSION_SAMPLES = 10
+"""A stream of fewer samples than this spans nothing analysable, however far apart."""
+
+
 def _longest_span(session: Session) -> float:
+    """The longest time any stream of at least :data:`MIN_SESSION_SAMPLES` samples spans."""
     spans = [float(s.t[-1] - s.t[0]) for s in (session.hr, session.acc, session.speed,
-                                                session.power) if s is not None and s.t.size]
+                                                session.power)
+             if s is not None and s.t.size >= MIN_SESSION_SAMPLES]
     return max(spans, default=0.0)
 
 

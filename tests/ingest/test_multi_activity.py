@@ -34,10 +34,11 @@ def _history(tmp_path: Path, second: str) -> Path:
         if sum(p.startswith("<Activity") for p in parts[:i]) == 1:
             if second == "no heart rate":
                 part = re.sub(r"<HeartRateBpm\b.*?</HeartRateBpm>", "", part, flags=re.S)
-            elif second == "seconds":
+            elif second in ("seconds", "sparse"):  # its first 3, or every 100th, kept
+                keep = (lambda k: k < 3) if second == "seconds" else (lambda k: k % 100 == 0)
                 points = iter(range(10**9))
                 part = re.sub(r"<Trackpoint>.*?</Trackpoint>",
-                              lambda m: m.group(0) if next(points) < 3 else "", part,
+                              lambda m: m.group(0) if keep(next(points)) else "", part,
                               flags=re.S)
         parts[i] = part
     path = tmp_path / "history.tcx"
@@ -47,7 +48,8 @@ def _history(tmp_path: Path, second: str) -> Path:
 
 @pytest.mark.parametrize(("second", "why"), [
     ("no heart rate", "no heart rate"),
-    ("seconds", "span 2 s, under 30 s: nothing to analyse"),
+    ("seconds", "spans 30 s (the longest: 0 s): nothing to analyse"),
+    ("sparse", "no stream of 10 samples or more spans 30 s"),  # 4 samples in 20 min
 ])
 def test_an_empty_activity_is_a_failure_and_the_others_are_read(tmp_path, second, why):
     path = _history(tmp_path, second)
