@@ -236,8 +236,8 @@ def table_speed_unit(speed: NDArray[np.float64], cadence: NDArray[np.float64] | 
         reason = (f"{head}: as km/h ({median / 3.6:.2g} m/s on foot) {why}; as m/s it is a "
                   "run: read as m/s")
         return 1.0, f"{reason}; {as_kmh}", None if certain else (reason, as_kmh)
-    fits = ("fits m/s (a run at {:.0f} km/h) and km/h (a walk) alike" if run is None else
-            "fits neither m/s (a run at {:.0f} km/h) nor km/h (a walk) well").format(
+    fits = ("fits m/s (on foot at {:.0f} km/h) and km/h (a walk) alike" if run is None else
+            "fits neither m/s (on foot at {:.0f} km/h) nor km/h (a walk) well").format(
                 median * 3.6)
     reason = f"{head}: it {fits}: read as m/s"
     return 1.0, reason, (reason, as_kmh)

@@ -214,7 +214,7 @@ def test_a_real_run_in_m_s_stays_m_s_with_a_check(tmp_path):
     assert np.median(session.speed.mps) == pytest.approx(
         np.median(read_session(RUN).speed.mps), rel=0.01)
     [notice] = session.provenance.notices
-    assert "fits m/s (a run at" in notice.reason and "read as m/s" in notice.reason
+    assert "fits m/s (on foot at 9 km/h)" in notice.reason and "read as m/s" in notice.reason
     assert "--columns speed_unit=km/h" in notice.hint
 
 
