@@ -202,7 +202,7 @@ def _member_options(options: ReadOptions, profiles: dict[str, Profile], member: 
     folders that hold it (the outermost first, nearer ones winning field by field) over
     the profile the archive was given (its folders'), under the caller's own (see
     :attr:`ReadOptions.override`), as for files in folders."""
-    folders = [_folder(f) for f in reversed(PurePosixPath(member).parents)]
+    folders = [_folder(f) for f in reversed(PurePosixPath(member.replace("\\", "/")).parents)]
     inside = [profiles[f] for f in folders if f in profiles]
     if not inside:
         return options
@@ -369,14 +369,14 @@ def read_archive(path: Path, options: ReadOptions) -> list[Session]:
         infos = _members(zf, source)
         health = _health_member(zf, infos)
         e4 = _e4_folder(zf, infos) if health is None else None
+        if health is not None or e4 is not None:  # its profile.toml files: refused by name
+            mine = _member_options(options, _profiles(zf, infos, path, budget, tmp),
+                                   health.filename if health is not None else f"{e4}/ACC.csv",
+                                   source)
         try:
             if health is not None:
-                mine = _member_options(options, _profiles(zf, infos, path, budget, tmp),
-                                       health.filename, source)
                 return _read_health(zf, health, infos, path, mine, budget, tmp)
             if e4 is not None:
-                mine = _member_options(options, _profiles(zf, infos, path, budget, tmp),
-                                       f"{e4}/ACC.csv", source)
                 return _read_e4(zf, e4, infos, path, mine, budget, tmp)
         except InputError as exc:
             # The input is the archive: name the member in the reason, not as the source.

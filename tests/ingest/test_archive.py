@@ -213,3 +213,19 @@ def test_a_malformed_profile_toml_in_a_zip_is_refused_by_name(tmp_path: Path) ->
                        r"key age must be a number") as info:
         read_sessions(path)
     assert info.value.hint
+
+
+def test_an_e4_zip_s_profile_toml_is_its_session_s(tmp_path: Path) -> None:
+    from dosewatch.errors import ProfileError
+
+    path = tmp_path / "1560279825_A01234.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("ACC.csv", "HR.csv", "IBI.csv", "info.txt"):
+            zf.write(DATA / "e4" / name, name)
+        zf.writestr("profile.toml", 'id = "E01"\nplacement = "wrist"\n')
+    (session,) = read_sessions(path)
+    assert (session.profile.id, session.profile.placement) == ("E01", "wrist")
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("sub/profile.toml", "hr_rest = 500\n")  # covers no member: still read
+    with pytest.raises(ProfileError, match=r"zip!sub/profile\.toml is refused"):
+        read_sessions(path)
