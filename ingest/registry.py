@@ -419,7 +419,7 @@ def _settled(entries: list[Session | Unread], p: Path, options: ReadOptions
             except InputError as exc:
                 entry = Unread(f"{_label(entry)}{exc.reason}", exc.hint)
             else:
-                span = _longest_span(session)
+                span = usable_span(session)
                 if span >= MIN_SESSION_S:
                     kept.append(replace(session, name=name))
                     continue
@@ -451,7 +451,7 @@ MIN_SESSION_SAMPLES = 10
 """A stream of fewer samples than this spans nothing analysable, however far apart."""
 
 
-def _longest_span(session: Session) -> float:
+def usable_span(session: Session) -> float:
     """The longest time any stream of at least :data:`MIN_SESSION_SAMPLES` samples spans."""
     spans = [float(s.t[-1] - s.t[0]) for s in (session.hr, session.acc, session.speed,
                                                 session.power)
