@@ -32,8 +32,8 @@ def _history(tmp_path: Path, second: str) -> Path:
         part = re.sub(r"<Trackpoint>.*?</Trackpoint>",
                       lambda m: m.group(0) if next(points) < KEEP else "", part, flags=re.S)
         if sum(p.startswith("<Activity") for p in parts[:i]) == 1:
-            if second == "no heart rate":
-                part = re.sub(r"<HeartRateBpm\b.*?</HeartRateBpm>", "", part, flags=re.S)
+            if second == "times only":
+                part = _times_only(part)
             elif second in ("seconds", "sparse"):  # its first 3, or every 100th, kept
                 keep = (lambda k: k < 3) if second == "seconds" else (lambda k: k % 100 == 0)
                 points = iter(range(10**9))
@@ -46,8 +46,14 @@ def _history(tmp_path: Path, second: str) -> Path:
     return path
 
 
+def _times_only(text: str) -> str:
+    """Trackpoints with their times only: no heart rate, speed, distance or position."""
+    return re.sub(r"<(HeartRateBpm|Extensions|DistanceMeters|Position|AltitudeMeters)\b"
+                  r".*?</\1>", "", text, flags=re.S)
+
+
 @pytest.mark.parametrize(("second", "why"), [
-    ("no heart rate", "no heart rate"),
+    ("times only", "no heart rate"),
     ("seconds", "spans 30 s (the longest: 0 s): nothing to analyse"),
     ("sparse", "no stream of 10 samples or more spans 30 s"),  # 4 samples in 20 min
 ])
@@ -63,8 +69,7 @@ def test_an_empty_activity_is_a_failure_and_the_others_are_read(tmp_path, second
 
 
 def test_a_file_of_empty_activities_is_refused(tmp_path):
-    text = re.sub(r"<HeartRateBpm\b.*?</HeartRateBpm>", "", HISTORY.read_text("utf-8"),
-                  flags=re.S)
+    text = _times_only(HISTORY.read_text("utf-8"))
     path = tmp_path / "none.tcx"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match="none of its 3 activities holds usable data"):
