@@ -277,12 +277,12 @@ def _on_foot_misfit(mps: float, cadence: float | None, hr: float | None
                     fitting.append(gait)
                     break
         if not fitting:
-            return (f"a cadence of {cadence:.0f} a minute, as steps or as strides, fits no walk "
-                    f"or run at {mps * 3.6:.1f} km/h", True)
+            return ((f"a cadence of {cadence:.0f} a minute, as steps or as strides, fits no "
+                     f"walk or run at {mps * 3.6:.1f} km/h"), True)
         gaits = fitting
     if hr is not None and gaits == ["run"] and hr < RUN_MIN_HR:
-        return (f"a heart rate of {hr:.0f} bpm is too low for a run held for a session "
-                f"(below {RUN_MIN_HR:.0f})", False)
+        return ((f"a heart rate of {hr:.0f} bpm is too low for a run held for a session "
+                 f"(below {RUN_MIN_HR:.0f})"), False)
     return None
 
 

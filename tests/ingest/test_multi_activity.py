@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,32 +25,36 @@ def _history(tmp_path: Path, second: str) -> Path:
     """The real three-activity file, each activity cut to its first trackpoints, with the
     second one spoilt as ``second`` says."""
     text = HISTORY.read_text(encoding="utf-8")
-    parts = re.split(r"(<Activity\b.*?</Activity>)", text, flags=re.S)
+    parts = re.split(r"(<Activity\b.*?</Activity>)", text, flags=re.DOTALL)
     for i, part in enumerate(parts):
         if not part.startswith("<Activity"):
             continue
-        points = iter(range(10**9))
-        part = re.sub(r"<Trackpoint>.*?</Trackpoint>",
-                      lambda m: m.group(0) if next(points) < KEEP else "", part, flags=re.S)
+        part = _kept(part, lambda k: k < KEEP)
         if sum(p.startswith("<Activity") for p in parts[:i]) == 1:
             if second == "times only":
                 part = _times_only(part)
-            elif second in ("seconds", "sparse"):  # its first 3, or every 100th, kept
-                keep = (lambda k: k < 3) if second == "seconds" else (lambda k: k % 100 == 0)
-                points = iter(range(10**9))
-                part = re.sub(r"<Trackpoint>.*?</Trackpoint>",
-                              lambda m: m.group(0) if keep(next(points)) else "", part,
-                              flags=re.S)
+            elif second == "seconds":  # its first 3 trackpoints
+                part = _kept(part, lambda k: k < 3)
+            elif second == "sparse":  # every 100th
+                part = _kept(part, lambda k: k % 100 == 0)
         parts[i] = part
     path = tmp_path / "history.tcx"
     path.write_text("".join(parts), encoding="utf-8")
     return path
 
 
+def _kept(text: str, keep: Callable[[int], bool]) -> str:
+    """The text with the k-th trackpoint kept where ``keep(k)``."""
+    points = re.findall(r"<Trackpoint>.*?</Trackpoint>", text, flags=re.DOTALL)
+    counter = iter(range(len(points)))
+    return re.sub(r"<Trackpoint>.*?</Trackpoint>",
+                  lambda m: m.group(0) if keep(next(counter)) else "", text, flags=re.DOTALL)
+
+
 def _times_only(text: str) -> str:
     """Trackpoints with their times only: no heart rate, speed, distance or position."""
     return re.sub(r"<(HeartRateBpm|Extensions|DistanceMeters|Position|AltitudeMeters)\b"
-                  r".*?</\1>", "", text, flags=re.S)
+                  r".*?</\1>", "", text, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize(("second", "why"), [
