@@ -167,6 +167,9 @@ class Task:
     """The pictures are left to the batch's second round (:func:`_pictures_later`): this
     run writes the sessions without them (``pictures`` is False), and outputs stored
     with their pictures count as current."""
+    override: Profile | None = None
+    """The command line's own profile (``profile`` may hold folder profiles under it):
+    a profile.toml inside the input (a zip's) goes between the two."""
     shown: tuple[Path, Path] | None = None
     """The input and output folder as the user named them, when ``input`` and
     ``out_dir`` were made absolute for a Dask worker (:func:`_absolute`): the sessions'
@@ -466,7 +469,7 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
     try:
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
                                                     columns=dict(task.columns),
-                                                    roots=task.roots))
+                                                    roots=task.roots, override=task.override))
         sessions, recordings = split_free_living(sessions, task.config)
         sessions = [with_participant(_as_shown(s, task), task.input) for s in sessions]
         names = [s.name for s in sessions]
@@ -1479,7 +1482,7 @@ def _tasks(inputs: Sequence[Path], root: OutputRoot, config: Config, classifier:
         task = Task(Path(p), n, out_dir, config, classifier,
                     (profiles or {}).get(Path(p), profile), pictures,
                     tuple(sorted((columns or {}).items())), calibrations=calibrations,
-                    roots=roots, work_dir=root.work)
+                    roots=roots, work_dir=root.work, override=profile or Profile())
         try:
             fingerprint = run_fingerprint(task, model_id)
         except OSError:

@@ -69,7 +69,8 @@ class FeatureInfo:
     Attributes:
         hr_params: HR_rest/HR_max and their sources; None without heart rate.
         placement: accelerometer placement used for acceleration cut-points.
-        placement_source: ``profile`` or ``default``.
+        placement_source: ``profile``, ``device`` (the device implies it: a chest
+            strap) or ``default``.
         has_hr, has_acc, has_speed: which streams the session had.
         has_workload: whether it had a workload channel (speed or power) with movement.
         relation: how heart rate followed the workload (see :func:`_relation`).
@@ -124,7 +125,8 @@ def _trend(values: NDArray[np.float64], config: Config) -> NDArray[np.float64]:
 
 def _placement(session: Session, config: Config, warnings: list[str]) -> tuple[str, str]:
     if session.profile.placement is not None:
-        return session.profile.placement, "profile"
+        device = "placement" in session.provenance.device_profile  # a chest strap's
+        return session.profile.placement, "device" if device else "profile"
     placement = config.acceleration.default_placement
     if session.acc is not None:
         warnings.append(f"accelerometer placement unknown: assumed {placement}; "

@@ -69,6 +69,7 @@ __all__ = [
     "SpeedChoice",
     "XmlPoints",
     "XmlSpec",
+    "activity_sessions",
     "choose_speed",
     "default_name",
     "errors_of",
@@ -1039,6 +1040,30 @@ def _stream(
     return t[ok], values[ok]
 
 
+def activity_sessions(activities: list[ActivityData], *, profile: Profile | None = None,
+                      name: str | None = None, what_rows: str = "record") -> list:
+    """The sessions of a file's activities (:func:`to_session` each). A file of one
+    activity is refused as it is; of several, each activity that is refused becomes an
+    :class:`~dosewatch.ingest.registry.Unread` in its place (which activity, and why), a
+    failure of its own, and the others are read.
+
+    Raises:
+        InputError: the file's only activity is refused.
+    """
+    from .registry import Unread
+
+    if len(activities) == 1:
+        return [to_session(activities[0], profile=profile, name=name, what_rows=what_rows)]
+    out: list[Session | Unread] = []
+    for data in activities:
+        try:
+            out.append(to_session(data, profile=profile, name=name, what_rows=what_rows))
+        except InputError as exc:
+            which = next((r for r in data.repairs if " of " in r and " in the file" in r), "")
+            out.append(Unread(f"{which}: {exc.reason}" if which else exc.reason, exc.hint))
+    return out
+
+
 def to_session(
     data: ActivityData,
     *,
@@ -1111,8 +1136,9 @@ def to_session(
             hr = (hr_t, hr_bpm, data.rr_ms[has_hr])
     merged = _merge_profiles(data.profile, profile, data.source, repairs)
     # The file's own values for HR_rest and HR_max (a watch's settings) rank below a
-    # researcher's calibration; values the profile given here sets are a person's.
-    stored = tuple(name for name in ("hr_rest", "hr_max")
+    # researcher's calibration; values the profile given here sets are a person's. A
+    # placement the device implies (a chest strap) is the device's too.
+    stored = tuple(name for name in ("hr_rest", "hr_max", "placement")
                    if getattr(data.profile, name) is not None
                    and (profile is None or getattr(profile, name) is None)
                    and getattr(merged, name) is not None)

@@ -53,15 +53,37 @@ class ReadOptions:
         roots: the folders the input was found in (the command-line paths). A link inside
             a folder input is read only when it leads inside these (or inside the input
             itself, when none are given), so no file outside the inputs is ever read.
+        override: the caller's own profile (``--profile``), when ``profile`` also holds
+            the profile files of the folders above the input: a ``profile.toml`` found
+            inside the input (a zip's) wins over the folders' and loses to this. None:
+            ``profile`` is all the caller's, and wins.
     """
 
     profile: Profile | None = None
     name: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     roots: tuple[Path, ...] = ()
+    override: Profile | None = None
 
 
-Read = Callable[[Path, ReadOptions], Sequence[Session]]
+@dataclass(frozen=True)
+class Unread:
+    """One activity of an input that holds several, with no usable data (no heart rate, a
+    few seconds of samples): a reader returns it in the activity's place, and
+    :func:`read_all` makes it a failure of its own, named ``INPUT!NAME-k`` (as an
+    archive's members are ``ARCHIVE!MEMBER``), while the input's other sessions are read.
+
+    Attributes:
+        reason: which activity and why (``activity 2 of 3 in the file, started ...: no
+            heart rate in this file``).
+        hint: what to do.
+    """
+
+    reason: str
+    hint: str = ""
+
+
+Read = Callable[[Path, ReadOptions], Sequence["Session | Unread"]]
 
 
 @dataclass(frozen=True)
@@ -73,7 +95,8 @@ class Reader:
         title: what it is, for people (``Garmin FIT activity file``).
         read: ``read(path, options) -> [Session, ...]``: every session the input holds
             (most formats: exactly one). Raises :class:`~dosewatch.errors.InputError`
-            with a hint when the input cannot be read.
+            with a hint when the input cannot be read. An input of several activities
+            gives an :class:`Unread` for each one without usable data.
         suffixes: lower-case name endings it claims, including compressed forms
             (``.fit``, ``.fit.gz``). The longest matching ending across readers wins.
         sniff: ``sniff(head) -> bool`` on the first :data:`SNIFF_BYTES` bytes of a file
@@ -361,14 +384,79 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     if not sessions:
         raise InputError(f"holds no session ({reader.title})", source=p,
                          hint=reader.hint or "check that it holds recorded data")
-    from ..session import drop_implausible
+    return _settled(sessions, p, options)
+
+
+MIN_SESSION_S = 30.0
+"""A session of an input holding several whose streams all span less than this holds
+nothing to analyse (an epoch, a minute by default, needs half its samples to get a
+value), and is a failure of its own."""
+
+
+def _settled(entries: list[Session | Unread], p: Path, options: ReadOptions
+             ) -> list[Session]:
+    """The sessions a reader gave, unit-checked and named; of an input holding several,
+    each one without usable data (an :class:`Unread`, a session refused by the checks or
+    spanning under :data:`MIN_SESSION_S`) is a failure notice ``INPUT!NAME-k`` on the
+    first session kept, so that the others are analysed and the empty one is not counted.
+
+    Raises:
+        InputError: the input's only session is refused, or none of several is usable.
+    """
+    from ..session import Notice, drop_implausible
     from .units import check_units
 
-    sessions = [drop_implausible(check_units(s)) for s in sessions]
-    if len(sessions) > 1:
-        base = options.name or input_stem(p)
-        sessions = [replace(s, name=f"{base}-{k}") for k, s in enumerate(sessions, 1)]
-    return sessions
+    if len(entries) == 1 and isinstance(entries[0], Session):
+        return [drop_implausible(check_units(entries[0]))]
+    base = options.name or input_stem(p)
+    kept: list[Session] = []
+    failed: list[Notice] = []
+    for k, entry in enumerate(entries, 1):
+        name = f"{base}-{k}"
+        if isinstance(entry, Session):
+            try:
+                session = drop_implausible(check_units(entry))
+            except InputError as exc:
+                entry = Unread(f"{_label(entry)}{exc.reason}", exc.hint)
+            else:
+                span = usable_span(session)
+                if span >= MIN_SESSION_S:
+                    kept.append(replace(session, name=name))
+                    continue
+                entry = Unread(f"{_label(session)}no stream of {MIN_SESSION_SAMPLES} "
+                               f"samples or more spans {MIN_SESSION_S:.0f} s (the longest: "
+                               f"{span:.0f} s): nothing to analyse",
+                               "the watch may have been stopped at once; nothing to do if "
+                               "so, else export the activity again")
+        failed.append(Notice("failed", f"{p}!{name}", entry.reason,
+                             entry.hint or "export the activity again, or leave it out"))
+    if not kept:
+        shown = "; ".join(n.reason for n in failed[:3]) + ("; …" if len(failed) > 3 else "")
+        raise InputError(f"none of its {len(entries)} activities holds usable data ({shown})",
+                         source=p, hint=failed[0].hint)
+    if failed:  # on the first session only: the batch lists each once
+        kept[0] = kept[0].with_notices(failed)
+    return kept
+
+
+def _label(session: Session) -> str:
+    """Which activity of the file a session is, as its reader noted it, with ': '."""
+    for note in session.provenance.repairs:
+        if " of " in note and " in the file" in note:
+            return f"{note}: "
+    return ""
+
+
+MIN_SESSION_SAMPLES = 10
+"""A stream of fewer samples than this spans nothing analysable, however far apart."""
+
+
+def usable_span(session: Session) -> float:
+    """The longest time any stream of at least :data:`MIN_SESSION_SAMPLES` samples spans."""
+    spans = [float(s.t[-1] - s.t[0]) for s in (session.hr, session.acc, session.speed,
+                                                session.power)
+             if s is not None and s.t.size >= MIN_SESSION_SAMPLES]
+    return max(spans, default=0.0)
 
 
 def check_input(path: Path, roots: Sequence[Path] = ()) -> None:

@@ -658,8 +658,10 @@ def _shown(values: pa.Array, index: int) -> str:
 
 
 def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = ".",
-            first_row: int = 1) -> NDArray[np.float64]:
-    """Text cells as float64 (null -> NaN).
+            first_row: int = 1, notes: list[str] | None = None) -> NDArray[np.float64]:
+    """Text cells as float64 (null -> NaN). A column of quoted decimal commas (``"80,5"``
+    in a comma-separated file) is read as such, with a note appended to ``notes`` (as the
+    table's dialect says so for unquoted ones).
 
     Raises:
         TableError: a cell that is not a number, named with its row and value.
@@ -678,6 +680,10 @@ def numbers(values: pa.Array, what: str, source: Path | str, *, decimal: str = "
         thousands = pc.match_substring_regex(text, r"^[+-]?\d{1,3}(,\d{3})+$")
         if not pc.any(pc.match_substring(text, ".")).as_py() and not pc.all(
                 pc.or_(pc.invert(with_comma), thousands)).as_py():
+            if notes is not None:
+                example = (text[bad].as_py() or "").replace(",", ".")
+                notes.append(f"column '{what}': decimal commas read ({_shown(values, bad)} "
+                             f"as {example})")
             return numbers(values, what, source, decimal=",", first_row=first_row)
     if bad is not None:
         raise TableError(
@@ -727,9 +733,12 @@ def to_seconds(values: pa.Array, source: Path | str, *, unit: str | None = None,
         if not sample:
             return Times(np.full(len(values), np.nan), False)
         first = sample[0]  # the first time says how they are all written
-        if _NUMBER.match(first) and ("," not in first or decimal == ","):
-            return _numeric_times(numbers(text, name, source, first_row=first_row,
-                                          decimal=decimal), source, unit, name)
+        if _NUMBER.match(first) and ("," not in first or decimal == ","
+                                     or _DECIMAL_COMMA.match(first)):
+            notes: list[str] = []
+            times = _numeric_times(numbers(text, name, source, first_row=first_row,
+                                           decimal=decimal, notes=notes), source, unit, name)
+            return replace(times, notes=(*notes, *times.notes))
         if _CLOCK.match(first):
             return _clock_times(text, source, name, first_row)
         if _DOTTED_DATE.match(first) or _SLASHED_DATE.match(first):

@@ -60,6 +60,19 @@ moving under their own power, whatever the sport (the cycling hour record is 56.
 STEP_CADENCE = (130.0, 230.0)
 """A cadence in this range (per minute) is steps: the person is on foot (pedalling is
 slower, 60 to 120 revolutions a minute)."""
+KMH_WALK_FLOOR = 2.0
+"""A unitless median moving speed below this is m/s: as km/h (0.56 m/s) it is slower than
+any walk held for a session."""
+WALK_MAX_MPS = 2.3
+"""The fastest walk held for a session (8.3 km/h; race walkers aside)."""
+RUN_MIN_MPS = 1.8
+"""The slowest run (6.5 km/h: a shuffling jog)."""
+RUN_MIN_HR = 105.0
+"""A run held for a session keeps the heart above this (running costs at least 6 METs;
+even trained runners' easy runs are above 110 bpm)."""
+_GAIT_MPS = {"walk": (0.0, WALK_MAX_MPS), "run": (RUN_MIN_MPS, ON_FOOT_SESSION_MPS)}
+_GAIT_STEPS = {"walk": ((70.0, 140.0), (0.3, 1.0)), "run": ((140.0, 215.0), (0.6, 2.3))}
+"""Per gait: steps a minute, and metres a step."""
 _MOVING_MPS = 0.5
 _MIN_MOVING_S = 300.0
 _FOOT = frozenset({"running", "walking", "hiking", "trail_running", "treadmill", "run",
@@ -153,45 +166,124 @@ def speed_factor(session: Session) -> tuple[float, str] | None:
 
 
 def table_speed_unit(speed: NDArray[np.float64], cadence: NDArray[np.float64] | None,
-                     step_s: float) -> tuple[float, str, tuple[str, str] | None]:
+                     step_s: float, hr: NDArray[np.float64] | None = None,
+                     ) -> tuple[float, str, tuple[str, str] | None]:
     """The unit of a table's speed column whose header names none (and with no distance
     to check it against), told from the values: the factor to m/s, a repair note, and a
-    warning ``(reason, hint)`` when the values fit m/s and km/h alike.
+    warning ``(reason, hint)`` whenever the unit is not certain.
 
-    A table names no sport, so :func:`speed_factor` allows 20 m/s (72 km/h); but a
-    median moving speed above :data:`ON_FOOT_SESSION_MPS` is km/h when the cadence says
-    the person is on foot (130–230 steps a minute), and above
-    :data:`OWN_POWER_LIMIT_MPS` (45 km/h held for the session, near the cycling hour
-    record) whatever the sport, since people move under their own power. Between the two,
-    without cadence, both fit (a cycling pace in m/s, a run in km/h): read as m/s, with a
-    warning naming ``--columns speed_unit``. ``step_s`` is the median time between rows.
+    The median moving speed is read both ways, as m/s and as km/h, and each reading is
+    kept when it is a human pace:
+
+    - above :data:`OWN_POWER_LIMIT_MPS` (45 km/h held) as m/s, or above
+      :data:`ON_FOOT_SESSION_MPS` with a cadence of 130–230 steps a minute (on foot), it
+      is km/h for certain;
+    - below :data:`KMH_WALK_FLOOR` as km/h (0.56 m/s) it is no walk held for a session:
+      m/s for certain;
+    - between :data:`KMH_WALK_FLOOR` and :data:`ON_FOOT_SESSION_MPS` both readings are a
+      pace on foot (a table names no sport, and the analysis prices a speed below 6 m/s
+      as walking or running): a run in m/s, a walk in km/h (5 km/h read as m/s is an
+      18 km/h run). Each reading is tested with the cadence, as steps or as strides a
+      minute (:func:`_on_foot_misfit`), and with the heart rate's level (a run is not held
+      with the heart below :data:`RUN_MIN_HR`); the reading that fits is taken;
+    - otherwise (both fit, or a cycling pace in m/s against a run in km/h) it is read as
+      m/s.
+
+    Every reading not certain comes with the warning, which names ``--columns
+    speed_unit``. ``step_s`` is the median time between rows; ``cadence`` and ``hr`` are
+    the table's columns, row by row with ``speed``.
     """
     moving = np.isfinite(speed) & (speed > _MOVING_MPS)
+    median = float(np.median(speed[moving])) if moving.any() else float("nan")
+    as_mps = "if the column is m/s, say so with --columns speed_unit=m/s"
+    as_kmh = "if the column is km/h, say so with --columns speed_unit=km/h"
     if int(moving.sum()) * step_s < _MIN_MOVING_S:
-        return 1.0, "speed: the header gives no unit: read as m/s", None
-    median = float(np.median(speed[moving]))
-    given = ("if the column is km/h, say so with --columns speed_unit=km/h")
-    if median <= ON_FOOT_SESSION_MPS or median > OTHER_LIMIT_MPS:
-        # Plausible as m/s for any sport; or impossible, which check_units settles.
+        note = "speed: the header gives no unit: read as m/s"
+        if not KMH_WALK_FLOOR <= median <= OWN_POWER_LIMIT_MPS:
+            return 1.0, note, None
+        reason = (f"{note} (too little movement to tell it from km/h: median moving speed "
+                  f"{median:.3g})")
+        return 1.0, reason, (reason, as_kmh)
+    if median > OTHER_LIMIT_MPS:
+        # Impossible as m/s for any sport: check_units settles it.
+        return 1.0, f"speed: the header gives no unit: read as m/s (median {median:.3g})", None
+    if median < KMH_WALK_FLOOR:
         return 1.0, (f"speed: the header gives no unit: read as m/s (median moving speed "
-                     f"{median:.3g}; {given})"), None
-    steps = None
+                     f"{median:.3g}: as km/h no walk is that slow for a session)"), None
+    steps = _median_where(cadence, moving, 0.0, np.inf)
+    beats = _median_where(hr, moving, 25.0, 250.0)
+    head = f"speed: the header gives no unit and the median moving speed is {median:.3g}"
+    if median > ON_FOOT_SESSION_MPS:
+        on_foot = steps is not None and STEP_CADENCE[0] <= steps <= STEP_CADENCE[1]
+        if on_foot or median > OWN_POWER_LIMIT_MPS:
+            why = (f"with a cadence of {steps:.0f} steps a minute the person is on foot, "
+                   f"where {median:.3g} m/s is not held for a session" if on_foot else
+                   f"as m/s that is {median * 3.6:.0f} km/h held for the whole session, "
+                   "faster than people move under their own power")
+            return 1 / 3.6, (f"{head}: {why}: read as km/h (divided by 3.6); {as_mps}"), None
+        reason = (f"{head}: it fits m/s ({median * 3.6:.0f} km/h: a cycling pace) and km/h "
+                  "(on foot) alike: read as m/s")
+        return 1.0, reason, (reason, as_kmh)
+    run = _on_foot_misfit(median, steps, beats)
+    walk = _on_foot_misfit(median / 3.6, steps, beats)
+    if run is not None and walk is None:
+        why, certain = run
+        reason = (f"{head}: as m/s ({median * 3.6:.0f} km/h on foot) {why}; as km/h it is "
+                  "a walk: read as km/h (divided by 3.6)")
+        return 1 / 3.6, f"{reason}; {as_mps}", None if certain else (reason, as_mps)
+    if walk is not None and run is None:
+        why, certain = walk
+        reason = (f"{head}: as km/h ({median / 3.6:.2g} m/s on foot) {why}; as m/s it is a "
+                  "run: read as m/s")
+        return 1.0, f"{reason}; {as_kmh}", None if certain else (reason, as_kmh)
+    fits = ("fits m/s (on foot at {:.0f} km/h) and km/h (a walk) alike" if run is None else
+            "fits neither m/s (on foot at {:.0f} km/h) nor km/h (a walk) well").format(
+                median * 3.6)
+    reason = f"{head}: it {fits}: read as m/s"
+    return 1.0, reason, (reason, as_kmh)
+
+
+def _median_where(values: NDArray[np.float64] | None, rows: NDArray[np.bool_], lo: float,
+                  hi: float) -> float | None:
+    """The median of ``values`` on ``rows`` within ``(lo, hi)``; None without any."""
+    if values is None:
+        return None
+    v = values[rows & np.isfinite(values) & (values > lo) & (values < hi)]
+    return float(np.median(v)) if v.size else None
+
+
+def _on_foot_misfit(mps: float, cadence: float | None, hr: float | None
+                    ) -> tuple[str, bool] | None:
+    """Why a median moving speed of ``mps`` m/s is no walk or run held for a session with
+    this median cadence and heart rate, and whether that is certain (the cadence or the
+    speed rules it out) or a judgement (only the heart rate's level does); None when it
+    fits.
+
+    A walk is up to :data:`WALK_MAX_MPS`, stepping 70 to 140 a minute with steps of 0.3 to
+    1 m; a run is from :data:`RUN_MIN_MPS` to :data:`ON_FOOT_SESSION_MPS`, stepping 140 to
+    215 a minute with steps of 0.6 to 2.3 m, and keeps the heart at :data:`RUN_MIN_HR` or
+    above. A cadence is tried as steps and as strides (devices count either).
+    """
+    gaits = [g for g, (lo, hi) in _GAIT_MPS.items() if lo <= mps <= hi]
+    if not gaits:
+        return f"{mps * 3.6:.1f} km/h is no pace held on foot", True
     if cadence is not None:
-        cad = cadence[moving & np.isfinite(cadence) & (cadence > 0)]
-        steps = float(np.median(cad)) if cad.size else None
-    on_foot = steps is not None and STEP_CADENCE[0] <= steps <= STEP_CADENCE[1]
-    if on_foot or median > OWN_POWER_LIMIT_MPS:
-        why = (f"with a cadence of {steps:.0f} steps a minute the person is on foot, where "
-               f"{median:.3g} m/s is not held for a session" if on_foot else
-               f"as m/s that is {median * 3.6:.0f} km/h held for the whole session, faster "
-               "than people move under their own power")
-        return 1 / 3.6, (f"speed: the header gives no unit and the median moving speed is "
-                         f"{median:.3g}: {why}: read as km/h (divided by 3.6); if the column "
-                         "is m/s, say so with --columns speed_unit=m/s"), None
-    reason = (f"speed: the header gives no unit, and the median moving speed {median:.3g} "
-              f"fits m/s ({median * 3.6:.0f} km/h: a cycling pace) and km/h (on foot) alike: "
-              "read as m/s")
-    return 1.0, reason, (reason, given)
+        fitting = []
+        for gait in gaits:
+            (s_lo, s_hi), (l_lo, l_hi) = _GAIT_STEPS[gait]
+            for per_minute in (cadence, 2 * cadence):
+                step_m = mps * 60.0 / per_minute
+                if s_lo <= per_minute <= s_hi and l_lo <= step_m <= l_hi:
+                    fitting.append(gait)
+                    break
+        if not fitting:
+            return ((f"a cadence of {cadence:.0f} a minute, as steps or as strides, fits no "
+                     f"walk or run at {mps * 3.6:.1f} km/h"), True)
+        gaits = fitting
+    if hr is not None and gaits == ["run"] and hr < RUN_MIN_HR:
+        return ((f"a heart rate of {hr:.0f} bpm is too low for a run held for a session "
+                 f"(below {RUN_MIN_HR:.0f})"), False)
+    return None
 
 
 def speed_factor_from_distance(

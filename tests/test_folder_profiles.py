@@ -105,3 +105,25 @@ def test_an_impossible_merge_names_the_files(tmp_path):
     assert str(folder) in caught.value.reason and "with the given profile" in caught.value.reason
     assert "hr_rest" in caught.value.reason
     assert profile_for_input(tmp_path / "P1" / "run.fit", [folder]) == Profile(hr_rest=110)
+
+
+def test_a_zip_s_profile_goes_between_the_folder_s_and_the_command_line(tmp_path):
+    """A participant's bulk export holding its own profile.toml, in a study folder with a
+    study-wide one: the zip's id and hr_rest win over the folder's, --profile over both."""
+    import zipfile
+
+    root = tmp_path / "study"
+    _text(root / "profile.toml", 'id = "study"\nage = 50\nhr_rest = 60\n')
+    _fit(tmp_path / "run.fit", 0)
+    with zipfile.ZipFile(root / "export.zip", "w") as zf:
+        zf.write(tmp_path / "run.fit", "run.fit")
+        zf.writestr("profile.toml", 'id = "P09"\nhr_rest = 54\n')
+    out = tmp_path / "out"
+    run_batch(discover([root]), out, pictures=False, progress=False, calibrate=False,
+              profile=Profile(hr_rest=58))
+    [row] = read_rows(out)
+    assert (row.participant, row.hr_rest) == ("P09", 58)
+    run_batch(discover([root]), tmp_path / "out2", pictures=False, progress=False,
+              calibrate=False)
+    [row] = read_rows(tmp_path / "out2")
+    assert (row.participant, row.hr_rest) == ("P09", 54)

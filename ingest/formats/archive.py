@@ -17,6 +17,14 @@ What the archive is decides how it is read:
   JSON, photos) are not activities and are counted as ignored. An activity that cannot be
   read does not stop the others: the sessions say which members failed and why.
 
+A ``profile.toml`` in the archive (at its root, or in a folder inside it) is the profile
+of the members in and below its folder, as a folder's is of the files in it (see
+:mod:`dosewatch.ingest.discover`): nearer ones win field by field over farther ones and
+over the profile the archive itself was given by the folders that hold it; the caller's
+own profile (``--profile``, :attr:`ReadOptions.override`) wins over all. A malformed one
+refuses the archive with a :class:`~dosewatch.errors.ProfileError` naming
+``archive.zip!profile.toml``.
+
 Hostile archives are refused, not unpacked: at most :data:`MAX_MEMBERS` entries, a member
 may not decompress to more than :data:`MAX_MEMBER_BYTES` nor (above 1 MiB) to more than
 :data:`MAX_RATIO` times its compressed size, the whole archive (nested ones included) not
@@ -39,9 +47,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ...errors import InputError
-from ...session import Notice, Session
-from ..registry import Reader, ReadOptions, reader_for, readers
+from ...errors import InputError, ProfileError
+from ...session import Notice, Profile, Session
+from ..discover import PROFILE_NAME
+from ..registry import Reader, ReadOptions, Unread, reader_for, readers
 
 __all__ = ["MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO", "MAX_TOTAL_BYTES", "READER"]
 
@@ -156,6 +165,61 @@ def _open_zip(path: Path, source: str) -> zipfile.ZipFile:
                          hint="download or zip the export again") from None
 
 
+def _profiles(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
+              budget: _Budget, tmp: Path) -> dict[str, Profile]:
+    """The archive's ``profile.toml`` files, by the folder inside the archive that holds
+    each (``""`` for its root).
+
+    Raises:
+        ProfileError: one is malformed (named ``archive.zip!profile.toml``).
+    """
+    from ...profiles import read_profile
+
+    found: dict[str, Profile] = {}
+    for k, info in enumerate(infos):
+        member = PurePosixPath(info.filename.replace("\\", "/"))
+        if member.name != PROFILE_NAME or _usable(info) is not None:
+            continue
+        source = _source(path, info.filename)
+        copy = _extract(zf, info, tmp / f"p{k}", budget, source)
+        try:
+            found[_folder(member.parent)] = read_profile(copy)
+        except ProfileError as exc:
+            raise ProfileError(f"its profile {source} is refused: {exc.reason}",
+                               source=str(path), hint=exc.hint) from None
+        finally:
+            copy.unlink()
+    return found
+
+
+def _folder(folder: PurePosixPath) -> str:
+    return "" if str(folder) == "." else str(folder)
+
+
+def _member_options(options: ReadOptions, profiles: dict[str, Profile], member: str,
+                    source: str) -> ReadOptions:
+    """The options a member is read with: the archive's ``profile.toml`` files of the
+    folders that hold it (the outermost first, nearer ones winning field by field) over
+    the profile the archive was given (its folders'), under the caller's own (see
+    :attr:`ReadOptions.override`), as for files in folders."""
+    folders = [_folder(f) for f in reversed(PurePosixPath(member.replace("\\", "/")).parents)]
+    inside = [profiles[f] for f in folders if f in profiles]
+    if not inside:
+        return options
+    merged = options.profile or Profile()
+    for profile in inside:
+        merged = merged.merged(profile)
+    given = options.override if options.override is not None else options.profile
+    if given is not None:
+        merged = merged.merged(given)
+    try:
+        merged = merged.validate()
+    except ProfileError as exc:
+        raise ProfileError(f"its profile with the archive's profile.toml: {exc.reason}",
+                           source=source, hint=exc.hint) from None
+    return replace(options, profile=merged)
+
+
 def _with_source(session: Session, source: str) -> Session:
     return replace(session, provenance=replace(session.provenance, source=source))
 
@@ -235,17 +299,20 @@ def _read_e4(zf: zipfile.ZipFile, folder: str, infos: list[zipfile.ZipInfo], pat
 def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
                options: ReadOptions, budget: _Budget, tmp: Path, depth: int,
                failures: list[tuple[str, str, str]], ignored: list[str]) -> list[Session]:
-    """The sessions of every activity member; each member not read is added to
+    """The sessions of every activity member, each read with the profile of the
+    archive's ``profile.toml`` files that cover it; each member not read is added to
     ``failures`` as (name, reason, hint), each other file to ``ignored``."""
+    profiles = _profiles(zf, infos, path, budget, tmp / f"profiles{depth}")
     sessions: list[Session] = []
     again = "export the activity again, or extract the file and analyse it on its own"
     for k, info in enumerate(sorted(infos, key=lambda i: i.filename)):
         lower = info.filename.lower()
         source = _source(path, info.filename)
         if not lower.endswith(_ACTIVITY_ENDINGS):
-            if not info.is_dir():
+            if not info.is_dir() and PurePosixPath(info.filename).name != PROFILE_NAME:
                 ignored.append(info.filename)
             continue
+        mine = _member_options(options, profiles, info.filename, source)
         why = _usable(info)
         if why is not None:
             failures.append((info.filename, f"{why}, not read", again))
@@ -259,7 +326,7 @@ def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
                                      "extract the inner archive and pass it on its own"))
                     continue
                 with _open_zip(copy, source) as inner:
-                    found = _read_bulk(inner, _members(inner, source), Path(source), options,
+                    found = _read_bulk(inner, _members(inner, source), Path(source), mine,
                                        budget, tmp / f"z{depth}-{k}", depth + 1, failures,
                                        ignored)
                 sessions.extend(found)
@@ -271,8 +338,13 @@ def _read_bulk(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
                 continue
             stem = re.sub(r"(\.gz)?$", "", PurePosixPath(info.filename).name,
                           flags=re.IGNORECASE).rsplit(".", 1)[0]
-            found = reader.read(copy, replace(options, name=options.name or stem))
-            sessions.extend(_with_source(s, source) for s in found)
+            found = reader.read(copy, replace(mine, name=options.name or stem))
+            for k, entry in enumerate(found, 1):
+                if isinstance(entry, Unread):  # an activity of the member without data
+                    failures.append((f"{info.filename}!{stem}-{k}", entry.reason,
+                                     entry.hint or again))
+                else:
+                    sessions.append(_with_source(entry, source))
         except InputError as exc:
             failures.append((info.filename, exc.reason, exc.hint or again))
         finally:
@@ -297,11 +369,15 @@ def read_archive(path: Path, options: ReadOptions) -> list[Session]:
         infos = _members(zf, source)
         health = _health_member(zf, infos)
         e4 = _e4_folder(zf, infos) if health is None else None
+        if health is not None or e4 is not None:  # its profile.toml files: refused by name
+            mine = _member_options(options, _profiles(zf, infos, path, budget, tmp),
+                                   health.filename if health is not None else f"{e4}/ACC.csv",
+                                   source)
         try:
             if health is not None:
-                return _read_health(zf, health, infos, path, options, budget, tmp)
+                return _read_health(zf, health, infos, path, mine, budget, tmp)
             if e4 is not None:
-                return _read_e4(zf, e4, infos, path, options, budget, tmp)
+                return _read_e4(zf, e4, infos, path, mine, budget, tmp)
         except InputError as exc:
             # The input is the archive: name the member in the reason, not as the source.
             member = health.filename if health is not None else f"{e4}/"

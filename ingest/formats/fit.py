@@ -76,7 +76,7 @@ from ..activity import (
     to_session,
     wrong_content,
 )
-from ..registry import Reader, ReadOptions
+from ..registry import MIN_SESSION_S, Reader, ReadOptions, usable_span
 
 __all__ = ["fit_crc", "parse_fit", "parse_fit_sessions", "read_fit"]
 
@@ -656,7 +656,8 @@ def read_fit(
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
     """One session per FIT session message; in a multisport file, a leg without usable
-    heart rate (a swim, a transition) is left out with a note on the others."""
+    heart rate (a swim) or with under 30 s of samples (a transition) is left out with a
+    note on the others: a leg of one activity, not a failed recording."""
     parts = parse_fit_sessions(path)
     if len(parts) == 1:
         return [to_session(parts[0], profile=options.profile, name=options.name,
@@ -666,11 +667,16 @@ def _read(path: Path, options: ReadOptions) -> list[Session]:
     first_error: InputError | None = None
     for part in parts:
         try:
-            sessions.append(to_session(part, profile=options.profile, name=options.name,
-                                       what_rows="record"))
+            session = to_session(part, profile=options.profile, name=options.name,
+                                 what_rows="record")
         except InputError as exc:
             first_error = first_error or exc
             left_out.append(f"{part.repairs[-1]}: {exc.reason}")
+            continue
+        if usable_span(session) < MIN_SESSION_S:  # a transition of seconds: no session
+            left_out.append(f"{part.repairs[-1]}: under {MIN_SESSION_S:.0f} s of samples")
+            continue
+        sessions.append(session)
     if not sessions and first_error is not None:
         raise first_error
     if left_out:

@@ -40,6 +40,12 @@ prefix being the device and the second the stream started
 
 ``Phone timestamp`` is the phone's local time without a zone: taken as UTC, with a note.
 
+The device the file names (``Polar_H10_...``) says where its accelerometer is worn when it
+is a chest strap (H10, H9, H7): placement ``chest``, from the device (the session's
+``placement_source`` is ``device``), unless the profile gives a placement. The OH1 and
+Verity Sense are worn on the arm or the temple, none of dosewatch's placements: they get
+none from the device.
+
 How the registry sees them: a folder that holds only such files (and markers) is one
 input, one session per recording; a file given on its own, or met in a folder that also
 holds other things, stands for its whole recording (:func:`recording_files`): discovery
@@ -55,7 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InputError
-from ...session import Session
+from ...session import Profile, Session
 from ..activity import ActivityData, errors_of, rr_per_sample, to_session
 from ..ecg import heart_rate_from_ecg
 from ..registry import Reader, ReadOptions, file_head
@@ -94,6 +100,22 @@ def _head(path: Path) -> bytes:
             return fh.read(300)
     except OSError:
         return b""
+
+
+_CHEST_STRAPS = (("H10", "a Polar H10 chest strap"), ("H9", "a Polar H9 chest strap"),
+                 ("H7", "a Polar H7 chest strap"))
+"""Polar's devices the app names in its file names that are chest straps (the OH1 and
+Verity Sense are worn on the arm or temple: no placement of dosewatch's)."""
+
+
+def device_placement(device: str) -> tuple[str, str] | None:
+    """Where the accelerometer of the device the app names (``Polar_H10_55354125``) is
+    worn, and why: ``("chest", "a Polar H10 chest strap")``; None when unknown."""
+    words = {w.upper() for w in re.split(r"[_\s-]+", device)}
+    for model, what in _CHEST_STRAPS:
+        if model in words:
+            return "chest", what
+    return None
 
 
 def _started(prefix: str) -> tuple[str, float | None]:
@@ -378,9 +400,13 @@ def read_recording(files: list[Path], options: ReadOptions, name: str) -> Sessio
     if unread:
         notes.append("not read (dosewatch uses heart rate, RR, acceleration and ECG): "
                      + ", ".join(unread))
+    placement = device_placement(_started(_stream_of(lead)[0])[0])  # type: ignore[index]
+    if placement is not None and (options.profile is None or options.profile.placement is None):
+        notes.append(f"placement {placement[0]}, from the device ({placement[1]})")
     data = ActivityData(source=lead, format="polar-sensor-logger", t=hr_t,
                         segment=np.zeros(hr_t.size, np.int64), hr=hr if hr.size else None,
-                        rr_ms=rr, acc=acc, repairs=notes)
+                        rr_ms=rr, acc=acc, repairs=notes,
+                        profile=Profile(placement=placement[0] if placement else None))
     return to_session(data, profile=options.profile, name=name, what_rows="sample")
 
 

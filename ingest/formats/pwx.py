@@ -25,11 +25,11 @@ from ...session import Session
 from ..activity import (
     ActivityData,
     XmlSpec,
+    activity_sessions,
     normalise_sport,
     note_xml_repairs,
     parse_time,
     read_xml_points,
-    to_session,
 )
 from ..registry import SNIFF_BYTES, Reader, ReadOptions
 
@@ -104,8 +104,8 @@ def _workout(path: Path, points, chosen: int, n_groups: int) -> ActivityData:
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    return [to_session(a, profile=options.profile, name=options.name, what_rows="sample")
-            for a in parse_pwx_workouts(path)]
+    return activity_sessions(parse_pwx_workouts(path), profile=options.profile,
+                             name=options.name, what_rows="sample")
 
 
 READER = Reader(

@@ -164,11 +164,12 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
     times = to_seconds(cells["time"], path, unit=roles.unit.get("time"),
                        name=layout.names[roles.index["time"]], decimal=layout.decimal)
     repairs = list(times.notes)
-    values = {role: _values(cells[role], role, roles, layout, path)
+    values = {role: _values(cells[role], role, roles, layout, path, repairs)
               for role in _VALUE_ROLES if role in cells}
     acc = None
     if all(axis in cells for axis in _ACC):
-        xyz = np.column_stack([_values(cells[a], a, roles, layout, path) for a in _ACC])
+        xyz = np.column_stack([_values(cells[a], a, roles, layout, path, repairs)
+                               for a in _ACC])
         ok = np.isfinite(times.t) & np.isfinite(xyz).all(axis=1)
         acc = (times.t[ok], xyz[ok].astype(np.float32))
         if acc[0].size >= 10:
@@ -193,7 +194,8 @@ def table_activity(path: Path, options: ReadOptions, *, fmt: str = "csv",
         finite = np.sort(times.t[np.isfinite(times.t)][:20_000])
         steps = np.diff(finite)
         step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
-        factor, note, check = table_speed_unit(values["speed"], values.get("cadence"), step)
+        factor, note, check = table_speed_unit(values["speed"], values.get("cadence"), step,
+                                               values.get("hr"))
         values["speed"] = values["speed"] * factor
         repairs.append(note)
         checks = [check] if check is not None else []
@@ -229,10 +231,10 @@ def _dialect(layout: Layout) -> str:
     return ", ".join(parts)
 
 
-def _values(cells: pa.Array, role: str, roles: Roles, layout: Layout, path: Path
-            ) -> np.ndarray:
+def _values(cells: pa.Array, role: str, roles: Roles, layout: Layout, path: Path,
+            notes: list[str]) -> np.ndarray:
     name = layout.names[roles.index[role]]
-    out = numbers(cells, name, path, decimal=layout.decimal)
+    out = numbers(cells, name, path, decimal=layout.decimal, notes=notes)
     factor = roles.factor.get(role)
     if factor is not None and factor != 1.0:
         out = out * factor
@@ -284,7 +286,8 @@ def long_table(path: Path, layout: Layout, compression: str | None) -> ActivityD
     if "hr" not in roles:
         return None
     times = to_seconds(cells["time"], path, name="column 1")
-    values = numbers(cells["value"], "column 3", path, decimal=layout.decimal)
+    notes: list[str] = []
+    values = numbers(cells["value"], "column 3", path, decimal=layout.decimal, notes=notes)
     channel = {}
     for role, key in roles.items():
         mask = to_flags(pc.equal(keys, key))
@@ -298,8 +301,9 @@ def long_table(path: Path, layout: Layout, compression: str | None) -> ActivityD
         source=path, format="csv", t=times.t[rows],
         segment=np.zeros(int(rows.sum()), np.int64),
         **{role: channel[role][rows] for role in roles},
-        repairs=[*times.notes, (f"read as a long table of time, key and value rows: {kept}; "
-                                f"other keys ignored ({len(distinct) - len(roles)})")],
+        repairs=[*times.notes, *notes,
+                 (f"read as a long table of time, key and value rows: {kept}; "
+                  f"other keys ignored ({len(distinct) - len(roles)})")],
     )
 
 

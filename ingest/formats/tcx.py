@@ -16,7 +16,9 @@ between tracks.
 
 **Several activities in one file** (Garmin's "history" exports, e.g. Runalyze's
 ``Multiple-Trainings.tcx``): every ``Activity`` that has trackpoints becomes a session of
-its own (all its laps and tracks together), in document order. Trackpoints outside any
+its own (all its laps and tracks together), in document order; one without usable data
+(no heart rate, a few seconds) is a failure of its own, ``FILE!NAME-k``, and the others
+are read. Trackpoints outside any
 ``Activity`` (a ``Course``: a planned route) are not a recording and are not read.
 
 The sport is the ``Activity``'s ``Sport`` attribute (``Running``, ``Biking`` -> ``cycling``,
@@ -35,6 +37,7 @@ from ...session import Profile, Session
 from ..activity import (
     ActivityData,
     XmlSpec,
+    activity_sessions,
     normalise_sport,
     note_xml_repairs,
     read_xml_points,
@@ -162,9 +165,8 @@ def read_tcx(
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:
-    activities = parse_tcx_activities(path)
-    return [to_session(a, profile=options.profile, name=options.name, what_rows="trackpoint")
-            for a in activities]
+    return activity_sessions(parse_tcx_activities(path), profile=options.profile,
+                             name=options.name, what_rows="trackpoint")
 
 
 READER = Reader(

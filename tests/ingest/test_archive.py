@@ -155,3 +155,77 @@ def test_e4_and_apple_health_zips(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="apple_health_export/export.xml: the export holds no "
                        "workout"):
         read_sessions(DATA / "apple_health" / "export.zip")
+
+
+def _profiled_zip(path: Path, root_profile: str | None, p02_profile: str | None) -> Path:
+    """A participant's bulk export: one run at the root, one in a folder ``P02/``, each
+    folder optionally with a ``profile.toml``."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(FENIX, "run.fit")
+        zf.write(HRM, "P02/ride.hrm")
+        if root_profile is not None:
+            zf.writestr("profile.toml", root_profile)
+        if p02_profile is not None:
+            zf.writestr("P02/profile.toml", p02_profile)
+    return path
+
+
+def _by_member(sessions) -> dict:
+    return {s.provenance.source.split("!", 1)[1]: s for s in sessions}
+
+
+def test_a_profile_toml_in_a_zip_applies_to_the_members_it_covers(tmp_path: Path) -> None:
+    """Review: a profile.toml inside a participant's bulk export was not read. The root's
+    covers every member; a folder's, the members in it, its fields winning."""
+    path = _profiled_zip(tmp_path / "export.zip", 'id = "P01"\nhr_rest = 52\nage = 30\n',
+                         'id = "P02"\nage = 41\n')
+    sessions = _by_member(read_sessions(path))
+    assert sessions["run.fit"].profile.id == "P01"
+    assert sessions["run.fit"].profile.hr_rest == 52
+    assert sessions["P02/ride.hrm"].profile.id == "P02"
+    assert sessions["P02/ride.hrm"].profile.age == 41
+    assert sessions["P02/ride.hrm"].profile.hr_rest == 52  # the root's, not overridden
+    assert not any("not activity files" in r for s in sessions.values()
+                   for r in s.provenance.repairs)  # a profile is no 'ignored' member
+
+
+def test_a_zip_s_profile_wins_over_its_folder_s_and_loses_to_the_command_line(
+        tmp_path: Path) -> None:
+    from dosewatch.ingest.registry import ReadOptions, read_all
+    from dosewatch.session import Profile
+
+    path = _profiled_zip(tmp_path / "export.zip", 'id = "P01"\nage = 30\n', None)
+    folder = Profile(id="study", age=50, placement="chest")
+    run = _by_member(read_all(path, ReadOptions(profile=folder, override=Profile())))
+    assert (run["run.fit"].profile.id, run["run.fit"].profile.age) == ("P01", 30)
+    assert run["run.fit"].profile.placement == "chest"
+    given = Profile(age=33)
+    run = _by_member(read_all(path, ReadOptions(profile=folder.merged(given),
+                                                override=given)))
+    assert (run["run.fit"].profile.id, run["run.fit"].profile.age) == ("P01", 33)
+
+
+def test_a_malformed_profile_toml_in_a_zip_is_refused_by_name(tmp_path: Path) -> None:
+    from dosewatch.errors import ProfileError
+
+    path = _profiled_zip(tmp_path / "export.zip", 'age = "thirty"\n', None)
+    with pytest.raises(ProfileError, match=r"export\.zip!profile\.toml is refused: profile "
+                       r"key age must be a number") as info:
+        read_sessions(path)
+    assert info.value.hint
+
+
+def test_an_e4_zip_s_profile_toml_is_its_session_s(tmp_path: Path) -> None:
+    from dosewatch.errors import ProfileError
+
+    path = tmp_path / "1560279825_A01234.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("ACC.csv", "HR.csv", "IBI.csv", "info.txt"):
+            zf.write(DATA / "e4" / name, name)
+        zf.writestr("profile.toml", 'id = "E01"\nplacement = "wrist"\n')
+    (session,) = read_sessions(path)
+    assert (session.profile.id, session.profile.placement) == ("E01", "wrist")
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("sub/profile.toml", "hr_rest = 500\n")  # covers no member: still read
+    with pytest.raises(ProfileError, match=r"zip!sub/profile\.toml is refused"):
+        read_sessions(path)

@@ -159,3 +159,36 @@ def test_sensor_logger_recording_without_heart_rate_or_acceleration(tmp_path: Pa
     with pytest.raises(InputError, match="no HR, RR, PPI or ACC file, and its ECG file gave "
                        "no trustworthy heart rate: it holds 1 sample"):
         read_session(path)
+
+
+def test_an_h10_recording_is_worn_on_the_chest(tmp_path: Path) -> None:
+    """Review: a Polar H10 (a chest strap, named in the files) got 'accelerometer
+    placement unknown: assumed wrist'. The device says chest; a profile's placement wins."""
+    import support.polar_ecg as pe
+
+    from dosewatch.analysis import analyze_session
+    from dosewatch.models.registry import get_classifier
+    from dosewatch.session import Profile
+
+    files = pe.write_recording(tmp_path / "rec", seconds=120.0, hr=True, acc=True)
+    session = read_session(files["HR"])
+    assert session.profile.placement == "chest"
+    assert "placement" in session.provenance.device_profile
+    assert "placement chest, from the device (a Polar H10 chest strap)" in \
+        session.provenance.repairs
+    result = analyze_session(session, None, get_classifier("rules"))
+    assert (result.info.placement, result.info.placement_source) == ("chest", "device")
+    assert not any("placement unknown" in w for w in result.warnings)
+    given = read_session(files["HR"], profile=Profile(placement="hip"))
+    assert given.profile.placement == "hip"
+    assert "placement" not in given.provenance.device_profile
+    assert not any("from the device" in r for r in given.provenance.repairs)
+    assert analyze_session(given, None, get_classifier("rules")).info.placement_source == \
+        "profile"
+
+
+def test_a_verity_sense_gets_no_placement_from_the_device() -> None:
+    """Worn on the arm or temple: none of dosewatch's placements."""
+    session = read_session(PSL)
+    assert session.profile.placement is None
+    assert "placement" not in session.provenance.device_profile

@@ -234,6 +234,20 @@ def test_decimal_commas_in_the_time_column_are_read(tmp_path: Path) -> None:
     assert read_session(quoted).hr.bpm[0] == 120.5
 
 
+def test_quoted_decimal_commas_are_noted_as_unquoted_ones_are(tmp_path: Path) -> None:
+    """Review: '"120,5"' in a comma-separated file was read without a word, while a
+    semicolon table's decimal commas are named among the repairs."""
+    unquoted = read_session(write(tmp_path / "semi.csv", "time;hr\n" + "".join(
+        f"{s};{b},5\n" for s, b in enumerate(_hr_rows()))))
+    assert any("decimal commas" in r for r in unquoted.provenance.repairs)
+    quoted = read_session(write(tmp_path / "quoted.csv", "time,hr\n" + "".join(
+        f'"{s},25","{b},5"\n' for s, b in enumerate(_hr_rows()))))
+    assert quoted.hr.bpm[0] == 120.5
+    notes = [r for r in quoted.provenance.repairs if "decimal commas read" in r]
+    assert notes == ["column 'time': decimal commas read ('0,25' as 0.25)",
+                     "column 'hr': decimal commas read ('120,5' as 120.5)"]
+
+
 def test_a_comma_that_may_be_a_thousands_separator_is_not_a_decimal_comma(
         tmp_path: Path) -> None:
     path = write(tmp_path / "thousands.csv", "time,hr\n" + "".join(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.paths import REAL
 
 from dosewatch.analysis import analyze_session
 from dosewatch.errors import InputError
@@ -160,9 +161,85 @@ def test_a_stated_unit_is_never_second_guessed(tmp_path, header):
     assert not session.provenance.notices
 
 
-def test_a_running_pace_in_m_s_is_kept_with_a_note(tmp_path):
+def test_a_running_pace_in_m_s_is_kept_with_a_check(tmp_path):
+    """3.5 with the heart at 130: a 12.6 km/h run or a 3.5 km/h walk (review: this was
+    read as m/s without a word, and a walk in km/h with it)."""
     session = read_session(_speed_table(tmp_path / "run.csv", _pace(3.5)))
     assert np.median(session.speed.mps) == pytest.approx(3.5, rel=0.02)
+    [notice] = session.provenance.notices
+    assert notice.kind == "check" and "--columns speed_unit=km/h" in notice.hint
+    assert any("read as m/s" in r for r in session.provenance.repairs)
+
+
+def _table_from_real(path: Path, out: Path, *, speed_scale: float = 1.0,
+                     cadence_scale: float | None = None) -> Path:
+    """A real activity file as a table of time, hr and a unitless speed (× speed_scale),
+    with the file's cadence (× cadence_scale) when asked."""
+    session = read_session(path)
+    t = session.speed.t
+    columns = {"time": t - t[0], "hr": np.interp(t, session.hr.t, session.hr.bpm),
+               "speed": session.speed.mps * speed_scale}
+    if cadence_scale is not None:
+        columns["cadence"] = np.interp(t, session.cadence.t, session.cadence.values
+                                       ) * cadence_scale
+    rows = np.column_stack(list(columns.values()))
+    out.write_text(",".join(columns) + "\n"
+                   + "\n".join(",".join(f"{v:.3f}" for v in row) for row in rows) + "\n")
+    return out
+
+
+WALK = REAL / "firefly-cpp__sport-activities-features" / "walking_activity_1.tcx"
+RUN = REAL / "corriporai__runpandas" / "11km.tcx"
+
+
+def test_a_real_walk_in_km_h_is_read_as_km_h_with_a_check(tmp_path):
+    """Review: km/h at walking pace (median ~3.5) was read as m/s (a 12.6 km/h run with
+    the heart at 87 bpm) without a word."""
+    table = _table_from_real(WALK, tmp_path / "walk.csv", speed_scale=3.6)
+    session = read_session(table)
+    original = read_session(WALK)
+    assert np.median(session.speed.mps) == pytest.approx(np.median(original.speed.mps),
+                                                         rel=0.01)
+    [notice] = session.provenance.notices
+    assert notice.kind == "check" and "read as km/h" in notice.reason
+    assert "87 bpm is too low for a run" in notice.reason
+    assert "--columns speed_unit=m/s" in notice.hint
+    assert any("read as km/h" in r for r in session.provenance.repairs)
+
+
+def test_a_real_run_in_m_s_stays_m_s_with_a_check(tmp_path):
+    """The same question for a run written in m/s (11 km, heart at 147): a run in m/s
+    and a slow walk in km/h both fit, so m/s is kept and the user is asked to check."""
+    session = read_session(_table_from_real(RUN, tmp_path / "run.csv"))
+    assert np.median(session.speed.mps) == pytest.approx(
+        np.median(read_session(RUN).speed.mps), rel=0.01)
+    [notice] = session.provenance.notices
+    assert "fits m/s (on foot at 9 km/h)" in notice.reason and "read as m/s" in notice.reason
+    assert "--columns speed_unit=km/h" in notice.hint
+
+
+def test_a_step_cadence_settles_a_real_run_in_m_s(tmp_path):
+    """176 steps a minute fits the run (1.1-m steps) and no walk at 2.6 km/h, as steps or
+    strides: m/s for certain, a note and no check."""
+    session = read_session(_table_from_real(RUN, tmp_path / "run.csv", cadence_scale=1.0))
+    assert np.median(session.speed.mps) == pytest.approx(
+        np.median(read_session(RUN).speed.mps), rel=0.01)
     assert not session.provenance.notices
-    assert any("the header gives no unit: read as m/s" in r
-               for r in session.provenance.repairs)
+    assert any("fits no walk" in r and "read as m/s" in r for r in session.provenance.repairs)
+
+
+@pytest.mark.parametrize("cadence", [108.0, 54.0])  # steps or strides a minute
+def test_a_walking_cadence_settles_a_walk_in_km_h(tmp_path, cadence):
+    """5 km/h with a walking cadence: as m/s an 18 km/h run at 108 steps (or 216 steps
+    counted as 54 strides, 1.4-m steps at a sprint's cadence) does not fit: km/h."""
+    session = read_session(_speed_table(tmp_path / "walk.csv", _pace(5.0), cadence=cadence))
+    assert np.median(session.speed.mps) == pytest.approx(5.0 / 3.6, rel=0.02)
+    assert not session.provenance.notices
+    assert any("read as km/h" in r for r in session.provenance.repairs)
+
+
+def test_a_slow_unitless_speed_is_m_s_for_certain(tmp_path):
+    """A median of 1.4 is a walk in m/s; as km/h (0.4 m/s) nobody walks a session."""
+    session = read_session(_speed_table(tmp_path / "walk.csv", _pace(1.4)))
+    assert np.median(session.speed.mps) == pytest.approx(1.4, rel=0.03)
+    assert not session.provenance.notices
