@@ -20,7 +20,7 @@ from .certainty import Certainty, assess, gap_reasons
 from .config import Config
 from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
-from .models.base import SOURCE_NAMES, Classifier, EpochPrediction
+from .models.base import SOURCE_NAMES, SOURCE_WORKLOAD, Classifier, EpochPrediction
 from .models.registry import get_classifier
 from .session import Session, truncation
 from .spec.bouts import Bout, find_bouts
@@ -159,13 +159,12 @@ class SessionResult:
 
     @property
     def data_coverage(self) -> float:
-        """Fraction of the epochs with measured heart rate or acceleration, or, in a
-        session with neither, a workload (issue 14: a session of two readings a day apart
+        """Fraction of the epochs with measured heart rate or acceleration, or a workload
+        channel that gave their intensity (issue 14: a session of two readings a day apart
         is mostly missing, and says so)."""
         v = self.features.values
-        measured = np.isfinite(v["hr_bpm"]) | np.isfinite(v["enmo_g"])
-        if not (self.info.has_hr or self.info.has_acc):  # the workload alone (speed, power)
-            measured = np.isfinite(v["workload_ref"])
+        measured = np.isfinite(v["hr_bpm"]) | np.isfinite(v["enmo_g"]) | (
+            self.prediction.source == SOURCE_WORKLOAD)  # a speed or power channel stood in
         return float(measured.mean()) if measured.size else 0.0
 
     def hr_used(self) -> dict[str, object]:

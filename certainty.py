@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from .calibration import LOW_HR_MAX_BPM
 from .config import Config
 from .features.epochs import FeatureInfo
-from .models.base import SOURCE_ACC, SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
+from .models.base import SOURCE_ACC, SOURCE_HR, SOURCE_NONE, SOURCE_WORKLOAD, EpochPrediction
 from .spec.bouts import bout_spans
 from .spec.labels import Label
 from .spec.runs import runs
@@ -88,21 +88,24 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
                       "treadmill's incline or a ride, and heat or fatigue change what a "
                       "movement costs (wear a heart-rate sensor)")
     n_workload = int((prediction.source == SOURCE_WORKLOAD).sum())
-    if not info.has_hr and n_workload and n_workload >= n_known / 2:
+    if n_workload and n_workload >= n_known / 2:
         relation = info.relation
         fitness = "population" if relation is None else relation.source
-        whose = {"researcher": "fitness as a researcher set it"}.get(
-            fitness, "calibrated fitness")
+        whose = {"researcher": "participant's fitness as a researcher set it",
+                 "session": "fitness this session's minutes with heart rate showed"}.get(
+            fitness, "participant's calibrated fitness")
+        without = "without heart rate" if not info.has_hr else \
+            f"heart rate covering only {n_known - n_workload} of {n_known} minutes"
         if fitness == "population":
             low.append("intensity comes from the workload (speed or power) with the "
-                       "reference person's fitness: how hard that pace is for this "
-                       "participant is unknown (analyse their sessions with heart rate in "
-                       "the same batch, or give a calibration)")
+                       f"reference person's fitness, {without}: how hard that pace is for "
+                       "this participant is unknown (analyse their sessions with heart "
+                       "rate in the same batch, or give a calibration)")
         else:
             medium.append("intensity comes from the workload (speed or power) through the "
-                          f"participant's {whose}, without heart rate: heat, "
-                          "fatigue or wind change the effort of a pace, and only heart "
-                          "rate would show it (wear a heart-rate sensor)")
+                          f"{whose}, {without}: heat, fatigue or wind change the effort of "
+                          "a pace, and only heart rate would show it (wear a heart-rate "
+                          "sensor)")
     if n_known == 0:
         low.append("no epoch has heart rate or acceleration to judge it by: the data are "
                    "missing, out of range or not what the columns were taken for")
@@ -174,10 +177,18 @@ def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
     the longest bout meets the dose one way and not the other, the gap decides the dose
     (a 10-minute dropout halfway through a 40-minute run leaves two bouts of 15 minutes).
     When the gap's minutes are at least the lead of the most frequent exercise label over
-    the next (counting neither in the gap), it could decide the class. Sessions without
-    heart rate have no heart-rate gaps. The loop is over gaps, a handful per session."""
+    the next (counting neither in the gap), it could decide the class. Epochs a workload
+    channel covers through the session's relation are no gap; in a session with the
+    workload alone, its own gaps are judged the same way. The loop is over gaps, a handful
+    per session."""
     source = np.asarray(prediction.source)
-    if not (source == SOURCE_HR).any():
+    if (source == SOURCE_HR).any():
+        # A workload channel through the session's own relation covers a dropout (the
+        # definitions' level and trend for those minutes); acceleration alone does not.
+        gap, missing = ~np.isin(source, (SOURCE_HR, SOURCE_WORKLOAD)), "heart rate"
+    elif (source == SOURCE_WORKLOAD).any():
+        gap, missing = source == SOURCE_NONE, "the speed or power"
+    else:
         return ()
     qualifying = np.asarray(qualifying, dtype=bool)
     epoch_min = config.epoch_min
@@ -187,7 +198,7 @@ def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
     labels = np.asarray(prediction.labels)
     reasons: list[str] = []
     near: list[tuple[int, int]] = []
-    for start, end in runs(source != SOURCE_HR).tolist():
+    for start, end in runs(gap).tolist():
         if not any(start <= b + reach and end >= a - reach for a, b in spans):
             continue
         near.append((start, end))
@@ -198,12 +209,12 @@ def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
         minutes = (end - start) * epoch_min
         if (best >= dose) != (worst >= dose):
             reasons.append(
-                f"heart rate is missing for {minutes:g} minutes ({where}) inside or at the "
+                f"{missing} is missing for {minutes:g} minutes ({where}) inside or at the "
                 f"edge of a bout: had the effort gone on through the gap, the longest bout "
                 f"would hold {best * epoch_min:g} qualifying minutes, had it stopped "
                 f"{worst * epoch_min:g}, so the gap decides the "
-                f"{config.bouts.dose_min:g}-minute dose (check the strap's contact or "
-                "battery; acceleration or a speed channel would cover such a gap)")
+                f"{config.bouts.dose_min:g}-minute dose (check the sensor's contact, "
+                "battery or signal)")
             continue
         outside = np.ones(labels.size, dtype=bool)
         outside[start:end] = False
@@ -213,7 +224,7 @@ def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
         (first, first_name), (second, second_name) = counts[0], counts[1]
         if first > 0 and end - start >= first - second:
             reasons.append(
-                f"heart rate is missing for {minutes:g} minutes ({where}) inside or at the "
+                f"{missing} is missing for {minutes:g} minutes ({where}) inside or at the "
                 f"edge of a bout: outside the gap, {first * epoch_min:g} minutes are "
                 f"{first_name} and {second * epoch_min:g} {second_name}, so what the gap "
                 "held could decide the session class")
@@ -227,7 +238,7 @@ def gap_reasons(prediction: EpochPrediction, qualifying: NDArray[np.bool_],
             where = ", ".join(_span_text(a, b, epoch_min).removesuffix(" of the session")
                               for a, b in near)
             reasons.append(
-                f"heart rate is missing for {total:g} minutes in {len(near)} gaps in or at "
+                f"{missing} is missing for {total:g} minutes in {len(near)} gaps in or at "
                 f"the edges of bouts ({where} of the session): had the effort gone on "
                 f"through them, the longest bout would hold {best * epoch_min:g} qualifying "
                 f"minutes, had it stopped {worst * epoch_min:g}, so the gaps decide the "

@@ -53,7 +53,8 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
         print(f"  {_count(counted, 'earlier session')} of the same participants "
               f"{'count' if counted > 1 else 'counts'} in their calibration",
               file=sys.stderr)
-    shown = " ".join(_printable(i) for i in inputs[:3]) + (" ..." if len(inputs) > 3 else "")
+    # Every input, so the command can be pasted as printed (review 2026-11-25b, item 6).
+    shown = " ".join(_printable(i) for i in inputs)
     named = (" (inputs of the same name then get names of their own)"
              if len(kept) < len(elsewhere) else "")
     print(f"  to have every session in the tables, give all inputs together{named}: "

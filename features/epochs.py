@@ -138,7 +138,8 @@ def _relation(values: dict[str, NDArray[np.float64]], session: Session, config: 
               calibration: Calibration | None) -> WorkloadRelation | None:
     """The session's heart-rate–workload relation: fitted on the session when it has heart
     rate and enough movement; else the participant's calibrated fitness; else, without
-    heart rate, the reference person's (``k = 1``, ``source = "population"``).
+    heart rate (or with heart rate for less than half its moving minutes), the reference
+    person's (``k = 1``, ``source = "population"``).
 
     A session whose heart rate covers most of its moving minutes but does not confirm the
     workload (too few settled minutes to fit) gets none: its heart rate decides, rather
@@ -160,10 +161,10 @@ def _relation(values: dict[str, NDArray[np.float64]], session: Session, config: 
         return WorkloadRelation(k=calibration.fitness_k.value, drift=DRIFT_PRIOR, n=0,
                                 r2=float("nan"),
                                 source="researcher" if researcher else "calibration")
-    if session.hr is None:
-        return WorkloadRelation(k=1.0, drift=DRIFT_PRIOR, n=0, r2=float("nan"),
-                                source="population")
-    return None
+    # Without heart rate, or with heart rate for less than half the moving minutes (a
+    # strap that dropped out early): the reference person's, and the verdict says so.
+    return WorkloadRelation(k=1.0, drift=DRIFT_PRIOR, n=0, r2=float("nan"),
+                            source="population")
 
 
 def extract(session: Session, config: Config | None = None,

@@ -942,9 +942,10 @@ def _present(data: ActivityData, ok_time: NDArray[np.bool_]) -> list[str]:
 # Why a file without heart rate is read at all (see the module text), and what to do.
 WORKLOAD_ONLY_NOTE = ("intensity from the workload through the participant's calibrated "
                       "fitness, or the reference person's without one (then uncertain)")
-WORKLOAD_ONLY_HINT = ("its intensity comes from the participant's calibrated fitness, else "
-                      "the reference person's (low certainty): analyse it with their sessions "
-                      "with heart rate, or record with a heart-rate sensor paired")
+WORKLOAD_ONLY_HINT = ("its intensity is read through the participant's calibrated fitness "
+                      "when their sessions with heart rate calibrate them (medium certainty), "
+                      "else the reference person's (low); its summary says which: record "
+                      "with a heart-rate sensor paired for a measured verdict")
 
 
 def _priced(sport: str | None) -> bool:
@@ -970,9 +971,24 @@ def _workload_channels(data: ActivityData) -> list[str]:
     found = []
     if has(data.speed) or has(data.distance) or (has(data.lat) and has(data.lon)):
         found.append("speed")
-    if has(data.power):
-        found.append("power")
+    if has(data.power) and (data.sport is None or data.sport == "cycling"):
+        found.append("power")  # running power has no equation here
     return found
+
+
+def _why_no_workload(data: ActivityData) -> str:
+    """Why a file without heart rate but with speed or power cannot be read from them
+    (see :func:`_workload_channels`); empty when it has neither."""
+    ok = np.isfinite(data.t)
+    moves = any(v is not None and bool((np.isfinite(v) & ok).any())
+                for v in (data.speed, data.distance, data.lat, data.power))
+    if not moves:
+        return ""
+    if not _priced(data.sport):
+        return (f": the speed of {data.sport.replace('_', ' ')} does not say how hard it "
+                "was, so it cannot stand in for heart rate")
+    return ": running power does not say how hard a run was for the runner, so it cannot "\
+        "stand in for heart rate"
 
 
 def _check_heart_rate(data: ActivityData, what_rows: str) -> NDArray[np.bool_]:
@@ -1014,8 +1030,17 @@ def _check_same_recording(data: ActivityData, has_hr: NDArray[np.bool_]) -> None
             hint="check the files' times; export the recording again")
 
 
-def _steps_per_minute(data: ActivityData) -> NDArray[np.float64] | None:
+# A step longer than this at the recorded speed is two steps: the device counts strides
+# (a walker's step is 0.6-0.8 m, a runner's 0.9-1.3 m, a sprinter's under 2 m at 9 m/s).
+_MAX_STEP_M = 1.4
+_FOOT_SPEEDS_MPS = (0.5, 6.0)  # faster than this, a file without a sport is a ride
+
+
+def _steps_per_minute(data: ActivityData, speed: SpeedChoice | None = None
+                      ) -> NDArray[np.float64] | None:
     cadence = data.cadence
+    if cadence is not None and data.sport is None and speed is not None:
+        return _strides_by_step_length(data, cadence, speed)
     if cadence is None or data.sport not in FOOT_SPORTS:
         return cadence
     positive = cadence[np.isfinite(cadence) & (cadence > 0)]
@@ -1027,6 +1052,33 @@ def _steps_per_minute(data: ActivityData) -> NDArray[np.float64] | None:
         with np.errstate(over="ignore"):  # an absurd 1e308 becomes inf: a gap
             return cadence * 2.0
     return cadence
+
+
+def _strides_by_step_length(data: ActivityData, cadence: NDArray[np.float64],
+                            speed: SpeedChoice) -> NDArray[np.float64]:
+    """``cadence`` of a file that names no sport, doubled when read as steps a minute it
+    would make the median step longer than :data:`_MAX_STEP_M` at the recorded speed and
+    read as strides it makes a step on foot (a Polar HRM or a GPX without a type: a run at
+    3 m/s with a cadence of 85 takes 2.1-m steps, or 85 strides). A ride's pedal rate
+    (speeds above :data:`_FOOT_SPEEDS_MPS`) is left as it is."""
+    ok = np.isfinite(cadence) & (cadence > 0) & np.isfinite(data.t)
+    if not ok.any() or speed.t.size < 2:
+        return cadence
+    mps = np.interp(data.t[ok], speed.t, speed.mps, left=np.nan, right=np.nan)
+    lo, hi = _FOOT_SPEEDS_MPS
+    with np.errstate(invalid="ignore"):
+        on_foot = np.isfinite(mps) & (mps >= lo) & (mps <= hi)
+    if on_foot.sum() < 10:
+        return cadence
+    step = float(np.median(mps[on_foot] / (cadence[ok][on_foot] / 60.0)))
+    if step <= _MAX_STEP_M or step / 2.0 > _MAX_STEP_M:
+        return cadence
+    data.repairs.append(
+        f"cadence: the file names no sport, and read as steps a minute its steps would be "
+        f"{step:.1f} m long at the recorded speed: the device counts strides; doubled to "
+        "steps per minute")
+    with np.errstate(over="ignore"):
+        return cadence * 2.0
 
 
 def _stream(
@@ -1102,6 +1154,9 @@ def to_session(
     except InputError as exc:
         workload = _workload_channels(data)
         if not has_acc and not workload:
+            why = _why_no_workload(data)
+            if why:
+                raise InputError(exc.reason + why, source=data.source, hint=exc.hint) from None
             raise
         has_hr = np.zeros(data.t.size, bool)
         if has_acc:
@@ -1126,7 +1181,7 @@ def to_session(
         why = ("the file has no speed field" if not n_field else
                f"the file's speed field covers only {n_field} of {data.t.size} rows")
         repairs.append(f"speed: {speed.source} ({why})")
-    cadence = _steps_per_minute(data)
+    cadence = _steps_per_minute(data, speed)
     t = data.t
     hr: tuple | None = None
     if has_hr.any():

@@ -58,3 +58,20 @@ def test_a_dropout_that_could_decide_the_class_lowers_certainty():
     assert "8 minutes (minutes 11–19 of the session)" in reason
     assert "12 minutes are constant and 6 intermediate" in reason
     assert "session class" in reason
+
+
+def test_a_dropout_the_speed_covered_is_no_gap_but_a_speed_gap_without_heart_rate_is():
+    # Review 2026-11-25b, item 3: a run at a steady 3 m/s with its speed throughout.
+    t = np.arange(0.0, 50 * 60)
+    speed = np.where((t >= 5 * 60) & (t < 45 * 60), 3.0, 0.0)
+    bpm = np.interp(t, [0, 300, 420, 2700, 2820, 3000], [62, 62, 125, 125, 62, 62])
+    keep = ~((t >= 20 * 60) & (t < 30 * 60))
+    with_speed = build_session("run", hr=(t[keep], bpm[keep]), speed=(t, speed),
+                               profile=PROFILE)
+    covered = analyze_session(with_speed)
+    assert covered.dose_met and not any("missing" in r for r in covered.certainty.reasons)
+    # The same run without heart rate, its speed lost for 10 minutes: that gap is judged.
+    strapless = build_session("run", speed=(t[keep], speed[keep]), profile=PROFILE)
+    result = analyze_session(strapless)
+    (reason,) = [r for r in result.certainty.reasons if "missing" in r]
+    assert reason.startswith("the speed or power is missing for 10 minutes")

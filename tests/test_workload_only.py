@@ -125,3 +125,22 @@ def test_a_batch_applies_the_participants_fitness_to_their_file_without_heart_ra
                                                                with_hr.dose_met)
     calibration = (tmp_path / "out" / "calibration" / "P01.toml").read_text()
     assert "[fitness_k]" in calibration and "from 2 sessions with heart rate" in calibration
+
+
+def test_a_strap_that_drops_out_early_leaves_the_speed_to_tell(tmp_path: Path) -> None:
+    # Heart rate for the first 4 minutes only, speed throughout: the speed gives the
+    # minutes without heart rate, as it would with no strap at all (review 2026-11-25b,
+    # item 2: 39 minutes were missing and the dose lost), and the verdict says how sure.
+    sim = simulate("steady_vigorous", RUNNER, modality="hr+speed", seed=5, profile="full")
+    hr = sim.session.hr
+    early = hr.t < 240
+    session = replace(sim.session, hr=replace(
+        hr, t=hr.t[early], bpm=hr.bpm[early],
+        rr_ms=None if hr.rr_ms is None else hr.rr_ms[early]))
+    alone = analyze_session(replace(sim.session, hr=None))
+    result = analyze_session(session)
+    assert result.dose_met == alone.dose_met == sim.truth.dose_met is True
+    assert result.data_coverage > 0.9
+    assert result.certainty.level == "low"
+    assert any("heart rate covering only" in r for r in result.certainty.reasons)
+    assert not any("data covers" in w for w in result.warnings)

@@ -465,12 +465,15 @@ def test_a_file_without_heart_rate_is_read_as_its_workload(tmp_path: Path) -> No
     assert session.hr is None and session.acc is None
     np.testing.assert_allclose(session.speed.mps, 3.0)
     np.testing.assert_allclose(session.power.values, 200.0)
-    reason = ("no heart rate in this file (it has speed, power only): read the speed and "
-              "power alone")
+    reason = "no heart rate in this file (it has speed, power only): read the speed alone"
     assert any(r.startswith(reason) for r in session.provenance.repairs)
     (notice,) = session.provenance.notices
     assert (notice.kind, notice.reason) == ("check", reason)
     assert "calibrated fitness" in notice.hint
+    # A run's power alone, or a swim's speed, says nothing of the effort: refused, saying so.
+    power_only = fit_activity([{"t": T0 + i, "power": 250} for i in range(60)])
+    with pytest.raises(InputError, match="running power does not say how hard"):
+        read_fit(write(tmp_path / "stryd.fit", power_only))
 
 
 # --------------------------------------------------------------------------- TCX, known content
@@ -724,3 +727,21 @@ def test_foot_cadence_becomes_steps_per_minute(
     path.write_text(gpx_text([points(120, cadence=recorded)], sport=sport))
     session = read_gpx(path)
     assert np.median(session.cadence.values) == expected
+
+
+@pytest.mark.parametrize(("speed", "recorded", "expected"), [
+    (3.0, 85, 170),    # a run at 3 m/s: 85 steps would be 2.1-m steps, so strides
+    (3.0, 170, 170),   # steps already
+    (1.3, 55, 110),    # a walk counted in strides
+    (8.0, 85, 85),     # a ride's pedal rate (faster than anyone on foot)
+])
+def test_a_file_without_a_sport_says_strides_by_the_step_length(
+        tmp_path: Path, speed: float, recorded: float, expected: float) -> None:
+    # A Polar HRM or a GPX without a type names no sport; read as steps, a cadence of
+    # 85 at 3 m/s priced a run as a walk (review 2026-11-25b, item 1).
+    pts = [dict(p, cadence=recorded) for p in points(120, speed=speed)]
+    session = read_session(write(tmp_path / "nosport.tcx", tcx_text([pts], sport="Other")))
+    assert session.provenance.sport is None
+    np.testing.assert_allclose(np.median(session.cadence.values), expected)
+    doubled = [n for n in session.provenance.repairs if "counts strides" in n]
+    assert bool(doubled) == (expected != recorded)
