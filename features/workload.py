@@ -249,9 +249,11 @@ def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.f
     each uncertain epoch on the flat (:data:`GAIT_VOTE_MAX_GRADE`) votes for the gait whose
     workload, through that relation, is closer to its heart-rate demand, and the pace from
     which the person runs is the one that best separates the votes
-    (:func:`dosewatch.relation.runs_from`, paces in steps of :data:`GAIT_SPEED_STEP_MPS`): a
-    person keeps their gait at a pace whatever the incline, and runs at every pace faster
-    than one they run at. Without heart rate, paces keep the walk.
+    (:func:`dosewatch.relation.runs_from`, paces in steps of :data:`GAIT_SPEED_STEP_MPS`):
+    one slow minute read as a jog does not make every faster pace a jog. Flat epochs at or
+    above that pace are priced as runs; on a climb the two readings cost nearly the same,
+    and a treadmill protocol that walks a 4 % incline at 2.0 m/s before it runs on the
+    flat at 2.02 m/s keeps its walk. Without heart rate, paces keep the walk.
 
     Returns:
         The workload, and per epoch what heart rate said of an uncertain one: 1 a jog, 0
@@ -276,7 +278,9 @@ def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.f
             np.abs(relation.k * workload_ref + drift - demand)
         voting = either & np.isfinite(demand) & (np.abs(grade) <= GAIT_VOTE_MAX_GRADE)
     threshold = runs_from(pace[voting & ~closer], pace[voting & closer])
-    run = either & (pace >= (np.inf if threshold is None else threshold))
+    with np.errstate(invalid="ignore"):
+        flat = np.abs(grade) <= GAIT_VOTE_MAX_GRADE
+    run = either & flat & (pace >= (np.inf if threshold is None else threshold))
     said = np.where(voting, run.astype(np.float64), np.nan)
     return np.where(run, run_ref, workload_ref), said
 
