@@ -72,7 +72,7 @@ def _header(data: StudyData, title: str) -> str:
     also = f" (and {copies} copies of them, counted once)" if copies else ""
     return f"""<header>
 <h1>{escape(title)}</h1>
-<p class="meta">{n} sessions{also} from {people} participants{escape(span)};
+<p class="meta">{_count(n, "session")}{also} from {_count(people, "participant")}{escape(span)};
 {len(data.failures)} failed inputs, {len(data.skipped)} files skipped.
 Folder <code>{escape(str(data.out_dir))}</code>.
 Report written {now} by dosewatch {escape(__version__)}.</p>
@@ -249,3 +249,8 @@ def render_report(data: StudyData, report_path: Path, title: str | None = None) 
         "</html>",
     ]
     return "\n".join(sections) + "\n"
+
+
+def _count(n: int, what: str) -> str:
+    """``1 session``, ``2 sessions``."""
+    return f"{n} {what}{'' if n == 1 else 's'}"

@@ -39,6 +39,8 @@ def test_the_page_and_the_console_lines_say_what_is_left_out(study_folder, make_
     assert "s2-copy = s1" in text
     notes = re.search(r'<div class="notes" id="left-out">(.*?)</div>', page, re.S)
     assert notes is not None
+    participants = len({r.participant for r in rows})
+    assert f" from {participants} participant{'' if participants == 1 else 's'}" in page
     for line in said:  # the page says the same, line by line
         assert html.escape(line) in notes.group(1)
 
