@@ -297,8 +297,10 @@ class LiveAnalysis:
 
     @property
     def has_data(self) -> bool:
-        """Whether heart rate or acceleration has arrived (a session needs one)."""
-        return any(b.n for b in self._hr.values()) or any(b.n for b in self._acc.values())
+        """Whether heart rate, acceleration or a speed has arrived (a session needs one:
+        a treadmill's speed alone is read as the workload, as in a batch)."""
+        return any(b.n for b in self._hr.values()) or any(
+            b.n for b in self._acc.values()) or any(b.n for b in self._speed.values())
 
     # -- sessions ---------------------------------------------------------------------
 

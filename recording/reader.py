@@ -490,7 +490,7 @@ def _wal_damage_note(p: Path) -> str | None:
 def _ending_notes(p: Path, meta: dict[str, str], samples: RecordedSamples, lost_wal: bool,
                   malformed: list[tuple[str, int]], notes: list[str]) -> None:
     """Note how the recording ended (not closed, its ``-wal`` missing) and the malformed
-    notifications; refuse a recording with no heart rate or acceleration."""
+    notifications; refuse a recording with no heart rate, acceleration or speed."""
     lost_wal = lost_wal and "closed_unix_s" not in meta
     wal_hint = (
         f"its data since the last checkpoint is in {p.name}-wal, which is missing: copy it "
@@ -498,7 +498,7 @@ def _ending_notes(p: Path, meta: dict[str, str], samples: RecordedSamples, lost_
     )
     if not samples.has_data:
         raise InputError(
-            "the recording holds no heart-rate or acceleration samples", source=p,
+            "the recording holds no heart-rate, acceleration or speed samples", source=p,
             hint=wal_hint if lost_wal else (
                 "it was stopped before a sensor sent data; its events table says what "
                 "happened (dosewatch.recording.read_recording_tables)"),

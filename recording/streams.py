@@ -54,9 +54,11 @@ class RecordedSamples:
 
     @property
     def has_data(self) -> bool:
-        """Whether heart rate or acceleration is there (a session needs one)."""
+        """Whether heart rate, acceleration or speed is there (a session needs one: a
+        treadmill's speed alone is read as the workload, like a watch without its strap)."""
         return any(v[0].size for v in self.hr.values()) or any(
-            v[0].size for v in self.acc.values())
+            v[0].size for v in self.acc.values()) or any(
+            np.isfinite(v[1]).any() for v in self.speed.values())
 
 
 def choose_device(stream: str, per_device: Mapping[int, tuple[NDArray, ...]],
@@ -85,7 +87,7 @@ def session_from_samples(
     """The session of a recording's samples (see the module text).
 
     Raises:
-        InputError: neither heart rate nor acceleration (from
+        InputError: neither heart rate, acceleration nor speed (from
             :func:`~dosewatch.session.build_session`).
     """
     notes = list(repairs)

@@ -252,3 +252,30 @@ async def test_live_and_batch_use_the_same_calibration(tmp_path, simulated) -> N
     # The calibration changed the verdict's intensity (not a no-op).
     assert not np.allclose(batch.prediction.intensity, uncalibrated.prediction.intensity,
                            equal_nan=True)
+
+
+@pytest.mark.asyncio
+async def test_a_treadmill_without_a_strap_is_analysed_live_as_in_batch() -> None:
+    """Only a treadmill's speed arrives (no heart-rate sensor worn): the live analysis
+    runs on the workload, as the batch reads the recording, and ends on its verdict."""
+    from dosewatch.simulate import Person, simulate
+
+    runner = Person(id="P7", age=30.0, sex="female", hr_rest=52.0, hr_max=188.0,
+                    vo2max=54.0, tau_on_s=28.0, tau_off_s=55.0, drift_bpm_per_min=0.2,
+                    height_m=1.68)
+    speed = simulate("steady_vigorous", runner, modality="speed", seed=5).session.speed
+    live = LiveAnalysis(profile=Profile(), classifier="physio", interval_s=60.0)
+    assert not live.has_data
+    step, t = 60.0, 0.0
+    while t < speed.t[-1]:
+        for i in np.flatnonzero((speed.t > t) & (speed.t <= t + step)):
+            live.add_speed(1, T0 + float(speed.t[i]), float(speed.mps[i]), None)
+        t += step
+        assert live.has_data and live.due(T0 + t)
+        await live.update(T0 + t)
+    final = await live.finish()
+    assert final is not None and final.final
+    batch = analyze_session(live.session(), classifier=get_classifier("physio"))
+    assert batch.intensity_source == "workload" and batch.dose_met
+    assert (final.session_class, final.dose_met_at_s) == (batch.session_class,
+                                                          batch.dose_met_at_s)

@@ -362,7 +362,7 @@ def test_reader_errors(tmp_path):
     nothing = tmp_path / "nothing.dwrec"
     with RecordingWriter(nothing) as w:
         w.add_event(T0, "connect", "", w.add_device("x", None, [], "hr"))
-    with pytest.raises(InputError, match="no heart-rate or acceleration"):
+    with pytest.raises(InputError, match="no heart-rate, acceleration or speed samples"):
         read_recording(nothing)
 
     bad_profile = tmp_path / "bad_profile.dwrec"
@@ -471,3 +471,19 @@ def test_wal_damage_counts_what_sqlite_cannot_replay(tmp_path):
     assert pages == 10 and 1 <= commits <= 10
     wal.write_bytes(b"garbage" * 10)
     assert wal_damage(wal) is None  # not a -wal SQLite would read: nothing to say
+
+
+def test_a_treadmill_recorded_without_a_strap_is_its_workload(tmp_path):
+    # FTMS speed and incline, no heart-rate sensor worn: the recording is read as the
+    # workload alone (as a watch export without heart rate is), not refused.
+    path = tmp_path / "treadmill.dwrec"
+    with RecordingWriter(path, meta={"sport": "running"}) as w:
+        belt = w.add_device("AA:BB:CC:DD:EE:03", "treadmill",
+                            ["00001826-0000-1000-8000-00805f9b34fb"], "speed")
+        for t in T0 + np.arange(0.0, 40 * 60, 2.0):  # a notification every 2 s
+            w.add_speed(belt, None, t, 2.8, float("nan"))
+    session = read_recording(path)
+    assert session.hr is None and session.acc is None and session.speed is not None
+    result = analyze_session(session)
+    assert result.intensity_source == "workload" and result.certainty.level == "low"
+    assert result.dose_met
