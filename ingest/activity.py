@@ -980,15 +980,18 @@ def _why_no_workload(data: ActivityData) -> str:
     """Why a file without heart rate but with speed or power cannot be read from them
     (see :func:`_workload_channels`); empty when it has neither."""
     ok = np.isfinite(data.t)
-    moves = any(v is not None and bool((np.isfinite(v) & ok).any())
-                for v in (data.speed, data.distance, data.lat, data.power))
-    if not moves:
-        return ""
-    if not _priced(data.sport):
+
+    def has(values: NDArray[np.float64] | None) -> bool:
+        return values is not None and bool((np.isfinite(values) & ok).any())
+
+    moves = has(data.speed) or has(data.distance) or (has(data.lat) and has(data.lon))
+    if data.sport is not None and not _priced(data.sport) and (moves or has(data.power)):
         return (f": the speed of {data.sport.replace('_', ' ')} does not say how hard it "
                 "was, so it cannot stand in for heart rate")
-    return ": running power does not say how hard a run was for the runner, so it cannot "\
-        "stand in for heart rate"
+    if has(data.power):  # a priced sport other than cycling: a run's power
+        return (": running power does not say how hard a run was for the runner, so it "
+                "cannot stand in for heart rate")
+    return ""
 
 
 def _check_heart_rate(data: ActivityData, what_rows: str) -> NDArray[np.bool_]:
