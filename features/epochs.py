@@ -44,7 +44,13 @@ from . import hr as hrmod
 from .acc import ACC_FEATURES
 from .base import EpochGrid, FeatureContext, StreamFeatures
 from .hr import HR_FEATURES
-from .workload import SPEED_FEATURES, WORKLOAD_FEATURES, relate, resolve_gait
+from .workload import (
+    GAIT_VOTE_MAX_GRADE,
+    SPEED_FEATURES,
+    WORKLOAD_FEATURES,
+    relate,
+    resolve_gait,
+)
 
 # The feature functions, one per stream, in the order they run (acceleration first: it
 # leaves the cadence and the still minutes that heart-rate cleaning uses).
@@ -196,9 +202,11 @@ def extract(session: Session, config: Config | None = None,
     if session.hr is None and run_ref is not None and calibration is not None \
             and calibration.runs_from_mps is not None:
         # No heart rate to tell a jog from a brisk walk: the participant's own pace from
-        # which they run does (learned from their sessions with heart rate).
+        # which they run does (learned from their sessions with heart rate); on the flat,
+        # as resolve_gait prices it.
         with np.errstate(invalid="ignore"):
-            jog = np.isfinite(run_ref) & (values["speed_mps"] >= calibration.runs_from_mps.value)
+            jog = np.isfinite(run_ref) & (values["speed_mps"] >= calibration.runs_from_mps.value) \
+                & (np.abs(values["grade"]) <= GAIT_VOTE_MAX_GRADE)
         values["workload_ref"] = np.where(jog, run_ref, values["workload_ref"])
     relation = _relation(values, session, config, calibration)
     values["pct_hrr_workload"] = (np.full(grid.n, np.nan) if relation is None
