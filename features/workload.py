@@ -170,6 +170,7 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
     grade = _grade(session, speed, grid)
     has_power = bool(np.nanmax(power, initial=0.0) > MOVING_W)
     has_speed = bool(np.nanmax(speed, initial=0.0) >= MOVING_MPS)
+    run_ref = None  # on foot without a cadence: the run's price of an uncertain pace
     if _cycling(session, speed) and has_power:
         ref, moving = 100.0 * power / RIDE_MAX_POWER_W, power >= MOVING_W
     elif _cycling(session, speed) and has_speed:
@@ -192,7 +193,7 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
     ref = np.where(moving, ref, np.where(np.isfinite(ref), 0.0, np.nan))
     out = {"grade": grade, "power_w": power, "workload_ref": ref,
            "moving": moving.astype(np.float64)}
-    if has_speed and not _cycling(session, speed) and np.any(either & moving):
+    if run_ref is not None and np.any(np.isfinite(run_ref) & moving):
         out["workload_ref_run"] = np.where(moving, run_ref, np.nan)
     return out
 
@@ -276,10 +277,9 @@ def resolve_gait(pct_hrr_demand: NDArray[np.float64], workload_ref: NDArray[np.f
     with np.errstate(invalid="ignore"):
         closer = np.abs(relation.k * run_ref + drift - demand) < \
             np.abs(relation.k * workload_ref + drift - demand)
-        voting = either & np.isfinite(demand) & (np.abs(grade) <= GAIT_VOTE_MAX_GRADE)
-    threshold = runs_from(pace[voting & ~closer], pace[voting & closer])
-    with np.errstate(invalid="ignore"):
         flat = np.abs(grade) <= GAIT_VOTE_MAX_GRADE
+    voting = either & np.isfinite(demand) & flat
+    threshold = runs_from(pace[voting & ~closer], pace[voting & closer])
     run = either & flat & (pace >= (np.inf if threshold is None else threshold))
     said = np.where(voting, run.astype(np.float64), np.nan)
     return np.where(run, run_ref, workload_ref), said

@@ -956,6 +956,12 @@ def _priced(sport: str | None) -> bool:
         foot in sport for foot in ("run", "walk", "hik"))
 
 
+def _has_values(data: ActivityData) -> Callable[[NDArray[np.float64] | None], bool]:
+    """Whether a channel of ``data`` holds a value in a row with a time."""
+    ok = np.isfinite(data.t)
+    return lambda values: values is not None and bool((np.isfinite(values) & ok).any())
+
+
 def _workload_channels(data: ActivityData) -> list[str]:
     """The workload channels a file carries (``speed``: a speed field, distances or
     positions; ``power``), whose intensity a session without heart rate can be read from
@@ -963,11 +969,7 @@ def _workload_channels(data: ActivityData) -> list[str]:
     for a sport whose workload has no equation (:func:`_priced`)."""
     if not _priced(data.sport):
         return []
-    ok = np.isfinite(data.t)
-
-    def has(values: NDArray[np.float64] | None) -> bool:
-        return values is not None and bool((np.isfinite(values) & ok).any())
-
+    has = _has_values(data)
     found = []
     if has(data.speed) or has(data.distance) or (has(data.lat) and has(data.lon)):
         found.append("speed")
@@ -979,11 +981,7 @@ def _workload_channels(data: ActivityData) -> list[str]:
 def _why_no_workload(data: ActivityData) -> str:
     """Why a file without heart rate but with speed or power cannot be read from them
     (see :func:`_workload_channels`); empty when it has neither."""
-    ok = np.isfinite(data.t)
-
-    def has(values: NDArray[np.float64] | None) -> bool:
-        return values is not None and bool((np.isfinite(values) & ok).any())
-
+    has = _has_values(data)
     moves = has(data.speed) or has(data.distance) or (has(data.lat) and has(data.lon))
     if data.sport is not None and not _priced(data.sport) and (moves or has(data.power)):
         return (f": the speed of {data.sport.replace('_', ' ')} does not say how hard it "

@@ -80,9 +80,9 @@ def test_a_researchers_fitness_is_named_as_theirs():
 @pytest.mark.parametrize("classifier", ["learned", "rules"])
 def test_every_classifier_reads_the_workload_alone(classifier):
     sim = simulate("ramp", RUNNER, modality="speed", seed=5)
-    result = analyze_session(sim.session, classifier=classifier,
-                             calibration=_calibration())
-    physio = analyze_session(sim.session, classifier="physio", calibration=_calibration())
+    calibration = _calibration()
+    result = analyze_session(sim.session, classifier=classifier, calibration=calibration)
+    physio = analyze_session(sim.session, classifier="physio", calibration=calibration)
     assert result.session_class == physio.session_class == "accelerating"
     assert result.certainty.level == "medium"
     if classifier == "learned":  # never trained on it: physio's reading, said so
