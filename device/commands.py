@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,7 +340,9 @@ async def _participants(args: argparse.Namespace, out: Path,
                                   session=session))
     else:
         # Find the devices first: no empty recording is left behind when they are not there.
-        devices = await _find_devices(list(args.devices), args.scan_timeout)
+        devices, note = await _find_devices(list(args.devices), args.scan_timeout)
+        if note is not None:
+            print(note, file=sys.stderr)
         if args.per_device and len(devices) > 1:
             for i, device in enumerate(devices):
                 name = device.name or device.address
@@ -517,46 +519,94 @@ def _events(person: _Person, server: Any) -> Callable[[Any], None]:
     return on_event
 
 
-async def _find_devices(names: list[str], timeout: float) -> list[BLEDevice]:
+UNNAMED_PREFERENCE = (("heart_rate", "acc"), ("treadmill", "rsc"))
+"""What ``record`` without a device name takes, best first: a heart-rate sensor or a Polar
+accelerometer; else a treadmill (FTMS) or footpod (RSC), whose speed alone is a session."""
+
+
+def choose_unnamed(seen: Mapping[str, tuple[BLEDevice, AdvertisementData]]
+                   ) -> tuple[BLEDevice, str | None] | None:
+    """The device ``record`` without a name records, from those seen (address ->
+    device and its last advertisement): the strongest signal of the best kind
+    (:data:`UNNAMED_PREFERENCE`); and a note for the participant when the choice leaves
+    something out or records speed alone. None when no device offers any of them."""
+    from .recorder import supported_services
+
+    def rssi(adv: AdvertisementData) -> int:
+        return adv.rssi if adv.rssi is not None else -999
+
+    def label(device: BLEDevice, adv: AdvertisementData) -> str:
+        return device.name or adv.local_name or device.address
+
+    for rank, kinds in enumerate(UNNAMED_PREFERENCE):
+        offers = [(device, adv) for device, adv in seen.values()
+                  if set(kinds) & set(supported_services(adv.service_uuids))]
+        if not offers:
+            continue
+        device, adv = max(offers, key=lambda pair: rssi(pair[1]))
+        note = None
+        if rank == 0:
+            speed = sorted(((d, a) for d, a in seen.values() if d.address != device.address
+                            and set(UNNAMED_PREFERENCE[1])
+                            & set(supported_services(a.service_uuids))),
+                           key=lambda pair: -rssi(pair[1]))
+            if speed:
+                note = (f"recording {label(device, adv)}; also seen, with speed: "
+                        f"{', '.join(label(d, a) for d, a in speed)}. To record its speed "
+                        f"too, give `dosewatch record` both names: '{label(device, adv)}' "
+                        f"'{label(*speed[0])}'")
+        else:
+            note = (f"no heart-rate sensor seen: recording {label(device, adv)}'s speed "
+                    "alone (intensity from speed; low certainty without your calibration). "
+                    "Wear and wake a strap, or name it, for heart rate")
+        return device, note
+    return None
+
+
+async def _find_devices(names: list[str], timeout: float, **scanner: Any
+                        ) -> tuple[list[BLEDevice], str | None]:
+    """The named devices (all of them, or a DeviceError), or without names the one
+    :func:`choose_unnamed` picks, with its note for the participant. ``scanner``: further
+    ``BleakScanner`` arguments (a backend and its radio, in the tests)."""
     from bleak import BleakScanner
 
-    from .recorder import DeviceError, supported_services
+    from .recorder import DeviceError
 
     wanted = {n.lower(): n for n in names}
     found: dict[str, BLEDevice] = {}
-    best: tuple[int, BLEDevice] | None = None
+    seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
     done = asyncio.Event()
 
-    def seen(device: BLEDevice, adv: AdvertisementData) -> None:
-        nonlocal best
+    def on_seen(device: BLEDevice, adv: AdvertisementData) -> None:
         keys = {device.address.lower(), (device.name or adv.local_name or "").lower()}
         for key in keys & set(wanted):
             found.setdefault(wanted[key], device)
-        if not names and {"heart_rate", "acc"} & set(supported_services(adv.service_uuids)):
-            rssi = adv.rssi if adv.rssi is not None else -999
-            if best is None or rssi > best[0]:
-                best = (rssi, device)
+        if not names:
+            seen[device.address] = (device, adv)
         if names and len(found) == len(names):
             done.set()
 
-    async with _bluetooth(), BleakScanner(detection_callback=seen):
+    async with _bluetooth(), BleakScanner(detection_callback=on_seen, **scanner):
         try:
             async with asyncio.timeout(timeout):
                 await done.wait()
         except TimeoutError:
             pass
     if not names:
-        if best is None:
-            raise DeviceError(f"no device offering heart rate or Polar acceleration found in "
-                              f"{timeout:g} s", hint="wake the strap (wet the electrodes), "
-                              "check `dosewatch scan`, or name the device")
-        return [best[1]]
+        chosen = choose_unnamed(seen)
+        if chosen is None:
+            raise DeviceError(f"no device offering heart rate, Polar acceleration, treadmill "
+                              f"data or running speed found in {timeout:g} s",
+                              hint="wake the strap (wet the electrodes), check `dosewatch "
+                              "scan`, or name the device")
+        device, note = chosen
+        return [device], note
     missing = [n for n in names if n not in found]
     if missing:
         raise DeviceError(f"not found in {timeout:g} s: {', '.join(missing)}",
                           hint="check the address or name with `dosewatch scan`; a device "
                           "connected to another app does not advertise")
-    return [found[n] for n in names]
+    return [found[n] for n in names], None
 
 
 async def _record_devices(args: argparse.Namespace, people: list[_Person],
