@@ -13,10 +13,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     left_out: list[str] = []
     path = write_report(Path(args.dir), Path(args.out) if args.out else None,
                         config=args.config, title=args.title, left_out=left_out)
-    print(f"report: {path}")
-    # What the tables leave out, as `dosewatch analyze` said it (same numbers).
+    # What the tables leave out, as `dosewatch analyze` said it (same numbers), before
+    # the page's path: the last line is what a user reads (review 2026-11-25b, item 11).
     for k, line in enumerate(left_out):
         print(("note: " if k == 0 else "  ") + line, file=sys.stderr)
+    sys.stderr.flush()
+    print(f"report: {path}")
     return 0
 
 

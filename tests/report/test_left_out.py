@@ -87,3 +87,19 @@ def test_report_says_what_analyze_said_it_left_out(tmp_path, capsys):
     assert said == [("2", "2"), "2", "1"]  # 2 from week 1 (both counted), 1 copy
     assert _numbers(reported.out + reported.err) == said
     assert _numbers((out / "report.html").read_text(encoding="utf-8")) == said
+
+
+def test_the_report_command_says_its_notes_before_its_path(study_folder, make_row,
+                                                           monkeypatch, capsys):
+    """Review 2026-11-25b, item 11: the notes (stderr) used to follow the path (stdout),
+    so a user read the path and missed them; the path is the last line, as `dosewatch
+    analyze` ends with its table."""
+    import sys
+
+    out = study_folder([make_row(1)], failures=STORED)
+    monkeypatch.setattr(sys, "stderr", sys.stdout)  # one stream: the order as printed
+    assert main(["report", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("note: ") and len(lines) > 2
+    assert lines[-1] == f"report: {out / 'report.html'}"
+
