@@ -19,7 +19,9 @@ The rules, and where they need a choice:
 - A session that is a copy of another (``duplicate_of`` in ``sessions.csv``: the same
   participant, start and samples, e.g. a ``.tcx`` and its ``.tcx.gz``; see
   :mod:`dosewatch.duplicates`) is not counted again: the activity counts once, in every
-  column. ``participants.csv`` says how many copies were left out (``copies``).
+  column; so is a copy of a session an earlier run analysed (its ``duplicate_of`` names
+  that session's folder), which counts in that run's tables. ``participants.csv`` says
+  how many copies were left out (``copies``).
 - Sessions without a start time cannot be placed in a week: they are left out of the
   weekly table and counted and named per participant (``undated_sessions``, ``undated``).
 - A participant's weeks run from the week of their first dated session to the week of

@@ -91,7 +91,9 @@ from .calibration import (
 from .config import Config
 from .duplicates import (
     Copies,
+    Earlier,
     activity_key,
+    copies_of_earlier,
     copy_key,
     mark_duplicates,
     mark_summaries,
@@ -1337,9 +1339,13 @@ def run_batch(
                     report.skipped = run.skip_count(again)
                     for failure in report.failures[failed_before:]:
                         _second_round_failed(failure, first_round, redo)
-            report.rows, report.copies = mark_duplicates(
-                sorted((row for result in done.values() for row in result.rows),
-                       key=lambda r: r.output))
+            rows = sorted((row for result in done.values() for row in result.rows),
+                          key=lambda r: r.output)
+            # Copies of earlier runs' sessions are marked in this run's outputs too
+            # (review 2026-11-25b, item 5): tables combined across runs count them once.
+            report.rows, report.copies = mark_duplicates(rows, copies_of_earlier(
+                rows, [Earlier(e.key, e.output, e.plain) for e in elsewhere + pooled
+                       if e.present], out_dir, _unchanged))
             mark_summaries(report.rows, out_dir)
             report.recordings = [r for result in done.values() for r in result.recordings]
             _add_notices(report, done.values())
@@ -1562,6 +1568,9 @@ class StoredSession:
     entry: Mapping[str, object] | None = None
     """Its entry in the calibration folder's evidence file (see
     :func:`dosewatch.calibration.evidence_json`), written again while it counts."""
+    present: bool = False
+    """Whether its input is still there as it was when it was analysed: then a copy of
+    it in this run is marked as one (:func:`dosewatch.duplicates.copies_of_earlier`)."""
 
     @property
     def plain(self) -> tuple[str, str]:
@@ -1609,9 +1618,9 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
         outputs = stored.get("outputs")
         index = outputs.index(folder.name) if isinstance(outputs, list) and \
             folder.name in outputs else 0
-        evidence = None
+        evidence, present = None, _unchanged(source, fingerprint.get("files"))
         if (fingerprint.get("config") == want and isinstance(stored.get("evidence"), dict)
-                and _unchanged(source, fingerprint.get("files"))):
+                and present):
             try:
                 evidence = Evidence.from_json(stored["evidence"])
             except (TypeError, ValueError):
@@ -1624,7 +1633,7 @@ def stored_elsewhere(out_dir: Path, given: set[str], config: Config) -> list[Sto
                 entry = _entry(fingerprint, index, row, evidence)
         except (KeyError, TypeError, ValueError):
             pass
-        found.append(StoredSession(folder, source, index, evidence, key, entry))
+        found.append(StoredSession(folder, source, index, evidence, key, entry, present))
     return found
 
 
@@ -1658,14 +1667,15 @@ def pooled_elsewhere(cal_dir: Path, given: set[str], config: Config,
             key = activity_key(
                 str(entry["participant"] or ""), None if start is None else
                 datetime.fromisoformat(str(start)), entry["content_digest"])  # type: ignore[arg-type]
-            if entry["config"] == want and _unchanged(source, entry["files"]):
+            present = _unchanged(source, entry["files"])
+            if entry["config"] == want and present:
                 evidence = Evidence.from_json(entry["evidence"])  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ProfileError(f"the evidence of {source} is damaged", source=str(path),
                                hint="delete the file: the calibration is then learned "
                                "from the next run's sessions only") from None
         found.append(StoredSession(Path(str(entry["output"])), source, index, evidence,
-                                   key, entry))
+                                   key, entry, present))
     return found
 
 

@@ -20,13 +20,25 @@ whose ``duplicate_of`` column names the session it copies; adherence, calibratio
 the report count the activity once, from the session kept (:func:`counted`). The copy's
 own ``summary.json`` says so too (:func:`mark_summaries`): ``duplicate_of`` and
 ``counted`` (false), with a note.
+
+A run can also be handed a copy of a session an *earlier run* analysed, into the same
+output folder or into another one that shares its calibration folder (review
+2026-11-25b, item 5). The earlier session is counted where it was analysed; the later
+copy is marked in this run's outputs (:func:`copies_of_earlier`) so that tables combined
+from both runs count the activity once: its ``duplicate_of`` is the earlier session's
+folder *relative to this output folder* (``../calA/dec04``, or ``dec04`` for a folder of
+this one an earlier run left), which is never the name of a session of this run's table
+— that is how a reader tells the two kinds apart (:attr:`Copies.earlier`). Which of the
+two the participant's calibration learns from is decided apart, by :func:`plainer`, so
+that runs one after the other learn what one run of all of them learns.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,10 +124,14 @@ class Copies:
         copies: each copy's session name -> the session it copies (the one kept).
         same_start: groups of sessions of one participant that start at the same second
             but hold different samples (two devices, or two activities): all counted.
+        earlier: each session that is a copy of a session an earlier run analysed
+            (:func:`copies_of_earlier`) -> that session's folder, relative to the output
+            folder (its ``duplicate_of``): not counted again.
     """
 
     copies: dict[str, str] = field(default_factory=dict)
     same_start: list[tuple[str, ...]] = field(default_factory=list)
+    earlier: dict[str, str] = field(default_factory=dict)
 
 
 def copy_key(row: SessionRow) -> tuple[object, ...] | None:
@@ -140,10 +156,13 @@ def plainer(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return _plainness(*a) < _plainness(*b)
 
 
-def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copies]:
+def mark_duplicates(rows: Sequence[SessionRow], earlier: Mapping[str, str] | None = None
+                    ) -> tuple[list[SessionRow], Copies]:
     """``rows`` (in their order) with ``duplicate_of`` set on every copy of another
     session and cleared on every other row, and what was found. Rows without a
-    ``content_digest`` (tables of older versions) are never copies."""
+    ``content_digest`` (tables of older versions) are never copies. ``earlier`` (by
+    session name, see :func:`copies_of_earlier`) marks the sessions that copy a session
+    of an earlier run: a row that is a copy of another row keeps that mark instead."""
     groups: dict[tuple[object, ...], list[int]] = {}
     starts: dict[tuple[object, ...], list[int]] = {}
     for i, row in enumerate(rows):
@@ -161,27 +180,39 @@ def mark_duplicates(rows: Sequence[SessionRow]) -> tuple[list[SessionRow], Copie
         for i in ordered[1:]:
             marks[i] = rows[ordered[0]].session
             found.copies[rows[i].session] = rows[ordered[0]].session
+    for i, row in enumerate(rows):
+        if i not in marks and row.session in (earlier or {}):
+            marks[i] = found.earlier[row.session] = (earlier or {})[row.session]
     for members in starts.values():
         if len({rows[i].content_digest for i in members}) > 1:
-            found.same_start.append(tuple(sorted(rows[i].session for i in members
-                                                 if i not in marks)))
+            group = tuple(sorted(rows[i].session for i in members if i not in marks))
+            if len(group) > 1:
+                found.same_start.append(group)
     out = [row if row.duplicate_of == marks.get(i) else replace(row, duplicate_of=marks.get(i))
            for i, row in enumerate(rows)]
     return out, found
 
 
-def copy_note(original: str) -> str:
-    """What a copy's ``summary.json`` and report entry say about it."""
+def copy_note(original: str, earlier: bool = False) -> str:
+    """What a copy's ``summary.json`` and report entry say about it (``earlier``: a copy
+    of a session an earlier run analysed, ``original`` that session's folder relative to
+    the output folder)."""
+    if earlier:
+        return (f"a copy of session {original} (the same participant, start and samples; "
+                "its folder, relative to this output folder), which an earlier run analysed "
+                "and counts: not counted again in this folder's adherence and report; its "
+                "participant's calibration counts the activity once")
     return (f"a copy of session {original} (the same participant, start and samples): "
             "counted once, as that session, in adherence, the calibration and the report")
 
 
-def summary_marks(duplicate_of: str | None) -> dict[str, object]:
-    """The keys of ``summary.json`` that say whether the session is a copy."""
+def summary_marks(duplicate_of: str | None, earlier: bool = False) -> dict[str, object]:
+    """The keys of ``summary.json`` that say whether the session is a copy (``earlier``:
+    of a session an earlier run analysed, see :func:`copy_note`)."""
     marks: dict[str, object] = {"duplicate_of": duplicate_of,
                                 "counted": duplicate_of is None}
     if duplicate_of is not None:
-        marks["duplicate_note"] = copy_note(duplicate_of)
+        marks["duplicate_note"] = copy_note(duplicate_of, earlier)
     return marks
 
 
@@ -189,11 +220,13 @@ def mark_summaries(rows: Sequence[SessionRow], out_dir: Path) -> int:
     """Write into each session's ``summary.json`` (in ``out_dir``, the folder of the
     row's ``output``) whether it is a copy (:func:`summary_marks`): a session's copies
     are known only when the whole batch is, after its summary was written; a session
-    that stops being a copy (its original deleted) loses the mark. A summary that already
-    says the right thing is left as it is; one that cannot be read is left to the next
-    run. Returns the number of summaries rewritten."""
+    that stops being a copy (its original deleted) loses the mark. A ``duplicate_of``
+    that names no session of ``rows`` names an earlier run's (:func:`copies_of_earlier`).
+    A summary that already says the right thing is left as it is; one that cannot be
+    read is left to the next run. Returns the number of summaries rewritten."""
     from .outputs import atomic_write_text, to_json
 
+    names = {row.session for row in rows}
     rewritten = 0
     for row in rows:
         path = Path(out_dir) / Path(row.output).name / "summary.json"
@@ -203,7 +236,7 @@ def mark_summaries(rows: Sequence[SessionRow], out_dir: Path) -> int:
             continue
         if not isinstance(summary, dict):
             continue
-        marks = summary_marks(row.duplicate_of)
+        marks = summary_marks(row.duplicate_of, row.duplicate_of not in names)
         now = {k: summary[k] for k in ("duplicate_of", "counted", "duplicate_note")
                if k in summary}
         if now == marks:
@@ -213,6 +246,111 @@ def mark_summaries(rows: Sequence[SessionRow], out_dir: Path) -> int:
         atomic_write_text(path, to_json(summary))
         rewritten += 1
     return rewritten
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A session an earlier run analysed, into this output folder or another one: what
+    :func:`copies_of_earlier` compares this run's sessions with."""
+
+    key: tuple[object, ...] | None
+    """Its :func:`copy_key`."""
+    output: Path
+    """Its session folder."""
+    plain: tuple[str, str] = ("", "")
+    """Its source and session name (:func:`plainer`), to pick one of several."""
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+Unchanged = Callable[[str, object], bool]
+"""Whether an input (its path as ``run.json`` records it) is still there as its recorded
+fingerprint says (``dosewatch.batch`` knows how to tell)."""
+
+
+def stored_earlier(folder: Path, unchanged: Unchanged) -> Earlier | None:
+    """The session stored in ``folder`` (by its ``run.json`` row), None when there is
+    none to read or its input is no longer there as it was then (``unchanged``: deleted
+    from the study, or exported again, it no longer speaks for the activity, as in the
+    calibration)."""
+    stored = _read_json(Path(folder) / "run.json")
+    try:
+        row = SessionRow.from_record(stored["row"])  # type: ignore[index]
+        fingerprint = stored["fingerprint"]  # type: ignore[index]
+        if not unchanged(str(fingerprint["input"]), fingerprint["files"]):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Earlier(copy_key(row), Path(folder), (row.source or "", row.session))
+
+
+def _still_counted(folder: Path) -> bool:
+    """Whether the session in ``folder`` is there and counted where it is (its
+    ``summary.json`` says ``counted: true``): a copy of a copy is marked as a copy of
+    the one that counts, never of another copy (which would count the activity nowhere)."""
+    summary = _read_json(Path(folder) / "summary.json")
+    return isinstance(summary, dict) and summary.get("counted") is True
+
+
+def copies_of_earlier(rows: Sequence[SessionRow], earlier: Iterable[Earlier],
+                      out_dir: Path, unchanged: Unchanged) -> dict[str, str]:
+    """This run's sessions (``rows``, written into ``out_dir``) that are copies of a
+    session an earlier run analysed (``earlier``: the sessions of other runs this run
+    knows of, see :func:`dosewatch.batch.stored_elsewhere` and
+    :func:`dosewatch.batch.pooled_elsewhere`), each with that session's folder relative
+    to ``out_dir`` (POSIX; absolute when there is no relative path, as across Windows
+    drives): its ``duplicate_of``.
+
+    The earlier session is counted where it was analysed (its table, its summary), so
+    the later copy is the one marked, whatever :func:`plainer` says (that decides the
+    calibration). A session this run marked before keeps its mark while the session
+    it names is there, its input unchanged (``unchanged``), and counted (its
+    ``summary.json`` in ``out_dir``, naming it, remembers it): the calibration
+    folder forgets a session whose copy its calibration learns from instead. An earlier
+    session in a folder this run wrote (an input of the same name took it over), or no
+    longer counted where it is, is nobody's original. A copy of another of ``rows`` is
+    not marked again (it counts as that one does)."""
+    out_dir = Path(out_dir)
+    names = {row.session for row in rows}
+    mine = {os.path.abspath(out_dir / Path(row.output).name) for row in rows}
+    candidates = list(earlier)
+    for row in rows:
+        summary = _read_json(out_dir / Path(row.output).name / "summary.json")
+        before = summary.get("duplicate_of") if isinstance(summary, dict) else None
+        if isinstance(before, str) and before not in names:
+            found = stored_earlier(out_dir / before, unchanged)
+            if found is not None:
+                candidates.append(found)
+    best: dict[tuple[object, ...], Earlier] = {}
+    for e in candidates:
+        if e.key is None or os.path.abspath(e.output) in mine:
+            continue
+        chosen = best.get(e.key)
+        if chosen is not None and (_plainness(*chosen.plain), os.path.abspath(chosen.output)
+                                   ) <= (_plainness(*e.plain), os.path.abspath(e.output)):
+            continue
+        if _still_counted(e.output):
+            best[e.key] = e
+    within = mark_duplicates(rows)[1].copies
+    found_marks: dict[str, str] = {}
+    for row in rows:
+        key = copy_key(row)
+        if key in best and row.session not in within:
+            found_marks[row.session] = _relative(best[key].output, out_dir)
+    return found_marks
+
+
+def _relative(folder: Path, out_dir: Path) -> str:
+    """``folder`` relative to ``out_dir``, as a POSIX path (absolute when there is none)."""
+    try:
+        return Path(os.path.relpath(folder, out_dir)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(os.path.abspath(folder)).as_posix()
 
 
 def counted(rows: Sequence[SessionRow]) -> list[SessionRow]:

@@ -60,6 +60,8 @@ class SessionRow:
             (:func:`dosewatch.duplicates.stream_digest`).
         duplicate_of: the session this one is a copy of (same participant, start and
             samples; see :mod:`dosewatch.duplicates`): kept, but counted once, as that one.
+            A session of the same table by its name, or one an earlier run analysed by
+            its folder relative to the output folder (``../calA/dec04``): not counted.
     """
 
     session: str

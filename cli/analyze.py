@@ -54,7 +54,9 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
               f"{'count' if counted > 1 else 'counts'} in their calibration",
               file=sys.stderr)
     # Every input, so the command can be pasted as printed (review 2026-11-25b, item 6).
-    shown = " ".join(_printable(i) for i in inputs)
+    from ..report.notes import shown_path
+
+    shown = " ".join(_printable(shown_path(i)) for i in inputs)
     named = (" (inputs of the same name then get names of their own)"
              if len(kept) < len(elsewhere) else "")
     print(f"  to have every session in the tables, give all inputs together{named}: "
@@ -66,22 +68,30 @@ def _say_earlier(report: BatchReport, calibration: Path) -> None:
     """This run's sessions that are copies of an earlier run's (counted once in the
     calibration), and the sessions of runs into other output folders whose evidence the
     calibration folder keeps and that count."""
+    from ..report.notes import shown_path
+
+    # An earlier run records its sessions by absolute paths: shown relative to the
+    # working folder, as the others are (review 2026-11-25b, item 11).
     for c in report.earlier_copies:
-        print(f"{_printable(c['session'])} is a copy of {_printable(c['copy_of'])} "
-              f"({_printable(c['input'])}), analysed by an earlier run: its participant's "
-              "calibration counts the activity once")
+        print(f"{_printable(c['session'])} is a copy of {_printable(shown_path(c['copy_of']))} "
+              f"({_printable(shown_path(c['input']))}), analysed by an earlier run: its "
+              "participant's calibration counts the activity once")
     counted = [e for e in report.pooled if e["counted"]]
     if counted:
-        folders = sorted({_printable(str(Path(str(e["output"])).parent)) for e in counted})
+        folders = sorted({_printable(shown_path(Path(str(e["output"])).parent))
+                          for e in counted})
         shown = ", ".join(folders[:3]) + (" ..." if len(folders) > 3 else "")
         print(f"{_count(len(counted), 'session')} that earlier runs analysed into "
               f"{shown} {'count' if len(counted) > 1 else 'counts'} in the calibration too "
               f"(their evidence is kept in {_printable(str(calibration / 'evidence'))})")
 
 
-def _say_copies(report: BatchReport) -> None:
-    """Which sessions are copies of others (counted once), and which start together with
-    different samples (both counted); see :mod:`dosewatch.duplicates`."""
+def _say_copies(report: BatchReport, out: Path) -> None:
+    """Which sessions are copies of others (counted once), which are copies of sessions
+    earlier runs analysed (not counted again), and which start together with different
+    samples (both counted); see :mod:`dosewatch.duplicates`."""
+    from ..report.notes import earlier_lines
+
     copies = report.copies
     if copies.copies:
         n = len(copies.copies)
@@ -90,6 +100,8 @@ def _say_copies(report: BatchReport) -> None:
         print(f"{_count(n, 'session')} {'is a copy' if n == 1 else 'are copies'} of "
               f"{'another' if n == 1 else 'others'} (same participant, start and samples): "
               f"counted once ({_printable(shown)}; duplicate_of in sessions.csv)")
+    for line in earlier_lines(copies.earlier, out):
+        print(_printable(line))
     for group in copies.same_start[:3]:
         print(f"sessions {_printable(', '.join(group))} start at the same time with different "
               "samples (two devices?): all counted; leave out the ones that record the same "
@@ -134,7 +146,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         more = len(report.profiles) - len(shown)
         print("participant profiles from their folders: " + ", ".join(shown)
               + (f" and {more} more" if more > 0 else ""))
-    _say_copies(report)
+    _say_copies(report, out)
     if report.recordings:
         found = sum(len(r["sessions"]) for r in report.recordings)
         n = len(report.recordings)

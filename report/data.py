@@ -53,8 +53,9 @@ class StudyData:
     """Session folders of earlier runs that no table holds (``status: stored`` in
     failures.json, written by the analysis): left out of the report."""
     copies: Copies = field(default_factory=Copies)
-    """The rows that are copies of others (counted once), and those that start together
-    with different samples, by :func:`dosewatch.duplicates.mark_duplicates`."""
+    """The rows that are copies of others (counted once), those that start together
+    with different samples, by :func:`dosewatch.duplicates.mark_duplicates`, and those
+    the analysis marked as copies of earlier runs' sessions (``earlier``)."""
 
     @property
     def left_out(self) -> list[str]:
@@ -96,7 +97,16 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
                      config_note=config_note, notes=notes,
                      skipped=[e for e in entries if e.get("status") == "skipped"],
                      stored=[e for e in entries if e.get("status") == "stored"],
-                     copies=mark_duplicates(rows)[1])
+                     copies=mark_duplicates(rows, _earlier_marks(rows))[1])
+
+
+def _earlier_marks(rows: list[SessionRow]) -> dict[str, str]:
+    """The rows' marks as copies of sessions earlier runs analysed, as the analysis wrote
+    them: a ``duplicate_of`` that names no session of the table (see
+    :func:`dosewatch.duplicates.copies_of_earlier`)."""
+    names = {row.session for row in rows}
+    return {row.session: row.duplicate_of for row in rows
+            if row.duplicate_of is not None and row.duplicate_of not in names}
 
 
 def _read_summaries(out_dir: Path, rows: list[SessionRow], notes: list[str]

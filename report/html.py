@@ -68,8 +68,12 @@ def _header(data: StudyData, title: str) -> str:
             if dated else "")
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     n, people = len(counted(data.rows)), len(data.adherence.participants)
-    copies = len(data.rows) - n
-    also = f" (and {copies} copies of them, counted once)" if copies else ""
+    earlier = len(data.copies.earlier)
+    copies = len(data.rows) - n - earlier
+    also = "; ".join(([f"{copies} copies of them, counted once"] if copies else [])
+                     + ([f"{earlier} {'copy' if earlier == 1 else 'copies'} of sessions "
+                         "analysed in another run or folder, not counted"] if earlier else []))
+    also = f" (and {also})" if also else ""
     return f"""<header>
 <h1>{escape(title)}</h1>
 <p class="meta">{_count(n, "session")}{also} from {_count(people, "participant")}{escape(span)};
@@ -89,10 +93,12 @@ def _cards(data: StudyData) -> str:
     n = len(rows)
     undated = sum(p.undated_sessions for p in a.participants)
     on_target = sum(p.target_met for p in a.participants)
-    copies = len(data.rows) - n
+    earlier = len(data.copies.earlier)
+    copies = len(data.rows) - n - earlier
     cards = [
         ("sessions", f"{n}", f"{n - undated} dated, {undated} undated"
-         + (f"; {copies} copies of these not counted" if copies else "")),
+         + (f"; {copies} copies of these not counted" if copies else "")
+         + (f"; {earlier} copies of other runs' sessions not counted" if earlier else "")),
         ("participants", f"{len(a.participants)}",
          f"{on_target} reached the {a.rules.target_weeks}-week target"),
         ("dose met", f"{sum(r.dose_met for r in rows)}",

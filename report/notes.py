@@ -2,7 +2,8 @@
 
 ``dosewatch analyze`` tells, when it finishes, which session folders of earlier runs in
 its output folder are in none of its tables (their inputs were not given this time) and
-which sessions are copies of others (counted once). ``dosewatch report`` over the same
+which sessions are copies of others (counted once), in this run or an earlier one.
+``dosewatch report`` over the same
 folder shows the tables of that run, so it must say the same, with the same numbers:
 :func:`left_out_lines` reads them from the folder — the ``status: stored`` entries of
 ``failures.json`` that the analysis wrote, and ``duplicate_of`` in ``sessions.csv`` —
@@ -11,13 +12,49 @@ never from a recount of its own.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath
 
 from ..duplicates import Copies
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as the console shows it: relative to the working folder when it is under
+    it (as the paths a user types are), else as it is (an earlier run records its inputs
+    and sessions by absolute paths)."""
+    text = str(path)
+    if os.path.isabs(text):
+        try:
+            relative = os.path.relpath(text)
+        except ValueError:  # another drive (Windows)
+            return text
+        if relative != os.pardir and not relative.startswith(os.pardir + os.sep):
+            return relative
+    return text
+
+
+def earlier_lines(earlier: dict[str, str], out_dir: Path) -> list[str]:
+    """The sessions that are copies of sessions earlier runs analysed (``earlier``: each
+    one's ``duplicate_of``, relative to ``out_dir``; see
+    :func:`dosewatch.duplicates.copies_of_earlier`): how many, into which folders, and
+    that they are not counted again."""
+    if not earlier:
+        return []
+    n = len(earlier)
+    folders = sorted({shown_path(os.path.normpath(Path(out_dir) / PurePosixPath(dup).parent))
+                      for dup in earlier.values()})
+    where = ", ".join(folders[:3]) + (" ..." if len(folders) > 3 else "")
+    pairs = [f"{c} = {k}" for c, k in sorted(earlier.items())]
+    shown = ", ".join(pairs[:4]) + (f" and {n - 4} more" if n > 4 else "")
+    return [f"{_count(n, 'session')} {'is a copy' if n == 1 else 'are copies'} of "
+            f"{'a session an earlier run' if n == 1 else 'sessions earlier runs'} analysed "
+            f"into {where} (same participant, start and samples): not counted again in "
+            f"these tables ({shown}; duplicate_of in sessions.csv, relative to "
+            f"{shown_path(out_dir)})"]
 
 
 def stored_lines(stored: list[dict], out_dir: Path) -> list[str]:
@@ -71,4 +108,5 @@ def copies_lines(copies: Copies) -> list[str]:
 
 def left_out_lines(stored: list[dict], copies: Copies, out_dir: Path) -> list[str]:
     """Everything the report leaves out or counts once, and why (see the module text)."""
-    return stored_lines(stored, out_dir) + copies_lines(copies)
+    return (stored_lines(stored, out_dir) + copies_lines(copies)
+            + earlier_lines(copies.earlier, out_dir))

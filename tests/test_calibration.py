@@ -736,11 +736,15 @@ def test_runs_into_other_output_folders_pool_their_shared_calibration(tmp_path: 
         summary = json.loads((Path(row.output) / "summary.json").read_text())
         assert summary["hr_max"] == 172.0 and summary["calibration"]["sessions"] == 4
     (person,) = compute_adherence(read_rows(b)).participants
-    assert person.sessions == 3  # B's own three, the copy among them once
-    # Week 2 again: nothing counted twice, nothing analysed again.
+    # B's own two; the copy of A's run is counted in A, not again in B (review
+    # 2026-11-25b, item 5): A's and B's tables together count it once.
+    assert (person.sessions, person.copies) == (2, 1)
+    assert {r.session: r.duplicate_of for r in read_rows(b)}["again"] == "../A/02T06_08_29"
+    # Week 2 again: nothing counted twice, nothing analysed again, the copy still marked.
     again = run_batch(discover([week2]), b, pictures=False, progress=False,
                       calibration_dir=c)
     assert again.skipped == 3 and (c / "P01.toml").read_text() == pooled
+    assert again.copies.earlier == {"again": "../A/02T06_08_29"}
 
 
 @pytest.mark.e2e

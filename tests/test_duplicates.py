@@ -306,3 +306,185 @@ def test_a_plain_copy_under_another_name_in_a_later_run_is_said_and_counted_once
     assert "learned from 2 sessions" in text
     run_batch(discover([tmp_path / "in"]), tmp_path / "all", pictures=False, progress=False)
     assert (tmp_path / "all" / "calibration" / "P01.toml").read_text() == text
+
+
+def _there(source: str, files: object) -> bool:
+    """The input check of these tests (the batch compares sizes and times)."""
+    return Path(source).is_file() and files == "its sizes and times"
+
+
+def _stored(folder: Path, session: str, *, counted: bool = True,
+            digest: str = "d1", source: str | None = None) -> Path:
+    """A session folder as a run leaves it: run.json (its row, its input's fingerprint)
+    and summary.json (whether it counts). The input is a file that is still there."""
+    folder.mkdir(parents=True)
+    source_file = folder.parent / f"{session}-input.tcx"
+    source_file.write_text("x")
+    record = row(session, digest=digest, source=source or str(source_file)).to_record()
+    (folder / "run.json").write_text(json.dumps({
+        "fingerprint": {"input": str(source_file), "files": "its sizes and times"},
+        "row": record}))
+    (folder / "summary.json").write_text(json.dumps(
+        {"session": session, "duplicate_of": None if counted else "y", "counted": counted}))
+    return folder
+
+
+def test_a_copy_of_an_earlier_runs_session_names_it_relative_to_the_output_folder(tmp_path):
+    """Review 2026-11-25b, item 5: the later run's copy is the one marked, by the earlier
+    session's folder relative to this output folder, and is not counted; a session of
+    this run's table that copies another of it keeps that mark."""
+    from dosewatch.duplicates import copies_of_earlier, stored_earlier
+
+    out = tmp_path / "calB"
+    for name in ("copy", "copy-zip", "new"):
+        (out / name).mkdir(parents=True)
+        (out / name / "summary.json").write_text(json.dumps(
+            {"session": name, "duplicate_of": None, "counted": True}))
+    rows = [row("copy"), row("copy-zip", source="p/bulk.zip!copy.tcx"),
+            row("new", digest="d2")]
+    a = stored_earlier(_stored(tmp_path / "calA" / "run", "run"), _there)
+    assert a is not None and a.key == ("P1", START, "d1")
+    marks = copies_of_earlier(rows, [a], out, _there)
+    assert marks == {"copy": "../calA/run"}
+    marked, found = mark_duplicates(rows, marks)
+    assert [r.duplicate_of for r in marked] == ["../calA/run", "copy", None]
+    assert found.copies == {"copy-zip": "copy"} and found.earlier == marks
+    assert [r.session for r in counted(marked)] == ["new"]
+    assert mark_summaries(marked, out) == 2
+    summary = json.loads((out / "copy" / "summary.json").read_text())
+    assert (summary["duplicate_of"], summary["counted"]) == ("../calA/run", False)
+    assert "an earlier run analysed" in summary["duplicate_note"]
+    # A session this output folder keeps from an earlier run: by its name.
+    two = tmp_path / "two"
+    b = stored_earlier(_stored(two / "run", "run"), _there)
+    assert copies_of_earlier(rows, [b], two, _there) == {"copy": "run"}
+
+
+def test_only_a_counted_earlier_session_whose_input_is_there_is_an_original(tmp_path):
+    """An earlier session that is itself a copy (counted: false) would leave the activity
+    counted nowhere; one whose input was deleted no longer speaks for it; one in a folder
+    this run wrote is this run's. Of two that count, the plainest is named."""
+    from dosewatch.duplicates import Earlier, copies_of_earlier, stored_earlier
+
+    out = tmp_path / "out"
+    (out / "copy").mkdir(parents=True)
+    rows = [row("copy")]
+    not_counted = stored_earlier(_stored(tmp_path / "A" / "run", "run", counted=False),
+                                 _there)
+    assert copies_of_earlier(rows, [not_counted], out, _there) == {}
+    gone = _stored(tmp_path / "B" / "run", "run")
+    (gone.parent / "run-input.tcx").unlink()
+    assert stored_earlier(gone, _there) is None
+    assert copies_of_earlier(rows, [Earlier(("P1", START, "d1"), out / "copy")], out,
+                             _there) == {}
+    zipped = stored_earlier(_stored(tmp_path / "C" / "run", "run", source="a.zip!run.tcx"),
+                            _there)
+    plain = stored_earlier(_stored(tmp_path / "D" / "run", "run", source="run.tcx"), _there)
+    assert copies_of_earlier(rows, [zipped, plain], out, _there) == {"copy": "../D/run"}
+
+
+def test_a_copy_keeps_its_mark_while_the_session_it_names_counts(tmp_path):
+    """The calibration folder forgets an earlier session whose later copy its
+    calibration learns from instead (the plainer one): the copy's own summary remembers
+    what it copies, and the mark stays while that session is there and counted."""
+    from dosewatch.duplicates import copies_of_earlier
+
+    out = tmp_path / "calB"
+    _stored(tmp_path / "calA" / "run", "run")
+    (out / "copy").mkdir(parents=True)
+    (out / "copy" / "summary.json").write_text(json.dumps(
+        {"session": "copy", "duplicate_of": "../calA/run", "counted": False}))
+    assert copies_of_earlier([row("copy")], [], out, _there) == {"copy": "../calA/run"}
+    (tmp_path / "calA" / "run" / "summary.json").write_text(json.dumps({"counted": False}))
+    assert copies_of_earlier([row("copy")], [], out, _there) == {}
+
+
+def test_the_report_reads_an_earlier_runs_copy_from_the_table(tmp_path):
+    from dosewatch.outputs import write_rows
+    from dosewatch.report.data import load_study
+
+    out = tmp_path / "calB"
+    out.mkdir()
+    rows, _ = mark_duplicates([row("copy"), row("copy-gz", source="p/copy.tcx.gz"),
+                               row("new", digest="d2")], {"copy": "../calA/run"})
+    write_rows(rows, out)
+    study = load_study(out)
+    assert study.copies.earlier == {"copy": "../calA/run"}
+    assert study.copies.copies == {"copy-gz": "copy"}
+    (line,) = [n for n in study.left_out if "earlier run" in n]
+    assert line.startswith("1 session is a copy of a session an earlier run analysed into "
+                           f"{tmp_path / 'calA'} ")
+    assert "not counted again" in line and "copy = ../calA/run" in line
+    (person,) = study.adherence.participants
+    assert (person.sessions, person.copies) == (1, 2)
+
+
+@pytest.mark.e2e
+def test_a_later_runs_copy_is_marked_in_its_own_outputs_and_report(tmp_path, monkeypatch,
+                                                                  capsys):
+    """Review 2026-11-25b, items 5 and 11: week B, analysed into another output folder
+    sharing week A's calibration folder, holds a copy of a week A run. B's outputs say so
+    (duplicate_of names A's session relative to B, counted false) so that A's and B's
+    tables together count the run once; the console names A's session relative to the
+    working folder; `dosewatch report` says it, its notes before its path. B's copy is
+    the plainer file (the one the calibration learns from): reruns of either week keep
+    the run counted exactly once."""
+    monkeypatch.chdir(tmp_path)
+    run = tcx_text([points(900, hr=150.0)])
+    for path, text in (("in/wA/P01/run.tcx.gz", run),
+                       ("in/wA/P01/other.tcx", tcx_text([points(900, start=T0 + 86_400,
+                                                                hr=140.0)])),
+                       ("in/wB/P01/run-copy.tcx", run),
+                       ("in/wB/P01/third.tcx", tcx_text([points(900, start=T0 + 3 * 86_400,
+                                                                hr=145.0)]))):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write(Path(path), text)
+    options = ["--calibration", "out/calC", "-q", "--no-pictures"]
+    assert main(["analyze", "in/wA", "--out", "out/calA", *options]) == 0
+    capsys.readouterr()
+    assert main(["analyze", "in/wB", "--out", "out/calB", *options]) == 0
+    said = capsys.readouterr().out
+    assert "run-copy is a copy of out/calA/run (in/wA/P01/run.tcx.gz), analysed by an " \
+           "earlier run" in said
+    assert "1 session is a copy of a session an earlier run analysed into out/calA (same " \
+           "participant, start and samples): not counted again in these tables " \
+           "(run-copy = ../calA/run;" in said
+    b = {r.session: r for r in read_rows(Path("out/calB"))}
+    assert (b["run-copy"].duplicate_of, b["third"].duplicate_of) == ("../calA/run", None)
+    with open("out/calB/sessions.csv", newline="") as fh:
+        assert {r["session"]: r["duplicate_of"] for r in csv.DictReader(fh)} == {
+            "run-copy": "../calA/run", "third": ""}
+    copy = json.loads(Path("out/calB/run-copy/summary.json").read_text())
+    assert (copy["duplicate_of"], copy["counted"]) == ("../calA/run", False)
+    assert json.loads(Path("out/calA/run/summary.json").read_text())["counted"] is True
+    both = read_rows(Path("out/calA")) + read_rows(Path("out/calB"))
+    (person,) = compute_adherence(both).participants
+    assert (person.sessions, person.copies) == (3, 1)  # run, other, third: each once
+
+    monkeypatch.setattr("sys.stderr", __import__("sys").stdout)  # one stream, in order
+    assert main(["report", "out/calB"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "report: out/calB/report.html"  # the notes come first
+    assert lines[0].startswith("note: 1 session is a copy of a session an earlier run "
+                               "analysed into out/calA")
+    assert "1 copy of sessions analysed in another run or folder, not counted" in \
+        Path("out/calB/report.html").read_text()
+    with open("out/calB/participants.csv", newline="") as fh:
+        (p01,) = csv.DictReader(fh)
+    assert (p01["sessions"], p01["copies"]) == ("1", "1")
+
+    # B again (resumed): the calibration folder no longer keeps A's gzipped run (B's
+    # plain copy is the one it learns from), yet B's copy stays marked.
+    again = run_batch(discover([Path("in/wB")]), Path("out/calB"), pictures=False,
+                      progress=False, calibration_dir=Path("out/calC"))
+    assert again.skipped == 2 and again.copies.earlier == {"run-copy": "../calA/run"}
+    # A again: its run is not marked as a copy of B's, which is a copy: counted in A.
+    again = run_batch(discover([Path("in/wA")]), Path("out/calA"), pictures=False,
+                      progress=False, calibration_dir=Path("out/calC"))
+    assert again.copies.earlier == {} and all(r.duplicate_of is None for r in again.rows)
+
+    # Two runs into one output folder: the second run's copy names the first's session.
+    assert main(["analyze", "in/wA", "--out", "out/two", "-q", "--no-pictures"]) == 0
+    assert main(["analyze", "in/wB", "--out", "out/two", "-q", "--no-pictures"]) == 0
+    assert {r.session: r.duplicate_of for r in read_rows(Path("out/two"))} == {
+        "run-copy": "run", "third": None}

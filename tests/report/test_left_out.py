@@ -103,3 +103,18 @@ def test_the_report_command_says_its_notes_before_its_path(study_folder, make_ro
     assert lines[0].startswith("note: ") and len(lines) > 2
     assert lines[-1] == f"report: {out / 'report.html'}"
 
+
+def test_a_path_under_the_working_folder_is_shown_relative(tmp_path, monkeypatch):
+    """Review 2026-11-25b, item 11: an earlier run records its sessions by absolute
+    paths; the console shows them relative to the working folder, as the paths a user
+    types, and leaves a path elsewhere as it is."""
+    import os
+
+    from dosewatch.report.notes import shown_path
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "out" / "calA" / "run") == os.path.join("out", "calA", "run")
+    assert shown_path(str(tmp_path)) == "."
+    assert shown_path("out/x") == "out/x"
+    outside = tmp_path.parent / "elsewhere"
+    assert shown_path(outside) == str(outside)
