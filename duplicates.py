@@ -326,9 +326,10 @@ def copies_of_earlier(rows: Sequence[SessionRow], earlier: Iterable[Earlier],
             found = stored_earlier(out_dir / before, unchanged)
             if found is not None:
                 candidates.append(found)
+    wanted = {copy_key(row) for row in rows} - {None}
     best: dict[tuple[object, ...], Earlier] = {}
-    for e in candidates:
-        if e.key is None or os.path.abspath(e.output) in mine:
+    for e in candidates:  # only those this run copies: their summaries are read
+        if e.key not in wanted or os.path.abspath(e.output) in mine:
             continue
         chosen = best.get(e.key)
         if chosen is not None and (_plainness(*chosen.plain), os.path.abspath(chosen.output)
