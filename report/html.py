@@ -98,7 +98,8 @@ def _cards(data: StudyData) -> str:
     cards = [
         ("sessions", f"{n}", f"{n - undated} dated, {undated} undated"
          + (f"; {copies} copies of these not counted" if copies else "")
-         + (f"; {earlier} copies of other runs' sessions not counted" if earlier else "")),
+         + (f"; {earlier} {'copy' if earlier == 1 else 'copies'} of other runs' sessions "
+            "not counted" if earlier else "")),
         ("participants", f"{len(a.participants)}",
          f"{on_target} reached the {a.rules.target_weeks}-week target"),
         ("dose met", f"{sum(r.dose_met for r in rows)}",
