@@ -20,7 +20,7 @@ from .certainty import Certainty, assess, gap_reasons
 from .config import Config
 from .errors import InputError
 from .features.epochs import FEATURE_NAMES, EpochFeatures, FeatureInfo, extract
-from .models.base import SOURCE_NAMES, SOURCE_WORKLOAD, Classifier, EpochPrediction
+from .models.base import SOURCE_NAMES, SOURCE_NONE, Classifier, EpochPrediction
 from .models.registry import get_classifier
 from .session import Session, truncation
 from .spec.bouts import Bout, find_bouts
@@ -159,12 +159,9 @@ class SessionResult:
 
     @property
     def data_coverage(self) -> float:
-        """Fraction of the epochs with measured heart rate or acceleration, or a workload
-        channel that gave their intensity (issue 14: a session of two readings a day apart
-        is mostly missing, and says so)."""
-        v = self.features.values
-        measured = np.isfinite(v["hr_bpm"]) | np.isfinite(v["enmo_g"]) | (
-            self.prediction.source == SOURCE_WORKLOAD)  # a speed or power channel stood in
+        """Fraction of the epochs with data (:func:`epochs_with_data`; issue 14: a session
+        of two readings a day apart is mostly missing, and says so)."""
+        measured = epochs_with_data(self.features)
         return float(measured.mean()) if measured.size else 0.0
 
     def hr_used(self) -> dict[str, object]:
@@ -290,6 +287,45 @@ def floored(prediction: EpochPrediction) -> EpochPrediction:
     return replace(prediction, intensity=intensity)
 
 
+def epochs_with_data(features: EpochFeatures) -> np.ndarray:
+    """Per epoch, whether a stream the verdict reads an intensity from covers it: heart
+    rate in the epoch itself (``hr_demand_bpm``: at least half of its seconds; ``hr_bpm``
+    is read ``lag_s`` later and may reach past the end of a gap), acceleration, or a
+    workload channel with a price (``pct_hrr_workload``). An epoch without is *missing*
+    (SPEC: gaps are missing), whatever a classifier bridged there."""
+    v = features.values
+    return (np.isfinite(v["hr_demand_bpm"]) | np.isfinite(v["enmo_g"])
+            | np.isfinite(v["pct_hrr_workload"]))
+
+
+def without_data_missing(prediction: EpochPrediction,
+                         features: EpochFeatures) -> EpochPrediction:
+    """``prediction`` with every epoch without data (:func:`epochs_with_data`) missing: no
+    intensity, label or source, and never qualifying. The classifiers bridge short
+    heart-rate dropouts so that a dropout does not flip the labels around it (SPEC); the
+    bridged minutes themselves were labelled and counted towards the dose, where the same
+    minutes read without heart rate were missing (review 2026-11-25b, item 11: a watch's
+    auto-pause). Here, the one place every classifier and every input goes through, a
+    minute with no data becomes a break that a bout may bridge (up to 2 minutes, SPEC),
+    never a qualifying minute."""
+    empty = ~epochs_with_data(features)
+    if not empty.any():
+        return prediction
+    qualifying = prediction.qualifying
+    if qualifying is not None:
+        qualifying = np.asarray(qualifying, dtype=bool) & ~empty
+    probabilities = prediction.probabilities
+    if probabilities is not None:
+        probabilities = np.where(empty[:, None], np.nan, probabilities).astype(
+            probabilities.dtype)
+    return replace(
+        prediction,
+        intensity=np.where(empty, np.nan, prediction.intensity),
+        labels=np.where(empty, Label.MISSING, prediction.labels).astype(np.int8),
+        source=np.where(empty, SOURCE_NONE, prediction.source).astype(np.int8),
+        qualifying=qualifying, probabilities=probabilities)
+
+
 def no_data_error(result: SessionResult) -> InputError:
     """The refusal of a session in which no epoch has heart rate or acceleration to judge
     by (all of it missing or removed as artefacts): such a session has no verdict, and must
@@ -323,7 +359,8 @@ def analyze_session(
     config = config or Config()
     classifier = get_classifier(classifier)
     features, info = extract(session, config, calibration)
-    prediction = floored(classifier.predict(features, info, config))
+    prediction = without_data_missing(
+        floored(classifier.predict(features, info, config)), features)
     bouts = find_bouts(prediction.intensity, prediction.labels, config, prediction.qualifying)
     start = session.provenance.start_time
     return SessionResult(
