@@ -27,6 +27,7 @@ from support.activity_files import (
     STOP_ALL,
     T0,
     fit_activity,
+    fit_activity_with_dev_field,
     fit_file,
     fit_message,
     gpx_text,
@@ -474,6 +475,36 @@ def test_a_file_without_heart_rate_is_read_as_its_workload(tmp_path: Path) -> No
     power_only = fit_activity([{"t": T0 + i, "power": 250} for i in range(60)])
     with pytest.raises(InputError, match="running power does not say how hard"):
         read_fit(write(tmp_path / "stryd.fit", power_only))
+
+
+def test_heart_rate_in_a_developer_field_is_read_when_the_file_has_no_native_one(
+        tmp_path: Path) -> None:
+    # Review 2026-11-25b item 9: a Concept2 rower's app (ErgData) writes the paired strap's
+    # heart rate as a developer field "Heart Rate" (bpm, declared as the record's field 3)
+    # and no native heart rate; the file was refused with "record with a heart-rate sensor
+    # worn and paired", which it was.
+    rows = [{"t": T0 + i, "dev": 120 + i % 5} for i in range(60)]
+    session = read_fit(write(tmp_path / "row.fit", fit_activity_with_dev_field(
+        rows, name="Heart Rate", units="bpm", native_field=3)))
+    np.testing.assert_array_equal(session.hr.bpm, [120 + i % 5 for i in range(60)])
+    assert session.provenance.sport == "fitness_equipment"
+    assert "heart rate: from the developer field 'Heart Rate' (the file has no native " \
+        "heart rate)" in session.provenance.repairs
+    # Named so in bpm, without the declaration, it is read too.
+    named = read_fit(write(tmp_path / "named.fit", fit_activity_with_dev_field(
+        rows, name="heart_rate", units="bpm")))
+    np.testing.assert_array_equal(named.hr.bpm, session.hr.bpm)
+    # A native heart rate wins over the developer field.
+    both = [dict(r, hr=150) for r in rows]
+    native = read_fit(write(tmp_path / "both.fit", fit_activity_with_dev_field(
+        both, name="Heart Rate", units="bpm", native_field=3)))
+    np.testing.assert_array_equal(native.hr.bpm, 150.0)
+    assert not any("developer field" in r for r in native.provenance.repairs)
+    # A field that is not the heart rate (another unit, a zone) is not read as one.
+    for name, units in (("Heart Rate", "%"), ("Heart Rate Zone", "bpm"), ("Stroke Rate", "spm")):
+        with pytest.raises(InputError, match="no heart rate in this file"):
+            read_fit(write(tmp_path / "other.fit", fit_activity_with_dev_field(
+                rows, name=name, units=units)))
 
 
 # --------------------------------------------------------------------------- TCX, known content

@@ -215,3 +215,40 @@ def write(path: Path, content: str | bytes) -> Path:
         data = gzip.compress(data)
     path.write_bytes(data)
     return path
+
+
+def fit_activity_with_dev_field(records: list[dict[str, float]], *, name: str, units: str,
+                                native_field: int | None = None, sport: int = 4) -> bytes:
+    """A FIT activity whose records carry ``r["dev"]`` in a uint8 developer field named
+    ``name`` in ``units`` (``native_field``: the record field it stands for, as an
+    ergometer's app declares it), beside any native ``hr``; ``sport`` 4 is fitness
+    equipment."""
+    def text(value: str, size: int = 16) -> bytes:
+        return value.encode()[: size - 1].ljust(size, b"\0")
+
+    messages = [fit_message(0, [(0, "enum", 4), (1, "uint16", 1), (4, "uint32",
+                                                                  fit_stamp(T0))])]
+    messages.append(fit_message(207, [(3, "uint8", 0)], local=1))  # developer_data_id
+    description = [(0, "uint8", 0), (1, "uint8", 6), (2, "uint8", 2)]
+    if native_field is not None:
+        description += [(14, "uint16", 20), (15, "uint8", native_field)]  # record's
+    body = fit_message(206, description, local=2)
+    # field_description's strings (field_name 3, units 8): base type 0x07, fixed size.
+    head, data = body[:6 + 3 * len(description)], body[6 + 3 * len(description):]
+    head = head[:5] + bytes([len(description) + 2]) + head[6:] + bytes(
+        [3, 16, 0x07, 8, 16, 0x07])
+    messages.append(head + data + text(name) + text(units))
+    # One record definition with the developer field (flag 0x20), then the data messages.
+    fields = [(253, "uint32"), (3, "uint8")]
+    definition = struct.pack("<BBBHB", 0x40 | 0x20 | 3, 0, 0, 20, len(fields))
+    for number, kind in fields:
+        definition += struct.pack("<BBB", number, struct.calcsize("<" + _BASE[kind][1]),
+                                  _BASE[kind][0])
+    definition += struct.pack("<BBBB", 1, 6, 1, 0)  # one developer field: 6, 1 byte, index 0
+    messages.append(definition)
+    for r in records:
+        messages.append(struct.pack("<BIBB", 3, fit_stamp(r["t"]),
+                                    int(round(r.get("hr", 0xFF))), int(round(r["dev"]))))
+    end = records[-1]["t"] if records else T0
+    messages.append(fit_message(18, [(253, "uint32", fit_stamp(end)), (5, "enum", sport)]))
+    return fit_file(messages)
