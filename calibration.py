@@ -254,6 +254,16 @@ class Evidence:
                                     hr_rest.value, self.hr_rest_default) if v is not None)
         return rest, top
 
+    @property
+    def teaches(self) -> bool:
+        """Whether the session holds anything to learn from (heart rate held, a resting
+        stretch, a heart-rate–workload relation, heart rate beside acceleration, paces
+        heart rate called runs or walks): a session without heart rate holds only what
+        the profile predicts, and is analysed with the calibration, not its source."""
+        return (self.hr_held_max is not None or self.hr_rest_stretch is not None
+                or bool(self.relation_bpm or self.demand_bpm or self.run_paces_mps
+                        or self.walk_paces_mps))
+
     def to_json(self) -> dict[str, object]:
         return asdict(self)
 
@@ -331,7 +341,8 @@ def learn(participant: str, evidence: Iterable[Evidence],
             maps[placement] = learned
     if fitness is not None and not _possible("fitness_k", fitness.value):
         fitness = None
-    return Calibration(participant=participant, sessions=len(evidence), hr_max=hr_max,
+    return Calibration(participant=participant, sessions=sum(e.teaches for e in evidence),
+                       hr_max=hr_max,
                        hr_rest=hr_rest, fitness_k=_learned_or_kept(old.fitness_k, fitness),
                        acceleration=maps,
                        runs_from_mps=_learned_or_kept(old.runs_from_mps, _runs_from(evidence)))

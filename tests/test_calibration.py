@@ -53,6 +53,27 @@ def test_learning_takes_the_highest_held_rate_and_the_median_rest() -> None:
     assert cal.hr_rest.value == 55 and cal.sessions == 3
 
 
+def test_sessions_that_teach_nothing_are_not_counted_as_learned_from() -> None:
+    # Review 2026-11-25b item 8: a runner's 6 sessions with heart rate and 2 without gave
+    # "learned from 8 sessions" / sessions = 8, while the highest rate was held "in 6
+    # sessions". A session without heart rate (its evidence holds only what the profile
+    # or age predicts) teaches nothing; it is analysed with the calibration, not counted
+    # as its source.
+    strapless = [Evidence(participant="P01", session=s, hr_max_prior=185.0,
+                          hr_rest_session=None) for s in ("x", "y")]
+    cal = learn("P01", [evidence("a", held=176, rest=55), evidence("b", held=180), *strapless])
+    assert cal.sessions == 2 and cal.hr_max.value == 180
+    text = calibration_toml(cal)
+    assert "learned from 2 sessions." in text and "\nsessions = 2\n" in text
+    # Acceleration and heart rate without a workload still teach (the movement mapping).
+    moving = replace(evidence("c", placement="wrist", pairs=[(120.0, 0.1), (150.0, 0.3)]),
+                     hr_held_max=None,
+                     hr_rest_stretch=None, relation_bpm=(), relation_workload=(),
+                     relation_minutes=())
+    assert learn("P01", [moving, *strapless]).sessions == 1
+    assert learn("P01", strapless).sessions == 0
+
+
 def test_a_highest_rate_well_below_the_prediction_is_used_with_a_caution() -> None:
     # The definitions take the highest held rate for HR_max; when it is well below what
     # age predicts the file says so (the sessions may all have been easy).
@@ -521,7 +542,9 @@ def test_a_batch_learns_the_calibration_and_uses_it(tmp_path: Path, simulated) -
     report = run_batch(inputs, out, classifier="physio", pictures=False, progress=False)
     assert not report.failures and len(report.rows) == 3
     cal = read_calibration(out / "calibration" / "P07.toml")
-    assert cal.sessions == 3 and cal.acc_map("wrist") is not None
+    # Learned from the two with heart rate; the one with acceleration alone teaches
+    # nothing (it is analysed with the calibration).
+    assert cal.sessions == 2 and cal.acc_map("wrist") is not None
     acc_only = json.loads((out / "s2" / "summary.json").read_text())
     assert acc_only["calibration"]["participant"] == "P07"
     assert acc_only["calibration"]["acceleration"] == "calibration"
