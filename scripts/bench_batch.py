@@ -123,7 +123,7 @@ def main() -> int:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         workers = [psutil.Process(w.process.pid) for w in cluster.workers.values()]
         seconds, peak = run([*dosewatch, "--out", str(work / "out"),
                              "--scheduler", cluster.scheduler_address], extra_roots=workers)

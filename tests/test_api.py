@@ -134,7 +134,7 @@ def test_a_users_classifier_runs_serially_and_on_dask(tmp_path: Path) -> None:
     assert serial.returncode == 0, serial.stderr
     # Dask workers started here inherit this process's path, on which tests/ is.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         on_dask = _dosewatch("analyze", study, "--out", tmp_path / "dask", "--model", model,
                              "--scheduler", cluster.scheduler_address, "-q",
                              "--no-pictures", env=env)
