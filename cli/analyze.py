@@ -35,7 +35,6 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
     """Session folders an earlier run left in ``out`` from inputs not given this time:
     how many, that no table holds them (and which this run's inputs of the same name
     replaced), and how to have them all in one."""
-    inputs = sorted({str(e["input"]) for e in elsewhere})
     kept = [e for e in elsewhere if not e.get("replaced")]
     counted = sum(bool(e["counted"]) for e in elsewhere)
     where = _printable(str(out))
@@ -53,9 +52,15 @@ def _say_elsewhere(elsewhere: list[dict], out: Path, given: list[str]) -> None:
         print(f"  {_count(counted, 'earlier session')} of the same participants "
               f"{'count' if counted > 1 else 'counts'} in their calibration",
               file=sys.stderr)
-    # Every input, so the command can be pasted as printed (review 2026-11-25b, item 6).
-    from ..report.notes import shown_path
+    from ..report.notes import gone, gone_lines, shown_path
 
+    for line in gone_lines(elsewhere):
+        print(f"  {_printable(line)}", file=sys.stderr)
+    # Every input still there, so the command can be pasted as printed (review
+    # 2026-11-25b, item 6; 2026-11-25c, item 6).
+    inputs = sorted({str(e["input"]) for e in elsewhere if not gone(e)})
+    if not inputs:
+        return
     shown = " ".join(_printable(shown_path(i)) for i in inputs)
     named = (" (inputs of the same name then get names of their own)"
              if len(kept) < len(elsewhere) else "")
@@ -111,6 +116,36 @@ def _say_copies(report: BatchReport, out: Path) -> None:
               "same time with different samples (all counted)")
 
 
+DERIVED = ("report.html", "adherence.csv", "adherence.parquet", "participants.csv",
+           "participants.parquet")
+"""What ``dosewatch report`` derives from ``sessions.csv`` into the same folder."""
+
+
+def _table_digest(out: Path) -> str | None:
+    """A digest of ``out``'s ``sessions.csv``, None when there is none to read."""
+    import hashlib
+
+    try:
+        return hashlib.sha256((out / "sessions.csv").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _say_stale(out: Path, before: str | None) -> None:
+    """Name the report and adherence tables in ``out`` that ``dosewatch report`` derived
+    from ``sessions.csv`` when this run changed the table (``before``: its digest before
+    the run): they no longer say what the table says (review 2026-11-25c, item 4), and a
+    researcher opening them would read the last run's numbers."""
+    if before is None or _table_digest(out) == before:
+        return
+    stale = [name for name in DERIVED if (out / name).is_file()]
+    if stale:
+        print(f"note: {', '.join(stale)} in {_printable(str(out))} "
+              f"{'is' if len(stale) == 1 else 'are'} from before this run: "
+              f"dosewatch report {_printable(str(out))} writes "
+              f"{'it' if len(stale) == 1 else 'them'} again from this run's sessions")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -119,6 +154,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from ..api import analyze_batch
     from ..ingest.tables import parse_columns_option
 
+    table_before = _table_digest(Path(args.out))
     report = analyze_batch(
         args.inputs,
         Path(args.out),
@@ -171,6 +207,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for c in report.checks:
         print(f"check: {_printable(c['input'])}: {c['reason']}"
               + (f" — {c['hint']}" if c.get("hint") else ""))
+    _say_stale(out, table_before)
     print(f"table: {out / 'sessions.csv'}")
     for title, entries in (("links followed (they lead inside the folders given):",
                             report.followed),

@@ -57,6 +57,22 @@ def earlier_lines(earlier: dict[str, str], out_dir: Path) -> list[str]:
             f"{shown_path(out_dir)})"]
 
 
+def gone(entry: dict) -> bool:
+    """Whether the input of an earlier run's session (a ``stored`` entry) is no longer
+    there (deleted or moved): giving it again would fail."""
+    return not entry.get("replaced") and not Path(str(entry.get("input"))).exists()
+
+
+def gone_lines(stored: list[dict]) -> list[str]:
+    """What to do about the earlier runs' sessions whose input is gone (review
+    2026-11-25c, item 6: the command printed to put every session in the tables named
+    it, and failed)."""
+    return [f"the input of {shown_path(str(e.get('output')))} "
+            f"({shown_path(str(e.get('input')))}) no longer exists (deleted or moved): "
+            f"delete {shown_path(str(e.get('output')))} to drop its session, or put the "
+            "input back" for e in stored if gone(e)]
+
+
 def stored_lines(stored: list[dict], out_dir: Path) -> list[str]:
     """The earlier runs' sessions in ``out_dir`` that no table holds (``status: stored``
     entries of ``failures.json``): how many, from how many inputs, how many count in
@@ -77,9 +93,11 @@ def stored_lines(stored: list[dict], out_dir: Path) -> list[str]:
     if counted:
         lines.append(f"{_count(counted, 'earlier session')} of the same participants "
                      f"{'count' if counted > 1 else 'counts'} in their calibration")
-    if kept:
-        inputs = sorted({str(e.get("input")) for e in kept})
-        shown = " ".join(inputs[:3]) + (" ..." if len(inputs) > 3 else "")
+    lines += gone_lines(stored)
+    inputs = sorted({str(e.get("input")) for e in kept if not gone(e)})
+    if inputs:
+        shown = " ".join(shown_path(i) for i in inputs[:3]) + (
+            f" and {len(inputs) - 3} more" if len(inputs) > 3 else "")
         lines.append("to have every session in the tables and the report, analyse all "
                      f"inputs together (these and the last analysis's: {shown}) into "
                      f"{out_dir}, then run dosewatch report again")

@@ -676,6 +676,35 @@ def test_the_calibration_grows_across_runs_into_the_same_folder(tmp_path: Path,
                      progress=False)
     assert sorted(e["counted"] for e in gone.elsewhere) == [False, True]
     assert read_calibration(path).sessions == 3
+    # The command to have every session in the tables names no input that is gone, and
+    # the console says what to do with the session whose input is (review 2026-11-25c).
+    assert main(["analyze", str(w2), "--out", str(out), "-q", "--no-pictures"]) == 0
+    err = capsys.readouterr().err
+    assert (f"the input of {out / 'w1d0'} ({w1 / 'P01' / 'w1d0.tcx'}) no longer exists "
+            f"(deleted or moved): delete {out / 'w1d0'}") in err
+    command = next(line for line in err.splitlines() if "give all inputs together" in line)
+    assert "w1d0.tcx" not in command and str(w1 / "P01" / "w1d1.tcx") in command
+
+
+def test_analyze_names_the_report_and_tables_an_earlier_report_wrote_when_the_table_changes(
+        tmp_path: Path, capsys) -> None:
+    """`dosewatch report` writes report.html and the adherence tables from sessions.csv;
+    a later `analyze` that changes the table says they are from before it (review
+    2026-11-25c, item 4), and a rerun that changes nothing says nothing."""
+    from dosewatch.cli import main
+
+    w1, w2 = _week(tmp_path / "w1", 1, (170.0, 160.0)), _week(tmp_path / "w2", 2, (150.0,))
+    out = tmp_path / "out"
+    assert main(["analyze", str(w1), "--out", str(out), "-q", "--no-pictures"]) == 0
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(w1), "--out", str(out), "-q", "--no-pictures"]) == 0
+    assert "from before this run" not in capsys.readouterr().out
+    assert main(["analyze", str(w1), str(w2), "--out", str(out), "-q", "--no-pictures"]) == 0
+    said = capsys.readouterr().out
+    assert (f"note: report.html, adherence.csv, adherence.parquet, participants.csv, "
+            f"participants.parquet in {out} are from before this run: dosewatch report "
+            f"{out} writes them again") in said
 
 
 def test_an_earlier_session_replaced_by_one_of_the_same_name_is_said_and_still_counts(
