@@ -127,7 +127,7 @@ from .outputs import (
 from .passes import usable_cpus
 from .profiles import profile_for_input, read_profile
 from .rows import SessionRow
-from .session import Profile, Session, truncation
+from .session import Profile, Session, damage, truncation
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +364,8 @@ def with_participant(session: Session, input_path: Path) -> Session:
 def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[str, str]]:
     """What the console and ``failures.json`` must name about an input beyond its rows:
     that it was truncated and analysed for what it holds (once per file), the archive
-    members that were not read or are not activities, and decisions to check (see
-    :class:`Done`)."""
+    members that were not read or are not activities, parts left out as damaged, and
+    decisions to check (see :class:`Done`)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     for session in sessions:
         note = truncation(session.provenance.repairs)
@@ -373,6 +373,12 @@ def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[st
         if note is not None and ("truncated", source) not in out:
             out[("truncated", source)] = {"kind": "truncated", "input": source,
                                           "reason": note}
+        broken = damage(session.provenance.repairs)
+        if broken is not None and ("damaged", source) not in out:
+            out[("damaged", source)] = {
+                "kind": "check", "input": source, "reason": broken,
+                "hint": "analysed without them: the gaps are missing minutes; copy the "
+                        "file from the device again if you can"}
         for n in session.provenance.notices:
             out.setdefault((n.kind, n.source), {"kind": n.kind, "input": n.source,
                                                 "reason": n.reason, "hint": n.hint})

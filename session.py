@@ -225,6 +225,19 @@ _TRUNCATED = re.compile(r"\b(truncated|cut short|ends early|stops early)\b")
 _OTHER_FILES = re.compile(r"^\d+ archive members")
 
 
+_DAMAGED = re.compile(r"\bdamaged\b")
+
+
+def damage(repairs: Iterable[str]) -> str | None:
+    """The repair note that says part of the input was damaged and left out as gaps
+    (a raw-accelerometer file's data blocks with a bad checksum, bytes outside valid
+    records), or None: the console names such an input (review 2026-11-25c, item 10)."""
+    for note in repairs:
+        if _DAMAGED.search(note):
+            return note
+    return None
+
+
 def truncation(repairs: Iterable[str]) -> str | None:
     """The repair note that says the input was cut short (a FIT, TCX or gzip stream that
     ends early, read for what it holds), or None. Notes about other files of an archive

@@ -146,6 +146,18 @@ def _say_stale(out: Path, before: str | None) -> None:
               f"{'it' if len(stale) == 1 else 'them'} again from this run's sessions")
 
 
+def _say_certainty(report: BatchReport) -> None:
+    """How many verdicts are less than sure (review 2026-11-25c, item 10: an
+    acceleration-only study's verdicts were all low without a word on the console)."""
+    levels = [row.certainty for row in report.rows]
+    unsure = [(levels.count(level), level) for level in ("low", "medium")
+              if levels.count(level)]
+    if unsure:
+        said = " and ".join(f"{n} {level}" for n, level in unsure)
+        print(f"certainty: {said} of {_count(len(levels), 'verdict')} (the certainty "
+              "column of sessions.csv; each summary.json says why)")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -177,6 +189,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{_count(len(report.rows), 'session')} analysed{resumed}, "
           f"{_count(len(report.failures), 'input')} failed, "
           f"{_count(len(report.unsupported), 'file')} skipped as not session inputs")
+    _say_certainty(report)
     if report.profiles:
         shown = [f"{_printable(p['input'])} ({p['reason']})" for p in report.profiles[:5]]
         more = len(report.profiles) - len(shown)

@@ -91,3 +91,17 @@ def test_a_rerun_that_skips_the_input_still_lists_its_notices(tmp_path):
     assert again.skipped == 1
     assert again.truncated == first.truncated == [
         {"input": str(cut), "reason": first.truncated[0]["reason"]}]
+
+
+def test_the_batch_names_an_input_whose_damaged_parts_were_left_out(tmp_path):
+    """A .cwa whose data blocks fail their checksum is analysed without them, and the
+    console's check: lines name it (review 2026-11-25c, item 10: only summary.json did)."""
+    cwa = Path(__file__).parent / "data" / "cwa"
+    damaged = cwa / "ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa"
+    whole = cwa / "ax3_testfile.cwa"
+    report = run_batch([damaged, whole], tmp_path / "out", pictures=False, calibrate=False)
+    assert len(report.rows) == 2
+    [check] = report.checks
+    assert check["input"] == str(damaged)
+    assert "data blocks with a checksum that does not match (damaged)" in check["reason"]
+    assert "copy the file from the device again" in check["hint"]

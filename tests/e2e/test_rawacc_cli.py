@@ -38,3 +38,8 @@ def test_analyze_a_folder_of_raw_files(tmp_path: Path) -> None:
     assert "test_subsecond.edf: no acceleration (x, y, z), heart-rate or ECG channel" in (
         done.stdout + done.stderr)
     assert "label the channels like 'ACC X'" in done.stdout + done.stderr
+    # Acceleration alone with population cut-points is low certainty, and the console
+    # says how many verdicts are (review 2026-11-25c, item 10).
+    low = sum(row["certainty"] == "low" for row in rows.values())
+    assert low >= 4
+    assert f"certainty: {low} low" in done.stdout and "of 6 verdicts" in done.stdout
