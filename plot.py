@@ -82,6 +82,10 @@ HR_COLOUR = "#A8508A"  # Okabe–Ito reddish purple, darkened
 ENMO_COLOUR = "#0072B2"
 WORKLOAD_COLOUR = "#D55E00"  # Okabe–Ito vermillion
 GRADE_COLOUR = "#555555"
+CADENCE_COLOUR = "#555555"
+STEPPING_FRACTION = 0.5
+"""The step cadence is drawn in minutes with rhythmic stepping in at least this share of
+their sub-windows (``step_fraction``)."""
 
 
 def _time_scale(duration_s: float) -> tuple[float, str]:
@@ -199,6 +203,14 @@ class Timeline:
         """``(x, width)`` of the epochs ``start:end``, in units."""
         x0 = self.start_s[start] / self.scale
         return x0, (self.start_s[end - 1] + self.epoch_s - self.start_s[start]) / self.scale
+
+    @property
+    def edges(self) -> np.ndarray:
+        """The epochs' edges in units (one more than epochs): each epoch's value is drawn
+        over its whole span, as the labels are (review 2026-11-25c, item 12: drawn from
+        the centres, a line started half an epoch late and a fill stopped half an epoch
+        early before a gap)."""
+        return np.append(self.start_s, self.start_s[-1] + self.epoch_s) / self.scale
 
     def share(self, width: float) -> float:
         """``width`` as a share of the whole session (to decide what text fits)."""
@@ -318,7 +330,7 @@ def draw_intensity_panel(ax: Axes, result: SessionResult, time: Timeline
     measured = np.asarray(result.features.values["pct_hrr"], dtype=np.float64)
     y_bottom, y_top = _intensity_range(np.concatenate([intensity, measured]))
     _draw_level_bands(ax, result.config.levels, y_bottom, y_top)
-    ax.step(time.t, intensity, where="mid", color="black", lw=1.5, zorder=3)
+    ax.stairs(intensity, time.edges, baseline=None, color="black", lw=1.5, zorder=3)
     handles: list[LegendHandle] = [Line2D([], [], color="black", lw=1.5,
                                           label="intensity (%HRR)")]
     handles += _draw_heart_rate(ax, result, time, y_bottom, y_top)
@@ -333,8 +345,9 @@ def draw_intensity_panel(ax: Axes, result: SessionResult, time: Timeline
 
 def draw_acceleration_panel(ax: Axes, result: SessionResult, time: Timeline
                             ) -> list[LegendHandle]:
-    """Acceleration intensity (ENMO, filled) with step cadence (dotted, right axis); a
-    note when the session has no acceleration."""
+    """Acceleration intensity (ENMO, filled) with step cadence (dotted, right axis) in
+    the minutes spent mostly stepping (elsewhere the cadence of a few steps says
+    nothing); a note when the session has no acceleration."""
     if not result.info.has_acc:
         ax.text(0.5, 0.5, "no acceleration in this session", transform=ax.transAxes,
                 ha="center", va="center", color="#555555")
@@ -342,15 +355,20 @@ def draw_acceleration_panel(ax: Axes, result: SessionResult, time: Timeline
         return []
     values = result.features.values
     enmo_mg = values["enmo_g"] * 1000
-    ax.fill_between(time.t, enmo_mg, step="mid", color="#56B4E9", alpha=0.45, lw=0)
-    ax.step(time.t, enmo_mg, where="mid", color=ENMO_COLOUR, lw=1.0)
+    ax.stairs(enmo_mg, time.edges, fill=True, color="#56B4E9", alpha=0.45, lw=0)
+    ax.stairs(enmo_mg, time.edges, baseline=None, color=ENMO_COLOUR, lw=1.0)
     ax.set_ylabel("ENMO (mg)")
     ax.set_ylim(bottom=0)
     cad = twin_axes(ax)
-    cad.plot(time.t, values["cadence_spm"], color="#555555", lw=0.9, ls=":")
-    cad.set_ylabel("steps/min", color="#555555")
+    with np.errstate(invalid="ignore"):
+        stepping = values["step_fraction"] >= STEPPING_FRACTION
+    cadence = np.where(stepping, values["cadence_spm"], np.nan)
+    cad.plot(time.t, cadence, color=CADENCE_COLOUR, lw=0.9, ls=":")
+    cad.set_ylabel("steps/min", color=CADENCE_COLOUR)
     cad.set_ylim(bottom=0)
-    return []
+    if not np.isfinite(cadence).any():
+        return []
+    return [Line2D([], [], color=CADENCE_COLOUR, lw=0.9, ls=":", label="step cadence")]
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,14 +392,15 @@ def draw_workload_panel(ax: Axes, result: SessionResult, time: Timeline
         shown, label, unit = power, "power", "power (W)"
     else:
         shown, label, unit = values["speed_mps"] * 3.6, "speed", "speed (km/h)"
-    ax.step(time.t, shown, where="mid", color=WORKLOAD_COLOUR, lw=1.3)
+    ax.stairs(shown, time.edges, baseline=None, color=WORKLOAD_COLOUR, lw=1.3)
     ax.set_ylabel(unit)
     ax.set_ylim(bottom=0, top=max(float(np.nanmax(shown)) * 1.15, 1.0))
     handles: list[LegendHandle] = [Line2D([], [], color=WORKLOAD_COLOUR, lw=1.3, label=label)]
     grade = values.get("grade")
     if grade is not None and np.nanmax(np.abs(grade), initial=0.0) > 0.001:
         incline = twin_axes(ax)
-        incline.step(time.t, grade * 100, where="mid", color=GRADE_COLOUR, lw=0.9, ls=":")
+        incline.stairs(grade * 100, time.edges, baseline=None, color=GRADE_COLOUR, lw=0.9,
+                       ls=":")
         incline.set_ylabel("grade (%)", color=GRADE_COLOUR)
         handles.append(Line2D([], [], color=GRADE_COLOUR, lw=0.9, ls=":", label="grade"))
     return handles

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import StepPatch
 from PIL import Image
 
 from dosewatch.analysis import analyze_session
@@ -167,8 +168,13 @@ def test_the_workload_is_drawn_when_the_session_has_one(result, simulated):
     named = {a.get_label(): a for a in fig.axes if a.get_label()}
     assert list(named) == ["intensity", "workload", "acceleration", "labels"]
     speed = result.features.values["speed_mps"] * 3.6
-    line = named["workload"].get_lines()[0]
-    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), speed, equal_nan=True)
+    [stairs] = [p for p in named["workload"].patches if isinstance(p, StepPatch)]
+    values, edges, _ = stairs.get_data()
+    np.testing.assert_allclose(np.asarray(values, float), speed, equal_nan=True)
+    # Each epoch's value over its whole span, as the labels are drawn: from the start of
+    # the first epoch to the end of the last, not from centre to centre.
+    f = result.features
+    np.testing.assert_allclose(edges, np.append(f.start_s, f.start_s[-1] + f.epoch_s) / 60)
     assert named["workload"].get_ylabel() == "speed (km/h)"
     session = simulated("steady_then_ramp", person_seed=7, person_id="P01",
                         placement="wrist", acc_fs=25.0, seed=11).session
@@ -196,3 +202,19 @@ def test_a_long_header_is_made_smaller_not_cut_off(result):
     renderer = fig.canvas.get_renderer()
     header = next(t for t in fig.texts if "class:" in t.get_text())
     assert header.get_window_extent(renderer).x1 <= fig.bbox.x1
+
+
+def test_cadence_is_drawn_only_in_minutes_spent_stepping_and_is_in_the_legend(result):
+    """A few steps in a resting minute have a cadence that says nothing (review
+    2026-11-25c, item 12: 150-190 steps/min drawn over rest): the dotted line skips the
+    minutes with stepping in under half their sub-windows, and the legend names it."""
+    fig = draw_session(result)
+    values = result.features.values
+    stepping = values["step_fraction"] >= 0.5
+    assert stepping.any() and (~stepping).any()
+    [line] = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_linestyle() == ":"
+              and ax.get_ylabel() == "steps/min"]
+    drawn = np.asarray(line.get_ydata(), float)
+    assert np.isnan(drawn[~stepping]).all()
+    np.testing.assert_allclose(drawn[stepping], values["cadence_spm"][stepping])
+    assert "step cadence" in [t.get_text() for t in fig.legends[0].get_texts()]
