@@ -68,7 +68,10 @@ __all__ = [
 
 ROLES = ("time", "hr", "rr", "x", "y", "z", "speed", "cadence", "power", "distance")
 UNIT_KEYS = ("time_unit", "acc_unit", "speed_unit", "distance_unit", "rr_unit")
-COLUMN_KEYS = ROLES + UNIT_KEYS
+CHANNEL_KEYS = ("ecg",)
+"""Names only a recording with channels reads (an EDF's ECG channel); tables ignore them,
+so one ``--columns`` serves a batch of tables and EDF files."""
+COLUMN_KEYS = ROLES + UNIT_KEYS + CHANNEL_KEYS
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 64 << 10
 # A text table read whole (the fallback for ragged rows) may not be larger than this.

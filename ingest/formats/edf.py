@@ -44,6 +44,7 @@ Channels:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -334,14 +335,50 @@ def decode(path: str | Path) -> Contents:
     return Contents(path, header, records, record_start, first_offset, repairs)
 
 
-def _channels(signals: list[Signal], annotations: list[Signal]
+MAPPED = ("x", "y", "z", "hr", "ecg")
+"""The ``--columns`` names an EDF's channels can be given by."""
+
+
+def _mapped(path: Path, signals: list[Signal], annotations: list[Signal],
+            mapping: Mapping[str, str]) -> dict[str, Signal]:
+    """The channels ``--columns`` names (:data:`MAPPED`), by label (case-insensitive) or
+    by number counting from 1.
+
+    Raises:
+        InputError: a name given matches no channel (the labels found are listed).
+    """
+    usable = [s for s in signals if s not in annotations]
+    out: dict[str, Signal] = {}
+    for role in MAPPED:
+        wanted = mapping.get(role)
+        if wanted is None:
+            continue
+        key = wanted.strip().lower()
+        hit = next((s for s in usable if s.label.strip().lower() == key), None)
+        if hit is None and key.isdigit() and 1 <= int(key) <= len(signals):
+            hit = signals[int(key) - 1] if signals[int(key) - 1] in usable else None
+        if hit is None:
+            labels = ", ".join(printable(s.label.encode(), 16) for s in usable)[:300]
+            raise refuse(path, f"--columns {role}={printable(wanted.encode(), 24)}: no such "
+                         f"channel (found: {labels})", "give the channel's label as in the "
+                         "header, or its number counting from 1")
+        out[role] = hit
+    return out
+
+
+def _channels(signals: list[Signal], annotations: list[Signal],
+              mapped: Mapping[str, Signal] | None = None
               ) -> tuple[dict[str, Signal], list[Signal], list[Signal]]:
     """The signals by what they hold: acceleration by axis (the first of each), heart
-    rate, ECG; annotations and other signals are left out."""
-    acc: dict[str, Signal] = {}
-    hr, ecg = [], []
+    rate, ECG; those ``mapped`` (named with ``--columns``) first, the others by their
+    labels; annotations and other signals are left out."""
+    mapped = mapped or {}
+    acc: dict[str, Signal] = {a: mapped[a] for a in "xyz" if a in mapped}
+    hr = [mapped["hr"]] if "hr" in mapped else []
+    ecg = [mapped["ecg"]] if "ecg" in mapped else []
+    taken = set(map(id, mapped.values()))
     for s in signals:
-        if s in annotations:
+        if s in annotations or id(s) in taken:
             continue
         axis = _axis(s.label)
         if axis and axis not in acc:
@@ -424,7 +461,8 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
     header, repairs = contents.header, contents.repairs
     signals = header.signals
     annotations = [s for s in signals if s.label in ANNOTATION_LABELS]
-    acc, hr, ecg = _channels(signals, annotations)
+    mapped = _mapped(path, signals, annotations, options.columns or {})
+    acc, hr, ecg = _channels(signals, annotations, mapped)
     t_acc, xyz = _acceleration(path, contents, acc, repairs)
     hr_stream: tuple[NDArray[np.float64], ...] | None = _heart_rate(contents, hr, repairs)
     if ecg and hr_stream is not None:
@@ -444,8 +482,9 @@ def read_edf(path: str | Path, options: ReadOptions | None = None) -> Session:
                          "heart-rate channel")
         raise refuse(path, f"no acceleration (x, y, z), heart-rate or ECG channel among the "
                      f"signals ({labels})",
-                     "label the channels like 'ACC X', 'ACC Y', 'ACC Z' and 'HR' (bpm) or "
-                     "'ECG'")
+                     "name them with --columns x=LABEL,y=LABEL,z=LABEL, hr=LABEL (bpm) or "
+                     "ecg=LABEL, or label the channels like 'ACC X', 'ACC Y', 'ACC Z' and "
+                     "'HR' or 'ECG'")
     t0_unix = contents.t0_unix
     repairs.insert(0, (
         f"{'BDF' if header.bdf else 'EDF'}{'+' + header.plus[-1] if header.plus else ''}: "

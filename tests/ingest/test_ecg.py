@@ -318,3 +318,30 @@ def test_still_runs_match_a_slow_reference(x: np.ndarray, length: int) -> None:
                 want[start:i] = True
             start = i
     assert np.array_equal(_still(x, length), want)
+
+
+def test_channels_with_other_labels_are_named_with_columns(tmp_path: Path) -> None:
+    """An ECG labelled 'Direct_1' (the ADFECGDB recording) is no channel dosewatch
+    recognises by its label; ``--columns ecg=LABEL`` (or its number) names it, as columns
+    are named in a table (review 2026-11-25c, item 8). A name that matches no channel is
+    refused with the labels found; names of table columns alone do not matter."""
+    from dosewatch.ingest.registry import ReadOptions
+
+    path = ecg_edf(tmp_path, LIVE, label="Direct_1",
+                   extra=[("Temp", "degC", 1, 36.5 + np.zeros(int(DURATION)))])
+    with pytest.raises(InputError, match="ecg=LABEL"):
+        read_one(path)
+    for name in ("Direct_1", "direct_1", "1"):
+        session = read_one(path, ReadOptions(columns={"ecg": name, "time": "Zeit"}))
+        assert session.hr is not None and session.hr.rr_ms is not None
+        assert session.hr.bpm.size == BEATS.size - 1
+    with pytest.raises(InputError, match=r"--columns ecg=Abdomen_1: no such channel "
+                                         r"\(found: Direct_1, Temp\)"):
+        read_one(path, ReadOptions(columns={"ecg": "Abdomen_1"}))
+    # A heart-rate channel named by --columns wins over one found by its label.
+    hr = [("HR", "bpm", 1, 90.0 + np.zeros(int(DURATION))),
+          ("Puls", "bpm", 1, 120.0 + np.zeros(int(DURATION)))]
+    both = ecg_edf(tmp_path, LIVE, extra=hr)
+    assert np.allclose(read_one(both).hr.bpm, 90.0, atol=0.01)
+    assert np.allclose(read_one(both, ReadOptions(columns={"hr": "Puls"})).hr.bpm, 120.0,
+                       atol=0.01)
