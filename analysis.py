@@ -133,7 +133,8 @@ class SessionResult:
         return assess(self.info, self.prediction, self.minutes,
                       self.longest_bout_qualifying_minutes, self.config.bouts.dose_min,
                       truncation(self.repairs),
-                      gap_reasons(self.prediction, self.qualifying, self.config))
+                      gap_reasons(self.prediction, self.qualifying, self.config),
+                      self.config.epoch_min)
 
     def evidence(self) -> Evidence:
         """What this session tells about its participant, for their calibration."""

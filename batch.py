@@ -366,7 +366,7 @@ def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[st
     that it was truncated and analysed for what it holds (once per file), the archive
     members that were not read or are not activities, parts left out as damaged, and
     decisions to check (see :class:`Done`)."""
-    out: dict[tuple[str, str], dict[str, str]] = {}
+    out: dict[tuple[str, ...], dict[str, str]] = {}
     for session in sessions:
         note = truncation(session.provenance.repairs)
         source = session.provenance.source
@@ -380,8 +380,11 @@ def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[st
                 "hint": "analysed without them: the gaps are missing minutes; copy the "
                         "file from the device again if you can"}
         for n in session.provenance.notices:
-            out.setdefault((n.kind, n.source), {"kind": n.kind, "input": n.source,
-                                                "reason": n.reason, "hint": n.hint})
+            # Once per input and reason: a file of several activities says it once, and
+            # a file with two things to check says both.
+            out.setdefault((n.kind, n.source, n.reason),
+                           {"kind": n.kind, "input": n.source, "reason": n.reason,
+                            "hint": n.hint})
     return list(out.values())
 
 

@@ -10,6 +10,14 @@ settle it. The rules, weakest evidence first:
 - **low** also when no epoch has data to judge by, and when intensity comes from a
   workload channel (speed, power) without heart rate and without the participant's
   calibrated fitness (the reference person's is used);
+- **low** when the workload decides and its price may be wrong: a file that names no
+  sport holding a pace that is a fast run or a slow ride
+  (:func:`dosewatch.features.workload.run_or_ride`), or a workload read through the
+  reference person's fitness as more than 100 %HRR for 10 minutes in a row or more
+  (:func:`above_max_reason`: no heart rate can show more than HR_max, and no one holds
+  more than their maximal aerobic effort that long, so the sport, the fitness or the
+  speed is wrong for this participant); through the participant's own fitness, the same
+  is a **medium** reason (the price overshoots the top of their range);
 - **medium**:
   - intensity from a workload channel without heart rate, through the participant's
     calibrated (or a researcher's) fitness: heat or fatigue change what a pace costs;
@@ -49,7 +57,7 @@ from .features.epochs import FeatureInfo
 from .models.base import SOURCE_ACC, SOURCE_HR, SOURCE_NONE, SOURCE_WORKLOAD, EpochPrediction
 from .spec.bouts import bout_spans
 from .spec.labels import Label
-from .spec.runs import runs
+from .spec.runs import runs, spans_mask
 
 LEVELS = ("high", "medium", "low")
 NEAR_TIE_FRACTION = 0.1
@@ -69,10 +77,10 @@ class Certainty:
 
 def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str, float],
            longest_bout_min: float, dose_min: float, truncated: str | None = None,
-           gaps: Sequence[str] = ()) -> Certainty:
+           gaps: Sequence[str] = (), epoch_min: float = 1.0) -> Certainty:
     """The certainty of a session's verdict (see the module text); ``truncated``: the
     repair note saying the input was cut short, if it was; ``gaps``: the reasons of
-    :func:`gap_reasons`."""
+    :func:`gap_reasons`; ``epoch_min``: the epoch length in minutes."""
     low: list[str] = []
     medium: list[str] = []
     n_acc = int((prediction.source == SOURCE_ACC).sum())
@@ -106,6 +114,15 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
                           f"{whose}, {without}: heat, fatigue or wind change the effort of "
                           "a pace, and only heart rate would show it (wear a heart-rate "
                           "sensor)")
+        low.extend(info.workload_doubts)
+    fitness = fitness_source(info)
+    beyond = above_max_reason(prediction, fitness, epoch_min)
+    if beyond is not None:
+        # Through the reference person's fitness, nothing vouches for the price; through
+        # the participant's own (fitted to their heart rate), the linear price overshoots
+        # the top of their range: a simulated calibrated ramp reads 122 %HRR where its
+        # truth peaks at 83 %, with the class and dose right.
+        (low if fitness in (None, "population") else medium).append(beyond)
     if n_known == 0:
         low.append("no epoch has heart rate or acceleration to judge it by: the data are "
                    "missing, out of range or not what the columns were taken for")
@@ -154,6 +171,51 @@ def assess(info: FeatureInfo, prediction: EpochPrediction, minutes: Mapping[str,
     if medium:
         return Certainty("medium", tuple(medium))
     return Certainty("high")
+
+
+ABOVE_MAX_PCT = 100.0
+# Above the maximal aerobic effort a person lasts minutes: time to exhaustion at the speed
+# of VO2max is 4-8 minutes (Billat et al., Med Sci Sports Exerc 1994), and the last minutes
+# of a ramp test demand more than it (a real Conconi test, read through its runner's
+# calibrated fitness: 7 minutes above 100 %). Held for 10 minutes, it cannot be right.
+ABOVE_MAX_MIN = 10.0
+
+
+def fitness_source(info: FeatureInfo) -> str | None:
+    """Where the fitness that turned the workload into %HRR came from (``session``,
+    ``calibration``, ``researcher``, ``population``), or None without a relation."""
+    return None if info.relation is None else info.relation.source
+
+
+def above_max_reason(prediction: EpochPrediction, fitness: str | None,
+                     epoch_min: float = 1.0) -> str | None:
+    """Why the workload's %HRR cannot be right, or None: for :data:`ABOVE_MAX_MIN`
+    minutes in a row or more the workload stands for heart rate above
+    :data:`ABOVE_MAX_PCT` %HRR, more than any heart rate can show (HR_max is 100 %). The
+    price of the workload is wrong for this participant: not the sport it was priced as
+    (a ride read as a run), a fitter person than the fitness used, or a wrong speed.
+    Shorter spells say nothing: a GPS speed spike, an interval, the end of a ramp test."""
+    source = np.asarray(prediction.source)
+    intensity = np.asarray(prediction.intensity, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        above = (source == SOURCE_WORKLOAD) & (intensity > ABOVE_MAX_PCT)
+    spans = runs(above)
+    held = spans[(spans[:, 1] - spans[:, 0]) * epoch_min >= ABOVE_MAX_MIN - 1e-9]
+    above = spans_mask(held, above.size)
+    minutes = float(above.sum()) * epoch_min
+    if minutes < ABOVE_MAX_MIN:
+        return None
+    whose = {"population": "the reference person's fitness",
+             "session": "the fitness this session's heart rate showed",
+             "researcher": "the fitness a researcher set"}.get(fitness or "",
+                                                               "their calibrated fitness")
+    return (f"for {minutes:g} minutes (spells of {ABOVE_MAX_MIN:g} or more) the workload "
+            f"reads above {ABOVE_MAX_PCT:g} %HRR (up to {float(intensity[above].max()):.0f} "
+            "%), more than any heart rate can show: "
+            "its price is wrong for this participant (another sport than it was priced "
+            f"as, a participant fitter than {whose} assumes, or a wrong speed), so its "
+            "levels are too high (give the sport in the file when it names none; analyse "
+            "their sessions with heart rate in the same batch, or give a calibration)")
 
 
 def _longest(qualifying: NDArray[np.bool_], config: Config) -> int:

@@ -57,6 +57,9 @@ class FeatureContext:
             participant's own mapping) or ``cut-points`` (the placement's).
         hr_removed: seconds of heart rate removed by cleaning, per reason.
         warnings: degradations a reader of the results should know about.
+        workload_doubts: why the workload's price may be wrong (a pace that is a run or a
+            ride when the file names no sport); reasons of the verdict's certainty when
+            the workload decides it.
     """
 
     placement: str
@@ -68,6 +71,7 @@ class FeatureContext:
     acc_intensity_source: str | None = None
     hr_removed: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    workload_doubts: list[str] = field(default_factory=list)
 
 
 Compute = Callable[[Any, Session, EpochGrid, Config, FeatureContext], Mapping[str, NDArray]]

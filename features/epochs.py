@@ -85,6 +85,8 @@ class FeatureInfo:
         calibration: the participant's calibration the features used, if any.
         hr_removed: seconds of heart rate removed by cleaning, per reason.
         warnings: degradations a reader of the results should know about.
+        workload_doubts: why the workload's price may be wrong (see
+            :class:`~dosewatch.features.base.FeatureContext`).
     """
 
     hr_params: hrmod.HeartRateParams | None
@@ -99,6 +101,7 @@ class FeatureInfo:
     calibration: Calibration | None = None
     hr_removed: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    workload_doubts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,5 +232,6 @@ def extract(session: Session, config: Config | None = None,
         calibration=calibration,
         hr_removed=ctx.hr_removed,
         warnings=tuple(ctx.warnings),
+        workload_doubts=tuple(ctx.workload_doubts),
     )
     return features_out, info

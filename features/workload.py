@@ -128,12 +128,74 @@ def _grade(session: Session, speed: NDArray[np.float64], grid: EpochGrid
     return np.clip(np.nan_to_num(g, nan=0.0), -MAX_GRADE, MAX_GRADE)
 
 
+RIDE_FROM_MPS = 6.0  # without a sport, a median speed above this is a ride
+# Without a sport, a pace held in this band is a fast run or a slow ride (17 km/h is a
+# 3:32 min/km run and a commute ride): priced as a run it costs up to nine times what it
+# costs a rider, so the verdict cannot tell how hard it was (review 2026-11-25b, item 4).
+EITHER_SPORT_FROM_MPS = 4.0
+SPORT_HINT = ("give the sport in the file: export the activity with its sport, or name "
+              "it (a GPX track's <type>cycling</type> or <type>running</type>, a TCX "
+              "Activity's Sport=\"Biking\" or \"Running\")")
+
+
 def _cycling(session: Session, speed: NDArray[np.float64]) -> bool:
     sport = session.provenance.sport
     if sport is not None:
         return sport == "cycling"
-    return bool(np.nanmedian(speed) > 6.0) if np.isfinite(speed).any() else \
+    return bool(np.nanmedian(speed) > RIDE_FROM_MPS) if np.isfinite(speed).any() else \
         session.power is not None
+
+
+def run_or_ride(speed_mps: NDArray[np.float64], cadence_spm: NDArray[np.float64] | None
+                ) -> str | None:
+    """Why a session that names no sport, priced on foot (the median speed at most
+    :data:`RIDE_FROM_MPS`), may have been a ride; None when it cannot have been, or is
+    priced as a ride: its moving speeds' median is at least
+    :data:`EITHER_SPORT_FROM_MPS`, and no
+    stepping cadence (:data:`RUN_FROM_SPM` or more, as recorded) says it was a run; a
+    pedal rate (60-100 a minute) says nothing either way, it is a stride rate too.
+
+    ``speed_mps``: per sample or per epoch (NaN where unknown); ``cadence_spm``: the
+    cadence as the file recorded it (not doubled from strides), or None."""
+    speed = np.asarray(speed_mps, dtype=np.float64)
+    known = speed[np.isfinite(speed)]
+    moving = known[known >= MOVING_MPS]
+    if moving.size == 0 or float(np.median(known)) > RIDE_FROM_MPS:  # priced as a ride
+        return None
+    median = float(np.median(moving))
+    if median < EITHER_SPORT_FROM_MPS:
+        return None
+    if cadence_spm is not None:
+        steps = np.asarray(cadence_spm, dtype=np.float64)
+        steps = steps[np.isfinite(steps) & (steps > 0)]
+        if steps.size and float(np.median(steps)) >= RUN_FROM_SPM:
+            return None
+    s = np.array([median])
+    run = float(100.0 * foot_vo2(s, np.zeros(1), np.ones(1, bool))[0] / RUN_VO2_RESERVE)
+    ride = float(100.0 * _rider_watts(s, np.zeros(1))[0] / RIDE_MAX_POWER_W)
+    return (f"the file names no sport, and its pace (median {median:.1f} m/s, "
+            f"{3.6 * median:.0f} km/h while moving) is a fast run or a slow ride: it is "
+            f"priced as a run ({run:.0f} % of the reference person's reserve; as a ride "
+            f"{ride:.0f} %), so how hard it was is unknown")
+
+
+def run_or_ride_of_samples(t: NDArray[np.float64], speed_mps: NDArray[np.float64],
+                           cadence_spm: NDArray[np.float64] | None) -> str | None:
+    """:func:`run_or_ride` of speed samples at times ``t`` (s): judged on their minute
+    means, as the features see them (a GPS track with times to the whole second gives
+    samples that swing between half and twice the pace)."""
+    ok = np.isfinite(t) & np.isfinite(speed_mps)
+    if not ok.any():
+        return None
+    t, v = t[ok] - t[ok].min(), speed_mps[ok]
+    grid = EpochGrid(int(t.max() // 60.0) + 1, 60.0)
+    return run_or_ride(epoch_mean(t, v, grid), cadence_spm)
+
+
+def _rider_watts(speed: NDArray[np.float64], grade: NDArray[np.float64]
+                 ) -> NDArray[np.float64]:
+    """The reference rider's power at ``speed`` (m/s) on ``grade`` (see the module text)."""
+    return 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
 
 
 def _step_cadence(session: Session, grid: EpochGrid, ctx: FeatureContext
@@ -158,6 +220,14 @@ def _step_cadence(session: Session, grid: EpochGrid, ctx: FeatureContext
         return np.where(stepping >= per / 2, seconds.sum(axis=1) / stepping, np.nan)
 
 
+def _recorded_cadence(session: Session) -> NDArray[np.float64] | None:
+    """The session's cadence as its file recorded it; None without one, or when the
+    reader doubled it from strides (a doubled pedal rate looks like a run's steps)."""
+    doubled = any(r.startswith("cadence:") and "doubled" in r
+                  for r in session.provenance.repairs)
+    return None if session.cadence is None or doubled else session.cadence.values
+
+
 def workload_features(session: Session, grid: EpochGrid, config: Config,
                       ctx: FeatureContext) -> dict[str, NDArray[np.float64]]:
     """Per epoch: grade, power, the reference intensity of the workload and whether the
@@ -174,9 +244,13 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
     if _cycling(session, speed) and has_power:
         ref, moving = 100.0 * power / RIDE_MAX_POWER_W, power >= MOVING_W
     elif _cycling(session, speed) and has_speed:
-        watts = 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
+        watts = _rider_watts(speed, grade)
         ref, moving = 100.0 * np.clip(watts, 0.0, None) / RIDE_MAX_POWER_W, speed >= MOVING_MPS
     elif has_speed:
+        if session.provenance.sport is None:
+            doubt = run_or_ride(speed, _recorded_cadence(session))
+            if doubt is not None:
+                ctx.workload_doubts.append(f"{doubt} ({SPORT_HINT})")
         cadence = _step_cadence(session, grid, ctx)
         running = np.where(np.isfinite(cadence), cadence >= RUN_FROM_SPM, speed >= RUN_FROM_MPS)
         net_vo2 = foot_vo2(speed, grade, running)

@@ -1182,6 +1182,12 @@ def to_session(
         why = ("the file has no speed field" if not n_field else
                f"the file's speed field covers only {n_field} of {data.t.size} rows")
         repairs.append(f"speed: {speed.source} ({why})")
+    if speed is not None and data.sport is None and not has_hr.any() and not has_acc:
+        from ..features.workload import SPORT_HINT, run_or_ride_of_samples
+
+        doubt = run_or_ride_of_samples(speed.t, speed.mps, data.cadence)  # as recorded
+        if doubt is not None:
+            data.checks.append((doubt, SPORT_HINT))
     cadence = _steps_per_minute(data, speed)
     t = data.t
     hr: tuple | None = None

@@ -14,12 +14,14 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support.paths import REAL
 
 from dosewatch.analysis import analyze_session
 from dosewatch.batch import run_batch
 from dosewatch.calibration import learn
+from dosewatch.features.workload import run_or_ride
 from dosewatch.ingest import read_sessions
 from dosewatch.ingest.discover import discover
 from dosewatch.simulate import Person, simulate
@@ -144,3 +146,108 @@ def test_a_strap_that_drops_out_early_leaves_the_speed_to_tell(tmp_path: Path) -
     assert result.certainty.level == "low"
     assert any("heart rate covering only" in r for r in result.certainty.reasons)
     assert not any("data covers" in w for w in result.warnings)
+
+
+# --------------------------------------------------------------------------- no sport
+
+
+def _squeezed_gpx(to: Path, median_mps: float, sport: str | None = None) -> Path:
+    """A real GPS track (sports-lib's amazfit.gpx, a run at 3.4 m/s) without its heart
+    rate and its ``<type>``, its times squeezed so that it moves at ``median_mps``: a
+    slow commute ride at 4.8 m/s (review 2026-11-25b, item 4). ``sport``: a ``<type>``
+    to give it instead."""
+    from datetime import UTC, datetime, timedelta
+
+    text = (REAL / "sports-alliance__sports-lib" / "amazfit.gpx").read_text(encoding="utf-8")
+    text = re.sub(r"<heartrate>.*?</heartrate>|<ns3:hr>.*?</ns3:hr>", "", text)
+    text = re.sub(r"<type>.*?</type>", f"<type>{sport}</type>" if sport else "", text)
+    stamps = re.findall(r"<trkpt.*?<time>(.*?)</time>", text, flags=re.S)
+    times = [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps]
+    factor = 3.44 / median_mps  # the run's median pace while moving
+    start = times[0]
+
+    def squeeze(match: re.Match[str]) -> str:
+        t = datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
+        if t < start:  # the metadata's time
+            return match.group(0)
+        moved = start + timedelta(seconds=(t - start).total_seconds() * factor)
+        return f"<time>{moved.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z</time>"
+
+    to.write_text(re.sub(r"<time>(.*?)</time>", squeeze, text), encoding="utf-8")
+    assert len(times) > 1000
+    return to
+
+
+def test_a_file_without_a_sport_at_a_ride_s_pace_says_it_may_be_a_ride(tmp_path: Path) -> None:
+    # A GPX that names no sport, moving at 17 km/h: a fast run or a slow ride. Read as a
+    # run with the reference person's fitness, it was 34 vigorous minutes at 122-137 %HRR
+    # with only the generic reason. The console and the certainty must say what is
+    # unknown, what to do, and that more than 100 %HRR from a workload cannot be right.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    gpx = _squeezed_gpx(folder / "commute_ride.gpx", 4.8)
+    (session,) = read_sessions(gpx)
+    assert session.provenance.sport is None and session.hr is None
+    report = run_batch(discover([folder]), tmp_path / "out", pictures=False, progress=False)
+    assert report.ok
+    reasons = [c["reason"] for c in report.checks]
+    assert len(reasons) == 2 and "read the speed alone" in reasons[0]
+    assert "fast run or a slow ride" in reasons[1] and "17 km/h" in reasons[1]
+    assert "<type>cycling</type>" in report.checks[1]["hint"]
+    summary = json.loads((tmp_path / "out" / "commute_ride" / "summary.json").read_text())
+    certainty = summary["certainty"]
+    assert certainty["level"] == "low"
+    assert "reference person's fitness" in certainty["reasons"][0]
+    assert any("fast run or a slow ride" in r and "<type>cycling</type>" in r
+               for r in certainty["reasons"])
+    (above,) = [r for r in certainty["reasons"] if "more than any heart rate" in r]
+    assert re.search(r"for \d+ minutes .* above 100 %HRR", above)
+
+
+def test_a_declared_sport_is_priced_as_declared_without_the_doubt(tmp_path: Path) -> None:
+    ride = analyze_session(read_sessions(_squeezed_gpx(tmp_path / "r.gpx", 4.8, "cycling"))[0])
+    run = analyze_session(read_sessions(_squeezed_gpx(tmp_path / "u.gpx", 4.8, "running"))[0])
+    unknown = analyze_session(read_sessions(_squeezed_gpx(tmp_path / "n.gpx", 4.8))[0])
+    for result in (ride, run):
+        assert not any("slow ride" in r for r in result.certainty.reasons)
+    # The ride is priced with the reference rider: far below HR_max, nothing to doubt.
+    assert np.nanmax(ride.prediction.intensity) < 60
+    assert not any("more than any heart rate" in r for r in ride.certainty.reasons)
+    # A declared run is priced as before (a run, as the file without a sport is): 4.8 m/s
+    # is beyond the reference person, and the verdict says so.
+    np.testing.assert_allclose(run.prediction.intensity, unknown.prediction.intensity)
+    assert any("more than any heart rate" in r for r in run.certainty.reasons)
+
+
+def test_a_run_s_pace_or_a_stepping_cadence_is_no_doubt() -> None:
+    speed = np.full(40, 4.8)
+    assert "fast run or a slow ride" in run_or_ride(speed, None)
+    assert "fast run or a slow ride" in run_or_ride(speed, np.full(40, 85.0))  # pedal rate?
+    assert run_or_ride(speed, np.full(40, 172.0)) is None  # steps: a run
+    assert run_or_ride(np.full(40, 3.4), None) is None  # a run's pace, or a bike's crawl
+    assert run_or_ride(np.full(40, 6.5), None) is None  # priced as a ride
+    stops = np.concatenate([np.full(20, 4.5), np.zeros(20)])
+    assert run_or_ride(stops, None) is not None  # its moving pace decides
+
+
+def test_only_a_held_workload_above_hr_max_is_doubted() -> None:
+    from dosewatch.certainty import above_max_reason
+    from dosewatch.models.base import SOURCE_HR, SOURCE_WORKLOAD, EpochPrediction
+
+    def prediction(intensity, source=SOURCE_WORKLOAD):
+        n = len(intensity)
+        return EpochPrediction(np.asarray(intensity, float), np.zeros(n, np.int8),
+                               np.full(n, source, np.int8))
+
+    # GPS spikes, an interval, the end of a ramp: nine minutes above at most.
+    short = [80, 130, 140, 80] + [105] * 9 + [80]
+    assert above_max_reason(prediction(short), "calibration") is None
+    held = [80] + [105, 110, 108, 104, 106] * 2 + [80]
+    reason = above_max_reason(prediction(held), "calibration")
+    assert reason is not None and "for 10 minutes" in reason and "up to 110 %" in reason
+    assert "their calibrated fitness" in reason
+    assert above_max_reason(prediction(held, SOURCE_HR), "session") is None
+    # Half-minute epochs: ten of them are five minutes, twenty are ten.
+    assert above_max_reason(prediction(held), "population", 0.5) is None
+    twenty = [80] + [105] * 20 + [80]
+    assert "for 10 minutes" in above_max_reason(prediction(twenty), "population", 0.5)
