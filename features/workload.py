@@ -172,7 +172,7 @@ def run_or_ride(speed_mps: NDArray[np.float64], cadence_spm: NDArray[np.float64]
             return None
     s = np.array([median])
     run = float(100.0 * foot_vo2(s, np.zeros(1), np.ones(1, bool))[0] / RUN_VO2_RESERVE)
-    ride = float(100.0 * _rider_watts(s, np.zeros(1))[0] / RIDE_MAX_POWER_W)
+    ride = float(100.0 * rider_watts(s, np.zeros(1))[0] / RIDE_MAX_POWER_W)
     return (f"the file names no sport, and its pace (median {median:.1f} m/s, "
             f"{3.6 * median:.0f} km/h while moving) is a fast run or a slow ride: it is "
             f"priced as a run ({run:.0f} % of the reference person's reserve; as a ride "
@@ -192,7 +192,7 @@ def run_or_ride_of_samples(t: NDArray[np.float64], speed_mps: NDArray[np.float64
     return run_or_ride(epoch_mean(t, v, grid), cadence_spm)
 
 
-def _rider_watts(speed: NDArray[np.float64], grade: NDArray[np.float64]
+def rider_watts(speed: NDArray[np.float64], grade: NDArray[np.float64]
                  ) -> NDArray[np.float64]:
     """The reference rider's power at ``speed`` (m/s) on ``grade`` (see the module text)."""
     return 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
@@ -244,7 +244,7 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
     if _cycling(session, speed) and has_power:
         ref, moving = 100.0 * power / RIDE_MAX_POWER_W, power >= MOVING_W
     elif _cycling(session, speed) and has_speed:
-        watts = _rider_watts(speed, grade)
+        watts = rider_watts(speed, grade)
         ref, moving = 100.0 * np.clip(watts, 0.0, None) / RIDE_MAX_POWER_W, speed >= MOVING_MPS
     elif has_speed:
         if session.provenance.sport is None:

@@ -251,3 +251,35 @@ def test_only_a_held_workload_above_hr_max_is_doubted() -> None:
     assert above_max_reason(prediction(held), "population", 0.5) is None
     twenty = [80] + [105] * 20 + [80]
     assert "for 10 minutes" in above_max_reason(prediction(twenty), "population", 0.5)
+
+
+def test_the_workload_evaluation_reports_rides_apart(tmp_path: Path) -> None:
+    # scripts/workload_only_eval.py on a road ride with a power meter (sports-lib) and a
+    # run: the ride is counted apart, and measured against the reference rider.
+    import sys
+
+    from support.paths import REPO
+
+    for name in ("sports-alliance__sports-lib/7445393868.fit",
+                 "corriporai__runpandas/2020-12-02T06_08_29-300_Running.tcx"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((REAL / name).read_bytes())
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import workload_only_eval as evaluation
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    rows = evaluation.collect(tmp_path)
+    run, ride = sorted(rows, key=lambda r: r.activity)  # "on foot" < "ride"
+    assert (ride.activity, run.activity) == ("ride", "on foot") and run.ride is None
+    # The power it measured is the reference rider's at its speed, within a few per cent
+    # (a steady ride at 27 km/h); its heart rate says it was harder than the reference
+    # person's fitness reads it.
+    assert ride.ride.power_ratio == pytest.approx(1.04, abs=0.05)
+    assert ride.ride.k_speed > 1.1 and ride.ride.k_power > 1.1
+    assert ride.ride.speed_alone.dose is False and ride.full.dose is True
+    text = evaluation.report(rows)
+    assert "| uncalibrated, the rides | 1 |" in text
+    assert "| uncalibrated, the sessions on foot | 1 |" in text
+    assert "Rides (1 with speed and heart rate; 1 on a road, 0 with" in text
+    assert re.search(r"\| `sports-lib/7445393868.fit` \| road \| 7\.4 \| 1\.0\d \|", text)
