@@ -16,7 +16,10 @@ riders, and a person's own intensity is that times a factor for their fitness:
   J Appl Physiol 2002), which falls to about half at −20 %;
 - on a bike: power over 300 W; without a power meter, the power of a reference rider
   (84 kg with the bike, rolling resistance 0.005, CdA 0.35 m², still air) at the speed
-  and grade.
+  and grade (:func:`rider_watts`);
+- without a sport: on foot, unless the median speed is above 6 m/s (a ride). A pace of
+  4 m/s or more held by a file without a sport is a fast run or a slow ride
+  (:func:`run_or_ride`); the verdict says so (:mod:`dosewatch.certainty`).
 
 :func:`relate` then fits, per session, the heart-rate demand (``pct_hrr_demand``) against
 the workload: ``pct_hrr_demand ≈ k · workload_ref + c · t_moving``, where ``k`` is the
@@ -150,10 +153,10 @@ def run_or_ride(speed_mps: NDArray[np.float64], cadence_spm: NDArray[np.float64]
                 ) -> str | None:
     """Why a session that names no sport, priced on foot (the median speed at most
     :data:`RIDE_FROM_MPS`), may have been a ride; None when it cannot have been, or is
-    priced as a ride: its moving speeds' median is at least
-    :data:`EITHER_SPORT_FROM_MPS`, and no
-    stepping cadence (:data:`RUN_FROM_SPM` or more, as recorded) says it was a run; a
-    pedal rate (60-100 a minute) says nothing either way, it is a stride rate too.
+    priced as a ride. It may when its moving speeds' median is at least
+    :data:`EITHER_SPORT_FROM_MPS` and no stepping cadence (:data:`RUN_FROM_SPM` or more,
+    as recorded) says it was a run: a pedal rate (60-100 a minute) says nothing either
+    way, it is a stride rate too.
 
     ``speed_mps``: per sample or per epoch (NaN where unknown); ``cadence_spm``: the
     cadence as the file recorded it (not doubled from strides), or None."""
@@ -193,7 +196,7 @@ def run_or_ride_of_samples(t: NDArray[np.float64], speed_mps: NDArray[np.float64
 
 
 def rider_watts(speed: NDArray[np.float64], grade: NDArray[np.float64]
-                 ) -> NDArray[np.float64]:
+                ) -> NDArray[np.float64]:
     """The reference rider's power at ``speed`` (m/s) on ``grade`` (see the module text)."""
     return 84.0 * 9.81 * speed * (0.005 + grade) + 0.5 * 1.2 * 0.35 * speed**3
 
@@ -247,8 +250,8 @@ def workload_features(session: Session, grid: EpochGrid, config: Config,
         watts = rider_watts(speed, grade)
         ref, moving = 100.0 * np.clip(watts, 0.0, None) / RIDE_MAX_POWER_W, speed >= MOVING_MPS
     elif has_speed:
-        if session.provenance.sport is None:
-            doubt = run_or_ride(speed, _recorded_cadence(session))
+        if session.provenance.sport is None and session.grade is None:  # no treadmill's
+            doubt = run_or_ride(speed, _recorded_cadence(session))  # incline says foot
             if doubt is not None:
                 ctx.workload_doubts.append(f"{doubt} ({SPORT_HINT})")
         cadence = _step_cadence(session, grid, ctx)

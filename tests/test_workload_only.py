@@ -283,3 +283,18 @@ def test_the_workload_evaluation_reports_rides_apart(tmp_path: Path) -> None:
     assert "| uncalibrated, the sessions on foot | 1 |" in text
     assert "Rides (1 with speed and heart rate; 1 on a road, 0 with" in text
     assert re.search(r"\| `sports-lib/7445393868.fit` \| road \| 7\.4 \| 1\.0\d \|", text)
+
+
+def test_a_treadmill_s_incline_says_the_pace_was_on_foot() -> None:
+    # A treadmill recorded live without a strap names no sport, but its incline stream
+    # (FTMS) says it was run: a fast run at 4.8 m/s is no doubt there. The same speeds
+    # from a file without an incline are.
+    from dosewatch.session import build_session
+
+    t = np.arange(0.0, 40 * 60.0)
+    speed = (t, np.full(t.size, 4.8))
+    treadmill = build_session("treadmill", speed=speed, grade=(t, np.zeros(t.size)))
+    track = build_session("track", speed=speed)
+    assert treadmill.provenance.sport is None is track.provenance.sport
+    assert not any("slow ride" in r for r in analyze_session(treadmill).certainty.reasons)
+    assert any("slow ride" in r for r in analyze_session(track).certainty.reasons)
