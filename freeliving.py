@@ -163,7 +163,7 @@ class Recording:
     @property
     def no_data(self) -> NDArray[np.bool_]:
         """Minutes with neither acceleration nor heart rate (and not non-wear)."""
-        return ~self.minutes.has_acc & ~self.minutes.has_hr & ~self.nonwear
+        return no_data_minutes(self.minutes, self.nonwear)
 
     def summary(self, used: Mapping[str, Mapping[str, object]] | None = None
                 ) -> dict[str, object]:
@@ -376,6 +376,11 @@ def nonwear_minutes(minutes: MinuteSummary, config: Config) -> NDArray[np.bool_]
 # --------------------------------------------------------------------------- sessions
 
 
+def no_data_minutes(minutes: MinuteSummary, nonwear: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Minutes with neither acceleration nor heart rate, and not non-wear."""
+    return ~minutes.has_acc & ~minutes.has_hr & ~nonwear
+
+
 def placement_of(session: Session, config: Config) -> str:
     return session.profile.placement or config.acceleration.default_placement
 
@@ -516,8 +521,13 @@ def split(session: Session, config: Config | None = None) -> Recording:
     names = [session_name(session.name, start, f.slice_start_min * MINUTE_S, config)
              for f in found]
     nw_runs = runs(nonwear)
+    # Minutes with neither stream (a recording that stopped, a strap out of range) are
+    # neither worn nor non-wear: said apart (review 2026-11-25c: 42 h of a 1.9-day
+    # recording had no data, and the note said only "non-wear 0.0 h").
+    no_data = no_data_minutes(minutes, nonwear)
     about = (f"free-living recording {session.name}: {session.duration_s / 86_400:.1f} days, "
-             f"non-wear {nonwear.sum() / 60:.1f} h in {len(nw_runs)} periods; "
+             f"non-wear {nonwear.sum() / 60:.1f} h in {len(nw_runs)} periods, "
+             f"no data {no_data.sum() / 60:.1f} h; "
              f"{len(found)} exercise sessions found: {', '.join(names)}")
     sessions = []
     for k, (f, name) in enumerate(zip(found, names, strict=True), 1):

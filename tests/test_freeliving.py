@@ -245,3 +245,28 @@ def test_a_recordings_record_states_the_hr_values_each_verdict_used(tmp_path) ->
     assert {k: found[k] for k in keys} == {k: summary[k] for k in keys}
     assert "hr_max" not in rec  # the recording's own are named for what they did
     assert rec["to_find_sessions"]["hr_max_source"] in ("default", "observed")
+
+
+def test_the_recordings_note_says_how_long_it_had_no_data(found) -> None:
+    """Hours with neither stream (the logger stopped) are neither worn nor non-wear: the
+    note every session of the recording carries says them apart (review 2026-11-25c: a
+    recording with 42 h without data said only 'non-wear 0.0 h')."""
+    rec, result = found
+    whole = rec.session()
+    assert f"no data {result.no_data.sum() / 60:.1f} h" in result.sessions[0].provenance.repairs[-2]
+    cut = (20 * 3600.0, 23 * 3600.0)  # three hours of an evening without any sample
+
+    def outside(t):
+        return (t < cut[0]) | (t >= cut[1])
+
+    hr, acc = whole.hr, whole.acc
+    gappy = replace(whole, hr=replace(hr, t=hr.t[outside(hr.t)], bpm=hr.bpm[outside(hr.t)],
+                                      rr_ms=None if hr.rr_ms is None else
+                                      hr.rr_ms[outside(hr.t)]),
+                    acc=replace(acc, t=acc.t[outside(acc.t)], xyz=acc.xyz[outside(acc.t)]))
+    split_gappy = split(gappy, Config())
+    hours = split_gappy.no_data.sum() / 60
+    assert hours >= 2.9 + result.no_data.sum() / 60
+    about = split_gappy.sessions[0].provenance.repairs[-2]
+    assert about.startswith(f"free-living recording {gappy.name}:")
+    assert f"no data {hours:.1f} h;" in about
