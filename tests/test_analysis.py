@@ -49,8 +49,12 @@ def test_the_picture_draws_the_floored_intensity_and_the_measured_heart_rate():
     result = analyze_session(_run_then_fall_below_rest())
     fig = draw_session(result)
     ax = next(a for a in fig.axes if a.get_ylabel() == "intensity (%HRR)")
-    (line,) = [x for x in ax.lines if x.get_color() == "black"]
-    drawn = line.get_ydata()  # the intensity, the same numbers as epochs.csv
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import StepPatch
+
+    (stairs,) = [p for p in ax.patches if isinstance(p, StepPatch)
+                 and p.get_edgecolor() == to_rgba("black")]
+    drawn = stairs.get_data().values  # the intensity, the same numbers as epochs.csv
     np.testing.assert_array_equal(drawn, result.prediction.intensity)
     assert np.nanmin(drawn) == 0.0
     # The axis goes as low as the measured %HRR, so heart rate below HR_rest is seen.
