@@ -188,6 +188,9 @@ class Recording:
             "no_data_minutes": int(self.no_data.sum()),
             "active_minutes": int(self.active.sum()),
             "nonwear": [self._span(int(a), int(b)) for a, b in nonwear],
+            # The minutes without data, as periods too: the study report's wear per day
+            # needs where they are, not only how many (review 2026-11-25c, item 5).
+            "no_data": [self._span(int(a), int(b)) for a, b in runs(self.no_data)],
             "sessions": [
                 {"session": s.name, **self._span(f.slice_start_min, f.slice_end_min),
                  "exercise": self._span(f.start_min, f.end_min),

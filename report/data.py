@@ -20,7 +20,9 @@ from ..config import Config
 from ..duplicates import Copies, mark_duplicates
 from ..errors import InputError
 from ..rows import SessionRow, read_rows
+from ..session import damage, truncation
 from .notes import left_out_lines
+from .wear import VALID_DAY_WORN_H, WearData, read_wear
 
 
 @dataclass
@@ -56,6 +58,33 @@ class StudyData:
     """The rows that are copies of others (counted once), those that start together
     with different samples, by :func:`dosewatch.duplicates.mark_duplicates`, and those
     the analysis marked as copies of earlier runs' sessions (``earlier``)."""
+    wear: WearData = field(default_factory=WearData)
+    """The free-living recordings' wear time (``recordings/*.json``), per day."""
+    valid_day_h: float = VALID_DAY_WORN_H
+    """Hours of wear that make a day of a free-living recording valid."""
+
+    @property
+    def to_check(self) -> list[dict[str, str]]:
+        """The inputs analysed although truncated, or with damaged parts left out as gaps:
+        ``input``, ``kind`` (``truncated`` or ``damaged``), ``reason`` (the repair note),
+        ``sessions`` (their names), once per input and kind, in table order.
+
+        Read from each session's repairs in ``summary.json`` with the rules the analysis
+        uses for its console lines (:func:`dosewatch.session.truncation` and
+        :func:`~dosewatch.session.damage`), so a rerun that did not read an unchanged
+        input again still names it."""
+        found: dict[tuple[str, str], dict[str, str]] = {}
+        for row, summary in zip(self.rows, self.summaries, strict=True):
+            repairs = [str(r) for r in (summary or {}).get("repairs") or []]
+            for kind, note in (("truncated", truncation(repairs)),
+                               ("damaged", damage(repairs))):
+                if note is None:
+                    continue
+                source = str((summary or {}).get("source") or row.source)
+                entry = found.setdefault((kind, source), {
+                    "input": source, "kind": kind, "reason": note, "sessions": ""})
+                entry["sessions"] = ", ".join(filter(None, (entry["sessions"], row.session)))
+        return list(found.values())
 
     @property
     def left_out(self) -> list[str]:
@@ -69,7 +98,8 @@ def session_folder(out_dir: Path, row: SessionRow) -> Path:
 
 
 def load_study(out_dir: Path, config: Config | str | Path | None = None,
-               rules: AdherenceRules | None = None) -> StudyData:
+               rules: AdherenceRules | None = None,
+               valid_day_h: float = VALID_DAY_WORN_H) -> StudyData:
     """Read an analysis folder and compute its adherence tables (without writing them).
 
     Args:
@@ -77,6 +107,7 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
         config: the configuration the analysis used (a Config or a TOML path); default
             ``out_dir/config.toml`` when there is one, else the defaults (the page says so).
         rules: adherence thresholds; default from the configuration.
+        valid_day_h: hours of wear that make a day of a free-living recording valid.
 
     Raises:
         InputError: ``out_dir`` has no readable ``sessions.csv``.
@@ -90,14 +121,18 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
     summaries = _read_summaries(out_dir, rows, notes)
     entries = _read_failures(out_dir / "failures.json", notes)
     config, config_note = _resolve_config(out_dir, config)
-    adherence = compute_adherence(rows, rules or AdherenceRules.from_config(config))
+    rules = rules or AdherenceRules.from_config(config)
+    adherence = compute_adherence(rows, rules)
+    wear = read_wear(out_dir, rules.timezone)
+    notes += wear.notes
     return StudyData(out_dir=out_dir, rows=rows, summaries=summaries,
                      failures=[e for e in entries if e.get("status", "failed") == "failed"],
                      adherence=adherence, config_text=config.to_toml(),
                      config_note=config_note, notes=notes,
                      skipped=[e for e in entries if e.get("status") == "skipped"],
                      stored=[e for e in entries if e.get("status") == "stored"],
-                     copies=mark_duplicates(rows, _earlier_marks(rows))[1])
+                     copies=mark_duplicates(rows, _earlier_marks(rows))[1],
+                     wear=wear, valid_day_h=valid_day_h)
 
 
 def _earlier_marks(rows: list[SessionRow]) -> dict[str, str]:

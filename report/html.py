@@ -25,12 +25,20 @@ from .figures import PATTERNS, class_figure, participant_figure
 from .markup import relative_href
 from .tables import (
     class_rows,
+    days_table,
     failures_list,
+    nonwear_list,
     participants_table,
     sessions_table,
     skipped_list,
+    wear_table,
     weekly_table,
+    why_table,
 )
+
+DAYS_OPEN = 62
+"""The per-day wear table is open (and prints) up to this many rows; folded above it (the
+per-recording table keeps the valid days)."""
 
 ASSETS = ("report.css", "report.js")
 """The files in ``assets/`` every page inlines."""
@@ -74,14 +82,16 @@ def _header(data: StudyData, title: str) -> str:
                      + ([f"{earlier} {'copy' if earlier == 1 else 'copies'} of sessions "
                          "analysed in another run or folder, not counted"] if earlier else []))
     also = f" (and {also})" if also else ""
+    wear_link = '<a href="#wear-section">Wear time</a>' if data.wear.recordings else ""
     return f"""<header>
 <h1>{escape(title)}</h1>
 <p class="meta">{_count(n, "session")}{also} from {_count(people, "participant")}{escape(span)};
 {len(data.failures)} failed inputs, {len(data.skipped)} files skipped.
 Folder <code>{escape(str(data.out_dir))}</code>.
 Report written {now} by dosewatch {escape(__version__)}.</p>
-<nav aria-label="sections"><a href="#adherence">Adherence</a><a href="#classes">Classes</a>
-<a href="#sessions-section">Sessions</a><a href="#failures">Failures</a>
+<nav aria-label="sections"><a href="#adherence">Adherence</a>{wear_link}
+<a href="#classes">Classes</a><a href="#sessions-section">Sessions</a>
+<a href="#why-section">Certainty and warnings</a><a href="#failures">Failures</a>
 <a href="#configuration">Configuration</a></nav>
 </header>"""
 
@@ -120,12 +130,26 @@ def _notes(data: StudyData) -> str:
     if data.notes:
         html += ('<div class="notes"><p>Problems met while reading the folder:</p><ul>'
                  + "".join(f"<li>{escape(x)}</li>" for x in data.notes) + "</ul></div>")
+    to_check = data.to_check
+    if to_check:
+        html += ('<div class="notes" id="to-check"><p>To check: analysed although truncated, '
+                 "or with damaged parts left out as missing minutes (certainty lowered; the "
+                 "verdict covers what the file holds):</p><ul>"
+                 + "".join(_check_item(c) for c in to_check) + "</ul></div>")
     left_out = data.left_out
     if left_out:
         html += ('<div class="notes" id="left-out"><p>Left out of this report, or counted '
                  'once:</p><ul>' + "".join(f"<li>{escape(x)}</li>" for x in left_out)
                  + "</ul></div>")
     return html
+
+
+def _check_item(entry: dict[str, str]) -> str:
+    """One input analysed although truncated or damaged: what, why, which sessions."""
+    what = "truncated" if entry["kind"] == "truncated" else "damaged parts left out"
+    return (f'<li data-kind="{escape(entry["kind"])}"><code>{escape(entry["input"])}</code> — '
+            f"{what}: {escape(entry['reason'])} (session{'s' if ',' in entry['sessions'] else ''}"
+            f" {escape(entry['sessions'])})</li>")
 
 
 def _adherence_section(data: StudyData) -> str:
@@ -157,6 +181,43 @@ run</p>
 <details open><summary>Weekly table ({len(a.weeks)} participant-weeks)</summary>
 {weekly_table(a)}
 </details>
+</section>"""
+
+
+def _wear_section(data: StudyData) -> str:
+    """Wear time of the free-living recordings (empty when the folder has none)."""
+    wear = data.wear.recordings
+    if not wear:
+        return ""
+    zone = data.adherence.rules.timezone or "UTC"
+    n_days = sum(len(w.days or []) for w in wear)
+    unknown = [w for w in wear if w.days is None]
+    return f"""<section id="wear-section" aria-labelledby="h-wear">
+<h2 id="h-wear">Wear time of the free-living recordings</h2>
+<p>A band worn for days is split into its exercise sessions (see README, free-living
+recordings). <em>Worn</em> time is the time with data that is not non-wear; <em>non-wear</em>
+is time the band lay still (taken off); <em>no data</em> is time with neither acceleration
+nor heart rate (a gap in the file). A day is <strong>valid</strong> when at least
+{data.valid_day_h:g} hours of it were worn (<code>dosewatch report --valid-day-hours</code>
+sets another threshold); days are calendar days in {escape(zone)}, and a recording's first
+and last days, partly recorded, count only when they reach it too.</p>
+{wear_table(data)}
+{"".join(f'<p class="hint">{escape(w.name)}: {escape(w.note)}</p>' for w in unknown)}
+<details{" open" if n_days <= DAYS_OPEN else ""}><summary>Per day ({n_days} days)</summary>
+{days_table(data, zone)}
+</details>
+<h3>Non-wear periods</h3>
+{nonwear_list(data)}
+</section>"""
+
+
+def _why_section(data: StudyData) -> str:
+    """Per session, why its certainty is what it is, and its warnings, as text."""
+    return f"""<section id="why-section" aria-labelledby="h-why">
+<h2 id="h-why">Certainty and warnings</h2>
+<p>Why each verdict is as certain as it is, and what to keep in mind, as each session's
+summary.json says (the Certainty and Warnings cells above link here).</p>
+{why_table(data)}
 </section>"""
 
 
@@ -246,8 +307,10 @@ def render_report(data: StudyData, report_path: Path, title: str | None = None) 
         _cards(data),
         _notes(data),
         _adherence_section(data),
+        _wear_section(data),
         _classes_section(data),
         _sessions_section(data, report_dir),
+        _why_section(data),
         _failures_section(data),
         _configuration_section(data, report_dir),
         "</main>",

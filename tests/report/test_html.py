@@ -151,7 +151,11 @@ def test_failed_inputs_and_skipped_files_are_listed_apart(study_folder, make_row
     html = page._failures_section(data)
     failed, skipped = html.split('id="skipped-list"')
     assert "bad.fit" in failed and "notes.txt" not in failed
-    assert "<strong>InputError</strong>: truncated" in failed and "h" * 400 + " …" in failed
+    # The reason and what to do, not the exception's class (review 2026-11-25c, item 5):
+    # the class stays in an attribute only.
+    assert '<li data-error="InputError"><code>bad.fit</code> — truncated<br>' in failed
+    assert ">InputError<" not in failed and ": InputError" not in failed
+    assert "What to do: " + "h" * 400 + " …" in failed
     assert "<code>notes.txt</code> — not an input<br>" in skipped and "<strong>" not in skipped
     assert "1 failed inputs, 1 files skipped" in page._header(data, "t")
     empty = page._failures_section(load_study(study_folder([make_row(0)], [], name="none")))
