@@ -13,6 +13,7 @@ their rows; nothing about a session is computed again here.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 from importlib.resources import files
@@ -207,7 +208,7 @@ and last days, partly recorded, count only when they reach it too.</p>
 {days_table(data, zone)}
 </details>
 <h3>Non-wear periods</h3>
-{nonwear_list(data)}
+{nonwear_list(data, zone)}
 </section>"""
 
 
@@ -255,14 +256,18 @@ def _failures_section(data: StudyData) -> str:
 </section>"""
 
 
-def _table_links(data: StudyData, report_dir: Path) -> str:
-    """Links to the tables that exist in the folder, relative to the page."""
-    links = [f'<a href="{relative_href(data.out_dir / name, report_dir)}">{escape(name)}</a>'
-             for name in _TABLE_FILES if (data.out_dir / name).exists()]
+def _table_links(data: StudyData, report_dir: Path,
+                 tables: Mapping[str, Path] | None = None) -> str:
+    """Links to the tables that exist, relative to the page: the folder's, but the
+    adherence tables the report wrote where ``tables`` says (by name)."""
+    paths = [(tables or {}).get(name, data.out_dir / name) for name in _TABLE_FILES]
+    links = [f'<a href="{relative_href(path, report_dir)}">{escape(path.name)}</a>'
+             for path in paths if path.exists()]
     return " · ".join(links)
 
 
-def _configuration_section(data: StudyData, report_dir: Path) -> str:
+def _configuration_section(data: StudyData, report_dir: Path,
+                           tables: Mapping[str, Path] | None = None) -> str:
     """Versions and classifier of the analysis, the adherence rules, the configuration."""
     rules = data.adherence.rules
     count_name = "dose days" if rules.count_same_day_once else "dose sessions"
@@ -280,7 +285,7 @@ Adherence rules: {rules.dose_sessions_per_week} {count_name} a week, target
 {rules.target_weeks} weeks in a row.</p>
 <p>Configuration {escape(data.config_note)}:</p>
 <pre id="config">{escape(data.config_text)}</pre>
-<p>Tables: {_table_links(data, report_dir)}</p>
+<p>Tables: {_table_links(data, report_dir, tables)}</p>
 </section>"""
 
 
@@ -288,13 +293,16 @@ Adherence rules: {rules.dose_sessions_per_week} {count_name} a week, target
 # The page
 
 
-def render_report(data: StudyData, report_path: Path, title: str | None = None) -> str:
+def render_report(data: StudyData, report_path: Path, title: str | None = None,
+                  tables: Mapping[str, Path] | None = None) -> str:
     """The report page as HTML text (see :mod:`dosewatch.report`).
 
     Args:
         data: the loaded analysis folder.
         report_path: where the page will be written (links are made relative to it).
         title: the page title (default from the folder's name).
+        tables: where the adherence tables were written, by name (default: in the
+            folder).
     """
     report_dir = Path(report_path).resolve().parent
     title = title or f"Study report: {data.out_dir.resolve().name}"
@@ -312,7 +320,7 @@ def render_report(data: StudyData, report_path: Path, title: str | None = None) 
         _sessions_section(data, report_dir),
         _why_section(data),
         _failures_section(data),
-        _configuration_section(data, report_dir),
+        _configuration_section(data, report_dir, tables),
         "</main>",
         f"<script>\n{asset('report.js')}</script>",
         "</body>",

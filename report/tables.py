@@ -9,8 +9,10 @@ which is what the page sorts by and what the tests compare with the CSVs.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..adherence import PARTICIPANT_COLUMNS, WEEKLY_COLUMNS, Adherence, format_cell
 from ..rows import SessionRow
@@ -278,18 +280,19 @@ def _hours(minutes: float) -> str:
     return f"{minutes / 60:.1f}"
 
 
-def _period(p: dict) -> str:
-    """A non-wear period as ``2026-03-04 20:00–21:39 (99 min)``, or in hours from the
-    start when the recording has no start time."""
-    start, end = p.get("start_time"), p.get("end_time")
-    if start and end:
-        a, b = str(start)[:16].replace("T", " "), str(end)[:16].replace("T", " ")
+def _period(p: dict, start: datetime | None, zone: str) -> str:
+    """A non-wear period as ``2026-03-04 20:00–21:39 UTC (99 min)`` (in the study's time
+    zone, ``zone``), or in hours from the start when the recording has no start time."""
+    a_s, b_s = float(p.get("start_s", 0)), float(p.get("end_s", 0))
+    if start is not None:
+        tz = ZoneInfo(zone) if zone != "UTC" else UTC
+        a = (start + timedelta(seconds=a_s)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        b = (start + timedelta(seconds=b_s)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
         b = b[11:] if a[:10] == b[:10] else b
-        when = f"{a}–{b} UTC"
+        when = f"{a}–{b} {zone}"
     else:
-        when = (f"{float(p.get('start_s', 0)) / 3600:.1f}–"
-                f"{float(p.get('end_s', 0)) / 3600:.1f} h from the start")
-    return f"{when} ({float(p.get('minutes', 0)):g} min)"
+        when = f"{a_s / 3600:.1f}–{b_s / 3600:.1f} h from the start"
+    return f"{when} ({float(p.get('minutes', (b_s - a_s) / 60)):g} min)"
 
 
 def _participants_of(data: StudyData, wear: Wear) -> str:
@@ -365,15 +368,17 @@ def days_table(data: StudyData, zone: str) -> str:
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def nonwear_list(data: StudyData, limit: int = 20) -> str:
-    """The non-wear periods of each recording (the first ``limit``; the file has all)."""
+def nonwear_list(data: StudyData, zone: str, limit: int = 20) -> str:
+    """The non-wear periods of each recording (the first ``limit``; the file has all),
+    in the time zone ``zone`` (an IANA name, or ``UTC``)."""
     items = []
     for w in data.wear.recordings:
+        start = w.start_time
         periods = w.summary.get("nonwear") or []
         if not periods:
             items.append(f"<li>{escape(w.name)}: no non-wear period</li>")
             continue
-        shown = "; ".join(escape(_period(p)) for p in periods[:limit])
+        shown = "; ".join(escape(_period(p, start, zone)) for p in periods[:limit])
         more = (f"; and {len(periods) - limit} more (all in {escape(w.file)})"
                 if len(periods) > limit else "")
         items.append(f"<li>{escape(w.name)}: {shown}{more}</li>")

@@ -70,6 +70,11 @@ class Wear:
     def name(self) -> str:
         return str(self.summary.get("recording", ""))
 
+    @property
+    def start_time(self) -> datetime | None:
+        """The recording's start (UTC when the file gives no zone), if known."""
+        return _start(self.summary)
+
     def valid_days(self, worn_h: float) -> int | None:
         return None if self.days is None else sum(d.valid(worn_h) for d in self.days)
 
@@ -127,10 +132,7 @@ def per_day(entry: dict, zone: tzinfo = UTC) -> list[Day] | None:
     nonwear = _minute_mask(entry.get("nonwear") or [], n)
     no_data = _minute_mask(entry.get("no_data") or [], n) & ~nonwear
     worn = ~nonwear & ~no_data
-    start = entry.get("start_time")
-    start_dt = datetime.fromisoformat(start) if start else None
-    if start_dt is not None and start_dt.tzinfo is None:
-        start_dt = start_dt.replace(tzinfo=UTC)
+    start_dt = _start(entry)
     # Day boundaries as minutes from the start (local midnights; 24 h steps without a start)
     if start_dt is None:
         cuts = list(range(0, n, 1440))
@@ -155,6 +157,14 @@ def per_day(entry: dict, zone: tzinfo = UTC) -> list[Day] | None:
     return [Day(labels[k], int(covered[k]), int(w[k]), int(nw[k]), int(nd[k]),
                 int(np.sum(per_session == k)))
             for k in range(len(labels))]
+
+
+def _start(entry: dict) -> datetime | None:
+    start = entry.get("start_time")
+    if not start:
+        return None
+    start_dt = datetime.fromisoformat(str(start))
+    return start_dt if start_dt.tzinfo is not None else start_dt.replace(tzinfo=UTC)
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

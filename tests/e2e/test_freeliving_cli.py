@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -75,7 +76,26 @@ def test_a_free_living_week_gives_its_sessions_and_weekly_adherence(tmp_path: Pa
     assert len(record["recordings"][0]["nonwear"]) == 2
     assert json.loads((out / "recordings" / "quiet.json").read_text())["outputs"] == []
 
-    assert _run("report", str(out)).returncode == 0
+    assert record["recordings"][0]["no_data"] == []  # where minutes without data are
+    report = _run("report", str(out), "--valid-day-hours", "8")
+    assert report.returncode == 0, report.stderr
+    # Wear time per recording and per day (review 2026-11-25c, item 5): the page's days
+    # add up to the recording's worn and non-wear minutes.
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="wear"' in html and "Valid days (≥ 8 h worn)" in html
+    week = html.split('<tr data-recording="week">')[1].split("</tr>")[0]
+    assert f'data-col="worn_minutes" data-value="{record["recordings"][0]["worn_minutes"]}"' \
+        in week and 'data-col="sessions_found" data-value="5"' in week
+    days = html.split('id="wear-days"')[1].split("</table>")[0]
+    worn = [int(v) for v in re.findall(r'data-col="worn_minutes" data-value="(\d+)"', days)]
+    nonwear = [int(v) for v in re.findall(r'data-col="nonwear_minutes" data-value="(\d+)"',
+                                           days)]
+    assert len(worn) >= 3 + 1  # P01's days (three and a part) and P02's one
+    assert sum(worn) == sum(r["worn_minutes"] for r in (
+        record["recordings"][0], json.loads((out / "recordings" / "quiet.json").read_text()
+                                            )["recordings"][0]))
+    assert sum(nonwear) == record["recordings"][0]["nonwear_minutes"] + json.loads(
+        (out / "recordings" / "quiet.json").read_text())["recordings"][0]["nonwear_minutes"]
     weeks = [(w["participant"], w["week"], w["sessions"], w["dose_sessions"])
              for w in _table(out / "adherence.csv")]
     assert weeks == [("P01", "2026-W10", "3", "2"), ("P01", "2026-W11", "2", "1")]

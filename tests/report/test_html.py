@@ -53,8 +53,17 @@ def hostile_study(study_folder, make_row, hostile):
     failures = [{"status": "failed", "input": hostile, "error": hostile, "reason": hostile,
                  "hint": hostile}]
     out = study_folder(rows, failures=failures, name=FOLDER)
-    summary = {"warnings": [hostile], "dosewatch_version": hostile, "classifier": hostile}
+    summary = {"warnings": [hostile], "dosewatch_version": hostile, "classifier": hostile,
+               "certainty": {"level": "low", "reasons": [hostile]}, "source": hostile,
+               "repairs": [f"{hostile}: the file was cut short"]}
     (out / "out-0" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (out / "recordings").mkdir()
+    recording = {"recording": hostile, "start_time": start.isoformat(), "duration_s": 7200.0,
+                 "worn_minutes": 60, "nonwear_minutes": 60, "no_data_minutes": 0,
+                 "nonwear": [{"start_s": 0.0, "end_s": 3600.0, "minutes": 60.0}],
+                 "no_data": [], "sessions": [{"session": hostile, "start_s": 3600.0}]}
+    (out / "recordings" / "r.json").write_text(json.dumps({"recordings": [recording]}),
+                                               encoding="utf-8")
     (out / "out-1" / "summary.json").unlink()  # a note naming the (hostile) folder
     (out / "config.toml").write_text(Config().to_toml(), encoding="utf-8")  # named too
     return load_study(out)
@@ -66,6 +75,8 @@ SECTIONS = {
     "adherence": lambda d, r: page._adherence_section(d),
     "classes": lambda d, r: page._classes_section(d),
     "sessions": page._sessions_section,
+    "why": lambda d, r: page._why_section(d),
+    "wear": lambda d, r: page._wear_section(d),
     "failures": lambda d, r: page._failures_section(d),
     "configuration": page._configuration_section,
 }
@@ -78,7 +89,8 @@ def test_every_section_shows_the_folders_text_escaped(name, hostile_study, hosti
     tags = {tag for tag, _ in parsed.tags}
     assert not tags & {"script", "img", "b"}, name
     assert not any(k.startswith("on") for _, a in parsed.tags for k in a), name
-    shown = {"header": [FOLDER], "notes": [FOLDER], "configuration": [FOLDER, hostile],
+    shown = {"header": [FOLDER], "notes": [FOLDER, hostile],
+             "configuration": [FOLDER, hostile],
              "adherence": [hostile, hostile + "2"]}.get(name, [hostile])
     assert all(parsed.shows(text) for text in shown), name  # shown, not dropped
 
@@ -160,3 +172,54 @@ def test_failed_inputs_and_skipped_files_are_listed_apart(study_folder, make_row
     assert "1 failed inputs, 1 files skipped" in page._header(data, "t")
     empty = page._failures_section(load_study(study_folder([make_row(0)], [], name="none")))
     assert "No input failed." in empty and "No file was skipped." in empty
+
+
+def test_certainty_reasons_and_warnings_are_on_the_page_as_text(study_folder, make_row):
+    """Review 2026-11-25c, item 5: the reasons for a certainty and the warnings' text are
+    printed in a table (a tooltip does not print), and the session's cells link there."""
+    rows = [make_row(0), make_row(1), make_row(2, session="quiet")]
+    out = study_folder(rows)
+    reasons = ["intensity comes from acceleration with population cut-points",
+               "HR_max 135 bpm is well below what their age predicts"]
+    summary = {"warnings": ["heart rate: 4 s removed as artefact (spike)"],
+               "certainty": {"level": "medium", "reasons": reasons}}
+    (out / "out-1" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (out / "out-2" / "summary.json").write_text("{}", encoding="utf-8")
+    data = load_study(out)
+    why = page._why_section(data)
+    assert why.count("<tr id=") == 1 and 'id="why-out-1"' in why  # s0 has no warnings
+    assert all(f"<li>{r}</li>" in why for r in reasons)
+    assert "<li>heart rate: 4 s removed as artefact (spike)</li>" in why
+    assert "(2 others without either)" in why
+    table = page._sessions_section(data, out)
+    cell = re.search(r'<td data-col="certainty"[^>]*>[^<]*<a href="#why-out-1">', table)
+    assert cell and 'title="' + "\n".join(reasons) + '"' in cell.group(0)
+    assert '<a href="#why-out-1">1</a>' in table  # the warnings count links there too
+    assert '<td data-col="certainty" data-value="low">low</td>' in table  # nothing to link
+    empty = page._why_section(load_study(study_folder([make_row(0)], name="plain")))
+    assert 'id="why-none"' in empty
+
+
+def test_inputs_analysed_truncated_or_damaged_are_listed_to_check(study_folder, make_row):
+    """Review 2026-11-25c, item 5: read from the sessions' repairs, once per input, with
+    the rule the console uses (dosewatch.session.truncation and damage)."""
+    rows = [make_row(0, session="a"), make_row(1, session="b"), make_row(2, session="c")]
+    out = study_folder(rows)
+    cut = "the header announces 222048 pages, the file holds 17: the file was cut short"
+    bad = "dropped 6 of 145 data blocks with a checksum that does not match (damaged)"
+    for i, (source, repairs) in enumerate([("in/cut.bin", ["calibrated", cut]),
+                                           ("in/cut.bin", [cut]),
+                                           ("in/ax3.cwa", [bad, "rate 100 Hz"])]):
+        summary = {"source": source, "repairs": repairs}
+        (out / f"out-{i}" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    data = load_study(out)
+    assert data.to_check == [
+        {"input": "in/cut.bin", "kind": "truncated", "reason": cut, "sessions": "a, b"},
+        {"input": "in/ax3.cwa", "kind": "damaged", "reason": bad, "sessions": "c"}]
+    notes = page._notes(data)
+    assert 'id="to-check"' in notes
+    assert f"<code>in/cut.bin</code> — truncated: {cut} (sessions a, b)" in notes
+    assert f"<code>in/ax3.cwa</code> — damaged parts left out: {bad} (session c)" in notes
+    lines: list[str] = []
+    write_report(out, checks=lines)
+    assert lines == [f"in/cut.bin: {cut}", f"in/ax3.cwa: {bad}"]

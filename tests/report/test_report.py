@@ -185,6 +185,35 @@ def test_the_browser_shows_one_row_per_session_and_the_csvs_numbers(study, tmp_p
     assert sum(counts) == len(sessions)
 
 
+@pytest.mark.e2e
+def test_the_browser_shows_why_each_verdict_is_as_certain_as_it_is(study, tmp_path):
+    """Each session's certainty reasons and warnings, as its summary.json gives them, in
+    the printed table (review 2026-11-25c, item 5); failures without exception classes."""
+    import json
+
+    dom = rendered_dom(study / "report.html", "", tmp_path)
+    page = Tables()
+    page.feed(dom)
+    shown = {r["attrs"]["data-output"]: r for r in page.tables["why"]}
+    sessions = read_csv(study / "sessions.csv")
+    for row in sessions:
+        output = Path(row["output"]).name
+        summary = json.loads((study / output / "summary.json").read_text(encoding="utf-8"))
+        reasons, warnings = summary["certainty"]["reasons"], summary["warnings"]
+        if not reasons and not warnings:
+            assert output not in shown
+            continue
+        cells = shown[output]["cells"]
+        assert cells["certainty"][1] == row["certainty"] == summary["certainty"]["level"]
+        assert (cells["reasons"][1], cells["warnings"][1]) == (str(len(reasons)),
+                                                               str(len(warnings)))
+        assert all(text in cells["reasons"][0] for text in reasons)
+        assert all(text in cells["warnings"][0] for text in warnings)
+    assert shown  # the simulated sessions have warnings (artefacts) or reasons
+    failed = dom.split('id="failures-list"')[1].split("</ul>")[0]
+    assert "What to do:" in failed and "Error</" not in failed and "Error:" not in failed
+
+
 def test_two_doses_on_one_day_are_one_dose_day_in_the_written_table(study):
     weekly = {(w["participant"], w["week"]): w for w in read_csv(study / "adherence.csv")}
     p02 = weekly[("P02", "2026-W53")]
@@ -222,7 +251,10 @@ def test_numbers_are_read_from_the_tables_not_recomputed(study, tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     path = write_report(copy, copy / "other.html", title="edited")
-    weekly = {(w["participant"], w["week"]): w for w in read_csv(copy / "adherence.csv")}
+    # A page other than report.html has its tables beside it, named after it.
+    assert not (copy / "adherence.csv").exists()
+    weekly = {(w["participant"], w["week"]): w
+              for w in read_csv(copy / "other.adherence.csv")}
     assert weekly[("P01", "2027-W01")]["dose_sessions"] == "2"
     assert weekly[("P01", "2027-W01")]["minutes_at_or_above_intermediate"] == "100"
     html = path.read_text(encoding="utf-8")
@@ -235,3 +267,30 @@ def test_a_folder_without_results_is_a_clear_error(tmp_path):
     assert run.returncode == 3
     assert "sessions.csv: no sessions table here" in run.stderr
     assert "dosewatch analyze" in run.stderr
+
+
+def test_a_page_written_elsewhere_leaves_the_folders_tables_as_they_were(study, tmp_path):
+    """``report --config tz.toml --out elsewhere.html`` wrote the folder's adherence.csv
+    with the other time zone (review 2026-11-25c, item 14): its tables go beside the page."""
+    before = {name: (study / name).read_bytes() for name in (
+        "adherence.csv", "adherence.parquet", "participants.csv", "participants.parquet")}
+    tz = tmp_path / "tz.toml"
+    tz.write_text('[adherence]\ntimezone = "Pacific/Pago_Pago"\n', encoding="utf-8")
+    page = tmp_path / "pages" / "res-tz.html"
+    run = dosewatch("report", str(study), "--config", str(tz), "--out", str(page))
+    assert run.returncode == 0, run.stderr
+    assert {name: (study / name).read_bytes() for name in before} == before
+    assert f"adherence tables: {page.with_name('res-tz.adherence.csv')}" in run.stdout
+    assert f"those in {study} are left as they were" in run.stdout
+    # UTC-11: Monday 2026-12-28 07:00 UTC is Sunday evening there, in 2026-W52.
+    weeks = {(w["participant"], w["week"]) for w in read_csv(
+        page.with_name("res-tz.adherence.csv"))}
+    assert ("P01", "2026-W52") in weeks
+    assert ("P01", "2026-W52") not in {(w["participant"], w["week"])
+                                       for w in read_csv(study / "adherence.csv")}
+    for name in ("res-tz.adherence.parquet", "res-tz.participants.csv",
+                 "res-tz.participants.parquet"):
+        assert (page.parent / name).is_file(), name
+    assert not [p.name for p in page.parent.iterdir() if p.name.startswith(".")]
+    html = page.read_text(encoding="utf-8")
+    assert 'href="res-tz.participants.csv"' in html and 'href="res-tz.adherence.csv"' in html
