@@ -168,10 +168,11 @@ class Recording:
     def summary(self, used: Mapping[str, Mapping[str, object]] | None = None
                 ) -> dict[str, object]:
         """The recording's summary (``recordings/<input>.json``): its length, worn time,
-        non-wear periods and the sessions found, with the thresholds used. ``used``: per
-        session name, the HR_rest and HR_max (with their sources) its verdict used, shown
-        with each session; the recording's own (``to_find_sessions``) only found its
-        active minutes, before any calibration of the participant was applied."""
+        non-wear and no-data periods and the sessions found, with the thresholds used.
+        ``used``: per session name, the HR_rest and HR_max (with their sources) its
+        verdict used, shown with each session; the recording's own
+        (``to_find_sessions``) only found its active minutes, before any calibration of
+        the participant was applied."""
         fl = self.config.free_living
         used = used or {}
         hp = self.hr_params

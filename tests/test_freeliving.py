@@ -270,3 +270,27 @@ def test_the_recordings_note_says_how_long_it_had_no_data(found) -> None:
     about = split_gappy.sessions[0].provenance.repairs[-2]
     assert about.startswith(f"free-living recording {gappy.name}:")
     assert f"no data {hours:.1f} h;" in about
+
+
+def test_the_minutes_without_data_are_kept_as_periods() -> None:
+    """A recording (its first 13 hours) with a hole (a flat battery): the summary says
+    where the no-data minutes are, for the report's wear per day."""
+    rec = recording()
+    hole = (10 * 3600.0, 10.5 * 3600.0)  # half an hour without any sample
+
+    t0 = min(rec.hr[0][0], rec.acc[0][0])  # the recording's times are Unix seconds
+
+    def cut(t, v):
+        keep = ((t - t0 < hole[0]) | (t - t0 >= hole[1])) & (t - t0 < 13 * 3600)
+        return t[keep], v[keep]
+
+    session = build_session("holed", hr=cut(*rec.hr), acc=cut(*rec.acc), profile=rec.profile,
+                            source="holed", format="simulated")
+    summary = split(session, Config()).summary()
+    periods = summary["no_data"]
+    # Whole minutes (the last, partly recorded, is clipped to the recording's end).
+    assert sum(int(np.ceil(p["end_s"] / 60)) - int(p["start_s"] // 60)
+               for p in periods) == summary["no_data_minutes"] > 0
+    inside = [p for p in periods if p["minutes"] >= 1]
+    assert len(inside) == 1
+    assert abs(inside[0]["start_s"] - hole[0]) <= 60 and abs(inside[0]["end_s"] - hole[1]) <= 60

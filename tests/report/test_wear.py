@@ -83,6 +83,8 @@ def test_the_page_shows_each_recording_and_day_with_the_threshold(tmp_path, stud
     assert html.count('data-col="day"') == 3 and "<details open>" in html
     assert "2026-03-04 20:00–23:00 UTC (180 min)" in html
     assert '<a href="#wear-section">' in page._header(data, "t")
+    assert 'id="card-valid-days">valid days<b>3</b><small>of 3 days of 1 recording' \
+        in page._cards(data)
     ten = page._wear_section(load_study(out))
     assert 'data-value="1">1 of 3<' in ten and "≥ 10 h" in ten
 
@@ -91,3 +93,4 @@ def test_no_recordings_no_section(study_folder, make_row):
     data = load_study(study_folder([make_row(0)]))
     assert read_wear(data.out_dir).recordings == []
     assert page._wear_section(data) == "" and "#wear-section" not in page._header(data, "t")
+    assert "valid days" not in page._cards(data)
