@@ -167,9 +167,9 @@ def why_table(data: StudyData) -> str:
     if not body:
         return ('<p id="why-none">No session has a certainty reason or a warning in its '
                 "summary.json.</p>")
+    others = f" ({n} other{'' if n == 1 else 's'} without either)" if n else ""
     return (f'<table id="why" class="data why"><caption>Sessions whose summary.json gives '
-            f"reasons for the certainty or warnings ({n} other"
-            f"{'' if n == 1 else 's'} without either)</caption><thead><tr>"
+            f"reasons for the certainty or warnings{others}</caption><thead><tr>"
             '<th scope="col">Participant</th><th scope="col">Session</th>'
             '<th scope="col">Certainty</th>'
             '<th scope="col">Why this certainty</th><th scope="col">Warnings</th></tr>'
