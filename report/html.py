@@ -122,9 +122,7 @@ def _cards(data: StudyData) -> str:
     if known:  # wear-time validity, the first figure of an accelerometer study
         valid = sum(w.valid_days(data.valid_day_h) or 0 for w in known)
         days = sum(len(w.days or []) for w in known)
-        cards.append(("valid days", f"{valid}",
-                      f"of {days} days of {_count(len(known), 'recording')} worn "
-                      f"≥ {data.valid_day_h:g} h"))
+        cards.append(("valid days", f"{valid}", f"of {days}, worn ≥ {data.valid_day_h:g} h"))
     html = "".join(f'<div class="card" id="card-{key.replace(" ", "-")}">{escape(key)}'
                    f"<b>{value}</b><small>{escape(note)}</small></div>"
                    for key, value, note in cards)

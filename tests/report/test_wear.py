@@ -83,7 +83,7 @@ def test_the_page_shows_each_recording_and_day_with_the_threshold(tmp_path, stud
     assert html.count('data-col="day"') == 3 and "<details open>" in html
     assert "2026-03-04 20:00–23:00 UTC (180 min)" in html
     assert '<a href="#wear-section">' in page._header(data, "t")
-    assert 'id="card-valid-days">valid days<b>3</b><small>of 3 days of 1 recording' \
+    assert 'id="card-valid-days">valid days<b>3</b><small>of 3, worn ≥ 2.5 h<' \
         in page._cards(data)
     ten = page._wear_section(load_study(out))
     assert 'data-value="1">1 of 3<' in ten and "≥ 10 h" in ten
