@@ -128,7 +128,8 @@ def placement_named(text: str) -> str | None:
 def with_file_placement(options: ReadOptions, placement: str | None, where: str,
                         repairs: list[str]) -> ReadOptions:
     """``options`` with the placement the file names, noted as coming ``from`` ``where``,
-    unless the caller's profile gives a placement (the caller's word wins)."""
+    unless the caller's profile gives a placement (the caller's word wins); ``options``
+    itself when the file's placement is not taken."""
     if placement and (options.profile is None or options.profile.placement is None):
         options = replace(options, profile=replace(options.profile or Profile(),
                                                    placement=placement))
@@ -160,12 +161,15 @@ def acc_session(
     repairs: list[str],
     hr: tuple[NDArray[np.float64], ...] | None = None,
     bounds: tuple[float, float, float] | None = None,
+    placement: tuple[str | None, str] = (None, ""),
 ) -> Session:
     """A session from acceleration whose times ``t`` count from ``t0_unix`` (Unix s).
 
     ``hr``, when given, is ``(t, bpm)`` or ``(t, bpm, rr_ms)`` on the same clock as ``t``.
     ``bounds`` is ``(min t, max t, max |xyz|)`` when the reader knows them already (a week's
-    arrays are then not read again here).
+    arrays are then not read again here). ``placement`` is ``(placement, where from)``
+    when the file stored where the device is worn (see :func:`with_file_placement`): it
+    is then the device's (``placement_source`` ``device``, as for a chest strap).
 
     Raises:
         InputError: the start is not a date a device clock can hold (the file's clock
@@ -208,10 +212,13 @@ def acc_session(
         t = t - lo
         hr = None if hr is None else (np.asarray(hr[0]) - lo, *hr[1:])
         t0_unix += lo
+    stored = options
+    options = with_file_placement(options, placement[0], placement[1], repairs)
     name = options.name or input_stem(path)
     session = build_session(
         name, acc=(t, xyz), hr=hr, profile=options.profile, source=str(path), format=format,
         start_time=datetime.fromtimestamp(t0_unix, UTC), repairs=tuple(repairs),
+        device_profile=("placement",) if options is not stored else (),
     )
     origin = t0_unix + session.provenance.time_origin_s
     return replace(session, provenance=replace(session.provenance, time_origin_s=origin))

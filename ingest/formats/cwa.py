@@ -64,7 +64,6 @@ from ..rawacc import (
     prefaulted,
     printable,
     refuse,
-    with_file_placement,
 )
 from ..registry import Reader, ReadOptions
 
@@ -529,10 +528,9 @@ def read_cwa(path: str | Path, options: ReadOptions | None = None) -> Session:
     repairs += _continuity_notes(f, clock)
     # The setup software writes the body location as metadata "_p".
     placement = placement_named(head["metadata"].get("_p", ""))  # type: ignore[attr-defined]
-    options = with_file_placement(options, placement,
-                                  "the body location the device was set up with", repairs)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=clock.t0_unix, format="cwa",
-                       repairs=repairs, bounds=bounds)
+                       repairs=repairs, bounds=bounds,
+                       placement=(placement, "the body location the device was set up with"))
 
 
 def _read(path: Path, options: ReadOptions) -> list[Session]:

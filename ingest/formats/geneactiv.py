@@ -51,7 +51,6 @@ from ..rawacc import (
     prefaulted,
     printable,
     refuse,
-    with_file_placement,
 )
 from ..registry import Reader, ReadOptions
 
@@ -407,12 +406,11 @@ def read_geneactiv(path: str | Path, options: ReadOptions | None = None) -> Sess
     t, xyz, t0 = _samples_and_times(pages, header)
     repairs = _recording_notes(header, pages)
     placement = placement_named(header.fields.get("device location code", ""))
-    options = with_file_placement(options, placement, "the device location it was set up with",
-                                  repairs)
     if not np.isfinite(t0):
         raise refuse(path, "the first page's time is not a date", HINT)
     return acc_session(path, options, t=t, xyz=xyz, t0_unix=t0, format="geneactiv",
-                       repairs=repairs)
+                       repairs=repairs,
+                       placement=(placement, "the device location it was set up with"))
 
 
 def _dropped_text(dropped: dict[str, int]) -> str:

@@ -334,3 +334,32 @@ def test_profile_given_wins_over_the_file(tmp_path: Path) -> None:
     session = read_one(DATA / "cwa" / "ax3_testfile.cwa",
                        ReadOptions(profile=Profile(placement="hip")))
     assert session.profile.placement == "hip"
+    assert "placement" not in session.provenance.device_profile  # the person's word
+
+
+def test_a_placement_the_file_stored_is_the_devices(tmp_path: Path) -> None:
+    """Review 2026-11-25c, item 11: the CWA's own body location was reported with
+    ``placement_source`` ``profile`` (a Polar chest strap's gives ``device``)."""
+    from dosewatch.analysis import analyze_session
+    from dosewatch.models.registry import get_classifier
+    from dosewatch.session import Profile
+
+    rng = np.random.default_rng(4)
+    raw = rng.integers(-600, 600, (900, 3))
+    raw[:, 2] += 256
+    bin_path = tmp_path / "g.bin"
+    bin_path.write_bytes(geneactiv_bytes(raw, rate=100.0, gain=(25600, 25000, 26000),
+                                         offset=(100, -200, 0)))
+    for path in (DATA / "cwa" / "ax3_testfile.cwa", bin_path):
+        session = read_one(path)
+        assert session.profile.placement == "wrist"
+        assert session.provenance.device_profile == ("placement",), path.name
+    cwa = read_one(DATA / "cwa" / "ax3_testfile.cwa")
+    info = analyze_session(cwa, None, get_classifier("rules")).info
+    assert (info.placement, info.placement_source) == ("wrist", "device")
+    # A profile that names the placement is the person's word, whatever the file says.
+    given = read_one(DATA / "cwa" / "ax3_testfile.cwa",
+                     ReadOptions(profile=Profile(placement="wrist")))
+    assert given.provenance.device_profile == ()
+    assert analyze_session(given, None, get_classifier("rules")).info.placement_source == \
+        "profile"
