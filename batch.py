@@ -304,6 +304,9 @@ class BatchReport:
     """Each free-living recording's summary: its non-wear and the sessions found."""
     followed: list[dict[str, str]] = field(default_factory=list)
     """Links discovery followed (inside the folders given), each with where it leads."""
+    parts: list[dict[str, str]] = field(default_factory=list)
+    """Files read as part of another input's recording (a Polar Sensor Logger
+    ``_PPI.txt`` beside its ``_HR.txt``), each saying which: read, not skipped."""
     elsewhere: list[dict[str, object]] = field(default_factory=list)
     """Session folders in the output folder from inputs not given in this run (an earlier
     run's): each ``output``, ``input``, whether its evidence ``counted`` in its
@@ -1305,6 +1308,7 @@ def run_batch(
             {"input": s.path, "reason": s.reason, "hint": s.hint} for s in inventory.skipped)
         report.followed.extend(
             {"input": s.path, "reason": s.reason} for s in inventory.followed)
+        report.parts.extend({"input": s.path, "reason": s.reason} for s in inventory.parts)
         run = _Runner(workers, scheduler, progress, on_result)
         # Before this run writes: an earlier session whose folder an input of this run
         # takes over (the same name) still tells about its participant.
@@ -1826,6 +1830,6 @@ def _write_tables(report: BatchReport, tasks: Sequence[Task], out_dir: Path,
     report.failures.sort(key=lambda f: order.get(f["input"], -1))
     write_rows(report.rows, out_dir)
     write_failures(report.failures, report.unsupported, out_dir / "failures.json",
-                   report.followed, report.profiles, report.elsewhere)
+                   report.followed, report.profiles, report.elsewhere, report.parts)
     # The report shows the configuration the tables were made with.
     atomic_write_text(out_dir / "config.toml", config.to_toml())

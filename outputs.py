@@ -434,7 +434,8 @@ def stored_reason(entry: Mapping[str, object]) -> str:
 def write_failures(failures: Sequence[dict[str, str]], unsupported: Sequence[dict[str, str]],
                    path: Path, followed: Sequence[dict[str, str]] = (),
                    profiles: Sequence[dict[str, str]] = (),
-                   stored: Sequence[Mapping[str, object]] = ()) -> None:
+                   stored: Sequence[Mapping[str, object]] = (),
+                   parts: Sequence[dict[str, str]] = ()) -> None:
     """``failures.json``: every input that failed (``status: failed``), every file that
     was skipped as not a session input (``status: skipped``), each with its reason and
     what to do, every link that discovery followed (``status: followed``, with where
@@ -442,11 +443,13 @@ def write_failures(failures: Sequence[dict[str, str]], unsupported: Sequence[dic
     inputs it is the profile of), and every session folder an earlier run left in the
     output folder from an input not given in this run (``status: stored``, with
     ``output``, ``counted`` in its participant's calibration, ``replaced`` by this run's
-    input of the same name, and the reason): what this run's tables leave out, for
-    ``dosewatch report`` to say so too."""
+    input of the same name, and the reason), and every file read as part of another
+    input's recording (``status: part``, saying which): what this run's tables leave
+    out, for ``dosewatch report`` to say so too, and where every file went."""
     entries = [{"status": "failed", **f} for f in failures]
     entries += [{"status": "skipped", **s} for s in unsupported]
     entries += [{"status": "followed", **s} for s in followed]
     entries += [{"status": "profile", **s} for s in profiles]
     entries += [{"status": "stored", **e, "reason": stored_reason(e)} for e in stored]
+    entries += [{"status": "part", **p} for p in parts]
     atomic_write_text(path, to_json(entries))

@@ -254,7 +254,7 @@ def profile_for_input(
     """
     files = list(folder_profiles)
     own = path / "profile.toml"
-    if path.is_dir() and own.is_file():
+    if path.is_dir() and own.is_file() and own not in files:  # discovery may list it
         files.append(own)
     merged = Profile()
     for file in files:

@@ -188,7 +188,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                "not analysed again)") if n_same else ""
     print(f"{_count(len(report.rows), 'session')} analysed{resumed}, "
           f"{_count(len(report.failures), 'input')} failed, "
-          f"{_count(len(report.unsupported), 'file')} skipped as not session inputs")
+          f"{_count(len(report.unsupported), 'file')} skipped as not session inputs"
+          + (f", {_count(len(report.parts), 'more file')} read as parts of recordings"
+             if report.parts else ""))
     _say_certainty(report)
     if report.profiles:
         shown = [f"{_printable(p['input'])} ({p['reason']})" for p in report.profiles[:5]]
@@ -231,7 +233,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 hint = f.get("hint") or ""
                 print(f"  {_printable(f['input'])}: {f['reason']}"
                       + (f" — {hint}" if hint else ""), file=sys.stderr)
-    if report.failures or report.unsupported or report.followed:
+    if report.failures or report.unsupported or report.followed or report.parts:
         print(f"(all listed in {out / 'failures.json'})", file=sys.stderr)
     return 1 if report.failures else 0
 

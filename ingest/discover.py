@@ -1,9 +1,13 @@
 """Which inputs a list of command-line paths stands for, with every file accounted for.
 
-A path that a reader claims as a whole (a session folder, an activity file, a recording)
-is one input. Any other folder is walked: every folder below it that a reader claims is
-one input (its own files and subfolders belong to it), every file a reader takes is one
-input, and every other file is *skipped* with the reason. A path that does not exist, or
+A file a reader takes is one input; so is a folder a reader claims (a session folder, an
+E4 export). Every folder is walked, a claimed one too: a claimed folder's reader uses
+some of its files (:attr:`~dosewatch.ingest.registry.Reader.folder_files`: ``hr.csv``,
+``ACC.csv``), and its other entries are met like any folder's (a FIT file beside an E4
+export is an input of its own, a ``week2/`` subfolder is walked), so nothing in it goes
+unaccounted for. Every file a reader takes is one input, the other files of a recording
+of several files are listed as its *parts* (:attr:`Inventory.parts`), and every other
+file is *skipped* with the reason. A path that does not exist, or
 a folder that holds no input at all, is a *failure* of its own; neither stops the others.
 Order is stable (sorted), so output names and tables are the same from run to run.
 
@@ -24,13 +28,15 @@ Discovery cannot be trapped (issue 14):
   links: links are looked at after everything else.
 
 A ``profile.toml`` in a folder that is walked (a participant's folder of watch exports,
-say) is the profile of every input in that folder and in the folders below it
+say, or the E4 export unzipped into it) is the profile of every input in that folder and
+in the folders below it, the claimed folder itself included
 (:attr:`Inventory.profiles`); where folders nested in each other each hold one, the
 nearest one's fields win (a study-wide ``placement`` above, each participant's ``id``
 and ``age`` in their folder). An input named on the command line gets the
 ``profile.toml`` of the folder that holds it (a regular file, not a link), as that
-folder is its participant. A session folder's own ``profile.toml`` is its reader's, and
-wins over the folders' (see :func:`dosewatch.profiles.profile_for_input`). A
+folder is its participant (a claimed folder named there: that one, then its own). A
+claimed folder's own ``profile.toml`` wins over the folders' above it (see
+:func:`dosewatch.profiles.profile_for_input`). A
 ``profile.toml`` that no input is below is skipped, saying so.
 """
 
@@ -101,6 +107,9 @@ class Inventory:
             files, the outermost first (each one's fields win over those before it).
         profile_files: every ``profile.toml`` that applies to some input, with ``reason``
             saying to how many (``profile for 4 inputs``).
+        parts: files read as part of another input's recording (a Polar Sensor Logger
+            recording's ``_PPI.txt`` beside its ``_HR.txt``), each saying which: analysed,
+            not skipped.
     """
 
     inputs: list[Path] = field(default_factory=list)
@@ -110,6 +119,7 @@ class Inventory:
     roots: list[Path] = field(default_factory=list)
     profiles: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
     profile_files: list[Skipped] = field(default_factory=list)
+    parts: list[Skipped] = field(default_factory=list)
 
 
 def _kind(mode: int) -> str | None:
@@ -147,6 +157,9 @@ class _Walk:
         self.count = 0
         self.profile_folders: dict[Path, Path] = {}
         """Walked folder -> the ``profile.toml`` in it."""
+        self.used: dict[Path, set[str] | None] = {}
+        """Claimed folder -> the names of the entries its reader uses (None: all but
+        ``profile.toml``); the walk passes them by."""
 
     def first_time(self, st: os.stat_result, path: Path, what: str) -> bool:
         """Record ``path``; False (and a skip entry) when its inode was met before."""
@@ -167,8 +180,10 @@ class _Walk:
         if stat.S_ISDIR(st.st_mode):
             if not self.first_time(st, path, "folder"):
                 return
-            if reader_for(path) is not None:
-                inv.inputs.append(path)
+            if (reader := reader_for(path)) is not None:
+                self.claim(path, reader)
+                if depth + 1 <= self.max_depth:
+                    pending.append((path, depth + 1))
             elif depth + 1 > self.max_depth:
                 inv.skipped.append(Skipped(
                     str(path), f"nested more than {self.max_depth} folders deep: not searched",
@@ -192,10 +207,22 @@ class _Walk:
                                        unsupported_hint(path)))
         else:
             if reader.group is not None and (lead := group_of(path)[0]) != path:
-                inv.skipped.append(Skipped(str(path), f"part of the recording read from "
-                                           f"{lead.name} ({reader.title})"))
+                inv.parts.append(Skipped(str(path), f"part of the recording read from "
+                                         f"{lead.name} ({reader.title})"))
             else:
                 inv.inputs.append(path)
+
+    def claim(self, folder: Path, reader: Reader) -> None:
+        """Make the folder a reader claims an input, and note the files its reader uses:
+        the folder is still walked (:meth:`walk`), for its ``profile.toml`` (the
+        profile of the folder's input and of everything below it) and for the entries
+        its reader does not use, which are inputs of their own or skipped with the
+        reason (a FIT file beside an E4 export, a ``week2/`` subfolder)."""
+        self.inv.inputs.append(folder)
+        if reader.folder_files is None:  # every entry but the profile is the reader's
+            self.used[folder] = None
+        else:
+            self.used[folder] = {p.name for p in reader.folder_files(folder)}
 
     def link(self, path: Path, depth: int, pending: list[tuple[Path, int]]) -> None:
         """Follow the link ``path`` when it leads inside the roots; else say why not."""
@@ -240,6 +267,10 @@ class _Walk:
                     str(folder), f"cannot be listed ({exc.strerror or exc})",
                     "check its permissions"))
                 continue
+            if folder in self.used:
+                used = self.used[folder]
+                names = [n for n in names if n == PROFILE_NAME or (
+                    used is not None and n not in used)]
             below: list[tuple[Path, int]] = []
             for name in names:
                 self.count += 1
@@ -264,31 +295,42 @@ class _Walk:
         return True
 
 
+def _beside(path: Path) -> list[Path]:
+    """The ``profile.toml`` in the folder that holds ``path`` when it is a regular file
+    (not a link), as a list of none or one."""
+    beside = path.parent / PROFILE_NAME
+    try:
+        return [beside] if stat.S_ISREG(os.lstat(beside).st_mode) else []
+    except OSError:
+        return []
+
+
 def _folder_profiles(inventory: Inventory, walked: list[tuple[Path, int, int]],
-                     profile_folders: dict[Path, Path]) -> None:
+                     profile_folders: dict[Path, Path], claimed: Iterable[Path],
+                     claimed_roots: set[Path]) -> None:
     """Give each input the ``profile.toml`` files of its folders (see the module text):
-    those of the walked folders from the input's own up to the command-line folder it
-    was found in, or, for an input named on the command line, the one beside it."""
+    those of the walked folders from the input's own (a claimed folder's own first) up
+    to the command-line folder it was found in, or, for an input named on the command
+    line, the one beside it (for a claimed command-line folder, the one beside it and
+    then the walked ones)."""
     uses: dict[Path, int] = dict.fromkeys(profile_folders.values(), 0)
     walked_inputs = {i: root for root, first, end in walked for i in range(first, end)}
+    folders = set(claimed)
     for i, path in enumerate(inventory.inputs):
         root = walked_inputs.get(i)
         if root is None:
-            beside = path.parent / PROFILE_NAME
-            try:
-                regular = stat.S_ISREG(os.lstat(beside).st_mode)
-            except OSError:
-                regular = False
-            found = [beside] if regular else []
+            found = _beside(path)
         else:
             found = []
-            folder = path.parent
+            folder = path if path in folders else path.parent
             while True:
                 if folder in profile_folders:
                     found.append(profile_folders[folder])
                 if folder == root or folder == folder.parent:
                     break
                 folder = folder.parent
+            if root in claimed_roots:
+                found += _beside(root)
             found.reverse()
         for profile in found:
             uses[profile] = uses.get(profile, 0) + 1
@@ -312,6 +354,7 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
     inventory = Inventory(roots=given)
     state = _Walk(inventory, [str(p) for p in given], max_depth, max_entries)
     walked: list[tuple[Path, int, int]] = []  # each walked root, and its inputs' indices
+    claimed: set[Path] = set()  # the command-line folders that are inputs themselves
     for path in given:
         try:
             st = os.stat(path)
@@ -328,14 +371,16 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
         if stat.S_ISDIR(st.st_mode) and is_output_folder(path):
             inventory.failed.append(Failed(str(path), OUTPUT_FOLDER_REASON, OUTPUT_FOLDER_HINT))
             continue
-        if not stat.S_ISDIR(st.st_mode) or reader_for(path) is not None:
-            what = "folder" if stat.S_ISDIR(st.st_mode) else "file"
-            if state.first_time(st, path, what):
+        if not stat.S_ISDIR(st.st_mode):
+            if state.first_time(st, path, "file"):
                 inventory.inputs.append(path)
             continue
         if not state.first_time(st, path, "folder"):
             continue
         inputs_before = len(inventory.inputs)
+        if (reader := reader_for(path)) is not None:
+            state.claim(path, reader)
+            claimed.add(path)
         skipped_before = len(inventory.skipped)
         profiles_before = len(state.profile_folders)
         state.count = 0
@@ -353,5 +398,5 @@ def discover(paths: Iterable[str | Path], *, max_depth: int = MAX_DEPTH,
                 str(path), "folder holds no session" + (
                     f" ({seen} files, none of a kind dosewatch reads)" if seen else " (empty)"),
                 unsupported_hint(path)))
-    _folder_profiles(inventory, walked, state.profile_folders)
+    _folder_profiles(inventory, walked, state.profile_folders, state.used, claimed)
     return inventory

@@ -116,6 +116,12 @@ class Reader:
             files side by side (Polar Sensor Logger's ``..._HR.txt``, ``..._ACC.txt``),
             every file of the recording ``path`` belongs to, the one discovery makes the
             input first; discovery lists the others as read with it.
+        folder_files: ``folder_files(folder) -> [paths]``: for a format that is a folder,
+            the files in it that ``read`` uses (an E4 export's ``ACC.csv``, ``HR.csv``,
+            ...; never ``profile.toml``, which is the folder's profile). Discovery walks
+            the folder's other entries as inputs of their own (a FIT file beside the
+            export, a ``week2/`` subfolder) or lists them as skipped, so nothing in a
+            claimed folder goes unaccounted for. None: every entry is the reader's.
     """
 
     name: str
@@ -128,6 +134,7 @@ class Reader:
     explain: Callable[[Path], str | None] | None = None
     priority: int = 0
     group: Callable[[Path], list[Path]] | None = None
+    folder_files: Callable[[Path], list[Path]] | None = None
 
 
 def _builtin_readers() -> list[Reader]:

@@ -74,8 +74,46 @@ def test_the_folder_profile_is_the_participants_and_beats_the_files(study, tmp_p
     assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
         str(study / "alice" / "profile.toml"): "profile for 2 inputs",
         str(study / "flat" / "profile.toml"): "profile for 1 input",
-        str(study / "P02" / "profile.toml"): "profile for 1 input"}
+        str(study / "P02" / "profile.toml"): "profile for 1 input",
+        str(study / "P02" / "lab" / "profile.toml"): "profile for 1 input"}
     assert not [e for e in entries if e["status"] == "skipped"]
+
+
+def test_an_e4_export_in_the_participants_folder_is_theirs_and_leaves_the_rest(tmp_path):
+    """Review 2026-11-25c, item 1: an E4 export unzipped into the participant's folder
+    took the parent folder for its participant, ignored the folder's profile.toml, and
+    hid the FIT file and the Polar recording beside it (in no table, no list)."""
+    import shutil
+
+    from support.paths import DATA
+
+    root = tmp_path / "mix"
+    p12 = root / "P12"
+    p12.mkdir(parents=True)
+    for name in ("ACC.csv", "HR.csv", "IBI.csv", "info.txt"):
+        shutil.copy(DATA / "e4" / name, p12)
+    for name in ("Polar_Sense_HR.txt", "Polar_Sense_PPI.txt", "Polar_Sense_ACC.txt"):
+        shutil.copy(DATA / "polar_sensor_logger" / name, p12)
+    _fit(p12 / "week2" / "run.fit", 0)
+    _text(p12 / "profile.toml", 'id = "P12"\nage = 30\nhr_rest = 50\n')
+    out = tmp_path / "out"
+    report = run_batch(discover([root]), out, pictures=False, progress=False,
+                       calibrate=False)
+    assert report.failures == [] and report.unsupported == []
+    rows = _rows(out)
+    assert sorted(rows) == ["P12", "Polar_Sense_HR.txt", "run"]
+    for row in rows.values():
+        assert (row.participant, row.hr_rest, row.hr_rest_source) == ("P12", 50, "profile")
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")
+                  and p.is_dir()) == ["P12", "Polar_Sense_HR.txt", "run"]
+    # The recording's other files were read into it: said so, not "skipped".
+    assert sorted(Path(p["input"]).name for p in report.parts) == [
+        "Polar_Sense_ACC.txt", "Polar_Sense_PPI.txt"]
+    entries = json.loads((out / "failures.json").read_text())
+    assert sorted(Path(e["input"]).name for e in entries if e["status"] == "part") == [
+        "Polar_Sense_ACC.txt", "Polar_Sense_PPI.txt"]
+    assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
+        str(p12 / "profile.toml"): "profile for 3 inputs"}
 
 
 def test_the_command_line_beats_the_folder_profile(study, tmp_path):
@@ -127,3 +165,27 @@ def test_a_zip_s_profile_goes_between_the_folder_s_and_the_command_line(tmp_path
               calibrate=False)
     [row] = read_rows(tmp_path / "out2")
     assert (row.participant, row.hr_rest) == ("P09", 54)
+
+
+def test_the_console_counts_a_recordings_files_as_read_not_skipped(tmp_path, capsys):
+    """Review 2026-11-25c, item 14: a Polar Sensor Logger recording's PPI and ACC files
+    were counted in 'N files skipped as not session inputs', though they were read."""
+    import shutil
+
+    from support.paths import DATA
+
+    from dosewatch.cli import main
+
+    folder = tmp_path / "P17"
+    folder.mkdir()
+    for name in ("Polar_Sense_HR.txt", "Polar_Sense_PPI.txt", "Polar_Sense_ACC.txt"):
+        shutil.copy(DATA / "polar_sensor_logger" / name, folder)
+    _fit(folder / "run.fit", 0)
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path / "P17"), "--out", str(out), "-q",
+                 "--no-pictures", "--no-calibration"]) == 0
+    said = capsys.readouterr()
+    assert said.out.splitlines()[0] == (
+        "2 sessions analysed, 0 inputs failed, 0 files skipped as not session inputs, "
+        "2 more files read as parts of recordings")
+    assert "skipped:" not in said.err and "Polar_Sense_PPI" not in said.err

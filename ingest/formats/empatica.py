@@ -89,6 +89,16 @@ def is_e4_folder(path: Path) -> bool:
                for name in ("acc.csv", "hr.csv"))
 
 
+_EXPORT = frozenset(n.lower() for n in ("ACC.csv", "HR.csv", "IBI.csv", *_IGNORED))
+
+
+def e4_files(folder: Path) -> list[Path]:
+    """The files of an E4 export in ``folder``: those read and those E4 Connect writes
+    beside them that are not (``BVP.csv``, ``info.txt``, ...). Anything else in the
+    folder (a FIT file, a subfolder) is not the export's: discovery walks it."""
+    return sorted(p for name, p in _files(folder).items() if name in _EXPORT)
+
+
 def _signal(path: Path, columns: int) -> tuple[float, float, np.ndarray]:
     """(start, rate, samples (n, columns)) of an E4 signal file."""
     head = _head(path)
@@ -204,6 +214,7 @@ READER = Reader(
     title="Empatica E4 session folder (ACC.csv, HR.csv, IBI.csv)",
     read=_read,
     claims_folder=is_e4_folder,
+    folder_files=e4_files,
     explain=_explain,
     hint="an E4 folder holds ACC.csv and/or HR.csv as E4 Connect writes them",
     priority=10,

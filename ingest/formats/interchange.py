@@ -1383,6 +1383,20 @@ def is_session_folder(path: Path) -> bool:
         return False
 
 
+_STREAM_FILES = frozenset(f"{s}.{fmt}" for s in STREAMS for fmt in FORMATS)
+
+
+def session_files(folder: Path) -> list[Path]:
+    """The stream files of a session folder (``hr.csv``, ``acc.parquet``, ...). Its
+    ``profile.toml`` is the folder's profile, and anything else (a FIT file, a ``week2/``
+    subfolder) is not the session's: discovery walks it as inputs of their own."""
+    try:
+        return sorted(p for p in folder.iterdir()
+                      if p.name.lower() in _STREAM_FILES and p.is_file())
+    except OSError:
+        return []
+
+
 def _read(path: Path, options: ReadOptions) -> list[Session]:
     return [read_session_folder(path, profile=options.profile, name=options.name,
                                 columns=options.columns)]
@@ -1399,6 +1413,7 @@ READER = Reader(
     title="session folder (hr/acc/speed as .csv, .csv.gz or .parquet)",
     read=_read,
     claims_folder=is_session_folder,
+    folder_files=session_files,
     explain=_explain,
     hint="a session folder needs hr.csv and/or acc.csv (or .csv.gz, .parquet)",
     priority=-10,  # the most generic folder: specific folder formats go first

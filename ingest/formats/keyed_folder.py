@@ -72,6 +72,17 @@ def is_keyed_folder(path: Path) -> bool:
     return "HEART_RATE" + layout.delimiter in head.upper()
 
 
+_USED = ("data.csv", "acc.csv")
+
+
+def logger_files(folder: Path) -> list[Path]:
+    """The logger's files in ``folder`` (``data.csv``, ``acc.csv``): anything else there
+    (a FIT file, ``profile.toml``, a subfolder) is not the logger's, and discovery walks
+    it as inputs of their own."""
+    files = _files(folder)
+    return [files[n] for n in _USED if n in files]
+
+
 def _acc(path: Path, notes: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     layout = sniff_layout(file_head(path, HEAD_BYTES), path)
     if layout.has_header or len(layout.names) < 4:
@@ -98,9 +109,6 @@ def _read_folder(folder: Path, options: ReadOptions) -> list[Session]:
                          "rate", source=folder, hint="pass the logger's folder as it wrote it")
     if "acc.csv" in files:
         data.acc = _acc(files["acc.csv"], data.repairs)
-    others = sorted(n for n in files if n not in ("data.csv", "acc.csv"))
-    if others:
-        data.repairs.append("not read: " + ", ".join(files[n].name for n in others))
     data.source = folder
     data.format = "keyed-folder"
     name = options.name or folder.resolve().name or "session"
@@ -112,6 +120,7 @@ READER = Reader(
     title="logger folder of time;KEY;value rows (data.csv) and acc.csv",
     read=_read,
     claims_folder=is_keyed_folder,
+    folder_files=logger_files,
     hint="the folder needs data.csv with time;HEART_RATE;value rows",
     priority=5,
 )

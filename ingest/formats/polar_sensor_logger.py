@@ -202,6 +202,16 @@ def claims_folder(path: Path) -> bool:
     return found
 
 
+def logger_files(folder: Path) -> list[Path]:
+    """The recordings' files and markers of a folder :func:`claims_folder` claims (it
+    claims only folders holding nothing else)."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file() and (
+            _stream_of(p) is not None or _MARKER.match(p.name)))
+    except OSError:
+        return []
+
+
 def _table(path: Path, options: ReadOptions) -> tuple[dict, object, object]:
     head = file_head(path, HEAD_BYTES)
     layout = sniff_layout(head, path)
@@ -445,6 +455,7 @@ READER = Reader(
     read=_read,
     sniff=is_psl_file,
     claims_folder=claims_folder,
+    folder_files=logger_files,
     group=_group,
     explain=_explain,
     hint="pass the folder of the recording's files, or one of them",

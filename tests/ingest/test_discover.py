@@ -177,14 +177,16 @@ def test_a_folder_profile_applies_to_the_inputs_in_its_folder_and_below(tmp_path
     root = _study(tmp_path / "study")
     inventory = discover([root])
     top, p01 = root / "profile.toml", root / "P01" / "profile.toml"
+    lab = root / "P01" / "lab" / "profile.toml"
     assert inventory.profiles == {
         root / "P01" / "a.tcx": (top, p01),
-        root / "P01" / "lab": (top, p01),  # its own profile.toml is its reader's
+        root / "P01" / "lab": (top, p01, lab),  # its own profile.toml: nearest, wins
         root / "P01" / "week2" / "b.tcx": (top, p01),
         root / "P02" / "c.tcx": (top,),
     }
     assert {s.path: s.reason for s in inventory.profile_files} == {
-        str(top): "profile for 4 inputs", str(p01): "profile for 3 inputs"}
+        str(top): "profile for 4 inputs", str(p01): "profile for 3 inputs",
+        str(lab): "profile for 1 input"}
     # No longer "not a kind of input": used, or skipped with the reason it is not.
     reasons = {s.path: (s.reason, s.hint) for s in inventory.skipped}
     assert reasons == {str(root / "P03" / "profile.toml"): (
@@ -198,7 +200,8 @@ def test_a_folder_given_on_the_command_line_is_the_top(tmp_path):
     p01 = root / "P01" / "profile.toml"
     # study/profile.toml is above the folders given: not read.
     assert inventory.profiles == {root / "P01" / "a.tcx": (p01,),
-                                  root / "P01" / "lab": (p01,),
+                                  root / "P01" / "lab": (p01, root / "P01" / "lab" /
+                                                         "profile.toml"),
                                   root / "P01" / "week2" / "b.tcx": (p01,)}
 
 
@@ -206,8 +209,10 @@ def test_an_input_named_on_the_command_line_gets_the_profile_beside_it(tmp_path)
     root = _study(tmp_path / "study")
     inventory = discover([root / "P01" / "a.tcx", root / "P02" / "c.tcx",
                           root / "P01" / "lab"])
-    assert inventory.profiles == {root / "P01" / "a.tcx": (root / "P01" / "profile.toml",),
-                                  root / "P01" / "lab": (root / "P01" / "profile.toml",)}
+    p01 = root / "P01" / "profile.toml"
+    assert inventory.profiles == {root / "P01" / "a.tcx": (p01,),
+                                  root / "P01" / "lab": (p01, root / "P01" / "lab" /
+                                                         "profile.toml")}
     # A link named profile.toml beside it is not followed (it may lead anywhere).
     os.symlink(root / "P01" / "profile.toml", root / "P02" / "profile.toml")
     assert discover([root / "P02" / "c.tcx"]).profiles == {}

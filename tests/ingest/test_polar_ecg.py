@@ -128,7 +128,7 @@ def test_streams_stamped_with_their_own_start_are_one_recording(tmp_path: Path) 
     inventory = discover([folder])
     leads = sorted(p.name for p in inventory.inputs if p.name.endswith(".txt"))
     assert leads == sorted([first["HR"].name, second["HR"].name])
-    grouped = {Path(s.path).name: s.reason for s in inventory.skipped}
+    grouped = {Path(s.path).name: s.reason for s in inventory.parts}
     assert grouped[first["ACC"].name].startswith(
         f"part of the recording read from {first['HR'].name}")
 

@@ -145,7 +145,7 @@ def test_sensor_logger_files_among_other_files_are_one_input(tmp_path: Path) -> 
     inventory = discover([tmp_path])
     names = sorted(p.name for p in inventory.inputs)
     assert names == ["Polar_Sense_HR.txt", "activity-small-fenix2-run.fit"]
-    grouped = {Path(s.path).name: s.reason for s in inventory.skipped}
+    grouped = {Path(s.path).name: s.reason for s in inventory.parts}
     for name in ("Polar_Sense_ACC.txt", "Polar_Sense_PPI.txt"):
         assert grouped[name].startswith("part of the recording read from Polar_Sense_HR.txt")
     assert "marker file" in {Path(s.path).name: s.hint for s in inventory.skipped}[
@@ -195,3 +195,4 @@ def test_a_verity_sense_gets_no_placement_from_the_device() -> None:
     session = read_session(PSL)
     assert session.profile.placement is None
     assert "placement" not in session.provenance.device_profile
+
