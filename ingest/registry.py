@@ -122,6 +122,10 @@ class Reader:
             the folder's other entries as inputs of their own (a FIT file beside the
             export, a ``week2/`` subfolder) or lists them as skipped, so nothing in a
             claimed folder goes unaccounted for. None: every entry is the reader's.
+        stem: ``stem(path) -> str | None``: for a file whose name ends in no ending the
+            format claims, the input's name when the format names it otherwise (a Polar
+            Sensor Logger recording: its files' prefix, ``Polar_H10_1_20240501_100000``
+            for ``..._HR.txt``), else None; see :func:`input_stem`.
     """
 
     name: str
@@ -135,6 +139,7 @@ class Reader:
     priority: int = 0
     group: Callable[[Path], list[Path]] | None = None
     folder_files: Callable[[Path], list[Path]] | None = None
+    stem: Callable[[Path], str | None] | None = None
 
 
 def _builtin_readers() -> list[Reader]:
@@ -307,11 +312,17 @@ def claimed_suffix(path: Path) -> str | None:
 
 
 def input_stem(path: Path) -> str:
-    """An input's name without the ending its format claims: ``run.fit.gz`` -> ``run``."""
+    """An input's name without the ending its format claims: ``run.fit.gz`` -> ``run``;
+    for a file of a recording of several files, the recording's name (a reader's
+    :attr:`Reader.stem`: ``Polar_H10_1_20240501_100000_HR.txt`` ->
+    ``Polar_H10_1_20240501_100000``)."""
     name = Path(path).name
     suffix = claimed_suffix(Path(path))
     if suffix and len(name) > len(suffix):
         return name[: -len(suffix)]
+    for reader in readers():
+        if reader.stem is not None and (stem := reader.stem(Path(path))):
+            return stem
     return name
 
 

@@ -101,11 +101,12 @@ def test_an_e4_export_in_the_participants_folder_is_theirs_and_leaves_the_rest(t
                        calibrate=False)
     assert report.failures == [] and report.unsupported == []
     rows = _rows(out)
-    assert sorted(rows) == ["P12", "Polar_Sense_HR.txt", "run"]
+    # The Polar recording is named after the recording, not its lead file.
+    assert sorted(rows) == ["P12", "Polar_Sense", "run"]
     for row in rows.values():
         assert (row.participant, row.hr_rest, row.hr_rest_source) == ("P12", 50, "profile")
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")
-                  and p.is_dir()) == ["P12", "Polar_Sense_HR.txt", "run"]
+                  and p.is_dir()) == ["P12", "Polar_Sense", "run"]
     # The recording's other files were read into it: said so, not "skipped".
     assert sorted(Path(p["input"]).name for p in report.parts) == [
         "Polar_Sense_ACC.txt", "Polar_Sense_PPI.txt"]

@@ -445,6 +445,14 @@ def _explain(path: Path) -> str | None:
     return None
 
 
+def _stem(path: Path) -> str | None:
+    """A recording's name: its file's prefix, without the stream and ``.txt``."""
+    stream = _stream_of(path)
+    if stream is None or not path.is_file() or not is_psl_file(_head(path)):
+        return None
+    return stream[0]
+
+
 def _group(path: Path) -> list[Path]:
     return recording_files(path) if _stream_of(path) is not None else [path]
 
@@ -457,6 +465,7 @@ READER = Reader(
     claims_folder=claims_folder,
     folder_files=logger_files,
     group=_group,
+    stem=_stem,
     explain=_explain,
     hint="pass the folder of the recording's files, or one of them",
     priority=10,

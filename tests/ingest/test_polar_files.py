@@ -196,3 +196,24 @@ def test_a_verity_sense_gets_no_placement_from_the_device() -> None:
     assert session.profile.placement is None
     assert "placement" not in session.provenance.device_profile
 
+
+def test_a_recording_is_named_without_its_stream_and_ending(tmp_path: Path) -> None:
+    """Review 2026-11-25c, item 14: sessions and output folders were named
+    ``Polar_Sense_B5A1_20220425_113902_HR.txt``, after the lead file."""
+    from dosewatch.ingest.registry import input_stem
+    from dosewatch.outputs import output_names
+
+    folder = tmp_path / "P17"
+    folder.mkdir()
+    for stream in ("HR", "PPI", "ACC"):
+        shutil.copy(PSL / f"Polar_Sense_{stream}.txt",
+                    folder / f"Polar_Sense_B5A1_20220425_113902_{stream}.txt")
+    lead = folder / "Polar_Sense_B5A1_20220425_113902_HR.txt"
+    assert input_stem(lead) == "Polar_Sense_B5A1_20220425_113902"
+    assert output_names([lead]) == ["Polar_Sense_B5A1_20220425_113902"]
+    (session,) = read_sessions(lead)
+    assert session.name == "Polar_Sense_B5A1_20220425_113902"
+    # A file of that name that is not the logger's keeps its whole name.
+    other = tmp_path / "notes_HR.txt"
+    other.write_text("not a recording\n")
+    assert input_stem(other) == "notes_HR.txt"
