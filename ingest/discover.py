@@ -312,8 +312,11 @@ def _folder_profiles(inventory: Inventory, walked: list[tuple[Path, int, int]],
     those of the walked folders from the input's own (a claimed folder's own first) up
     to the command-line folder it was found in, or, for an input named on the command
     line, the one beside it (for a claimed command-line folder, the one beside it and
-    then the walked ones)."""
+    then the walked ones). A claimed folder's own ``profile.toml`` that is the profile
+    of no other input is not listed among the profiles used: it is that input's own, as
+    a session folder's always was."""
     uses: dict[Path, int] = dict.fromkeys(profile_folders.values(), 0)
+    own: dict[Path, int] = {}  # a claimed folder's own profile.toml -> 1 for its input
     walked_inputs = {i: root for root, first, end in walked for i in range(first, end)}
     folders = set(claimed)
     for i, path in enumerate(inventory.inputs):
@@ -334,9 +337,13 @@ def _folder_profiles(inventory: Inventory, walked: list[tuple[Path, int, int]],
             found.reverse()
         for profile in found:
             uses[profile] = uses.get(profile, 0) + 1
+            if path in folders and profile == path / PROFILE_NAME:
+                own[profile] = own.get(profile, 0) + 1
         if found:
             inventory.profiles[path] = tuple(found)
     for profile, n in sorted(uses.items()):
+        if n and n == own.get(profile):
+            continue  # the folder input's own, and no other's: its own (as ever), unlisted
         if n:
             inventory.profile_files.append(Skipped(
                 str(profile), f"profile for {n} input{'s' if n != 1 else ''}"))

@@ -74,8 +74,7 @@ def test_the_folder_profile_is_the_participants_and_beats_the_files(study, tmp_p
     assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
         str(study / "alice" / "profile.toml"): "profile for 2 inputs",
         str(study / "flat" / "profile.toml"): "profile for 1 input",
-        str(study / "P02" / "profile.toml"): "profile for 1 input",
-        str(study / "P02" / "lab" / "profile.toml"): "profile for 1 input"}
+        str(study / "P02" / "profile.toml"): "profile for 1 input"}
     assert not [e for e in entries if e["status"] == "skipped"]
 
 

@@ -112,3 +112,18 @@ def test_the_readers_say_which_files_are_theirs(tmp_path):
     (session / "profile.toml").touch()
     assert [p.name for p in get_reader("interchange").folder_files(session)] == [
         "hr.csv", "speed.csv"]
+
+
+def test_an_exports_own_profile_is_its_profile_even_alone(tmp_path):
+    """An E4 export with its profile.toml and nothing else: the profile is the export's
+    (its reader does not read it itself), and, as a session folder's own, not listed."""
+    p12 = tmp_path / "study" / "P12"
+    p12.mkdir(parents=True)
+    for name in E4_FILES:
+        shutil.copy(DATA / "e4" / name, p12)
+    (p12 / "profile.toml").write_text(PROFILE, encoding="utf-8")
+    for given in ([tmp_path / "study"], [p12]):
+        inventory = discover(given)
+        assert inventory.inputs == [p12]
+        assert inventory.profiles == {p12: (p12 / "profile.toml",)}
+        assert inventory.profile_files == [] and inventory.skipped == []

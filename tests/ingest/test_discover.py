@@ -185,8 +185,8 @@ def test_a_folder_profile_applies_to_the_inputs_in_its_folder_and_below(tmp_path
         root / "P02" / "c.tcx": (top,),
     }
     assert {s.path: s.reason for s in inventory.profile_files} == {
-        str(top): "profile for 4 inputs", str(p01): "profile for 3 inputs",
-        str(lab): "profile for 1 input"}
+        str(top): "profile for 4 inputs", str(p01): "profile for 3 inputs"}
+    # lab's own profile.toml is the profile of lab alone: its own, not listed.
     # No longer "not a kind of input": used, or skipped with the reason it is not.
     reasons = {s.path: (s.reason, s.hint) for s in inventory.skipped}
     assert reasons == {str(root / "P03" / "profile.toml"): (
