@@ -1383,16 +1383,20 @@ def is_session_folder(path: Path) -> bool:
         return False
 
 
-_STREAM_FILES = frozenset(f"{s}.{fmt}" for s in STREAMS for fmt in FORMATS)
+TRUTH_FILE = "truth.json"
+"""What :mod:`dosewatch.simulate` writes beside a simulated session's streams: the
+answer key, part of the folder (not read as a session, not an input of its own)."""
+_SESSION_FILES = frozenset(f"{s}.{fmt}" for s in STREAMS for fmt in FORMATS) | {TRUTH_FILE}
 
 
 def session_files(folder: Path) -> list[Path]:
-    """The stream files of a session folder (``hr.csv``, ``acc.parquet``, ...). Its
-    ``profile.toml`` is the folder's profile, and anything else (a FIT file, a ``week2/``
-    subfolder) is not the session's: discovery walks it as inputs of their own."""
+    """The files of a session folder: its streams (``hr.csv``, ``acc.parquet``, ...) and
+    a simulated session's ``truth.json``. Its ``profile.toml`` is the folder's profile,
+    and anything else (a FIT file, a ``week2/`` subfolder) is not the session's:
+    discovery walks it as inputs of their own."""
     try:
         return sorted(p for p in folder.iterdir()
-                      if p.name.lower() in _STREAM_FILES and p.is_file())
+                      if p.name.lower() in _SESSION_FILES and p.is_file())
     except OSError:
         return []
 

@@ -110,8 +110,9 @@ def test_the_readers_say_which_files_are_theirs(tmp_path):
     session = hr_session(tmp_path / "session", minutes=1)
     (session / "speed.csv").write_text("time,speed_mps\n0,1\n", encoding="utf-8")
     (session / "profile.toml").touch()
+    (session / "truth.json").write_text("{}", encoding="utf-8")  # a simulated session's
     assert [p.name for p in get_reader("interchange").folder_files(session)] == [
-        "hr.csv", "speed.csv"]
+        "hr.csv", "speed.csv", "truth.json"]
 
 
 def test_an_exports_own_profile_is_its_profile_even_alone(tmp_path):
