@@ -352,13 +352,37 @@ def _as_shown(session: Session, task: Task) -> Session:
                                                notices=notices))
 
 
+def holds_other_inputs(folder: Path) -> bool:
+    """Whether ``folder``, an input read by a folder format (an E4 export, a logger's
+    ``data.csv``/``acc.csv``, a session folder's ``hr.csv``), also holds inputs of its
+    own beside the files its reader uses (a FIT file, a ``week2/`` folder): then it is a
+    participant's folder that an export was unpacked into."""
+    from .ingest.registry import reader_for
+
+    if not folder.is_dir():
+        return False
+    reader = reader_for(folder)
+    if reader is None or reader.folder_files is None:
+        return False
+    try:
+        used = {p.name for p in reader.folder_files(folder)}
+        entries = [e for e in folder.iterdir() if e.name not in used
+                   and e.name != "profile.toml" and not e.name.startswith(".")]
+    except OSError:
+        return False
+    return any(e.is_dir() or reader_for(e) is not None for e in entries)
+
+
 def with_participant(session: Session, input_path: Path) -> Session:
     """Sessions are grouped by participant: the profile's ``id``, or else the name of the
     folder that holds the input (``study/P01/run.fit`` and ``study/P01/day1/`` both
-    belong to ``P01``; for a link, the folder that holds the link)."""
+    belong to ``P01``; for a link, the folder that holds the link). An export unpacked
+    into the participant's folder beside their other files (:func:`holds_other_inputs`)
+    belongs to that folder, as the files beside it do."""
     if session.profile.id is not None:
         return session
-    parent = Path(os.path.abspath(input_path)).parent.name
+    path = Path(os.path.abspath(input_path))
+    parent = path.name if holds_other_inputs(path) else path.parent.name
     if not parent:
         return session
     return replace(session, profile=replace(session.profile, id=parent))

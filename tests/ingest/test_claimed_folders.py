@@ -128,3 +128,23 @@ def test_an_exports_own_profile_is_its_profile_even_alone(tmp_path):
         assert inventory.inputs == [p12]
         assert inventory.profiles == {p12: (p12 / "profile.toml",)}
         assert inventory.profile_files == [] and inventory.skipped == []
+
+
+def test_an_export_unpacked_beside_a_participants_files_belongs_to_that_folder(tmp_path):
+    """Without a profile id, a session is the participant of the folder that holds its
+    input; an export unpacked straight into the participant's folder, beside their other
+    files, belongs to that folder as the files beside it do (it went to the folder above:
+    one person's data under two names). An export alone in its folder keeps the rule."""
+    from dosewatch.batch import with_participant
+    from dosewatch.ingest.registry import read_one
+
+    p12 = _participant(tmp_path / "study" / "P12", "e4")
+    (p12 / "profile.toml").unlink()
+    alone = tmp_path / "study" / "P13" / "e4"
+    alone.mkdir(parents=True)
+    for name in E4_FILES:
+        shutil.copy(DATA / "e4" / name, alone)
+    for folder, expected in ((p12, "P12"), (alone, "P13")):
+        session = with_participant(read_one(folder), folder)
+        assert session.profile.id == expected
+    assert with_participant(read_one(p12 / "run.fit"), p12 / "run.fit").profile.id == "P12"
