@@ -51,6 +51,9 @@ class StudyData:
     notes: list[str] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     """The files skipped as not session inputs (``status: skipped`` in failures.json)."""
+    parts: list[dict] = field(default_factory=list)
+    """The files read as parts of another input (a Polar Sensor Logger recording's other
+    streams: ``status: part`` in failures.json)."""
     stored: list[dict] = field(default_factory=list)
     """Session folders of earlier runs that no table holds (``status: stored`` in
     failures.json, written by the analysis): left out of the report."""
@@ -131,6 +134,7 @@ def load_study(out_dir: Path, config: Config | str | Path | None = None,
                      config_note=config_note, notes=notes,
                      skipped=[e for e in entries if e.get("status") == "skipped"],
                      stored=[e for e in entries if e.get("status") == "stored"],
+                     parts=[e for e in entries if e.get("status") == "part"],
                      copies=mark_duplicates(rows, _earlier_marks(rows))[1],
                      wear=wear, valid_day_h=valid_day_h)
 

@@ -30,6 +30,7 @@ from .tables import (
     failures_list,
     nonwear_list,
     participants_table,
+    parts_list,
     sessions_table,
     skipped_list,
     wear_table,
@@ -251,13 +252,15 @@ def _sessions_section(data: StudyData, report_dir: Path) -> str:
 
 def _failures_section(data: StudyData) -> str:
     """The inputs that failed, then the files that are not session inputs: every file
-    of the input folders is a session above, a failure or a skipped file here."""
+    of the input folders is a session above, a failure, a skipped file or a part of
+    another input here."""
     return f"""<section id="failures" aria-labelledby="h-failures">
 <h2 id="h-failures">Failed inputs</h2>
 {failures_list(data.failures)}
 <h3 id="h-skipped">Skipped files</h3>
 <p>Files met in the input folders that are not a kind of input dosewatch reads.</p>
 {skipped_list(data.skipped)}
+{parts_list(data.parts)}
 </section>"""
 
 

@@ -272,6 +272,16 @@ def skipped_list(skipped: list[dict]) -> str:
     return f'<ul id="skipped-list">{"".join(_entry(f, "") for f in skipped)}</ul>'
 
 
+def parts_list(parts: list[dict]) -> str:
+    """The files read as parts of another input (nothing when there are none)."""
+    if not parts:
+        return ""
+    items = "".join(_entry(f, "") for f in parts)
+    return (f'<h3 id="h-parts">Files read as parts of recordings</h3>\n<p>Files of a '
+            f'recording read with its main file (its other streams), not inputs of their '
+            f'own.</p>\n<ul id="parts-list">{items}</ul>')
+
+
 # ---------------------------------------------------------------------------------------
 # Free-living recordings: wear time
 

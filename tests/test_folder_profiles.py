@@ -114,6 +114,12 @@ def test_an_e4_export_in_the_participants_folder_is_theirs_and_leaves_the_rest(t
         "Polar_Sense_ACC.txt", "Polar_Sense_PPI.txt"]
     assert {e["input"]: e["reason"] for e in entries if e["status"] == "profile"} == {
         str(p12 / "profile.toml"): "profile for 3 inputs"}
+    # The study report accounts for them too.
+    from dosewatch.report import write_report
+
+    page = write_report(out).read_text(encoding="utf-8")
+    listed = page[page.index('id="parts-list"'):]
+    assert "Polar_Sense_ACC.txt" in listed and "Polar_Sense_PPI.txt" in listed
 
 
 def test_the_command_line_beats_the_folder_profile(study, tmp_path):
