@@ -190,7 +190,8 @@ def analyze_batch(
         pictures: draw ``session.png`` per session.
         force: redo sessions whose outputs are complete and current.
         progress: a progress bar (None: when writing to a terminal).
-        on_result: called with ``(status, payload)`` as each input finishes.
+        on_result: called with ``(status, payload)`` as each input finishes (``ok``,
+            ``failed`` or ``skipped``).
         calibrate: learn each participant's calibration across their sessions and use it
             (see :mod:`dosewatch.calibration`); ``calibration_dir`` is where the files
             are read and written (default ``out/calibration``).

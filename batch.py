@@ -104,6 +104,7 @@ from .duplicates import (
 from .errors import (
     ConfigError,
     DosewatchError,
+    NotARecording,
     OutputError,
     ProfileError,
     address_space_limit_mb,
@@ -500,7 +501,8 @@ def _calibrated_here(task: Task, sessions: list[Session], results: list[SessionR
 def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done | dict]:
     """Analyse one input (every session it holds), each session with its participant's
     calibration when there is one; ``drawer`` draws the pictures beside this process.
-    Never raises: failures come back as ``("failed", reason)``."""
+    Never raises: failures come back as ``("failed", reason)``, an input that is no
+    recording at all (:class:`~dosewatch.errors.NotARecording`) as ``("skipped", reason)``."""
     from .ingest.registry import ReadOptions, read_all
 
     drafts: list[SessionDraft] = []
@@ -549,6 +551,9 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
         write_record(task.out_dir, task.name, recordings, task.fingerprint, names, used)
         done.recordings.extend(r.summary(used) for r in recordings)
         return "ok", done
+    except NotARecording as exc:  # a questionnaire among the study's files: skipped
+        return "skipped", {"input": str(task.input), "reason": _reason_in(exc, task.input),
+                           "hint": exc.hint or ""}
     except DosewatchError as exc:
         return _failure(task, type(exc).__name__, _reason_in(exc, task.input), exc.hint or "")
     except MemoryError:
@@ -1574,6 +1579,8 @@ class _Runner:
         for status, payload in _results(todo, self.workers, self.scheduler):
             if isinstance(payload, Done):
                 done[payload.input] = payload
+            elif status == "skipped":
+                report.unsupported.append(payload)  # type: ignore[arg-type]
             else:
                 report.failures.append(payload)  # type: ignore[arg-type]
             if self.on_result is not None:

@@ -38,6 +38,12 @@ class InputError(DosewatchError):
     exit_code = 3
 
 
+class NotARecording(InputError):
+    """An input that holds no recording at all (a questionnaire or a log saved as a table
+    among the study's files): a batch lists it as skipped with its reason, as it does
+    files of kinds it does not read, and goes on without failing."""
+
+
 class ProfileError(InputError):
     """A participant profile holds values that cannot be right (age 400, HR_rest > HR_max)."""
 

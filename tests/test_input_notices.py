@@ -105,3 +105,23 @@ def test_the_batch_names_an_input_whose_damaged_parts_were_left_out(tmp_path):
     assert check["input"] == str(damaged)
     assert "data blocks with a checksum that does not match (damaged)" in check["reason"]
     assert "copy the file from the device again" in check["hint"]
+
+
+def test_a_table_that_is_no_recording_is_skipped_with_its_reason_not_failed(tmp_path):
+    """A questionnaire saved as CSV among a participant's files (review 2026-11-25c,
+    item 9) failed the batch (exit 1), where the same file inside a zip was skipped: it
+    is listed as skipped with why and how to read it if it is a recording after all."""
+    from dosewatch.cli import main
+
+    study = tmp_path / "study" / "P01"
+    study.mkdir(parents=True)
+    (study / "questionnaire.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    (study / "run.fit").write_bytes(FENIX.read_bytes())
+    report = run_batch(discover([study.parent]), tmp_path / "out", pictures=False,
+                       calibrate=False)
+    assert [r.session for r in report.rows] == ["run"] and report.failures == []
+    [skipped] = [s for s in report.unsupported if s["input"].endswith("questionnaire.csv")]
+    assert skipped["reason"].startswith("not a recording: no column names a time")
+    assert "--columns time=COLUMN" in skipped["hint"]
+    assert main(["analyze", str(study.parent), "--out", str(tmp_path / "cli"), "-q",
+                 "--no-pictures", "--no-calibration"]) == 0

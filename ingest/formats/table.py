@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import InputError
+from ...errors import InputError, NotARecording
 from ...session import Session
 from ..activity import ActivityData, to_session
 from ..arrow import to_flags
@@ -248,6 +248,12 @@ def _require(roles: Roles, layout: Layout, path: Path) -> None:
             f"the table has no header row naming its columns {found}", source=path,
             hint="name the columns with --columns, by number: e.g. --columns "
             "time=1,hr=2 (or time=1,x=2,y=3,z=4), or add a header line (time,hr)")
+    if not roles.index and not roles.explicit:
+        raise NotARecording(
+            f"not a recording: no column names a time, heart rate, acceleration, speed or "
+            f"the like {found}", source=path,
+            hint="if it is one, name its columns with --columns time=COLUMN,hr=COLUMN "
+            "(or x=,y=,z=, speed=...)")
     if "time" not in roles.index:
         raise TableError(
             f"no time column recognised {found}", source=path,

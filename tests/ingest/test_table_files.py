@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from support.paths import REAL
 
-from dosewatch.errors import InputError
+from dosewatch.errors import InputError, NotARecording
 from dosewatch.ingest import read_session, read_sessions
 from dosewatch.ingest.registry import ReadOptions, read_all, reader_for
 
@@ -114,8 +114,15 @@ def test_refusals_name_the_columns_and_the_way_out(tmp_path: Path) -> None:
     path = write(tmp_path / "odd.csv", "when;what\n1;2\n3;4\n5;6\n")
     with pytest.raises(InputError) as info:
         read_session(path)
-    assert "no time column recognised (columns: when, what)" in info.value.reason
+    # No column names anything dosewatch reads: not a recording, unless --columns says so.
+    assert isinstance(info.value, NotARecording)
+    assert "not a recording" in info.value.reason
+    assert "(columns: when, what)" in info.value.reason
     assert "--columns time=" in info.value.hint and "rename" not in info.value.hint
+    with pytest.raises(InputError) as info:
+        read_all(path, ReadOptions(columns={"hr": "what"}))
+    assert not isinstance(info.value, NotARecording)
+    assert "no time column recognised (columns: when, what)" in info.value.reason
     path = write(tmp_path / "nohr.csv", "time;temperature\n1;20\n2;21\n3;22\n")
     with pytest.raises(InputError) as info:
         read_session(path)
