@@ -108,17 +108,21 @@ def read_all(path: PathLike, profile: ProfileLike = None, *, name: str | None = 
     (a band worn for days, see :mod:`dosewatch.freeliving`) gives the exercise sessions
     found in it, named ``NAME-<YYYY-MM-DD>-<HHMM>`` (none when it holds no exercise);
     ``free_living=False`` gives it whole, as :func:`read` does. ``config``: the
-    thresholds (``[free_living]``). Other arguments as :func:`read`."""
+    thresholds (``[free_living]``) and the zone of times recorded without one
+    (``[adherence] naive_timezone``). Other arguments as :func:`read`."""
     from .freeliving import split_free_living
     from .ingest.registry import ReadOptions
     from .ingest.registry import read_all as registry_read_all
 
+    settings = as_config(config)
     options = ReadOptions(profile=as_profile(profile, **profile_fields), name=name,
-                          columns=dict(columns or {}))
+                          columns=dict(columns or {}),
+                          naive_zone=settings.adherence.naive_zone(),
+                          timezone=settings.adherence.timezone)
     sessions = registry_read_all(Path(path), options)
     if not free_living:
         return sessions
-    return split_free_living(sessions, as_config(config))[0]
+    return split_free_living(sessions, settings)[0]
 
 
 def analyze(source: PathLike | Session, config: ConfigLike = None,

@@ -507,9 +507,12 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
 
     drafts: list[SessionDraft] = []
     try:
+        adherence = task.config.adherence
         sessions = read_all(task.input, ReadOptions(profile=task.profile, name=task.name,
                                                     columns=dict(task.columns),
-                                                    roots=task.roots, override=task.override))
+                                                    roots=task.roots, override=task.override,
+                                                    naive_zone=adherence.naive_zone(),
+                                                    timezone=adherence.timezone))
         sessions, recordings = split_free_living(sessions, task.config)
         sessions = [with_participant(_as_shown(s, task), task.input) for s in sessions]
         names = [s.name for s in sessions]

@@ -149,6 +149,14 @@ class AdherenceConfig:
     timezone: str = ""
     """IANA time zone (e.g. "Europe/London") in which a session's day and ISO week are read;
     empty: as its start time is recorded (UTC for most watch exports and recordings)."""
+    naive_timezone: str = ""
+    """IANA time zone of the times recorded without one (EDF, Polar Sensor Logger, phone
+    CSV exports write the local wall-clock time): they are turned into UTC from it. Empty:
+    timezone when one is set, else UTC. Files with their own zone or UTC are unchanged."""
+
+    def naive_zone(self) -> str:
+        """The zone in which times recorded without one are read (see naive_timezone)."""
+        return self.naive_timezone or self.timezone or "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,12 +321,15 @@ class Config:
         if ad.dose_sessions_per_week < 1 or ad.target_weeks < 1:
             raise ConfigError("[adherence] dose_sessions_per_week and target_weeks must be at "
                               "least 1", source=source)
-        if ad.timezone:
+        for key in ("timezone", "naive_timezone"):
+            zone = getattr(ad, key)
+            if not zone:
+                continue
             try:
-                ZoneInfo(ad.timezone)
+                ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ConfigError(f"[adherence] timezone {ad.timezone!r} is not a known time "
-                                  "zone", source=source,
+                raise ConfigError(f"[adherence] {key} {zone!r} is not a known time zone",
+                                  source=source,
                                   hint='use an IANA name such as "Europe/Berlin"') from None
         fl = self.free_living
         if not (fl.min_recording_h > 0 and fl.nonwear_window_min >= 1 and fl.nonwear_sd_g > 0

@@ -228,6 +228,19 @@ _OTHER_FILES = re.compile(r"^\d+ archive members")
 _DAMAGED = re.compile(r"\bdamaged\b")
 
 
+_UNSET_CLOCK_NOTE = re.compile(r"the device's clock was not set")
+NAIVE_AS_UTC = "taken as UTC"
+"""How a reader's repair note ends when it read times recorded without a zone (local
+wall-clock times) as if they were UTC; :func:`dosewatch.ingest.clock.localize` then reads
+them in the study's zone and rewrites the note to name it."""
+
+
+def naive_times(repairs: Iterable[str]) -> bool:
+    """Whether a reader read times without a zone as UTC (a note with
+    :data:`NAIVE_AS_UTC`)."""
+    return any(NAIVE_AS_UTC in note for note in repairs)
+
+
 def damage(repairs: Iterable[str]) -> str | None:
     """The repair note that says part of the input was damaged and left out as gaps
     (a raw-accelerometer file's data blocks with a bad checksum, bytes outside valid

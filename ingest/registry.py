@@ -57,6 +57,10 @@ class ReadOptions:
             the profile files of the folders above the input: a ``profile.toml`` found
             inside the input (a zip's) wins over the folders' and loses to this. None:
             ``profile`` is all the caller's, and wins.
+        naive_zone: the IANA zone of times recorded without one (``[adherence]
+            naive_timezone``, see :func:`dosewatch.ingest.clock.localize`); UTC by default.
+        timezone: the study's ``[adherence] timezone`` ("" = UTC): a session whose
+            zone-less times were taken in another zone gets a ``check`` notice.
     """
 
     profile: Profile | None = None
@@ -64,6 +68,8 @@ class ReadOptions:
     columns: Mapping[str, str] = field(default_factory=dict)
     roots: tuple[Path, ...] = ()
     override: Profile | None = None
+    naive_zone: str = "UTC"
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -402,7 +408,10 @@ def read_all(path: str | Path, options: ReadOptions | None = None) -> list[Sessi
     if not sessions:
         raise InputError(f"holds no session ({reader.title})", source=p,
                          hint=reader.hint or "check that it holds recorded data")
-    return _settled(sessions, p, options)
+    from .clock import localize
+
+    return [localize(s, options.naive_zone, options.timezone)
+            for s in _settled(sessions, p, options)]
 
 
 MIN_SESSION_S = 30.0

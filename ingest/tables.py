@@ -13,8 +13,8 @@ A table is sniffed from its first lines, never by asking the user to rewrite it:
   ``timestamp``, ``Phone timestamp``, ``heart_rate``, ``Heart rate``, ``HR [bpm]``,
   ``X [mg]``, ``Speed (km/h)``...), with the unit written in brackets, parentheses or
   after an underscore (:func:`parse_name`).
-- **Times** may be ISO-8601 text (with a zone, or without one: then taken as UTC and
-  said so), numbers of seconds, milliseconds, microseconds or nanoseconds since the Unix
+- **Times** may be ISO-8601 text (with a zone, or without one: then read as UTC and
+  said so, and put in the study's zone by :func:`dosewatch.ingest.clock.localize`), numbers of seconds, milliseconds, microseconds or nanoseconds since the Unix
   epoch (told apart by their size), numbers counting from the start (seconds unless the
   name or ``time_unit`` says otherwise), or elapsed ``HH:MM:SS`` (:func:`to_seconds`).
 

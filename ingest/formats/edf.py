@@ -17,8 +17,9 @@ what a damaged header makes it allocate by the file's real size.
 
 Times: the header's start (two-digit years 85-99 are 1985-1999, else 20xx; EDF+ gives the
 four-digit year in the recording field), plus the sub-second offset of the first data
-record's time-keeping annotation in EDF+. The start is taken as UTC (EDF stores local
-time without a zone; the repairs say so). In EDF+D each record starts at the time its
+record's time-keeping annotation in EDF+. The start is read as UTC (EDF stores local
+time without a zone; the repairs say so), then in the study's zone by
+:func:`dosewatch.ingest.clock.localize`. In EDF+D each record starts at the time its
 time-keeping annotation gives; otherwise record ``k`` starts at ``k * duration``. Sample
 ``i`` of a record is at its start plus ``i * duration / samples per record``.
 

@@ -38,7 +38,8 @@ prefix being the device and the second the stream started
 - ``PPG``, ``GYRO``, ``MAGN`` and ``MARKER`` files are not read (dosewatch needs heart
   rate, RR and acceleration), and the session says so.
 
-``Phone timestamp`` is the phone's local time without a zone: taken as UTC, with a note.
+``Phone timestamp`` is the phone's local time without a zone: read as UTC, with a note,
+then in the study's zone by :func:`dosewatch.ingest.clock.localize`.
 
 The device the file names (``Polar_H10_...``) says where its accelerometer is worn when it
 is a chest strap (H10, H9, H7): placement ``chest``, from the device (the session's
