@@ -613,13 +613,36 @@ def _cut_strays(t: NDArray[np.float64], stream: str, notes: list[str]) -> slice:
     return slice(lo, hi)
 
 
-def _plausible_start(start: datetime | None, notes: list[str]) -> datetime | None:
-    """``start``, or None (unknown) when no recording can have started then."""
-    if start is None:
-        return None
-    latest = datetime.now(UTC).timestamp() + FUTURE_TOLERANCE_S
+UNSET_CLOCK_STARTS = (datetime(2000, 1, 1, tzinfo=UTC),)
+"""Dates an unset device clock shows after 1990 (:data:`EARLIEST_START`): devices and EDF
+converters count from 2000-01-01 00:00 when their clock was never set (1970 and 1980 midnights,
+the other common ones, are before 1990 anyway)."""
+UNSET_CLOCK_WINDOW_S = 15 * 60.0
+"""A start less than this after one of :data:`UNSET_CLOCK_STARTS` is an unset clock, not a
+recording: a quarter of an hour covers a device switched on and started soon after its
+clock was reset (a true recording that starts then, at midnight on New Year's Day 2000, is
+rare enough to be named unknown, with a note)."""
+UNSET_CLOCK_HINT = ("the recording cannot be put in a day or week: set the device's clock "
+                    "before recording, or give the start with the file (a session folder's "
+                    "meta.json)")
+
+
+def unset_clock(start: datetime) -> bool:
+    """Whether ``start`` (naive: as UTC) is what a device shows when its clock was never
+    set: before :data:`EARLIEST_START`, within :data:`UNSET_CLOCK_WINDOW_S` after one of
+    :data:`UNSET_CLOCK_STARTS`, or more than :data:`FUTURE_TOLERANCE_S` ahead of now."""
     aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
-    if EARLIEST_START <= aware and aware.timestamp() <= latest:
+    latest = datetime.now(UTC).timestamp() + FUTURE_TOLERANCE_S
+    if aware < EARLIEST_START or aware.timestamp() > latest:
+        return True
+    return any(0.0 <= (aware - placeholder).total_seconds() < UNSET_CLOCK_WINDOW_S
+               for placeholder in UNSET_CLOCK_STARTS)
+
+
+def _plausible_start(start: datetime | None, notes: list[str]) -> datetime | None:
+    """``start``, or None (unknown) when no recording can have started then (see
+    :func:`unset_clock`)."""
+    if start is None or not unset_clock(start):
         return start
     notes.append(f"the start time {start.date().isoformat()} is not plausible (the "
                  "device's clock was not set): the start is left unknown")
@@ -824,13 +847,18 @@ def build_session(
         if t_clean.size:
             cleaned[stream] = (t_clean, values)
     _require_intensity_stream(cleaned, source)
+    given_notes = len(notes)
     t0, start_time = _session_origin(cleaned, start_time, source, notes)
+    # An unset clock is a repair note and a decision to check (the console names it).
+    notices = tuple(Notice("check", source, note, UNSET_CLOCK_HINT)
+                    for note in notes[given_notes:] if _UNSET_CLOCK_NOTE.search(note))
     if t0 != 0.0:
         # A new array: the cleaned times may still be the caller's own (no copy was needed).
         cleaned = {k: (t - t0, values) for k, (t, values) in cleaned.items()}
     provenance = Provenance(
         source=source, format=format, start_time=start_time, repairs=tuple(notes),
         sport=sport, time_origin_s=t0, device_profile=tuple(device_profile),
+        notices=notices,
     )
     return Session(name=name, profile=profile, provenance=provenance,
                    **_typed_streams(cleaned))

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from dosewatch.config import Config
 from dosewatch.errors import ConfigError, InputError, ProfileError
-from dosewatch.session import Profile, build_session
+from dosewatch.session import Profile, build_session, unset_clock
 
 
 def test_unsorted_duplicated_gappy_times_are_normalised():
@@ -203,6 +203,30 @@ def test_an_impossible_start_date_is_left_unknown(year_s):
     session = build_session("s", hr=(year_s + np.arange(60.0), np.full(60, 100.0)))
     assert session.provenance.start_time is None
     assert any("is not plausible" in r for r in session.provenance.repairs)
+
+
+Y2K_S = 946_684_800.0  # 2000-01-01 00:00:00 UTC
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 1.0, 14 * 60.0])
+def test_an_unset_clock_at_2000_is_an_unknown_start_with_a_check(offset_s):
+    """Review 2026-11-25c, item 3: an EDF starting 2000-01-01 00:00:01 is a clock that was
+    never set, not a recording from 2000."""
+    session = build_session("s", hr=(Y2K_S + offset_s + np.arange(60.0), np.full(60, 100.0)),
+                            source="rec.edf")
+    assert session.provenance.start_time is None
+    note = "the start time 2000-01-01 is not plausible (the device's clock was not set)"
+    assert any(note in r for r in session.provenance.repairs)
+    (notice,) = session.provenance.notices
+    assert (notice.kind, notice.source) == ("check", "rec.edf") and note in notice.reason
+
+
+@pytest.mark.parametrize("start", [Y2K_S + 20 * 60.0, Y2K_S - 3600.0, Y2K_S + 86_400.0])
+def test_a_start_near_but_outside_the_placeholder_is_kept(start):
+    session = build_session("s", hr=(start + np.arange(60.0), np.full(60, 100.0)))
+    assert session.provenance.start_time is not None
+    assert session.provenance.notices == ()
+    assert not unset_clock(session.provenance.start_time)
 
 
 def test_profile_messages_quote_a_short_printable_value():
