@@ -27,6 +27,12 @@ The rules, and where they need a choice:
 - A participant's weeks run from the week of their first dated session to the week of
   their last; a week in between without any session is a week that did not meet the
   recommendation (it appears in the table with zeros).
+- A dated session more than :data:`APART_DAYS` (a year) from all the participant's other
+  sessions is a wrong clock far more often than a study that long (review 2026-11-25c,
+  item 3: one file dated 2000 stretched a participant over 940 weeks). Such a session is
+  *set apart*: counted and named per participant (``apart_sessions``, ``apart``) and in
+  the report, in no week. Groups of sessions (a baseline and a follow-up a year later) are
+  kept; when every session of a participant is alone, the latest one is kept.
 - A week meets the recommendation when its sessions with the dose met reach
   ``dose_sessions_per_week`` (the issue's and the guidelines' wording: sessions). The
   weekly table also gives ``dose_days``: a study that wants two doses on one calendar day
@@ -85,6 +91,8 @@ PARTICIPANT_COLUMNS: dict[str, str] = {
     "copies": "sessions that are copies of another (duplicate_of): not counted",
     "dated_sessions": "sessions with a start time (in the weekly table)",
     "undated_sessions": "sessions without a start time (not in the weekly table)",
+    "apart_sessions": "dated sessions more than a year from the participant's others (a "
+                      "wrong clock, most often): not in the weekly table",
     "dose_sessions": "dated sessions in which the dose was met",
     "first_week": "ISO week of the first dated session",
     "last_week": "ISO week of the last dated session",
@@ -96,6 +104,7 @@ PARTICIPANT_COLUMNS: dict[str, str] = {
     "target_weeks": "the run the recommendation asks for",
     "target_met": "longest_streak_weeks >= target_weeks",
     "undated": "names of the undated sessions, separated by ';' (a list in Parquet)",
+    "apart": "names of the sessions set apart, separated by ';' (a list in Parquet)",
 }
 """Columns of ``participants.csv`` and their meaning."""
 
@@ -109,12 +118,15 @@ class AdherenceRules:
         target_weeks: consecutive weeks meeting it that the recommendation asks for.
         count_same_day_once: count dose *days* (True) or dose sessions (False).
         timezone: IANA zone in which days and weeks are read ("" = as recorded).
+        naive_timezone: IANA zone the readers took times recorded without one in (read
+            when the sessions were read; kept here so the rules are the configuration's).
     """
 
     dose_sessions_per_week: int = _DEFAULTS.dose_sessions_per_week
     target_weeks: int = _DEFAULTS.target_weeks
     count_same_day_once: bool = _DEFAULTS.count_same_day_once
     timezone: str = _DEFAULTS.timezone
+    naive_timezone: str = _DEFAULTS.naive_timezone
 
     def __post_init__(self) -> None:
         if self.dose_sessions_per_week < 1 or self.target_weeks < 1:
@@ -173,6 +185,8 @@ class ParticipantRow:
     target_weeks: int
     target_met: bool
     undated: tuple[str, ...]
+    apart_sessions: int = 0
+    apart: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,10 +296,37 @@ def _weeks(participant: str, dated: list[tuple[SessionRow, date]],
     return weeks
 
 
+APART_DAYS = 365
+"""Days between a participant's dated sessions beyond which the smaller group is set
+apart (see the module text)."""
+
+
+def _set_apart(dated: list[tuple[SessionRow, date]]
+               ) -> tuple[list[tuple[SessionRow, date]], list[tuple[SessionRow, date]]]:
+    """``dated`` as (kept, set apart), each in the given order: split in groups where two
+    sessions in a row (by day) lie more than :data:`APART_DAYS` apart, a session alone in
+    its group is set apart, unless no group has two sessions: then the latest is kept (an
+    unset clock shows an early date)."""
+    if len(dated) < 2:
+        return dated, []
+    order = sorted(range(len(dated)), key=lambda i: dated[i][1])
+    groups: list[list[int]] = [[order[0]]]
+    for previous, i in zip(order, order[1:], strict=False):
+        if (dated[i][1] - dated[previous][1]).days > APART_DAYS:
+            groups.append([])
+        groups[-1].append(i)
+    if len(groups) == 1:
+        return dated, []
+    together = [i for group in groups if len(group) > 1 for i in group]
+    keep = set(together or groups[-1])
+    return ([d for i, d in enumerate(dated) if i in keep],
+            [d for i, d in enumerate(dated) if i not in keep])
+
+
 def _participant_row(participant: str, mine: list[SessionRow],
                      dated: list[tuple[SessionRow, date]], undated: tuple[str, ...],
-                     weeks: list[WeekRow], rules: AdherenceRules, copies: int = 0
-                     ) -> ParticipantRow:
+                     weeks: list[WeekRow], rules: AdherenceRules, copies: int = 0,
+                     apart: tuple[str, ...] = ()) -> ParticipantRow:
     """One participant's totals and longest streak of weeks that met the recommendation."""
     streak, streak_from, streak_to = _longest_streak(weeks)
     return ParticipantRow(
@@ -305,6 +346,8 @@ def _participant_row(participant: str, mine: list[SessionRow],
         target_weeks=rules.target_weeks,
         target_met=streak >= rules.target_weeks,
         undated=undated,
+        apart_sessions=len(apart),
+        apart=apart,
     )
 
 
@@ -338,9 +381,11 @@ def compute_adherence(
         dated = [(s, rules.local(s.start_time).date()) for s in mine
                  if s.start_time is not None]
         undated = tuple(s.session for s in mine if s.start_time is None)
+        dated, far = _set_apart(dated)
         weeks = _weeks(participant, dated, rules)
         participants_out.append(_participant_row(participant, mine, dated, undated, weeks,
-                                                 rules, copies[participant]))
+                                                 rules, copies[participant],
+                                                 tuple(s.session for s, _ in far)))
         weeks_out.extend(weeks)
     session_weeks = tuple(
         None if s.start_time is None else _week_label(_monday(rules.local(s.start_time).date()))
@@ -396,7 +441,8 @@ _PARTICIPANT_TYPES = {
     "last_week": pa.string(), "weeks": pa.int32(), "weeks_met": pa.int32(),
     "longest_streak_weeks": pa.int32(), "longest_streak_from": pa.string(),
     "longest_streak_to": pa.string(), "target_weeks": pa.int32(), "target_met": pa.bool_(),
-    "undated": pa.list_(pa.string()),
+    "undated": pa.list_(pa.string()), "apart_sessions": pa.int32(),
+    "apart": pa.list_(pa.string()),
 }
 
 

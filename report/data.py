@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..adherence import Adherence, AdherenceRules, compute_adherence
+from ..adherence import APART_DAYS, Adherence, AdherenceRules, compute_adherence
 from ..config import Config
 from ..duplicates import Copies, mark_duplicates
 from ..errors import InputError
@@ -92,7 +92,21 @@ class StudyData:
     @property
     def left_out(self) -> list[str]:
         """What the report leaves out or counts once, and why (console and page)."""
-        return left_out_lines(self.stored, self.copies, self.out_dir)
+        return (left_out_lines(self.stored, self.copies, self.out_dir)
+                + apart_lines(self.adherence))
+
+
+def apart_lines(adherence: Adherence) -> list[str]:
+    """One line per participant with sessions set apart from the weeks (more than a year
+    from the participant's others, see :mod:`dosewatch.adherence`)."""
+    return [f"{p.participant}: {_count_sessions(len(p.apart))} set apart from the weekly "
+            f"table, more than {APART_DAYS} days from the participant's other sessions "
+            f"(most often a device clock that was not set; check the start time): "
+            f"{', '.join(p.apart)}" for p in adherence.participants if p.apart]
+
+
+def _count_sessions(n: int) -> str:
+    return f"{n} session" if n == 1 else f"{n} sessions"
 
 
 def session_folder(out_dir: Path, row: SessionRow) -> Path:

@@ -20,6 +20,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .. import __version__
+from ..adherence import Adherence
 from ..duplicates import counted
 from .data import StudyData
 from .figures import PATTERNS, class_figure, participant_figure
@@ -159,6 +160,22 @@ def _check_item(entry: dict[str, str]) -> str:
             f" {escape(entry['sessions'])})</li>")
 
 
+OPEN_WEEKS_MAX = 60
+"""The weekly table is shown open up to this many rows; a longer one is collapsed, so that
+what follows it (the classes, the failed inputs) is not buried (review 2026-11-25c,
+item 3)."""
+
+
+def _weekly_details(a: Adherence) -> str:
+    """The weekly table in a ``<details>``, open when it is short; its summary line says
+    how many rows it holds."""
+    n = len(a.weeks)
+    shown = " open" if n <= OPEN_WEEKS_MAX else ""
+    more = "" if shown else " — click to show"
+    return (f"<details{shown}><summary>Weekly table ({n} participant-weeks{more})</summary>\n"
+            f"{weekly_table(a)}\n</details>")
+
+
 def _adherence_section(data: StudyData) -> str:
     """What the small multiples show, the multiples, and the two adherence tables."""
     a = data.adherence
@@ -185,9 +202,7 @@ run</p>
 <div class="multiples">{multiples}</div>
 <h3>Participants</h3>
 {participants_table(a)}
-<details open><summary>Weekly table ({len(a.weeks)} participant-weeks)</summary>
-{weekly_table(a)}
-</details>
+{_weekly_details(a)}
 </section>"""
 
 

@@ -83,11 +83,27 @@ def _linked(text: str, anchor: str | None) -> str:
     return f'<a href="#{anchor}">{text}</a>' if anchor else text
 
 
+def start_zone(adherence: Adherence) -> str:
+    """The zone the report shows start times in: the study's ``[adherence] timezone``,
+    else UTC (review 2026-11-25c, item 2: the Start column names it)."""
+    return adherence.rules.timezone or "UTC"
+
+
+def _shown_start(start: datetime, adherence: Adherence) -> str:
+    """``start`` as the report shows it: in :func:`start_zone`, to the minute."""
+    if adherence.rules.timezone:
+        start = adherence.rules.local(start)
+    elif start.tzinfo is not None:
+        start = start.astimezone(UTC)
+    return f"{start:%Y-%m-%d %H:%M}"
+
+
 def _session_cells(row: SessionRow, name: str, week: str, summary: dict,
-                   anchor: str | None) -> list[str]:
+                   anchor: str | None, adherence: Adherence) -> list[str]:
     """The cells of one session row, in the order of ``_SESSION_HEADINGS``. The
     certainty and warnings cells carry their text as a tooltip and link (``anchor``) to
-    the session's entry in the certainty-and-warnings table, which prints."""
+    the session's entry in the certainty-and-warnings table, which prints. The start is
+    shown in the study's zone; its value is the one of ``sessions.csv``."""
     start = "" if row.start_time is None else row.start_time.isoformat()
     dose = row.dose_met
     warnings = [str(w) for w in summary.get("warnings") or []]
@@ -95,8 +111,8 @@ def _session_cells(row: SessionRow, name: str, week: str, summary: dict,
     return [
         td(escape(row.participant or ""), col="participant"),
         td(name, row.session, col="session"),
-        td(escape(start[:16].replace("T", " ")) if start else "<i>undated</i>",
-           start, col="start_time"),
+        td(escape(_shown_start(row.start_time, adherence)) if row.start_time is not None
+           else "<i>undated</i>", start, col="start_time"),
         td(escape(week), week, col="week"),
         td(fmt_number(row.duration_s, 60), cell_value(row.duration_s), "duration_s"),
         td(class_badge(row.session_class), row.session_class, "session_class"),
@@ -120,7 +136,11 @@ def _session_cells(row: SessionRow, name: str, week: str, summary: dict,
 
 def sessions_table(data: StudyData, report_dir: Path) -> str:
     """One row per session row, in the order of ``sessions.csv``; sortable."""
-    head = "".join(th(k, label, num, tip) for k, label, num, tip in _SESSION_HEADINGS)
+    zone = start_zone(data.adherence)
+    head = "".join(th(k, f"{label} ({zone})" if k == "start_time" else label, num,
+                      f"start time in {zone} (sessions.csv: as recorded)"
+                      if k == "start_time" else tip)
+                   for k, label, num, tip in _SESSION_HEADINGS)
     body = []
     for i, row in enumerate(data.rows):
         summary = data.summaries[i] or {}
@@ -128,7 +148,7 @@ def sessions_table(data: StudyData, report_dir: Path) -> str:
         week = data.adherence.session_weeks[i] or ""
         anchor = why_id(folder.name) if _has_why(summary) else None
         cells = _session_cells(row, _session_name(row, folder, report_dir), week, summary,
-                               anchor)
+                               anchor, data.adherence)
         body.append(f'<tr data-output="{escape(folder.name)}">{"".join(cells)}</tr>')
     return (f'<div class="scroll"><table id="sessions" class="sortable data"><caption>'
             f"{len(data.rows)} sessions, one row per row of sessions.csv</caption>"

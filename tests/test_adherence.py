@@ -209,3 +209,38 @@ def test_adherence_for_reads_the_sessions_table(tmp_path):
     (tmp_path / "sessions.csv").write_text(rows_csv_text(rows), encoding="utf-8")
     a = adherence_for(tmp_path)
     assert a.weeks[0].week_met and (tmp_path / "participants.parquet").is_file()
+
+
+def test_a_session_years_from_the_others_is_set_apart_not_stretching_the_weeks():
+    """Review 2026-11-25c, item 3: one file dated 2000 gave a participant 940 weeks."""
+    rows = [row("clock", "2000-01-03T10:00:00+00:00"), row("a", "2026-11-02T08:00:00+00:00"),
+            row("b", "2026-11-04T08:00:00+00:00"), row("c", "2026-11-06T08:00:00+00:00")]
+    a = compute_adherence(rows)
+    (person,) = a.participants
+    assert list(week_table(a)) == ["2026-W45"] and person.weeks == 1
+    assert (person.dated_sessions, person.apart_sessions, person.apart) == (3, 1, ("clock",))
+    assert person.dose_sessions == 3 and person.weeks_met == 1
+    assert a.session_weeks[0] == "2000-W01"  # the session keeps its own week in its row
+
+
+def test_groups_a_year_apart_are_kept_and_a_lone_participant_keeps_the_latest():
+    # A baseline and a follow-up 13 months later: both groups are the study.
+    rows = [row("b1", "2025-01-06T08:00:00+00:00"), row("b2", "2025-01-08T08:00:00+00:00"),
+            row("f1", "2026-02-02T08:00:00+00:00"), row("f2", "2026-02-04T08:00:00+00:00")]
+    (person,) = compute_adherence(rows).participants
+    assert person.apart == () and person.first_week == "2025-W02"
+    # Every session alone: the latest is kept, the others are set apart.
+    lone = [row("x", "2012-05-01T08:00:00+00:00"), row("y", "2017-05-01T08:00:00+00:00")]
+    (person,) = compute_adherence(lone).participants
+    assert person.apart == ("x",) and person.first_week == person.last_week == "2017-W18"
+
+
+def test_the_set_apart_sessions_are_columns_of_the_participants_files(tmp_path):
+    rows = [row("clock", "2000-01-03T10:00:00+00:00"), row("a", "2026-11-02T08:00:00+00:00"),
+            row("b", "2026-11-04T08:00:00+00:00")]
+    write_adherence(compute_adherence(rows), tmp_path)
+    with open(tmp_path / "participants.csv", newline="") as f:
+        (written,) = list(csv.DictReader(f))
+    assert (written["apart_sessions"], written["apart"]) == ("1", "clock")
+    table = pq.read_table(tmp_path / "participants.parquet").to_pylist()
+    assert table[0]["apart"] == ["clock"] and table[0]["apart_sessions"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -223,3 +223,42 @@ def test_inputs_analysed_truncated_or_damaged_are_listed_to_check(study_folder, 
     lines: list[str] = []
     write_report(out, checks=lines)
     assert lines == [f"in/cut.bin: {cut}", f"in/ax3.cwa: {bad}"]
+
+
+def test_the_start_column_names_its_zone_and_shows_the_time_in_it(study_folder, make_row):
+    """Review 2026-11-25c, item 2: a Monday 01:00 in New York is 06:00 UTC."""
+    from dosewatch.adherence import AdherenceRules
+    from dosewatch.report.tables import sessions_table
+
+    out = study_folder([make_row(0, "P08", datetime(2026, 11, 9, 6, 0, tzinfo=UTC))])
+    utc = Parsed(sessions_table(load_study(out), out / "report.html"))
+    assert utc.shows("Start (UTC)") and utc.shows("2026-11-09 06:00")
+    zoned = load_study(out, rules=AdherenceRules(timezone="America/New_York"))
+    local = sessions_table(zoned, out / "report.html")
+    assert Parsed(local).shows("Start (America/New_York)")
+    assert Parsed(local).shows("2026-11-09 01:00") and "2026-W46" in local
+    assert 'data-value="2026-11-09T06:00:00+00:00"' in local  # the value of sessions.csv
+
+
+def test_a_long_weekly_table_is_collapsed_with_its_row_count(study_folder, make_row):
+    """Review 2026-11-25c, item 3: 1,400 open rows buried the failed inputs."""
+    monday = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    long_rows = [make_row(i, "P01", monday + i * timedelta(weeks=35)) for i in range(3)]
+    long = page._adherence_section(load_study(study_folder(long_rows, name="long")))
+    assert "<details><summary>Weekly table (71 participant-weeks — click to show)" in long
+    short_rows = [make_row(i, "P01", monday + timedelta(weeks=w))
+                  for i, w in enumerate((0, 30, 59))]
+    short = page._adherence_section(load_study(study_folder(short_rows, name="short")))
+    assert "<details open><summary>Weekly table (60 participant-weeks)</summary>" in short
+
+
+def test_a_session_years_from_the_others_is_set_apart_and_named(study_folder, make_row):
+    rows = [make_row(0, "P05", datetime(2000, 1, 3, 9, tzinfo=UTC), session="old"),
+            make_row(1, "P05", datetime(2026, 11, 2, 9, tzinfo=UTC)),
+            make_row(2, "P05", datetime(2026, 11, 4, 9, tzinfo=UTC))]
+    data = load_study(study_folder(rows))
+    (person,) = data.adherence.participants
+    assert person.weeks == 1 and person.apart == ("old",)
+    (line,) = [x for x in data.left_out if "set apart" in x]
+    assert line.startswith("P05: 1 session set apart") and line.endswith(": old")
+    assert "set apart from the weekly table" in page._notes(data)
