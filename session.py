@@ -622,9 +622,8 @@ UNSET_CLOCK_WINDOW_S = 15 * 60.0
 recording: a quarter of an hour covers a device switched on and started soon after its
 clock was reset (a true recording that starts then, at midnight on New Year's Day 2000, is
 rare enough to be named unknown, with a note)."""
-UNSET_CLOCK_HINT = ("the recording cannot be put in a day or week: set the device's clock "
-                    "before recording, or give the start with the file (a session folder's "
-                    "meta.json)")
+UNSET_CLOCK_HINT = ("analysed, but in no day or week (undated): set the device's clock "
+                    "before recording")
 
 
 def unset_clock(start: datetime) -> bool:

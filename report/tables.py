@@ -138,7 +138,7 @@ def sessions_table(data: StudyData, report_dir: Path) -> str:
     """One row per session row, in the order of ``sessions.csv``; sortable."""
     zone = start_zone(data.adherence)
     head = "".join(th(k, f"{label} ({zone})" if k == "start_time" else label, num,
-                      f"start time in {zone} (sessions.csv: as recorded)"
+                      f"start time in {zone} (sessions.csv gives it with its UTC offset)"
                       if k == "start_time" else tip)
                    for k, label, num, tip in _SESSION_HEADINGS)
     body = []
