@@ -196,7 +196,7 @@ def test_dask_workers_elsewhere_find_inputs_and_outputs_given_relative(
     monkeypatch.chdir(inputs[0].parent.parent)
     relative = [Path(os.path.relpath(p)) for p in inputs]
     bad = tmp_path / "bad.csv"
-    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    bad.write_text("hr,bar\n1,2\n", encoding="utf-8")  # heart rate without a time
     relative.append(Path(os.path.relpath(bad)))
     out = Path(os.path.relpath(tmp_path / "dask"))
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
