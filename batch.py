@@ -419,8 +419,9 @@ def input_notices(sessions: Sequence[Session], input_path: Path) -> list[dict[st
 def _add_notices(report: BatchReport, done: Iterable[Done]) -> None:
     """The inputs' notices into the report: archive members not read with its failures
     (``failures.json``), members that are no activity with the files skipped, truncated
-    inputs in :attr:`BatchReport.truncated`, the rest in :attr:`BatchReport.checks`."""
-    for result in done:
+    inputs in :attr:`BatchReport.truncated`, the rest in :attr:`BatchReport.checks`; in
+    the inputs' order, however many processes finished them in whatever order."""
+    for result in sorted(done, key=lambda r: str(r.input)):
         for notice in result.notices:
             entry = {k: v for k, v in notice.items() if k != "kind"}
             if notice["kind"] == "failed":

@@ -125,3 +125,19 @@ def test_a_table_that_is_no_recording_is_skipped_with_its_reason_not_failed(tmp_
     assert "--columns time=COLUMN" in skipped["hint"]
     assert main(["analyze", str(study.parent), "--out", str(tmp_path / "cli"), "-q",
                  "--no-pictures", "--no-calibration"]) == 0
+
+
+def test_the_notices_are_listed_in_the_inputs_order_whatever_finished_first():
+    """With --workers 2 the truncated inputs came out in the order the processes finished
+    them (review 2026-11-25c, item 14): listed by input, as with one process."""
+    from dosewatch.batch import BatchReport, Done, _add_notices
+
+    done = [Done(Path(f"/study/{name}"), [], [], notices=[
+        {"kind": "truncated", "input": f"/study/{name}", "reason": "cut short"},
+        {"kind": "check", "input": f"/study/{name}", "reason": "damaged"}])
+        for name in ("c.cwa", "a.edf", "b.fit")]
+    report = BatchReport()
+    _add_notices(report, done)
+    order = ["/study/a.edf", "/study/b.fit", "/study/c.cwa"]
+    assert [t["input"] for t in report.truncated] == order
+    assert [c["input"] for c in report.checks] == order
