@@ -186,7 +186,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     n_same = report.skipped
     resumed = (f" ({n_same} input{'s' if n_same != 1 else ''} unchanged since the last run, "
                "not analysed again)") if n_same else ""
-    print(f"{_count(len(report.rows), 'session')} analysed{resumed}, "
+    # With inputs unchanged since the last run, the table holds sessions this run did
+    # not analyse: "in the table", not "analysed" (review 2026-11-25c, item 14).
+    print(f"{_count(len(report.rows), 'session')} {'in the table' if n_same else 'analysed'}"
+          f"{resumed}, "
           f"{_count(len(report.failures), 'input')} failed, "
           f"{_count(len(report.unsupported), 'file')} skipped as not session inputs"
           + (f", {_count(len(report.parts), 'more file')} read as parts of recordings"
