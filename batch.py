@@ -374,16 +374,24 @@ def holds_other_inputs(folder: Path) -> bool:
     return any(e.is_dir() or reader_for(e) is not None for e in entries)
 
 
-def with_participant(session: Session, input_path: Path) -> Session:
-    """Sessions are grouped by participant: the profile's ``id``, or else the name of the
+def folder_participant(input_path: Path) -> str:
+    """The participant of an input's sessions whose profile names none: the name of the
     folder that holds the input (``study/P01/run.fit`` and ``study/P01/day1/`` both
     belong to ``P01``; for a link, the folder that holds the link). An export unpacked
     into the participant's folder beside their other files (:func:`holds_other_inputs`)
-    belongs to that folder, as the files beside it do."""
+    belongs to that folder, as the files beside it do. "" when there is no such folder."""
+    path = Path(os.path.abspath(input_path))
+    return path.name if holds_other_inputs(path) else path.parent.name
+
+
+def with_participant(session: Session, input_path: Path, folder: str | None = None
+                     ) -> Session:
+    """Sessions are grouped by participant: the profile's ``id``, or else
+    :func:`folder_participant` of the input (``folder``, when the caller has it for
+    every session of the input)."""
     if session.profile.id is not None:
         return session
-    path = Path(os.path.abspath(input_path))
-    parent = path.name if holds_other_inputs(path) else path.parent.name
+    parent = folder_participant(input_path) if folder is None else folder
     if not parent:
         return session
     return replace(session, profile=replace(session.profile, id=parent))
@@ -515,7 +523,9 @@ def run_task(task: Task, drawer: PictureDrawer | None = None) -> tuple[str, Done
                                                     naive_zone=adherence.naive_zone(),
                                                     timezone=adherence.timezone))
         sessions, recordings = split_free_living(sessions, task.config)
-        sessions = [with_participant(_as_shown(s, task), task.input) for s in sessions]
+        folder = folder_participant(task.input) if sessions else ""
+        sessions = [with_participant(_as_shown(s, task), task.input, folder)
+                    for s in sessions]
         names = [s.name for s in sessions]
         cals = [task.calibrations.get(s.profile.id or "") for s in sessions]
         results = [analyze_session(s, task.config, task.classifier, cal)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .. import __version__
@@ -66,7 +67,7 @@ class StudyData:
     valid_day_h: float = VALID_DAY_WORN_H
     """Hours of wear that make a day of a free-living recording valid."""
 
-    @property
+    @cached_property
     def to_check(self) -> list[dict[str, str]]:
         """The inputs analysed although truncated, or with damaged parts left out as gaps:
         ``input``, ``kind`` (``truncated`` or ``damaged``), ``reason`` (the repair note),

@@ -25,19 +25,22 @@ def treadmill() -> Session:
     return build_session("treadmill", speed=(t, 2.8 + 0 * t))
 
 
-async def choose(radio: VirtualRadio) -> tuple[list, str | None]:
-    return await _find_devices([], SCAN_S, backend=BumbleBleakScanner, radio=radio)
+async def choose(radio: VirtualRadio, *peripherals: VirtualBand) -> tuple[list, str | None]:
+    """What `record` without a name takes while ``peripherals`` advertise."""
+    for peripheral in peripherals:
+        await peripheral.start()
+    try:
+        return await _find_devices([], SCAN_S, backend=BumbleBleakScanner, radio=radio)
+    finally:
+        for peripheral in peripherals:
+            await peripheral.close()
 
 
 @pytest.mark.asyncio
 async def test_a_treadmill_alone_is_recorded_for_its_speed_with_a_note() -> None:
     async with VirtualRadio() as radio:
         mill = VirtualBand(radio, treadmill(), name="Treadmill T1", rsc=False, ftms=True)
-        await mill.start()
-        try:
-            devices, note = await choose(radio)
-        finally:
-            await mill.close()
+        devices, note = await choose(radio, mill)
     assert [d.address for d in devices] == [mill.address]
     assert note is not None and "no heart-rate sensor seen" in note
     assert "Treadmill T1's speed alone" in note
@@ -48,13 +51,7 @@ async def test_a_strap_comes_before_a_treadmill_and_the_note_names_the_treadmill
     async with VirtualRadio() as radio:
         band = VirtualBand(radio, strap(), name="Polar H10 0000AAAA", rsc=False)
         mill = VirtualBand(radio, treadmill(), name="Treadmill T1", rsc=False, ftms=True)
-        for peripheral in (band, mill):
-            await peripheral.start()
-        try:
-            devices, note = await choose(radio)
-        finally:
-            for peripheral in (band, mill):
-                await peripheral.close()
+        devices, note = await choose(radio, band, mill)
     assert [d.address for d in devices] == [band.address]
     assert note is not None and "also seen, with speed: Treadmill T1" in note
     assert "'Polar H10 0000AAAA' 'Treadmill T1'" in note
@@ -64,11 +61,7 @@ async def test_a_strap_comes_before_a_treadmill_and_the_note_names_the_treadmill
 async def test_a_strap_alone_is_recorded_without_a_note() -> None:
     async with VirtualRadio() as radio:
         band = VirtualBand(radio, strap(), name="Polar H10 0000BBBB", rsc=False)
-        await band.start()
-        try:
-            devices, note = await choose(radio)
-        finally:
-            await band.close()
+        devices, note = await choose(radio, band)
     assert [d.address for d in devices] == [band.address] and note is None
 
 
